@@ -1,0 +1,143 @@
+import http from 'node:http';
+import type { Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import express from 'express';
+import type { Logger } from 'pino';
+import type { Config } from './config/config.js';
+import type { Directory } from './directory/directory.js';
+import { healthRouter } from './ops/health.js';
+import { compileTrust } from './proxy/client-address.js';
+import { createProxyPipeline, isPublicSharePath, rejectUpgrade } from './proxy/pipeline.js';
+import { Upstream } from './proxy/upstream.js';
+import { WebsocketRegistry } from './proxy/websockets.js';
+import { createRedis } from './session/redis.js';
+import { SessionService } from './session/sessions.js';
+import { errorHandler, sendError } from './web/error-responses.js';
+import { LoginCsrf } from './web/login-csrf.js';
+import { loginRouter } from './web/login.js';
+import { logoutRouter } from './web/logout.js';
+import { Pages } from './web/pages.js';
+
+export interface Gateway {
+  server: http.Server;
+  listen(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const STATIC_DIR = fileURLToPath(new URL('../views/static/', import.meta.url));
+
+/** How often open websockets are checked against their sessions' expiry. */
+const WEBSOCKET_SWEEP_MS = 15_000;
+
+export function createGateway(config: Config, directory: Directory, log: Logger): Gateway {
+  const redis = createRedis(config.redis.url, log, 'sessions');
+  const subscriber = createRedis(config.redis.url, log, 'session-events');
+  const sessions = new SessionService(config.session, redis, subscriber, config.redis.keyPrefix, log);
+  const pages = new Pages();
+  const websockets = new WebsocketRegistry();
+  sessions.onEnded((sid) => websockets.closeSession(sid));
+
+  const upstream = new Upstream(config.upstream, (error, req, res) => {
+    log.warn({ err: error.message }, 'upstream unavailable');
+    if (res instanceof http.ServerResponse) sendError(pages, req, res, error.status, error.userMessage);
+    else rejectUpgrade(res as Socket, 502, 'Bad Gateway');
+  });
+
+  const trust = compileTrust(config.server.trustProxy);
+  const pipeline = createProxyPipeline({
+    identity: config.identity,
+    sessionCookieName: config.session.cookieName,
+    publicUrl: config.server.publicUrl,
+    trust,
+    sessions,
+    upstream,
+    websockets,
+    log,
+  });
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', trust);
+  app.set('etag', false);
+
+  app.use(pipeline.stripSpoofedHeaders);
+  app.use(healthRouter());
+  app.use('/_gateway/static', express.static(STATIC_DIR, { maxAge: '1h', fallthrough: false }));
+  app.use((req, res, next) => (isPublicSharePath(req.path) ? pipeline.forwardAnonymous(req, res, next) : next()));
+  app.use(pipeline.loadSession);
+  app.use(
+    loginRouter({
+      directory,
+      sessions,
+      csrf: new LoginCsrf(config.session.secret),
+      pages,
+      publicUrl: config.server.publicUrl,
+      allowedGroups: config.ldap.allowedGroups,
+      secureCookie: config.session.secureCookie,
+      csrfCookieName: `${config.session.cookieName}_csrf`,
+      log,
+    }),
+  );
+  app.use(
+    logoutRouter({
+      sessions,
+      endPaperlessSession: async (cookie, host) => {
+        // No identity header: it would log the user straight back in.
+        try {
+          await upstream.request('/accounts/logout/', { cookie, ...(host ? { host } : {}) });
+        } catch (err) {
+          log.warn({ err: String(err) }, 'could not end the Paperless session at logout');
+        }
+      },
+      paperlessCookiePrefix: config.identity.paperlessCookiePrefix,
+      gatewayCookieName: config.session.cookieName,
+      secureCookie: config.session.secureCookie,
+      log,
+    }),
+  );
+  app.use(pipeline.requireLogin, pipeline.injectIdentity, pipeline.forward);
+  app.use(errorHandler(pages, log));
+
+  const server = http.createServer(app);
+  // Uploads of any size stream through: no whole-request deadline, only one for the headers.
+  server.requestTimeout = 0;
+  server.headersTimeout = 60_000;
+  server.keepAliveTimeout = 65_000;
+  server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    void pipeline.upgrade(req, socket, head);
+  });
+
+  const sweep = setInterval(() => {
+    const open = websockets.sessions();
+    for (const { sid, createdAt } of open) if (sessions.expired(createdAt)) websockets.closeSession(sid);
+    sessions
+      .alive(open.map((o) => o.sid))
+      .then((alive) => {
+        for (const { sid } of open) if (!alive.has(sid)) websockets.closeSession(sid);
+      })
+      .catch(() => undefined); // Redis down: keep sockets until we can tell.
+  }, WEBSOCKET_SWEEP_MS);
+  sweep.unref();
+
+  return {
+    server,
+    listen: () =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.server.port, config.server.host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      }),
+    close: async () => {
+      clearInterval(sweep);
+      websockets.closeAll();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      upstream.close();
+      await directory.close();
+      redis.disconnect();
+      subscriber.disconnect();
+    },
+  };
+}

@@ -1,0 +1,140 @@
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
+
+const httpUrl = (what: string) =>
+  z
+    .string({ error: `is required (${what})` })
+    .trim()
+    .refine((v) => URL.canParse(v), { error: `must be an absolute URL (${what})` })
+    .transform((v) => new URL(v))
+    .refine((u) => u.protocol === 'http:' || u.protocol === 'https:', { error: 'must start with http:// or https://' });
+
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((v, ctx) => {
+      const ms = parseDuration(v);
+      if (ms === undefined || ms <= 0) {
+        ctx.addIssue({ code: 'custom', message: `must be a positive duration such as 30m, 12h or 7d (got "${v}")` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
+    .optional()
+    .transform((v) => (v === undefined ? fallback : ['true', '1', 'yes'].includes(v)));
+
+const int = (fallback: number, min: number, max: number) =>
+  z
+    .string()
+    .default(String(fallback))
+    .refine((v) => /^\d+$/.test(v.trim()), { error: 'must be a whole number' })
+    .transform((v) => Number(v))
+    .refine((n) => n >= min && n <= max, { error: `must be between ${min} and ${max}` });
+
+const required = (hint: string) => z.string({ error: `is required (${hint})` }).trim().min(1, { error: `must not be empty (${hint})` });
+
+/**
+ * `GATEWAY_TRUST_PROXY`: `false` (default), a hop count, or a comma list of
+ * addresses/CIDRs/express keywords. Plain `true` is refused: it would let any
+ * client choose its own address, and with it its rate-limit key.
+ */
+const trustProxy = z
+  .string()
+  .default('false')
+  .transform((v, ctx): false | number | string[] => {
+    const t = v.trim();
+    if (t === 'false' || t === '') return false;
+    if (/^\d+$/.test(t)) return Number(t);
+    if (t === 'true') {
+      ctx.addIssue({ code: 'custom', message: 'must name the proxies to trust (a hop count, or addresses/CIDRs); "true" would trust every client' });
+      return z.NEVER;
+    }
+    return t.split(',').map((s) => s.trim()).filter(Boolean);
+  });
+
+/** Splits `GATEWAY_LDAP_ALLOWED_GROUPS`: `;` separates; without `;`, a value with `=` is one DN, else `,` separates names. */
+export function splitGroupList(value: string): string[] {
+  const t = value.trim();
+  if (t === '') return [];
+  const parts = t.includes(';') ? t.split(';') : t.includes('=') ? [t] : t.split(',');
+  return parts.map((p) => p.trim()).filter(Boolean);
+}
+
+export const envSchema = z
+  .object({
+    GATEWAY_HOST: z.string().trim().min(1).default('0.0.0.0'),
+    GATEWAY_PORT: int(8080, 1, 65535),
+    GATEWAY_PUBLIC_URL: httpUrl('the address people type, e.g. https://paperless.example.com').refine(
+      (u) => u.pathname === '/' && !u.search && !u.hash,
+      { error: 'must be an origin without a path (serving under a sub-path is not supported yet)' },
+    ),
+    GATEWAY_UPSTREAM_URL: httpUrl('where the gateway reaches Paperless, e.g. http://paperless:8000'),
+    GATEWAY_UPSTREAM_TIMEOUT: duration('120s'),
+    GATEWAY_REDIS_URL: required('e.g. redis://redis:6379/0').refine((v) => /^rediss?:\/\//.test(v) && URL.canParse(v), {
+      error: 'must be a redis:// or rediss:// URL',
+    }),
+    GATEWAY_REDIS_KEY_PREFIX: z.string().default('gateway:'),
+    GATEWAY_SESSION_SECRET: required('at least 32 random characters, e.g. from `openssl rand -hex 32`').refine(
+      (v) => v.length >= 32,
+      { error: 'must be at least 32 characters long' },
+    ),
+    GATEWAY_SESSION_COOKIE_NAME: z.string().trim().regex(HEADER_NAME, { error: 'must be a valid cookie name' }).default('gateway_session'),
+    GATEWAY_SESSION_IDLE_TIMEOUT: duration('1h'),
+    GATEWAY_SESSION_MAX_LIFETIME: duration('12h'),
+    GATEWAY_LDAP_URL: required('e.g. ldap://ldap:389 or ldaps://dc1.example.com:636').refine(
+      (v) => v.split(/[\s,]+/).filter(Boolean).every((u) => /^ldaps?:\/\/[^/]+\/?$/i.test(u)),
+      { error: 'must be one or more ldap:// or ldaps:// URLs (comma separated)' },
+    ),
+    GATEWAY_LDAP_BIND_DN: required('the service account, e.g. cn=gateway,ou=services,dc=example,dc=com'),
+    GATEWAY_LDAP_BIND_PASSWORD: required("the service account's password"),
+    GATEWAY_LDAP_USER_BASE: required('where users live, e.g. ou=people,dc=example,dc=com'),
+    GATEWAY_LDAP_USER_FILTER: z
+      .string()
+      .default('(&(objectClass=inetOrgPerson)(uid={username}))')
+      .refine((v) => v.includes('{username}'), { error: 'must contain the {username} placeholder' })
+      .refine((v) => v.trim().startsWith('(') && v.trim().endsWith(')'), { error: 'must be an LDAP filter in parentheses' }),
+    GATEWAY_LDAP_USERNAME_ATTRIBUTE: z.string().trim().min(1).default('uid'),
+    GATEWAY_LDAP_MAIL_ATTRIBUTE: z.string().trim().min(1).default('mail'),
+    GATEWAY_LDAP_FIRST_NAME_ATTRIBUTE: z.string().trim().min(1).default('givenName'),
+    GATEWAY_LDAP_LAST_NAME_ATTRIBUTE: z.string().trim().min(1).default('sn'),
+    GATEWAY_LDAP_DISPLAY_NAME_ATTRIBUTE: z.string().trim().min(1).default('displayName'),
+    GATEWAY_LDAP_GROUP_BASE: z.string().trim().optional(),
+    GATEWAY_LDAP_GROUP_FILTER: z
+      .string()
+      .default('(|(member={dn})(uniqueMember={dn}))')
+      .refine((v) => v.includes('{dn}') || v.includes('{username}'), { error: 'must contain {dn} or {username}' }),
+    GATEWAY_LDAP_GROUP_NAME_ATTRIBUTE: z.string().trim().min(1).default('cn'),
+    GATEWAY_LDAP_ALLOWED_GROUPS: z.string().default('').transform(splitGroupList),
+    GATEWAY_LDAP_STARTTLS: bool(false),
+    GATEWAY_LDAP_CA_FILE: z.string().trim().optional(),
+    GATEWAY_LDAP_CONNECT_TIMEOUT: duration('5s'),
+    GATEWAY_LDAP_TIMEOUT: duration('10s'),
+    GATEWAY_REMOTE_USER_HEADER: z
+      .string()
+      .trim()
+      .regex(HEADER_NAME, { error: 'must be a valid HTTP header name such as Remote-User' })
+      .default('Remote-User'),
+    GATEWAY_PAPERLESS_COOKIE_PREFIX: z.string().trim().regex(/^[A-Za-z0-9_-]*$/, { error: 'may hold only letters, digits, _ and -' }).default(''),
+    GATEWAY_TRUST_PROXY: trustProxy,
+    GATEWAY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be one of fatal, error, warn, info, debug, trace, silent' }).default('info'),
+  })
+  .superRefine((env, ctx) => {
+    if (env.GATEWAY_SESSION_MAX_LIFETIME < env.GATEWAY_SESSION_IDLE_TIMEOUT) {
+      ctx.addIssue({ code: 'custom', path: ['GATEWAY_SESSION_MAX_LIFETIME'], message: 'must not be shorter than GATEWAY_SESSION_IDLE_TIMEOUT' });
+    }
+    if (env.GATEWAY_LDAP_STARTTLS && env.GATEWAY_LDAP_URL.toLowerCase().includes('ldaps://')) {
+      ctx.addIssue({ code: 'custom', path: ['GATEWAY_LDAP_STARTTLS'], message: 'cannot be combined with ldaps:// URLs (they are TLS already)' });
+    }
+  });
+
+export type Env = z.output<typeof envSchema>;
+
+/** Settings that may be given as `<NAME>_FILE` (Docker secrets) instead of inline. */
+export const SECRET_VARIABLES = ['GATEWAY_SESSION_SECRET', 'GATEWAY_LDAP_BIND_PASSWORD'] as const;

@@ -1,0 +1,30 @@
+/** What the rest of the gateway knows about a person in the directory. */
+export interface DirectoryUser {
+  /** Normalised (NFC, lower case) login name: the name Paperless sees. */
+  username: string;
+  dn: string;
+  email?: string;
+  firstName?: string;
+  lastName?: string;
+  displayName?: string;
+  groups: DirectoryGroup[];
+}
+
+export interface DirectoryGroup {
+  dn: string;
+  name: string;
+}
+
+/**
+ * The directory as login (and later the sync) uses it. Modelled on Authelia's
+ * UserProvider: check a password, get details, a startup check, close.
+ */
+export interface Directory {
+  /** Throws InvalidCredentialsError or DirectoryUnavailableError. */
+  authenticate(username: string, password: string): Promise<DirectoryUser>;
+  /** The user's current details, or undefined when the directory no longer has them. */
+  lookup(username: string): Promise<DirectoryUser | undefined>;
+  /** Binds the service account once, so a wrong setting shows at startup. */
+  check(): Promise<void>;
+  close(): Promise<void>;
+}

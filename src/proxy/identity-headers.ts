@@ -1,0 +1,33 @@
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** Django's view of a header name: `Remote-User`, `remote_user` and `REMOTE-USER` are all HTTP_REMOTE_USER. */
+export function djangoKey(headerName: string): string {
+  return headerName.toUpperCase().replace(/-/g, '_');
+}
+
+/**
+ * Deletes every header Paperless would read as the identity header, in any
+ * spelling; Node keeps `remote-user` and `remote_user` as two keys, and Django
+ * would join them. Returns how many were removed (a spoof attempt when > 0).
+ */
+export function stripIdentityHeaders(headers: IncomingHttpHeaders, headerName: string): number {
+  const wanted = djangoKey(headerName);
+  let removed = 0;
+  for (const name of Object.keys(headers)) {
+    if (djangoKey(name) === wanted) {
+      delete headers[name];
+      removed++;
+    }
+  }
+  return removed;
+}
+
+/** Forwarding headers the gateway alone decides; a client's own would let it pick its address or scheme. */
+const FORWARDING_HEADERS = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-port', 'x-real-ip'];
+
+export function setForwardingHeaders(headers: IncomingHttpHeaders, client: { ip: string; proto: string; host: string | undefined }): void {
+  for (const name of FORWARDING_HEADERS) delete headers[name];
+  headers['x-forwarded-for'] = client.ip;
+  headers['x-forwarded-proto'] = client.proto;
+  if (client.host) headers['x-forwarded-host'] = client.host;
+}

@@ -1,0 +1,64 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { Socket } from 'node:net';
+import { ProxyServer } from 'http-proxy-3';
+import type { Config } from '../config/config.js';
+import { UpstreamUnavailableError } from './errors.js';
+
+export type UpstreamErrorHandler = (error: UpstreamUnavailableError, req: http.IncomingMessage, res: http.ServerResponse | Socket) => void;
+
+/**
+ * The one connection to Paperless: a keep-alive agent shared by every
+ * request, Host kept as the browser sent it (Paperless checks CSRF origins
+ * against it), bodies streamed both ways.
+ */
+export class Upstream {
+  readonly agent: http.Agent;
+  private readonly proxy: ProxyServer;
+
+  constructor(
+    private readonly config: Config['upstream'],
+    onError: UpstreamErrorHandler,
+  ) {
+    const Agent = config.url.protocol === 'https:' ? https.Agent : http.Agent;
+    this.agent = new Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64, timeout: 60_000 });
+    this.proxy = new ProxyServer({
+      target: config.url.origin,
+      agent: this.agent,
+      ws: true,
+      xfwd: false,
+      changeOrigin: false,
+      proxyTimeout: config.timeoutMs,
+    });
+    this.proxy.on('error', (err, req, res) => {
+      onError(new UpstreamUnavailableError(`upstream ${req.method} ${req.url}: ${err.message}`, { cause: err }), req, res);
+    });
+  }
+
+  web(req: http.IncomingMessage, res: http.ServerResponse): void {
+    void this.proxy.web(req, res);
+  }
+
+  ws(req: http.IncomingMessage, socket: Socket, head: Buffer): void {
+    void this.proxy.ws(req, socket, head);
+  }
+
+  /** A plain request to Paperless on the shared agent, for the gateway's own calls (logout). */
+  request(path: string, headers: http.OutgoingHttpHeaders): Promise<number> {
+    const mod = this.config.url.protocol === 'https:' ? https : http;
+    return new Promise((resolve, reject) => {
+      const req = mod.request(new URL(path, this.config.url), { method: 'GET', headers, agent: this.agent, timeout: this.config.timeoutMs }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('timeout', () => req.destroy(new Error('timed out')));
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  close(): void {
+    this.proxy.close();
+    this.agent.destroy();
+  }
+}

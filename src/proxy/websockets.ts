@@ -1,0 +1,45 @@
+import type { Socket } from 'node:net';
+
+/**
+ * Open websockets by gateway session, so a session's sockets close when it
+ * ends (logout, revocation, expiry) on whichever replica holds them.
+ */
+export class WebsocketRegistry {
+  private readonly bySession = new Map<string, { createdAt: number; sockets: Set<Socket> }>();
+
+  track(sid: string, createdAt: number, socket: Socket): void {
+    let entry = this.bySession.get(sid);
+    if (!entry) {
+      entry = { createdAt, sockets: new Set() };
+      this.bySession.set(sid, entry);
+    }
+    entry.sockets.add(socket);
+    socket.once('close', () => {
+      entry.sockets.delete(socket);
+      if (entry.sockets.size === 0 && this.bySession.get(sid) === entry) this.bySession.delete(sid);
+    });
+  }
+
+  /** Closes every socket of a session; returns how many were open. */
+  closeSession(sid: string): number {
+    const entry = this.bySession.get(sid);
+    if (!entry) return 0;
+    this.bySession.delete(sid);
+    for (const socket of entry.sockets) socket.destroy();
+    return entry.sockets.size;
+  }
+
+  sessions(): Array<{ sid: string; createdAt: number }> {
+    return [...this.bySession].map(([sid, e]) => ({ sid, createdAt: e.createdAt }));
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const e of this.bySession.values()) n += e.sockets.size;
+    return n;
+  }
+
+  closeAll(): void {
+    for (const sid of [...this.bySession.keys()]) this.closeSession(sid);
+  }
+}

@@ -1,0 +1,25 @@
+import type { DirectoryUser } from '../directory/directory.js';
+
+/** What a gateway session holds about its user. */
+export interface SessionUser {
+  username: string;
+  displayName?: string;
+  email?: string;
+  groups: string[];
+}
+
+export function sessionUserFrom(user: DirectoryUser): SessionUser {
+  const out: SessionUser = { username: user.username, groups: user.groups.map((g) => g.name) };
+  const displayName = user.displayName ?? ([user.firstName, user.lastName].filter(Boolean).join(' ') || undefined);
+  if (displayName) out.displayName = displayName;
+  if (user.email) out.email = user.email;
+  return out;
+}
+
+declare module 'express-session' {
+  interface SessionData {
+    user: SessionUser;
+    /** Epoch ms of login: the absolute lifetime counts from here, however active the session is. */
+    createdAt: number;
+  }
+}

@@ -1,0 +1,159 @@
+import { promisify } from 'node:util';
+import type { Request, RequestHandler } from 'express';
+import session, { type SessionData } from 'express-session';
+import { RedisStore } from 'connect-redis';
+import type { Redis } from 'ioredis';
+import { parse as parseCookies } from 'cookie';
+import { unsign } from 'cookie-signature';
+import type { Logger } from 'pino';
+import type { Config } from '../config/config.js';
+import type { DirectoryUser } from '../directory/directory.js';
+import { SessionStoreUnavailableError } from './errors.js';
+import { sessionUserFrom, type SessionUser } from './session-data.js';
+import { UserSessionIndex } from './user-index.js';
+
+export interface LoadedSession {
+  sid: string;
+  user: SessionUser;
+  createdAt: number;
+}
+
+type RevokedListener = (sid: string) => void;
+
+/**
+ * Gateway sessions: express-session on Redis for the browser side, plus what
+ * express-session lacks: an absolute lifetime, a per-user index, and a
+ * cross-replica "this session ended" signal (Redis pub/sub) for websockets.
+ */
+export class SessionService {
+  readonly middleware: RequestHandler;
+  private readonly store: RedisStore;
+  private readonly index: UserSessionIndex;
+  private readonly channel: string;
+  private readonly listeners: RevokedListener[] = [];
+  private readonly sessionPrefix: string;
+
+  constructor(
+    private readonly config: Config['session'],
+    private readonly redis: Redis,
+    private readonly subscriber: Redis,
+    keyPrefix: string,
+    private readonly log: Logger,
+  ) {
+    this.sessionPrefix = `${keyPrefix}sess:`;
+    this.store = new RedisStore({ client: redis, prefix: this.sessionPrefix });
+    this.index = new UserSessionIndex(redis, keyPrefix, config.maxLifetimeMs);
+    this.channel = `${keyPrefix}session-ended`;
+    const inner = session({
+      name: config.cookieName,
+      secret: config.secret,
+      store: this.store,
+      resave: false,
+      saveUninitialized: false,
+      rolling: true,
+      unset: 'destroy',
+      cookie: { httpOnly: true, sameSite: 'lax', secure: config.secureCookie, maxAge: config.idleTimeoutMs, path: '/' },
+    });
+    // A store error is an outage, and must read as one (503), not as a generic failure.
+    this.middleware = (req, res, next) => {
+      // The public URL, not the hop that reached us, says whether the browser is on https; without
+      // this, express-session silently drops a Secure cookie behind a TLS-terminating proxy.
+      if (config.secureCookie) Object.defineProperty(req, 'secure', { value: true, configurable: true });
+      inner(req, res, (err?: unknown) => next(err ? new SessionStoreUnavailableError(`session store: ${String(err)}`, { cause: err }) : undefined));
+    };
+    void this.subscriber.subscribe(this.channel).catch((err: Error) => log.error({ err: err.message }, 'cannot subscribe to session-ended channel'));
+    this.subscriber.on('message', (channel: string, sid: string) => {
+      if (channel !== this.channel) return;
+      for (const listener of this.listeners) listener(sid);
+    });
+  }
+
+  /** The logged-in session of an express request, or undefined (absolute lifetime enforced). */
+  async current(req: Request): Promise<LoadedSession | undefined> {
+    const s = req.session as (typeof req.session & Partial<SessionData>) | undefined;
+    // express-session skips loading entirely when its store reports a disconnect; that is an outage, not a logout.
+    if (!s) throw new SessionStoreUnavailableError('session middleware ran without a store');
+    if (!s.user || typeof s.createdAt !== 'number') return undefined;
+    if (this.expired(s.createdAt)) {
+      await this.end(req);
+      return undefined;
+    }
+    return { sid: req.sessionID, user: s.user, createdAt: s.createdAt };
+  }
+
+  /** Reads the session behind a raw Cookie header (websocket upgrades never pass through express). */
+  async fromCookieHeader(cookieHeader: string | undefined): Promise<LoadedSession | undefined> {
+    const sid = this.sidFromCookieHeader(cookieHeader);
+    if (!sid) return undefined;
+    let data: SessionData | null | undefined;
+    try {
+      data = await new Promise<SessionData | null | undefined>((resolve, reject) =>
+        this.store.get(sid, (err, value) => (err ? reject(err) : resolve(value as SessionData | null | undefined))),
+      );
+    } catch (err) {
+      throw new SessionStoreUnavailableError(`cannot read session: ${String(err)}`, { cause: err });
+    }
+    if (!data?.user || typeof data.createdAt !== 'number' || this.expired(data.createdAt)) return undefined;
+    return { sid, user: data.user, createdAt: data.createdAt };
+  }
+
+  sidFromCookieHeader(cookieHeader: string | undefined): string | undefined {
+    if (!cookieHeader) return undefined;
+    const raw = parseCookies(cookieHeader)[this.config.cookieName];
+    if (!raw?.startsWith('s:')) return undefined;
+    const sid = unsign(raw.slice(2), this.config.secret);
+    return sid === false ? undefined : sid;
+  }
+
+  /** Starts a fresh session for a user who just proved who they are (a new id: no fixation). */
+  async establish(req: Request, user: DirectoryUser): Promise<void> {
+    await promisify(req.session.regenerate.bind(req.session))();
+    req.session.user = sessionUserFrom(user);
+    req.session.createdAt = Date.now();
+    await promisify(req.session.save.bind(req.session))();
+    await this.index.add(user.username, req.sessionID);
+  }
+
+  /** Ends the request's session everywhere: store, index, and every replica's websockets. */
+  async end(req: Request): Promise<void> {
+    const sid = req.sessionID;
+    const username = (req.session as Partial<SessionData> | undefined)?.user?.username;
+    await promisify(req.session.destroy.bind(req.session))();
+    if (username) await this.index.remove(username, sid);
+    await this.announceEnded([sid]);
+  }
+
+  /** Revokes every session of one user; returns how many there were. */
+  async revokeUser(username: string): Promise<number> {
+    const sids = await this.index.list(username);
+    if (sids.length > 0) await this.redis.del(...sids.map((sid) => this.sessionPrefix + sid));
+    await this.index.clear(username);
+    await this.announceEnded(sids);
+    this.log.info({ username, sessions: sids.length }, 'sessions revoked');
+    return sids.length;
+  }
+
+  /** Which of these session ids still exist in the store. */
+  async alive(sids: string[]): Promise<Set<string>> {
+    if (sids.length === 0) return new Set();
+    const pipeline = this.redis.pipeline();
+    for (const sid of sids) pipeline.exists(this.sessionPrefix + sid);
+    const results = (await pipeline.exec()) ?? [];
+    return new Set(sids.filter((_, i) => results[i]?.[1] === 1));
+  }
+
+  expired(createdAt: number): boolean {
+    return Date.now() - createdAt > this.config.maxLifetimeMs;
+  }
+
+  onEnded(listener: RevokedListener): void {
+    this.listeners.push(listener);
+  }
+
+  private async announceEnded(sids: string[]): Promise<void> {
+    for (const sid of sids) {
+      for (const listener of this.listeners) listener(sid);
+      await this.redis.publish(this.channel, sid).catch((err: Error) => this.log.warn({ err: err.message }, 'cannot announce session end'));
+    }
+  }
+}

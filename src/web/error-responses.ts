@@ -1,0 +1,62 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ErrorRequestHandler } from 'express';
+import type { Logger } from 'pino';
+import { GatewayError } from '../errors.js';
+import type { Pages } from './pages.js';
+
+const TITLES: Record<number, string> = {
+  400: 'Bad request',
+  403: 'Not allowed',
+  413: 'Request too large',
+  500: 'Something went wrong',
+  502: 'Paperless is unreachable',
+  503: 'Service unavailable',
+};
+
+function wantsJson(req: IncomingMessage): boolean {
+  const url = req.url ?? '/';
+  return url.includes('/api/') || (req.headers.accept ?? '').includes('application/json');
+}
+
+/** Sends one error to a browser (HTML page) or an API client (JSON `{detail}` like Paperless). */
+export function sendError(pages: Pages, req: IncomingMessage, res: ServerResponse, status: number, message: string): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  if (wantsJson(req)) {
+    res.statusCode = status;
+    res.setHeader('Content-Type', 'application/json');
+    res.setHeader('Cache-Control', 'no-store');
+    res.end(JSON.stringify({ detail: message }));
+    return;
+  }
+  pages.error(res, status, TITLES[status] ?? TITLES[status >= 500 ? 500 : 400] ?? 'Error', message);
+}
+
+interface HttpishError {
+  status?: number;
+  statusCode?: number;
+  expose?: boolean;
+  type?: string;
+}
+
+export function errorHandler(pages: Pages, log: Logger): ErrorRequestHandler {
+  return (err: unknown, req, res, _next) => {
+    if (err instanceof GatewayError) {
+      log.warn({ err: err.message, kind: err.name, path: req.path }, 'request failed');
+      sendError(pages, req, res, err.status, err.userMessage);
+      return;
+    }
+    // body-parser and friends mark client mistakes with a 4xx status.
+    const e = err as HttpishError;
+    const status = e.status ?? e.statusCode;
+    if (status && status >= 400 && status < 500) {
+      const message = e.type === 'entity.too.large' ? 'The request body is too large.' : 'The request could not be read.';
+      sendError(pages, req, res, status, message);
+      return;
+    }
+    log.error({ err, path: req.path }, 'unexpected error');
+    sendError(pages, req, res, 500, 'The gateway hit an unexpected error. It has been logged.');
+  };
+}

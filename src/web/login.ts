@@ -1,0 +1,129 @@
+import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
+import type { Logger } from 'pino';
+import type { Directory, DirectoryUser } from '../directory/directory.js';
+import { isAllowed } from '../directory/allowed-groups.js';
+import { NotAllowedError } from '../directory/errors.js';
+import { GatewayError } from '../errors.js';
+import type { SessionService } from '../session/sessions.js';
+import { BadLoginRequestError, LoginFormExpiredError } from './errors.js';
+import type { LoginCsrf } from './login-csrf.js';
+import { safeNextPath } from './next-path.js';
+import type { Pages } from './pages.js';
+
+export interface LoginDeps {
+  directory: Directory;
+  sessions: SessionService;
+  csrf: LoginCsrf;
+  pages: Pages;
+  publicUrl: URL;
+  allowedGroups: readonly string[];
+  secureCookie: boolean;
+  csrfCookieName: string;
+  log: Logger;
+}
+
+const MAX_USERNAME = 256;
+const MAX_PASSWORD = 1024;
+
+interface LoginForm {
+  username: string;
+  password: string;
+  next: string | undefined;
+}
+
+/** The login endpoint, built from single-purpose steps in the order they run. */
+export function loginRouter(deps: LoginDeps): Router {
+  const { pages, csrf, log } = deps;
+  const router = express.Router();
+
+  function showForm(req: Request, res: Response, status: number, extra: { error?: string; username?: string; next?: string | undefined }): void {
+    const nonce = csrf.newNonce();
+    res.cookie(deps.csrfCookieName, nonce, { httpOnly: true, sameSite: 'lax', secure: deps.secureCookie, path: '/accounts/login/' });
+    pages.render(res, status, 'login.njk', {
+      csrfToken: csrf.tokenFor(nonce),
+      next: extra.next ?? safeNextPath(req.query.next, deps.publicUrl) ?? '',
+      username: extra.username ?? '',
+      error: extra.error,
+      signedOut: req.query.loggedout === '1',
+    });
+  }
+
+  const showLoginForm: RequestHandler = (req, res) => showForm(req, res, 200, {});
+
+  const parseForm = express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 10 });
+
+  const readForm: RequestHandler = (req, res, next) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const { username, password } = body;
+    if (typeof username !== 'string' || typeof password !== 'string') {
+      next(new BadLoginRequestError('username or password missing', 'Enter your username and password.'));
+      return;
+    }
+    if (username.length > MAX_USERNAME || password.length > MAX_PASSWORD) {
+      next(new BadLoginRequestError('credentials too long', 'Username or password is too long.'));
+      return;
+    }
+    const form: LoginForm = { username, password, next: safeNextPath(body.next, deps.publicUrl) };
+    res.locals.form = form;
+    next();
+  };
+
+  const checkFormToken: RequestHandler = (req, _res, next) => {
+    const origin = req.get('origin');
+    if (origin !== undefined && origin !== 'null' && origin !== deps.publicUrl.origin) {
+      next(new LoginFormExpiredError(`login posted from foreign origin ${origin}`));
+      return;
+    }
+    const nonce = (req.headers.cookie ?? '').split(';').map((c) => c.trim()).find((c) => c.startsWith(`${deps.csrfCookieName}=`))?.slice(deps.csrfCookieName.length + 1);
+    if (!csrf.verify(nonce, (req.body as Record<string, unknown>)._csrf)) {
+      next(new LoginFormExpiredError('login CSRF token missing or wrong'));
+      return;
+    }
+    next();
+  };
+
+  const authenticate: RequestHandler = async (_req, res, next) => {
+    const form = res.locals.form as LoginForm;
+    try {
+      res.locals.user = await deps.directory.authenticate(form.username, form.password);
+      next();
+    } catch (err) {
+      next(err);
+    }
+  };
+
+  const requireAllowedGroup: RequestHandler = (_req, res, next) => {
+    const user = res.locals.user as DirectoryUser;
+    next(isAllowed(user, deps.allowedGroups) ? undefined : new NotAllowedError(user.username));
+  };
+
+  const establishSession: RequestHandler = async (req, res, next) => {
+    try {
+      await deps.sessions.establish(req, res.locals.user as DirectoryUser);
+      next();
+    } catch (err) {
+      next(err);
+    }
+  };
+
+  const redirectToNext: RequestHandler = (req, res) => {
+    const user = res.locals.user as DirectoryUser;
+    log.info({ event: 'login.success', username: user.username, ip: req.ip }, 'login succeeded');
+    res.redirect(303, (res.locals.form as LoginForm).next ?? '/');
+  };
+
+  /** Any failure in the steps above comes back to the form, with what the person can do about it. */
+  const showFailure = (err: unknown, req: Request, res: Response, next: NextFunction): void => {
+    if (!(err instanceof GatewayError)) {
+      next(err);
+      return;
+    }
+    const form = res.locals.form as LoginForm | undefined;
+    log.info({ event: 'login.failure', reason: err.name, detail: err.message, username: form?.username, ip: req.ip }, 'login failed');
+    showForm(req, res, err.status, { error: err.userMessage, username: form?.username ?? '', next: form?.next });
+  };
+
+  router.get('/accounts/login/', showLoginForm);
+  router.post('/accounts/login/', parseForm, readForm, checkFormToken, authenticate, requireAllowedGroup, establishSession, redirectToNext, showFailure);
+  return router;
+}

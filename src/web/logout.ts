@@ -1,0 +1,58 @@
+import express, { type RequestHandler, type Router } from 'express';
+import { parse as parseCookies } from 'cookie';
+import type { Logger } from 'pino';
+import type { SessionService } from '../session/sessions.js';
+
+export interface LogoutDeps {
+  sessions: SessionService;
+  /** Ends the Paperless session of these cookies; resolves even when Paperless is down. */
+  endPaperlessSession: (cookieHeader: string, host: string | undefined) => Promise<void>;
+  paperlessCookiePrefix: string;
+  gatewayCookieName: string;
+  secureCookie: boolean;
+  log: Logger;
+}
+
+/**
+ * A logout that really logs out: Paperless's session is persistent, so
+ * destroying only the gateway's would leave the browser signed in upstream.
+ */
+export function logoutRouter(deps: LogoutDeps): Router {
+  const router = express.Router();
+  const sessionid = `${deps.paperlessCookiePrefix}sessionid`;
+  const csrftoken = `${deps.paperlessCookiePrefix}csrftoken`;
+
+  const endGatewaySession: RequestHandler = async (req, res, next) => {
+    const username = req.session?.user?.username;
+    try {
+      if (username) await deps.sessions.end(req);
+      res.locals.username = username;
+      next();
+    } catch (err) {
+      next(err);
+    }
+  };
+
+  const endPaperlessSession: RequestHandler = async (req, _res, next) => {
+    const cookies = parseCookies(req.headers.cookie ?? '');
+    const pair = [sessionid, csrftoken].filter((n) => cookies[n] !== undefined).map((n) => `${n}=${cookies[n] ?? ''}`);
+    if (cookies[sessionid] !== undefined) await deps.endPaperlessSession(pair.join('; '), req.headers.host);
+    next();
+  };
+
+  const expireCookies: RequestHandler = (_req, res, next) => {
+    const options = { path: '/', secure: deps.secureCookie, sameSite: 'lax' as const };
+    res.clearCookie(sessionid, { ...options, httpOnly: true });
+    res.clearCookie(csrftoken, options);
+    res.clearCookie(deps.gatewayCookieName, { ...options, httpOnly: true });
+    next();
+  };
+
+  const showSignedOut: RequestHandler = (req, res) => {
+    if (res.locals.username) deps.log.info({ event: 'logout', username: res.locals.username, ip: req.ip }, 'logged out');
+    res.redirect(303, '/accounts/login/?loggedout=1');
+  };
+
+  router.all('/accounts/logout/', endGatewaySession, endPaperlessSession, expireCookies, showSignedOut);
+  return router;
+}

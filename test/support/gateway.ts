@@ -1,0 +1,110 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { GROUP_BASE, SERVICE_DN, SERVICE_PASSWORD, USER_BASE } from './directory-data.js';
+import { freePort } from './ports.js';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+
+export const SESSION_SECRET = 'test-session-secret-0123456789abcdef';
+
+/** Runs the gateway's CLI with the test's Node and tsx, as the real binary would run. */
+export function runCli(args: string[], env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+export function baseEnv(ports: { ldapUrl: string; redisUrl: string; upstreamUrl: string; port: number }): Record<string, string> {
+  return {
+    GATEWAY_HOST: '127.0.0.1',
+    GATEWAY_PORT: String(ports.port),
+    GATEWAY_PUBLIC_URL: `http://127.0.0.1:${ports.port}`,
+    GATEWAY_UPSTREAM_URL: ports.upstreamUrl,
+    GATEWAY_UPSTREAM_TIMEOUT: '5s',
+    GATEWAY_REDIS_URL: ports.redisUrl,
+    GATEWAY_SESSION_SECRET: SESSION_SECRET,
+    GATEWAY_LDAP_URL: ports.ldapUrl,
+    GATEWAY_LDAP_BIND_DN: SERVICE_DN,
+    GATEWAY_LDAP_BIND_PASSWORD: SERVICE_PASSWORD,
+    GATEWAY_LDAP_USER_BASE: USER_BASE,
+    GATEWAY_LDAP_GROUP_BASE: GROUP_BASE,
+    GATEWAY_LDAP_CONNECT_TIMEOUT: '2s',
+    GATEWAY_LDAP_TIMEOUT: '5s',
+    GATEWAY_LOG_LEVEL: 'info',
+  };
+}
+
+/** A gateway child process; its log lines are kept for assertions. */
+export class GatewayProcess {
+  private child?: ChildProcess;
+  readonly logs: string[] = [];
+  port = 0;
+
+  constructor(readonly env: Record<string, string>) {
+    this.port = Number(env.GATEWAY_PORT);
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get pid(): number {
+    return this.child?.pid ?? 0;
+  }
+
+  async start(): Promise<void> {
+    const child = runCli(['serve'], this.env);
+    this.child = child;
+    let buffered = '';
+    const collect = (d: Buffer) => {
+      buffered += d.toString();
+      const lines = buffered.split('\n');
+      buffered = lines.pop() ?? '';
+      this.logs.push(...lines);
+    };
+    child.stdout?.on('data', collect);
+    child.stderr?.on('data', collect);
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`gateway did not start:\n${this.logs.join('\n')}`)), 15_000);
+      const check = setInterval(() => {
+        if (this.logs.some((l) => l.includes('gateway listening'))) {
+          clearTimeout(timer);
+          clearInterval(check);
+          resolve();
+        }
+      }, 20);
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        clearInterval(check);
+        reject(new Error(`gateway exited with ${code}:\n${this.logs.join('\n')}`));
+      });
+    });
+  }
+
+  /** Peak resident memory (VmHWM) of the gateway process, in bytes. */
+  peakRss(): number {
+    const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
+    const kb = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
+    return Number(kb) * 1024;
+  }
+
+  rss(): number {
+    const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
+    return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1]) * 1024;
+  }
+
+  async stop(): Promise<number | null> {
+    const child = this.child;
+    if (!child || child.exitCode !== null) return child?.exitCode ?? null;
+    return new Promise((resolve) => {
+      child.once('exit', (code) => resolve(code));
+      child.kill('SIGTERM');
+    });
+  }
+}
+
+export { freePort };

@@ -1,0 +1,632 @@
+/**
+ * A Paperless-ngx simulator that follows ../../../shared/paperless-contract.md:
+ * Django's header mapping and persistent remote-user middleware, case-sensitive
+ * auto-create, CSRF origin + token rule, cookie-only /ws/status/, logout flush,
+ * users/groups API with pagination and __iexact filters, token auth and the
+ * 401/403 shapes. Every request is recorded so tests can assert what reached it.
+ */
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { parse as parseCookies } from 'cookie';
+import { WebSocketServer, type WebSocket } from 'ws';
+
+export interface SimUser {
+  id: number;
+  username: string;
+  password: string;
+  email: string;
+  first_name: string;
+  last_name: string;
+  is_staff: boolean;
+  is_active: boolean;
+  is_superuser: boolean;
+  groups: number[];
+  user_permissions: string[];
+  date_joined: string;
+}
+
+export interface SimGroup {
+  id: number;
+  name: string;
+  permissions: string[];
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  url: string;
+  /** Raw header pairs exactly as they arrived. */
+  rawHeaders: Array<[string, string]>;
+  /** Header value Django would read for the remote-user key (joined with ','), if any. */
+  remoteUser: string | undefined;
+  cookies: Record<string, string | undefined>;
+  /** The user the request was authenticated as, after middleware and API auth. */
+  user: string | undefined;
+  status?: number;
+}
+
+export interface SimOptions {
+  /** Django META key, e.g. HTTP_REMOTE_USER (PAPERLESS_HTTP_REMOTE_USER_HEADER_NAME). */
+  remoteUserKey?: string;
+  enableRemoteUser?: boolean;
+  enableRemoteUserApi?: boolean;
+  cookiePrefix?: string;
+  /** PAPERLESS_URL: added to CSRF trusted origins. */
+  paperlessUrl?: string;
+  /** PAPERLESS_PROXY_SSL_HEADER set to X-Forwarded-Proto: https. */
+  trustForwardedProto?: boolean;
+  logoutRedirectUrl?: string;
+}
+
+interface SimSession {
+  userId: number;
+}
+
+interface Auth {
+  user?: SimUser;
+  /** How the request authenticated: DRF skips CSRF for everything but session auth. */
+  via?: 'session' | 'token' | 'remote-user';
+  setCookies: string[];
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(`HTTP ${status}`);
+  }
+}
+
+const MODELS = [
+  'document', 'tag', 'correspondent', 'documenttype', 'storagepath', 'savedview', 'paperlesstask',
+  'applicationconfiguration', 'uisettings', 'logentry', 'note', 'mailaccount', 'mailrule', 'user', 'group',
+  'sharelink', 'customfield', 'workflow', 'processedmail',
+];
+export const ALL_CODENAMES = MODELS.flatMap((m) => ['add', 'change', 'delete', 'view'].map((a) => `${a}_${m}`));
+const APP_OF: Record<string, string> = { user: 'auth', group: 'auth', logentry: 'admin', mailaccount: 'paperless_mail', mailrule: 'paperless_mail', processedmail: 'paperless_mail', applicationconfiguration: 'paperless' };
+
+function djangoKey(name: string): string {
+  return `HTTP_${name.toUpperCase().replace(/-/g, '_')}`;
+}
+
+export class PaperlessSim {
+  readonly options: Required<SimOptions>;
+  users: SimUser[] = [];
+  groups: SimGroup[] = [];
+  readonly sessions = new Map<string, SimSession>();
+  readonly tokens = new Map<string, number>();
+  readonly requests: RecordedRequest[] = [];
+  readonly uploads: Array<{ user: string; bytes: number }> = [];
+  readonly sockets = new Set<WebSocket>();
+  /** Forced answer for every request, to simulate outages. */
+  failWith?: { status: number; body: unknown };
+  /** Delay before answering, to simulate a slow Paperless. */
+  delayMs = 0;
+  private nextUserId = 1;
+  private nextGroupId = 1;
+  private server?: http.Server;
+  private readonly wss = new WebSocketServer({ noServer: true });
+  port = 0;
+
+  constructor(options: SimOptions = {}) {
+    this.options = {
+      remoteUserKey: 'HTTP_REMOTE_USER',
+      enableRemoteUser: true,
+      enableRemoteUserApi: false,
+      cookiePrefix: '',
+      paperlessUrl: '',
+      trustForwardedProto: false,
+      logoutRedirectUrl: '/accounts/login/?loggedout=1',
+      ...options,
+    };
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async start(port = 0): Promise<void> {
+    this.server = http.createServer((req, res) => void this.handle(req, res));
+    this.server.on('upgrade', (req, socket: Socket, head) => this.upgrade(req, socket, head));
+    await new Promise<void>((resolve) => this.server?.listen(port, '127.0.0.1', resolve));
+    this.port = (this.server.address() as AddressInfo).port;
+  }
+
+  async stop(): Promise<void> {
+    for (const ws of this.sockets) ws.terminate();
+    const srv = this.server;
+    if (!srv) return;
+    srv.closeAllConnections();
+    await new Promise<void>((resolve) => srv.close(() => resolve()));
+    this.server = undefined;
+  }
+
+  // ---- data helpers for tests ----
+
+  addUser(fields: Partial<SimUser> & { username: string }): SimUser {
+    const user: SimUser = {
+      id: this.nextUserId++,
+      password: '',
+      email: '',
+      first_name: '',
+      last_name: '',
+      is_staff: false,
+      is_active: true,
+      is_superuser: false,
+      groups: [],
+      user_permissions: [],
+      date_joined: new Date().toISOString(),
+      ...fields,
+    };
+    this.users.push(user);
+    return user;
+  }
+
+  addGroup(name: string, permissions: string[] = []): SimGroup {
+    const group = { id: this.nextGroupId++, name, permissions };
+    this.groups.push(group);
+    return group;
+  }
+
+  user(username: string): SimUser | undefined {
+    return this.users.find((u) => u.username === username);
+  }
+
+  tokenFor(username: string): string {
+    const user = this.user(username) ?? this.addUser({ username });
+    for (const [key, id] of this.tokens) if (id === user.id) return key;
+    const key = randomBytes(20).toString('hex');
+    this.tokens.set(key, user.id);
+    return key;
+  }
+
+  requestsTo(path: string): RecordedRequest[] {
+    return this.requests.filter((r) => r.path === path);
+  }
+
+  broadcast(message: unknown): void {
+    for (const ws of this.sockets) ws.send(JSON.stringify(message));
+  }
+
+  // ---- Django-ish request processing ----
+
+  private cookie(name: string): string {
+    return `${this.options.cookiePrefix}${name}`;
+  }
+
+  /** What Django puts in META[key]: every header whose mapped name matches, joined with ','. */
+  private remoteUserValue(req: http.IncomingMessage): string | undefined {
+    const values: string[] = [];
+    for (let i = 0; i < req.rawHeaders.length; i += 2) {
+      if (djangoKey(req.rawHeaders[i] as string) === this.options.remoteUserKey) values.push(req.rawHeaders[i + 1] as string);
+    }
+    return values.length ? values.join(',') : undefined;
+  }
+
+  private permissionsOf(user: SimUser): Set<string> {
+    const perms = new Set(user.user_permissions);
+    for (const gid of user.groups) for (const p of this.groups.find((g) => g.id === gid)?.permissions ?? []) perms.add(p);
+    return perms;
+  }
+
+  private has(user: SimUser, codename: string): boolean {
+    return user.is_active && (user.is_superuser || this.permissionsOf(user).has(codename));
+  }
+
+  private newSession(user: SimUser, auth: Auth): void {
+    const sid = randomBytes(16).toString('hex');
+    this.sessions.set(sid, { userId: user.id });
+    auth.setCookies.push(`${this.cookie('sessionid')}=${sid}; HttpOnly; Max-Age=1209600; Path=/; SameSite=Lax`);
+    auth.setCookies.push(`${this.cookie('csrftoken')}=${randomBytes(16).toString('hex')}; Max-Age=31449600; Path=/; SameSite=Lax`);
+  }
+
+  /** PersistentRemoteUserMiddleware + RemoteUserBackend(create_unknown_user=True). */
+  private remoteUserMiddleware(req: http.IncomingMessage, sessionId: string | undefined, auth: Auth): void {
+    const header = this.remoteUserValue(req);
+    const session = sessionId ? this.sessions.get(sessionId) : undefined;
+    if (header === undefined) return; // persistent: the session stays
+    const current = session ? this.users.find((u) => u.id === session.userId) : undefined;
+    if (current && current.username === header) return;
+    if (current && sessionId) this.sessions.delete(sessionId); // another user: log the old one out
+    auth.user = undefined;
+    if (header === '') return;
+    let user = this.user(header); // case-sensitive, like Django's username lookup
+    if (!user) user = this.addUser({ username: header });
+    if (!user.is_active) return;
+    this.newSession(user, auth);
+    auth.user = user;
+    auth.via = 'remote-user';
+  }
+
+  private authenticate(req: http.IncomingMessage, path: string, cookies: Record<string, string | undefined>): Auth {
+    const auth: Auth = { setCookies: [] };
+    const sessionId = cookies[this.cookie('sessionid')];
+    const session = sessionId ? this.sessions.get(sessionId) : undefined;
+    const sessionUser = session ? this.users.find((u) => u.id === session.userId && u.is_active) : undefined;
+    if (sessionUser) {
+      auth.user = sessionUser;
+      auth.via = 'session';
+    }
+    const isApi = path.includes('/api/');
+    if ((!isApi && this.options.enableRemoteUser) || (isApi && this.options.enableRemoteUserApi)) {
+      this.remoteUserMiddleware(req, sessionId, auth);
+    }
+    if (isApi) {
+      // With API header mode on, the header wins over a token.
+      if (auth.via === 'remote-user') return auth;
+      const authz = req.headers.authorization ?? '';
+      if (authz.startsWith('Token ')) {
+        const id = this.tokens.get(authz.slice(6).trim());
+        const user = this.users.find((u) => u.id === id);
+        if (!user || !user.is_active) throw new HttpError(401, { detail: 'Invalid token.' }, { 'WWW-Authenticate': 'Token' });
+        auth.user = user;
+        auth.via = 'token';
+      }
+    }
+    return auth;
+  }
+
+  /** Django's CSRF check, for unsafe requests authenticated by the session. */
+  private checkCsrf(req: http.IncomingMessage, cookies: Record<string, string | undefined>): void {
+    const secure = this.options.trustForwardedProto && req.headers['x-forwarded-proto'] === 'https';
+    // Django compares against Host (PAPERLESS_USE_X_FORWARD_HOST is off by default).
+    const expectedOrigin = `${secure ? 'https' : 'http'}://${req.headers.host}`;
+    const origin = req.headers.origin;
+    const trusted = [expectedOrigin, ...(this.options.paperlessUrl ? [new URL(this.options.paperlessUrl).origin] : [])];
+    if (origin !== undefined) {
+      if (!trusted.includes(origin)) throw new HttpError(403, { detail: `CSRF Failed: Origin checking failed - ${origin} does not match any trusted origins.` });
+    } else if (secure) {
+      const referer = req.headers.referer;
+      if (!referer || !trusted.includes(new URL(referer).origin)) throw new HttpError(403, { detail: 'CSRF Failed: Referer checking failed - no Referer.' });
+    }
+    const cookieToken = cookies[this.cookie('csrftoken')];
+    if (!cookieToken) throw new HttpError(403, { detail: 'CSRF Failed: CSRF cookie not set.' });
+    if (req.headers['x-csrftoken'] !== cookieToken) throw new HttpError(403, { detail: 'CSRF Failed: CSRF token incorrect.' });
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://sim');
+    const cookies = parseCookies(req.headers.cookie ?? '');
+    const record: RecordedRequest = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      url: req.url ?? '/',
+      rawHeaders: pairs(req.rawHeaders),
+      remoteUser: this.remoteUserValue(req),
+      cookies,
+      user: undefined,
+    };
+    this.requests.push(record);
+    let setCookies: string[] = [];
+    try {
+      if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
+      if (this.failWith) throw new HttpError(this.failWith.status, this.failWith.body);
+      const auth = this.authenticate(req, url.pathname, cookies);
+      setCookies = auth.setCookies;
+      record.user = auth.user?.username;
+      const unsafe = !['GET', 'HEAD', 'OPTIONS'].includes(req.method ?? 'GET');
+      if (unsafe && auth.via === 'session') this.checkCsrf(req, cookies);
+      const result = await this.route(req, url, auth, cookies);
+      record.status = result.status;
+      send(res, result.status, result.body, { ...result.headers }, [...setCookies, ...(result.cookies ?? [])]);
+    } catch (err) {
+      if (err instanceof HttpError) {
+        record.status = err.status;
+        send(res, err.status, err.body, err.headers, setCookies);
+      } else {
+        record.status = 500;
+        send(res, 500, { detail: String(err) }, {}, []);
+      }
+    }
+  }
+
+  private async route(
+    req: http.IncomingMessage,
+    url: URL,
+    auth: Auth,
+    cookies: Record<string, string | undefined>,
+  ): Promise<{ status: number; body: unknown; headers?: Record<string, string>; cookies?: string[] }> {
+    const path = url.pathname;
+    const method = req.method ?? 'GET';
+
+    if (path.startsWith('/share/')) return { status: 200, body: `shared document ${path.slice(7)}`, headers: { 'Content-Type': 'text/plain' } };
+
+    if (path === '/accounts/logout/') {
+      const sid = cookies[this.cookie('sessionid')];
+      if (sid) this.sessions.delete(sid);
+      const next = url.searchParams.get('next') ?? this.options.logoutRedirectUrl;
+      return { status: 302, body: '', headers: { Location: next }, cookies: [`${this.cookie('sessionid')}=""; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/`] };
+    }
+
+    if (path === '/api/token/' && method === 'POST') {
+      const body = await readBody(req);
+      const form = (req.headers['content-type'] ?? '').includes('json') ? (JSON.parse(body || '{}') as Record<string, string>) : Object.fromEntries(new URLSearchParams(body));
+      const user = this.user(form.username ?? '');
+      if (!user || !user.is_active || !user.password || user.password !== form.password) {
+        throw new HttpError(400, { non_field_errors: ['Unable to log in with provided credentials.'] });
+      }
+      return json(200, { token: this.tokenFor(user.username) });
+    }
+
+    if (path.includes('/api/')) {
+      if (!auth.user) throw new HttpError(401, { detail: 'Authentication credentials were not provided.' }, { 'WWW-Authenticate': 'Token' });
+      return this.api(req, url, auth.user);
+    }
+
+    // The Angular UI: every other path returns the index for a logged-in user.
+    if (!auth.user) return { status: 302, body: '', headers: { Location: `/accounts/login/?next=${encodeURIComponent(req.url ?? '/')}` } };
+    return {
+      status: 200,
+      body: `<!doctype html><html><head><title>Paperless-ngx</title></head><body><p id="user">${auth.user.username}</p><p id="path">${escapeHtml(path)}</p></body></html>`,
+      headers: { 'Content-Type': 'text/html; charset=utf-8' },
+    };
+  }
+
+  private async api(req: http.IncomingMessage, url: URL, user: SimUser) {
+    const path = url.pathname;
+    const method = req.method ?? 'GET';
+    const forbidden = () => new HttpError(403, { detail: 'You do not have permission to perform this action.' });
+    const need = (codename: string) => {
+      if (!this.has(user, codename)) throw forbidden();
+    };
+
+    if (path === '/api/ui_settings/') {
+      need('view_uisettings');
+      return json(200, { user: { id: user.id, username: user.username, is_staff: user.is_staff, is_superuser: user.is_superuser }, settings: {}, permissions: [...this.permissionsOf(user)] });
+    }
+    if (path === '/api/profile/') {
+      const token = [...this.tokens].find(([, id]) => id === user.id)?.[0] ?? null;
+      return json(200, { email: user.email, first_name: user.first_name, last_name: user.last_name, auth_token: token, has_usable_password: Boolean(user.password) });
+    }
+    if (path === '/api/profile/generate_auth_token/' && method === 'POST') {
+      for (const [key, id] of this.tokens) if (id === user.id) this.tokens.delete(key);
+      return json(200, this.tokenFor(user.username));
+    }
+    if (path === '/api/documents/post_document/' && method === 'POST') {
+      need('add_document');
+      let bytes = 0;
+      for await (const chunk of req) bytes += (chunk as Buffer).length;
+      this.uploads.push({ user: user.username, bytes });
+      return json(200, randomBytes(16).toString('hex'));
+    }
+    if (path === '/api/documents/' && method === 'GET') {
+      need('view_document');
+      return json(200, { count: 0, next: null, previous: null, all: [], results: [] });
+    }
+    const users = /^\/api\/users\/(?:(\d+)\/)?$/.exec(path);
+    if (users) return this.usersApi(req, url, user, users[1] === undefined ? undefined : Number(users[1]));
+    const groups = /^\/api\/groups\/(?:(\d+)\/)?$/.exec(path);
+    if (groups) return this.groupsApi(req, url, user, groups[1] === undefined ? undefined : Number(groups[1]));
+    throw new HttpError(404, { detail: 'Not found.' });
+  }
+
+  private checkModelPermission(user: SimUser, method: string, model: string): void {
+    const action = method === 'GET' ? 'view' : method === 'POST' ? 'add' : method === 'DELETE' ? 'delete' : 'change';
+    if (!this.has(user, `${action}_${model}`)) throw new HttpError(403, { detail: 'You do not have permission to perform this action.' });
+  }
+
+  private async usersApi(req: http.IncomingMessage, url: URL, actor: SimUser, id: number | undefined) {
+    const method = req.method ?? 'GET';
+    this.checkModelPermission(actor, method, 'user');
+    if (id === undefined && method === 'GET') {
+      return json(200, paginate(this.filter(this.users, 'username', url), url, req, (u) => this.serializeUser(u)));
+    }
+    if (id === undefined && method === 'POST') {
+      const body = await readJson(req);
+      this.guardPrivileged(actor, body, undefined);
+      const username = body.username;
+      if (typeof username !== 'string' || username === '') throw new HttpError(400, { username: ['This field is required.'] });
+      if (this.user(username)) throw new HttpError(400, { username: ['A user with that username already exists.'] });
+      const user = this.addUser({ username });
+      this.applyUser(user, body);
+      return json(201, this.serializeUser(user));
+    }
+    const target = this.users.find((u) => u.id === id);
+    if (!target) throw new HttpError(404, { detail: 'Not found.' });
+    if (method === 'GET') return json(200, this.serializeUser(target));
+    if (method === 'DELETE') {
+      this.users = this.users.filter((u) => u !== target);
+      return { status: 204, body: '' };
+    }
+    if (method === 'PATCH' || method === 'PUT') {
+      const body = await readJson(req);
+      this.guardPrivileged(actor, body, target);
+      if (typeof body.username === 'string' && body.username !== target.username && this.user(body.username)) {
+        throw new HttpError(400, { username: ['A user with that username already exists.'] });
+      }
+      this.applyUser(target, body);
+      return json(200, this.serializeUser(target));
+    }
+    throw new HttpError(405, { detail: `Method "${method}" not allowed.` });
+  }
+
+  /** Only a superuser may grant staff/superuser or touch another superuser (plain-text 403 otherwise). */
+  private guardPrivileged(actor: SimUser, body: Record<string, unknown>, target: SimUser | undefined): void {
+    if (actor.is_superuser) return;
+    if ('is_staff' in body || 'is_superuser' in body || target?.is_superuser) {
+      throw new HttpError(403, 'Superuser status can only be changed by a superuser');
+    }
+  }
+
+  private applyUser(user: SimUser, body: Record<string, unknown>): void {
+    for (const key of ['username', 'email', 'first_name', 'last_name'] as const) if (typeof body[key] === 'string') user[key] = body[key];
+    for (const key of ['is_staff', 'is_active', 'is_superuser'] as const) if (typeof body[key] === 'boolean') user[key] = body[key];
+    if (typeof body.password === 'string' && !/^\*+$/.test(body.password)) user.password = body.password;
+    if (Array.isArray(body.groups)) {
+      for (const gid of body.groups) {
+        if (!this.groups.some((g) => g.id === gid)) throw new HttpError(400, { groups: [`Invalid pk "${String(gid)}" - object does not exist.`] });
+      }
+      user.groups = body.groups as number[];
+    }
+    if (Array.isArray(body.user_permissions)) {
+      for (const p of body.user_permissions) if (!ALL_CODENAMES.includes(p as string)) throw new HttpError(400, { user_permissions: [`Object with codename=${String(p)} does not exist.`] });
+      user.user_permissions = body.user_permissions as string[];
+    }
+  }
+
+  serializeUser(u: SimUser) {
+    const inherited = new Set<string>();
+    for (const gid of u.groups) {
+      for (const p of this.groups.find((g) => g.id === gid)?.permissions ?? []) {
+        const model = p.slice(p.indexOf('_') + 1);
+        inherited.add(`${APP_OF[model] ?? 'documents'}.${p}`);
+      }
+    }
+    return {
+      id: u.id,
+      username: u.username,
+      email: u.email,
+      password: '**********',
+      first_name: u.first_name,
+      last_name: u.last_name,
+      date_joined: u.date_joined,
+      is_staff: u.is_staff,
+      is_active: u.is_active,
+      is_superuser: u.is_superuser,
+      groups: u.groups,
+      user_permissions: u.user_permissions,
+      inherited_permissions: [...inherited],
+      is_mfa_enabled: false,
+    };
+  }
+
+  private async groupsApi(req: http.IncomingMessage, url: URL, actor: SimUser, id: number | undefined) {
+    const method = req.method ?? 'GET';
+    this.checkModelPermission(actor, method, 'group');
+    if (id === undefined && method === 'GET') return json(200, paginate(this.filter(this.groups, 'name', url), url, req, (g) => ({ ...g })));
+    if (id === undefined && method === 'POST') {
+      const body = await readJson(req);
+      if (typeof body.name !== 'string' || body.name === '') throw new HttpError(400, { name: ['This field is required.'] });
+      if (this.groups.some((g) => g.name === body.name)) throw new HttpError(400, { name: ['group with this name already exists.'] });
+      const permissions = this.validPermissions(body.permissions);
+      return json(201, { ...this.addGroup(body.name, permissions) });
+    }
+    const group = this.groups.find((g) => g.id === id);
+    if (!group) throw new HttpError(404, { detail: 'Not found.' });
+    if (method === 'GET') return json(200, { ...group });
+    if (method === 'DELETE') {
+      this.groups = this.groups.filter((g) => g !== group);
+      for (const u of this.users) u.groups = u.groups.filter((g) => g !== group.id);
+      return { status: 204, body: '' };
+    }
+    const body = await readJson(req);
+    if (typeof body.name === 'string') group.name = body.name;
+    if (body.permissions !== undefined) group.permissions = this.validPermissions(body.permissions);
+    return json(200, { ...group });
+  }
+
+  private validPermissions(value: unknown): string[] {
+    if (value === undefined) throw new HttpError(400, { permissions: ['This field is required.'] });
+    if (!Array.isArray(value)) throw new HttpError(400, { permissions: ['Expected a list of items.'] });
+    for (const p of value) if (!ALL_CODENAMES.includes(p as string)) throw new HttpError(400, { permissions: [`Object with codename=${String(p)} does not exist.`] });
+    return value as string[];
+  }
+
+  /** django-filter lookups; a plain `?username=` is silently ignored, as in Paperless. */
+  private filter<T extends object>(items: T[], field: string, url: URL): T[] {
+    let out = items;
+    const iexact = url.searchParams.get(`${field}__iexact`);
+    const istarts = url.searchParams.get(`${field}__istartswith`);
+    const icontains = url.searchParams.get(`${field}__icontains`);
+    const lower = (i: T) => String((i as Record<string, unknown>)[field]).toLowerCase();
+    if (iexact !== null) out = out.filter((i) => lower(i) === iexact.toLowerCase());
+    if (istarts !== null) out = out.filter((i) => lower(i).startsWith(istarts.toLowerCase()));
+    if (icontains !== null) out = out.filter((i) => lower(i).includes(icontains.toLowerCase()));
+    return out;
+  }
+
+  // ---- websockets ----
+
+  private upgrade(req: http.IncomingMessage, socket: Socket, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://sim');
+    const cookies = parseCookies(req.headers.cookie ?? '');
+    const record: RecordedRequest = {
+      method: 'GET',
+      path: url.pathname,
+      url: req.url ?? '/',
+      rawHeaders: pairs(req.rawHeaders),
+      remoteUser: this.remoteUserValue(req),
+      cookies,
+      user: undefined,
+    };
+    this.requests.push(record);
+    if (url.pathname !== '/ws/status/') {
+      socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    // Channels' AuthMiddlewareStack: the session cookie only; the header is ignored here.
+    const sid = cookies[this.cookie('sessionid')];
+    const session = sid ? this.sessions.get(sid) : undefined;
+    const user = session ? this.users.find((u) => u.id === session.userId && u.is_active) : undefined;
+    record.user = user?.username;
+    if (!user) {
+      record.status = 403;
+      socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    record.status = 101;
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      this.sockets.add(ws);
+      ws.on('close', () => this.sockets.delete(ws));
+      ws.send(JSON.stringify({ type: 'hello', user: user.username }));
+    });
+  }
+}
+
+function pairs(raw: string[]): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (let i = 0; i < raw.length; i += 2) out.push([raw[i] as string, raw[i + 1] as string]);
+  return out;
+}
+
+function json(status: number, body: unknown) {
+  return { status, body, headers: { 'Content-Type': 'application/json' } };
+}
+
+function send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string>, cookies: string[]): void {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  const contentType = headers['Content-Type'] ?? (typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json');
+  res.writeHead(status, { ...headers, 'Content-Type': contentType, 'X-Api-Version': '9', 'X-Version': '2.20.0', ...(cookies.length ? { 'Set-Cookie': cookies } : {}) });
+  res.end(text);
+}
+
+function paginate<T, R>(items: T[], url: URL, req: http.IncomingMessage, serialize: (item: T) => R) {
+  const pageSize = Math.min(Number(url.searchParams.get('page_size') ?? 25) || 25, 100000);
+  const page = Number(url.searchParams.get('page') ?? 1) || 1;
+  const pages = Math.max(1, Math.ceil(items.length / pageSize));
+  if (page > pages) throw new HttpError(404, { detail: 'Invalid page.' });
+  const link = (p: number) => {
+    const u = new URL(url.pathname + url.search, `http://${req.headers.host ?? 'localhost'}`);
+    u.searchParams.set('page', String(p));
+    return u.toString();
+  };
+  return {
+    count: items.length,
+    next: page < pages ? link(page + 1) : null,
+    previous: page > 1 ? link(page - 1) : null,
+    all: items.map((i) => (i as { id: number }).id),
+    results: items.slice((page - 1) * pageSize, page * pageSize).map(serialize),
+  };
+}
+
+async function readBody(req: http.IncomingMessage): Promise<string> {
+  let body = '';
+  for await (const chunk of req) body += (chunk as Buffer).toString();
+  return body;
+}
+
+async function readJson(req: http.IncomingMessage): Promise<Record<string, unknown>> {
+  const text = await readBody(req);
+  try {
+    return JSON.parse(text || '{}') as Record<string, unknown>;
+  } catch {
+    throw new HttpError(400, { detail: 'JSON parse error' });
+  }
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}

@@ -1,0 +1,39 @@
+import { GatewayProcess, baseEnv, freePort } from './gateway.js';
+import { Browser } from './http-client.js';
+import { PaperlessSim, type SimOptions } from './paperless-sim.js';
+import { RedisServer } from './redis.js';
+import { Slapd } from './slapd.js';
+
+/** Everything a gateway test needs, each part real and private: slapd, redis-server, the simulator, the gateway. */
+export interface Stack {
+  slapd: Slapd;
+  redis: RedisServer;
+  sim: PaperlessSim;
+  gateway: GatewayProcess;
+  browser(): Browser;
+  stop(): Promise<void>;
+}
+
+export async function startStack(options: { env?: Record<string, string>; sim?: SimOptions; redisPersist?: boolean } = {}): Promise<Stack> {
+  const slapd = new Slapd();
+  const redis = new RedisServer(options.redisPersist ?? false);
+  const sim = new PaperlessSim(options.sim);
+  await Promise.all([slapd.start().then(() => slapd.seed()), redis.start(), sim.start()]);
+  const port = await freePort();
+  const gateway = new GatewayProcess({
+    ...baseEnv({ ldapUrl: slapd.url, redisUrl: redis.url, upstreamUrl: sim.url, port }),
+    ...options.env,
+  });
+  await gateway.start();
+  return {
+    slapd,
+    redis,
+    sim,
+    gateway,
+    browser: () => new Browser(gateway.url),
+    stop: async () => {
+      await gateway.stop();
+      await Promise.all([sim.stop(), redis.destroy(), slapd.destroy()]);
+    },
+  };
+}
