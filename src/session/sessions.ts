@@ -12,6 +12,15 @@ import { SessionStoreUnavailableError } from './errors.js';
 import { sessionUserFrom, type SessionUser } from './session-data.js';
 import { UserSessionIndex } from './user-index.js';
 
+/** Runs store work, turning any Redis failure into the one outage error pages understand. */
+async function storeCall<T>(what: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    throw new SessionStoreUnavailableError(`${what}: ${String(err)}`, { cause: err });
+  }
+}
+
 export interface LoadedSession {
   sid: string;
   user: SessionUser;
@@ -51,7 +60,8 @@ export class SessionService {
       resave: false,
       saveUninitialized: false,
       rolling: true,
-      unset: 'destroy',
+      // 'keep': a request whose session failed to load must not delete it on the way out.
+      unset: 'keep',
       cookie: { httpOnly: true, sameSite: 'lax', secure: config.secureCookie, maxAge: config.idleTimeoutMs, path: '/' },
     });
     // A store error is an outage, and must read as one (503), not as a generic failure.
@@ -61,7 +71,10 @@ export class SessionService {
       if (config.secureCookie) Object.defineProperty(req, 'secure', { value: true, configurable: true });
       inner(req, res, (err?: unknown) => next(err ? new SessionStoreUnavailableError(`session store: ${String(err)}`, { cause: err }) : undefined));
     };
-    void this.subscriber.subscribe(this.channel).catch((err: Error) => log.error({ err: err.message }, 'cannot subscribe to session-ended channel'));
+    // Subscribe on every (re)connect: the client fails fast while Redis is away, so nothing is queued.
+    const subscribe = () => void this.subscriber.subscribe(this.channel).catch((err: Error) => log.error({ err: err.message }, 'cannot subscribe to session-ended channel'));
+    this.subscriber.on('ready', subscribe);
+    if (this.subscriber.status === 'ready') subscribe();
     this.subscriber.on('message', (channel: string, sid: string) => {
       if (channel !== this.channel) return;
       for (const listener of this.listeners) listener(sid);
@@ -85,14 +98,13 @@ export class SessionService {
   async fromCookieHeader(cookieHeader: string | undefined): Promise<LoadedSession | undefined> {
     const sid = this.sidFromCookieHeader(cookieHeader);
     if (!sid) return undefined;
-    let data: SessionData | null | undefined;
-    try {
-      data = await new Promise<SessionData | null | undefined>((resolve, reject) =>
-        this.store.get(sid, (err, value) => (err ? reject(err) : resolve(value as SessionData | null | undefined))),
-      );
-    } catch (err) {
-      throw new SessionStoreUnavailableError(`cannot read session: ${String(err)}`, { cause: err });
-    }
+    const data = await storeCall(
+      'cannot read session',
+      () =>
+        new Promise<SessionData | null | undefined>((resolve, reject) =>
+          this.store.get(sid, (err, value) => (err ? reject(err) : resolve(value as SessionData | null | undefined))),
+        ),
+    );
     if (!data?.user || typeof data.createdAt !== 'number' || this.expired(data.createdAt)) return undefined;
     return { sid, user: data.user, createdAt: data.createdAt };
   }
@@ -107,27 +119,34 @@ export class SessionService {
 
   /** Starts a fresh session for a user who just proved who they are (a new id: no fixation). */
   async establish(req: Request, user: DirectoryUser): Promise<void> {
-    await promisify(req.session.regenerate.bind(req.session))();
-    req.session.user = sessionUserFrom(user);
-    req.session.createdAt = Date.now();
-    await promisify(req.session.save.bind(req.session))();
-    await this.index.add(user.username, req.sessionID);
+    await storeCall('cannot create session', async () => {
+      await promisify(req.session.regenerate.bind(req.session))();
+      req.session.user = sessionUserFrom(user);
+      req.session.createdAt = Date.now();
+      await promisify(req.session.save.bind(req.session))();
+      await this.index.add(user.username, req.sessionID);
+    });
   }
 
   /** Ends the request's session everywhere: store, index, and every replica's websockets. */
   async end(req: Request): Promise<void> {
     const sid = req.sessionID;
     const username = (req.session as Partial<SessionData> | undefined)?.user?.username;
-    await promisify(req.session.destroy.bind(req.session))();
-    if (username) await this.index.remove(username, sid);
+    await storeCall('cannot end session', async () => {
+      await promisify(req.session.destroy.bind(req.session))();
+      if (username) await this.index.remove(username, sid);
+    });
     await this.announceEnded([sid]);
   }
 
   /** Revokes every session of one user; returns how many there were. */
   async revokeUser(username: string): Promise<number> {
-    const sids = await this.index.list(username);
-    if (sids.length > 0) await this.redis.del(...sids.map((sid) => this.sessionPrefix + sid));
-    await this.index.clear(username);
+    const sids = await storeCall('cannot revoke sessions', async () => {
+      const ids = await this.index.list(username);
+      if (ids.length > 0) await this.redis.del(...ids.map((sid) => this.sessionPrefix + sid));
+      await this.index.clear(username);
+      return ids;
+    });
     await this.announceEnded(sids);
     this.log.info({ username, sessions: sids.length }, 'sessions revoked');
     return sids.length;

@@ -44,7 +44,10 @@ export class GatewayProcess {
   readonly logs: string[] = [];
   port = 0;
 
-  constructor(readonly env: Record<string, string>) {
+  constructor(
+    readonly env: Record<string, string>,
+    private readonly echo = false,
+  ) {
     this.port = Number(env.GATEWAY_PORT);
   }
 
@@ -65,6 +68,7 @@ export class GatewayProcess {
       const lines = buffered.split('\n');
       buffered = lines.pop() ?? '';
       this.logs.push(...lines);
+      if (this.echo) for (const line of lines) process.stdout.write(`${line}\n`);
     };
     child.stdout?.on('data', collect);
     child.stderr?.on('data', collect);

@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { loadConfig } from '../src/config/load.js';
+import { ConfigError } from '../src/config/errors.js';
+import { baseEnv, runCli } from './support/gateway.js';
+
+const REQUIRED = [
+  'GATEWAY_PUBLIC_URL',
+  'GATEWAY_UPSTREAM_URL',
+  'GATEWAY_REDIS_URL',
+  'GATEWAY_SESSION_SECRET',
+  'GATEWAY_LDAP_URL',
+  'GATEWAY_LDAP_BIND_DN',
+  'GATEWAY_LDAP_BIND_PASSWORD',
+  'GATEWAY_LDAP_USER_BASE',
+];
+
+function cli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = runCli(args, env);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
+}
+
+const valid = () => baseEnv({ ldapUrl: 'ldap://127.0.0.1:389', redisUrl: 'redis://127.0.0.1:6379', upstreamUrl: 'http://paperless:8000', port: 8080 });
+
+function problems(env: Record<string, string>): Map<string, string> {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    return new Map(err.problems.map((p) => [p.variable, p.message]));
+  }
+  return new Map();
+}
+
+describe('configuration', () => {
+  it('an empty environment: serve lists every missing variable and exits 2', async () => {
+    const { code, stderr } = await cli(['serve'], {});
+    assert.equal(code, 2);
+    for (const name of REQUIRED) assert.match(stderr, new RegExp(`${name}: is required`), name);
+  });
+
+  it('check-config accepts a valid configuration and exits 0', async () => {
+    const { code, stdout } = await cli(['check-config'], valid());
+    assert.equal(code, 0);
+    assert.match(stdout, /configuration is valid/);
+  });
+
+  it('an unknown command exits 2 with the usage', async () => {
+    const { code, stderr } = await cli(['frobnicate'], valid());
+    assert.equal(code, 2);
+    assert.match(stderr, /usage: paperless-ldap-gateway/);
+  });
+
+  it('applies the documented defaults', () => {
+    const config = loadConfig(valid());
+    assert.equal(config.identity.remoteUserHeader, 'Remote-User');
+    assert.equal(config.identity.paperlessCookiePrefix, '');
+    assert.equal(config.session.cookieName, 'gateway_session');
+    assert.equal(config.session.idleTimeoutMs, 3_600_000);
+    assert.equal(config.session.maxLifetimeMs, 12 * 3_600_000);
+    assert.equal(config.server.trustProxy, false);
+    assert.equal(config.ldap.userFilter, '(&(objectClass=inetOrgPerson)(uid={username}))');
+    assert.equal(config.session.secureCookie, false);
+  });
+
+  it('names each bad value with what is wrong', () => {
+    const p = problems({
+      ...valid(),
+      GATEWAY_PORT: '70000',
+      GATEWAY_PUBLIC_URL: 'paperless.example.com',
+      GATEWAY_REDIS_URL: 'http://redis',
+      GATEWAY_SESSION_SECRET: 'short',
+      GATEWAY_LDAP_URL: 'http://dc1',
+      GATEWAY_LDAP_USER_FILTER: '(uid=alice)',
+      GATEWAY_REMOTE_USER_HEADER: 'Remote User',
+      GATEWAY_TRUST_PROXY: 'true',
+      GATEWAY_SESSION_IDLE_TIMEOUT: 'forever',
+      GATEWAY_LOG_LEVEL: 'loud',
+      GATEWAY_LDAP_BIND_PASWORD: 'typo',
+    });
+    assert.match(p.get('GATEWAY_PORT') ?? '', /between 1 and 65535/);
+    assert.match(p.get('GATEWAY_PUBLIC_URL') ?? '', /absolute URL/);
+    assert.match(p.get('GATEWAY_REDIS_URL') ?? '', /redis:\/\//);
+    assert.match(p.get('GATEWAY_SESSION_SECRET') ?? '', /at least 32/);
+    assert.match(p.get('GATEWAY_LDAP_URL') ?? '', /ldap:\/\//);
+    assert.match(p.get('GATEWAY_LDAP_USER_FILTER') ?? '', /\{username\}/);
+    assert.match(p.get('GATEWAY_REMOTE_USER_HEADER') ?? '', /header name/);
+    assert.match(p.get('GATEWAY_TRUST_PROXY') ?? '', /trust every client/);
+    assert.match(p.get('GATEWAY_SESSION_IDLE_TIMEOUT') ?? '', /duration/);
+    assert.match(p.get('GATEWAY_LOG_LEVEL') ?? '', /one of/);
+    assert.match(p.get('GATEWAY_LDAP_BIND_PASWORD') ?? '', /not a setting/);
+  });
+
+  it('refuses a public URL with a path and a lifetime shorter than the idle timeout', () => {
+    const p = problems({ ...valid(), GATEWAY_PUBLIC_URL: 'https://example.com/paperless', GATEWAY_SESSION_IDLE_TIMEOUT: '2h', GATEWAY_SESSION_MAX_LIFETIME: '1h' });
+    assert.match(p.get('GATEWAY_PUBLIC_URL') ?? '', /without a path/);
+    assert.match(p.get('GATEWAY_SESSION_MAX_LIFETIME') ?? '', /not be shorter/);
+  });
+
+  it('reads secrets from *_FILE, and refuses both forms at once', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gw-secrets-'));
+    writeFileSync(join(dir, 'secret'), 'x'.repeat(40) + '\n');
+    writeFileSync(join(dir, 'bind'), 'from-file\n');
+    const env = { ...valid(), GATEWAY_SESSION_SECRET_FILE: join(dir, 'secret'), GATEWAY_LDAP_BIND_PASSWORD_FILE: join(dir, 'bind') };
+    delete (env as Record<string, string | undefined>).GATEWAY_SESSION_SECRET;
+    delete (env as Record<string, string | undefined>).GATEWAY_LDAP_BIND_PASSWORD;
+    const config = loadConfig(env);
+    assert.equal(config.session.secret, 'x'.repeat(40));
+    assert.equal(config.ldap.bindPassword, 'from-file');
+    const both = problems({ ...valid(), GATEWAY_LDAP_BIND_PASSWORD_FILE: join(dir, 'bind') });
+    assert.match(both.get('GATEWAY_LDAP_BIND_PASSWORD_FILE') ?? '', /keep only one/);
+    const missing = problems({ ...valid(), GATEWAY_SESSION_SECRET: '', GATEWAY_SESSION_SECRET_FILE: join(dir, 'nope') });
+    assert.match(missing.get('GATEWAY_SESSION_SECRET_FILE') ?? '', /cannot read .*ENOENT/);
+  });
+
+  it('parses the allowed-groups list (names, one DN, several DNs) and trust-proxy forms', () => {
+    const groups = (v: string) => loadConfig({ ...valid(), GATEWAY_LDAP_ALLOWED_GROUPS: v }).ldap.allowedGroups;
+    assert.deepEqual(groups('paperless, admins'), ['paperless', 'admins']);
+    assert.deepEqual(groups('cn=paperless,ou=groups,dc=example,dc=com'), ['cn=paperless,ou=groups,dc=example,dc=com']);
+    assert.deepEqual(groups('cn=a,dc=x; cn=b,dc=x'), ['cn=a,dc=x', 'cn=b,dc=x']);
+    assert.equal(loadConfig({ ...valid(), GATEWAY_TRUST_PROXY: '1' }).server.trustProxy, 1);
+    assert.deepEqual(loadConfig({ ...valid(), GATEWAY_TRUST_PROXY: '10.0.0.0/8, loopback' }).server.trustProxy, ['10.0.0.0/8', 'loopback']);
+    assert.equal(loadConfig({ ...valid(), GATEWAY_PUBLIC_URL: 'https://paperless.example.com' }).session.secureCookie, true);
+  });
+});

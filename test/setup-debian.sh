@@ -1,0 +1,17 @@
+#!/bin/sh
+# Installs the Debian packages the demo and the test suite run for real:
+# OpenLDAP (slapd + ldap-utils), Redis, and docker-compose (to validate compose.yaml).
+set -eu
+packages="slapd ldap-utils redis-server docker-compose"
+missing=""
+for p in $packages; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+$SUDO apt-get update -qq
+# slapd asks debconf questions on install; the tests run their own private instances anyway.
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
+# Debian starts the packaged daemons; the suite never uses them, so leave the machine as it was.
+$SUDO service slapd stop >/dev/null 2>&1 || true

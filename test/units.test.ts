@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import type { IncomingHttpHeaders } from 'node:http';
+import { describe, it } from 'node:test';
+import { parseDuration } from '../src/config/duration.js';
+import { sameDn } from '../src/directory/dn.js';
+import { escapeFilterValue, fillFilter } from '../src/directory/filter.js';
+import { normalizeUsername } from '../src/directory/username.js';
+import { removeCookies } from '../src/proxy/cookies.js';
+import { stripIdentityHeaders } from '../src/proxy/identity-headers.js';
+import { safeNextPath } from '../src/web/next-path.js';
+
+const ORIGIN = new URL('https://paperless.example.com');
+
+describe('next-path validation', () => {
+  it('keeps same-origin paths with query and hash', () => {
+    assert.equal(safeNextPath('/documents/?tags__id__all=3#x', ORIGIN), '/documents/?tags__id__all=3#x');
+    assert.equal(safeNextPath('/', ORIGIN), '/');
+  });
+  it('refuses everything that could leave the site', () => {
+    const bad = [
+      '//evil.example', '/\\evil.example', '\\\\evil.example', 'https://evil.example', 'http:evil', 'javascript:alert(1)',
+      '/%2F%2Fevil.example', '/%2fevil.example'.replace('/', '/%2F'), '%2F%2Fevil.example', '/%5Cevil.example', '/%255Cevil.example',
+      '/\tevil', '/\nevil', '/%09/evil.example', '/%0d%0aSet-Cookie:x=y', 'documents', '', '/accounts/login/?next=/x', '/accounts/logout/',
+      '/' + 'a'.repeat(3000), '/%E0%A4%A',
+    ];
+    for (const next of bad) assert.equal(safeNextPath(next, ORIGIN), undefined, JSON.stringify(next));
+    assert.equal(safeNextPath(['/a'], ORIGIN), undefined);
+    assert.equal(safeNextPath(undefined, ORIGIN), undefined);
+  });
+});
+
+describe('identity header stripping', () => {
+  it('removes every spelling of the configured header and nothing else', () => {
+    const headers: IncomingHttpHeaders = { 'remote-user': 'a, b', remote_user: 'c', 'x-remote-user': 'keep', host: 'h' };
+    assert.equal(stripIdentityHeaders(headers, 'Remote-User'), 2);
+    assert.deepEqual(headers, { 'x-remote-user': 'keep', host: 'h' });
+  });
+  it('follows a custom header name', () => {
+    const headers: IncomingHttpHeaders = { 'x-forwarded-user': 'a', x_forwarded_user: 'b', 'remote-user': 'c' };
+    assert.equal(stripIdentityHeaders(headers, 'X-Forwarded-User'), 2);
+    assert.deepEqual(headers, { 'remote-user': 'c' });
+  });
+});
+
+describe('cookie removal', () => {
+  it('drops only the named cookies', () => {
+    const headers: IncomingHttpHeaders = { cookie: 'a=1; gateway_session=s%3Ax; sessionid=abc; csrftoken=t' };
+    removeCookies(headers, new Set(['gateway_session', 'sessionid']));
+    assert.equal(headers.cookie, 'a=1; csrftoken=t');
+    const only: IncomingHttpHeaders = { cookie: 'sessionid=abc' };
+    removeCookies(only, new Set(['sessionid']));
+    assert.equal(only.cookie, undefined);
+  });
+});
+
+describe('LDAP filter escaping', () => {
+  it('escapes the RFC 4515 specials so input cannot change the filter', () => {
+    assert.equal(escapeFilterValue('a*b(c)d\\e\0f'), 'a\\2ab\\28c\\29d\\5ce\\00f');
+    assert.equal(fillFilter('(&(objectClass=person)(uid={username}))', { username: 'admin*)(|(objectClass=*' }), '(&(objectClass=person)(uid=admin\\2a\\29\\28|\\28objectClass=\\2a))');
+    assert.equal(fillFilter('(member={dn})', { dn: 'cn=a\\,b,dc=x' }), '(member=cn=a\\5c,b,dc=x)');
+  });
+});
+
+describe('small parsers', () => {
+  it('durations', () => {
+    assert.equal(parseDuration('90'), 90_000);
+    assert.equal(parseDuration('30m'), 1_800_000);
+    assert.equal(parseDuration('12h'), 43_200_000);
+    assert.equal(parseDuration('7d'), 604_800_000);
+    assert.equal(parseDuration('500ms'), 500);
+    assert.equal(parseDuration('1.5h'), undefined);
+    assert.equal(parseDuration('soon'), undefined);
+  });
+  it('usernames are NFC and lower case', () => {
+    assert.equal(normalizeUsername(' ALICE '), 'alice');
+    assert.equal(normalizeUsername('Jose\u0301'), 'jos\u00e9');
+  });
+  it('DNs compare case- and space-insensitively', () => {
+    assert.ok(sameDn('CN=Paperless, OU=Groups,DC=Example,DC=com', 'cn=paperless,ou=groups,dc=example,dc=com'));
+    assert.ok(!sameDn('cn=a\\,b,dc=x', 'cn=a,cn=b,dc=x'));
+  });
+});
