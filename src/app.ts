@@ -26,8 +26,10 @@ export interface Gateway {
 
 const STATIC_DIR = fileURLToPath(new URL('../views/static/', import.meta.url));
 
-/** How often open websockets are checked against their sessions' expiry. */
-const WEBSOCKET_SWEEP_MS = 15_000;
+/** How often open websockets are checked against their sessions' expiry: a quarter of the idle timeout, 250 ms to 15 s. */
+function sweepInterval(idleTimeoutMs: number): number {
+  return Math.min(15_000, Math.max(250, Math.floor(idleTimeoutMs / 4)));
+}
 
 export function createGateway(config: Config, directory: Directory, log: Logger): Gateway {
   const redis = createRedis(config.redis.url, log, 'sessions');
@@ -117,7 +119,7 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
         for (const { sid } of open) if (!alive.has(sid)) websockets.closeSession(sid);
       })
       .catch(() => undefined); // Redis down: keep sockets until we can tell.
-  }, WEBSOCKET_SWEEP_MS);
+  }, sweepInterval(config.session.idleTimeoutMs));
   sweep.unref();
 
   return {

@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { envSchema, SECRET_VARIABLES } from '../src/config/schema.js';
 import { REPO_ROOT } from './support/gateway.js';
+import { startStack } from './support/stack.js';
 
 interface Service {
   environment?: Record<string, string>;
@@ -63,5 +64,30 @@ describe('Dockerfile', () => {
   it('checks health on the endpoint the gateway serves, and ships the views', () => {
     assert.match(dockerfile, /HEALTHCHECK .*\n?.*\/_gateway\/health/);
     assert.match(dockerfile, /^COPY views \.\/views$/m);
+  });
+});
+
+describe('the compiled gateway (dist/, as the image runs it)', () => {
+  it('serves the login page with its stylesheet, signs in and proxies', async () => {
+    const stack = await startStack({ compiled: true });
+    try {
+      const b = stack.browser();
+      const page = await b.get('/accounts/login/');
+      assert.equal(page.status, 200);
+      assert.equal((await b.get('/_gateway/static/gateway.css')).status, 200);
+      assert.equal((await b.login('alice', 'alice-pass')).status, 303);
+      assert.match((await b.get('/documents/')).body, /id="user">alice</);
+    } finally {
+      await stack.stop();
+    }
+  });
+
+  it('exits 0 on SIGTERM', async () => {
+    const stack = await startStack({ compiled: true });
+    try {
+      assert.equal(await stack.gateway.stop(), 0);
+    } finally {
+      await stack.stop();
+    }
   });
 });

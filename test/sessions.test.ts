@@ -84,6 +84,25 @@ describe('sessions: idle timeout and absolute lifetime', () => {
     assert.equal((await b.get('/documents/')).status, 302);
   });
 
+  it("an idle session's websocket is closed when the session expires", async () => {
+    const b = stack.browser();
+    await b.login('bob', 'bob-pass');
+    await b.get('/');
+    const ws = new WebSocket(stack.gateway.url.replace('http', 'ws') + '/ws/status/', { headers: { Cookie: b.cookieHeader() } });
+    await new Promise((resolve, reject) => {
+      ws.once('message', resolve);
+      ws.once('error', reject);
+    });
+    const closed = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), 4000);
+      ws.once('close', () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+    assert.equal(closed, true);
+  });
+
   it('an active session still ends at the absolute lifetime', async () => {
     const b = stack.browser();
     await b.login('alice', 'alice-pass');

@@ -78,5 +78,8 @@ describe('small parsers', () => {
   it('DNs compare case- and space-insensitively', () => {
     assert.ok(sameDn('CN=Paperless, OU=Groups,DC=Example,DC=com', 'cn=paperless,ou=groups,dc=example,dc=com'));
     assert.ok(!sameDn('cn=a\\,b,dc=x', 'cn=a,cn=b,dc=x'));
+    assert.ok(sameDn('cn=Accounting\\2C Tax,ou=groups,dc=x', 'CN=accounting\\, tax, OU=Groups, DC=X'));
+    assert.ok(sameDn('cn=a+uid=b,dc=x', 'UID=b+CN=a,dc=x'));
+    assert.ok(!sameDn('cn=ab,dc=x', 'cn=a,dc=x'));
   });
 });

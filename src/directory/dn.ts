@@ -1,13 +1,55 @@
+/** Splits on separators that are not escaped with a backslash. */
+function splitUnescaped(text: string, separator: string): string[] {
+  const parts: string[] = [];
+  let current = '';
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i] as string;
+    if (ch === '\\' && i + 1 < text.length) {
+      current += ch + (text[i + 1] as string);
+      i++;
+    } else if (ch === separator) {
+      parts.push(current);
+      current = '';
+    } else current += ch;
+  }
+  parts.push(current);
+  return parts;
+}
+
+/** Decodes an attribute value's escapes (`\,` and `\2C` alike) into the characters they stand for. */
+function unescapeValue(value: string): string {
+  const bytes: number[] = [];
+  const trimmed = value.replace(/^\s+/, '').replace(/(?<!\\)\s+$/, '');
+  for (let i = 0; i < trimmed.length; i++) {
+    const ch = trimmed[i] as string;
+    if (ch === '\\' && /^[0-9a-fA-F]{2}$/.test(trimmed.slice(i + 1, i + 3))) {
+      bytes.push(parseInt(trimmed.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else if (ch === '\\' && i + 1 < trimmed.length) {
+      bytes.push(...Buffer.from(trimmed[i + 1] as string));
+      i++;
+    } else bytes.push(...Buffer.from(ch));
+  }
+  return Buffer.from(bytes).toString('utf8');
+}
+
 /**
- * Compares DNs the way RFC 4514 means them: attribute types and values are
- * case-insensitive for the usual attributes, and spaces around `,` and `=` do not count.
+ * A canonical form for comparing DNs as RFC 4514 means them: attribute types
+ * and (for the usual string attributes) values case-insensitive, spaces
+ * around separators insignificant, `\,` and `\2C` the same character.
  */
 export function normalizeDn(dn: string): string {
-  return dn
-    .split(/(?<!\\),/)
-    .map((rdn) => rdn.split(/(?<!\\)=/).map((part) => part.trim()).join('='))
-    .join(',')
-    .toLowerCase();
+  return splitUnescaped(dn, ',')
+    .map((rdn) =>
+      splitUnescaped(rdn, '+')
+        .map((ava) => {
+          const [type = '', ...rest] = splitUnescaped(ava, '=');
+          return `${type.trim().toLowerCase()}=${JSON.stringify(unescapeValue(rest.join('=')).normalize('NFC').toLowerCase())}`;
+        })
+        .sort()
+        .join('+'),
+    )
+    .join(',');
 }
 
 export function sameDn(a: string, b: string): boolean {

@@ -74,7 +74,9 @@ export class LdapDirectory implements Directory {
       url,
       timeout: this.config.timeoutMs,
       connectTimeout: this.config.connectTimeoutMs,
-      tlsOptions: this.tlsOptions,
+      // ldapts switches any URL to TLS when it is given TLS options, so give them to ldaps:// only;
+      // StartTLS gets its own below.
+      ...(url.toLowerCase().startsWith('ldaps://') ? { tlsOptions: { ...this.tlsOptions } } : {}),
     });
   }
 
@@ -84,7 +86,8 @@ export class LdapDirectory implements Directory {
     for (const url of this.config.urls) {
       const client = this.newClient(url);
       try {
-        if (this.config.startTls) await client.startTLS(this.tlsOptions);
+        // A fresh options object each time: ldapts writes the socket into the one it is given.
+        if (this.config.startTls) await client.startTLS({ ...this.tlsOptions });
         await bind(client);
         return client;
       } catch (err) {

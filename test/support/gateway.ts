@@ -1,17 +1,20 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { GROUP_BASE, SERVICE_DN, SERVICE_PASSWORD, USER_BASE } from './directory-data.js';
 import { freePort } from './ports.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+/** The compiled binary (`npm run build`; `npm test` builds first), as the Docker image runs it. */
+export const DIST_MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 
 export const SESSION_SECRET = 'test-session-secret-0123456789abcdef';
 
 /** Runs the gateway's CLI with the test's Node and tsx, as the real binary would run. */
-export function runCli(args: string[], env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+export function runCli(args: string[], env: Record<string, string>, compiled = false): ChildProcess {
+  if (compiled && !existsSync(DIST_MAIN)) throw new Error(`${DIST_MAIN} is missing: run npm run build first`);
+  return spawn(process.execPath, [...(compiled ? [DIST_MAIN] : ['--import', 'tsx', MAIN]), ...args], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -47,6 +50,7 @@ export class GatewayProcess {
   constructor(
     readonly env: Record<string, string>,
     private readonly echo = false,
+    private readonly compiled = false,
   ) {
     this.port = Number(env.GATEWAY_PORT);
   }
@@ -60,7 +64,7 @@ export class GatewayProcess {
   }
 
   async start(): Promise<void> {
-    const child = runCli(['serve'], this.env);
+    const child = runCli(['serve'], this.env, this.compiled);
     this.child = child;
     let buffered = '';
     const collect = (d: Buffer) => {

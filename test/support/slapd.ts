@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ADMIN_DN, ADMIN_PASSWORD, BASE_DN, directoryLdif } from './directory-data.js';
@@ -14,15 +15,40 @@ export class Slapd {
   private process?: ChildProcess;
   readonly dir = mkdtempSync(join(tmpdir(), 'gw-slapd-'));
   port = 0;
+  tlsPort = 0;
   host = '127.0.0.1';
+
+  /** With `tls`, a self-signed CA and server certificate (for 127.0.0.1) are made and ldaps:// is served too. */
+  constructor(private readonly options: { tls?: boolean } = {}) {}
 
   get url(): string {
     return `ldap://${this.host}:${this.port}`;
   }
 
+  get ldapsUrl(): string {
+    return `ldaps://${this.host}:${this.tlsPort}`;
+  }
+
+  get caFile(): string {
+    return join(this.dir, 'ca.pem');
+  }
+
+  private makeCertificates(): string {
+    const d = this.dir;
+    const ssl = (args: string[]) => execFileSync('openssl', args, { cwd: d, stdio: 'ignore' });
+    ssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=Test CA', '-keyout', 'ca.key', '-out', 'ca.pem', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+    ssl(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', 'server.key', '-out', 'server.csr']);
+    writeFileSync(join(d, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
+    ssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-out', 'server.pem', '-extfile', 'ext.cnf']);
+    return `TLSCACertificateFile ${join(d, 'ca.pem')}\nTLSCertificateFile ${join(d, 'server.pem')}\nTLSCertificateKeyFile ${join(d, 'server.key')}\n`;
+  }
+
   async start(): Promise<void> {
     if (this.port === 0) this.port = await freePort();
+    if (this.options.tls && this.tlsPort === 0) this.tlsPort = await freePort();
     mkdirSync(join(this.dir, 'data'), { recursive: true });
+    const tls = this.options.tls ? (existsSync(join(this.dir, 'server.pem')) ? readFileSync(join(this.dir, 'tls.conf'), 'utf8') : this.makeCertificates()) : '';
+    if (tls) writeFileSync(join(this.dir, 'tls.conf'), tls);
     const conf = join(this.dir, 'slapd.conf');
     writeFileSync(
       conf,
@@ -30,7 +56,7 @@ export class Slapd {
 include /etc/ldap/schema/cosine.schema
 include /etc/ldap/schema/nis.schema
 include /etc/ldap/schema/inetorgperson.schema
-modulepath /usr/lib/ldap
+${tls}modulepath /usr/lib/ldap
 moduleload back_mdb
 moduleload memberof
 moduleload refint
@@ -52,11 +78,13 @@ access to attrs=userPassword by anonymous auth by self write by * none
 access to * by users read by anonymous auth
 `,
     );
-    this.process = spawn('slapd', ['-d', '0', '-f', conf, '-h', this.url + '/'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const listeners = [this.url + '/', ...(this.options.tls ? [this.ldapsUrl + '/'] : [])].join(' ');
+    this.process = spawn('slapd', ['-d', '0', '-f', conf, '-h', listeners], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     this.process.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<never>((_, reject) => this.process?.once('exit', (code) => reject(new Error(`slapd exited with ${code}: ${stderr}`))));
-    await Promise.race([waitForPort(this.port, this.host), exited]);
+    const ready = Promise.all([waitForPort(this.port, this.host), ...(this.options.tls ? [waitForPort(this.tlsPort, this.host)] : [])]);
+    await Promise.race([ready, exited]);
   }
 
   /** Loads LDIF through the running server, so overlays see every change. */

@@ -14,16 +14,19 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export async function startStack(options: { env?: Record<string, string>; sim?: SimOptions; redisPersist?: boolean } = {}): Promise<Stack> {
+export async function startStack(
+  options: { env?: Record<string, string>; sim?: SimOptions; redisPersist?: boolean; compiled?: boolean } = {},
+): Promise<Stack> {
   const slapd = new Slapd();
   const redis = new RedisServer(options.redisPersist ?? false);
   const sim = new PaperlessSim(options.sim);
   await Promise.all([slapd.start().then(() => slapd.seed()), redis.start(), sim.start()]);
   const port = await freePort();
-  const gateway = new GatewayProcess({
-    ...baseEnv({ ldapUrl: slapd.url, redisUrl: redis.url, upstreamUrl: sim.url, port }),
-    ...options.env,
-  });
+  const gateway = new GatewayProcess(
+    { ...baseEnv({ ldapUrl: slapd.url, redisUrl: redis.url, upstreamUrl: sim.url, port }), ...options.env },
+    false,
+    options.compiled ?? false,
+  );
   await gateway.start();
   return {
     slapd,
