@@ -287,7 +287,8 @@ export class PaperlessSim {
     if (req.headers['x-csrftoken'] !== cookieToken) throw new HttpError(403, { detail: 'CSRF Failed: CSRF token incorrect.' });
   }
 
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  /** Logs a request exactly as it arrived, before anything interprets it. */
+  private record(req: http.IncomingMessage) {
     const url = new URL(req.url ?? '/', 'http://sim');
     const cookies = parseCookies(req.headers.cookie ?? '');
     const record: RecordedRequest = {
@@ -300,6 +301,11 @@ export class PaperlessSim {
       user: undefined,
     };
     this.requests.push(record);
+    return { url, cookies, record };
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const { url, cookies, record } = this.record(req);
     let setCookies: string[] = [];
     try {
       if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
@@ -541,18 +547,7 @@ export class PaperlessSim {
   // ---- websockets ----
 
   private upgrade(req: http.IncomingMessage, socket: Socket, head: Buffer): void {
-    const url = new URL(req.url ?? '/', 'http://sim');
-    const cookies = parseCookies(req.headers.cookie ?? '');
-    const record: RecordedRequest = {
-      method: 'GET',
-      path: url.pathname,
-      url: req.url ?? '/',
-      rawHeaders: pairs(req.rawHeaders),
-      remoteUser: this.remoteUserValue(req),
-      cookies,
-      user: undefined,
-    };
-    this.requests.push(record);
+    const { url, cookies, record } = this.record(req);
     if (url.pathname !== '/ws/status/') {
       socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n');
       return;
