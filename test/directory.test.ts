@@ -41,7 +41,7 @@ describe('LDAP directory against a real slapd', () => {
   });
 
   it('reads groups from memberOf when no group base is set, names from the group entries', async () => {
-    const user = await directory(slapd, { GATEWAY_LDAP_GROUP_BASE: '' }).authenticate('bob', 'bob-pass');
+    const user = await directory(slapd, { GATEWAY_LDAP_GROUP_MODE: 'memberof' }).authenticate('bob', 'bob-pass');
     assert.deepEqual(names(user), ['Accounting, Tax', 'paperless-users']);
   });
 
@@ -67,6 +67,8 @@ describe('LDAP directory against a real slapd', () => {
   it('a filter matching two entries is no match', async () => {
     const d = directory(slapd, { GATEWAY_LDAP_USER_FILTER: '(|(uid={username})(uid=alice))' });
     await assert.rejects(d.authenticate('bob', 'bob-pass'), InvalidCredentialsError);
+    const three = directory(slapd, { GATEWAY_LDAP_USER_FILTER: '(|(uid={username})(uid=alice)(uid=carol))' });
+    await assert.rejects(three.authenticate('bob', 'bob-pass'), InvalidCredentialsError);
   });
 
   it('lookup returns current details, or nothing for an unknown user', async () => {

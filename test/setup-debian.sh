@@ -1,8 +1,9 @@
 #!/bin/sh
 # Installs the Debian packages the demo and the test suite run for real:
-# OpenLDAP (slapd + ldap-utils), Redis, and docker-compose (to validate compose.yaml).
+# OpenLDAP (slapd + ldap-utils), Samba as an AD domain controller, Redis, openssl (test
+# certificates) and docker-compose (to validate compose.yaml).
 set -eu
-packages="slapd ldap-utils redis-server docker-compose"
+packages="slapd ldap-utils redis-server docker-compose samba samba-ad-dc samba-ad-provision openssl"
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -15,3 +16,4 @@ $SUDO apt-get update -qq
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
 # Debian starts the packaged daemons; the suite never uses them, so leave the machine as it was.
 $SUDO service slapd stop >/dev/null 2>&1 || true
+$SUDO service samba-ad-dc stop >/dev/null 2>&1 || true

@@ -1,3 +1,5 @@
+import type { GroupMode, PresetName } from '../directory/presets.js';
+
 /** The gateway's validated settings, grouped by the part of the gateway that uses them. */
 export interface Config {
   server: { host: string; port: number; publicUrl: URL; trustProxy: false | number | string[] };
@@ -10,18 +12,24 @@ export interface Config {
 }
 
 export interface LdapConfig {
+  preset: PresetName;
   urls: string[];
   bindDn: string;
   bindPassword: string;
   userBase: string;
   userFilter: string;
   attributes: { username: string; mail: string; firstName: string; lastName: string; displayName: string };
-  groupBase?: string;
+  groupBase: string;
+  groupMode: GroupMode;
   groupFilter: string;
   groupNameAttribute: string;
+  nestedGroups: boolean;
+  nestedDepth: number;
   allowedGroups: string[];
   startTls: boolean;
-  caFile?: string;
+  tls: { caFile?: string; serverName?: string; minVersion: 'TLSv1.2' | 'TLSv1.3'; skipVerify: boolean };
   connectTimeoutMs: number;
   timeoutMs: number;
+  pageSize: number;
+  recheckIntervalMs: number;
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { envSchema, SECRET_VARIABLES, type Env } from './schema.js';
-import type { Config } from './config.js';
+import { domainRoot, PRESETS } from '../directory/presets.js';
+import type { Config, LdapConfig } from './config.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
 
 type Environment = Record<string, string | undefined>;
@@ -25,6 +26,43 @@ function resolveSecretFiles(env: Environment, problems: ConfigProblem[]): Enviro
   return out;
 }
 
+function ldapConfig(env: Env): LdapConfig {
+  const preset = PRESETS[env.GATEWAY_LDAP_PRESET];
+  return {
+    preset: env.GATEWAY_LDAP_PRESET,
+    urls: env.GATEWAY_LDAP_URL.split(/[\s,]+/).filter(Boolean),
+    bindDn: env.GATEWAY_LDAP_BIND_DN,
+    bindPassword: env.GATEWAY_LDAP_BIND_PASSWORD,
+    userBase: env.GATEWAY_LDAP_USER_BASE,
+    userFilter: env.GATEWAY_LDAP_USER_FILTER ?? preset.userFilter,
+    attributes: {
+      username: env.GATEWAY_LDAP_USERNAME_ATTRIBUTE ?? preset.usernameAttribute,
+      mail: env.GATEWAY_LDAP_MAIL_ATTRIBUTE ?? preset.mailAttribute,
+      firstName: env.GATEWAY_LDAP_FIRST_NAME_ATTRIBUTE ?? preset.firstNameAttribute,
+      lastName: env.GATEWAY_LDAP_LAST_NAME_ATTRIBUTE ?? preset.lastNameAttribute,
+      displayName: env.GATEWAY_LDAP_DISPLAY_NAME_ATTRIBUTE ?? preset.displayNameAttribute,
+    },
+    groupBase: env.GATEWAY_LDAP_GROUP_BASE || domainRoot(env.GATEWAY_LDAP_USER_BASE),
+    groupMode: env.GATEWAY_LDAP_GROUP_MODE ?? preset.groupMode,
+    groupFilter: env.GATEWAY_LDAP_GROUP_FILTER ?? preset.groupFilter,
+    groupNameAttribute: env.GATEWAY_LDAP_GROUP_NAME_ATTRIBUTE ?? preset.groupNameAttribute,
+    nestedGroups: env.GATEWAY_LDAP_NESTED_GROUPS ?? preset.nestedGroups,
+    nestedDepth: env.GATEWAY_LDAP_NESTED_DEPTH,
+    allowedGroups: env.GATEWAY_LDAP_ALLOWED_GROUPS,
+    startTls: env.GATEWAY_LDAP_STARTTLS,
+    tls: {
+      ...(env.GATEWAY_LDAP_CA_FILE ? { caFile: env.GATEWAY_LDAP_CA_FILE } : {}),
+      ...(env.GATEWAY_LDAP_TLS_SERVER_NAME ? { serverName: env.GATEWAY_LDAP_TLS_SERVER_NAME } : {}),
+      minVersion: env.GATEWAY_LDAP_TLS_MIN_VERSION,
+      skipVerify: env.GATEWAY_LDAP_TLS_SKIP_VERIFY,
+    },
+    connectTimeoutMs: env.GATEWAY_LDAP_CONNECT_TIMEOUT,
+    timeoutMs: env.GATEWAY_LDAP_TIMEOUT,
+    pageSize: env.GATEWAY_LDAP_PAGE_SIZE,
+    recheckIntervalMs: env.GATEWAY_LDAP_RECHECK_INTERVAL,
+  };
+}
+
 function toConfig(env: Env): Config {
   return {
     server: {
@@ -42,28 +80,7 @@ function toConfig(env: Env): Config {
       maxLifetimeMs: env.GATEWAY_SESSION_MAX_LIFETIME,
       secureCookie: env.GATEWAY_PUBLIC_URL.protocol === 'https:',
     },
-    ldap: {
-      urls: env.GATEWAY_LDAP_URL.split(/[\s,]+/).filter(Boolean),
-      bindDn: env.GATEWAY_LDAP_BIND_DN,
-      bindPassword: env.GATEWAY_LDAP_BIND_PASSWORD,
-      userBase: env.GATEWAY_LDAP_USER_BASE,
-      userFilter: env.GATEWAY_LDAP_USER_FILTER,
-      attributes: {
-        username: env.GATEWAY_LDAP_USERNAME_ATTRIBUTE,
-        mail: env.GATEWAY_LDAP_MAIL_ATTRIBUTE,
-        firstName: env.GATEWAY_LDAP_FIRST_NAME_ATTRIBUTE,
-        lastName: env.GATEWAY_LDAP_LAST_NAME_ATTRIBUTE,
-        displayName: env.GATEWAY_LDAP_DISPLAY_NAME_ATTRIBUTE,
-      },
-      ...(env.GATEWAY_LDAP_GROUP_BASE ? { groupBase: env.GATEWAY_LDAP_GROUP_BASE } : {}),
-      groupFilter: env.GATEWAY_LDAP_GROUP_FILTER,
-      groupNameAttribute: env.GATEWAY_LDAP_GROUP_NAME_ATTRIBUTE,
-      allowedGroups: env.GATEWAY_LDAP_ALLOWED_GROUPS,
-      startTls: env.GATEWAY_LDAP_STARTTLS,
-      ...(env.GATEWAY_LDAP_CA_FILE ? { caFile: env.GATEWAY_LDAP_CA_FILE } : {}),
-      connectTimeoutMs: env.GATEWAY_LDAP_CONNECT_TIMEOUT,
-      timeoutMs: env.GATEWAY_LDAP_TIMEOUT,
-    },
+    ldap: ldapConfig(env),
     identity: {
       remoteUserHeader: env.GATEWAY_REMOTE_USER_HEADER,
       paperlessCookiePrefix: env.GATEWAY_PAPERLESS_COOKIE_PREFIX,

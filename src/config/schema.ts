@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PRESET_NAMES } from '../directory/presets.js';
 import { parseDuration } from './duration.js';
 
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
@@ -37,6 +38,13 @@ const int = (fallback: number, min: number, max: number) =>
     .refine((v) => /^\d+$/.test(v.trim()), { error: 'must be a whole number' })
     .transform((v) => Number(v))
     .refine((n) => n >= min && n <= max, { error: `must be between ${min} and ${max}` });
+
+const optionalBool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
+  .optional()
+  .transform((v) => (v === undefined ? undefined : ['true', '1', 'yes'].includes(v)));
+
+const attribute = z.string().trim().regex(/^[A-Za-z][A-Za-z0-9-]*$/, { error: 'must be an LDAP attribute name' }).optional();
 
 const required = (hint: string) => z.string({ error: `is required (${hint})` }).trim().min(1, { error: `must not be empty (${hint})` });
 
@@ -95,25 +103,34 @@ export const envSchema = z
     GATEWAY_LDAP_BIND_DN: required('the service account, e.g. cn=gateway,ou=services,dc=example,dc=com'),
     GATEWAY_LDAP_BIND_PASSWORD: required("the service account's password"),
     GATEWAY_LDAP_USER_BASE: required('where users live, e.g. ou=people,dc=example,dc=com'),
+    GATEWAY_LDAP_PRESET: z.enum(PRESET_NAMES, { error: `must be one of ${PRESET_NAMES.join(', ')}` }).default('openldap'),
     GATEWAY_LDAP_USER_FILTER: z
       .string()
-      .default('(&(objectClass=inetOrgPerson)(uid={username}))')
-      .refine((v) => v.includes('{username}'), { error: 'must contain the {username} placeholder' })
-      .refine((v) => v.trim().startsWith('(') && v.trim().endsWith(')'), { error: 'must be an LDAP filter in parentheses' }),
-    GATEWAY_LDAP_USERNAME_ATTRIBUTE: z.string().trim().min(1).default('uid'),
-    GATEWAY_LDAP_MAIL_ATTRIBUTE: z.string().trim().min(1).default('mail'),
-    GATEWAY_LDAP_FIRST_NAME_ATTRIBUTE: z.string().trim().min(1).default('givenName'),
-    GATEWAY_LDAP_LAST_NAME_ATTRIBUTE: z.string().trim().min(1).default('sn'),
-    GATEWAY_LDAP_DISPLAY_NAME_ATTRIBUTE: z.string().trim().min(1).default('displayName'),
+      .optional()
+      .refine((v) => v === undefined || v.includes('{username}'), { error: 'must contain the {username} placeholder' })
+      .refine((v) => v === undefined || (v.trim().startsWith('(') && v.trim().endsWith(')')), { error: 'must be an LDAP filter in parentheses' }),
+    GATEWAY_LDAP_USERNAME_ATTRIBUTE: attribute,
+    GATEWAY_LDAP_MAIL_ATTRIBUTE: attribute,
+    GATEWAY_LDAP_FIRST_NAME_ATTRIBUTE: attribute,
+    GATEWAY_LDAP_LAST_NAME_ATTRIBUTE: attribute,
+    GATEWAY_LDAP_DISPLAY_NAME_ATTRIBUTE: attribute,
     GATEWAY_LDAP_GROUP_BASE: z.string().trim().optional(),
+    GATEWAY_LDAP_GROUP_MODE: z.enum(['memberof', 'search'], { error: 'must be memberof or search' }).optional(),
     GATEWAY_LDAP_GROUP_FILTER: z
       .string()
-      .default('(|(member={dn})(uniqueMember={dn}))')
-      .refine((v) => v.includes('{dn}') || v.includes('{username}'), { error: 'must contain {dn} or {username}' }),
-    GATEWAY_LDAP_GROUP_NAME_ATTRIBUTE: z.string().trim().min(1).default('cn'),
+      .optional()
+      .refine((v) => v === undefined || v.includes('{dn}') || v.includes('{username}'), { error: 'must contain {dn} or {username}' }),
+    GATEWAY_LDAP_GROUP_NAME_ATTRIBUTE: attribute,
+    GATEWAY_LDAP_NESTED_GROUPS: optionalBool,
+    GATEWAY_LDAP_NESTED_DEPTH: int(10, 1, 50),
     GATEWAY_LDAP_ALLOWED_GROUPS: z.string().default('').transform(splitGroupList),
     GATEWAY_LDAP_STARTTLS: bool(false),
     GATEWAY_LDAP_CA_FILE: z.string().trim().optional(),
+    GATEWAY_LDAP_TLS_SERVER_NAME: z.string().trim().optional(),
+    GATEWAY_LDAP_TLS_MIN_VERSION: z.enum(['TLSv1.2', 'TLSv1.3'], { error: 'must be TLSv1.2 or TLSv1.3' }).default('TLSv1.2'),
+    GATEWAY_LDAP_TLS_SKIP_VERIFY: bool(false),
+    GATEWAY_LDAP_PAGE_SIZE: int(500, 1, 100000),
+    GATEWAY_LDAP_RECHECK_INTERVAL: duration('5m'),
     GATEWAY_LDAP_CONNECT_TIMEOUT: duration('5s'),
     GATEWAY_LDAP_TIMEOUT: duration('10s'),
     GATEWAY_REMOTE_USER_HEADER: z

@@ -24,6 +24,8 @@ export interface Directory {
   authenticate(username: string, password: string): Promise<DirectoryUser>;
   /** The user's current details, or undefined when the directory no longer has them. */
   lookup(username: string): Promise<DirectoryUser | undefined>;
+  /** Every user in scope (the user filter), streamed page by page. */
+  listUsers(): AsyncIterable<DirectoryUser>;
   /** Binds the service account once, so a wrong setting shows at startup. */
   check(): Promise<void>;
   close(): Promise<void>;

@@ -21,3 +21,11 @@ export class NotAllowedError extends GatewayError {
     super(`${username} is in none of the allowed groups`, 'Your account is not allowed to use Paperless. Ask your administrator for access.');
   }
 }
+
+/** The password was right, but the directory refuses the account (disabled, expired, must change password…). */
+export class AccountRestrictedError extends GatewayError {
+  readonly status = 403;
+  constructor(detail: string, userMessage: string) {
+    super(detail, userMessage);
+  }
+}

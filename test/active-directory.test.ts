@@ -1,0 +1,188 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { loadConfig } from '../src/config/load.js';
+import type { DirectoryUser } from '../src/directory/directory.js';
+import { AccountRestrictedError, InvalidCredentialsError } from '../src/directory/errors.js';
+import { LdapConnector } from '../src/directory/connection.js';
+import { LdapDirectory } from '../src/directory/ldap-directory.js';
+import { readAllValues } from '../src/directory/range.js';
+import { sameDn } from '../src/directory/dn.js';
+import { baseEnv, freePort } from './support/gateway.js';
+import { AD, SambaDc } from './support/samba.js';
+import { startStack, type Stack } from './support/stack.js';
+
+/** The configuration README gives for Active Directory, pointed at the test domain controller. */
+export function adEnv(url: string): Record<string, string> {
+  return {
+    GATEWAY_LDAP_PRESET: 'activedirectory',
+    GATEWAY_LDAP_URL: url,
+    GATEWAY_LDAP_BIND_DN: AD.serviceDn,
+    GATEWAY_LDAP_BIND_PASSWORD: AD.servicePassword,
+    GATEWAY_LDAP_USER_BASE: AD.users,
+    GATEWAY_LDAP_GROUP_BASE: '', // the domain root, derived from the user base
+  };
+}
+
+function directory(url: string, env: Record<string, string> = {}): LdapDirectory {
+  const config = loadConfig({
+    ...baseEnv({ ldapUrl: url, redisUrl: 'redis://127.0.0.1:1', upstreamUrl: 'http://127.0.0.1:1', port: 1 }),
+    ...adEnv(url),
+    GATEWAY_LDAP_CONNECT_TIMEOUT: '2s',
+    ...env,
+  });
+  return new LdapDirectory(config.ldap);
+}
+
+const groupNames = (u: DirectoryUser) => u.groups.map((g) => g.name).sort();
+
+describe('Active Directory (Samba AD DC)', () => {
+  const dc = new SambaDc();
+  before(async () => dc.start());
+  after(async () => dc.destroy());
+
+  it('the preset reads sAMAccountName, names and mail', async () => {
+    const alice = await directory(dc.url).authenticate('alice', 'Al1ce!Pass');
+    assert.equal(alice.username, 'alice');
+    assert.equal(alice.email, 'alice@example.test');
+    assert.equal(alice.firstName, 'Alice');
+    assert.equal(alice.lastName, 'Liddell');
+    assert.ok(sameDn(alice.dn, `CN=alice,${AD.users}`));
+  });
+
+  it('every login form maps to one normalised username', async () => {
+    const d = directory(dc.url);
+    for (const form of ['alice', 'ALICE', 'alice@example.test', 'Alice@EXAMPLE.TEST', 'EXAMPLE\\alice', 'example\\Alice']) {
+      assert.equal((await d.authenticate(form, 'Al1ce!Pass')).username, 'alice', form);
+    }
+  });
+
+  it('nested groups through LDAP_MATCHING_RULE_IN_CHAIN, names from cn (escaped comma), cycles harmless', async () => {
+    const bob = await directory(dc.url).authenticate('bob', 'B0b!Builder');
+    assert.deepEqual(groupNames(bob), ['Accounting, Tax', 'loop-a', 'loop-b', 'paperless-users']);
+  });
+
+  it('nested groups by walking memberOf, with the cycle guard', async () => {
+    const bob = await directory(dc.url, { GATEWAY_LDAP_GROUP_MODE: 'memberof', GATEWAY_LDAP_NESTED_GROUPS: 'true' }).authenticate('bob', 'B0b!Builder');
+    assert.deepEqual(groupNames(bob), ['Accounting, Tax', 'loop-a', 'loop-b', 'paperless-users']);
+    const direct = await directory(dc.url, { GATEWAY_LDAP_GROUP_MODE: 'memberof' }).authenticate('bob', 'B0b!Builder');
+    assert.deepEqual(groupNames(direct), ['Accounting, Tax', 'loop-a']);
+  });
+
+  it('the depth limit stops the walk', async () => {
+    const bob = await directory(dc.url, { GATEWAY_LDAP_GROUP_MODE: 'memberof', GATEWAY_LDAP_NESTED_GROUPS: 'true', GATEWAY_LDAP_NESTED_DEPTH: '1' }).authenticate('bob', 'B0b!Builder');
+    assert.deepEqual(groupNames(bob), ['Accounting, Tax', 'loop-a']);
+  });
+
+  it('wrong password and unknown user are one error (data 52e)', async () => {
+    const d = directory(dc.url);
+    await assert.rejects(d.authenticate('alice', 'wrong'), (e) => e instanceof InvalidCredentialsError && /52e/.test(e.message) && e.userMessage === 'Wrong username or password.');
+    await assert.rejects(d.authenticate('nobody', 'wrong'), (e) => e instanceof InvalidCredentialsError && e.userMessage === 'Wrong username or password.');
+  });
+
+  it('the preset excludes disabled accounts from the search: one message whatever the password', async () => {
+    const d = directory(dc.url);
+    await assert.rejects(d.authenticate('dave', 'D4ve!Disabled'), InvalidCredentialsError);
+    assert.equal(await d.lookup('dave'), undefined);
+  });
+
+  it('sub-codes become clear messages only when the password was right', async () => {
+    // A filter that finds disabled accounts too, so the bind's own answer shows.
+    const d = directory(dc.url, { GATEWAY_LDAP_USER_FILTER: '(&(sAMAccountType=805306368)(sAMAccountName={username}))' });
+    const cases: Array<[string, string, RegExp]> = [
+      ['dave', 'D4ve!Disabled', /account is disabled/],
+      ['erin', 'Er1n!Change', /must change your password/],
+      ['frank', 'Fr4nk!Expired', /account has expired/],
+    ];
+    for (const [user, password, message] of cases) {
+      await assert.rejects(d.authenticate(user, password), (e) => e instanceof AccountRestrictedError && message.test(e.userMessage), user);
+      await assert.rejects(d.authenticate(user, 'wrong'), (e) => e instanceof InvalidCredentialsError && e.userMessage === 'Wrong username or password.', `${user} with a wrong password`);
+    }
+  });
+
+  it('a locked-out account (data 775) says nothing a stranger could use', async () => {
+    const d = directory(dc.url);
+    for (let i = 0; i < 3; i++) await assert.rejects(d.authenticate('gina', 'wrong'), InvalidCredentialsError);
+    await assert.rejects(d.authenticate('gina', 'G1na!Locked'), (e) => e instanceof InvalidCredentialsError && /locked out/.test(e.message) && e.userMessage === 'Wrong username or password.');
+  });
+
+  it('works against the global catalog (port 3268)', async () => {
+    const alice = await directory(dc.globalCatalogUrl).authenticate('alice@example.test', 'Al1ce!Pass');
+    assert.equal(alice.username, 'alice');
+    assert.ok(groupNames(alice).includes('paperless-users'));
+  });
+
+  it('tolerates the referrals AD returns for searches from the domain root', async () => {
+    const d = directory(dc.url, { GATEWAY_LDAP_USER_BASE: AD.base });
+    assert.equal((await d.authenticate('alice', 'Al1ce!Pass')).username, 'alice');
+    const names = [];
+    for await (const u of d.listUsers()) names.push(u.username);
+    assert.ok(names.includes('alice') && names.includes('bob'));
+    assert.ok(!names.includes('dave') && !names.includes('guest') && !names.includes('krbtgt'), 'disabled accounts are not in scope');
+  });
+
+  it('lists users page by page', async () => {
+    const d = directory(dc.url, { GATEWAY_LDAP_PAGE_SIZE: '2' });
+    const users: DirectoryUser[] = [];
+    for await (const u of d.listUsers()) users.push(u);
+    const names = users.map((u) => u.username).sort();
+    assert.deepEqual(names, ['administrator', 'alice', 'bob', 'carol', 'dns-dc1', 'erin', 'frank', 'gina', 'svc-gateway']);
+    assert.deepEqual(groupNames(users.find((u) => u.username === 'bob') as DirectoryUser), ['Accounting, Tax', 'loop-a', 'loop-b', 'paperless-users']);
+  });
+
+  it('reads long member lists with range retrieval (member;range=…)', async () => {
+    const config = loadConfig({ ...baseEnv({ ldapUrl: dc.url, redisUrl: 'redis://127.0.0.1:1', upstreamUrl: 'http://x', port: 1 }), ...adEnv(dc.url) }).ldap;
+    const client = await new LdapConnector(config).bind(config.bindDn, config.bindPassword);
+    try {
+      const group = `CN=paperless-users,${AD.users}`;
+      const whole = await readAllValues(client, group, 'member');
+      const ranged = await readAllValues(client, group, 'member', 2);
+      assert.equal(whole.length, 6);
+      assert.deepEqual([...ranged].sort(), [...whole].sort());
+    } finally {
+      await client.unbind();
+    }
+  });
+
+  it('LDAP injection payloads never match anyone else', async () => {
+    const d = directory(dc.url);
+    for (const payload of ['*', 'a*', '*)(sAMAccountName=*', 'alice)(|(sAMAccountName=*', 'admin*)(|(objectClass=*', 'alice\u0000', '*@example.test']) {
+      await assert.rejects(d.authenticate(payload, 'Al1ce!Pass'), InvalidCredentialsError, JSON.stringify(payload));
+    }
+  });
+
+  it('fails over from a dead server to the domain controller', async () => {
+    const dead = `ldap://127.0.0.1:${await freePort()}`;
+    assert.equal((await directory(`${dead},${dc.url}`).authenticate('alice', 'Al1ce!Pass')).username, 'alice');
+  });
+});
+
+describe('Active Directory through the gateway', () => {
+  const dc = new SambaDc();
+  let stack: Stack;
+  before(async () => {
+    await dc.start();
+    stack = await startStack({ env: { ...adEnv(dc.url), GATEWAY_LDAP_ALLOWED_GROUPS: 'paperless-users' } });
+  });
+  after(async () => {
+    await stack?.stop();
+    await dc.destroy();
+  });
+
+  it('signs in with a UPN, and Paperless sees the sAMAccountName', async () => {
+    const b = stack.browser();
+    assert.equal((await b.login('Bob@Example.Test', 'B0b!Builder')).status, 303, 'bob is in paperless-users through a nested group');
+    assert.match((await b.get('/documents/')).body, /id="user">bob</);
+  });
+
+  it('shows the sub-code message on the form', async () => {
+    const res = await stack.browser().login('EXAMPLE\\erin', 'Er1n!Change');
+    assert.equal(res.status, 403);
+    assert.match(res.body, /must change your password/);
+  });
+
+  it('refuses a user outside the allowed groups', async () => {
+    const res = await stack.browser().login('carol', 'C4rol!Outside');
+    assert.equal(res.status, 403);
+    assert.match(res.body, /not allowed to use Paperless/);
+  });
+});

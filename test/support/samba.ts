@@ -1,0 +1,159 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomInt } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { waitForPort } from './ports.js';
+
+/**
+ * A private Samba Active Directory domain controller (Debian's samba,
+ * `server services = ldap`) on a random 127.x.y.z address, so it never meets
+ * slapd or anything else on 127.0.0.1. The domain is provisioned and seeded
+ * once per machine (a cached snapshot, rebuilt when this file changes) and
+ * copied for every instance, so tests may change it freely.
+ */
+export const AD = {
+  realm: 'EXAMPLE.TEST',
+  domain: 'EXAMPLE',
+  base: 'DC=example,DC=test',
+  users: 'CN=Users,DC=example,DC=test',
+  adminPassword: 'Adm1n!Secret',
+  serviceUser: 'svc-gateway',
+  servicePassword: 'Svc!Gateway1',
+  get serviceDn(): string {
+    return `CN=${this.serviceUser},${this.users}`;
+  },
+} as const;
+
+export interface AdUser {
+  name: string;
+  password: string;
+  given: string;
+  surname: string;
+  groups: string[];
+  extra?: string[];
+  after?: string[][];
+}
+
+export const AD_USERS: AdUser[] = [
+  { name: 'alice', password: 'Al1ce!Pass', given: 'Alice', surname: 'Liddell', groups: ['paperless-users', 'paperless-admins'] },
+  { name: 'bob', password: 'B0b!Builder', given: 'Bob', surname: 'Builder', groups: ['accounting-tax', 'loop-a'] },
+  { name: 'carol', password: 'C4rol!Outside', given: 'Carol', surname: 'Outsider', groups: [] },
+  { name: 'dave', password: 'D4ve!Disabled', given: 'Dave', surname: 'Disabled', groups: ['paperless-users'], after: [['user', 'disable', 'dave']] },
+  { name: 'erin', password: 'Er1n!Change', given: 'Erin', surname: 'Change', groups: ['paperless-users'], extra: ['--must-change-at-next-login'] },
+  { name: 'frank', password: 'Fr4nk!Expired', given: 'Frank', surname: 'Expired', groups: ['paperless-users'], after: [['user', 'setexpiry', 'frank', '--days=0']] },
+  { name: 'gina', password: 'G1na!Locked', given: 'Gina', surname: 'Lockout', groups: ['paperless-users'] },
+];
+
+/** Groups by sAMAccountName whose cn differs: a comma that must be escaped in the DN. */
+const GROUP_CNS: Record<string, string> = { 'accounting-tax': 'Accounting\\, Tax' };
+
+/** Groups inside groups: `Accounting, Tax` sits in paperless-users; loop-a and loop-b contain each other. */
+const NESTING: Array<[group: string, member: string]> = [
+  ['paperless-users', 'accounting-tax'],
+  ['loop-b', 'loop-a'],
+  ['loop-a', 'loop-b'],
+];
+
+function snapshotScript(): string[][] {
+  const groups = [...new Set([...AD_USERS.flatMap((u) => u.groups), ...NESTING.flat()])];
+  return [
+    ['domain', 'passwordsettings', 'set', '--account-lockout-threshold=3', '--account-lockout-duration=10', '--reset-account-lockout-after=10'],
+    ['user', 'create', AD.serviceUser, AD.servicePassword, '--use-username-as-cn'],
+    ...groups.map((g) => ['group', 'add', g]),
+    ...Object.entries(GROUP_CNS).map(([g, cn]) => ['group', 'rename', g, `--force-new-cn=${cn}`]),
+    ...AD_USERS.map((u) => ['user', 'create', u.name, u.password, '--use-username-as-cn', `--given-name=${u.given}`, `--surname=${u.surname}`, `--mail-address=${u.name}@example.test`, ...(u.extra ?? [])]),
+    ...AD_USERS.flatMap((u) => u.groups.map((g) => ['group', 'addmembers', g, u.name])),
+    ...NESTING.map(([g, m]) => ['group', 'addmembers', g, m]),
+    ...AD_USERS.flatMap((u) => u.after ?? []),
+  ];
+}
+
+const PLACEHOLDER_ADDRESS = '127.254.254.254';
+
+function buildSnapshot(target: string): void {
+  const work = mkdtempSync(join(tmpdir(), 'gw-samba-build-'));
+  try {
+    execFileSync(
+      'samba-tool',
+      [
+        'domain', 'provision', `--realm=${AD.realm}`, `--domain=${AD.domain}`, '--server-role=dc', '--dns-backend=NONE',
+        `--adminpass=${AD.adminPassword}`, '--host-name=dc1', `--targetdir=${work}`, '--use-rfc2307',
+      ],
+      { stdio: 'ignore' },
+    );
+    const conf = join(work, 'etc', 'smb.conf');
+    const settings = [
+      `interfaces = ${PLACEHOLDER_ADDRESS}/8`,
+      'bind interfaces only = yes',
+      'server services = ldap',
+      'ldap server require strong auth = no',
+      `pid directory = ${join(work, 'run')}`,
+      `log file = ${join(work, 'log.%m')}`,
+    ];
+    const text = readFileSync(conf, 'utf8')
+      .split('\n')
+      .filter((l) => !/^\s*(interfaces|bind interfaces only|server services|log file|logging)\s*=/.test(l))
+      .join('\n')
+      .replace('[global]', `[global]\n${settings.map((s) => `\t${s}`).join('\n')}`);
+    writeFileSync(conf, text);
+    for (const args of snapshotScript()) execFileSync('samba-tool', [...args, '-H', join(work, 'private', 'sam.ldb'), '-s', conf], { stdio: 'ignore' });
+    // Paths in smb.conf must name the snapshot's final place, which instances then rewrite to their own.
+    writeFileSync(conf, readFileSync(conf, 'utf8').replaceAll(work, target));
+    // Another test process may have finished first; either copy is the same domain.
+    if (existsSync(target)) rmSync(work, { recursive: true, force: true });
+    else renameSync(work, target);
+  } catch (err) {
+    rmSync(work, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+function snapshotDir(): string {
+  const hash = createHash('sha256').update(readFileSync(new URL(import.meta.url))).digest('hex').slice(0, 16);
+  const dir = join(tmpdir(), `paperless-gw-samba-${hash}`);
+  if (!existsSync(dir)) buildSnapshot(dir);
+  return dir;
+}
+
+export class SambaDc {
+  private process?: ChildProcess;
+  readonly dir = mkdtempSync(join(tmpdir(), 'gw-samba-'));
+  readonly address = `127.${randomInt(1, 250)}.${randomInt(0, 255)}.${randomInt(1, 254)}`;
+
+  get url(): string {
+    return `ldap://${this.address}:389`;
+  }
+
+  get globalCatalogUrl(): string {
+    return `ldap://${this.address}:3268`;
+  }
+
+  async start(): Promise<void> {
+    if (!existsSync(join(this.dir, 'etc'))) {
+      const snapshot = snapshotDir();
+      cpSync(snapshot, this.dir, { recursive: true });
+      const conf = join(this.dir, 'etc', 'smb.conf');
+      writeFileSync(conf, readFileSync(conf, 'utf8').replaceAll(snapshot, this.dir).replaceAll(PLACEHOLDER_ADDRESS, this.address));
+      mkdirSync(join(this.dir, 'run'), { recursive: true });
+    }
+    this.process = spawn('samba', ['--foreground', '--no-process-group', '-M', 'single', '-s', join(this.dir, 'etc', 'smb.conf')], { stdio: 'ignore' });
+    const exited = new Promise<never>((_, reject) => this.process?.once('exit', (code) => reject(new Error(`samba exited with ${code}`))));
+    await Promise.race([Promise.all([waitForPort(389, this.address, 30_000), waitForPort(3268, this.address, 30_000)]), exited]);
+  }
+
+  async stop(): Promise<void> {
+    const p = this.process;
+    if (!p || p.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      p.once('exit', () => resolve());
+      p.kill('SIGTERM');
+    });
+    this.process = undefined;
+  }
+
+  async destroy(): Promise<void> {
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
