@@ -5,12 +5,14 @@ import express from 'express';
 import type { Logger } from 'pino';
 import type { Config } from './config/config.js';
 import type { Directory } from './directory/directory.js';
+import { accountStatus } from './directory/account-status.js';
 import { healthRouter } from './ops/health.js';
 import { compileTrust } from './proxy/client-address.js';
 import { createProxyPipeline, isPublicSharePath, rejectUpgrade } from './proxy/pipeline.js';
 import { Upstream } from './proxy/upstream.js';
 import { WebsocketRegistry } from './proxy/websockets.js';
 import { createRedis } from './session/redis.js';
+import { DirectoryRecheck } from './session/recheck.js';
 import { SessionService } from './session/sessions.js';
 import { errorHandler, sendError } from './web/error-responses.js';
 import { LoginCsrf } from './web/login-csrf.js';
@@ -52,6 +54,7 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
     publicUrl: config.server.publicUrl,
     trust,
     sessions,
+    recheck: new DirectoryRecheck((username) => accountStatus(directory, config.ldap.allowedGroups, username), config.ldap.recheckIntervalMs, sessions, log),
     upstream,
     websockets,
     log,
@@ -97,7 +100,7 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
       log,
     }),
   );
-  app.use(pipeline.requireLogin, pipeline.injectIdentity, pipeline.forward);
+  app.use(pipeline.requireLogin, pipeline.recheckAccount, pipeline.injectIdentity, pipeline.forward);
   app.use(errorHandler(pages, log));
 
   const server = http.createServer(app);

@@ -23,6 +23,12 @@ function readConfig(): Config {
 async function serve(): Promise<void> {
   const config = readConfig();
   const log = createLogger(config.log.level);
+  if (config.ldap.tls.skipVerify) {
+    log.warn(
+      { setting: 'GATEWAY_LDAP_TLS_SKIP_VERIFY' },
+      'LDAP TLS CERTIFICATES ARE NOT VERIFIED: anyone between the gateway and the directory can read every password. Set GATEWAY_LDAP_CA_FILE instead.',
+    );
+  }
   const directory = new LdapDirectory(config.ldap);
   // A directory that is down at startup is logged, not fatal: logins say so until it answers.
   directory.check().then(

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../src/config/load.js';
 import { ConfigError } from '../src/config/errors.js';
-import { baseEnv, runCli } from './support/gateway.js';
+import { GatewayProcess, baseEnv, freePort, runCli } from './support/gateway.js';
 
 const REQUIRED = [
   'GATEWAY_PUBLIC_URL',
@@ -50,6 +50,14 @@ describe('configuration', () => {
     const { code, stdout } = await cli(['check-config'], valid());
     assert.equal(code, 0);
     assert.match(stdout, /configuration is valid/);
+  });
+
+  it('warns loudly at startup when LDAP certificates are not verified', async () => {
+    const port = await freePort();
+    const gw = new GatewayProcess({ ...valid(), GATEWAY_PORT: String(port), GATEWAY_PUBLIC_URL: `http://127.0.0.1:${port}`, GATEWAY_HOST: '127.0.0.1', GATEWAY_LDAP_TLS_SKIP_VERIFY: 'true' });
+    await gw.start();
+    await gw.stop();
+    assert.ok(gw.logs.some((l) => l.includes('LDAP TLS CERTIFICATES ARE NOT VERIFIED') && l.includes('"level":40')));
   });
 
   it('an unknown command exits 2 with the usage', async () => {

@@ -110,6 +110,18 @@ describe('LDAP directory against a real slapd', () => {
     await assert.rejects(d.authenticate('alice', 'alice-pass'), DirectoryUnavailableError);
   });
 
+  it('skips certificate verification only when told to', async () => {
+    const d = directory(slapd, { GATEWAY_LDAP_URL: slapd.ldapsUrl, GATEWAY_LDAP_TLS_SKIP_VERIFY: 'true' });
+    assert.equal((await d.authenticate('alice', 'alice-pass')).username, 'alice');
+  });
+
+  it('checks the certificate against GATEWAY_LDAP_TLS_SERVER_NAME', async () => {
+    const wrong = directory(slapd, { GATEWAY_LDAP_URL: slapd.ldapsUrl, GATEWAY_LDAP_CA_FILE: slapd.caFile, GATEWAY_LDAP_TLS_SERVER_NAME: 'ldap.other.example' });
+    await assert.rejects(wrong.authenticate('alice', 'alice-pass'), DirectoryUnavailableError);
+    const right = directory(slapd, { GATEWAY_LDAP_URL: slapd.ldapsUrl, GATEWAY_LDAP_CA_FILE: slapd.caFile, GATEWAY_LDAP_TLS_SERVER_NAME: 'localhost' });
+    assert.equal((await right.authenticate('alice', 'alice-pass')).username, 'alice');
+  });
+
   it('uses the configured bases', () => {
     assert.equal(USER_BASE, 'ou=people,dc=example,dc=com');
     assert.equal(GROUP_BASE, 'ou=groups,dc=example,dc=com');

@@ -75,7 +75,7 @@ export const PRESETS: Record<PresetName, Preset> = {
     lastNameAttribute: 'sn',
     displayNameAttribute: 'displayName',
     groupMode: 'memberof',
-    groupFilter: '(&(objectClass=groupOfUniqueNames)(member={dn}))',
+    groupFilter: '(&(objectClass=groupOfUniqueNames)(|(member={dn})(uniqueMember={dn})))',
     groupNameAttribute: 'cn',
     nestedGroups: false, // LLDAP has no nested groups
   },

@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
+import type { DirectoryRecheck } from '../session/recheck.js';
 import type { LoadedSession, SessionService } from '../session/sessions.js';
 import { clientAddress, type TrustFunction } from './client-address.js';
 import { removeCookies } from './cookies.js';
@@ -16,6 +17,7 @@ export interface ProxyPipelineDeps {
   publicUrl: URL;
   trust: TrustFunction;
   sessions: SessionService;
+  recheck: DirectoryRecheck;
   upstream: Upstream;
   websockets: WebsocketRegistry;
   log: Logger;
@@ -38,10 +40,10 @@ function pathOf(url: string | undefined): string {
 
 /**
  * The proxied request path as named steps:
- * strip spoofed headers → load session → require login → inject identity → forward.
+ * strip spoofed headers → load session → require login → recheck account → inject identity → forward.
  */
 export function createProxyPipeline(deps: ProxyPipelineDeps) {
-  const { identity, sessions, upstream, log } = deps;
+  const { identity, sessions, recheck, upstream, log } = deps;
   const paperlessSessionCookie = `${identity.paperlessCookiePrefix}sessionid`;
   const gatewayCookieOnly = new Set([deps.sessionCookieName]);
   const anonymousCookies = new Set([deps.sessionCookieName, paperlessSessionCookie]);
@@ -65,6 +67,14 @@ export function createProxyPipeline(deps: ProxyPipelineDeps) {
     upstream.web(req, res);
   };
 
+  function refuse(req: Request, res: Response): void {
+    if (isApiPath(req.path) || (req.method !== 'GET' && req.method !== 'HEAD')) {
+      res.status(401).set('WWW-Authenticate', 'Token').json({ detail: 'Authentication credentials were not provided.' });
+      return;
+    }
+    res.redirect(302, `/accounts/login/?next=${encodeURIComponent(req.originalUrl)}`);
+  }
+
   const requireLogin: RequestHandler = async (req: Request, res: Response, next: NextFunction) => {
     let session: LoadedSession | undefined;
     try {
@@ -73,16 +83,32 @@ export function createProxyPipeline(deps: ProxyPipelineDeps) {
       next(err);
       return;
     }
-    if (session) {
-      res.locals.session = session;
+    if (!session) {
+      refuse(req, res);
+      return;
+    }
+    res.locals.session = session;
+    next();
+  };
+
+  /** Once per interval, asks the directory whether the account may still be used. */
+  const recheckAccount: RequestHandler = async (req: Request, res: Response, next: NextFunction) => {
+    const session = res.locals.session as LoadedSession;
+    if (!recheck.due(session)) {
       next();
       return;
     }
-    if (isApiPath(req.path) || (req.method !== 'GET' && req.method !== 'HEAD')) {
-      res.status(401).set('WWW-Authenticate', 'Token').json({ detail: 'Authentication credentials were not provided.' });
-      return;
+    try {
+      const status = await recheck.check(session.user.username);
+      if (status && !status.active) {
+        refuse(req, res);
+        return;
+      }
+      if (status?.active) sessions.confirm(req, status.user);
+      next();
+    } catch (err) {
+      next(err);
     }
-    res.redirect(302, `/accounts/login/?next=${encodeURIComponent(req.originalUrl)}`);
   };
 
   function setIdentity(req: IncomingMessage, username: string): void {
@@ -115,12 +141,19 @@ export function createProxyPipeline(deps: ProxyPipelineDeps) {
       rejectUpgrade(socket, 401, 'Unauthorized');
       return;
     }
+    if (recheck.due(session)) {
+      const status = await recheck.check(session.user.username);
+      if (status && !status.active) {
+        rejectUpgrade(socket, 401, 'Unauthorized');
+        return;
+      }
+    }
     setIdentity(req, session.user.username);
     deps.websockets.track(session.sid, session.createdAt, socket);
     upstream.ws(req, socket, head);
   }
 
-  return { stripSpoofedHeaders, forwardAnonymous, loadSession: sessions.middleware, requireLogin, injectIdentity, forward, upgrade };
+  return { stripSpoofedHeaders, forwardAnonymous, loadSession: sessions.middleware, requireLogin, recheckAccount, injectIdentity, forward, upgrade };
 }
 
 export function rejectUpgrade(socket: Socket, status: number, reason: string): void {

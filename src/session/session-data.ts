@@ -21,5 +21,7 @@ declare module 'express-session' {
     user: SessionUser;
     /** Epoch ms of login: the absolute lifetime counts from here, however active the session is. */
     createdAt: number;
+    /** Epoch ms the directory last confirmed the account (still there, enabled, allowed). */
+    checkedAt: number;
   }
 }

@@ -25,6 +25,8 @@ export interface LoadedSession {
   sid: string;
   user: SessionUser;
   createdAt: number;
+  /** When the directory last confirmed this user (see DirectoryRecheck). */
+  checkedAt: number;
 }
 
 type RevokedListener = (sid: string) => void;
@@ -91,7 +93,7 @@ export class SessionService {
       await this.end(req);
       return undefined;
     }
-    return { sid: req.sessionID, user: s.user, createdAt: s.createdAt };
+    return { sid: req.sessionID, user: s.user, createdAt: s.createdAt, checkedAt: s.checkedAt ?? s.createdAt };
   }
 
   /** Reads the session behind a raw Cookie header (websocket upgrades never pass through express). */
@@ -106,7 +108,7 @@ export class SessionService {
         ),
     );
     if (!data?.user || typeof data.createdAt !== 'number' || this.expired(data.createdAt)) return undefined;
-    return { sid, user: data.user, createdAt: data.createdAt };
+    return { sid, user: data.user, createdAt: data.createdAt, checkedAt: data.checkedAt ?? data.createdAt };
   }
 
   sidFromCookieHeader(cookieHeader: string | undefined): string | undefined {
@@ -123,6 +125,7 @@ export class SessionService {
       await promisify(req.session.regenerate.bind(req.session))();
       req.session.user = sessionUserFrom(user);
       req.session.createdAt = Date.now();
+      req.session.checkedAt = req.session.createdAt;
       await promisify(req.session.save.bind(req.session))();
       await this.index.add(user.username, req.sessionID);
     });
@@ -137,6 +140,12 @@ export class SessionService {
       if (username) await this.index.remove(username, sid);
     });
     await this.announceEnded([sid]);
+  }
+
+  /** Records a fresh confirmation from the directory (and the user's current details) in the request's session. */
+  confirm(req: Request, user: DirectoryUser): void {
+    req.session.user = sessionUserFrom(user);
+    req.session.checkedAt = Date.now();
   }
 
   /** Revokes every session of one user; returns how many there were. */

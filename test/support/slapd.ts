@@ -19,7 +19,11 @@ export class Slapd {
   host = '127.0.0.1';
 
   /** With `tls`, a self-signed CA and server certificate (for 127.0.0.1) are made and ldaps:// is served too. */
-  constructor(private readonly options: { tls?: boolean } = {}) {}
+  /**
+   * `schema`: extra schema text (e.g. FreeIPA's nsAccountLock); `memberOf`: which group class the
+   * memberof overlay follows (groupOfNames/member by default, LLDAP uses groupOfUniqueNames/uniqueMember).
+   */
+  constructor(private readonly options: { tls?: boolean; schema?: string; memberOf?: 'groupOfNames' | 'groupOfUniqueNames' } = {}) {}
 
   get url(): string {
     return `ldap://${this.host}:${this.port}`;
@@ -50,13 +54,16 @@ export class Slapd {
     const tls = this.options.tls ? (existsSync(join(this.dir, 'server.pem')) ? readFileSync(join(this.dir, 'tls.conf'), 'utf8') : this.makeCertificates()) : '';
     if (tls) writeFileSync(join(this.dir, 'tls.conf'), tls);
     const conf = join(this.dir, 'slapd.conf');
+    const extraSchema = this.options.schema ? join(this.dir, 'extra.schema') : '';
+    if (this.options.schema) writeFileSync(extraSchema, this.options.schema);
+    const unique = this.options.memberOf === 'groupOfUniqueNames';
     writeFileSync(
       conf,
       `include /etc/ldap/schema/core.schema
 include /etc/ldap/schema/cosine.schema
 include /etc/ldap/schema/nis.schema
 include /etc/ldap/schema/inetorgperson.schema
-${tls}modulepath /usr/lib/ldap
+${extraSchema ? `include ${extraSchema}\n` : ''}${tls}modulepath /usr/lib/ldap
 moduleload back_mdb
 moduleload memberof
 moduleload refint
@@ -68,12 +75,12 @@ rootdn "${ADMIN_DN}"
 rootpw ${ADMIN_PASSWORD}
 directory ${join(this.dir, 'data')}
 overlay memberof
-memberof-group-oc groupOfNames
-memberof-member-ad member
+memberof-group-oc ${unique ? 'groupOfUniqueNames' : 'groupOfNames'}
+memberof-member-ad ${unique ? 'uniqueMember' : 'member'}
 memberof-memberof-ad memberOf
 memberof-refint TRUE
 overlay refint
-refint_attributes member
+refint_attributes member uniqueMember
 access to attrs=userPassword by anonymous auth by self write by * none
 access to * by users read by anonymous auth
 `,

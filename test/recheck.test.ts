@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { userDn } from './support/directory-data.js';
+import { startStack, type Stack } from './support/stack.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('sessions follow the directory (GATEWAY_LDAP_RECHECK_INTERVAL)', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack({ env: { GATEWAY_LDAP_RECHECK_INTERVAL: '1s', GATEWAY_LDAP_ALLOWED_GROUPS: 'paperless-users', GATEWAY_LOG_LEVEL: 'debug' } });
+  });
+  after(async () => stack?.stop());
+
+  const rechecks = (username: string) => stack.gateway.logs.filter((l) => l.includes('"session.recheck"') && l.includes(`"username":"${username}"`)).length;
+
+  it('asks the directory at most once per interval, not per request', async () => {
+    const b = stack.browser();
+    await b.login('alice', 'alice-pass');
+    const before = rechecks('alice');
+    for (let i = 0; i < 10; i++) assert.equal((await b.get('/documents/')).status, 200);
+    assert.equal(rechecks('alice'), before, 'no recheck inside the interval');
+    await sleep(1100);
+    await Promise.all(Array.from({ length: 5 }, () => b.get('/documents/')));
+    assert.equal(rechecks('alice'), before + 1, 'one recheck for five concurrent requests');
+  });
+
+  it('a user removed from the allowed groups loses every session', async () => {
+    const one = stack.browser();
+    const two = stack.browser();
+    await one.login('bob', 'bob-pass');
+    await two.login('bob', 'bob-pass');
+    assert.equal((await one.get('/documents/')).status, 200);
+    await stack.slapd.ldapadd(`dn: cn=paperless-users,ou=groups,dc=example,dc=com\nchangetype: modify\ndelete: member\nmember: ${userDn('bob')}\n`, true);
+    await sleep(1100);
+    assert.equal((await one.get('/documents/')).status, 302);
+    assert.equal((await two.get('/api/documents/')).status, 401, 'the other session was revoked too');
+    assert.ok(stack.gateway.logs.some((l) => l.includes('"session.revoked"') && l.includes('no longer in an allowed group')));
+  });
+
+  it('a deleted user loses their session', async () => {
+    await stack.slapd.ldapadd(`dn: ${userDn('dave')}\nobjectClass: inetOrgPerson\nuid: dave\ncn: dave\nsn: dave\nuserPassword: dave-pass\n`);
+    await stack.slapd.ldapadd(`dn: cn=paperless-users,ou=groups,dc=example,dc=com\nchangetype: modify\nadd: member\nmember: ${userDn('dave')}\n`, true);
+    const b = stack.browser();
+    assert.equal((await b.login('dave', 'dave-pass')).status, 303);
+    assert.equal((await b.get('/documents/')).status, 200);
+    await stack.slapd.ldapadd(`dn: ${userDn('dave')}\nchangetype: delete\n`, true);
+    await sleep(1100);
+    assert.equal((await b.get('/documents/')).status, 302);
+  });
+
+  it('a directory outage keeps sessions instead of signing everyone out', async () => {
+    const b = stack.browser();
+    await b.login('alice', 'alice-pass');
+    await stack.slapd.stop();
+    try {
+      await sleep(1100);
+      assert.equal((await b.get('/documents/')).status, 200);
+      assert.ok(stack.gateway.logs.some((l) => l.includes('"session.recheck_failed"')));
+    } finally {
+      await stack.slapd.start();
+    }
+  });
+});
