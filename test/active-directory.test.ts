@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../src/config/load.js';
 import type { DirectoryUser } from '../src/directory/directory.js';
-import { AccountRestrictedError, InvalidCredentialsError } from '../src/directory/errors.js';
+import { AccountRestrictedError, DirectoryUnavailableError, InvalidCredentialsError } from '../src/directory/errors.js';
 import { LdapConnector } from '../src/directory/connection.js';
 import { LdapDirectory } from '../src/directory/ldap-directory.js';
 import { readAllValues } from '../src/directory/range.js';
@@ -148,6 +148,16 @@ describe('Active Directory (Samba AD DC)', () => {
     for (const payload of ['*', 'a*', '*)(sAMAccountName=*', 'alice)(|(sAMAccountName=*', 'admin*)(|(objectClass=*', 'alice\u0000', '*@example.test']) {
       await assert.rejects(d.authenticate(payload, 'Al1ce!Pass'), InvalidCredentialsError, JSON.stringify(payload));
     }
+  });
+
+  it('speaks ldaps:// with the CA file, checking the certificate name', async () => {
+    const tls = {
+      GATEWAY_LDAP_URL: dc.ldapsUrl,
+      GATEWAY_LDAP_CA_FILE: dc.caFile,
+      GATEWAY_LDAP_TLS_SERVER_NAME: 'dc1.example.test',
+    };
+    assert.equal((await directory(dc.ldapsUrl, tls).authenticate('alice', 'Al1ce!Pass')).username, 'alice');
+    await assert.rejects(directory(dc.ldapsUrl, { ...tls, GATEWAY_LDAP_TLS_SERVER_NAME: 'evil.example.test' }).authenticate('alice', 'Al1ce!Pass'), DirectoryUnavailableError);
   });
 
   it('fails over from a dead server to the domain controller', async () => {

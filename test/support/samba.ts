@@ -125,6 +125,15 @@ export class SambaDc {
     return `ldap://${this.address}:389`;
   }
 
+  get ldapsUrl(): string {
+    return `ldaps://${this.address}:636`;
+  }
+
+  /** Samba makes its own CA and server certificate (for dc1.example.test) at first start. */
+  get caFile(): string {
+    return join(this.dir, 'private', 'tls', 'ca.pem');
+  }
+
   get globalCatalogUrl(): string {
     return `ldap://${this.address}:3268`;
   }
