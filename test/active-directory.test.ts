@@ -5,7 +5,7 @@ import type { DirectoryUser } from '../src/directory/directory.js';
 import { AccountRestrictedError, DirectoryUnavailableError, InvalidCredentialsError } from '../src/directory/errors.js';
 import { LdapConnector } from '../src/directory/connection.js';
 import { LdapDirectory } from '../src/directory/ldap-directory.js';
-import { readAllValues } from '../src/directory/range.js';
+import { completeValues, readAllValues } from '../src/directory/range.js';
 import { sameDn } from '../src/directory/dn.js';
 import { baseEnv, freePort } from './support/gateway.js';
 import { AD, SambaDc } from './support/samba.js';
@@ -138,6 +138,13 @@ describe('Active Directory (Samba AD DC)', () => {
       const ranged = await readAllValues(client, group, 'member', 2);
       assert.equal(whole.length, 6);
       assert.deepEqual([...ranged].sort(), [...whole].sort());
+      // An entry whose memberOf came back cut short (as AD does past 1500 values) is completed.
+      const { searchEntries } = await client.search(`CN=bob,${AD.users}`, { scope: 'base', filter: '(objectClass=*)', attributes: ['memberOf;range=0-0'] });
+      const cut = searchEntries[0];
+      assert.ok(cut && Object.keys(cut).some((k) => /^memberOf;range=0-0$/i.test(k)), 'the server answered with a range');
+      const completed = await completeValues(client, cut, 'memberOf');
+      assert.deepEqual([...completed].sort(), [...(await readAllValues(client, `CN=bob,${AD.users}`, 'memberOf'))].sort());
+      assert.equal(completed.length, 2);
     } finally {
       await client.unbind();
     }
