@@ -7,6 +7,8 @@ import type { Config } from './config/config.js';
 import type { Directory } from './directory/directory.js';
 import { accountStatus } from './directory/account-status.js';
 import { healthRouter } from './ops/health.js';
+import { PaperlessApi } from './provisioning/paperless-api.js';
+import { Provisioner } from './provisioning/provisioner.js';
 import { compileTrust } from './proxy/client-address.js';
 import { createProxyPipeline, isPublicSharePath, rejectUpgrade } from './proxy/pipeline.js';
 import { Upstream } from './proxy/upstream.js';
@@ -47,6 +49,23 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
     else rejectUpgrade(res as Socket, 502, 'Bad Gateway');
   });
 
+  const provisioner = config.provisioning.enabled
+    ? new Provisioner(new PaperlessApi(config.provisioning), redis, config.redis.keyPrefix, config.provisioning.mapping, log)
+    : undefined;
+  const recheck = new DirectoryRecheck(
+    async (username) => {
+      const status = await accountStatus(directory, config.ldap.allowedGroups, username);
+      // Keep Paperless in step with the directory too; free when nothing changed.
+      if (status.active && provisioner) {
+        await provisioner.provision(status.user).catch((err: unknown) => log.warn({ event: 'provisioning.failure', username, err: String(err) }, 'could not refresh Paperless user'));
+      }
+      return status;
+    },
+    config.ldap.recheckIntervalMs,
+    sessions,
+    log,
+  );
+
   const trust = compileTrust(config.server.trustProxy);
   const pipeline = createProxyPipeline({
     identity: config.identity,
@@ -54,7 +73,7 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
     publicUrl: config.server.publicUrl,
     trust,
     sessions,
-    recheck: new DirectoryRecheck((username) => accountStatus(directory, config.ldap.allowedGroups, username), config.ldap.recheckIntervalMs, sessions, log),
+    recheck,
     upstream,
     websockets,
     log,
@@ -80,6 +99,8 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
       allowedGroups: config.ldap.allowedGroups,
       secureCookie: config.session.secureCookie,
       csrfCookieName: `${config.session.cookieName}_csrf`,
+      ...(provisioner ? { provisioner } : {}),
+      provisioningFailure: config.provisioning.failure,
       log,
     }),
   );

@@ -27,7 +27,8 @@ function cli(args: string[], env: Record<string, string>): Promise<{ code: numbe
   return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
 }
 
-const valid = () => baseEnv({ ldapUrl: 'ldap://127.0.0.1:389', redisUrl: 'redis://127.0.0.1:6379', upstreamUrl: 'http://paperless:8000', port: 8080 });
+const valid = () =>
+  baseEnv({ ldapUrl: 'ldap://127.0.0.1:389', redisUrl: 'redis://127.0.0.1:6379', upstreamUrl: 'http://paperless:8000', port: 8080, paperlessToken: 'a'.repeat(40) });
 
 function problems(env: Record<string, string>): Map<string, string> {
   try {
@@ -44,6 +45,7 @@ describe('configuration', () => {
     const { code, stderr } = await cli(['serve'], {});
     assert.equal(code, 2);
     for (const name of REQUIRED) assert.match(stderr, new RegExp(`${name}: is required`), name);
+    assert.match(stderr, /GATEWAY_PAPERLESS_TOKEN: is required while GATEWAY_PROVISIONING is on/);
   });
 
   it('check-config accepts a valid configuration and exits 0', async () => {
@@ -136,5 +138,46 @@ describe('configuration', () => {
     assert.equal(loadConfig({ ...valid(), GATEWAY_TRUST_PROXY: '1' }).server.trustProxy, 1);
     assert.deepEqual(loadConfig({ ...valid(), GATEWAY_TRUST_PROXY: '10.0.0.0/8, loopback' }).server.trustProxy, ['10.0.0.0/8', 'loopback']);
     assert.equal(loadConfig({ ...valid(), GATEWAY_PUBLIC_URL: 'https://paperless.example.com' }).session.secureCookie, true);
+  });
+});
+
+describe('provisioning mapping file', () => {
+  const write = (name: string, text: string) => {
+    const dir = mkdtempSync(join(tmpdir(), 'gw-map-'));
+    writeFileSync(join(dir, name), text);
+    return join(dir, name);
+  };
+
+  it('expands shorthands and always grants the UI permissions', () => {
+    const file = write('m.yaml', 'permissions: [view_document]\ngroups:\n  - ldap: cn=Admins\\, HQ,ou=groups,dc=x\n    superuser: true\n  - ldap: editors\n    permissions: [editor]\n');
+    const { mapping } = loadConfig({ ...valid(), GATEWAY_PROVISIONING_FILE: file }).provisioning;
+    assert.deepEqual(mapping.permissions, ['add_uisettings', 'change_uisettings', 'view_document', 'view_uisettings']);
+    assert.equal(mapping.groups[0]?.paperless, 'Admins, HQ');
+    assert.equal(mapping.groups[0]?.staff, true);
+    assert.ok(mapping.groups[1]?.permissions.includes('delete_document'));
+    assert.equal(mapping.groups[1]?.paperless, 'editors');
+  });
+
+  it('accepts JSON as well', () => {
+    const file = write('m.json', JSON.stringify({ mirror_unmapped_groups: true, groups: [{ ldap: 'a', paperless: 'A', permissions: ['viewer'] }] }));
+    assert.equal(loadConfig({ ...valid(), GATEWAY_PROVISIONING_FILE: file }).provisioning.mapping.mirrorUnmappedGroups, true);
+  });
+
+  it('names every problem with its place in the file', () => {
+    const bad = problems({ ...valid(), GATEWAY_PROVISIONING_FILE: write('m.yaml', 'groups:\n  - ldap: a\n    permissions: [fly_document, viewer]\n    colour: red\n') });
+    assert.match(bad.get('GATEWAY_PROVISIONING_FILE') ?? '', /groups\.0.*colour/);
+    const unknown = problems({ ...valid(), GATEWAY_PROVISIONING_FILE: write('m.yaml', 'groups:\n  - ldap: a\n    permissions: [fly_document]\n') });
+    assert.match(unknown.get('GATEWAY_PROVISIONING_FILE') ?? '', /groups\.0\.permissions: unknown permission "fly_document"/);
+    const yaml = problems({ ...valid(), GATEWAY_PROVISIONING_FILE: write('m.yaml', 'groups: [\n') });
+    assert.match(yaml.get('GATEWAY_PROVISIONING_FILE') ?? '', /not valid YAML/);
+    const missing = problems({ ...valid(), GATEWAY_PROVISIONING_FILE: '/nonexistent/m.yaml' });
+    assert.match(missing.get('GATEWAY_PROVISIONING_FILE') ?? '', /cannot read .*ENOENT/);
+  });
+
+  it('needs a token unless provisioning is off', () => {
+    const env = { ...valid() };
+    delete (env as Record<string, string | undefined>).GATEWAY_PAPERLESS_TOKEN;
+    assert.match(problems(env).get('GATEWAY_PAPERLESS_TOKEN') ?? '', /required while GATEWAY_PROVISIONING is on/);
+    assert.equal(loadConfig({ ...env, GATEWAY_PROVISIONING: 'off' }).provisioning.enabled, false);
   });
 });

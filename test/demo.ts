@@ -15,7 +15,9 @@ const redis = new RedisServer();
 const sim = new PaperlessSim();
 
 await Promise.all([slapd.start().then(() => slapd.seed()), redis.start(), sim.start()]);
-const env = { ...baseEnv({ ldapUrl: slapd.url, redisUrl: redis.url, upstreamUrl: sim.url, port }), GATEWAY_LDAP_GROUP_BASE: GROUP_BASE, GATEWAY_LOG_LEVEL: 'info' };
+sim.addUser({ username: 'gateway-admin', is_superuser: true, is_staff: true });
+const paperlessToken = sim.tokenFor('gateway-admin');
+const env = { ...baseEnv({ ldapUrl: slapd.url, redisUrl: redis.url, upstreamUrl: sim.url, port, paperlessToken }), GATEWAY_LDAP_GROUP_BASE: GROUP_BASE, GATEWAY_LOG_LEVEL: 'info' };
 const gateway = new GatewayProcess(env, true);
 try {
   await gateway.start();

@@ -1,4 +1,5 @@
 import type { GroupMode, PresetName } from '../directory/presets.js';
+import type { ProvisioningMapping } from '../provisioning/mapping.js';
 
 /** The gateway's validated settings, grouped by the part of the gateway that uses them. */
 export interface Config {
@@ -8,7 +9,19 @@ export interface Config {
   session: { secret: string; cookieName: string; idleTimeoutMs: number; maxLifetimeMs: number; secureCookie: boolean };
   ldap: LdapConfig;
   identity: { remoteUserHeader: string; paperlessCookiePrefix: string };
+  provisioning: ProvisioningConfig;
   log: { level: string };
+}
+
+export interface ProvisioningConfig {
+  enabled: boolean;
+  apiUrl: URL;
+  token: string;
+  timeoutMs: number;
+  mapping: ProvisioningMapping;
+  failure: 'deny' | 'allow';
+  syncIntervalMs?: number;
+  syncDeprovision: boolean;
 }
 
 export interface LdapConfig {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { envSchema, SECRET_VARIABLES, type Env } from './schema.js';
 import { domainRoot, PRESETS } from '../directory/presets.js';
+import { DEFAULT_MAPPING, loadMapping, type ProvisioningMapping } from '../provisioning/mapping.js';
 import type { Config, LdapConfig } from './config.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
 
@@ -63,7 +64,7 @@ function ldapConfig(env: Env): LdapConfig {
   };
 }
 
-function toConfig(env: Env): Config {
+function toConfig(env: Env, mapping: ProvisioningMapping): Config {
   return {
     server: {
       host: env.GATEWAY_HOST,
@@ -81,6 +82,16 @@ function toConfig(env: Env): Config {
       secureCookie: env.GATEWAY_PUBLIC_URL.protocol === 'https:',
     },
     ldap: ldapConfig(env),
+    provisioning: {
+      enabled: env.GATEWAY_PROVISIONING === 'on',
+      apiUrl: env.GATEWAY_PAPERLESS_API_URL ?? env.GATEWAY_UPSTREAM_URL,
+      token: env.GATEWAY_PAPERLESS_TOKEN ?? '',
+      timeoutMs: env.GATEWAY_PAPERLESS_API_TIMEOUT,
+      mapping,
+      failure: env.GATEWAY_PROVISIONING_FAILURE,
+      ...(env.GATEWAY_SYNC_INTERVAL ? { syncIntervalMs: env.GATEWAY_SYNC_INTERVAL } : {}),
+      syncDeprovision: env.GATEWAY_SYNC_DEPROVISION,
+    },
     identity: {
       remoteUserHeader: env.GATEWAY_REMOTE_USER_HEADER,
       paperlessCookiePrefix: env.GATEWAY_PAPERLESS_COOKIE_PREFIX,
@@ -98,12 +109,25 @@ export function loadConfig(environment: Environment = process.env): Config {
   for (const name of Object.keys(picked)) {
     if (!known.has(name)) problems.push({ variable: name, message: 'is not a setting of this gateway (a typo?)' });
   }
+  // Checked on the raw values so it is reported even when other settings are wrong too.
+  if (picked.GATEWAY_PROVISIONING !== 'off' && !picked.GATEWAY_PAPERLESS_TOKEN) {
+    problems.push({
+      variable: 'GATEWAY_PAPERLESS_TOKEN',
+      message: "is required while GATEWAY_PROVISIONING is on (a Paperless superuser's API token; or set GATEWAY_PROVISIONING=off)",
+    });
+  }
   const parsed = envSchema.safeParse(picked);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       problems.push({ variable: String(issue.path[0] ?? 'configuration'), message: issue.message });
     }
   }
+  let mapping: ProvisioningMapping = DEFAULT_MAPPING;
+  try {
+    mapping = loadMapping(picked.GATEWAY_PROVISIONING_FILE);
+  } catch (err) {
+    problems.push({ variable: 'GATEWAY_PROVISIONING_FILE', message: (err as Error).message });
+  }
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
-  return toConfig(parsed.data);
+  return toConfig(parsed.data, mapping);
 }

@@ -138,6 +138,25 @@ export const envSchema = z
       .trim()
       .regex(HEADER_NAME, { error: 'must be a valid HTTP header name such as Remote-User' })
       .default('Remote-User'),
+    GATEWAY_PAPERLESS_TOKEN: z.string().trim().optional(),
+    GATEWAY_PAPERLESS_API_URL: httpUrl('where the gateway calls the Paperless API, e.g. http://paperless:8000').optional(),
+    GATEWAY_PAPERLESS_API_TIMEOUT: duration('10s'),
+    GATEWAY_PROVISIONING: z.enum(['on', 'off'], { error: 'must be on or off' }).default('on'),
+    GATEWAY_PROVISIONING_FILE: z.string().trim().optional(),
+    GATEWAY_PROVISIONING_FAILURE: z.enum(['deny', 'allow'], { error: 'must be deny or allow' }).default('deny'),
+    GATEWAY_SYNC_INTERVAL: z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        if (v === undefined || v.trim() === 'off') return undefined;
+        const ms = parseDuration(v);
+        if (ms === undefined || ms < 60_000) {
+          ctx.addIssue({ code: 'custom', message: `must be off or a duration of at least 1m, such as 1h (got "${v}")` });
+          return z.NEVER;
+        }
+        return ms;
+      }),
+    GATEWAY_SYNC_DEPROVISION: bool(false),
     GATEWAY_PAPERLESS_COOKIE_PREFIX: z.string().trim().regex(/^[A-Za-z0-9_-]*$/, { error: 'may hold only letters, digits, _ and -' }).default(''),
     GATEWAY_TRUST_PROXY: trustProxy,
     GATEWAY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be one of fatal, error, warn, info, debug, trace, silent' }).default('info'),
@@ -154,4 +173,4 @@ export const envSchema = z
 export type Env = z.output<typeof envSchema>;
 
 /** Settings that may be given as `<NAME>_FILE` (Docker secrets) instead of inline. */
-export const SECRET_VARIABLES = ['GATEWAY_SESSION_SECRET', 'GATEWAY_LDAP_BIND_PASSWORD'] as const;
+export const SECRET_VARIABLES = ['GATEWAY_SESSION_SECRET', 'GATEWAY_LDAP_BIND_PASSWORD', 'GATEWAY_PAPERLESS_TOKEN'] as const;

@@ -4,6 +4,8 @@ import type { Directory, DirectoryUser } from '../directory/directory.js';
 import { isAllowed } from '../directory/allowed-groups.js';
 import { NotAllowedError } from '../directory/errors.js';
 import { GatewayError } from '../errors.js';
+import { PaperlessApiError } from '../provisioning/errors.js';
+import type { Provisioner } from '../provisioning/provisioner.js';
 import type { SessionService } from '../session/sessions.js';
 import { BadLoginRequestError, LoginFormExpiredError } from './errors.js';
 import type { LoginCsrf } from './login-csrf.js';
@@ -19,6 +21,9 @@ export interface LoginDeps {
   allowedGroups: readonly string[];
   secureCookie: boolean;
   csrfCookieName: string;
+  /** Makes Paperless match the directory before the first proxied request; absent when provisioning is off. */
+  provisioner?: Provisioner;
+  provisioningFailure: 'deny' | 'allow';
   log: Logger;
 }
 
@@ -97,6 +102,23 @@ export function loginRouter(deps: LoginDeps): Router {
     next(isAllowed(user, deps.allowedGroups) ? undefined : new NotAllowedError(user.username));
   };
 
+  const provisionAccount: RequestHandler = async (req, res, next) => {
+    const user = res.locals.user as DirectoryUser;
+    if (!deps.provisioner) {
+      next();
+      return;
+    }
+    try {
+      await deps.provisioner.provision(user);
+      next();
+    } catch (err) {
+      const error = err instanceof GatewayError ? err : new PaperlessApiError(`provisioning failed: ${String(err)}`, undefined, { cause: err });
+      log.error({ event: 'provisioning.failure', username: user.username, err: error.message, policy: deps.provisioningFailure }, 'could not provision user');
+      // allow: the person gets in with whatever Paperless has; the next login tries again.
+      next(deps.provisioningFailure === 'allow' ? undefined : error);
+    }
+  };
+
   const establishSession: RequestHandler = async (req, res, next) => {
     try {
       await deps.sessions.establish(req, res.locals.user as DirectoryUser);
@@ -124,6 +146,6 @@ export function loginRouter(deps: LoginDeps): Router {
   };
 
   router.get('/accounts/login/', showLoginForm);
-  router.post('/accounts/login/', parseForm, readForm, checkFormToken, authenticate, requireAllowedGroup, establishSession, redirectToNext, showFailure);
+  router.post('/accounts/login/', parseForm, readForm, checkFormToken, authenticate, requireAllowedGroup, provisionAccount, establishSession, redirectToNext, showFailure);
   return router;
 }

@@ -21,8 +21,10 @@ export function runCli(args: string[], env: Record<string, string>, compiled = f
   });
 }
 
-export function baseEnv(ports: { ldapUrl: string; redisUrl: string; upstreamUrl: string; port: number }): Record<string, string> {
+/** Settings for a gateway on these servers; without a Paperless token, provisioning is off. */
+export function baseEnv(ports: { ldapUrl: string; redisUrl: string; upstreamUrl: string; port: number; paperlessToken?: string }): Record<string, string> {
   return {
+    ...(ports.paperlessToken ? { GATEWAY_PAPERLESS_TOKEN: ports.paperlessToken } : { GATEWAY_PROVISIONING: 'off' }),
     GATEWAY_HOST: '127.0.0.1',
     GATEWAY_PORT: String(ports.port),
     GATEWAY_PUBLIC_URL: `http://127.0.0.1:${ports.port}`,

@@ -1,6 +1,6 @@
 import { GatewayProcess, baseEnv, freePort } from './gateway.js';
 import { Browser } from './http-client.js';
-import { PaperlessSim, type SimOptions } from './paperless-sim.js';
+import { PaperlessSim, type SimOptions, type SimUser } from './paperless-sim.js';
 import { RedisServer } from './redis.js';
 import { Slapd } from './slapd.js';
 
@@ -15,15 +15,25 @@ export interface Stack {
 }
 
 export async function startStack(
-  options: { env?: Record<string, string>; sim?: SimOptions; redisPersist?: boolean; compiled?: boolean } = {},
+  options: {
+    env?: Record<string, string>;
+    sim?: SimOptions;
+    redisPersist?: boolean;
+    compiled?: boolean;
+    /** The Paperless user whose token the gateway gets (default: a superuser, as README says). */
+    tokenUser?: Partial<SimUser> & { username: string };
+  } = {},
 ): Promise<Stack> {
   const slapd = new Slapd();
   const redis = new RedisServer(options.redisPersist ?? false);
   const sim = new PaperlessSim(options.sim);
   await Promise.all([slapd.start().then(() => slapd.seed()), redis.start(), sim.start()]);
   const port = await freePort();
+  // The superuser whose token the gateway provisions with, as README tells admins to create.
+  const tokenUser = sim.addUser(options.tokenUser ?? { username: 'gateway-admin', is_superuser: true, is_staff: true });
+  const paperlessToken = sim.tokenFor(tokenUser.username);
   const gateway = new GatewayProcess(
-    { ...baseEnv({ ldapUrl: slapd.url, redisUrl: redis.url, upstreamUrl: sim.url, port }), ...options.env },
+    { ...baseEnv({ ldapUrl: slapd.url, redisUrl: redis.url, upstreamUrl: sim.url, port, paperlessToken }), ...options.env },
     false,
     options.compiled ?? false,
   );

@@ -1,0 +1,36 @@
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+
+const RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+
+export class LockTimeoutError extends Error {}
+
+/**
+ * A Redis lock shared by every replica (SET NX PX, released only by its
+ * owner). Waits up to `waitMs` for it; the TTL frees it if a holder dies.
+ */
+export async function withLock<T>(redis: Redis, key: string, options: { ttlMs: number; waitMs: number }, work: () => Promise<T>): Promise<T> {
+  const token = randomBytes(16).toString('hex');
+  const deadline = Date.now() + options.waitMs;
+  for (;;) {
+    if ((await redis.set(key, token, 'PX', options.ttlMs, 'NX')) === 'OK') break;
+    if (Date.now() > deadline) throw new LockTimeoutError(`lock ${key} still held after ${options.waitMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  try {
+    return await work();
+  } finally {
+    await redis.eval(RELEASE, 1, key, token).catch(() => undefined);
+  }
+}
+
+/** Takes the lock only if it is free; returns undefined (without running) when another holder has it. */
+export async function tryLock<T>(redis: Redis, key: string, ttlMs: number, work: () => Promise<T>): Promise<T | undefined> {
+  const token = randomBytes(16).toString('hex');
+  if ((await redis.set(key, token, 'PX', ttlMs, 'NX')) !== 'OK') return undefined;
+  try {
+    return await work();
+  } finally {
+    await redis.eval(RELEASE, 1, key, token).catch(() => undefined);
+  }
+}

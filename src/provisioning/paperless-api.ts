@@ -1,0 +1,129 @@
+import type { ProvisioningConfig } from '../config/config.js';
+import { PaperlessApiError } from './errors.js';
+
+export interface PaperlessUser {
+  id: number;
+  username: string;
+  email: string;
+  first_name: string;
+  last_name: string;
+  is_active: boolean;
+  is_staff: boolean;
+  is_superuser: boolean;
+  groups: number[];
+  user_permissions: string[];
+}
+
+export interface PaperlessGroup {
+  id: number;
+  name: string;
+  permissions: string[];
+}
+
+interface Page<T> {
+  next: string | null;
+  results: T[];
+}
+
+const ATTEMPTS = 3;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function explain(status: number, body: string): string {
+  if (status === 401) return 'Paperless refused the API token (401): check GATEWAY_PAPERLESS_TOKEN';
+  if (status === 403) return `Paperless refused the call (403): the token's user must be a superuser (${body.slice(0, 200)})`;
+  if (status === 406) return 'Paperless does not speak API version 9 (406): Paperless-ngx 2.18 or newer is needed';
+  return `Paperless answered ${status}: ${body.slice(0, 300)}`;
+}
+
+/**
+ * The slice of Paperless's REST API provisioning needs, as a superuser:
+ * API version 9, every page followed, timeouts, retries with backoff on
+ * 5xx and network errors. Counts its calls (tests and `sync` report them).
+ */
+export class PaperlessApi {
+  calls = 0;
+
+  constructor(private readonly config: Pick<ProvisioningConfig, 'apiUrl' | 'token' | 'timeoutMs'>) {}
+
+  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const url = new URL(path, this.config.apiUrl);
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+      this.calls++;
+      let res: Response;
+      try {
+        res = await fetch(url, {
+          method,
+          headers: {
+            Authorization: `Token ${this.config.token}`,
+            Accept: 'application/json; version=9',
+            ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+          },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+          signal: AbortSignal.timeout(this.config.timeoutMs),
+        });
+      } catch (err) {
+        lastError = new PaperlessApiError(`Paperless API ${method} ${url.pathname} failed: ${(err as Error).name === 'TimeoutError' ? `no answer within ${this.config.timeoutMs} ms` : String(err)}`, undefined, { cause: err });
+        if (attempt < ATTEMPTS) await sleep(200 * 2 ** (attempt - 1));
+        continue;
+      }
+      const text = await res.text();
+      if (res.ok) return (text ? JSON.parse(text) : undefined) as T;
+      const error = new PaperlessApiError(`${method} ${url.pathname}: ${explain(res.status, text)}`, res.status);
+      if (res.status < 500) throw error;
+      lastError = error;
+      if (attempt < ATTEMPTS) await sleep(200 * 2 ** (attempt - 1));
+    }
+    throw lastError;
+  }
+
+  /** Every item of a paginated list, following `next` (its path and query, on our own base URL). */
+  private async all<T>(path: string): Promise<T[]> {
+    const out: T[] = [];
+    let next: string | null = path;
+    while (next) {
+      const page: Page<T> = await this.request<Page<T>>('GET', next);
+      out.push(...page.results);
+      if (!page.next) break;
+      const u = new URL(page.next, this.config.apiUrl);
+      next = u.pathname + u.search;
+    }
+    return out;
+  }
+
+  /** The user a name belongs to: the exact spelling first, then any case. */
+  async findUser(username: string): Promise<PaperlessUser | undefined> {
+    const found = await this.all<PaperlessUser>(`/api/users/?username__iexact=${encodeURIComponent(username)}`);
+    return found.find((u) => u.username === username) ?? found[0];
+  }
+
+  listUsers(): Promise<PaperlessUser[]> {
+    return this.all<PaperlessUser>('/api/users/?page_size=1000');
+  }
+
+  createUser(body: Omit<PaperlessUser, 'id'> & { password: string }): Promise<PaperlessUser> {
+    return this.request('POST', '/api/users/', body);
+  }
+
+  updateUser(id: number, changes: Partial<Omit<PaperlessUser, 'id'>>): Promise<PaperlessUser> {
+    return this.request('PATCH', `/api/users/${id}/`, changes);
+  }
+
+  listGroups(): Promise<PaperlessGroup[]> {
+    return this.all<PaperlessGroup>('/api/groups/?page_size=1000');
+  }
+
+  createGroup(name: string, permissions: string[]): Promise<PaperlessGroup> {
+    return this.request('POST', '/api/groups/', { name, permissions });
+  }
+
+  updateGroup(id: number, changes: Partial<Omit<PaperlessGroup, 'id'>>): Promise<PaperlessGroup> {
+    return this.request('PATCH', `/api/groups/${id}/`, changes);
+  }
+
+  /** The token's own user, from the settings the UI loads. */
+  async whoami(): Promise<{ username: string; is_superuser: boolean }> {
+    const settings = await this.request<{ user: { username: string; is_superuser: boolean } }>('GET', '/api/ui_settings/');
+    return settings.user;
+  }
+}

@@ -1,0 +1,174 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { DirectoryUser } from '../directory/directory.js';
+import { desiredState, mappedGroupNames, type DesiredAccount, type DesiredGroup, type DesiredState } from './desired.js';
+import { PaperlessApiError } from './errors.js';
+import { withLock } from './lock.js';
+import type { ProvisioningMapping } from './mapping.js';
+import type { PaperlessApi, PaperlessGroup, PaperlessUser } from './paperless-api.js';
+
+/** How long "Paperless already matches" is trusted without asking: a user deleted in Paperless comes back after this. */
+const STATE_TTL_SECONDS = 6 * 3600;
+
+export type UserChange = Partial<Omit<PaperlessUser, 'id'>>;
+
+const sameSet = <T>(a: readonly T[], b: readonly T[]) => a.length === b.length && new Set([...a, ...b]).size === new Set(a).size;
+
+/** The fields of an existing Paperless user that differ from the desired account. */
+export function userChanges(current: PaperlessUser, account: DesiredAccount, groupIds: number[], managedIds: Set<number>): UserChange {
+  const changes: UserChange = {};
+  if (current.username !== account.username) changes.username = account.username;
+  for (const field of ['email', 'first_name', 'last_name'] as const) if (current[field] !== account[field]) changes[field] = account[field];
+  for (const flag of ['is_superuser', 'is_staff'] as const) if (current[flag] !== account[flag]) changes[flag] = account[flag];
+  if (!current.is_active) changes.is_active = true;
+  // Groups the gateway does not manage stay as admins set them.
+  const groups = [...new Set([...current.groups.filter((id) => !managedIds.has(id)), ...groupIds])].sort((a, b) => a - b);
+  if (!sameSet(groups, current.groups)) changes.groups = groups;
+  const permissions = [...new Set([...current.user_permissions, ...account.permissions])].sort();
+  if (!sameSet(permissions, current.user_permissions)) changes.user_permissions = permissions;
+  return changes;
+}
+
+/**
+ * Makes Paperless match the directory for one person, before their first
+ * proxied request: the account, its names and flags, its managed groups
+ * (created with their permissions when missing). A hash of the desired state
+ * in Redis makes an unchanged login cost no Paperless call at all.
+ */
+export class Provisioner {
+  private readonly mapped: Set<string>;
+
+  constructor(
+    readonly api: PaperlessApi,
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    readonly mapping: ProvisioningMapping,
+    private readonly log: Logger,
+  ) {
+    this.mapped = mappedGroupNames(mapping);
+  }
+
+  private key(name: string): string {
+    return `${this.prefix}prov:${name}`;
+  }
+
+  desired(user: DirectoryUser): DesiredState {
+    return desiredState(user, this.mapping);
+  }
+
+  private hash(state: DesiredState): string {
+    return createHash('sha256').update(JSON.stringify(state)).digest('hex');
+  }
+
+  /** Returns whether anything had to be written to Paperless. */
+  async provision(user: DirectoryUser): Promise<boolean> {
+    const state = this.desired(user);
+    const hash = this.hash(state);
+    const stateKey = this.key(`state:${user.username}`);
+    if ((await this.redis.get(stateKey)) === hash) return false;
+    // One first login at a time per user, across replicas: two would create two accounts.
+    return withLock(this.redis, this.key(`lock:user:${user.username}`), { ttlMs: 30_000, waitMs: 15_000 }, async () => {
+      if ((await this.redis.get(stateKey)) === hash) return false;
+      const changed = await this.apply(state);
+      await this.redis.set(stateKey, hash, 'EX', STATE_TTL_SECONDS);
+      return changed;
+    });
+  }
+
+  /** Forgets that Paperless matched, so the next login or sync writes again. */
+  async forget(username: string): Promise<void> {
+    await this.redis.del(this.key(`state:${username}`));
+  }
+
+  /** Names of the users the gateway has provisioned (only they are ever deprovisioned). */
+  provisionedUsers(): Promise<string[]> {
+    return this.redis.smembers(this.key('users'));
+  }
+
+  /** Groups the gateway manages: the mapped ones, and those it mirrored from the directory. */
+  async managedGroupNames(): Promise<Set<string>> {
+    return new Set([...this.mapped, ...(await this.redis.smembers(this.key('mirrored-groups')))]);
+  }
+
+  /** Writes one desired state to Paperless unconditionally (the hash check is the caller's). */
+  async apply(state: DesiredState, known?: { groups: PaperlessGroup[] }): Promise<boolean> {
+    let changed = false;
+    const groups = known?.groups ?? (await this.api.listGroups());
+    const ids = new Map<string, number>();
+    for (const want of state.groups) {
+      const { group, written } = await this.ensureGroup(groups, want);
+      ids.set(want.name, group.id);
+      changed ||= written;
+    }
+    const managed = await this.managedGroupNames();
+    const managedIds = new Set(groups.filter((g) => managed.has(g.name)).map((g) => g.id));
+    const groupIds = state.account.groups.map((name) => ids.get(name) as number);
+    changed = (await this.ensureUser(state.account, groupIds, managedIds)) || changed;
+    await this.redis.sadd(this.key('users'), state.account.username);
+    return changed;
+  }
+
+  private findGroup(groups: PaperlessGroup[], name: string): PaperlessGroup | undefined {
+    return groups.find((g) => g.name === name) ?? groups.find((g) => g.name.toLowerCase() === name.toLowerCase());
+  }
+
+  private async ensureGroup(groups: PaperlessGroup[], want: DesiredGroup): Promise<{ group: PaperlessGroup; written: boolean }> {
+    const existing = this.findGroup(groups, want.name);
+    if (existing) {
+      if (want.permissions && !sameSet(existing.permissions, want.permissions)) {
+        const updated = await this.api.updateGroup(existing.id, { permissions: want.permissions });
+        existing.permissions = updated.permissions;
+        this.log.info({ event: 'provisioning.group_updated', group: want.name }, 'group permissions updated');
+        return { group: existing, written: true };
+      }
+      return { group: existing, written: false };
+    }
+    let created: PaperlessGroup;
+    try {
+      created = await this.api.createGroup(want.name, want.permissions ?? []);
+      this.log.info({ event: 'provisioning.group_created', group: want.name }, 'group created');
+    } catch (err) {
+      // Another login created it a moment ago: take theirs.
+      if (!(err instanceof PaperlessApiError && err.httpStatus === 400)) throw err;
+      const again = this.findGroup(await this.api.listGroups(), want.name);
+      if (!again) throw err;
+      created = again;
+    }
+    groups.push(created);
+    if (!want.permissions) await this.redis.sadd(this.key('mirrored-groups'), want.name);
+    return { group: created, written: true };
+  }
+
+  private async ensureUser(account: DesiredAccount, groupIds: number[], managedIds: Set<number>): Promise<boolean> {
+    let current = await this.api.findUser(account.username);
+    if (!current) {
+      try {
+        await this.api.createUser({
+          username: account.username,
+          email: account.email,
+          first_name: account.first_name,
+          last_name: account.last_name,
+          // Nobody signs in to Paperless with it: the directory holds the real password.
+          password: randomBytes(48).toString('base64url'),
+          is_active: true,
+          is_staff: account.is_staff,
+          is_superuser: account.is_superuser,
+          groups: groupIds,
+          user_permissions: account.permissions,
+        });
+        this.log.info({ event: 'provisioning.user_created', username: account.username }, 'Paperless user created');
+        return true;
+      } catch (err) {
+        if (!(err instanceof PaperlessApiError && err.httpStatus === 400)) throw err;
+        current = await this.api.findUser(account.username);
+        if (!current) throw err;
+      }
+    }
+    const changes = userChanges(current, account, groupIds, managedIds);
+    if (Object.keys(changes).length === 0) return false;
+    await this.api.updateUser(current.id, changes);
+    this.log.info({ event: 'provisioning.user_updated', username: account.username, fields: Object.keys(changes) }, 'Paperless user updated');
+    return true;
+  }
+}
