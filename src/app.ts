@@ -9,6 +9,7 @@ import { accountStatus } from './directory/account-status.js';
 import { healthRouter } from './ops/health.js';
 import { PaperlessApi } from './provisioning/paperless-api.js';
 import { Provisioner } from './provisioning/provisioner.js';
+import { startScheduledSync } from './provisioning/scheduled-sync.js';
 import { compileTrust } from './proxy/client-address.js';
 import { createProxyPipeline, isPublicSharePath, rejectUpgrade } from './proxy/pipeline.js';
 import { Upstream } from './proxy/upstream.js';
@@ -65,6 +66,23 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
     sessions,
     log,
   );
+
+  const stopSync =
+    provisioner && config.provisioning.syncIntervalMs
+      ? startScheduledSync(
+          redis,
+          directory,
+          provisioner,
+          (username) => sessions.revokeUser(username),
+          {
+            intervalMs: config.provisioning.syncIntervalMs,
+            deprovision: config.provisioning.syncDeprovision,
+            allowedGroups: config.ldap.allowedGroups,
+            keyPrefix: config.redis.keyPrefix,
+          },
+          log,
+        )
+      : undefined;
 
   const trust = compileTrust(config.server.trustProxy);
   const pipeline = createProxyPipeline({
@@ -158,6 +176,7 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
       }),
     close: async () => {
       clearInterval(sweep);
+      stopSync?.();
       websockets.closeAll();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       upstream.close();

@@ -4,9 +4,15 @@ import { loadConfig } from './config/load.js';
 import { ConfigError } from './config/errors.js';
 import { LdapDirectory } from './directory/ldap-directory.js';
 import { createLogger } from './ops/logger.js';
+import { PaperlessApi } from './provisioning/paperless-api.js';
+import { Provisioner } from './provisioning/provisioner.js';
+import { appliedSummary, planJson, planSummary, planTable } from './provisioning/sync-report.js';
+import { applySync, planSync } from './provisioning/sync.js';
+import { createRedis, waitReady } from './session/redis.js';
+import { revokeUserSessions } from './session/revoke.js';
 import type { Config } from './config/config.js';
 
-const USAGE = 'usage: paperless-ldap-gateway [serve|check-config]';
+const USAGE = 'usage: paperless-ldap-gateway [serve | check-config | sync [--dry-run] [--deprovision] [--json]]';
 
 function readConfig(): Config {
   try {
@@ -61,14 +67,64 @@ async function checkConfig(): Promise<void> {
   process.stdout.write('configuration is valid\n');
 }
 
+async function sync(): Promise<void> {
+  const flags = new Set(process.argv.slice(3));
+  const known = ['--dry-run', '--deprovision', '--json'];
+  const unknown = [...flags].filter((f) => !known.includes(f));
+  if (unknown.length > 0) {
+    process.stderr.write(`paperless-ldap-gateway: unknown option ${unknown.join(', ')}\n${USAGE}\n`);
+    process.exit(2);
+  }
+  const config = readConfig();
+  if (!config.provisioning.enabled) {
+    process.stderr.write('paperless-ldap-gateway: sync needs provisioning (GATEWAY_PROVISIONING=on and GATEWAY_PAPERLESS_TOKEN)\n');
+    process.exit(2);
+  }
+  const json = flags.has('--json');
+  const dryRun = flags.has('--dry-run');
+  const deprovision = flags.has('--deprovision');
+  // Logs go to stderr: stdout holds the plan (and must stay valid JSON with --json).
+  const log = createLogger(config.log.level === 'info' ? 'warn' : config.log.level, 2);
+  const redis = createRedis(config.redis.url, log, 'sync');
+  try {
+    await waitReady(redis, 5000).catch(() => {
+      throw new Error(`Redis is unreachable at ${config.redis.url}`);
+    });
+    const directory = new LdapDirectory(config.ldap);
+    const provisioner = new Provisioner(new PaperlessApi(config.provisioning), redis, config.redis.keyPrefix, config.provisioning.mapping, log);
+    const progress = process.stderr.isTTY && !json ? (done: number, total: number, phase: string) => process.stderr.write(`\r${phase}: ${done}${total ? `/${total}` : ''}   `) : undefined;
+    const options = { deprovision, ...(progress ? { onProgress: progress } : {}) };
+    const plan = await planSync(directory, config.ldap.allowedGroups, provisioner, options);
+    if (progress) process.stderr.write('\n');
+    const summary = dryRun
+      ? undefined
+      : await applySync(plan, provisioner, (username) => revokeUserSessions(redis, config.redis.keyPrefix, config.session.maxLifetimeMs, username).then((s) => s.length), options);
+    if (progress && summary) process.stderr.write('\n');
+    if (json) {
+      process.stdout.write(`${JSON.stringify({ dryRun, deprovision, plan: planJson(plan), ...(summary ? { applied: summary } : {}) }, null, 2)}\n`);
+    } else {
+      process.stdout.write(planTable(plan));
+      process.stdout.write(`${planSummary(plan)}\n${summary ? appliedSummary(summary) : 'Dry run: nothing was changed.'}\n`);
+    }
+  } finally {
+    redis.disconnect();
+  }
+}
+
 const command = process.argv[2] ?? 'serve';
-const commands: Record<string, () => Promise<void>> = { serve, 'check-config': checkConfig };
+const commands: Record<string, () => Promise<void>> = { serve, 'check-config': checkConfig, sync };
 const run = commands[command];
 if (!run) {
   process.stderr.write(`paperless-ldap-gateway: unknown command "${command}"\n${USAGE}\n`);
   process.exit(2);
 }
-run().catch((err: unknown) => {
-  process.stderr.write(`paperless-ldap-gateway: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+run().then(
+  () => {
+    // Short-lived commands end here; serve keeps its own handles open.
+    if (command !== 'serve') process.exit(0);
+  },
+  (err: unknown) => {
+    process.stderr.write(`paperless-ldap-gateway: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

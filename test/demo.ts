@@ -3,7 +3,10 @@
  * slapd with demo people and groups, a private redis-server, the Paperless
  * simulator and the gateway itself. Ctrl-C stops everything.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { GatewayProcess, baseEnv } from './support/gateway.js';
+import { mappingFile } from './support/mapping.js';
 import { GROUP_BASE, USERS } from './support/directory-data.js';
 import { PaperlessSim } from './support/paperless-sim.js';
 import { RedisServer } from './support/redis.js';
@@ -17,7 +20,15 @@ const sim = new PaperlessSim();
 await Promise.all([slapd.start().then(() => slapd.seed()), redis.start(), sim.start()]);
 sim.addUser({ username: 'gateway-admin', is_superuser: true, is_staff: true });
 const paperlessToken = sim.tokenFor('gateway-admin');
-const env = { ...baseEnv({ ldapUrl: slapd.url, redisUrl: redis.url, upstreamUrl: sim.url, port, paperlessToken }), GATEWAY_LDAP_GROUP_BASE: GROUP_BASE, GATEWAY_LOG_LEVEL: 'info' };
+const env = {
+  ...baseEnv({ ldapUrl: slapd.url, redisUrl: redis.url, upstreamUrl: sim.url, port, paperlessToken }),
+  GATEWAY_LDAP_GROUP_BASE: GROUP_BASE,
+  GATEWAY_PROVISIONING_FILE: mappingFile(),
+  GATEWAY_LOG_LEVEL: 'info',
+};
+// The same settings for the CLI: `sync --dry-run` against the demo.
+const envFile = join(slapd.dir, 'demo.env');
+writeFileSync(envFile, Object.entries(env).map(([k, v]) => `${k}='${v.replace(/'/g, "'\\''")}'`).join('\n') + '\n');
 const gateway = new GatewayProcess(env, true);
 try {
   await gateway.start();
@@ -35,6 +46,8 @@ paperless-ldap-gateway demo is running
   LDAP:        ${slapd.url} (base dc=example,dc=com)
   Redis:       ${redis.url}
   Paperless:   simulator at ${sim.url} (not reachable through anything but the gateway in production)
+
+  Plan a sync: (set -a; . ${envFile}; npx tsx src/main.ts sync --dry-run)
 
 Press Ctrl-C to stop.
 `);

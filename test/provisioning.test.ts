@@ -1,35 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { groupDn, userDn } from './support/directory-data.js';
+import { mappingFile } from './support/mapping.js';
 import type { RecordedRequest } from './support/paperless-sim.js';
 import { startStack, type Stack } from './support/stack.js';
-
-export const MAPPING = `# The mapping README documents, as the tests use it.
-permissions: [viewer]
-groups:
-  - ldap: paperless-admins
-    paperless: Admins
-    permissions: [all]
-    superuser: true
-  - ldap: "cn=Accounting\\\\, Tax,ou=groups,dc=example,dc=com"
-    paperless: Accounting
-    permissions: [editor]
-  - ldap: paperless-users
-    paperless: Staff
-    permissions: [viewer]
-  - ldap: newcomers
-    paperless: Newcomers
-    permissions: [view_document]
-`;
-
-export function mappingFile(text = MAPPING): string {
-  const dir = mkdtempSync(join(tmpdir(), 'gw-mapping-'));
-  writeFileSync(join(dir, 'mapping.yaml'), text);
-  return join(dir, 'mapping.yaml');
-}
 
 const isApiCall = (r: RecordedRequest) => r.rawHeaders.some(([k, v]) => k.toLowerCase() === 'authorization' && v.startsWith('Token '));
 

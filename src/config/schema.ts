@@ -150,8 +150,8 @@ export const envSchema = z
       .transform((v, ctx) => {
         if (v === undefined || v.trim() === 'off') return undefined;
         const ms = parseDuration(v);
-        if (ms === undefined || ms < 60_000) {
-          ctx.addIssue({ code: 'custom', message: `must be off or a duration of at least 1m, such as 1h (got "${v}")` });
+        if (ms === undefined || ms < 1000) {
+          ctx.addIssue({ code: 'custom', message: `must be off or a duration such as 1h (got "${v}")` });
           return z.NEVER;
         }
         return ms;

@@ -76,6 +76,15 @@ export class Provisioner {
     });
   }
 
+  /** Applies a state and records it as current, as a login would (used by sync). */
+  async applyAndRemember(state: DesiredState, known?: { groups: PaperlessGroup[] }): Promise<boolean> {
+    return withLock(this.redis, this.key(`lock:user:${state.account.username}`), { ttlMs: 30_000, waitMs: 15_000 }, async () => {
+      const changed = await this.apply(state, known);
+      await this.redis.set(this.key(`state:${state.account.username}`), this.hash(state), 'EX', STATE_TTL_SECONDS);
+      return changed;
+    });
+  }
+
   /** Forgets that Paperless matched, so the next login or sync writes again. */
   async forget(username: string): Promise<void> {
     await this.redis.del(this.key(`state:${username}`));

@@ -10,6 +10,7 @@ import type { Config } from '../config/config.js';
 import type { DirectoryUser } from '../directory/directory.js';
 import { SessionStoreUnavailableError } from './errors.js';
 import { sessionUserFrom, type SessionUser } from './session-data.js';
+import { revokeUserSessions, sessionKeys } from './revoke.js';
 import { UserSessionIndex } from './user-index.js';
 
 /** Runs store work, turning any Redis failure into the one outage error pages understand. */
@@ -48,13 +49,13 @@ export class SessionService {
     private readonly config: Config['session'],
     private readonly redis: Redis,
     private readonly subscriber: Redis,
-    keyPrefix: string,
+    private readonly keyPrefix: string,
     private readonly log: Logger,
   ) {
-    this.sessionPrefix = `${keyPrefix}sess:`;
+    this.sessionPrefix = sessionKeys(keyPrefix).session('');
     this.store = new RedisStore({ client: redis, prefix: this.sessionPrefix });
     this.index = new UserSessionIndex(redis, keyPrefix, config.maxLifetimeMs);
-    this.channel = `${keyPrefix}session-ended`;
+    this.channel = sessionKeys(keyPrefix).endedChannel;
     const inner = session({
       name: config.cookieName,
       secret: config.secret,
@@ -150,13 +151,9 @@ export class SessionService {
 
   /** Revokes every session of one user; returns how many there were. */
   async revokeUser(username: string): Promise<number> {
-    const sids = await storeCall('cannot revoke sessions', async () => {
-      const ids = await this.index.list(username);
-      if (ids.length > 0) await this.redis.del(...ids.map((sid) => this.sessionPrefix + sid));
-      await this.index.clear(username);
-      return ids;
-    });
-    await this.announceEnded(sids);
+    const sids = await storeCall('cannot revoke sessions', () => revokeUserSessions(this.redis, this.keyPrefix, this.config.maxLifetimeMs, username));
+    // Local sockets close at once; other replicas hear it on the channel.
+    for (const sid of sids) for (const listener of this.listeners) listener(sid);
     this.log.info({ username, sessions: sids.length }, 'sessions revoked');
     return sids.length;
   }

@@ -57,6 +57,8 @@ export interface SimOptions {
   /** PAPERLESS_PROXY_SSL_HEADER set to X-Forwarded-Proto: https. */
   trustForwardedProto?: boolean;
   logoutRedirectUrl?: string;
+  /** DRF's max_page_size (Paperless: 100000); lower it to make clients follow `next`. */
+  maxPageSize?: number;
 }
 
 interface SimSession {
@@ -120,6 +122,7 @@ export class PaperlessSim {
       paperlessUrl: '',
       trustForwardedProto: false,
       logoutRedirectUrl: '/accounts/login/?loggedout=1',
+      maxPageSize: 100000,
       ...options,
     };
   }
@@ -418,7 +421,7 @@ export class PaperlessSim {
     const method = req.method ?? 'GET';
     this.checkModelPermission(actor, method, 'user');
     if (id === undefined && method === 'GET') {
-      return json(200, paginate(this.filter(this.users, 'username', url), url, req, (u) => this.serializeUser(u)));
+      return json(200, paginate(this.filter(this.users, 'username', url), url, req, this.options.maxPageSize, (u) => this.serializeUser(u)));
     }
     if (id === undefined && method === 'POST') {
       const body = await readJson(req);
@@ -502,7 +505,7 @@ export class PaperlessSim {
   private async groupsApi(req: http.IncomingMessage, url: URL, actor: SimUser, id: number | undefined) {
     const method = req.method ?? 'GET';
     this.checkModelPermission(actor, method, 'group');
-    if (id === undefined && method === 'GET') return json(200, paginate(this.filter(this.groups, 'name', url), url, req, (g) => ({ ...g })));
+    if (id === undefined && method === 'GET') return json(200, paginate(this.filter(this.groups, 'name', url), url, req, this.options.maxPageSize, (g) => ({ ...g })));
     if (id === undefined && method === 'POST') {
       const body = await readJson(req);
       if (typeof body.name !== 'string' || body.name === '') throw new HttpError(400, { name: ['This field is required.'] });
@@ -588,8 +591,8 @@ function send(res: http.ServerResponse, status: number, body: unknown, headers: 
   res.end(text);
 }
 
-function paginate<T, R>(items: T[], url: URL, req: http.IncomingMessage, serialize: (item: T) => R) {
-  const pageSize = Math.min(Number(url.searchParams.get('page_size') ?? 25) || 25, 100000);
+function paginate<T, R>(items: T[], url: URL, req: http.IncomingMessage, maxPageSize: number, serialize: (item: T) => R) {
+  const pageSize = Math.min(Number(url.searchParams.get('page_size') ?? 25) || 25, maxPageSize);
   const page = Number(url.searchParams.get('page') ?? 1) || 1;
   const pages = Math.max(1, Math.ceil(items.length / pageSize));
   if (page > pages) throw new HttpError(404, { detail: 'Invalid page.' });

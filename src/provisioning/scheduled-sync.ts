@@ -1,0 +1,39 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Directory } from '../directory/directory.js';
+import type { Provisioner } from './provisioner.js';
+import { applySync, planSync, type RevokeSessions } from './sync.js';
+
+export interface ScheduledSyncOptions {
+  intervalMs: number;
+  deprovision: boolean;
+  allowedGroups: readonly string[];
+  keyPrefix: string;
+}
+
+/**
+ * Runs `sync` inside the server every interval. The Redis lock is taken for
+ * the whole interval and never released early, so however many replicas
+ * run, one sync happens per interval.
+ */
+export function startScheduledSync(redis: Redis, directory: Directory, provisioner: Provisioner, revoke: RevokeSessions, options: ScheduledSyncOptions, log: Logger): () => void {
+  let running = false;
+  const tick = async () => {
+    if (running) return;
+    running = true;
+    try {
+      const claimed = await redis.set(`${options.keyPrefix}sync:lock`, String(process.pid), 'PX', options.intervalMs, 'NX');
+      if (claimed !== 'OK') return;
+      const plan = await planSync(directory, options.allowedGroups, provisioner, { deprovision: options.deprovision });
+      const summary = await applySync(plan, provisioner, revoke, { deprovision: options.deprovision });
+      log.info({ event: 'sync.finished', ...summary }, 'scheduled sync finished');
+    } catch (err) {
+      log.error({ event: 'sync.failed', err: String(err) }, 'scheduled sync failed');
+    } finally {
+      running = false;
+    }
+  };
+  const timer = setInterval(() => void tick(), options.intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}

@@ -1,0 +1,22 @@
+import type { Redis } from 'ioredis';
+import { UserSessionIndex } from './user-index.js';
+
+/** Key names shared by the server and the CLI, so both see the same sessions. */
+export function sessionKeys(prefix: string) {
+  return { session: (sid: string) => `${prefix}sess:${sid}`, endedChannel: `${prefix}session-ended` };
+}
+
+/**
+ * Ends every session of one user with nothing but Redis: used by the server
+ * (re-check) and by `sync --deprovision`, which runs without a server. Every
+ * replica hears the end on the pub/sub channel and closes its websockets.
+ */
+export async function revokeUserSessions(redis: Redis, prefix: string, maxLifetimeMs: number, username: string): Promise<string[]> {
+  const keys = sessionKeys(prefix);
+  const index = new UserSessionIndex(redis, prefix, maxLifetimeMs);
+  const sids = await index.list(username);
+  if (sids.length > 0) await redis.del(...sids.map(keys.session));
+  await index.clear(username);
+  for (const sid of sids) await redis.publish(keys.endedChannel, sid);
+  return sids;
+}
