@@ -100,12 +100,11 @@ async function sync(): Promise<void> {
       ? undefined
       : await applySync(plan, provisioner, (username) => revokeUserSessions(redis, config.redis.keyPrefix, config.session.maxLifetimeMs, username).then((s) => s.length), options);
     if (progress && summary) process.stderr.write('\n');
-    if (json) {
-      process.stdout.write(`${JSON.stringify({ dryRun, deprovision, plan: planJson(plan), ...(summary ? { applied: summary } : {}) }, null, 2)}\n`);
-    } else {
-      process.stdout.write(planTable(plan));
-      process.stdout.write(`${planSummary(plan)}\n${summary ? appliedSummary(summary) : 'Dry run: nothing was changed.'}\n`);
-    }
+    const output = json
+      ? `${JSON.stringify({ dryRun, deprovision, plan: planJson(plan), ...(summary ? { applied: summary } : {}) }, null, 2)}\n`
+      : `${planTable(plan)}${planSummary(plan)}\n${summary ? appliedSummary(summary) : 'Dry run: nothing was changed.'}\n`;
+    // A pipe takes large output asynchronously: wait until it is flushed before the process exits.
+    await new Promise<void>((resolve) => process.stdout.write(output, () => resolve()));
   } finally {
     redis.disconnect();
   }

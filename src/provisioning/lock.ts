@@ -1,9 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { GatewayError } from '../errors.js';
 
 const RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
 
-export class LockTimeoutError extends Error {}
+
+/** Another replica holds the lock for too long (a stuck provisioning); the person can simply retry. */
+export class LockTimeoutError extends GatewayError {
+  readonly status = 503;
+  constructor(message: string) {
+    super(message, 'Your account is being set up by another sign-in right now. Please try again in a moment.');
+  }
+}
 
 /**
  * A Redis lock shared by every replica (SET NX PX, released only by its

@@ -68,7 +68,13 @@ export class PaperlessApi {
         continue;
       }
       const text = await res.text();
-      if (res.ok) return (text ? JSON.parse(text) : undefined) as T;
+      if (res.ok) {
+        try {
+          return (text ? JSON.parse(text) : undefined) as T;
+        } catch {
+          throw new PaperlessApiError(`${method} ${url.pathname}: Paperless answered ${res.status} with something other than JSON: ${text.slice(0, 120)}`, res.status);
+        }
+      }
       const error = new PaperlessApiError(`${method} ${url.pathname}: ${explain(res.status, text)}`, res.status);
       if (res.status < 500) throw error;
       lastError = error;

@@ -2,6 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { DirectoryUser } from '../directory/directory.js';
+import { GatewayError } from '../errors.js';
+import { SessionStoreUnavailableError } from '../session/errors.js';
 import { desiredState, mappedGroupNames, type DesiredAccount, type DesiredGroup, type DesiredState } from './desired.js';
 import { PaperlessApiError } from './errors.js';
 import { withLock } from './lock.js';
@@ -63,6 +65,16 @@ export class Provisioner {
 
   /** Returns whether anything had to be written to Paperless. */
   async provision(user: DirectoryUser): Promise<boolean> {
+    try {
+      return await this.provisionOnce(user);
+    } catch (err) {
+      if (err instanceof GatewayError) throw err;
+      // Not Paperless (its failures are PaperlessApiError): Redis, for the state, the lock or the sets.
+      throw new SessionStoreUnavailableError(`provisioning needs Redis: ${String(err)}`, { cause: err });
+    }
+  }
+
+  private async provisionOnce(user: DirectoryUser): Promise<boolean> {
     const state = this.desired(user);
     const hash = this.hash(state);
     const stateKey = this.key(`state:${user.username}`);
