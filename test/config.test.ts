@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../src/config/load.js';
 import { ConfigError } from '../src/config/errors.js';
-import { GatewayProcess, baseEnv, freePort, runCli } from './support/gateway.js';
+import { GatewayProcess, baseEnv, freePort, runCliToEnd } from './support/gateway.js';
 
 const REQUIRED = [
   'GATEWAY_PUBLIC_URL',
@@ -18,14 +18,6 @@ const REQUIRED = [
   'GATEWAY_LDAP_USER_BASE',
 ];
 
-function cli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = runCli(args, env);
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
-}
 
 const valid = () =>
   baseEnv({ ldapUrl: 'ldap://127.0.0.1:389', redisUrl: 'redis://127.0.0.1:6379', upstreamUrl: 'http://paperless:8000', port: 8080, paperlessToken: 'a'.repeat(40) });
@@ -42,14 +34,14 @@ function problems(env: Record<string, string>): Map<string, string> {
 
 describe('configuration', () => {
   it('an empty environment: serve lists every missing variable and exits 2', async () => {
-    const { code, stderr } = await cli(['serve'], {});
+    const { code, stderr } = await runCliToEnd(['serve'], {});
     assert.equal(code, 2);
     for (const name of REQUIRED) assert.match(stderr, new RegExp(`${name}: is required`), name);
     assert.match(stderr, /GATEWAY_PAPERLESS_TOKEN: is required while GATEWAY_PROVISIONING is on/);
   });
 
   it('check-config accepts a valid configuration and exits 0', async () => {
-    const { code, stdout } = await cli(['check-config'], valid());
+    const { code, stdout } = await runCliToEnd(['check-config'], valid());
     assert.equal(code, 0);
     assert.match(stdout, /configuration is valid/);
   });
@@ -63,7 +55,7 @@ describe('configuration', () => {
   });
 
   it('an unknown command exits 2 with the usage', async () => {
-    const { code, stderr } = await cli(['frobnicate'], valid());
+    const { code, stderr } = await runCliToEnd(['frobnicate'], valid());
     assert.equal(code, 2);
     assert.match(stderr, /usage: paperless-ldap-gateway/);
   });

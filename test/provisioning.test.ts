@@ -163,3 +163,29 @@ describe('provisioning failures', () => {
     }
   });
 });
+
+describe('mirroring unmapped groups', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack({ env: { GATEWAY_PROVISIONING_FILE: mappingFile('mirror_unmapped_groups: true\ngroups:\n  - ldap: paperless-admins\n    paperless: Admins\n    superuser: true\n') } });
+  });
+  after(async () => stack?.stop());
+
+  const groupsOf = (username: string) =>
+    (stack.sim.user(username)?.groups ?? []).map((id) => stack.sim.groups.find((g) => g.id === id)?.name).sort();
+
+  it('creates a Paperless group per directory group, keeps membership in step, and leaves their permissions to admins', async () => {
+    await stack.browser().login('bob', 'bob-pass');
+    assert.deepEqual(groupsOf('bob'), ['Accounting, Tax', 'paperless-users']);
+    const accounting = stack.sim.groups.find((g) => g.name === 'Accounting, Tax');
+    assert.equal(accounting?.permissions.length, 0);
+    accounting?.permissions.push('view_document'); // an admin grants something by hand
+    await stack.slapd.ldapadd(`dn: ${groupDn('Accounting, Tax')}\nchangetype: modify\nadd: member\nmember: ${userDn('alice')}\n`, true);
+    await stack.browser().login('alice', 'alice-pass');
+    assert.deepEqual(groupsOf('alice'), ['Accounting, Tax', 'Admins', 'paperless-users']);
+    assert.deepEqual(stack.sim.groups.find((g) => g.name === 'Accounting, Tax')?.permissions, ['view_document'], 'hand-made permissions kept');
+    await stack.slapd.ldapadd(`dn: ${groupDn('Accounting, Tax')}\nchangetype: modify\ndelete: member\nmember: ${userDn('bob')}\n`, true);
+    await stack.browser().login('bob', 'bob-pass');
+    assert.deepEqual(groupsOf('bob'), ['paperless-users'], 'a mirrored group the user left is removed');
+  });
+});

@@ -9,6 +9,16 @@ import { startStack, type Stack } from './support/stack.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Opens /ws/status/ through the gateway with a browser's cookies and waits for Paperless's hello. */
+async function openStatusSocket(stack: Stack, cookie: string): Promise<WebSocket> {
+  const ws = new WebSocket(stack.gateway.url.replace('http', 'ws') + '/ws/status/', { headers: { Cookie: cookie } });
+  await new Promise((resolve, reject) => {
+    ws.once('message', resolve);
+    ws.once('error', reject);
+  });
+  return ws;
+}
+
 describe('sessions: per-user index and revocation across replicas', () => {
   let stack: Stack;
   let redis: Redis;
@@ -54,11 +64,7 @@ describe('sessions: per-user index and revocation across replicas', () => {
     await b.login('alice', 'alice-pass');
     await bob.login('bob', 'bob-pass');
     await a.get('/');
-    const ws = new WebSocket(stack.gateway.url.replace('http', 'ws') + '/ws/status/', { headers: { Cookie: a.cookieHeader() } });
-    await new Promise((resolve, reject) => {
-      ws.once('message', resolve);
-      ws.once('error', reject);
-    });
+    const ws = await openStatusSocket(stack, a.cookieHeader());
     const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
 
     assert.ok((await service.revokeUser('alice')) >= 2);
@@ -88,11 +94,7 @@ describe('sessions: idle timeout and absolute lifetime', () => {
     const b = stack.browser();
     await b.login('bob', 'bob-pass');
     await b.get('/');
-    const ws = new WebSocket(stack.gateway.url.replace('http', 'ws') + '/ws/status/', { headers: { Cookie: b.cookieHeader() } });
-    await new Promise((resolve, reject) => {
-      ws.once('message', resolve);
-      ws.once('error', reject);
-    });
+    const ws = await openStatusSocket(stack, b.cookieHeader());
     const closed = await new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(false), 4000);
       ws.once('close', () => {

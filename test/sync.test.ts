@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { groupDn, userDn } from './support/directory-data.js';
-import { GatewayProcess, freePort, runCli } from './support/gateway.js';
+import { GatewayProcess, freePort, runCliToEnd } from './support/gateway.js';
 import { mappingFile } from './support/mapping.js';
 import type { RecordedRequest } from './support/paperless-sim.js';
 import { startStack, type Stack } from './support/stack.js';
@@ -19,20 +19,7 @@ function addToGroupLdif(group: string, uids: string[]): string {
   return `dn: ${groupDn(group)}\nchangetype: modify\nadd: member\n${uids.map((u) => `member: ${userDn(u)}`).join('\n')}\n`;
 }
 
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
-function cli(args: string[], env: Record<string, string>): Promise<CliResult> {
-  const child = runCli(args, env);
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
-}
 
 const writes = (rs: RecordedRequest[]) => rs.filter((r) => r.method !== 'GET');
 
@@ -49,7 +36,7 @@ describe('paperless-ldap-gateway sync', () => {
   it('--dry-run --json prints a correct plan and changes nothing', async () => {
     const start = stack.sim.requests.length;
     const usersBefore = stack.sim.users.length;
-    const res = await cli(['sync', '--dry-run', '--json'], stack.gateway.env);
+    const res = await runCliToEnd(['sync', '--dry-run', '--json'], stack.gateway.env);
     assert.equal(res.code, 0, res.stderr);
     const out = JSON.parse(res.stdout);
     assert.equal(out.dryRun, true);
@@ -63,7 +50,7 @@ describe('paperless-ldap-gateway sync', () => {
   });
 
   it('applies the plan, then finds nothing left to do', async () => {
-    const res = await cli(['sync'], stack.gateway.env);
+    const res = await runCliToEnd(['sync'], stack.gateway.env);
     assert.equal(res.code, 0, res.stderr);
     assert.match(res.stdout, /^ACTION\s+NAME\s+DETAILS$/m);
     assert.match(res.stdout, /^create user\s+alice\s+\+Admins \+Staff; superuser$/m);
@@ -72,7 +59,7 @@ describe('paperless-ldap-gateway sync', () => {
     const u7 = stack.sim.user(name(7));
     assert.equal(u7?.email, `${name(7)}@example.com`);
     assert.deepEqual(u7?.groups.map((id) => stack.sim.groups.find((g) => g.id === id)?.name), ['Staff']);
-    const again = await cli(['sync', '--dry-run'], stack.gateway.env);
+    const again = await runCliToEnd(['sync', '--dry-run'], stack.gateway.env);
     assert.match(again.stdout, /Paperless already matches the directory/);
     assert.match(again.stdout, new RegExp(`Plan: 0 to create, 0 to update, 0 to deactivate, 0 groups to create, ${EXTRA + 3} unchanged`));
   });
@@ -86,7 +73,7 @@ describe('paperless-ldap-gateway sync', () => {
   it('shows updates and membership changes in the plan', async () => {
     await stack.slapd.ldapadd(`dn: ${userDn('carol')}\nchangetype: modify\nreplace: mail\nmail: carol@new.example.com\n`, true);
     await stack.slapd.ldapadd(addToGroupLdif('paperless-admins', ['carol']), true);
-    const res = await cli(['sync', '--dry-run'], stack.gateway.env);
+    const res = await runCliToEnd(['sync', '--dry-run'], stack.gateway.env);
     assert.match(res.stdout, /^update user\s+carol\s+email, is_superuser, is_staff; \+Admins$/m);
   });
 
@@ -100,14 +87,14 @@ describe('paperless-ldap-gateway sync', () => {
     await redis.sadd('gateway:prov:users', 'gateway-admin');
     redis.disconnect();
 
-    const dry = await cli(['sync', '--dry-run', '--deprovision', '--json'], stack.gateway.env);
+    const dry = await runCliToEnd(['sync', '--dry-run', '--deprovision', '--json'], stack.gateway.env);
     const plan = JSON.parse(dry.stdout).plan;
     assert.deepEqual(plan.deactivate.map((d: { username: string }) => d.username), ['bob']);
     assert.deepEqual(plan.deactivate[0].removeGroups.sort(), ['Accounting', 'Staff']);
     assert.deepEqual(plan.protected, [{ username: 'gateway-admin', reason: "the API token's own user" }]);
     assert.equal(stack.sim.user('bob')?.is_active, true, 'dry run changed nothing');
 
-    const res = await cli(['sync', '--deprovision'], stack.gateway.env);
+    const res = await runCliToEnd(['sync', '--deprovision'], stack.gateway.env);
     assert.equal(res.code, 0, res.stderr);
     assert.match(res.stdout, /1 deactivated \(1 sessions revoked\)/);
     assert.equal(stack.sim.user('bob')?.is_active, false);
@@ -118,19 +105,19 @@ describe('paperless-ldap-gateway sync', () => {
 
   it('without --deprovision nobody is deactivated', async () => {
     await stack.slapd.ldapadd(`dn: ${userDn(name(0))}\nchangetype: delete\n`, true);
-    const res = await cli(['sync', '--json'], stack.gateway.env);
+    const res = await runCliToEnd(['sync', '--json'], stack.gateway.env);
     assert.deepEqual(JSON.parse(res.stdout).plan.deactivate, []);
     assert.equal(stack.sim.user(name(0))?.is_active, true);
   });
 
   it('refuses unknown options and a dead Paperless with clear errors', async () => {
-    const bad = await cli(['sync', '--dryrun'], stack.gateway.env);
+    const bad = await runCliToEnd(['sync', '--dryrun'], stack.gateway.env);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /unknown option --dryrun/);
     const port = stack.sim.port;
     await stack.sim.stop();
     try {
-      const down = await cli(['sync', '--dry-run'], { ...stack.gateway.env, GATEWAY_PAPERLESS_API_TIMEOUT: '1s' });
+      const down = await runCliToEnd(['sync', '--dry-run'], { ...stack.gateway.env, GATEWAY_PAPERLESS_API_TIMEOUT: '1s' });
       assert.equal(down.code, 1);
       assert.match(down.stderr, /Paperless API GET \/api\/groups\/ failed/);
     } finally {

@@ -22,6 +22,16 @@ export function runCli(args: string[], env: Record<string, string>, compiled = f
 }
 
 /** Settings for a gateway on these servers; without a Paperless token, provisioning is off. */
+/** Runs a CLI command to its end and collects what it printed. */
+export function runCliToEnd(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = runCli(args, env);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
+}
+
 export function baseEnv(ports: { ldapUrl: string; redisUrl: string; upstreamUrl: string; port: number; paperlessToken?: string }): Record<string, string> {
   return {
     ...(ports.paperlessToken ? { GATEWAY_PAPERLESS_TOKEN: ports.paperlessToken } : { GATEWAY_PROVISIONING: 'off' }),

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitForPort } from './ports.js';
+import { stopChild } from './process.js';
 
 /** A private redis-server that tests may kill and restart on the same port (optionally keeping its data). */
 export class RedisServer {
@@ -27,12 +28,7 @@ export class RedisServer {
 
   /** SIGKILL: the way a crash or an OOM kill ends Redis. */
   async stop(): Promise<void> {
-    const p = this.process;
-    if (!p || p.exitCode !== null) return;
-    await new Promise<void>((resolve) => {
-      p.once('exit', () => resolve());
-      p.kill('SIGKILL');
-    });
+    await stopChild(this.process, 'SIGKILL');
     this.process = undefined;
   }
 

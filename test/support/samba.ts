@@ -4,6 +4,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, r
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitForPort } from './ports.js';
+import { stopChild } from './process.js';
 
 /**
  * A private Samba Active Directory domain controller (Debian's samba,
@@ -152,12 +153,7 @@ export class SambaDc {
   }
 
   async stop(): Promise<void> {
-    const p = this.process;
-    if (!p || p.exitCode !== null) return;
-    await new Promise<void>((resolve) => {
-      p.once('exit', () => resolve());
-      p.kill('SIGTERM');
-    });
+    await stopChild(this.process, 'SIGTERM');
     this.process = undefined;
   }
 

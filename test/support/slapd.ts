@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ADMIN_DN, ADMIN_PASSWORD, BASE_DN, directoryLdif } from './directory-data.js';
 import { freePort, waitForPort } from './ports.js';
+import { stopChild } from './process.js';
 
 /**
  * A private OpenLDAP server (Debian's slapd) with the memberof and refint
@@ -104,12 +105,7 @@ access to * by users read by anonymous auth
   }
 
   async stop(): Promise<void> {
-    const p = this.process;
-    if (!p || p.exitCode !== null) return;
-    await new Promise<void>((resolve) => {
-      p.once('exit', () => resolve());
-      p.kill('SIGTERM');
-    });
+    await stopChild(this.process, 'SIGTERM');
     this.process = undefined;
   }
 
