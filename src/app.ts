@@ -17,6 +17,7 @@ import { WebsocketRegistry } from './proxy/websockets.js';
 import { createRedis } from './session/redis.js';
 import { DirectoryRecheck } from './session/recheck.js';
 import { SessionService } from './session/sessions.js';
+import { CredentialCheck } from './web/credential-check.js';
 import { errorHandler, sendError } from './web/error-responses.js';
 import { LoginCsrf } from './web/login-csrf.js';
 import { loginRouter } from './web/login.js';
@@ -67,6 +68,14 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
     log,
   );
 
+  const credentials = new CredentialCheck({
+    directory,
+    allowedGroups: config.ldap.allowedGroups,
+    ...(provisioner ? { provisioner } : {}),
+    provisioningFailure: config.provisioning.failure,
+    log,
+  });
+
   const stopSync =
     provisioner && config.provisioning.syncIntervalMs
       ? startScheduledSync(
@@ -109,16 +118,13 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
   app.use(pipeline.loadSession);
   app.use(
     loginRouter({
-      directory,
+      credentials,
       sessions,
       csrf: new LoginCsrf(config.session.secret),
       pages,
       publicUrl: config.server.publicUrl,
-      allowedGroups: config.ldap.allowedGroups,
       secureCookie: config.session.secureCookie,
       csrfCookieName: `${config.session.cookieName}_csrf`,
-      ...(provisioner ? { provisioner } : {}),
-      provisioningFailure: config.provisioning.failure,
       log,
     }),
   );

@@ -1,11 +1,8 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 import type { Logger } from 'pino';
-import type { Directory, DirectoryUser } from '../directory/directory.js';
-import { isAllowed } from '../directory/allowed-groups.js';
-import { NotAllowedError } from '../directory/errors.js';
+import type { DirectoryUser } from '../directory/directory.js';
 import { GatewayError } from '../errors.js';
-import { PaperlessApiError } from '../provisioning/errors.js';
-import type { Provisioner } from '../provisioning/provisioner.js';
+import type { CredentialCheck } from './credential-check.js';
 import type { SessionService } from '../session/sessions.js';
 import { BadLoginRequestError, LoginFormExpiredError } from './errors.js';
 import type { LoginCsrf } from './login-csrf.js';
@@ -13,17 +10,14 @@ import { safeNextPath } from './next-path.js';
 import type { Pages } from './pages.js';
 
 export interface LoginDeps {
-  directory: Directory;
+  /** Password, allowed groups and provisioning, as every way of signing in checks them. */
+  credentials: CredentialCheck;
   sessions: SessionService;
   csrf: LoginCsrf;
   pages: Pages;
   publicUrl: URL;
-  allowedGroups: readonly string[];
   secureCookie: boolean;
   csrfCookieName: string;
-  /** Makes Paperless match the directory before the first proxied request; absent when provisioning is off. */
-  provisioner?: Provisioner;
-  provisioningFailure: 'deny' | 'allow';
   log: Logger;
 }
 
@@ -87,35 +81,13 @@ export function loginRouter(deps: LoginDeps): Router {
     next();
   };
 
-  const authenticate: RequestHandler = async (_req, res, next) => {
+  const checkCredentials: RequestHandler = async (_req, res, next) => {
     const form = res.locals.form as LoginForm;
     try {
-      res.locals.user = await deps.directory.authenticate(form.username, form.password);
+      res.locals.user = await deps.credentials.verify(form.username, form.password);
       next();
     } catch (err) {
       next(err);
-    }
-  };
-
-  const requireAllowedGroup: RequestHandler = (_req, res, next) => {
-    const user = res.locals.user as DirectoryUser;
-    next(isAllowed(user, deps.allowedGroups) ? undefined : new NotAllowedError(user.username));
-  };
-
-  const provisionAccount: RequestHandler = async (req, res, next) => {
-    const user = res.locals.user as DirectoryUser;
-    if (!deps.provisioner) {
-      next();
-      return;
-    }
-    try {
-      await deps.provisioner.provision(user);
-      next();
-    } catch (err) {
-      const error = err instanceof GatewayError ? err : new PaperlessApiError(`provisioning failed: ${String(err)}`, undefined, { cause: err });
-      log.error({ event: 'provisioning.failure', username: user.username, err: error.message, policy: deps.provisioningFailure }, 'could not provision user');
-      // allow: the person gets in with whatever Paperless has; the next login tries again.
-      next(deps.provisioningFailure === 'allow' ? undefined : error);
     }
   };
 
@@ -146,6 +118,6 @@ export function loginRouter(deps: LoginDeps): Router {
   };
 
   router.get('/accounts/login/', showLoginForm);
-  router.post('/accounts/login/', parseForm, readForm, checkFormToken, authenticate, requireAllowedGroup, provisionAccount, establishSession, redirectToNext, showFailure);
+  router.post('/accounts/login/', parseForm, readForm, checkFormToken, checkCredentials, establishSession, redirectToNext, showFailure);
   return router;
 }
