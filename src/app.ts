@@ -9,7 +9,10 @@ import { accountStatus } from './directory/account-status.js';
 import { healthRouter } from './ops/health.js';
 import { PaperlessApi } from './provisioning/paperless-api.js';
 import { Provisioner } from './provisioning/provisioner.js';
+import { PaperlessUserToken } from './provisioning/user-token.js';
 import { startScheduledSync } from './provisioning/scheduled-sync.js';
+import { createApiClientStep } from './proxy/api-clients.js';
+import { BasicAuthCache } from './proxy/basic-auth-cache.js';
 import { compileTrust } from './proxy/client-address.js';
 import { createProxyPipeline, isPublicSharePath, rejectUpgrade } from './proxy/pipeline.js';
 import { Upstream } from './proxy/upstream.js';
@@ -17,6 +20,7 @@ import { WebsocketRegistry } from './proxy/websockets.js';
 import { createRedis } from './session/redis.js';
 import { DirectoryRecheck } from './session/recheck.js';
 import { SessionService } from './session/sessions.js';
+import { apiTokenRouter } from './web/api-token.js';
 import { CredentialCheck } from './web/credential-check.js';
 import { errorHandler, sendError } from './web/error-responses.js';
 import { LoginCsrf } from './web/login-csrf.js';
@@ -115,6 +119,13 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
   app.use(healthRouter());
   app.use('/_gateway/static', express.static(STATIC_DIR, { maxAge: '1h', fallthrough: false }));
   app.use((req, res, next) => (isPublicSharePath(req.path) ? pipeline.forwardAnonymous(req, res, next) : next()));
+  app.use(
+    apiTokenRouter({
+      credentials,
+      tokens: new PaperlessUserToken({ apiUrl: config.upstream.url, headerName: config.identity.remoteUserHeader, timeoutMs: config.provisioning.timeoutMs }),
+      log,
+    }),
+  );
   app.use(pipeline.loadSession);
   app.use(
     loginRouter({
@@ -145,7 +156,15 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
       log,
     }),
   );
-  app.use(pipeline.requireLogin, pipeline.recheckAccount, pipeline.injectIdentity, pipeline.forward);
+  const apiClients = createApiClientStep({
+    sessions,
+    verify: (username, password) => credentials.verify(username, password),
+    ...(config.apiClients.basicAuth ? { basicCache: new BasicAuthCache(config.apiClients.basicCacheTtlMs) } : {}),
+    forwardAnonymous: pipeline.forwardAnonymous,
+    forwardAs: pipeline.forwardAs,
+    log,
+  });
+  app.use(apiClients, pipeline.requireLogin, pipeline.recheckAccount, pipeline.injectIdentity, pipeline.forward);
   app.use(errorHandler(pages, log));
 
   const server = http.createServer(app);

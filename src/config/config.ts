@@ -10,6 +10,7 @@ export interface Config {
   ldap: LdapConfig;
   identity: { remoteUserHeader: string; paperlessCookiePrefix: string };
   provisioning: ProvisioningConfig;
+  apiClients: { basicAuth: boolean; basicCacheTtlMs: number };
   log: { level: string };
 }
 

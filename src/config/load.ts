@@ -92,6 +92,7 @@ function toConfig(env: Env, mapping: ProvisioningMapping): Config {
       ...(env.GATEWAY_SYNC_INTERVAL ? { syncIntervalMs: env.GATEWAY_SYNC_INTERVAL } : {}),
       syncDeprovision: env.GATEWAY_SYNC_DEPROVISION,
     },
+    apiClients: { basicAuth: env.GATEWAY_API_BASIC_AUTH, basicCacheTtlMs: env.GATEWAY_API_BASIC_AUTH_CACHE_TTL },
     identity: {
       remoteUserHeader: env.GATEWAY_REMOTE_USER_HEADER,
       paperlessCookiePrefix: env.GATEWAY_PAPERLESS_COOKIE_PREFIX,

@@ -157,6 +157,8 @@ export const envSchema = z
         return ms;
       }),
     GATEWAY_SYNC_DEPROVISION: bool(false),
+    GATEWAY_API_BASIC_AUTH: bool(true),
+    GATEWAY_API_BASIC_AUTH_CACHE_TTL: duration('60s'),
     GATEWAY_PAPERLESS_COOKIE_PREFIX: z.string().trim().regex(/^[A-Za-z0-9_-]*$/, { error: 'may hold only letters, digits, _ and -' }).default(''),
     GATEWAY_TRUST_PROXY: trustProxy,
     GATEWAY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be one of fatal, error, warn, info, debug, trace, silent' }).default('info'),

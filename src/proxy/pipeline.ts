@@ -153,7 +153,13 @@ export function createProxyPipeline(deps: ProxyPipelineDeps) {
     upstream.ws(req, socket, head);
   }
 
-  return { stripSpoofedHeaders, forwardAnonymous, loadSession: sessions.middleware, requireLogin, recheckAccount, injectIdentity, forward, upgrade };
+  /** Forwards as a user authenticated some other way than a session (Basic credentials). */
+  function forwardAs(req: IncomingMessage, res: Response, username: string): void {
+    setIdentity(req, username);
+    upstream.web(req, res);
+  }
+
+  return { stripSpoofedHeaders, forwardAnonymous, forwardAs, loadSession: sessions.middleware, requireLogin, recheckAccount, injectIdentity, forward, upgrade };
 }
 
 export function rejectUpgrade(socket: Socket, status: number, reason: string): void {

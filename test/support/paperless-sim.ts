@@ -585,8 +585,9 @@ function json(status: number, body: unknown) {
 }
 
 function send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string>, cookies: string[]): void {
-  const text = typeof body === 'string' ? body : JSON.stringify(body);
   const contentType = headers['Content-Type'] ?? (typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json');
+  // DRF renders every JSON response, a bare string (a token, a task id) included, as JSON.
+  const text = typeof body === 'string' && !contentType.startsWith('application/json') ? body : JSON.stringify(body);
   res.writeHead(status, { ...headers, 'Content-Type': contentType, 'X-Api-Version': '9', 'X-Version': '2.20.0', ...(cookies.length ? { 'Set-Cookie': cookies } : {}) });
   res.end(text);
 }
