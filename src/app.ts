@@ -164,7 +164,7 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
     forwardAs: pipeline.forwardAs,
     log,
   });
-  app.use(apiClients, pipeline.requireLogin, pipeline.recheckAccount, pipeline.injectIdentity, pipeline.forward);
+  app.use(apiClients, pipeline.requireLogin, pipeline.checkOrigin, pipeline.recheckAccount, pipeline.injectIdentity, pipeline.forward);
   app.use(errorHandler(pages, log));
 
   const server = http.createServer(app);

@@ -152,6 +152,19 @@ describe('proxy: identity header, sessions and path classes', () => {
     assert.match(noToken.body, /CSRF Failed/);
     const foreign = await upload([['Origin', 'https://evil.example'], ['X-CSRFToken', token]]);
     assert.equal(foreign.status, 403);
+    const byReferer = await upload([['Referer', `${stack.gateway.url}/documents/`], ['X-CSRFToken', token]]);
+    assert.equal(byReferer.status, 200, 'a same-origin Referer is enough when Origin is missing');
+  });
+
+  it('refuses unsafe requests on a session from another origin itself (Paperless skips CSRF for header-authenticated API calls)', async () => {
+    const before = stack.sim.requests.length;
+    for (const headers of [[['Origin', 'https://evil.example']], [['Referer', 'https://evil.example/x']], [], [['Origin', 'null']]] as Array<Array<[string, string]>>) {
+      const res = await alice.request('DELETE', '/api/documents/1/', { headers });
+      assert.equal(res.status, 403, JSON.stringify(headers));
+      assert.match(JSON.parse(res.body).detail, /CSRF Failed: Origin checking failed/);
+    }
+    assert.equal(stack.sim.requests.length, before, 'none reached Paperless');
+    assert.equal((await alice.get('/documents/', { headers: [['Origin', 'https://evil.example']] })).status, 200, 'safe methods pass');
   });
 
   it('adds no Referrer-Policy or CSP to Paperless responses', async () => {

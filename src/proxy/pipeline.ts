@@ -40,7 +40,7 @@ function pathOf(url: string | undefined): string {
 
 /**
  * The proxied request path as named steps:
- * strip spoofed headers → load session → require login → recheck account → inject identity → forward.
+ * strip spoofed headers → load session → require login → check origin → recheck account → inject identity → forward.
  */
 export function createProxyPipeline(deps: ProxyPipelineDeps) {
   const { identity, sessions, recheck, upstream, log } = deps;
@@ -89,6 +89,33 @@ export function createProxyPipeline(deps: ProxyPipelineDeps) {
     }
     res.locals.session = session;
     next();
+  };
+
+  const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+  /**
+   * Paperless skips its own CSRF check for API calls authenticated by the
+   * header (API header mode), so the gateway checks the origin of every
+   * unsafe request that rides on its session cookie.
+   */
+  const checkOrigin: RequestHandler = (req, res, next) => {
+    if (!UNSAFE.has(req.method)) {
+      next();
+      return;
+    }
+    const origin = req.get('origin');
+    const referer = req.get('referer');
+    let source: string | undefined;
+    try {
+      source = origin && origin !== 'null' ? origin : referer ? new URL(referer).origin : undefined;
+    } catch {
+      source = undefined;
+    }
+    if (source === deps.publicUrl.origin) {
+      next();
+      return;
+    }
+    log.warn({ event: 'csrf.refused', path: req.path, origin, referer, ip: req.ip }, 'unsafe request from another origin refused');
+    res.status(403).json({ detail: `CSRF Failed: Origin checking failed - ${source ?? 'no Origin or Referer'} does not match ${deps.publicUrl.origin}.` });
   };
 
   /** Once per interval, asks the directory whether the account may still be used. */
@@ -159,7 +186,7 @@ export function createProxyPipeline(deps: ProxyPipelineDeps) {
     upstream.web(req, res);
   }
 
-  return { stripSpoofedHeaders, forwardAnonymous, forwardAs, loadSession: sessions.middleware, requireLogin, recheckAccount, injectIdentity, forward, upgrade };
+  return { stripSpoofedHeaders, forwardAnonymous, forwardAs, loadSession: sessions.middleware, requireLogin, checkOrigin, recheckAccount, injectIdentity, forward, upgrade };
 }
 
 export function rejectUpgrade(socket: Socket, status: number, reason: string): void {
