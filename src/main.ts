@@ -3,6 +3,7 @@ import { createGateway } from './app.js';
 import { loadConfig } from './config/load.js';
 import { ConfigError } from './config/errors.js';
 import { LdapDirectory } from './directory/ldap-directory.js';
+import { formatChecks, runChecks } from './ops/check-config.js';
 import { createLogger } from './ops/logger.js';
 import { PaperlessApi } from './provisioning/paperless-api.js';
 import { Provisioner } from './provisioning/provisioner.js';
@@ -63,8 +64,22 @@ async function serve(): Promise<void> {
 }
 
 async function checkConfig(): Promise<void> {
-  readConfig();
-  process.stdout.write('configuration is valid\n');
+  const config = readConfig();
+  const log = createLogger('silent', 2);
+  const redis = createRedis(config.redis.url, log, 'check-config');
+  try {
+    await waitReady(redis, 3000).catch(() => undefined);
+    const results = await runChecks({
+      config,
+      redis,
+      directory: new LdapDirectory(config.ldap),
+      ...(config.provisioning.enabled ? { api: new PaperlessApi(config.provisioning) } : {}),
+    });
+    await new Promise<void>((resolve) => process.stdout.write(formatChecks(results), () => resolve()));
+    if (results.some((r) => r.status === 'fail')) process.exitCode = 1;
+  } finally {
+    redis.disconnect();
+  }
 }
 
 async function sync(): Promise<void> {
@@ -120,7 +135,7 @@ if (!run) {
 run().then(
   () => {
     // Short-lived commands end here; serve keeps its own handles open.
-    if (command !== 'serve') process.exit(0);
+    if (command !== 'serve') process.exit(process.exitCode ?? 0);
   },
   (err: unknown) => {
     process.stderr.write(`paperless-ldap-gateway: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -40,10 +40,13 @@ describe('configuration', () => {
     assert.match(stderr, /GATEWAY_PAPERLESS_TOKEN: is required while GATEWAY_PROVISIONING is on/);
   });
 
-  it('check-config accepts a valid configuration and exits 0', async () => {
-    const { code, stdout } = await runCliToEnd(['check-config'], valid());
-    assert.equal(code, 0);
-    assert.match(stdout, /configuration is valid/);
+  it('check-config on a valid configuration with nothing reachable: exit 1, each failure named with its fix', async () => {
+    const env = { ...valid(), GATEWAY_REDIS_URL: `redis://127.0.0.1:${await freePort()}`, GATEWAY_LDAP_URL: `ldap://127.0.0.1:${await freePort()}`, GATEWAY_LDAP_CONNECT_TIMEOUT: '1s' };
+    const { code, stdout } = await runCliToEnd(['check-config'], env);
+    assert.equal(code, 1);
+    assert.match(stdout, /✔ configuration: every setting is valid/);
+    assert.match(stdout, /✘ Redis: .*\n {4}fix: check GATEWAY_REDIS_URL/);
+    assert.match(stdout, /✘ directory: service account: no LDAP server answered/);
   });
 
   it('warns loudly at startup when LDAP certificates are not verified', async () => {

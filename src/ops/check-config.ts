@@ -1,0 +1,115 @@
+import type { Config } from '../config/config.js';
+import type { Directory } from '../directory/directory.js';
+import type { PaperlessApi } from '../provisioning/paperless-api.js';
+import type { Redis } from 'ioredis';
+
+export interface CheckResult {
+  name: string;
+  status: 'ok' | 'warn' | 'fail' | 'skip';
+  detail: string;
+  fix?: string;
+}
+
+export interface CheckDeps {
+  config: Config;
+  redis: Redis;
+  directory: Directory;
+  api?: PaperlessApi;
+}
+
+async function timed<T>(work: () => Promise<T>): Promise<{ value?: T; error?: unknown; ms: number }> {
+  const start = performance.now();
+  try {
+    const value = await work();
+    return { value, ms: Math.round(performance.now() - start) };
+  } catch (error) {
+    return { error, ms: Math.round(performance.now() - start) };
+  }
+}
+
+const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/** Asks Paperless as `username` through the identity header; the status says whether it listened. */
+async function asUser(config: Config, path: string, username: string): Promise<number> {
+  const res = await fetch(new URL(path, config.upstream.url), {
+    headers: { [config.identity.remoteUserHeader]: username, Accept: 'application/json; version=9' },
+    redirect: 'manual',
+    signal: AbortSignal.timeout(config.provisioning.timeoutMs),
+  });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+/** Tries each dependency the way the running gateway will use it, and says how to fix what fails. */
+export async function runChecks(deps: CheckDeps): Promise<CheckResult[]> {
+  const { config } = deps;
+  const results: CheckResult[] = [{ name: 'configuration', status: 'ok', detail: 'every setting is valid' }];
+
+  const ping = await timed(() => deps.redis.ping());
+  results.push(
+    ping.error
+      ? { name: 'Redis', status: 'fail', detail: message(ping.error), fix: 'check GATEWAY_REDIS_URL and that Redis runs' }
+      : { name: 'Redis', status: 'ok', detail: `PING answered in ${ping.ms} ms` },
+  );
+
+  const bind = await timed(() => deps.directory.check());
+  results.push(
+    bind.error
+      ? { name: 'directory: service account', status: 'fail', detail: message(bind.error), fix: 'check GATEWAY_LDAP_URL, GATEWAY_LDAP_BIND_DN and GATEWAY_LDAP_BIND_PASSWORD (and the CA for TLS)' }
+      : { name: 'directory: service account', status: 'ok', detail: `bound in ${bind.ms} ms` },
+  );
+  if (!bind.error) {
+    const search = await timed(() => deps.directory.lookup('gateway-check-no-such-user'));
+    results.push(
+      search.error
+        ? { name: 'directory: user search', status: 'fail', detail: message(search.error), fix: 'check GATEWAY_LDAP_USER_BASE and GATEWAY_LDAP_USER_FILTER, and that the service account may search there' }
+        : { name: 'directory: user search', status: 'ok', detail: `searched ${config.ldap.userBase} in ${search.ms} ms` },
+    );
+  }
+
+  if (!deps.api) {
+    results.push({ name: 'Paperless API token', status: 'skip', detail: 'provisioning is off (GATEWAY_PROVISIONING=off)' });
+    return results;
+  }
+  const who = await timed(() => (deps.api as PaperlessApi).whoami());
+  if (who.error || !who.value) {
+    results.push({ name: 'Paperless API token', status: 'fail', detail: message(who.error), fix: 'check GATEWAY_UPSTREAM_URL / GATEWAY_PAPERLESS_API_URL and GATEWAY_PAPERLESS_TOKEN' });
+    return results;
+  }
+  const me = who.value;
+  results.push(
+    me.is_superuser
+      ? { name: 'Paperless API token', status: 'ok', detail: `belongs to superuser ${me.username}` }
+      : { name: 'Paperless API token', status: 'fail', detail: `belongs to ${me.username}, who is not a superuser`, fix: 'use the token of a Paperless superuser: only they may set admin flags' },
+  );
+
+  const ui = await timed(() => asUser(config, '/', me.username));
+  results.push(
+    ui.value === 200
+      ? { name: 'Paperless remote-user login', status: 'ok', detail: `Paperless accepts the ${config.identity.remoteUserHeader} header` }
+      : {
+          name: 'Paperless remote-user login',
+          status: 'fail',
+          detail: ui.error ? message(ui.error) : `Paperless answered ${ui.value} to a request carrying ${config.identity.remoteUserHeader}`,
+          fix: 'set PAPERLESS_ENABLE_HTTP_REMOTE_USER=true (and PAPERLESS_HTTP_REMOTE_USER_HEADER_NAME to match GATEWAY_REMOTE_USER_HEADER)',
+        },
+  );
+  const api = await timed(() => asUser(config, '/api/profile/', me.username));
+  results.push(
+    api.value === 200
+      ? { name: 'Paperless remote-user API', status: 'ok', detail: 'app sign-in and Basic auth can work' }
+      : {
+          name: 'Paperless remote-user API',
+          status: 'warn',
+          detail: api.error ? message(api.error) : `Paperless answered ${api.value}: its API ignores the identity header`,
+          fix: 'set PAPERLESS_ENABLE_HTTP_REMOTE_USER_API=true for app sign-in (POST /api/token/) and Basic auth',
+        },
+  );
+  return results;
+}
+
+const MARK = { ok: '✔', warn: '!', fail: '✘', skip: '-' } as const;
+
+export function formatChecks(results: CheckResult[]): string {
+  return results.map((r) => `${MARK[r.status]} ${r.name}: ${r.detail}${r.fix ? `\n    fix: ${r.fix}` : ''}`).join('\n') + '\n';
+}
