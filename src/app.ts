@@ -17,7 +17,8 @@ import { compileTrust } from './proxy/client-address.js';
 import { createProxyPipeline, isPublicSharePath, rejectUpgrade } from './proxy/pipeline.js';
 import { Upstream } from './proxy/upstream.js';
 import { WebsocketRegistry } from './proxy/websockets.js';
-import { createRedis } from './session/redis.js';
+import { Regulation } from './regulation/regulation.js';
+import { createRedis, waitReady } from './session/redis.js';
 import { DirectoryRecheck } from './session/recheck.js';
 import { SessionService } from './session/sessions.js';
 import { apiTokenRouter } from './web/api-token.js';
@@ -77,6 +78,7 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
     allowedGroups: config.ldap.allowedGroups,
     ...(provisioner ? { provisioner } : {}),
     provisioningFailure: config.provisioning.failure,
+    regulation: new Regulation(redis, config.redis.keyPrefix, config.regulation),
     log,
   });
 
@@ -158,7 +160,7 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
   );
   const apiClients = createApiClientStep({
     sessions,
-    verify: (username, password) => credentials.verify(username, password),
+    verify: (username, password, ip) => credentials.verify(username, password, ip),
     ...(config.apiClients.basicAuth ? { basicCache: new BasicAuthCache(config.apiClients.basicCacheTtlMs) } : {}),
     forwardAnonymous: pipeline.forwardAnonymous,
     forwardAs: pipeline.forwardAs,
@@ -191,14 +193,18 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
 
   return {
     server,
-    listen: () =>
-      new Promise((resolve, reject) => {
+    listen: async () => {
+      // Give Redis a moment first, so the first requests do not meet a 503 from a connection still
+      // being made; if it stays down, serve anyway (health works, pages say Redis is unavailable).
+      await waitReady(redis, 5000).catch(() => log.error({ event: 'redis.unavailable' }, 'Redis not reachable at startup; serving 503 until it is'));
+      await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(config.server.port, config.server.host, () => {
           server.off('error', reject);
           resolve();
         });
-      }),
+      });
+    },
     close: async () => {
       clearInterval(sweep);
       stopSync?.();

@@ -1,5 +1,6 @@
 import type { GroupMode, PresetName } from '../directory/presets.js';
 import type { ProvisioningMapping } from '../provisioning/mapping.js';
+import type { RegulationConfig } from '../regulation/regulation.js';
 
 /** The gateway's validated settings, grouped by the part of the gateway that uses them. */
 export interface Config {
@@ -11,6 +12,7 @@ export interface Config {
   identity: { remoteUserHeader: string; paperlessCookiePrefix: string };
   provisioning: ProvisioningConfig;
   apiClients: { basicAuth: boolean; basicCacheTtlMs: number };
+  regulation: RegulationConfig;
   log: { level: string };
 }
 

@@ -92,6 +92,15 @@ function toConfig(env: Env, mapping: ProvisioningMapping): Config {
       ...(env.GATEWAY_SYNC_INTERVAL ? { syncIntervalMs: env.GATEWAY_SYNC_INTERVAL } : {}),
       syncDeprovision: env.GATEWAY_SYNC_DEPROVISION,
     },
+    regulation: {
+      enabled: env.GATEWAY_REGULATION,
+      maxFailuresPerUserAndIp: env.GATEWAY_REGULATION_MAX_FAILURES_USER_IP,
+      maxFailuresPerIp: env.GATEWAY_REGULATION_MAX_FAILURES_IP,
+      maxFailuresPerUser: env.GATEWAY_REGULATION_MAX_FAILURES_USER,
+      windowMs: env.GATEWAY_REGULATION_WINDOW,
+      banMs: env.GATEWAY_REGULATION_BAN,
+      maxBanMs: Math.max(env.GATEWAY_REGULATION_MAX_BAN, env.GATEWAY_REGULATION_BAN),
+    },
     apiClients: { basicAuth: env.GATEWAY_API_BASIC_AUTH, basicCacheTtlMs: env.GATEWAY_API_BASIC_AUTH_CACHE_TTL },
     identity: {
       remoteUserHeader: env.GATEWAY_REMOTE_USER_HEADER,

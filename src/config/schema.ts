@@ -157,6 +157,13 @@ export const envSchema = z
         return ms;
       }),
     GATEWAY_SYNC_DEPROVISION: bool(false),
+    GATEWAY_REGULATION: bool(true),
+    GATEWAY_REGULATION_MAX_FAILURES_USER_IP: int(5, 1, 1000),
+    GATEWAY_REGULATION_MAX_FAILURES_IP: int(30, 1, 100000),
+    GATEWAY_REGULATION_MAX_FAILURES_USER: int(20, 1, 100000),
+    GATEWAY_REGULATION_WINDOW: duration('15m'),
+    GATEWAY_REGULATION_BAN: duration('15m'),
+    GATEWAY_REGULATION_MAX_BAN: duration('24h'),
     GATEWAY_API_BASIC_AUTH: bool(true),
     GATEWAY_API_BASIC_AUTH_CACHE_TTL: duration('60s'),
     GATEWAY_PAPERLESS_COOKIE_PREFIX: z.string().trim().regex(/^[A-Za-z0-9_-]*$/, { error: 'may hold only letters, digits, _ and -' }).default(''),

@@ -3,13 +3,14 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import type { DirectoryUser } from '../directory/directory.js';
 import { InvalidCredentialsError } from '../directory/errors.js';
+import { BannedError } from '../regulation/regulation.js';
 import type { SessionService } from '../session/sessions.js';
 import type { BasicAuthCache } from './basic-auth-cache.js';
 import { isApiPath } from './pipeline.js';
 
 export interface ApiClientDeps {
   sessions: SessionService;
-  verify: (username: string, password: string) => Promise<DirectoryUser>;
+  verify: (username: string, password: string, ip: string) => Promise<DirectoryUser>;
   /** Undefined when GATEWAY_API_BASIC_AUTH is off. */
   basicCache?: BasicAuthCache;
   /** Forwards without identity and without the browser's Paperless session. */
@@ -47,10 +48,11 @@ export function createApiClientStep(deps: ApiClientDeps): RequestHandler {
     let username = deps.basicCache?.get(creds.username, creds.password);
     if (!username) {
       try {
-        username = (await deps.verify(creds.username, creds.password)).username;
+        username = (await deps.verify(creds.username, creds.password, req.ip ?? '')).username;
       } catch (err) {
         if (err instanceof InvalidCredentialsError) {
           deps.log.info({ event: 'login.failure', via: 'basic', reason: err.name, detail: err.message, username: creds.username, ip: req.ip }, 'basic sign-in failed');
+          if (err instanceof BannedError) res.set('Retry-After', String(err.retryAfterSeconds));
           refuse('Invalid username/password.');
           return;
         }

@@ -8,19 +8,10 @@ import { unsign } from 'cookie-signature';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import type { DirectoryUser } from '../directory/directory.js';
-import { SessionStoreUnavailableError } from './errors.js';
+import { SessionStoreUnavailableError, storeCall } from './errors.js';
 import { sessionUserFrom, type SessionUser } from './session-data.js';
 import { revokeUserSessions, sessionKeys } from './revoke.js';
 import { UserSessionIndex } from './user-index.js';
-
-/** Runs store work, turning any Redis failure into the one outage error pages understand. */
-async function storeCall<T>(what: string, work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (err) {
-    throw new SessionStoreUnavailableError(`${what}: ${String(err)}`, { cause: err });
-  }
-}
 
 export interface LoadedSession {
   sid: string;

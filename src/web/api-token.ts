@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { DirectoryUser } from '../directory/directory.js';
 import { InvalidCredentialsError } from '../directory/errors.js';
 import { GatewayError } from '../errors.js';
+import { BannedError } from '../regulation/regulation.js';
 import type { PaperlessUserToken } from '../provisioning/user-token.js';
 import type { CredentialCheck } from './credential-check.js';
 
@@ -37,10 +38,10 @@ export function apiTokenRouter(deps: ApiTokenDeps): Router {
     next();
   };
 
-  const checkCredentials: RequestHandler = async (_req, res, next) => {
+  const checkCredentials: RequestHandler = async (req, res, next) => {
     const { username, password } = res.locals.credentials as { username: string; password: string };
     try {
-      res.locals.user = await deps.credentials.verify(username, password);
+      res.locals.user = await deps.credentials.verify(username, password, req.ip ?? '');
       next();
     } catch (err) {
       next(err);
@@ -65,6 +66,7 @@ export function apiTokenRouter(deps: ApiTokenDeps): Router {
     }
     const username = (res.locals.credentials as { username?: string } | undefined)?.username;
     deps.log.info({ event: 'login.failure', via: 'api-token', reason: err.name, detail: err.message, username, ip: req.ip }, 'app sign-in failed');
+    if (err instanceof BannedError) res.set('Retry-After', String(err.retryAfterSeconds));
     if (err instanceof InvalidCredentialsError) res.status(400).json(WRONG);
     else if (err.status < 500) res.status(400).json({ non_field_errors: [err.userMessage] });
     else res.status(err.status).json({ detail: err.userMessage });

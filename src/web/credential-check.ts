@@ -1,16 +1,20 @@
 import type { Logger } from 'pino';
 import { isAllowed } from '../directory/allowed-groups.js';
 import type { Directory, DirectoryUser } from '../directory/directory.js';
-import { NotAllowedError } from '../directory/errors.js';
+import { InvalidCredentialsError, NotAllowedError } from '../directory/errors.js';
+import { normalizeUsername } from '../directory/username.js';
 import { GatewayError } from '../errors.js';
 import { PaperlessApiError } from '../provisioning/errors.js';
 import type { Provisioner } from '../provisioning/provisioner.js';
+import type { Regulation } from '../regulation/regulation.js';
+import { storeCall } from '../session/errors.js';
 
 export interface CredentialCheckDeps {
   directory: Directory;
   allowedGroups: readonly string[];
   provisioner?: Provisioner;
   provisioningFailure: 'deny' | 'allow';
+  regulation: Regulation;
   log: Logger;
 }
 
@@ -22,10 +26,26 @@ export interface CredentialCheckDeps {
 export class CredentialCheck {
   constructor(private readonly deps: CredentialCheckDeps) {}
 
-  async verify(username: string, password: string): Promise<DirectoryUser> {
-    const user = await this.deps.directory.authenticate(username, password);
+  /** `ip` is the client's address as the trusted proxies report it: the regulation's key. */
+  async verify(username: string, password: string, ip: string): Promise<DirectoryUser> {
+    const user = await this.authenticate(username, password, ip);
     this.requireAllowedGroup(user);
     await this.provision(user);
+    return user;
+  }
+
+  private async authenticate(username: string, password: string, ip: string): Promise<DirectoryUser> {
+    const { regulation, directory } = this.deps;
+    const key = normalizeUsername(username);
+    await storeCall('regulation', () => regulation.check(key, ip));
+    let user: DirectoryUser;
+    try {
+      user = await directory.authenticate(username, password);
+    } catch (err) {
+      if (err instanceof InvalidCredentialsError) await storeCall('regulation', () => regulation.failed(key, ip));
+      throw err;
+    }
+    await storeCall('regulation', () => regulation.succeeded(key, ip));
     return user;
   }
 

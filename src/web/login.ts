@@ -1,6 +1,7 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 import type { Logger } from 'pino';
 import type { DirectoryUser } from '../directory/directory.js';
+import { BannedError } from '../regulation/regulation.js';
 import { GatewayError } from '../errors.js';
 import type { CredentialCheck } from './credential-check.js';
 import type { SessionService } from '../session/sessions.js';
@@ -81,10 +82,10 @@ export function loginRouter(deps: LoginDeps): Router {
     next();
   };
 
-  const checkCredentials: RequestHandler = async (_req, res, next) => {
+  const checkCredentials: RequestHandler = async (req, res, next) => {
     const form = res.locals.form as LoginForm;
     try {
-      res.locals.user = await deps.credentials.verify(form.username, form.password);
+      res.locals.user = await deps.credentials.verify(form.username, form.password, req.ip ?? '');
       next();
     } catch (err) {
       next(err);
@@ -114,6 +115,7 @@ export function loginRouter(deps: LoginDeps): Router {
     }
     const form = res.locals.form as LoginForm | undefined;
     log.info({ event: 'login.failure', reason: err.name, detail: err.message, username: form?.username, ip: req.ip }, 'login failed');
+    if (err instanceof BannedError) res.set('Retry-After', String(err.retryAfterSeconds));
     showForm(req, res, err.status, { error: err.userMessage, username: form?.username ?? '', next: form?.next });
   };
 

@@ -1,0 +1,113 @@
+import type { Redis } from 'ioredis';
+import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { InvalidCredentialsError } from '../directory/errors.js';
+
+export interface RegulationConfig {
+  enabled: boolean;
+  maxFailuresPerUserAndIp: number;
+  maxFailuresPerIp: number;
+  maxFailuresPerUser: number;
+  windowMs: number;
+  banMs: number;
+  maxBanMs: number;
+}
+
+/**
+ * A refused attempt while banned. It reads exactly like a wrong password (a
+ * ban must not confirm that an account exists); only Retry-After tells when
+ * trying again makes sense.
+ */
+export class BannedError extends InvalidCredentialsError {
+  constructor(
+    detail: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(detail);
+  }
+}
+
+/** How long a successful sign-in from an address keeps that address trusted for its user. */
+const KNOWN_ADDRESS_TTL_S = 30 * 86_400;
+
+interface Counter {
+  name: string;
+  limiter: RateLimiterRedis;
+  key: (username: string, ip: string) => string;
+}
+
+/**
+ * Failed sign-ins counted in Redis (shared by every replica) per username and
+ * address, per address, and per username, each with its own limit; bans grow
+ * with each repeat. The per-username limit never refuses an address that has
+ * signed in as that user before, so a stranger cannot cheaply lock a real
+ * user out from elsewhere. Banned attempts never reach the directory, which
+ * keeps the directory's own lockout from ever triggering.
+ */
+export class Regulation {
+  private readonly counters: Counter[];
+  private readonly bans: RateLimiterRedis;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly config: RegulationConfig,
+  ) {
+    const windowS = Math.max(1, Math.ceil(config.windowMs / 1000));
+    const limiter = (name: string, points: number) => new RateLimiterRedis({ storeClient: redis, keyPrefix: `${prefix}rl:${name}`, points, duration: windowS });
+    this.counters = [
+      { name: 'user+ip', limiter: limiter('user-ip', config.maxFailuresPerUserAndIp), key: (u, ip) => `${u}|${ip}` },
+      { name: 'ip', limiter: limiter('ip', config.maxFailuresPerIp), key: (_u, ip) => ip },
+      { name: 'user', limiter: limiter('user', config.maxFailuresPerUser), key: (u) => u },
+    ];
+    this.bans = new RateLimiterRedis({ storeClient: redis, keyPrefix: `${prefix}rl:bans`, points: 1_000_000, duration: Math.ceil(config.maxBanMs / 1000) });
+  }
+
+  private knownKey(username: string, ip: string): string {
+    return `${this.prefix}rl:known:${username}|${ip}`;
+  }
+
+  /** Throws BannedError when any counter that applies has banned this attempt. */
+  async check(username: string, ip: string): Promise<void> {
+    if (!this.config.enabled) return;
+    const known = (await this.redis.exists(this.knownKey(username, ip))) === 1;
+    for (const c of this.counters) {
+      if (c.name === 'user' && known) continue;
+      const res = await c.limiter.get(c.key(username, ip));
+      if (res && res.consumedPoints >= c.limiter.points) {
+        throw new BannedError(`banned by the ${c.name} limit`, Math.max(1, Math.ceil(res.msBeforeNext / 1000)));
+      }
+    }
+  }
+
+  async failed(username: string, ip: string): Promise<void> {
+    if (!this.config.enabled) return;
+    for (const c of this.counters) {
+      const key = c.key(username, ip);
+      let consumed: number;
+      try {
+        consumed = (await c.limiter.consume(key)).consumedPoints;
+      } catch (err) {
+        if (!(err instanceof RateLimiterRes)) throw err;
+        consumed = err.consumedPoints;
+      }
+      if (consumed < c.limiter.points) continue;
+      // The limit is reached: ban, twice as long as the last time (up to the maximum).
+      let bansSoFar = 1;
+      try {
+        bansSoFar = (await this.bans.consume(`${c.name}|${key}`)).consumedPoints;
+      } catch (banErr) {
+        if (!(banErr instanceof RateLimiterRes)) throw banErr;
+        bansSoFar = banErr.consumedPoints;
+      }
+      const ms = Math.min(this.config.banMs * 2 ** (bansSoFar - 1), this.config.maxBanMs);
+      await c.limiter.block(key, Math.ceil(ms / 1000));
+    }
+  }
+
+  async succeeded(username: string, ip: string): Promise<void> {
+    if (!this.config.enabled) return;
+    const userIp = this.counters[0];
+    if (userIp) await userIp.limiter.delete(userIp.key(username, ip));
+    await this.redis.set(this.knownKey(username, ip), '1', 'EX', KNOWN_ADDRESS_TTL_S);
+  }
+}
