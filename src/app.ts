@@ -18,6 +18,7 @@ import { createProxyPipeline, isPublicSharePath, rejectUpgrade } from './proxy/p
 import { Upstream } from './proxy/upstream.js';
 import { WebsocketRegistry } from './proxy/websockets.js';
 import { Regulation } from './regulation/regulation.js';
+import { ResponseTiming } from './regulation/timing.js';
 import { createRedis, waitReady } from './session/redis.js';
 import { DirectoryRecheck } from './session/recheck.js';
 import { SessionService } from './session/sessions.js';
@@ -79,6 +80,7 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
     ...(provisioner ? { provisioner } : {}),
     provisioningFailure: config.provisioning.failure,
     regulation: new Regulation(redis, config.redis.keyPrefix, config.regulation),
+    timing: new ResponseTiming(),
     log,
   });
 

@@ -6,7 +6,8 @@ import { normalizeUsername } from '../directory/username.js';
 import { GatewayError } from '../errors.js';
 import { PaperlessApiError } from '../provisioning/errors.js';
 import type { Provisioner } from '../provisioning/provisioner.js';
-import type { Regulation } from '../regulation/regulation.js';
+import { BannedError, type Regulation } from '../regulation/regulation.js';
+import type { ResponseTiming } from '../regulation/timing.js';
 import { storeCall } from '../session/errors.js';
 
 export interface CredentialCheckDeps {
@@ -15,6 +16,7 @@ export interface CredentialCheckDeps {
   provisioner?: Provisioner;
   provisioningFailure: 'deny' | 'allow';
   regulation: Regulation;
+  timing: ResponseTiming;
   log: Logger;
 }
 
@@ -35,18 +37,23 @@ export class CredentialCheck {
   }
 
   private async authenticate(username: string, password: string, ip: string): Promise<DirectoryUser> {
-    const { regulation, directory } = this.deps;
+    const { regulation, directory, timing } = this.deps;
     const key = normalizeUsername(username);
-    await storeCall('regulation', () => regulation.check(key, ip));
-    let user: DirectoryUser;
+    const started = performance.now();
     try {
-      user = await directory.authenticate(username, password);
+      await storeCall('regulation', () => regulation.check(key, ip));
+      const user = await directory.authenticate(username, password);
+      timing.recordSuccess(performance.now() - started);
+      await storeCall('regulation', () => regulation.succeeded(key, ip));
+      return user;
     } catch (err) {
-      if (err instanceof InvalidCredentialsError) await storeCall('regulation', () => regulation.failed(key, ip));
+      if (err instanceof InvalidCredentialsError) {
+        if (!(err instanceof BannedError)) await storeCall('regulation', () => regulation.failed(key, ip));
+        // Unknown user, wrong password and a ban must not be told apart by how long they take.
+        await timing.pad(started);
+      }
       throw err;
     }
-    await storeCall('regulation', () => regulation.succeeded(key, ip));
-    return user;
   }
 
   private requireAllowedGroup(user: DirectoryUser): void {

@@ -1,0 +1,34 @@
+const SAMPLES = 64;
+
+/**
+ * Makes every refused sign-in take as long as a successful one: an unknown
+ * user (no bind), a wrong password (a failed bind) and a ban (no directory
+ * at all) would otherwise be told apart by the clock. Failures are padded to
+ * a floor derived from recent successful authentications, plus a little
+ * jitter, so the floor follows the directory's real speed.
+ */
+export class ResponseTiming {
+  private readonly samples: number[] = [];
+
+  constructor(private readonly minimumMs = 150) {}
+
+  recordSuccess(ms: number): void {
+    this.samples.push(ms);
+    if (this.samples.length > SAMPLES) this.samples.shift();
+  }
+
+  /** The 95th percentile of recent successes, with 10 % headroom, and never below the minimum. */
+  floorMs(): number {
+    if (this.samples.length === 0) return this.minimumMs;
+    const sorted = [...this.samples].sort((a, b) => a - b);
+    const p95 = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.95))] ?? 0;
+    return Math.max(this.minimumMs, p95 * 1.1);
+  }
+
+  /** Waits until `startedAt` + floor (+ up to 4 % jitter) has passed. */
+  async pad(startedAt: number): Promise<void> {
+    const target = this.floorMs() * (1 + Math.random() * 0.04);
+    const wait = target - (performance.now() - startedAt);
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  }
+}
