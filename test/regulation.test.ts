@@ -54,6 +54,8 @@ describe('regulation: failed sign-ins counted in Redis', () => {
     assert.equal(message(banned.body), 'Wrong username or password.');
     assert.ok(Number(banned.headers['retry-after']) >= 1);
     assert.equal((await from(stack, '10.1.0.2').login('bob', 'bob-pass')).status, 303, 'another address is not banned');
+    const audit = stack.gateway.logs.find((l) => l.includes('"regulation.ban"') && l.includes('10.1.0.1'));
+    assert.ok(audit && audit.includes('"limit":"user+ip"') && !audit.includes('bob-pass'), 'the ban is in the audit log');
     await sleep(2100);
     assert.equal((await a.login('bob', 'bob-pass')).status, 303, 'back after the ban');
   });

@@ -79,8 +79,10 @@ export class Regulation {
     }
   }
 
-  async failed(username: string, ip: string): Promise<void> {
-    if (!this.config.enabled) return;
+  /** Counts one failure; returns the bans it started (for the audit log). */
+  async failed(username: string, ip: string): Promise<Array<{ limit: string; seconds: number }>> {
+    const started: Array<{ limit: string; seconds: number }> = [];
+    if (!this.config.enabled) return started;
     for (const c of this.counters) {
       const key = c.key(username, ip);
       let consumed: number;
@@ -99,9 +101,11 @@ export class Regulation {
         if (!(banErr instanceof RateLimiterRes)) throw banErr;
         bansSoFar = banErr.consumedPoints;
       }
-      const ms = Math.min(this.config.banMs * 2 ** (bansSoFar - 1), this.config.maxBanMs);
-      await c.limiter.block(key, Math.ceil(ms / 1000));
+      const seconds = Math.ceil(Math.min(this.config.banMs * 2 ** (bansSoFar - 1), this.config.maxBanMs) / 1000);
+      await c.limiter.block(key, seconds);
+      started.push({ limit: c.name, seconds });
     }
+    return started;
   }
 
   async succeeded(username: string, ip: string): Promise<void> {

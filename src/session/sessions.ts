@@ -145,7 +145,7 @@ export class SessionService {
     const sids = await storeCall('cannot revoke sessions', () => revokeUserSessions(this.redis, this.keyPrefix, this.config.maxLifetimeMs, username));
     // Local sockets close at once; other replicas hear it on the channel.
     for (const sid of sids) for (const listener of this.listeners) listener(sid);
-    this.log.info({ username, sessions: sids.length }, 'sessions revoked');
+    this.log.info({ event: 'session.revoked', username, sessions: sids.length }, 'sessions revoked');
     return sids.length;
   }
 

@@ -48,7 +48,10 @@ export class CredentialCheck {
       return user;
     } catch (err) {
       if (err instanceof InvalidCredentialsError) {
-        if (!(err instanceof BannedError)) await storeCall('regulation', () => regulation.failed(key, ip));
+        if (!(err instanceof BannedError)) {
+          const bans = await storeCall('regulation', () => regulation.failed(key, ip));
+          for (const ban of bans) this.deps.log.warn({ event: 'regulation.ban', username: key, ip, limit: ban.limit, seconds: ban.seconds }, 'sign-ins banned');
+        }
         // Unknown user, wrong password and a ban must not be told apart by how long they take.
         await timing.pad(started);
       }

@@ -31,7 +31,7 @@ export function sendError(pages: Pages, req: IncomingMessage, res: ServerRespons
     res.end(JSON.stringify({ detail: message }));
     return;
   }
-  pages.error(res, status, TITLES[status] ?? TITLES[status >= 500 ? 500 : 400] ?? 'Error', message);
+  pages.error(req, res, status, TITLES[status] ?? TITLES[status >= 500 ? 500 : 400] ?? 'Error', message);
 }
 
 interface HttpishError {

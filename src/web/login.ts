@@ -39,7 +39,7 @@ export function loginRouter(deps: LoginDeps): Router {
   function showForm(req: Request, res: Response, status: number, extra: { error?: string; username?: string; next?: string | undefined }): void {
     const nonce = csrf.newNonce();
     res.cookie(deps.csrfCookieName, nonce, { httpOnly: true, sameSite: 'lax', secure: deps.secureCookie, path: '/accounts/login/' });
-    pages.render(res, status, 'login.njk', {
+    pages.render(req, res, status, 'login.njk', {
       csrfToken: csrf.tokenFor(nonce),
       next: extra.next ?? safeNextPath(req.query.next, deps.publicUrl) ?? '',
       username: extra.username ?? '',

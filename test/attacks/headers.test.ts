@@ -1,0 +1,73 @@
+/** Attacks through headers, each a named case with its expected outcome. */
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { startStack, type Stack } from '../support/stack.js';
+
+function raw(port: number, request: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(request));
+    let data = '';
+    socket.on('data', (d: Buffer) => (data += d.toString()));
+    socket.on('end', () => resolve(data));
+    socket.on('error', reject);
+    socket.setTimeout(5000, () => {
+      socket.destroy();
+      resolve(data);
+    });
+  });
+}
+
+describe('attacks through headers', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack();
+  });
+  after(async () => stack?.stop());
+
+  it('an oversized header is refused with 431 and the gateway lives on', async () => {
+    const res = await raw(stack.gateway.port, `GET /documents/ HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    assert.match(res, /^HTTP\/1\.1 431/);
+    assert.equal((await stack.browser().get('/_gateway/health')).status, 200);
+  });
+
+  it('a header smuggling a bare CR or a second line is refused with 400', async () => {
+    const cr = await raw(stack.gateway.port, `GET /documents/ HTTP/1.1\r\nHost: x\r\nX-A: a\rRemote-User: admin\r\n\r\n`);
+    assert.match(cr, /^HTTP\/1\.1 400/);
+    const obsFold = await raw(stack.gateway.port, `GET /api/documents/ HTTP/1.1\r\nHost: x\r\nX-A: a\r\n Remote-User: admin\r\n\r\n`);
+    assert.match(obsFold, /^HTTP\/1\.1 400/);
+  });
+
+  it('a spoofed identity header on a request smuggled into the same connection is stripped too', async () => {
+    const before = stack.sim.requests.length;
+    const res = await raw(
+      stack.gateway.port,
+      `GET /share/a HTTP/1.1\r\nHost: x\r\nRemote-User: admin\r\n\r\nGET /share/b HTTP/1.1\r\nHost: x\r\nremote_user: admin\r\nConnection: close\r\n\r\n`,
+    );
+    assert.match(res, /shared document a[\s\S]*shared document b/);
+    for (const r of stack.sim.requests.slice(before)) assert.equal(r.remoteUser, undefined, r.path);
+  });
+
+  it("the gateway's own pages carry strict security headers; error pages too", async () => {
+    const page = await stack.browser().get('/accounts/login/');
+    const csp = String(page.headers['content-security-policy']);
+    assert.match(csp, /default-src 'none'/);
+    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+    assert.match(csp, /frame-ancestors 'none'/);
+    assert.equal(page.headers['x-frame-options'], 'DENY');
+    assert.equal(page.headers['x-content-type-options'], 'nosniff');
+    assert.equal(page.headers['referrer-policy'], 'same-origin');
+    assert.doesNotMatch(page.body, /<script|style=/, 'no inline script or style to allow');
+    const b = stack.browser();
+    await b.login('alice', 'alice-pass');
+    const port = stack.sim.port;
+    await stack.sim.stop();
+    try {
+      const error = await b.get('/documents/');
+      assert.equal(error.status, 502);
+      assert.match(String(error.headers['content-security-policy']), /default-src 'none'/);
+    } finally {
+      await stack.sim.start(port);
+    }
+  });
+});
