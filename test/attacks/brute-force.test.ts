@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Browser } from './support/http-client.js';
-import { startStack, type Stack } from './support/stack.js';
+import { Browser } from '../support/http-client.js';
+import { startStack, type Stack } from '../support/stack.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const message = (body: string) => /role="alert">([^<]+)</.exec(body)?.[1];

@@ -1,0 +1,101 @@
+/**
+ * Identity spoofing on every path class: whatever a client sends, Paperless
+ * sees either no identity header or exactly the one the gateway set.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import WebSocket from 'ws';
+import { Browser } from '../support/http-client.js';
+import type { RecordedRequest } from '../support/paperless-sim.js';
+import { startStack, type Stack } from '../support/stack.js';
+
+const SPOOF: Array<[string, string]> = [['Remote-User', 'admin'], ['remote_user', 'root'], ['REMOTE-USER', 'evil']];
+const identity = (r: RecordedRequest) => r.rawHeaders.filter(([k]) => k.toUpperCase().replace(/-/g, '_') === 'REMOTE_USER').map(([, v]) => v);
+
+describe('attack: identity spoofing on every path class', () => {
+  let stack: Stack;
+  let alice: Browser;
+  before(async () => {
+    stack = await startStack({ sim: { enableRemoteUserApi: true } });
+    alice = stack.browser();
+    await alice.login('alice', 'alice-pass');
+    await alice.get('/');
+  });
+  after(async () => stack?.stop());
+
+  /** What reached Paperless meanwhile, leaving out the gateway's own provisioning calls (its superuser token). */
+  async function seen(send: () => Promise<unknown>): Promise<RecordedRequest[]> {
+    const provisioning = `Token ${stack.sim.tokenFor('gateway-admin')}`;
+    const start = stack.sim.requests.length;
+    await send();
+    return stack.sim.requests.slice(start).filter((r) => !r.rawHeaders.some(([k, v]) => k.toLowerCase() === 'authorization' && v === provisioning));
+  }
+
+  it('sign-in page: nothing reaches Paperless', async () => {
+    assert.deepEqual(await seen(() => stack.browser().get('/accounts/login/', { headers: SPOOF })), []);
+  });
+
+  it('public share link: forwarded with no identity', async () => {
+    const rs = await seen(() => stack.browser().get('/share/x', { headers: SPOOF }));
+    assert.deepEqual(rs.map(identity), [[]]);
+  });
+
+  it('token API: forwarded with no identity', async () => {
+    const token = stack.sim.tokenFor('bob');
+    const rs = await seen(() => new Browser(stack.gateway.url).get('/api/documents/', { headers: [['Authorization', `Token ${token}`], ...SPOOF] }));
+    assert.deepEqual(rs.map(identity), [[]]);
+    assert.equal(rs[0]?.user, 'bob');
+  });
+
+  it('Basic API: forwarded as the verified user only, Authorization removed', async () => {
+    const basic = `Basic ${Buffer.from('carol:carol-pass').toString('base64')}`;
+    const rs = await seen(() => new Browser(stack.gateway.url).get('/api/ui_settings/', { headers: [['Authorization', basic], ...SPOOF] }));
+    const last = rs.at(-1);
+    assert.ok(last);
+    assert.deepEqual(identity(last), ['carol']);
+    assert.equal(last.rawHeaders.some(([k]) => k.toLowerCase() === 'authorization'), false);
+  });
+
+  it('session page and API: exactly the session user', async () => {
+    const rs = await seen(async () => {
+      await alice.get('/documents/', { headers: SPOOF });
+      await alice.get('/api/ui_settings/', { headers: SPOOF });
+    });
+    assert.deepEqual(rs.map(identity), [['alice'], ['alice']]);
+  });
+
+  it('websocket: exactly the session user; without a session, refused before Paperless', async () => {
+    const url = stack.gateway.url.replace('http', 'ws') + '/ws/status/';
+    const rs = await seen(
+      () =>
+        new Promise<void>((resolve, reject) => {
+          const ws = new WebSocket(url, { headers: { Cookie: alice.cookieHeader(), ...Object.fromEntries(SPOOF) } });
+          ws.once('message', () => {
+            ws.close();
+            resolve();
+          });
+          ws.once('error', reject);
+        }),
+    );
+    assert.deepEqual(rs.map(identity), [['alice']]);
+    const anon = await seen(
+      () =>
+        new Promise<void>((resolve) => {
+          const ws = new WebSocket(url, { headers: Object.fromEntries(SPOOF) });
+          ws.once('unexpected-response', () => resolve());
+          ws.once('error', () => resolve());
+        }),
+    );
+    assert.deepEqual(anon, []);
+  });
+
+  it('logout and error responses: no identity forwarded', async () => {
+    const b = stack.browser();
+    await b.login('bob', 'bob-pass');
+    await b.get('/');
+    const rs = await seen(() => b.get('/accounts/logout/', { headers: SPOOF }));
+    assert.deepEqual(rs.map(identity), [[]]);
+    const unknown = await seen(() => stack.browser().get('/api/nope/', { headers: SPOOF }));
+    assert.deepEqual(unknown, [], 'a 401 for an unknown API path reaches nothing');
+  });
+});
