@@ -6,7 +6,9 @@ import type { Logger } from 'pino';
 import type { Config } from './config/config.js';
 import type { Directory } from './directory/directory.js';
 import { accountStatus } from './directory/account-status.js';
-import { healthRouter } from './ops/health.js';
+import { randomUUID } from 'node:crypto';
+import { pinoHttp } from 'pino-http';
+import { opsRouter } from './ops/health.js';
 import { PaperlessApi } from './provisioning/paperless-api.js';
 import { Provisioner } from './provisioning/provisioner.js';
 import { PaperlessUserToken } from './provisioning/user-token.js';
@@ -119,8 +121,34 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
   app.set('trust proxy', trust);
   app.set('etag', false);
 
+  // One id per request, in the log and passed on to Paperless; a client's own X-Request-Id is replaced.
+  app.use(
+    pinoHttp({
+      logger: log,
+      genReqId: (req, res) => {
+        const id = randomUUID();
+        req.headers['x-request-id'] = id;
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      autoLogging: { ignore: (req) => (req.url ?? '').startsWith('/_gateway/') },
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'warn' : 'info'),
+      quietReqLogger: true,
+    }),
+  );
   app.use(pipeline.stripSpoofedHeaders);
-  app.use(healthRouter());
+  app.use(
+    opsRouter({
+      checks: {
+        redis: () => redis.ping(),
+        directory: () => directory.check(),
+        // With a token, the API as provisioning uses it; without, any answer from Paperless will do.
+        paperless: provisioner ? () => provisioner.api.whoami() : () => fetch(config.upstream.url, { method: 'HEAD', redirect: 'manual' }),
+      },
+      ...(config.ops.metricsToken ? { metricsToken: config.ops.metricsToken } : {}),
+      timeoutMs: 5000,
+    }),
+  );
   app.use('/_gateway/static', express.static(STATIC_DIR, { maxAge: '1h', fallthrough: false }));
   app.use((req, res, next) => (isPublicSharePath(req.path) ? pipeline.forwardAnonymous(req, res, next) : next()));
   app.use(
@@ -162,7 +190,7 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
   );
   const apiClients = createApiClientStep({
     sessions,
-    verify: (username, password, ip) => credentials.verify(username, password, ip),
+    verify: (username, password, ip) => credentials.verify(username, password, ip, 'basic'),
     ...(config.apiClients.basicAuth ? { basicCache: new BasicAuthCache(config.apiClients.basicCacheTtlMs) } : {}),
     forwardAnonymous: pipeline.forwardAnonymous,
     forwardAs: pipeline.forwardAs,
@@ -210,8 +238,19 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
     close: async () => {
       clearInterval(sweep);
       stopSync?.();
-      websockets.closeAll();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // Stop accepting; requests in flight (a long upload) may finish within the shutdown timeout.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      websockets.closeAll(1001);
+      const idle = setInterval(() => server.closeIdleConnections(), 100);
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), config.ops.shutdownTimeoutMs)));
+      if (await Promise.race([closed.then(() => false), timedOut])) {
+        log.warn({ event: 'shutdown.timeout' }, 'requests still running at the shutdown timeout; closing them');
+        server.closeAllConnections();
+        await closed;
+      }
+      clearInterval(idle);
+      clearTimeout(timer);
       upstream.close();
       await directory.close();
       redis.disconnect();

@@ -14,6 +14,7 @@ export interface Config {
   apiClients: { basicAuth: boolean; basicCacheTtlMs: number };
   regulation: RegulationConfig;
   log: { level: string };
+  ops: { metricsToken?: string; shutdownTimeoutMs: number };
 }
 
 export interface ProvisioningConfig {

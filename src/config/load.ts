@@ -107,6 +107,7 @@ function toConfig(env: Env, mapping: ProvisioningMapping): Config {
       paperlessCookiePrefix: env.GATEWAY_PAPERLESS_COOKIE_PREFIX,
     },
     log: { level: env.GATEWAY_LOG_LEVEL },
+    ops: { ...(env.GATEWAY_METRICS_TOKEN ? { metricsToken: env.GATEWAY_METRICS_TOKEN } : {}), shutdownTimeoutMs: env.GATEWAY_SHUTDOWN_TIMEOUT },
   };
 }
 

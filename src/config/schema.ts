@@ -168,6 +168,8 @@ export const envSchema = z
     GATEWAY_API_BASIC_AUTH_CACHE_TTL: duration('60s'),
     GATEWAY_PAPERLESS_COOKIE_PREFIX: z.string().trim().regex(/^[A-Za-z0-9_-]*$/, { error: 'may hold only letters, digits, _ and -' }).default(''),
     GATEWAY_TRUST_PROXY: trustProxy,
+    GATEWAY_METRICS_TOKEN: z.string().trim().optional(),
+    GATEWAY_SHUTDOWN_TIMEOUT: duration('30s'),
     GATEWAY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be one of fatal, error, warn, info, debug, trace, silent' }).default('info'),
   })
   .superRefine((env, ctx) => {
@@ -182,4 +184,4 @@ export const envSchema = z
 export type Env = z.output<typeof envSchema>;
 
 /** Settings that may be given as `<NAME>_FILE` (Docker secrets) instead of inline. */
-export const SECRET_VARIABLES = ['GATEWAY_SESSION_SECRET', 'GATEWAY_LDAP_BIND_PASSWORD', 'GATEWAY_PAPERLESS_TOKEN'] as const;
+export const SECRET_VARIABLES = ['GATEWAY_SESSION_SECRET', 'GATEWAY_LDAP_BIND_PASSWORD', 'GATEWAY_PAPERLESS_TOKEN', 'GATEWAY_METRICS_TOKEN'] as const;

@@ -1,6 +1,7 @@
 import type { Client, Entry } from 'ldapts';
 import { InvalidCredentialsError as LdapInvalidCredentials, SizeLimitExceededError } from 'ldapts';
 import type { LdapConfig } from '../config/config.js';
+import { metrics } from '../ops/metrics.js';
 import { userBindError } from './bind-errors.js';
 import { LdapConnector } from './connection.js';
 import type { Directory, DirectoryUser } from './directory.js';
@@ -10,6 +11,18 @@ import { fillFilter } from './filter.js';
 import { GroupResolver } from './groups.js';
 import { loginName } from './presets.js';
 import { hasControlCharacters, normalizeUsername } from './username.js';
+
+async function timed<T>(operation: string, work: () => Promise<T>): Promise<T> {
+  const done = metrics.directoryDuration.startTimer({ operation });
+  try {
+    const value = await work();
+    done({ outcome: 'ok' });
+    return value;
+  } catch (err) {
+    done({ outcome: err instanceof InvalidCredentialsError ? 'refused' : 'error' });
+    throw err;
+  }
+}
 
 export class LdapDirectory implements Directory {
   private readonly connector: LdapConnector;
@@ -21,6 +34,10 @@ export class LdapDirectory implements Directory {
   }
 
   async authenticate(username: string, password: string): Promise<DirectoryUser> {
+    return timed('authenticate', () => this.authenticateOnce(username, password));
+  }
+
+  private async authenticateOnce(username: string, password: string): Promise<DirectoryUser> {
     const wanted = normalizeUsername(loginName(this.config.preset, username));
     // An empty password would be an anonymous bind, which many servers accept: refuse it before any bind.
     if (wanted === '' || password === '') throw new InvalidCredentialsError('empty username or password');
@@ -37,6 +54,10 @@ export class LdapDirectory implements Directory {
   }
 
   async lookup(username: string): Promise<DirectoryUser | undefined> {
+    return timed('lookup', () => this.lookupOnce(username));
+  }
+
+  private async lookupOnce(username: string): Promise<DirectoryUser | undefined> {
     const wanted = normalizeUsername(loginName(this.config.preset, username));
     if (wanted === '' || hasControlCharacters(wanted)) return undefined;
     return this.withService((client) => this.findUser(client, wanted));

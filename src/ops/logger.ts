@@ -7,7 +7,10 @@ export function createLogger(level: string, fd: 1 | 2 = 1): Logger {
       level,
       base: { service: 'paperless-ldap-gateway' },
       // Never let a secret reach the log, even when someone logs a whole request.
-      redact: { paths: ['password', '*.password', 'req.headers.authorization', 'req.headers.cookie', '*.token'], censor: '[redacted]' },
+      redact: {
+        paths: ['password', '*.password', 'req.headers.authorization', 'req.headers.cookie', 'req.headers["x-csrftoken"]', 'res.headers["set-cookie"]', '*.token'],
+        censor: '[redacted]',
+      },
     },
     pino.destination({ fd, sync: true }),
   );

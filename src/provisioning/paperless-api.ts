@@ -1,4 +1,5 @@
 import type { ProvisioningConfig } from '../config/config.js';
+import { metrics } from '../ops/metrics.js';
 import { PaperlessApiError } from './errors.js';
 
 export interface PaperlessUser {
@@ -63,11 +64,13 @@ export class PaperlessApi {
           signal: AbortSignal.timeout(this.config.timeoutMs),
         });
       } catch (err) {
+        metrics.provisioningCalls.inc({ result: 'network' });
         lastError = new PaperlessApiError(`Paperless API ${method} ${url.pathname} failed: ${(err as Error).name === 'TimeoutError' ? `no answer within ${this.config.timeoutMs} ms` : String(err)}`, undefined, { cause: err });
         if (attempt < ATTEMPTS) await sleep(200 * 2 ** (attempt - 1));
         continue;
       }
       const text = await res.text();
+      metrics.provisioningCalls.inc({ result: res.ok ? 'ok' : String(res.status) });
       if (res.ok) {
         try {
           return (text ? JSON.parse(text) : undefined) as T;

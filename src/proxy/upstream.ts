@@ -3,6 +3,7 @@ import https from 'node:https';
 import type { Socket } from 'node:net';
 import { ProxyServer } from 'http-proxy-3';
 import type { Config } from '../config/config.js';
+import { metrics, statusClass } from '../ops/metrics.js';
 import { UpstreamUnavailableError } from './errors.js';
 
 export type UpstreamErrorHandler = (error: UpstreamUnavailableError, req: http.IncomingMessage, res: http.ServerResponse | Socket) => void;
@@ -36,6 +37,8 @@ export class Upstream {
   }
 
   web(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const done = metrics.proxied.startTimer();
+    res.once('close', () => done({ status_class: statusClass(res.statusCode) }));
     void this.proxy.web(req, res);
   }
 

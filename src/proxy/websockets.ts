@@ -1,4 +1,16 @@
 import type { Socket } from 'node:net';
+import { metrics } from '../ops/metrics.js';
+
+/** Sends a websocket close frame (server frames are unmasked) before ending the connection. */
+function closeSocket(socket: Socket, code?: number): void {
+  if (code !== undefined && socket.writable) {
+    const frame = Buffer.from([0x88, 0x02, (code >> 8) & 0xff, code & 0xff]);
+    socket.end(frame);
+    setTimeout(() => socket.destroy(), 1000).unref();
+    return;
+  }
+  socket.destroy();
+}
 
 /**
  * Open websockets by gateway session, so a session's sockets close when it
@@ -14,18 +26,20 @@ export class WebsocketRegistry {
       this.bySession.set(sid, entry);
     }
     entry.sockets.add(socket);
+    metrics.websockets.inc();
     socket.once('close', () => {
+      metrics.websockets.dec();
       entry.sockets.delete(socket);
       if (entry.sockets.size === 0 && this.bySession.get(sid) === entry) this.bySession.delete(sid);
     });
   }
 
   /** Closes every socket of a session; returns how many were open. */
-  closeSession(sid: string): number {
+  closeSession(sid: string, code?: number): number {
     const entry = this.bySession.get(sid);
     if (!entry) return 0;
     this.bySession.delete(sid);
-    for (const socket of entry.sockets) socket.destroy();
+    for (const socket of entry.sockets) closeSocket(socket, code);
     return entry.sockets.size;
   }
 
@@ -39,7 +53,8 @@ export class WebsocketRegistry {
     return n;
   }
 
-  closeAll(): void {
-    for (const sid of [...this.bySession.keys()]) this.closeSession(sid);
+  /** Closes every socket; with a code (1001 "going away" at shutdown) the browser is told why. */
+  closeAll(code?: number): void {
+    for (const sid of [...this.bySession.keys()]) this.closeSession(sid, code);
   }
 }

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { metrics } from '../ops/metrics.js';
 
 /**
  * A Redis client that fails fast while Redis is down (no offline queue, one
@@ -17,6 +18,7 @@ export function createRedis(url: string, log: Logger, role: string): Redis {
   });
   let down = false;
   client.on('error', (err: Error) => {
+    metrics.redisErrors.inc();
     if (!down) log.error({ err: err.message, role }, 'redis connection failed');
     down = true;
   });

@@ -41,7 +41,7 @@ export function apiTokenRouter(deps: ApiTokenDeps): Router {
   const checkCredentials: RequestHandler = async (req, res, next) => {
     const { username, password } = res.locals.credentials as { username: string; password: string };
     try {
-      res.locals.user = await deps.credentials.verify(username, password, req.ip ?? '');
+      res.locals.user = await deps.credentials.verify(username, password, req.ip ?? '', 'api-token');
       next();
     } catch (err) {
       next(err);

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import { isAllowed } from '../directory/allowed-groups.js';
 import type { Directory, DirectoryUser } from '../directory/directory.js';
-import { InvalidCredentialsError, NotAllowedError } from '../directory/errors.js';
+import { AccountRestrictedError, DirectoryUnavailableError, InvalidCredentialsError, NotAllowedError } from '../directory/errors.js';
+import { metrics } from '../ops/metrics.js';
 import { normalizeUsername } from '../directory/username.js';
 import { GatewayError } from '../errors.js';
 import { PaperlessApiError } from '../provisioning/errors.js';
@@ -9,6 +10,15 @@ import type { Provisioner } from '../provisioning/provisioner.js';
 import { BannedError, type Regulation } from '../regulation/regulation.js';
 import type { ResponseTiming } from '../regulation/timing.js';
 import { storeCall } from '../session/errors.js';
+
+function outcomeOf(err: unknown): string {
+  if (err instanceof BannedError) return 'banned';
+  if (err instanceof InvalidCredentialsError) return 'invalid';
+  if (err instanceof NotAllowedError) return 'not_allowed';
+  if (err instanceof AccountRestrictedError) return 'restricted';
+  if (err instanceof DirectoryUnavailableError) return 'directory_unavailable';
+  return 'error';
+}
 
 export interface CredentialCheckDeps {
   directory: Directory;
@@ -29,11 +39,17 @@ export class CredentialCheck {
   constructor(private readonly deps: CredentialCheckDeps) {}
 
   /** `ip` is the client's address as the trusted proxies report it: the regulation's key. */
-  async verify(username: string, password: string, ip: string): Promise<DirectoryUser> {
-    const user = await this.authenticate(username, password, ip);
-    this.requireAllowedGroup(user);
-    await this.provision(user);
-    return user;
+  async verify(username: string, password: string, ip: string, via: 'form' | 'api-token' | 'basic'): Promise<DirectoryUser> {
+    try {
+      const user = await this.authenticate(username, password, ip);
+      this.requireAllowedGroup(user);
+      await this.provision(user);
+      metrics.logins.inc({ outcome: 'success', via });
+      return user;
+    } catch (err) {
+      metrics.logins.inc({ outcome: outcomeOf(err), via });
+      throw err;
+    }
   }
 
   private async authenticate(username: string, password: string, ip: string): Promise<DirectoryUser> {
@@ -50,6 +66,7 @@ export class CredentialCheck {
       if (err instanceof InvalidCredentialsError) {
         if (!(err instanceof BannedError)) {
           const bans = await storeCall('regulation', () => regulation.failed(key, ip));
+          for (const ban of bans) metrics.bans.inc({ limit: ban.limit });
           for (const ban of bans) this.deps.log.warn({ event: 'regulation.ban', username: key, ip, limit: ban.limit, seconds: ban.seconds }, 'sign-ins banned');
         }
         // Unknown user, wrong password and a ban must not be told apart by how long they take.
@@ -70,6 +87,7 @@ export class CredentialCheck {
       await provisioner.provision(user);
     } catch (err) {
       const error = err instanceof GatewayError ? err : new PaperlessApiError(`provisioning failed: ${String(err)}`, undefined, { cause: err });
+      metrics.provisioningFailures.inc();
       log.error({ event: 'provisioning.failure', username: user.username, err: error.message, policy: provisioningFailure }, 'could not provision user');
       // allow: the person gets in with whatever Paperless has; the next sign-in tries again.
       if (provisioningFailure === 'deny') throw error;

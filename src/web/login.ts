@@ -85,7 +85,7 @@ export function loginRouter(deps: LoginDeps): Router {
   const checkCredentials: RequestHandler = async (req, res, next) => {
     const form = res.locals.form as LoginForm;
     try {
-      res.locals.user = await deps.credentials.verify(form.username, form.password, req.ip ?? '');
+      res.locals.user = await deps.credentials.verify(form.username, form.password, req.ip ?? '', 'form');
       next();
     } catch (err) {
       next(err);

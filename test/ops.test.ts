@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { Readable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import WebSocket from 'ws';
+import { Browser } from './support/http-client.js';
+import { startStack, type Stack } from './support/stack.js';
+
+function metricValue(text: string, name: string, labels = ''): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `) || (labels === '' && l.startsWith(`${name} `)));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+}
+
+describe('operations endpoints', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack({ env: { GATEWAY_METRICS_TOKEN: 'metrics-secret-0123456789' } });
+  });
+  after(async () => stack?.stop());
+
+  const metricsText = async () => (await stack.browser().get('/_gateway/metrics', { headers: [['Authorization', 'Bearer metrics-secret-0123456789']] })).body;
+
+  it('ready: every dependency up, with latencies', async () => {
+    const res = await stack.browser().get('/_gateway/ready');
+    assert.equal(res.status, 200);
+    const body = JSON.parse(res.body);
+    assert.equal(body.status, 'ready');
+    for (const name of ['redis', 'directory', 'paperless']) {
+      assert.equal(body.checks[name].status, 'up', name);
+      assert.equal(typeof body.checks[name].latencyMs, 'number');
+    }
+  });
+
+  it('ready: 503 naming each dependency that is down; health stays 200', async () => {
+    const port = stack.sim.port;
+    await stack.redis.stop();
+    await stack.slapd.stop();
+    await stack.sim.stop();
+    try {
+      const res = await stack.browser().get('/_gateway/ready');
+      assert.equal(res.status, 503);
+      const body = JSON.parse(res.body);
+      assert.deepEqual([body.checks.redis.status, body.checks.directory.status, body.checks.paperless.status], ['down', 'down', 'down']);
+      assert.ok(body.checks.directory.error.length > 0);
+      assert.equal((await stack.browser().get('/_gateway/health')).status, 200);
+    } finally {
+      await Promise.all([stack.redis.start(), stack.slapd.start(), stack.sim.start(port)]);
+    }
+    for (let i = 0; i < 50; i++) {
+      if ((await stack.browser().get('/_gateway/ready')).status === 200) return;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.fail('not ready again after the dependencies came back');
+  });
+
+  it('metrics need the bearer token when one is set', async () => {
+    assert.equal((await stack.browser().get('/_gateway/metrics')).status, 401);
+    assert.equal((await stack.browser().get('/_gateway/metrics', { headers: [['Authorization', 'Bearer wrong']] })).status, 401);
+    assert.match(await metricsText(), /# TYPE gateway_logins_total counter/);
+  });
+
+  it('counters move with real traffic', async () => {
+    const before = await metricsText();
+    const b = stack.browser();
+    await b.login('alice', 'alice-pass');
+    await stack.browser().login('alice', 'wrong');
+    await b.get('/documents/');
+    await b.get('/');
+    const ws = new WebSocket(stack.gateway.url.replace('http', 'ws') + '/ws/status/', { headers: { Cookie: b.cookieHeader() } });
+    await new Promise((resolve) => ws.once('message', resolve));
+    const during = await metricsText();
+    ws.close();
+    const grew = (name: string, labels = '') => metricValue(during, name, labels) - metricValue(before, name, labels);
+    assert.equal(grew('gateway_logins_total', 'outcome="success",via="form"'), 1);
+    assert.equal(grew('gateway_logins_total', 'outcome="invalid",via="form"'), 1);
+    assert.ok(grew('gateway_proxied_request_seconds_count', 'status_class="2xx"') >= 2);
+    assert.ok(grew('gateway_directory_operation_seconds_count', 'operation="authenticate",outcome="ok"') >= 1);
+    assert.ok(grew('gateway_provisioning_calls_total', 'result="ok"') >= 1);
+    assert.equal(metricValue(during, 'gateway_websockets_active'), 1);
+  });
+
+  it('every request gets an id, in the response and passed to Paperless; a client cannot choose it', async () => {
+    const b = stack.browser();
+    await b.login('bob', 'bob-pass');
+    const res = await b.get('/documents/', { headers: [['X-Request-Id', 'chosen-by-client']] });
+    const id = String(res.headers['x-request-id']);
+    assert.match(id, /^[0-9a-f-]{36}$/);
+    const seen = stack.sim.requestsTo('/documents/').at(-1);
+    assert.deepEqual(seen?.rawHeaders.filter(([k]) => k.toLowerCase() === 'x-request-id').map(([, v]) => v), [id]);
+    // The request is logged once its response has gone out.
+    for (let i = 0; i < 20 && !stack.gateway.logs.some((l) => l.includes(`"reqId":"${id}"`)); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(stack.gateway.logs.some((l) => l.includes(`"reqId":"${id}"`)));
+  });
+});
+
+describe('graceful shutdown', () => {
+  it('SIGTERM during a streamed upload lets it finish, closes websockets with 1001, then exits 0', async () => {
+    const stack = await startStack();
+    try {
+      stack.sim.addUser({ username: 'alice', user_permissions: ['add_document'] });
+      const b = stack.browser();
+      await b.login('alice', 'alice-pass');
+      await b.get('/');
+      const ws = new WebSocket(stack.gateway.url.replace('http', 'ws') + '/ws/status/', { headers: { Cookie: b.cookieHeader() } });
+      await new Promise((resolve) => ws.once('message', resolve));
+      const wsClosed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+
+      const chunk = Buffer.alloc(64 * 1024, 1);
+      const total = 40;
+      let sent = 0;
+      // A slow body: 40 chunks over about two seconds.
+      const body = new Readable({
+        read() {
+          if (sent === total) return void this.push(null);
+          sent++;
+          setTimeout(() => this.push(chunk), 50);
+        },
+      });
+      const upload = new Promise<number>((resolve, reject) => {
+        const req = http.request(new URL('/api/documents/post_document/', stack.gateway.url), {
+          method: 'POST',
+          headers: { Cookie: b.cookieHeader(), Origin: stack.gateway.url, 'X-CSRFToken': b.jar.get('csrftoken') ?? '', 'Content-Length': String(total * chunk.length) },
+        });
+        req.on('response', (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        body.pipe(req);
+      });
+      await new Promise((r) => setTimeout(r, 500));
+      const exit = stack.gateway.stop();
+      assert.equal(await wsClosed, 1001);
+      assert.equal(await upload, 200);
+      assert.deepEqual(stack.sim.uploads.at(-1), { user: 'alice', bytes: total * chunk.length });
+      assert.equal(await exit, 0);
+      await assert.rejects(new Browser(stack.gateway.url).get('/_gateway/health'), 'no longer accepting');
+    } finally {
+      await stack.stop();
+    }
+  });
+});
