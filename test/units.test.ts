@@ -83,3 +83,22 @@ describe('small parsers', () => {
     assert.ok(!sameDn('cn=ab,dc=x', 'cn=a,dc=x'));
   });
 });
+
+describe('GATEWAY_REDIS_URL forms', () => {
+  it('parses single, Sentinel and Cluster URLs, and says what is wrong otherwise', async () => {
+    const { parseRedisUrl } = await import('../src/session/redis-url.js');
+    assert.deepEqual(parseRedisUrl('redis://redis:6379/2'), { kind: 'single', url: 'redis://redis:6379/2' });
+    assert.deepEqual(parseRedisUrl('redis+sentinel://:s%40cret@s1:26379,s2/mymaster/3'), {
+      kind: 'sentinel',
+      sentinels: [{ host: 's1', port: 26379 }, { host: 's2', port: 26379 }],
+      name: 'mymaster',
+      db: 3,
+      password: 's@cret',
+    });
+    assert.deepEqual(parseRedisUrl('redis+cluster://n1:7000,n2:7001'), { kind: 'cluster', nodes: [{ host: 'n1', port: 7000 }, { host: 'n2', port: 7001 }] });
+    assert.throws(() => parseRedisUrl('redis+sentinel://s1:26379'), /master name/);
+    assert.throws(() => parseRedisUrl('redis+cluster://n1:7000/2'), /no database number/);
+    assert.throws(() => parseRedisUrl('redis://a:1,b:2'), /one server/);
+    assert.throws(() => parseRedisUrl('http://redis'), /must be redis:\/\//);
+  });
+});

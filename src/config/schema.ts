@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { PRESET_NAMES } from '../directory/presets.js';
 import { parseDuration } from './duration.js';
+import { parseRedisUrl } from '../session/redis-url.js';
 
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 
@@ -85,8 +86,12 @@ export const envSchema = z
     ),
     GATEWAY_UPSTREAM_URL: httpUrl('where the gateway reaches Paperless, e.g. http://paperless:8000'),
     GATEWAY_UPSTREAM_TIMEOUT: duration('120s'),
-    GATEWAY_REDIS_URL: required('e.g. redis://redis:6379/0').refine((v) => /^rediss?:\/\//.test(v) && URL.canParse(v), {
-      error: 'must be a redis:// or rediss:// URL',
+    GATEWAY_REDIS_URL: required('e.g. redis://redis:6379/0').superRefine((v, ctx) => {
+      try {
+        parseRedisUrl(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
     }),
     GATEWAY_REDIS_KEY_PREFIX: z.string().default('gateway:'),
     GATEWAY_SESSION_SECRET: required('at least 32 random characters, e.g. from `openssl rand -hex 32`').refine(

@@ -1,7 +1,7 @@
 import type { Config } from '../config/config.js';
 import type { Directory } from '../directory/directory.js';
 import type { PaperlessApi } from '../provisioning/paperless-api.js';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../session/redis.js';
 
 export interface CheckResult {
   name: string;

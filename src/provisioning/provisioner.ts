@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../session/redis.js';
 import type { Logger } from 'pino';
 import type { DirectoryUser } from '../directory/directory.js';
 import { GatewayError } from '../errors.js';

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../session/redis.js';
 import type { Logger } from 'pino';
 import type { Directory } from '../directory/directory.js';
 import type { Provisioner } from './provisioner.js';

@@ -1,21 +1,42 @@
-import { Redis } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { metrics } from '../ops/metrics.js';
+import { parseRedisUrl } from './redis-url.js';
+
+/** One Redis server, a Sentinel-watched master, or a Cluster: every caller treats them alike. */
+export type RedisClient = Redis | Cluster;
 
 /**
- * A Redis client that fails fast while Redis is down (no offline queue, one
- * retry) so requests get a 503 at once instead of hanging, and that keeps
- * reconnecting in the background so the gateway recovers without a restart.
+ * Fail fast while Redis is down (no offline queue, one retry) so requests get
+ * a 503 at once instead of hanging, and keep reconnecting in the background
+ * so the gateway recovers without a restart (after a Sentinel failover too).
  */
-export function createRedis(url: string, log: Logger, role: string): Redis {
-  const client = new Redis(url, {
+const backoff = (attempt: number): number => Math.min(100 * 2 ** Math.min(attempt, 5), 2000);
+
+const FAIL_FAST: RedisOptions = {
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 1,
+  connectTimeout: 2000,
+  commandTimeout: 2000,
+  retryStrategy: backoff,
+};
+
+function connect(url: string): RedisClient {
+  const target = parseRedisUrl(url);
+  if (target.kind === 'single') return new Redis(url, FAIL_FAST);
+  const auth = { ...(target.password ? { password: target.password } : {}), ...(target.username ? { username: target.username } : {}) };
+  if (target.kind === 'sentinel') {
+    return new Redis({ ...FAIL_FAST, ...auth, sentinels: target.sentinels, name: target.name, db: target.db, sentinelRetryStrategy: backoff });
+  }
+  return new Cluster(target.nodes, {
     enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    connectTimeout: 2000,
-    commandTimeout: 2000,
-    retryStrategy: (attempt) => Math.min(100 * 2 ** Math.min(attempt, 5), 2000),
-    lazyConnect: false,
+    clusterRetryStrategy: backoff,
+    redisOptions: { ...FAIL_FAST, ...auth },
   });
+}
+
+export function createRedis(url: string, log: Logger, role: string): RedisClient {
+  const client = connect(url);
   let down = false;
   client.on('error', (err: Error) => {
     metrics.redisErrors.inc();
@@ -30,7 +51,7 @@ export function createRedis(url: string, log: Logger, role: string): Redis {
 }
 
 /** Resolves once the client is ready, or rejects after `ms`; used at startup. */
-export function waitReady(client: Redis, ms: number): Promise<void> {
+export function waitReady(client: RedisClient, ms: number): Promise<void> {
   if (client.status === 'ready') return Promise.resolve();
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {

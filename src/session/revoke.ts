@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from './redis.js';
 import { UserSessionIndex } from './user-index.js';
 
 /** Key names shared by the server and the CLI, so both see the same sessions. */
@@ -15,7 +15,8 @@ export async function revokeUserSessions(redis: Redis, prefix: string, maxLifeti
   const keys = sessionKeys(prefix);
   const index = new UserSessionIndex(redis, prefix, maxLifetimeMs);
   const sids = await index.list(username);
-  if (sids.length > 0) await redis.del(...sids.map(keys.session));
+  // One key per command: a Redis Cluster refuses multi-key commands across slots.
+  await Promise.all(sids.map((sid) => redis.del(keys.session(sid))));
   await index.clear(username);
   for (const sid of sids) await redis.publish(keys.endedChannel, sid);
   return sids;

@@ -2,7 +2,7 @@ import { promisify } from 'node:util';
 import type { Request, RequestHandler } from 'express';
 import session, { type SessionData } from 'express-session';
 import { RedisStore } from 'connect-redis';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from './redis.js';
 import { parse as parseCookies } from 'cookie';
 import { unsign } from 'cookie-signature';
 import type { Logger } from 'pino';
@@ -151,11 +151,9 @@ export class SessionService {
 
   /** Which of these session ids still exist in the store. */
   async alive(sids: string[]): Promise<Set<string>> {
-    if (sids.length === 0) return new Set();
-    const pipeline = this.redis.pipeline();
-    for (const sid of sids) pipeline.exists(this.sessionPrefix + sid);
-    const results = (await pipeline.exec()) ?? [];
-    return new Set(sids.filter((_, i) => results[i]?.[1] === 1));
+    // One key per command (a Cluster spreads sessions over slots); ioredis sends them together.
+    const found = await Promise.all(sids.map((sid) => this.redis.exists(this.sessionPrefix + sid)));
+    return new Set(sids.filter((_, i) => found[i] === 1));
   }
 
   expired(createdAt: number): boolean {

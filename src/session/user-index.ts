@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from './redis.js';
 
 /**
  * Per-user set of session ids, so every session of one person can be listed

@@ -11,7 +11,11 @@ export class RedisServer {
   private readonly dir = mkdtempSync(join(tmpdir(), 'gw-redis-'));
   port = 0;
 
-  constructor(private readonly persist = false) {}
+  /** `persist`: append-only file, so data survives a restart; `args`: more redis-server arguments (e.g. --replicaof). */
+  constructor(
+    private readonly persist = false,
+    private readonly args: string[] = [],
+  ) {}
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}/0`;
@@ -20,7 +24,7 @@ export class RedisServer {
   async start(): Promise<void> {
     if (this.port === 0) this.port = await freePort();
     const persistence = this.persist ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
-    this.process = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--dir', this.dir, ...persistence, '--loglevel', 'warning'], {
+    this.process = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--dir', this.dir, ...persistence, '--loglevel', 'warning', ...this.args], {
       stdio: 'ignore',
     });
     await waitForPort(this.port);
