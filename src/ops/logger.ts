@@ -2,6 +2,7 @@ import { pino, type Logger } from 'pino';
 
 /** JSON logs on stdout (fd 1), or stderr (fd 2) for commands whose stdout is their output. */
 export function createLogger(level: string, fd: 1 | 2 = 1): Logger {
+  const pretty = (fd === 1 ? process.stdout : process.stderr).isTTY === true;
   return pino(
     {
       level,
@@ -12,6 +13,7 @@ export function createLogger(level: string, fd: 1 | 2 = 1): Logger {
         censor: '[redacted]',
       },
     },
-    pino.destination({ fd, sync: true }),
+    // JSON for machines; readable lines when a person watches a terminal.
+    pretty ? pino.transport({ target: 'pino-pretty', options: { destination: fd, colorize: true, translateTime: 'SYS:HH:MM:ss' } }) : pino.destination({ fd, sync: true }),
   );
 }
