@@ -1,4 +1,5 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
+import { parse as parseCookies } from 'cookie';
 import type { Logger } from 'pino';
 import type { DirectoryUser } from '../directory/directory.js';
 import { BannedError } from '../regulation/regulation.js';
@@ -74,7 +75,7 @@ export function loginRouter(deps: LoginDeps): Router {
       next(new LoginFormExpiredError(`login posted from foreign origin ${origin}`));
       return;
     }
-    const nonce = (req.headers.cookie ?? '').split(';').map((c) => c.trim()).find((c) => c.startsWith(`${deps.csrfCookieName}=`))?.slice(deps.csrfCookieName.length + 1);
+    const nonce = parseCookies(req.headers.cookie ?? '')[deps.csrfCookieName];
     if (!csrf.verify(nonce, (req.body as Record<string, unknown>)._csrf)) {
       next(new LoginFormExpiredError('login CSRF token missing or wrong'));
       return;
