@@ -4,7 +4,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
+import { loadConfig } from '../src/config/load.js';
 import { envSchema, SECRET_VARIABLES } from '../src/config/schema.js';
+import { composeDemoLdif } from './support/directory-data.js';
 import { REPO_ROOT } from './support/gateway.js';
 import { startStack } from './support/stack.js';
 
@@ -89,5 +91,36 @@ describe('the compiled gateway (dist/, as the image runs it)', () => {
     } finally {
       await stack.stop();
     }
+  });
+});
+
+describe('compose demo profile', () => {
+  const demoEnv = Object.fromEntries(
+    readFileSync(join(REPO_ROOT, 'test/demo/compose.env'), 'utf8')
+      .split('\n')
+      .filter((l) => /^[A-Z_]+=/.test(l))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+
+  it('is valid for docker-compose and adds the OpenLDAP and token services', () => {
+    const res = dockerCompose(['--env-file', 'test/demo/compose.env', '-f', 'compose.yaml', 'config', '--services']);
+    assert.equal(res.status, 0, res.stderr);
+    assert.deepEqual(res.stdout.trim().split('\n').sort(), ['gateway', 'openldap', 'paperless', 'paperless-demo-token', 'redis']);
+  });
+
+  it("seeds the directory the tests use, and the gateway accepts the demo's settings and mapping", () => {
+    const ldif = readFileSync(join(REPO_ROOT, 'test/demo/ldif/50-demo.ldif'), 'utf8');
+    assert.equal(ldif.slice(ldif.indexOf('\n') + 1), composeDemoLdif());
+    const gatewayEnv = Object.fromEntries(Object.entries(compose.services.gateway?.environment ?? {}).map(([k, v]) => [k, String(v)]));
+    const env: Record<string, string> = {};
+    for (const [name, value] of Object.entries(gatewayEnv)) {
+      // Resolve ${VAR:-default} / ${VAR:?message} the way compose does with the demo env file.
+      env[name] = value.replace(/\$\{([A-Z_]+)(?::[-?]([^}]*))?\}/g, (_m, v: string, fallback?: string) => demoEnv[v] ?? (_m.includes(':-') ? (fallback ?? '') : ''));
+    }
+    env.GATEWAY_PROVISIONING_FILE = join(REPO_ROOT, demoEnv.GATEWAY_PROVISIONING_HOST_FILE ?? '');
+    const config = loadConfig(env);
+    assert.equal(config.ldap.urls[0], 'ldap://openldap:389');
+    assert.deepEqual(config.provisioning.mapping.groups.map((g) => g.paperless), ['Admins', 'Accounting', 'Staff']);
+    assert.equal(config.provisioning.token, demoEnv.GATEWAY_PAPERLESS_TOKEN);
   });
 });

@@ -53,3 +53,15 @@ export function directoryLdif(users: DemoUser[] = USERS): string {
   }
   return blocks.join('\n\n') + '\n';
 }
+
+/**
+ * The same people and groups for the compose demo's OpenLDAP container, which creates the base
+ * entry itself and loads custom LDIF with ldapmodify (hence `changetype: add`).
+ */
+export function composeDemoLdif(): string {
+  return directoryLdif()
+    .split('\n\n')
+    .filter((block) => !block.startsWith(`dn: ${BASE_DN}\n`))
+    .map((block) => block.replace(/^(dn: [^\n]+)\n/, '$1\nchangetype: add\n'))
+    .join('\n\n');
+}
