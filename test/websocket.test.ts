@@ -64,6 +64,16 @@ describe('websockets through the gateway', () => {
     assert.equal(stack.sim.requests.length, before);
   });
 
+  it('refuses an upgrade from another origin (cross-site websocket hijacking), accepts its own', async () => {
+    const before = stack.sim.requests.length;
+    const foreign = await open(wsUrl, { Cookie: alice.cookieHeader(), Origin: 'https://evil.example' });
+    assert.equal(foreign.status, 403);
+    assert.equal(stack.sim.requests.length, before);
+    const own = await open(wsUrl, { Cookie: alice.cookieHeader(), Origin: stack.gateway.url });
+    assert.ok(own.ws);
+    own.ws.close();
+  });
+
   it("closes a session's websockets when it logs out", async () => {
     const b = stack.browser();
     await b.login('bob', 'bob-pass');

@@ -156,6 +156,13 @@ export function createProxyPipeline(deps: ProxyPipelineDeps) {
   /** Websocket upgrades bypass express, so the same steps run here by hand. */
   async function upgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
     stripIdentityHeaders(req.headers, identity.remoteUserHeader);
+    // Cross-site websocket hijacking: a page elsewhere must not ride on the user's cookies.
+    const origin = req.headers.origin;
+    if (origin !== undefined && origin !== deps.publicUrl.origin) {
+      log.warn({ event: 'csrf.refused', path: pathOf(req.url), origin }, 'websocket from another origin refused');
+      rejectUpgrade(socket, 403, 'Forbidden');
+      return;
+    }
     let session: LoadedSession | undefined;
     try {
       session = await sessions.fromCookieHeader(req.headers.cookie);
