@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { Browser } from './support/http-client.js';
+import { pollUntil } from './support/poll.js';
 import { startStack, type Stack } from './support/stack.js';
 
 function metricValue(text: string, name: string, labels = ''): number {
@@ -46,11 +47,7 @@ describe('operations endpoints', () => {
     } finally {
       await Promise.all([stack.redis.start(), stack.slapd.start(), stack.sim.start(port)]);
     }
-    for (let i = 0; i < 50; i++) {
-      if ((await stack.browser().get('/_gateway/ready')).status === 200) return;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    assert.fail('not ready again after the dependencies came back');
+    await pollUntil(async () => (await stack.browser().get('/_gateway/ready')).status === 200, 'not ready again after the dependencies came back', 50, 200);
   });
 
   it('metrics need the bearer token when one is set', async () => {

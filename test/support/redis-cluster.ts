@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
+import { pollUntil } from './poll.js';
 import { RedisServer } from './redis.js';
 
 /** Three private masters joined into a Redis Cluster with redis-cli. */
@@ -16,11 +17,7 @@ export class RedisClusterSet {
     await promisify(execFile)('redis-cli', ['--cluster', 'create', ...this.nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes']);
     const probe = new Redis(this.nodes[0]?.url ?? '');
     try {
-      for (let i = 0; i < 100; i++) {
-        if ((await probe.cluster('INFO')).includes('cluster_state:ok')) return;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      throw new Error('the cluster never became ok');
+      await pollUntil(async () => String(await probe.cluster('INFO')).includes('cluster_state:ok'), 'the cluster never became ok');
     } finally {
       probe.disconnect();
     }

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { pollUntil } from './poll.js';
 import { freePort, waitForPort } from './ports.js';
 import { stopChild } from './process.js';
 import { RedisServer } from './redis.js';
@@ -47,11 +48,7 @@ export class SentinelSet {
   private async waitInSync(): Promise<void> {
     const client = new Redis(this.replica?.url ?? '');
     try {
-      for (let i = 0; i < 100; i++) {
-        if ((await client.info('replication')).includes('master_link_status:up')) return;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      throw new Error('the replica never synced with the master');
+      await pollUntil(async () => (await client.info('replication')).includes('master_link_status:up'), 'the replica never synced with the master');
     } finally {
       client.disconnect();
     }
