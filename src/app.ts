@@ -6,8 +6,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config/config.js';
 import type { Directory } from './directory/directory.js';
 import { accountStatus } from './directory/account-status.js';
-import { randomUUID } from 'node:crypto';
-import { pinoHttp } from 'pino-http';
+import { requestIdAndAccessLog } from './ops/access-log.js';
 import { opsRouter } from './ops/health.js';
 import { PaperlessApi } from './provisioning/paperless-api.js';
 import { Provisioner } from './provisioning/provisioner.js';
@@ -16,7 +15,8 @@ import { startScheduledSync } from './provisioning/scheduled-sync.js';
 import { createApiClientStep } from './proxy/api-clients.js';
 import { BasicAuthCache } from './proxy/basic-auth-cache.js';
 import { compileTrust } from './proxy/client-address.js';
-import { createProxyPipeline, isPublicSharePath, rejectUpgrade } from './proxy/pipeline.js';
+import { runSteps } from './proxy/exchange.js';
+import { createProxyPipeline, rejectUpgrade } from './proxy/pipeline.js';
 import { Upstream } from './proxy/upstream.js';
 import { WebsocketRegistry } from './proxy/websockets.js';
 import { Regulation } from './regulation/regulation.js';
@@ -26,7 +26,7 @@ import { DirectoryRecheck } from './session/recheck.js';
 import { SessionService } from './session/sessions.js';
 import { apiTokenRouter } from './web/api-token.js';
 import { CredentialCheck } from './web/credential-check.js';
-import { errorHandler, sendError } from './web/error-responses.js';
+import { errorHandler, failureHandler, sendError } from './web/error-responses.js';
 import { LoginCsrf } from './web/login-csrf.js';
 import { loginRouter } from './web/login.js';
 import { logoutRouter } from './web/logout.js';
@@ -36,6 +36,17 @@ export interface Gateway {
   server: http.Server;
   listen(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** The gateway's own pages that sign in and out (express-session runs there only). */
+function isSessionPage(path: string): boolean {
+  return path.startsWith('/accounts/login') || path.startsWith('/accounts/logout');
+}
+
+/** Requests the gateway answers itself (Express); everything else goes straight down the proxy pipeline. */
+function isGatewayRoute(req: http.IncomingMessage): boolean {
+  const url = req.url ?? '/';
+  return url.startsWith('/_gateway/') || isSessionPage(url) || (req.method === 'POST' && url.startsWith('/api/token'));
 }
 
 const STATIC_DIR = fileURLToPath(new URL('../views/static/', import.meta.url));
@@ -121,22 +132,7 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
   app.set('trust proxy', trust);
   app.set('etag', false);
 
-  // One id per request, in the log and passed on to Paperless; a client's own X-Request-Id is replaced.
-  app.use(
-    pinoHttp({
-      logger: log,
-      genReqId: (req, res) => {
-        const id = randomUUID();
-        req.headers['x-request-id'] = id;
-        res.setHeader('X-Request-Id', id);
-        return id;
-      },
-      autoLogging: { ignore: (req) => (req.url ?? '').startsWith('/_gateway/') },
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'warn' : 'info'),
-      quietReqLogger: true,
-    }),
-  );
-  app.use(pipeline.stripSpoofedHeaders);
+  app.use(pipeline.stripSpoofedHeadersMiddleware);
   app.use(
     opsRouter({
       checks: {
@@ -150,7 +146,6 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
     }),
   );
   app.use('/_gateway/static', express.static(STATIC_DIR, { maxAge: '1h', fallthrough: false }));
-  app.use((req, res, next) => (isPublicSharePath(req.path) ? pipeline.forwardAnonymous(req, res, next) : next()));
   app.use(
     apiTokenRouter({
       credentials,
@@ -158,7 +153,8 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
       log,
     }),
   );
-  app.use(pipeline.loadSession);
+  // express-session only where the gateway itself reads or writes the session; proxied requests use the lean lookup.
+  app.use((req, res, next) => (isSessionPage(req.path) ? sessions.middleware(req, res, next) : next()));
   app.use(
     loginRouter({
       credentials,
@@ -189,17 +185,30 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
     }),
   );
   const apiClients = createApiClientStep({
-    sessions,
     verify: (username, password, ip) => credentials.verify(username, password, ip, 'basic'),
     ...(config.apiClients.basicAuth ? { basicCache: new BasicAuthCache(config.apiClients.basicCacheTtlMs) } : {}),
     forwardAnonymous: pipeline.forwardAnonymous,
     forwardAs: pipeline.forwardAs,
+    ipOf: pipeline.ipOf,
     log,
   });
-  app.use(apiClients, pipeline.requireLogin, pipeline.checkOrigin, pipeline.recheckAccount, pipeline.injectIdentity, pipeline.forward);
-  app.use(errorHandler(pages, log));
+  const fail = failureHandler(pages, log);
+  const { stripSpoofedHeaders, publicShares, loadSession, requireLogin, checkOrigin, recheckAccount, injectIdentity, forward } = pipeline.steps;
+  const proxy = runSteps(
+    [stripSpoofedHeaders, publicShares, loadSession, apiClients, requireLogin, checkOrigin, recheckAccount, injectIdentity, forward],
+    (err, x) => fail(err, x.req, x.res),
+  );
+  // What the gateway's own routes do not answer is Paperless's.
+  app.use((req, res) => proxy(req, res));
+  app.use(errorHandler(fail));
 
-  const server = http.createServer(app);
+  const accessLog = requestIdAndAccessLog(log, config.log.requests);
+  const server = http.createServer((req, res) => {
+    accessLog(req, res);
+    // Proxied requests skip Express entirely; it serves only the gateway's own pages.
+    if (isGatewayRoute(req)) app(req, res);
+    else proxy(req, res);
+  });
   // Uploads of any size stream through: no whole-request deadline, only one for the headers.
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;
@@ -253,6 +262,7 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
       clearTimeout(timer);
       upstream.close();
       await directory.close();
+      sessions.close();
       redis.disconnect();
       subscriber.disconnect();
     },

@@ -1,5 +1,7 @@
 #!/usr/bin/env node
+import cluster from 'node:cluster';
 import { createGateway } from './app.js';
+import { runWorkers } from './ops/cluster.js';
 import { loadConfig } from './config/load.js';
 import { ConfigError } from './config/errors.js';
 import { LdapDirectory } from './directory/ldap-directory.js';
@@ -30,11 +32,15 @@ function readConfig(): Config {
 async function serve(): Promise<void> {
   const config = readConfig();
   const log = createLogger(config.log.level);
-  if (config.ldap.tls.skipVerify) {
+  if (config.ldap.tls.skipVerify && !cluster.isWorker) {
     log.warn(
       { setting: 'GATEWAY_LDAP_TLS_SKIP_VERIFY' },
       'LDAP TLS CERTIFICATES ARE NOT VERIFIED: anyone between the gateway and the directory can read every password. Set GATEWAY_LDAP_CA_FILE instead.',
     );
+  }
+  if (config.server.workers > 1 && cluster.isPrimary) {
+    runWorkers(config.server.workers, log);
+    return;
   }
   const directory = new LdapDirectory(config.ldap);
   // A directory that is down at startup is logged, not fatal: logins say so until it answers.

@@ -73,6 +73,8 @@ describe('configuration', () => {
     assert.equal(config.server.trustProxy, false);
     assert.equal(config.ldap.userFilter, '(&(objectClass=inetOrgPerson)(uid={username}))');
     assert.equal(config.session.secureCookie, false);
+    assert.equal(config.server.workers, 1);
+    assert.equal(config.log.requests, true);
   });
 
   it('names each bad value with what is wrong', () => {
@@ -89,7 +91,11 @@ describe('configuration', () => {
       GATEWAY_SESSION_IDLE_TIMEOUT: 'forever',
       GATEWAY_LOG_LEVEL: 'loud',
       GATEWAY_LDAP_BIND_PASWORD: 'typo',
+      GATEWAY_WORKERS: 'many',
+      GATEWAY_LOG_REQUESTS: 'sometimes',
     });
+    assert.match(p.get('GATEWAY_WORKERS') ?? '', /whole number or "auto"/);
+    assert.match(p.get('GATEWAY_LOG_REQUESTS') ?? '', /true|false/);
     assert.match(p.get('GATEWAY_PORT') ?? '', /between 1 and 65535/);
     assert.match(p.get('GATEWAY_PUBLIC_URL') ?? '', /absolute URL/);
     assert.match(p.get('GATEWAY_REDIS_URL') ?? '', /redis:\/\//);

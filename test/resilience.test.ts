@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from './support/http-client.js';
+import { SESSION_CACHE_MS } from '../src/session/sessions.js';
 import { startStack, type Stack } from './support/stack.js';
 
 /** Bounds a request so a hang fails the test instead of stalling the suite (a correctness check, not a speed target). */
@@ -28,6 +29,8 @@ describe('dependencies failing and coming back', () => {
     assert.equal((await alice.get('/documents/')).status, 200);
     await stack.redis.stop();
     try {
+      // A session read in the last second is served from the gateway's cache; after that, Redis must answer.
+      await new Promise((r) => setTimeout(r, SESSION_CACHE_MS + 100));
       const page = await withinSeconds(5, alice.get('/documents/'));
       assert.equal(page.status, 503);
       assert.match(page.body, /session store \(Redis\) is unavailable/);

@@ -4,7 +4,8 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import WebSocket from 'ws';
 import { SessionService } from '../src/session/sessions.js';
-import { SESSION_SECRET } from './support/gateway.js';
+import { GatewayProcess, SESSION_SECRET, freePort } from './support/gateway.js';
+import { Browser } from './support/http-client.js';
 import { startStack, type Stack } from './support/stack.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -116,5 +117,54 @@ describe('sessions: idle timeout and absolute lifetime', () => {
     }
     await sleep(600);
     assert.equal((await b.get('/documents/')).status, 302);
+  });
+});
+
+describe('sessions: the in-process cache never outlives a revocation', () => {
+  let stack: Stack;
+  let second: GatewayProcess;
+  let redis: Redis;
+  before(async () => {
+    stack = await startStack();
+    // A second replica on the same Redis, as behind a load balancer.
+    second = new GatewayProcess({ ...stack.gateway.env, GATEWAY_PORT: String(await freePort()) });
+    await second.start();
+    redis = new Redis(stack.redis.url);
+  });
+  after(async () => {
+    redis?.disconnect();
+    await second?.stop();
+    await stack?.stop();
+  });
+
+  /** Milliseconds until `browser` is sent to the login page, polling every 20 ms (gives up after 5 s). */
+  async function untilSignedOut(browser: Browser): Promise<number> {
+    const started = Date.now();
+    while (Date.now() - started < 5000) {
+      if ((await browser.get('/documents/')).status === 302) return Date.now() - started;
+      await sleep(20);
+    }
+    return Infinity;
+  }
+
+  it('a logout on one replica ends the session on another within 1 s, though that one had it cached', async () => {
+    const a = stack.browser();
+    await a.login('alice', 'alice-pass');
+    const b = new Browser(second.url);
+    for (const [k, v] of a.jar) b.jar.set(k, v);
+    assert.equal((await b.get('/documents/')).status, 200);
+    assert.equal((await b.get('/documents/')).status, 200);
+    await a.get('/accounts/logout/');
+    assert.ok((await untilSignedOut(b)) < 1000);
+  });
+
+  it('a session deleted from Redis without any announcement stops working within 1 s', async () => {
+    const a = stack.browser();
+    await a.login('bob', 'bob-pass');
+    assert.equal((await a.get('/documents/')).status, 200);
+    const sid = /^s:([^.]+)\./.exec(decodeURIComponent(a.jar.get('gateway_session') ?? ''))?.[1];
+    assert.ok(sid);
+    assert.equal(await redis.del(`gateway:sess:${sid}`), 1);
+    assert.ok((await untilSignedOut(a)) <= 1100);
   });
 });

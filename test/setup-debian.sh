@@ -1,9 +1,10 @@
 #!/bin/sh
 # Installs the Debian packages the demo and the test suite run for real:
 # OpenLDAP (slapd + ldap-utils), Samba as an AD domain controller, Redis, openssl (test
-# certificates) and docker-compose (to validate compose.yaml).
+# certificates), docker-compose (to validate compose.yaml), and for `npm run bench` wrk and
+# nginx (the plain-proxy and forward-auth baselines).
 set -eu
-packages="slapd ldap-utils redis-server docker-compose samba samba-ad-dc samba-ad-provision openssl"
+packages="slapd ldap-utils redis-server docker-compose samba samba-ad-dc samba-ad-provision openssl wrk nginx-light"
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -17,3 +18,4 @@ $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-rec
 # Debian starts the packaged daemons; the suite never uses them, so leave the machine as it was.
 $SUDO service slapd stop >/dev/null 2>&1 || true
 $SUDO service samba-ad-dc stop >/dev/null 2>&1 || true
+$SUDO service nginx stop >/dev/null 2>&1 || true

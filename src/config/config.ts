@@ -4,7 +4,7 @@ import type { RegulationConfig } from '../regulation/regulation.js';
 
 /** The gateway's validated settings, grouped by the part of the gateway that uses them. */
 export interface Config {
-  server: { host: string; port: number; publicUrl: URL; trustProxy: false | number | string[] };
+  server: { host: string; port: number; workers: number; publicUrl: URL; trustProxy: false | number | string[] };
   upstream: { url: URL; timeoutMs: number };
   redis: { url: string; keyPrefix: string };
   session: { secret: string; cookieName: string; idleTimeoutMs: number; maxLifetimeMs: number; secureCookie: boolean };
@@ -13,7 +13,7 @@ export interface Config {
   provisioning: ProvisioningConfig;
   apiClients: { basicAuth: boolean; basicCacheTtlMs: number };
   regulation: RegulationConfig;
-  log: { level: string };
+  log: { level: string; requests: boolean };
   ops: { metricsToken?: string; shutdownTimeoutMs: number };
 }
 

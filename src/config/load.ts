@@ -69,6 +69,7 @@ function toConfig(env: Env, mapping: ProvisioningMapping): Config {
     server: {
       host: env.GATEWAY_HOST,
       port: env.GATEWAY_PORT,
+      workers: env.GATEWAY_WORKERS,
       publicUrl: env.GATEWAY_PUBLIC_URL,
       trustProxy: env.GATEWAY_TRUST_PROXY,
     },
@@ -106,7 +107,7 @@ function toConfig(env: Env, mapping: ProvisioningMapping): Config {
       remoteUserHeader: env.GATEWAY_REMOTE_USER_HEADER,
       paperlessCookiePrefix: env.GATEWAY_PAPERLESS_COOKIE_PREFIX,
     },
-    log: { level: env.GATEWAY_LOG_LEVEL },
+    log: { level: env.GATEWAY_LOG_LEVEL, requests: env.GATEWAY_LOG_REQUESTS },
     ops: { ...(env.GATEWAY_METRICS_TOKEN ? { metricsToken: env.GATEWAY_METRICS_TOKEN } : {}), shutdownTimeoutMs: env.GATEWAY_SHUTDOWN_TIMEOUT },
   };
 }

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { PRESET_NAMES } from '../directory/presets.js';
 import { parseDuration } from './duration.js';
@@ -80,6 +81,12 @@ export const envSchema = z
   .object({
     GATEWAY_HOST: z.string().trim().min(1).default('0.0.0.0'),
     GATEWAY_PORT: int(8080, 1, 65535),
+    GATEWAY_WORKERS: z
+      .string()
+      .default('1')
+      .refine((v) => v.trim() === 'auto' || /^\d+$/.test(v.trim()), { error: 'must be a whole number or "auto" (one per CPU core)' })
+      .transform((v) => (v.trim() === 'auto' ? availableParallelism() : Number(v)))
+      .refine((n) => n >= 1 && n <= 64, { error: 'must be between 1 and 64' }),
     GATEWAY_PUBLIC_URL: httpUrl('the address people type, e.g. https://paperless.example.com').refine(
       (u) => u.pathname === '/' && !u.search && !u.hash,
       { error: 'must be an origin without a path (serving under a sub-path is not supported yet)' },
@@ -175,6 +182,7 @@ export const envSchema = z
     GATEWAY_TRUST_PROXY: trustProxy,
     GATEWAY_METRICS_TOKEN: z.string().trim().optional(),
     GATEWAY_SHUTDOWN_TIMEOUT: duration('30s'),
+    GATEWAY_LOG_REQUESTS: bool(true),
     GATEWAY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be one of fatal, error, warn, info, debug, trace, silent' }).default('info'),
   })
   .superRefine((env, ctx) => {

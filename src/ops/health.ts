@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import express, { type Router } from 'express';
 import { registry } from './metrics.js';
+import { metricsText } from './cluster.js';
 
 /** A dependency check for /_gateway/ready: resolves when the dependency answers, throws with why not. */
 export type ReadinessCheck = () => Promise<unknown>;
@@ -62,7 +63,7 @@ export function opsRouter(deps: OpsDeps): Router {
         return;
       }
     }
-    res.set('Content-Type', registry.contentType).send(await registry.metrics());
+    res.set('Content-Type', registry.contentType).send(await metricsText());
   });
 
   return router;

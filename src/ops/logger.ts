@@ -13,7 +13,8 @@ export function createLogger(level: string, fd: 1 | 2 = 1): Logger {
         censor: '[redacted]',
       },
     },
-    // JSON for machines; readable lines when a person watches a terminal.
+    // JSON for machines; readable lines when a person watches a terminal. Written synchronously: an
+    // audit line (a ban, a revocation) must not be lost when the process dies right after it.
     pretty ? pino.transport({ target: 'pino-pretty', options: { destination: fd, colorize: true, translateTime: 'SYS:HH:MM:ss' } }) : pino.destination({ fd, sync: true }),
   );
 }

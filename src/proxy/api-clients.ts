@@ -1,22 +1,21 @@
 import type { IncomingMessage } from 'node:http';
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import type { DirectoryUser } from '../directory/directory.js';
 import { InvalidCredentialsError } from '../directory/errors.js';
 import { BannedError } from '../regulation/regulation.js';
-import type { SessionService } from '../session/sessions.js';
 import type { BasicAuthCache } from './basic-auth-cache.js';
+import { sendJson, type Exchange, type Step } from './exchange.js';
 import { isApiPath } from './pipeline.js';
 
 export interface ApiClientDeps {
-  sessions: SessionService;
   verify: (username: string, password: string, ip: string) => Promise<DirectoryUser>;
   /** Undefined when GATEWAY_API_BASIC_AUTH is off. */
   basicCache?: BasicAuthCache;
   /** Forwards without identity and without the browser's Paperless session. */
-  forwardAnonymous: RequestHandler;
+  forwardAnonymous: (x: Exchange) => void;
   /** Sets the identity header (and forwarding headers) for a user, then forwards. */
-  forwardAs: (req: IncomingMessage, res: Response, username: string) => void;
+  forwardAs: (x: Exchange, username: string) => void;
+  ipOf: (req: IncomingMessage) => string;
   log: Logger;
 }
 
@@ -32,55 +31,45 @@ function basicCredentials(header: string): { username: string; password: string 
  * API clients without a gateway session (mobile apps, scripts): a Paperless
  * token is passed through for Paperless to judge; Basic credentials are
  * checked against the directory here and replaced by the identity header.
- * Anything else falls through to "require login" (401 JSON).
+ * Anything else falls through to "require login" (401 JSON). Runs after
+ * "load session": a signed-in browser's API calls are not API clients.
  */
-export function createApiClientStep(deps: ApiClientDeps): RequestHandler {
-  const basic = async (req: Request, res: Response, header: string): Promise<void> => {
+export function createApiClientStep(deps: ApiClientDeps): Step {
+  const basic = async (x: Exchange, header: string): Promise<void> => {
     const creds = basicCredentials(header);
-    delete req.headers.authorization; // it must never reach Paperless, whatever happens next
-    const refuse = (detail: string) => {
-      res.status(401).set('WWW-Authenticate', 'Basic realm="Paperless", charset="UTF-8"').json({ detail });
-    };
+    delete x.req.headers.authorization; // it must never reach Paperless, whatever happens next
+    const refuse = (detail: string, headers: Record<string, string> = {}) =>
+      sendJson(x.res, 401, { detail }, { ...headers, 'WWW-Authenticate': 'Basic realm="Paperless", charset="UTF-8"' });
     if (!creds) {
       refuse('Invalid basic header. Credentials not correctly base64 encoded.');
       return;
     }
     let username = deps.basicCache?.get(creds.username, creds.password);
     if (!username) {
+      const ip = deps.ipOf(x.req);
       try {
-        username = (await deps.verify(creds.username, creds.password, req.ip ?? '')).username;
+        username = (await deps.verify(creds.username, creds.password, ip)).username;
       } catch (err) {
         if (err instanceof InvalidCredentialsError) {
-          deps.log.info({ event: 'login.failure', via: 'basic', reason: err.name, detail: err.message, username: creds.username, ip: req.ip }, 'basic sign-in failed');
-          if (err instanceof BannedError) res.set('Retry-After', String(err.retryAfterSeconds));
-          refuse('Invalid username/password.');
+          deps.log.info({ event: 'login.failure', via: 'basic', reason: err.name, detail: err.message, username: creds.username, ip }, 'basic sign-in failed');
+          refuse('Invalid username/password.', err instanceof BannedError ? { 'Retry-After': String(err.retryAfterSeconds) } : {});
           return;
         }
         throw err;
       }
       deps.basicCache?.set(creds.username, creds.password, username);
     }
-    deps.forwardAs(req, res, username);
+    deps.forwardAs(x, username);
   };
 
-  return async (req: Request, res: Response, next: NextFunction) => {
-    try {
-      if (!isApiPath(req.path) || (await deps.sessions.current(req))) {
-        next();
-        return;
-      }
-      const authorization = req.headers.authorization ?? '';
-      if (/^Token\s+\S/i.test(authorization)) {
-        deps.forwardAnonymous(req, res, next);
-        return;
-      }
-      if (/^Basic\s/i.test(authorization) && deps.basicCache) {
-        await basic(req, res, authorization);
-        return;
-      }
-      next();
-    } catch (err) {
-      next(err);
+  return (x) => {
+    if (x.session || !isApiPath(x.path)) return true;
+    const authorization = x.req.headers.authorization ?? '';
+    if (/^Token\s+\S/i.test(authorization)) {
+      deps.forwardAnonymous(x);
+      return false;
     }
+    if (/^Basic\s/i.test(authorization) && deps.basicCache) return basic(x, authorization).then(() => false);
+    return true;
   };
 }

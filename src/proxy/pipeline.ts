@@ -1,12 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import type { DirectoryRecheck } from '../session/recheck.js';
 import type { LoadedSession, SessionService } from '../session/sessions.js';
 import { clientAddress, type TrustFunction } from './client-address.js';
 import { removeCookies } from './cookies.js';
+import { pathOf, redirect, sendJson, type Exchange, type Step } from './exchange.js';
 import { setForwardingHeaders, stripIdentityHeaders } from './identity-headers.js';
 import type { Upstream } from './upstream.js';
 import type { WebsocketRegistry } from './websockets.js';
@@ -32,15 +33,13 @@ export function isPublicSharePath(path: string): boolean {
   return path.startsWith('/share/');
 }
 
-function pathOf(url: string | undefined): string {
-  const raw = url ?? '/';
-  const q = raw.indexOf('?');
-  return q === -1 ? raw : raw.slice(0, q);
-}
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /**
- * The proxied request path as named steps:
- * strip spoofed headers → load session → require login → check origin → recheck account → inject identity → forward.
+ * The proxied request path as named steps, each a small function of the exchange:
+ * strip spoofed headers → public shares → load session → API clients → require login
+ * → check origin → recheck account → inject identity → forward.
+ * (API clients is built in api-clients.ts and placed by the caller.)
  */
 export function createProxyPipeline(deps: ProxyPipelineDeps) {
   const { identity, sessions, recheck, upstream, log } = deps;
@@ -48,112 +47,111 @@ export function createProxyPipeline(deps: ProxyPipelineDeps) {
   const gatewayCookieOnly = new Set([deps.sessionCookieName]);
   const anonymousCookies = new Set([deps.sessionCookieName, paperlessSessionCookie]);
   const proto = deps.publicUrl.protocol.slice(0, -1);
+  const identityKey = identity.remoteUserHeader.toLowerCase();
+
+  const ipOf = (req: IncomingMessage): string => clientAddress(req, deps.trust);
 
   function forwardingHeaders(req: IncomingMessage): void {
-    setForwardingHeaders(req.headers, { ip: clientAddress(req, deps.trust), proto, host: req.headers.host });
+    setForwardingHeaders(req.headers, { ip: ipOf(req), proto, host: req.headers.host });
+  }
+
+  function strip(req: IncomingMessage): void {
+    const removed = stripIdentityHeaders(req.headers, identity.remoteUserHeader);
+    if (removed > 0) log.warn({ path: pathOf(req.url), ip: ipOf(req), removed }, 'client-sent identity header removed');
   }
 
   /** Runs on every request, before anything else: the identity header is the gateway's alone. */
-  const stripSpoofedHeaders: RequestHandler = (req, _res, next) => {
-    const removed = stripIdentityHeaders(req.headers, identity.remoteUserHeader);
-    if (removed > 0) log.warn({ path: pathOf(req.url), ip: req.ip, removed }, 'client-sent identity header removed');
-    next();
+  const stripSpoofedHeaders: Step = ({ req }) => {
+    strip(req);
+    return true;
   };
 
-  /** Public share links: forwarded as nobody, without the browser's Paperless session (it is persistent). */
-  const forwardAnonymous: RequestHandler = (req, res) => {
-    removeCookies(req.headers, anonymousCookies);
-    forwardingHeaders(req);
-    upstream.web(req, res);
-  };
-
-  function refuse(req: Request, res: Response): void {
-    if (isApiPath(req.path) || (req.method !== 'GET' && req.method !== 'HEAD')) {
-      res.status(401).set('WWW-Authenticate', 'Token').json({ detail: 'Authentication credentials were not provided.' });
-      return;
-    }
-    res.redirect(302, `/accounts/login/?next=${encodeURIComponent(req.originalUrl)}`);
+  /** Forwards as nobody, without the browser's Paperless session (it is persistent). */
+  function forwardAnonymous(x: Exchange): void {
+    removeCookies(x.req.headers, anonymousCookies);
+    forwardingHeaders(x.req);
+    upstream.web(x.req, x.res);
   }
 
-  const requireLogin: RequestHandler = async (req: Request, res: Response, next: NextFunction) => {
-    let session: LoadedSession | undefined;
-    try {
-      session = await sessions.current(req);
-    } catch (err) {
-      next(err);
-      return;
-    }
-    if (!session) {
-      refuse(req, res);
-      return;
-    }
-    res.locals.session = session;
-    next();
+  /** Public share links need no sign-in. */
+  const publicShares: Step = (x) => {
+    if (!isPublicSharePath(x.path)) return true;
+    forwardAnonymous(x);
+    return false;
   };
 
-  const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+  /** The signed-in session, if any, from the cookie: cached briefly, never through express-session. */
+  const loadSession: Step = (x) => {
+    const found = sessions.lookup(x.req.headers.cookie, x.res);
+    if (found instanceof Promise) {
+      return found.then((session) => {
+        if (session) x.session = session;
+        return true;
+      });
+    }
+    if (found) x.session = found;
+    return true;
+  };
+
+  function refuse(x: Exchange): false {
+    if (isApiPath(x.path) || (x.req.method !== 'GET' && x.req.method !== 'HEAD')) {
+      sendJson(x.res, 401, { detail: 'Authentication credentials were not provided.' }, { 'WWW-Authenticate': 'Token' });
+    } else {
+      redirect(x.res, `/accounts/login/?next=${encodeURIComponent(x.req.url ?? '/')}`);
+    }
+    return false;
+  }
+
+  const requireLogin: Step = (x) => (x.session ? true : refuse(x));
+
   /**
    * Paperless skips its own CSRF check for API calls authenticated by the
    * header (API header mode), so the gateway checks the origin of every
    * unsafe request that rides on its session cookie.
    */
-  const checkOrigin: RequestHandler = (req, res, next) => {
-    if (!UNSAFE.has(req.method)) {
-      next();
-      return;
-    }
-    const origin = req.get('origin');
-    const referer = req.get('referer');
+  const checkOrigin: Step = ({ req, res, path }) => {
+    if (!UNSAFE.has(req.method ?? '')) return true;
+    const { origin, referer } = req.headers;
     let source: string | undefined;
     try {
       source = origin && origin !== 'null' ? origin : referer ? new URL(referer).origin : undefined;
     } catch {
       source = undefined;
     }
-    if (source === deps.publicUrl.origin) {
-      next();
-      return;
-    }
-    log.warn({ event: 'csrf.refused', path: req.path, origin, referer, ip: req.ip }, 'unsafe request from another origin refused');
-    res.status(403).json({ detail: `CSRF Failed: Origin checking failed - ${source ?? 'no Origin or Referer'} does not match ${deps.publicUrl.origin}.` });
+    if (source === deps.publicUrl.origin) return true;
+    log.warn({ event: 'csrf.refused', path, origin, referer, ip: ipOf(req) }, 'unsafe request from another origin refused');
+    sendJson(res, 403, { detail: `CSRF Failed: Origin checking failed - ${source ?? 'no Origin or Referer'} does not match ${deps.publicUrl.origin}.` });
+    return false;
   };
 
   /** Once per interval, asks the directory whether the account may still be used. */
-  const recheckAccount: RequestHandler = async (req: Request, res: Response, next: NextFunction) => {
-    const session = res.locals.session as LoadedSession;
-    if (!recheck.due(session)) {
-      next();
-      return;
-    }
-    try {
-      const status = await recheck.check(session.user.username);
-      if (status && !status.active) {
-        refuse(req, res);
-        return;
-      }
-      if (status?.active) sessions.confirm(req, status.user);
-      next();
-    } catch (err) {
-      next(err);
-    }
+  const recheckAccount: Step = (x) => {
+    const session = x.session as LoadedSession;
+    if (!recheck.due(session)) return true;
+    return recheck.check(session.user.username).then(async (status) => {
+      if (status && !status.active) return refuse(x);
+      if (status?.active) await sessions.confirm(session, status.user);
+      return true;
+    });
   };
 
   function setIdentity(req: IncomingMessage, username: string): void {
     removeCookies(req.headers, gatewayCookieOnly);
-    req.headers[identity.remoteUserHeader.toLowerCase()] = username;
+    req.headers[identityKey] = username;
     forwardingHeaders(req);
   }
 
-  const injectIdentity: RequestHandler = (req, res, next) => {
-    setIdentity(req, (res.locals.session as LoadedSession).user.username);
-    next();
+  const injectIdentity: Step = (x) => {
+    setIdentity(x.req, (x.session as LoadedSession).user.username);
+    return true;
   };
 
-  const forward: RequestHandler = (req, res) => {
+  const forward: Step = ({ req, res }) => {
     upstream.web(req, res);
+    return false;
   };
 
-  /** Websocket upgrades bypass express, so the same steps run here by hand. */
+  /** Websocket upgrades are not requests with a response, so the same steps run here by hand. */
   async function upgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
     stripIdentityHeaders(req.headers, identity.remoteUserHeader);
     // Cross-site websocket hijacking: a page elsewhere must not ride on the user's cookies.
@@ -165,7 +163,7 @@ export function createProxyPipeline(deps: ProxyPipelineDeps) {
     }
     let session: LoadedSession | undefined;
     try {
-      session = await sessions.fromCookieHeader(req.headers.cookie);
+      session = await sessions.lookup(req.headers.cookie);
     } catch (err) {
       log.warn({ err: String(err) }, 'websocket refused: session store unavailable');
       rejectUpgrade(socket, 503, 'Service Unavailable');
@@ -188,12 +186,25 @@ export function createProxyPipeline(deps: ProxyPipelineDeps) {
   }
 
   /** Forwards as a user authenticated some other way than a session (Basic credentials). */
-  function forwardAs(req: IncomingMessage, res: Response, username: string): void {
-    setIdentity(req, username);
-    upstream.web(req, res);
+  function forwardAs(x: Exchange, username: string): void {
+    setIdentity(x.req, username);
+    upstream.web(x.req, x.res);
   }
 
-  return { stripSpoofedHeaders, forwardAnonymous, forwardAs, loadSession: sessions.middleware, requireLogin, checkOrigin, recheckAccount, injectIdentity, forward, upgrade };
+  /** The same first step for the gateway's own pages (served by Express). */
+  const stripSpoofedHeadersMiddleware: RequestHandler = (req, _res, next) => {
+    strip(req);
+    next();
+  };
+
+  return {
+    steps: { stripSpoofedHeaders, publicShares, loadSession, requireLogin, checkOrigin, recheckAccount, injectIdentity, forward },
+    stripSpoofedHeadersMiddleware,
+    forwardAnonymous,
+    forwardAs,
+    ipOf,
+    upgrade,
+  };
 }
 
 export function rejectUpgrade(socket: Socket, status: number, reason: string): void {

@@ -6,6 +6,9 @@ import type { Config } from '../config/config.js';
 import { metrics, statusClass } from '../ops/metrics.js';
 import { UpstreamUnavailableError } from './errors.js';
 
+/** Keep-alive sockets to Paperless, shared by every request (the benchmark's bare proxy uses the same). */
+export const UPSTREAM_AGENT_OPTIONS: http.AgentOptions = { keepAlive: true, maxSockets: 256, maxFreeSockets: 64, timeout: 60_000 };
+
 export type UpstreamErrorHandler = (error: UpstreamUnavailableError, req: http.IncomingMessage, res: http.ServerResponse | Socket) => void;
 
 /**
@@ -22,7 +25,7 @@ export class Upstream {
     onError: UpstreamErrorHandler,
   ) {
     const Agent = config.url.protocol === 'https:' ? https.Agent : http.Agent;
-    this.agent = new Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64, timeout: 60_000 });
+    this.agent = new Agent(UPSTREAM_AGENT_OPTIONS);
     this.proxy = new ProxyServer({
       target: config.url.origin,
       agent: this.agent,

@@ -1,9 +1,11 @@
+import type { ServerResponse } from 'node:http';
 import { promisify } from 'node:util';
 import type { Request, RequestHandler } from 'express';
 import session, { type SessionData } from 'express-session';
 import { RedisStore } from 'connect-redis';
 import type { RedisClient as Redis } from './redis.js';
-import { parse as parseCookies } from 'cookie';
+import { parse as parseCookies, serialize as serializeCookie } from 'cookie';
+import onHeaders from 'on-headers';
 import { unsign } from 'cookie-signature';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
@@ -12,6 +14,14 @@ import { SessionStoreUnavailableError, storeCall } from './errors.js';
 import { sessionUserFrom, type SessionUser } from './session-data.js';
 import { revokeUserSessions, sessionKeys } from './revoke.js';
 import { UserSessionIndex } from './user-index.js';
+import { SessionCache, type CachedSession } from './session-cache.js';
+
+/**
+ * How long a cached session is used before Redis is asked again. Revocations
+ * also arrive on the pub/sub channel at once; this bounds the delay when an
+ * announcement is lost (a replica reconnecting, a key deleted by hand).
+ */
+export const SESSION_CACHE_MS = 1000;
 
 export interface LoadedSession {
   sid: string;
@@ -35,6 +45,10 @@ export class SessionService {
   private readonly channel: string;
   private readonly listeners: RevokedListener[] = [];
   private readonly sessionPrefix: string;
+  private readonly cache = new SessionCache();
+  /** The idle expiry is pushed forward at most this often per session and process, not on every request. */
+  private readonly touchIntervalMs: number;
+  private readonly sweepTimer: NodeJS.Timeout;
 
   constructor(
     private readonly config: Config['session'],
@@ -47,6 +61,9 @@ export class SessionService {
     this.store = new RedisStore({ client: redis, prefix: this.sessionPrefix });
     this.index = new UserSessionIndex(redis, keyPrefix, config.maxLifetimeMs);
     this.channel = sessionKeys(keyPrefix).endedChannel;
+    this.touchIntervalMs = Math.min(60_000, Math.floor(config.idleTimeoutMs / 10));
+    this.sweepTimer = setInterval(() => this.cache.sweep(Date.now() - this.touchIntervalMs - SESSION_CACHE_MS), Math.max(1000, this.touchIntervalMs));
+    this.sweepTimer.unref();
     const inner = session({
       name: config.cookieName,
       secret: config.secret,
@@ -70,45 +87,96 @@ export class SessionService {
     this.subscriber.on('ready', subscribe);
     if (this.subscriber.status === 'ready') subscribe();
     this.subscriber.on('message', (channel: string, sid: string) => {
-      if (channel !== this.channel) return;
-      for (const listener of this.listeners) listener(sid);
+      if (channel === this.channel) this.ended(sid);
     });
   }
 
-  /** The logged-in session of an express request, or undefined (absolute lifetime enforced). */
-  async current(req: Request): Promise<LoadedSession | undefined> {
-    const s = req.session as (typeof req.session & Partial<SessionData>) | undefined;
-    // express-session skips loading entirely when its store reports a disconnect; that is an outage, not a logout.
-    if (!s) throw new SessionStoreUnavailableError('session middleware ran without a store');
-    if (!s.user || typeof s.createdAt !== 'number') return undefined;
-    if (this.expired(s.createdAt)) {
-      await this.end(req);
-      return undefined;
-    }
-    return { sid: req.sessionID, user: s.user, createdAt: s.createdAt, checkedAt: s.checkedAt ?? s.createdAt };
+  /**
+   * The signed-in session behind a Cookie header, for proxied requests and
+   * websockets: express-session is not involved. One Redis read per session
+   * per second at most (see SESSION_CACHE_MS); with `res`, the idle expiry (store
+   * TTL and cookie) is pushed forward at most once per touch interval.
+   */
+  lookup(cookieHeader: string | undefined, res?: ServerResponse): LoadedSession | undefined | Promise<LoadedSession | undefined> {
+    const raw = this.cookieValue(cookieHeader);
+    if (!raw) return undefined;
+    const now = Date.now();
+    const entry = this.cache.get(raw);
+    // A fresh cache hit answers synchronously: no promise, no extra tick on the hot path.
+    if (entry && now - entry.fetchedAt < SESSION_CACHE_MS) return this.use(entry, raw, now, res);
+    return this.fetch(raw, now, entry?.touchedAt ?? 0).then((fresh) => (fresh ? this.use(fresh, raw, now, res) : undefined));
   }
 
-  /** Reads the session behind a raw Cookie header (websocket upgrades never pass through express). */
-  async fromCookieHeader(cookieHeader: string | undefined): Promise<LoadedSession | undefined> {
-    const sid = this.sidFromCookieHeader(cookieHeader);
+  private use(entry: CachedSession, raw: string, now: number, res: ServerResponse | undefined): LoadedSession | undefined {
+    if (this.expired(entry.session.createdAt)) {
+      this.cache.dropSid(entry.session.sid);
+      return undefined;
+    }
+    if (res && now - entry.touchedAt >= this.touchIntervalMs) this.touch(entry, raw, now, res);
+    return entry.session;
+  }
+
+  /** The session id a Cookie header carries, when its signature is valid. */
+  sidFromCookieHeader(cookieHeader: string | undefined): string | undefined {
+    const raw = this.cookieValue(cookieHeader);
+    return raw ? this.unsign(raw) : undefined;
+  }
+
+  private cookieValue(cookieHeader: string | undefined): string | undefined {
+    if (!cookieHeader || !cookieHeader.includes(this.config.cookieName)) return undefined;
+    const raw = parseCookies(cookieHeader)[this.config.cookieName];
+    return raw?.startsWith('s:') ? raw : undefined;
+  }
+
+  private unsign(raw: string): string | undefined {
+    const sid = unsign(raw.slice(2), this.config.secret);
+    return sid === false ? undefined : sid;
+  }
+
+  private async fetch(raw: string, now: number, touchedAt: number): Promise<CachedSession | undefined> {
+    const sid = this.unsign(raw);
     if (!sid) return undefined;
-    const data = await storeCall(
+    const data = await this.read(sid);
+    if (!data?.user || typeof data.createdAt !== 'number') {
+      this.cache.dropSid(sid);
+      return undefined;
+    }
+    const entry: CachedSession = {
+      session: { sid, user: data.user, createdAt: data.createdAt, checkedAt: data.checkedAt ?? data.createdAt },
+      data,
+      fetchedAt: now,
+      touchedAt,
+    };
+    this.cache.set(raw, entry);
+    return entry;
+  }
+
+  private read(sid: string): Promise<SessionData | null | undefined> {
+    return storeCall(
       'cannot read session',
       () =>
         new Promise<SessionData | null | undefined>((resolve, reject) =>
           this.store.get(sid, (err, value) => (err ? reject(err) : resolve(value as SessionData | null | undefined))),
         ),
     );
-    if (!data?.user || typeof data.createdAt !== 'number' || this.expired(data.createdAt)) return undefined;
-    return { sid, user: data.user, createdAt: data.createdAt, checkedAt: data.checkedAt ?? data.createdAt };
   }
 
-  sidFromCookieHeader(cookieHeader: string | undefined): string | undefined {
-    if (!cookieHeader) return undefined;
-    const raw = parseCookies(cookieHeader)[this.config.cookieName];
-    if (!raw?.startsWith('s:')) return undefined;
-    const sid = unsign(raw.slice(2), this.config.secret);
-    return sid === false ? undefined : sid;
+  /** What express-session's rolling cookie does, once per touch interval instead of on every response. */
+  private touch(entry: CachedSession, raw: string, now: number, res: ServerResponse): void {
+    entry.touchedAt = now;
+    this.redis.pexpire(this.sessionPrefix + entry.session.sid, this.config.idleTimeoutMs).catch((err: Error) => this.log.warn({ err: err.message }, 'cannot extend session'));
+    const cookie = serializeCookie(this.config.cookieName, raw, {
+      path: '/',
+      expires: new Date(now + this.config.idleTimeoutMs),
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: this.config.secureCookie,
+    });
+    // Added as the headers go out, beside (never instead of) the cookies Paperless sets.
+    onHeaders(res, () => {
+      const existing = res.getHeader('set-cookie');
+      res.setHeader('set-cookie', [...(Array.isArray(existing) ? existing : existing === undefined ? [] : [String(existing)]), cookie]);
+    });
   }
 
   /** Starts a fresh session for a user who just proved who they are (a new id: no fixation). */
@@ -134,17 +202,31 @@ export class SessionService {
     await this.announceEnded([sid]);
   }
 
-  /** Records a fresh confirmation from the directory (and the user's current details) in the request's session. */
-  confirm(req: Request, user: DirectoryUser): void {
-    req.session.user = sessionUserFrom(user);
-    req.session.checkedAt = Date.now();
+  /**
+   * Records a fresh confirmation from the directory (and the user's current
+   * details). Written only if the session still exists: a logout elsewhere in
+   * the meantime must not be undone.
+   */
+  async confirm(session: LoadedSession, user: DirectoryUser): Promise<void> {
+    const entry = this.cache.entryForSid(session.sid);
+    const data = entry?.data ?? (await this.read(session.sid));
+    if (!data) return;
+    const now = Date.now();
+    const updated: SessionData = { ...data, user: sessionUserFrom(user), checkedAt: now };
+    const ttl = this.config.idleTimeoutMs;
+    updated.cookie = Object.assign(updated.cookie ?? {}, { expires: new Date(now + ttl) });
+    await storeCall('cannot update session', () => this.redis.set(this.sessionPrefix + session.sid, JSON.stringify(updated), 'PX', ttl, 'XX'));
+    if (entry) {
+      entry.data = updated;
+      entry.session = { ...entry.session, user: updated.user, checkedAt: now };
+    }
   }
 
   /** Revokes every session of one user; returns how many there were. */
   async revokeUser(username: string): Promise<number> {
     const sids = await storeCall('cannot revoke sessions', () => revokeUserSessions(this.redis, this.keyPrefix, this.config.maxLifetimeMs, username));
     // Local sockets close at once; other replicas hear it on the channel.
-    for (const sid of sids) for (const listener of this.listeners) listener(sid);
+    for (const sid of sids) this.ended(sid);
     this.log.info({ event: 'session.revoked', username, sessions: sids.length }, 'sessions revoked');
     return sids.length;
   }
@@ -164,9 +246,19 @@ export class SessionService {
     this.listeners.push(listener);
   }
 
+  /** Stops this process using a session at once: cache entry dropped, listeners (websockets) told. */
+  private ended(sid: string): void {
+    this.cache.dropSid(sid);
+    for (const listener of this.listeners) listener(sid);
+  }
+
+  close(): void {
+    clearInterval(this.sweepTimer);
+  }
+
   private async announceEnded(sids: string[]): Promise<void> {
     for (const sid of sids) {
-      for (const listener of this.listeners) listener(sid);
+      this.ended(sid);
       await this.redis.publish(this.channel, sid).catch((err: Error) => this.log.warn({ err: err.message }, 'cannot announce session end'));
     }
   }

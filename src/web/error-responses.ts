@@ -41,10 +41,14 @@ interface HttpishError {
   type?: string;
 }
 
-export function errorHandler(pages: Pages, log: Logger): ErrorRequestHandler {
-  return (err: unknown, req, res, _next) => {
+export type FailureHandler = (err: unknown, req: IncomingMessage, res: ServerResponse) => void;
+
+/** Answers a failed request: a GatewayError with its own status and message, a client mistake with 4xx, anything else 500. */
+export function failureHandler(pages: Pages, log: Logger): FailureHandler {
+  return (err, req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
     if (err instanceof GatewayError) {
-      log.warn({ err: err.message, kind: err.name, path: req.path }, 'request failed');
+      log.warn({ err: err.message, kind: err.name, path }, 'request failed');
       sendError(pages, req, res, err.status, err.userMessage);
       return;
     }
@@ -56,7 +60,12 @@ export function errorHandler(pages: Pages, log: Logger): ErrorRequestHandler {
       sendError(pages, req, res, status, message);
       return;
     }
-    log.error({ err, path: req.path }, 'unexpected error');
+    log.error({ err, path }, 'unexpected error');
     sendError(pages, req, res, 500, 'The gateway hit an unexpected error. It has been logged.');
   };
+}
+
+/** The same for Express routes. */
+export function errorHandler(handle: FailureHandler): ErrorRequestHandler {
+  return (err: unknown, req, res, _next) => handle(err, req, res);
 }

@@ -1,0 +1,32 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+
+function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+}
+
+/**
+ * One id per request, in the response, passed on to Paperless as
+ * X-Request-Id (a client's own is replaced) and in the access log line.
+ * The line holds no headers and no query string: cookies, tokens and share
+ * keys stay out of the log, and it costs little on the proxied path.
+ */
+export function requestIdAndAccessLog(log: Logger, logRequests: boolean): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    const id = randomUUID();
+    req.headers['x-request-id'] = id;
+    res.setHeader('X-Request-Id', id);
+    const url = req.url ?? '/';
+    if (logRequests && !url.startsWith('/_gateway/')) {
+      const started = performance.now();
+      res.once('close', () => {
+        const line = { reqId: id, method: req.method, path: pathOf(url), status: res.statusCode, ms: Math.round(performance.now() - started) };
+        if (!res.writableFinished) log.warn(line, 'request aborted before its response was sent');
+        else if (res.statusCode >= 500) log.warn(line, 'request completed');
+        else log.info(line, 'request completed');
+      });
+    }
+  };
+}

@@ -1,0 +1,48 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { DIST_MAIN, REPO_ROOT } from '../support/gateway.js';
+import { waitForPort } from '../support/ports.js';
+import { stopChild } from '../support/process.js';
+
+const HERE = fileURLToPath(new URL('./', import.meta.url));
+
+/** A helper script of the benchmark as its own Node process (so it does not share the benchmark's CPU time). */
+export async function startScript(script: string, args: string[], port: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', `${HERE}${script}`, ...args], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
+  await waitForPort(port);
+  return child;
+}
+
+/** The built gateway (dist/, as the image runs it), its log written to a file rather than read by the benchmark. */
+export async function startGateway(env: Record<string, string>, logFile: string): Promise<ChildProcess> {
+  const out = openSync(logFile, 'a');
+  const child = spawn(process.execPath, [DIST_MAIN, 'serve'], { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', out, out] });
+  await waitForPort(Number(env.GATEWAY_PORT), '127.0.0.1', 20_000);
+  return child;
+}
+
+export function stop(child: ChildProcess | undefined): Promise<void> {
+  return stopChild(child, 'SIGTERM');
+}
+
+function children(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function status(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  try {
+    return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
+/** Resident memory of a process and all its descendants (a gateway with workers is several processes). */
+export function treeMemory(pid: number, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): number {
+  return status(pid, field) + children(pid).reduce((sum, child) => sum + treeMemory(child, field), 0);
+}

@@ -1,0 +1,186 @@
+/**
+ * `npm run bench`: the gateway against direct, nginx, the forward-auth floor
+ * and bare http-proxy-3, all measured in one run on this machine, every
+ * result relative to the others. Writes test/bench/results.json and results.md.
+ */
+import { cpus, totalmem, availableParallelism, release } from 'node:os';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
+import { baseEnv, freePort } from '../support/gateway.js';
+import { Browser } from '../support/http-client.js';
+import { PaperlessSim } from '../support/paperless-sim.js';
+import { RedisServer } from '../support/redis.js';
+import { Slapd } from '../support/slapd.js';
+import { Nginx } from './nginx.js';
+import { startGateway, startScript, stop, treeMemory } from './processes.js';
+import { download, upload } from './transfers.js';
+import { openMany, receivedBy } from './websockets.js';
+import { wrk, type LoadResult } from './wrk.js';
+import { evaluate, markdown, type Results } from './report.js';
+
+const HERE = fileURLToPath(new URL('./', import.meta.url));
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
+const CONNECTIONS = 50;
+const GIB = Number(process.env.BENCH_TRANSFER_BYTES ?? 1024 ** 3);
+const WEBSOCKETS = Number(process.env.BENCH_WEBSOCKETS ?? 5000);
+const LOGIN_SECONDS = Number(process.env.BENCH_LOGIN_SECONDS ?? 5);
+const MIB = 1024 * 1024;
+
+function say(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+async function measure(name: string, url: string, headers: Record<string, string> = {}): Promise<LoadResult> {
+  await wrk(url, { seconds: WARMUP, connections: CONNECTIONS, headers });
+  const result = await wrk(url, { seconds: SECONDS, connections: CONNECTIONS, headers });
+  if (result.errors > 0) throw new Error(`${name}: ${result.errors} failed requests during the run; not a valid measurement`);
+  say(`  ${name.padEnd(28)} ${Math.round(result.requestsPerSecond)} req/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms`);
+  return result;
+}
+
+/** Signs in like a person would and returns the session's Cookie header. */
+async function signIn(url: string, username = 'alice', password = 'alice-pass'): Promise<string> {
+  const browser = new Browser(url);
+  const reply = await browser.login(username, password);
+  if (reply.status !== 303 && reply.status !== 302) throw new Error(`sign-in failed with ${reply.status}: ${reply.body.slice(0, 300)}`);
+  return browser.cookieHeader();
+}
+
+/** Logins per second by `concurrency` people signing in over and over (provisioning unchanged after the first). */
+async function loginRate(url: string, seconds: number, concurrency: number): Promise<number> {
+  const users = [
+    ['alice', 'alice-pass'],
+    ['bob', 'bob-pass'],
+  ] as const;
+  const deadline = performance.now() + seconds * 1000;
+  let done = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, i) => {
+      const [username, password] = users[i % users.length] ?? users[0];
+      while (performance.now() < deadline) {
+        await signIn(url, username, password);
+        done += 1;
+      }
+    }),
+  );
+  return done / ((performance.now() - started) / 1000);
+}
+
+async function main(): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), 'gw-bench-'));
+  const slapd = new Slapd();
+  const redis = new RedisServer();
+  const sim = new PaperlessSim();
+  const children: ChildProcess[] = [];
+  let nginx: Nginx | undefined;
+  try {
+    say('starting slapd, redis-server, the Paperless simulator (provisioning API), the fixed upstream, nginx, bare http-proxy-3');
+    await Promise.all([slapd.start().then(() => slapd.seed()), redis.start(), sim.start()]);
+    const [upstreamPort, authPort, barePort, plainPort, forwardAuthPort, guidePort, gatewayPort, workersPort] = await Promise.all(Array.from({ length: 8 }, () => freePort()));
+    const upstream = await startScript('upstream.ts', [String(upstreamPort)], upstreamPort as number);
+    children.push(upstream);
+    children.push(await startScript('upstream.ts', [String(authPort)], authPort as number));
+    const upstreamUrl = `http://127.0.0.1:${upstreamPort}`;
+    children.push(await startScript('bare-proxy.ts', [upstreamUrl, String(barePort)], barePort as number));
+    nginx = new Nginx({ plain: plainPort as number, forwardAuth: forwardAuthPort as number, forwardAuthGuide: guidePort as number, upstream: upstreamPort as number, auth: authPort as number });
+    await nginx.start();
+
+    const token = sim.tokenFor(sim.addUser({ username: 'gateway-admin', is_superuser: true, is_staff: true }).username);
+    const gatewayEnv = (port: number, workers: string): Record<string, string> => ({
+      ...baseEnv({ ldapUrl: slapd.url, redisUrl: redis.url, upstreamUrl, port, paperlessToken: token }),
+      GATEWAY_PAPERLESS_API_URL: sim.url,
+      GATEWAY_WORKERS: workers,
+    });
+    say('starting the gateway (1 worker)');
+    const gateway = await startGateway(gatewayEnv(gatewayPort as number, '1'), join(work, 'gateway.log'));
+    children.push(gateway);
+    const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+    const cookie = await signIn(gatewayUrl);
+    const session = { Cookie: cookie, Origin: gatewayUrl };
+    const pid = gateway.pid ?? 0;
+
+    say(`1 GiB transfers (${GIB} bytes)`);
+    const rssBefore = treeMemory(pid);
+    const uploadDirect = await upload(`${upstreamUrl}/bench/upload`, GIB);
+    const uploadGateway = await upload(`${gatewayUrl}/bench/upload`, GIB, session);
+    const downloadDirect = await download(`${upstreamUrl}/bench/big?bytes=${GIB}`, GIB);
+    const downloadGateway = await download(`${gatewayUrl}/bench/big?bytes=${GIB}`, GIB, session);
+    // The same through bare http-proxy-3: what any Node proxy manages here.
+    const bareUrl = `http://127.0.0.1:${barePort}`;
+    const uploadBare = await upload(`${bareUrl}/bench/upload`, GIB);
+    const downloadBare = await download(`${bareUrl}/bench/big?bytes=${GIB}`, GIB);
+    const transferGrowth = treeMemory(pid, 'VmHWM') - rssBefore;
+    say(`  upload ${(GIB / MIB / uploadGateway).toFixed(0)} MiB/s (direct ${(GIB / MIB / uploadDirect).toFixed(0)}), download ${(GIB / MIB / downloadGateway).toFixed(0)} MiB/s (direct ${(GIB / MIB / downloadDirect).toFixed(0)}), peak RSS growth ${(transferGrowth / MIB).toFixed(1)} MiB`);
+
+    say(`${WEBSOCKETS} authenticated websockets`);
+    const wsRssBefore = treeMemory(pid);
+    const sockets = await openMany(`ws://127.0.0.1:${gatewayPort}/ws/status/`, WEBSOCKETS, session);
+    const wsRssAfter = treeMemory(pid);
+    const message = `broadcast-${Date.now()}`;
+    const delivery = receivedBy(sockets, message, 30_000);
+    upstream.stdin?.write(`${message}\n`);
+    const delivered = await delivery.done;
+    for (const ws of sockets) ws.terminate();
+    say(`  RSS growth ${((wsRssAfter - wsRssBefore) / MIB).toFixed(1)} MiB, broadcast received by ${delivered} of ${sockets.length}`);
+
+    say('logins per second');
+    const logins = await loginRate(gatewayUrl, LOGIN_SECONDS, 16);
+    say(`  ${logins.toFixed(0)} logins/s`);
+
+    say(`throughput: wrk -t1 -c${CONNECTIONS}, ${WARMUP} s warm-up then ${SECONDS} s, 1 KB JSON`);
+    const path = '/api/documents/';
+    const direct = await measure('direct', `${upstreamUrl}${path}`);
+    const plain = await measure('nginx proxy_pass', `http://127.0.0.1:${plainPort}${path}`);
+    const floor = await measure('forward-auth, as guides', `http://127.0.0.1:${guidePort}${path}`);
+    const floorKeepAlive = await measure('forward-auth, keep-alive', `http://127.0.0.1:${forwardAuthPort}${path}`);
+    const bare = await measure('bare http-proxy-3', `http://127.0.0.1:${barePort}${path}`);
+    const gateway1 = await measure('gateway, 1 worker', `${gatewayUrl}${path}`, { Cookie: cookie });
+    await stop(gateway);
+    const workers = String(availableParallelism());
+    say(`starting the gateway (${workers} workers)`);
+    const gatewayN = await startGateway(gatewayEnv(workersPort as number, workers), join(work, 'gateway-workers.log'));
+    children.push(gatewayN);
+    const workersUrl = `http://127.0.0.1:${workersPort}`;
+    const gatewayWorkers = await measure(`gateway, ${workers} workers`, `${workersUrl}${path}`, { Cookie: await signIn(workersUrl) });
+
+    const results: Results = {
+      machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), memoryGiB: Math.round(totalmem() / 1024 ** 3), kernel: release(), node: process.version },
+      date: new Date().toISOString(),
+      settings: { seconds: SECONDS, warmup: WARMUP, connections: CONNECTIONS, transferBytes: GIB, websockets: WEBSOCKETS },
+      throughput: { direct, nginx: plain, forwardAuthFloor: floor, forwardAuthKeepAlive: floorKeepAlive, bareHttpProxy3: bare, gateway: gateway1, gatewayWorkers: { ...gatewayWorkers, workers: Number(workers) } },
+      transfers: {
+        uploadRatio: uploadDirect / uploadGateway,
+        downloadRatio: downloadDirect / downloadGateway,
+        uploadMiBps: GIB / MIB / uploadGateway,
+        downloadMiBps: GIB / MIB / downloadGateway,
+        peakRssGrowthMiB: transferGrowth / MIB,
+        bareUploadRatio: uploadDirect / uploadBare,
+        bareDownloadRatio: downloadDirect / downloadBare,
+      },
+      websockets: { count: sockets.length, delivered, rssGrowthMiB: (wsRssAfter - wsRssBefore) / MIB },
+      loginsPerSecond: logins,
+      targets: [],
+    };
+    results.targets = evaluate(results);
+    const table = markdown(results);
+    writeFileSync(join(HERE, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+    writeFileSync(join(HERE, 'results.md'), table);
+    process.stdout.write(`\n${table}\n`);
+    const missed = results.targets.filter((t) => !t.met);
+    process.stdout.write(missed.length ? `${missed.length} target(s) missed: ${missed.map((t) => t.name).join('; ')}\n` : 'every target met\n');
+  } finally {
+    await Promise.all(children.map(stop));
+    await nginx?.destroy();
+    await Promise.all([sim.stop(), redis.destroy(), slapd.destroy()]);
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`benchmark failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
