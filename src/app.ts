@@ -30,6 +30,8 @@ import { errorHandler, failureHandler, sendError } from './web/error-responses.j
 import { LoginCsrf } from './web/login-csrf.js';
 import { loginRouter } from './web/login.js';
 import { logoutRouter } from './web/logout.js';
+import { brandRouter } from './web/brand.js';
+import { I18n } from './web/i18n.js';
 import { Pages } from './web/pages.js';
 
 export interface Gateway {
@@ -60,7 +62,7 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
   const redis = createRedis(config.redis.url, log, 'sessions');
   const subscriber = createRedis(config.redis.url, log, 'session-events');
   const sessions = new SessionService(config.session, redis, subscriber, config.redis.keyPrefix, log);
-  const pages = new Pages();
+  const pages = new Pages(config.web, new I18n(config.web.language));
   const websockets = new WebsocketRegistry();
   sessions.onEnded((sid) => websockets.closeSession(sid));
 
@@ -145,6 +147,7 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
       timeoutMs: 5000,
     }),
   );
+  app.use(brandRouter(config.web.brand));
   app.use('/_gateway/static', express.static(STATIC_DIR, { maxAge: '1h', fallthrough: false }));
   app.use(
     apiTokenRouter({
@@ -164,6 +167,7 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
       publicUrl: config.server.publicUrl,
       secureCookie: config.session.secureCookie,
       csrfCookieName: `${config.session.cookieName}_csrf`,
+      ...(config.web.rememberMeMs ? { rememberMeMs: config.web.rememberMeMs } : {}),
       log,
     }),
   );
@@ -220,7 +224,8 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
 
   const sweep = setInterval(() => {
     const open = websockets.sessions();
-    for (const { sid, createdAt } of open) if (sessions.expired(createdAt)) websockets.closeSession(sid);
+    const now = Date.now();
+    for (const { sid, endsAt } of open) if (now > endsAt) websockets.closeSession(sid);
     sessions
       .alive(open.map((o) => o.sid))
       .then((alive) => {

@@ -2,9 +2,9 @@
 # Installs the Debian packages the demo and the test suite run for real:
 # OpenLDAP (slapd + ldap-utils), Samba as an AD domain controller, Redis, openssl (test
 # certificates), docker-compose (to validate compose.yaml), and for `npm run bench` wrk and
-# nginx (the plain-proxy and forward-auth baselines).
+# nginx (the plain-proxy and forward-auth baselines), and Chromium with fonts for the browser tests.
 set -eu
-packages="slapd ldap-utils redis-server docker-compose samba samba-ad-dc samba-ad-provision openssl wrk nginx-light"
+packages="slapd ldap-utils redis-server docker-compose samba samba-ad-dc samba-ad-provision openssl wrk nginx-light chromium fonts-liberation"
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -1,6 +1,7 @@
 import type { GroupMode, PresetName } from '../directory/presets.js';
 import type { ProvisioningMapping } from '../provisioning/mapping.js';
 import type { RegulationConfig } from '../regulation/regulation.js';
+import type { Language } from '../web/i18n.js';
 
 /** The gateway's validated settings, grouped by the part of the gateway that uses them. */
 export interface Config {
@@ -15,6 +16,25 @@ export interface Config {
   regulation: RegulationConfig;
   log: { level: string; requests: boolean };
   ops: { metricsToken?: string; shutdownTimeoutMs: number };
+  web: WebConfig;
+}
+
+/** The sign-in page and the gateway's other pages. */
+export interface WebConfig {
+  /** GATEWAY_LANGUAGE; undefined: each request's Accept-Language decides. */
+  language?: Language;
+  /** GATEWAY_REMEMBER_ME_DURATION; undefined: no "remember me" box. */
+  rememberMeMs?: number;
+  brand: BrandConfig;
+}
+
+export interface BrandConfig {
+  title: string;
+  logo?: { url: URL } | { file: string };
+  /** #rrggbb, dark enough for white text. */
+  accent: string;
+  footer?: string;
+  footerUrl?: URL;
 }
 
 export interface ProvisioningConfig {

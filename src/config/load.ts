@@ -109,6 +109,17 @@ function toConfig(env: Env, mapping: ProvisioningMapping): Config {
     },
     log: { level: env.GATEWAY_LOG_LEVEL, requests: env.GATEWAY_LOG_REQUESTS },
     ops: { ...(env.GATEWAY_METRICS_TOKEN ? { metricsToken: env.GATEWAY_METRICS_TOKEN } : {}), shutdownTimeoutMs: env.GATEWAY_SHUTDOWN_TIMEOUT },
+    web: {
+      ...(env.GATEWAY_LANGUAGE !== 'auto' ? { language: env.GATEWAY_LANGUAGE } : {}),
+      ...(env.GATEWAY_REMEMBER_ME_DURATION ? { rememberMeMs: env.GATEWAY_REMEMBER_ME_DURATION } : {}),
+      brand: {
+        title: env.GATEWAY_BRAND_TITLE,
+        accent: env.GATEWAY_BRAND_ACCENT.toLowerCase(),
+        ...(env.GATEWAY_BRAND_LOGO ? { logo: env.GATEWAY_BRAND_LOGO } : {}),
+        ...(env.GATEWAY_BRAND_FOOTER ? { footer: env.GATEWAY_BRAND_FOOTER } : {}),
+        ...(env.GATEWAY_BRAND_FOOTER_URL ? { footerUrl: env.GATEWAY_BRAND_FOOTER_URL } : {}),
+      },
+    },
   };
 }
 

@@ -1,8 +1,12 @@
+import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { extname } from 'node:path';
 import { z } from 'zod';
 import { PRESET_NAMES } from '../directory/presets.js';
 import { parseDuration } from './duration.js';
 import { parseRedisUrl } from '../session/redis-url.js';
+import { contrastWithWhite } from '../web/colour.js';
+import { LANGUAGES } from '../web/i18n.js';
 
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 
@@ -26,6 +30,56 @@ const duration = (fallback: string) =>
       }
       return ms;
     });
+
+/** `off` (or unset) or a duration of at least `minMs`. */
+const offOrDuration = (minMs: number, example: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === 'off') return undefined;
+      const ms = parseDuration(v);
+      if (ms === undefined || ms < minMs) {
+        ctx.addIssue({ code: 'custom', message: `must be off or a duration such as ${example} (got "${v}")` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+const LOGO_TYPES = ['.svg', '.png', '.jpg', '.jpeg', '.webp', '.gif'];
+const MAX_LOGO_BYTES = 1024 * 1024;
+
+/** A logo: an http(s) URL the browser loads, or a file the gateway serves. */
+const logo = z
+  .string()
+  .trim()
+  .optional()
+  .transform((v, ctx): { url: URL } | { file: string } | undefined => {
+    if (!v) return undefined;
+    if (/^https?:\/\//i.test(v)) {
+      if (!URL.canParse(v)) {
+        ctx.addIssue({ code: 'custom', message: `must be an http(s) URL or a file path (got "${v}")` });
+        return z.NEVER;
+      }
+      return { url: new URL(v) };
+    }
+    if (!LOGO_TYPES.includes(extname(v).toLowerCase())) {
+      ctx.addIssue({ code: 'custom', message: `must be an image file (${LOGO_TYPES.join(', ')}) or an http(s) URL (got "${v}")` });
+      return z.NEVER;
+    }
+    let size: number;
+    try {
+      size = statSync(v).size;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `cannot read the file "${v}"` });
+      return z.NEVER;
+    }
+    if (size > MAX_LOGO_BYTES) {
+      ctx.addIssue({ code: 'custom', message: `is ${Math.round(size / 1024)} KiB; a logo may be 1 MiB at most` });
+      return z.NEVER;
+    }
+    return { file: v };
+  });
 
 const bool = (fallback: boolean) =>
   z
@@ -108,6 +162,22 @@ export const envSchema = z
     GATEWAY_SESSION_COOKIE_NAME: z.string().trim().regex(HEADER_NAME, { error: 'must be a valid cookie name' }).default('gateway_session'),
     GATEWAY_SESSION_IDLE_TIMEOUT: duration('1h'),
     GATEWAY_SESSION_MAX_LIFETIME: duration('12h'),
+    GATEWAY_REMEMBER_ME_DURATION: offOrDuration(60_000, '30d'),
+    GATEWAY_LANGUAGE: z.enum(['auto', ...LANGUAGES], { error: `must be auto or one of ${LANGUAGES.join(', ')}` }).default('auto'),
+    GATEWAY_BRAND_TITLE: z.string().trim().min(1, { error: 'must not be empty' }).max(60, { error: 'must be at most 60 characters' }).default('Paperless-ngx'),
+    GATEWAY_BRAND_LOGO: logo,
+    GATEWAY_BRAND_ACCENT: z
+      .string()
+      .trim()
+      .default('#17541f')
+      .refine((v) => /^#[0-9a-fA-F]{6}$/.test(v), { error: 'must be a colour as #rrggbb, e.g. #17541f' })
+      .superRefine((v, ctx) => {
+        if (!/^#[0-9a-fA-F]{6}$/.test(v)) return;
+        const ratio = contrastWithWhite(v);
+        if (ratio < 4.5) ctx.addIssue({ code: 'custom', message: `is too light: white text on it has a contrast of ${ratio.toFixed(1)}:1, and at least 4.5:1 is needed to be readable (choose a darker colour)` });
+      }),
+    GATEWAY_BRAND_FOOTER: z.string().trim().max(200, { error: 'must be at most 200 characters' }).optional(),
+    GATEWAY_BRAND_FOOTER_URL: httpUrl('a link under the form, e.g. https://id.example.com/reset').optional(),
     GATEWAY_LDAP_URL: required('e.g. ldap://ldap:389 or ldaps://dc1.example.com:636').refine(
       (v) => v.split(/[\s,]+/).filter(Boolean).every((u) => /^ldaps?:\/\/[^/]+\/?$/i.test(u)),
       { error: 'must be one or more ldap:// or ldaps:// URLs (comma separated)' },
@@ -156,18 +226,7 @@ export const envSchema = z
     GATEWAY_PROVISIONING: z.enum(['on', 'off'], { error: 'must be on or off' }).default('on'),
     GATEWAY_PROVISIONING_FILE: z.string().trim().optional(),
     GATEWAY_PROVISIONING_FAILURE: z.enum(['deny', 'allow'], { error: 'must be deny or allow' }).default('deny'),
-    GATEWAY_SYNC_INTERVAL: z
-      .string()
-      .optional()
-      .transform((v, ctx) => {
-        if (v === undefined || v.trim() === 'off') return undefined;
-        const ms = parseDuration(v);
-        if (ms === undefined || ms < 1000) {
-          ctx.addIssue({ code: 'custom', message: `must be off or a duration such as 1h (got "${v}")` });
-          return z.NEVER;
-        }
-        return ms;
-      }),
+    GATEWAY_SYNC_INTERVAL: offOrDuration(1000, '1h'),
     GATEWAY_SYNC_DEPROVISION: bool(false),
     GATEWAY_REGULATION: bool(true),
     GATEWAY_REGULATION_MAX_FAILURES_USER_IP: int(5, 1, 1000),
@@ -186,6 +245,9 @@ export const envSchema = z
     GATEWAY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be one of fatal, error, warn, info, debug, trace, silent' }).default('info'),
   })
   .superRefine((env, ctx) => {
+    if (env.GATEWAY_REMEMBER_ME_DURATION !== undefined && env.GATEWAY_REMEMBER_ME_DURATION <= env.GATEWAY_SESSION_IDLE_TIMEOUT) {
+      ctx.addIssue({ code: 'custom', path: ['GATEWAY_REMEMBER_ME_DURATION'], message: 'must be longer than GATEWAY_SESSION_IDLE_TIMEOUT (it extends the session)' });
+    }
     if (env.GATEWAY_SESSION_MAX_LIFETIME < env.GATEWAY_SESSION_IDLE_TIMEOUT) {
       ctx.addIssue({ code: 'custom', path: ['GATEWAY_SESSION_MAX_LIFETIME'], message: 'must not be shorter than GATEWAY_SESSION_IDLE_TIMEOUT' });
     }

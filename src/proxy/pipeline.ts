@@ -181,7 +181,7 @@ export function createProxyPipeline(deps: ProxyPipelineDeps) {
       }
     }
     setIdentity(req, session.user.username);
-    deps.websockets.track(session.sid, session.createdAt, socket);
+    deps.websockets.track(session.sid, session.endsAt, socket);
     upstream.ws(req, socket, head);
   }
 

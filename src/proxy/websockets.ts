@@ -17,12 +17,13 @@ function closeSocket(socket: Socket, code?: number): void {
  * ends (logout, revocation, expiry) on whichever replica holds them.
  */
 export class WebsocketRegistry {
-  private readonly bySession = new Map<string, { createdAt: number; sockets: Set<Socket> }>();
+  private readonly bySession = new Map<string, { endsAt: number; sockets: Set<Socket> }>();
 
-  track(sid: string, createdAt: number, socket: Socket): void {
+  /** `endsAt`: when the session reaches its absolute lifetime (epoch ms). */
+  track(sid: string, endsAt: number, socket: Socket): void {
     let entry = this.bySession.get(sid);
     if (!entry) {
-      entry = { createdAt, sockets: new Set() };
+      entry = { endsAt, sockets: new Set() };
       this.bySession.set(sid, entry);
     }
     entry.sockets.add(socket);
@@ -43,8 +44,8 @@ export class WebsocketRegistry {
     return entry.sockets.size;
   }
 
-  sessions(): Array<{ sid: string; createdAt: number }> {
-    return [...this.bySession].map(([sid, e]) => ({ sid, createdAt: e.createdAt }));
+  sessions(): Array<{ sid: string; endsAt: number }> {
+    return [...this.bySession].map(([sid, e]) => ({ sid, endsAt: e.endsAt }));
   }
 
   get size(): number {

@@ -23,5 +23,7 @@ declare module 'express-session' {
     createdAt: number;
     /** Epoch ms the directory last confirmed the account (still there, enabled, allowed). */
     checkedAt: number;
+    /** Set when "remember me" was ticked: the session's idle timeout and lifetime, in ms. */
+    rememberMs?: number;
   }
 }

@@ -29,6 +29,10 @@ export interface LoadedSession {
   createdAt: number;
   /** When the directory last confirmed this user (see DirectoryRecheck). */
   checkedAt: number;
+  /** Epoch ms at which the session ends however active it is (absolute lifetime, or "remember me"). */
+  endsAt: number;
+  /** How long this session may go unused. */
+  idleMs: number;
 }
 
 type RevokedListener = (sid: string) => void;
@@ -108,7 +112,7 @@ export class SessionService {
   }
 
   private use(entry: CachedSession, raw: string, now: number, res: ServerResponse | undefined): LoadedSession | undefined {
-    if (this.expired(entry.session.createdAt)) {
+    if (now > entry.session.endsAt) {
       this.cache.dropSid(entry.session.sid);
       return undefined;
     }
@@ -142,7 +146,15 @@ export class SessionService {
       return undefined;
     }
     const entry: CachedSession = {
-      session: { sid, user: data.user, createdAt: data.createdAt, checkedAt: data.checkedAt ?? data.createdAt },
+      session: {
+        sid,
+        user: data.user,
+        createdAt: data.createdAt,
+        checkedAt: data.checkedAt ?? data.createdAt,
+        // A remembered session lasts its remember-me duration, used or not; others the configured idle and lifetime.
+        endsAt: data.createdAt + (data.rememberMs ?? this.config.maxLifetimeMs),
+        idleMs: data.rememberMs ?? this.config.idleTimeoutMs,
+      },
       data,
       fetchedAt: now,
       touchedAt,
@@ -164,10 +176,10 @@ export class SessionService {
   /** What express-session's rolling cookie does, once per touch interval instead of on every response. */
   private touch(entry: CachedSession, raw: string, now: number, res: ServerResponse): void {
     entry.touchedAt = now;
-    this.redis.pexpire(this.sessionPrefix + entry.session.sid, this.config.idleTimeoutMs).catch((err: Error) => this.log.warn({ err: err.message }, 'cannot extend session'));
+    this.redis.pexpire(this.sessionPrefix + entry.session.sid, entry.session.idleMs).catch((err: Error) => this.log.warn({ err: err.message }, 'cannot extend session'));
     const cookie = serializeCookie(this.config.cookieName, raw, {
       path: '/',
-      expires: new Date(now + this.config.idleTimeoutMs),
+      expires: new Date(now + entry.session.idleMs),
       httpOnly: true,
       sameSite: 'lax',
       secure: this.config.secureCookie,
@@ -179,10 +191,17 @@ export class SessionService {
     });
   }
 
-  /** Starts a fresh session for a user who just proved who they are (a new id: no fixation). */
-  async establish(req: Request, user: DirectoryUser): Promise<void> {
+  /**
+   * Starts a fresh session for a user who just proved who they are (a new id: no fixation).
+   * `rememberMs`: "remember me" was ticked; the session then lasts that long, used or not.
+   */
+  async establish(req: Request, user: DirectoryUser, rememberMs?: number): Promise<void> {
     await storeCall('cannot create session', async () => {
       await promisify(req.session.regenerate.bind(req.session))();
+      if (rememberMs !== undefined) {
+        req.session.cookie.maxAge = rememberMs;
+        req.session.rememberMs = rememberMs;
+      }
       req.session.user = sessionUserFrom(user);
       req.session.createdAt = Date.now();
       req.session.checkedAt = req.session.createdAt;
@@ -213,7 +232,7 @@ export class SessionService {
     if (!data) return;
     const now = Date.now();
     const updated: SessionData = { ...data, user: sessionUserFrom(user), checkedAt: now };
-    const ttl = this.config.idleTimeoutMs;
+    const ttl = session.idleMs;
     updated.cookie = Object.assign(updated.cookie ?? {}, { expires: new Date(now + ttl) });
     await storeCall('cannot update session', () => this.redis.set(this.sessionPrefix + session.sid, JSON.stringify(updated), 'PX', ttl, 'XX'));
     if (entry) {
@@ -236,10 +255,6 @@ export class SessionService {
     // One key per command (a Cluster spreads sessions over slots); ioredis sends them together.
     const found = await Promise.all(sids.map((sid) => this.redis.exists(this.sessionPrefix + sid)));
     return new Set(sids.filter((_, i) => found[i] === 1));
-  }
-
-  expired(createdAt: number): boolean {
-    return Date.now() - createdAt > this.config.maxLifetimeMs;
   }
 
   onEnded(listener: RevokedListener): void {

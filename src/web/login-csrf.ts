@@ -12,6 +12,16 @@ export class LoginCsrf {
     return randomBytes(18).toString('base64url');
   }
 
+  /**
+   * The browser's nonce when it already has a well-formed one, else a new one.
+   * Keeping it matters: a browser loads more than the form (its favicon request
+   * is redirected to the sign-in page too), and a fresh nonce on every load
+   * would make the form it shows stale before it is sent.
+   */
+  nonceFor(existing: string | undefined): string {
+    return existing !== undefined && /^[A-Za-z0-9_-]{24}$/.test(existing) ? existing : this.newNonce();
+  }
+
   tokenFor(nonce: string): string {
     return createHmac('sha256', this.secret).update(`login-csrf:${nonce}`).digest('base64url');
   }

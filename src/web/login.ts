@@ -20,6 +20,8 @@ export interface LoginDeps {
   publicUrl: URL;
   secureCookie: boolean;
   csrfCookieName: string;
+  /** GATEWAY_REMEMBER_ME_DURATION; undefined: the form has no "remember me" box. */
+  rememberMeMs?: number;
   log: Logger;
 }
 
@@ -30,6 +32,7 @@ interface LoginForm {
   username: string;
   password: string;
   next: string | undefined;
+  remember: boolean;
 }
 
 /** The login endpoint, built from single-purpose steps in the order they run. */
@@ -37,8 +40,8 @@ export function loginRouter(deps: LoginDeps): Router {
   const { pages, csrf, log } = deps;
   const router = express.Router();
 
-  function showForm(req: Request, res: Response, status: number, extra: { error?: string; username?: string; next?: string | undefined }): void {
-    const nonce = csrf.newNonce();
+  function showForm(req: Request, res: Response, status: number, extra: { error?: string; username?: string; next?: string | undefined; remember?: boolean }): void {
+    const nonce = csrf.nonceFor(parseCookies(req.headers.cookie ?? '')[deps.csrfCookieName]);
     res.cookie(deps.csrfCookieName, nonce, { httpOnly: true, sameSite: 'lax', secure: deps.secureCookie, path: '/accounts/login/' });
     pages.render(req, res, status, 'login.njk', {
       csrfToken: csrf.tokenFor(nonce),
@@ -46,6 +49,8 @@ export function loginRouter(deps: LoginDeps): Router {
       username: extra.username ?? '',
       error: extra.error,
       signedOut: req.query.loggedout === '1',
+      rememberMe: deps.rememberMeMs !== undefined,
+      remember: extra.remember ?? false,
     });
   }
 
@@ -64,7 +69,7 @@ export function loginRouter(deps: LoginDeps): Router {
       next(new BadLoginRequestError('credentials too long', 'Username or password is too long.'));
       return;
     }
-    const form: LoginForm = { username, password, next: safeNextPath(body.next, deps.publicUrl) };
+    const form: LoginForm = { username, password, next: safeNextPath(body.next, deps.publicUrl), remember: deps.rememberMeMs !== undefined && body.remember === '1' };
     res.locals.form = form;
     next();
   };
@@ -95,7 +100,8 @@ export function loginRouter(deps: LoginDeps): Router {
 
   const establishSession: RequestHandler = async (req, res, next) => {
     try {
-      await deps.sessions.establish(req, res.locals.user as DirectoryUser);
+      const form = res.locals.form as LoginForm;
+      await deps.sessions.establish(req, res.locals.user as DirectoryUser, form.remember ? deps.rememberMeMs : undefined);
       next();
     } catch (err) {
       next(err);
@@ -104,7 +110,7 @@ export function loginRouter(deps: LoginDeps): Router {
 
   const redirectToNext: RequestHandler = (req, res) => {
     const user = res.locals.user as DirectoryUser;
-    log.info({ event: 'login.success', username: user.username, ip: req.ip }, 'login succeeded');
+    log.info({ event: 'login.success', username: user.username, ip: req.ip, remember: (res.locals.form as LoginForm).remember }, 'login succeeded');
     res.redirect(303, (res.locals.form as LoginForm).next ?? '/');
   };
 
@@ -117,7 +123,7 @@ export function loginRouter(deps: LoginDeps): Router {
     const form = res.locals.form as LoginForm | undefined;
     log.info({ event: 'login.failure', reason: err.name, detail: err.message, username: form?.username, ip: req.ip }, 'login failed');
     if (err instanceof BannedError) res.set('Retry-After', String(err.retryAfterSeconds));
-    showForm(req, res, err.status, { error: err.userMessage, username: form?.username ?? '', next: form?.next });
+    showForm(req, res, err.status, { error: err.userMessage, username: form?.username ?? '', next: form?.next, remember: form?.remember ?? false });
   };
 
   router.get('/accounts/login/', showLoginForm);

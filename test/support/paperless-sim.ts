@@ -94,6 +94,31 @@ function djangoKey(name: string): string {
   return `HTTP_${name.toUpperCase().replace(/-/g, '_')}`;
 }
 
+/**
+ * The Angular UI's stand-in: it does what the browser tests need the real UI to
+ * do, the way the real UI does it: opens /ws/status/ with the page's cookies,
+ * uploads with fetch, sending the csrftoken cookie back as X-CSRFToken, and signs
+ * out through /accounts/logout/.
+ */
+function uiPage(username: string, path: string, csrfCookie: string): string {
+  const script = `
+    const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws/status/');
+    ws.onmessage = () => { document.getElementById('ws').textContent = 'connected'; };
+    ws.onclose = () => { document.getElementById('ws').textContent = 'closed'; };
+    document.getElementById('upload').addEventListener('click', async () => {
+      const csrf = document.cookie.split('; ').find((c) => c.startsWith(${JSON.stringify(`${csrfCookie}=`)}))?.split('=')[1] ?? '';
+      const body = new FormData();
+      body.append('document', document.getElementById('file').files[0]);
+      const res = await fetch('/api/documents/post_document/', { method: 'POST', body, headers: { 'X-CSRFToken': csrf } });
+      document.getElementById('upload-result').textContent = res.status + ' ' + (await res.text());
+    });`;
+  return `<!doctype html><html lang="en"><head><title>Paperless-ngx</title></head><body>
+<p id="user">${escapeHtml(username)}</p><p id="path">${escapeHtml(path)}</p><p id="ws">connecting</p>
+<input id="file" type="file" aria-label="Document"><button id="upload" type="button">Upload</button><p id="upload-result"></p>
+<a id="logout" href="/accounts/logout/">Logout</a>
+<script>${script}</script></body></html>`;
+}
+
 export class PaperlessSim {
   readonly options: Required<SimOptions>;
   users: SimUser[] = [];
@@ -369,7 +394,7 @@ export class PaperlessSim {
     if (!auth.user) return { status: 302, body: '', headers: { Location: `/accounts/login/?next=${encodeURIComponent(req.url ?? '/')}` } };
     return {
       status: 200,
-      body: `<!doctype html><html><head><title>Paperless-ngx</title></head><body><p id="user">${auth.user.username}</p><p id="path">${escapeHtml(path)}</p></body></html>`,
+      body: uiPage(auth.user.username, path, this.cookie('csrftoken')),
       headers: { 'Content-Type': 'text/html; charset=utf-8' },
     };
   }

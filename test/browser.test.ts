@@ -1,0 +1,194 @@
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page, Response } from 'playwright-core';
+import { axeViolations, launchChromium } from './support/chromium.js';
+import { mappingFile } from './support/mapping.js';
+import { startStack, type Stack } from './support/stack.js';
+
+const SCREENSHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
+
+async function signIn(page: Page, username: string, password: string): Promise<Response | null> {
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  const [response] = await Promise.all([page.waitForResponse((r) => r.url().includes('/accounts/login/') && r.request().method() === 'POST'), page.getByRole('button', { name: 'Sign in' }).click()]);
+  return response;
+}
+
+describe('in Chromium: sign in, use Paperless, sign out', () => {
+  let stack: Stack;
+  let browser: Browser;
+  before(async () => {
+    // API header mode off: the page's own API calls ride on Paperless's session, so its CSRF rule applies.
+    // The documented mapping: alice is an admin, so she may upload.
+    [stack, browser] = await Promise.all([startStack({ sim: { enableRemoteUserApi: false }, env: { GATEWAY_PROVISIONING_FILE: mappingFile() } }), launchChromium()]);
+  });
+  after(async () => {
+    await browser?.close();
+    await stack?.stop();
+  });
+
+  it('the whole visit: redirect to sign-in, Paperless with its websocket, an upload, a reload, sign-out', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${stack.gateway.url}/documents/?sort=created`);
+    assert.equal(new URL(page.url()).pathname, '/accounts/login/');
+    assert.equal(new URL(page.url()).searchParams.get('next'), '/documents/?sort=created');
+
+    const response = await signIn(page, 'alice', 'alice-pass');
+    assert.equal(response?.status(), 303);
+    await page.waitForURL('**/documents/?sort=created');
+    assert.equal(await page.locator('#user').textContent(), 'alice');
+    await page.locator('#ws', { hasText: 'connected' }).waitFor();
+
+    await page.locator('#file').setInputFiles({ name: 'scan.pdf', mimeType: 'application/pdf', buffer: Buffer.alloc(64 * 1024, 0x25) });
+    await page.locator('#upload').click();
+    await page.locator('#upload-result', { hasText: /^\d{3} / }).waitFor();
+    assert.match((await page.locator('#upload-result').textContent()) ?? '', /^200 /);
+    const upload = stack.sim.uploads.at(-1);
+    assert.equal(upload?.user, 'alice');
+    assert.ok((upload?.bytes ?? 0) > 64 * 1024);
+    const posted = stack.sim.requestsTo('/api/documents/post_document/').at(-1);
+    assert.ok(posted?.rawHeaders.some(([k]) => k.toLowerCase() === 'x-csrftoken'), "the page sent Paperless's CSRF token");
+
+    await page.reload();
+    assert.equal(await page.locator('#user').textContent(), 'alice');
+    await page.locator('#ws', { hasText: 'connected' }).waitFor();
+
+    await page.locator('#logout').click();
+    await page.waitForURL('**/accounts/login/?loggedout=1');
+    assert.equal(await page.getByRole('status').textContent(), 'You have been signed out.');
+    await page.locator('#ws', { hasText: 'closed' }).count(); // the old page is gone; nothing to wait for
+    await page.goto(`${stack.gateway.url}/documents/`);
+    assert.equal(new URL(page.url()).pathname, '/accounts/login/');
+    await context.close();
+  });
+
+  it('works with the keyboard alone, with a visible focus, and with JavaScript off', async () => {
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const page = await context.newPage();
+    await page.goto(`${stack.gateway.url}/accounts/login/`);
+    // The username field has the focus when the page opens.
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'username');
+    await page.keyboard.type('bob');
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'password');
+    const outline = await page.evaluate(() => getComputedStyle(document.activeElement as Element).outlineStyle);
+    assert.notEqual(outline, 'none', 'the focused field shows a focus ring');
+    await page.keyboard.type('bob-pass');
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.tagName), 'BUTTON');
+    await Promise.all([page.waitForURL(`${stack.gateway.url}/`), page.keyboard.press('Enter')]);
+    assert.equal(await page.locator('#user').textContent(), 'bob');
+    await context.close();
+  });
+
+  it('says what went wrong where a person can see and hear it: wrong password, locked out, directory down, Paperless down', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${stack.gateway.url}/accounts/login/`);
+    const wrong = await signIn(page, 'alice', 'wrong');
+    assert.equal(wrong?.status(), 401);
+    const alert = page.getByRole('alert');
+    assert.equal(await alert.textContent(), 'Wrong username or password.');
+    assert.equal(await page.locator('.messages').getAttribute('aria-live'), 'polite');
+    assert.equal(await page.getByLabel('Username').inputValue(), 'alice', 'the username stays filled in');
+    assert.equal(await page.getByLabel('Password').getAttribute('aria-invalid'), 'true');
+
+    // Locked out: after the per user+address limit (5 by default), a ban reads the same and says when to come back.
+    let banned: Response | null = null;
+    for (let i = 0; i < 6 && (await banned?.headerValue('retry-after')) == null; i++) banned = await signIn(page, 'carol', 'wrong');
+    assert.equal(banned?.status(), 401);
+    assert.ok(Number(await banned?.headerValue('retry-after')) > 0);
+    assert.equal(await page.getByRole('alert').textContent(), 'Wrong username or password.');
+
+    await stack.slapd.stop();
+    try {
+      const down = await signIn(page, 'bob', 'bob-pass');
+      assert.equal(down?.status(), 503);
+      assert.equal(await page.getByRole('alert').textContent(), 'The user directory (LDAP) is unavailable. Please try again in a moment.');
+    } finally {
+      await stack.slapd.start();
+    }
+
+    const signedIn = await signIn(page, 'bob', 'bob-pass');
+    assert.equal(signedIn?.status(), 303);
+    const port = Number(new URL(stack.sim.url).port);
+    await stack.sim.stop();
+    try {
+      const gone = await page.goto(`${stack.gateway.url}/documents/`);
+      assert.equal(gone?.status(), 502);
+      assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Paperless is unreachable');
+      assert.equal(await page.getByRole('link', { name: 'Try again' }).getAttribute('href'), '/');
+      await page.screenshot({ path: `${SCREENSHOTS}error-502.png` });
+    } finally {
+      await stack.sim.start(port);
+    }
+    await context.close();
+  });
+});
+
+describe('in Chromium: the sign-in page itself', () => {
+  let stack: Stack;
+  let browser: Browser;
+  before(async () => {
+    [stack, browser] = await Promise.all([startStack({ env: { GATEWAY_REMEMBER_ME_DURATION: '30d' } }), launchChromium()]);
+  });
+  after(async () => {
+    await browser?.close();
+    await stack?.stop();
+  });
+
+  it('has no serious accessibility violations (axe-core), empty, with an error, and as an error page', async () => {
+    const context = await browser.newContext({ bypassCSP: true });
+    const page = await context.newPage();
+    const serious = (vs: Awaited<ReturnType<typeof axeViolations>>) => vs.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    await page.goto(`${stack.gateway.url}/accounts/login/`);
+    assert.deepEqual(serious(await axeViolations(page)), []);
+    await signIn(page, 'alice', 'wrong');
+    assert.deepEqual(serious(await axeViolations(page)), []);
+    await page.goto(`${stack.gateway.url}/accounts/login/?loggedout=1`);
+    assert.deepEqual(serious(await axeViolations(page)), []);
+    await page.emulateMedia({ colorScheme: 'dark' });
+    assert.deepEqual(serious(await axeViolations(page)), [], 'dark mode too');
+    await context.close();
+  });
+
+  it('fits a phone and a desktop (screenshots for the README)', async () => {
+    for (const [name, viewport, scale] of [
+      ['desktop', { width: 1280, height: 800 }, 1],
+      ['phone', { width: 390, height: 844 }, 2],
+    ] as const) {
+      const context = await browser.newContext({ viewport, deviceScaleFactor: scale, isMobile: name === 'phone', hasTouch: name === 'phone' });
+      const page = await context.newPage();
+      await page.goto(`${stack.gateway.url}/accounts/login/`);
+      const width = await page.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(width <= viewport.width, `no sideways scrolling at ${viewport.width}px (content is ${width}px)`);
+      const button = await page.getByRole('button', { name: 'Sign in' }).boundingBox();
+      assert.ok(button && button.height >= 44, 'the button is a comfortable touch target');
+      await page.screenshot({ path: `${SCREENSHOTS}login-${name}.png` });
+      await context.close();
+    }
+  });
+
+  it('speaks the browser language (German here) and remembers a person who asks for it', async () => {
+    const context = await browser.newContext({ locale: 'de-DE' });
+    const page = await context.newPage();
+    await page.goto(`${stack.gateway.url}/accounts/login/`);
+    assert.equal(await page.getAttribute('html', 'lang'), 'de');
+    assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Anmelden');
+    await page.getByLabel('Benutzername').fill('alice');
+    await page.getByLabel('Passwort').fill('nope');
+    await page.getByRole('button', { name: 'Anmelden' }).click();
+    assert.equal(await page.getByRole('alert').textContent(), 'Benutzername oder Passwort ist falsch.');
+    await page.screenshot({ path: `${SCREENSHOTS}login-error-de.png` });
+
+    await page.getByLabel('Passwort').fill('alice-pass');
+    await page.getByLabel('Angemeldet bleiben').check();
+    await Promise.all([page.waitForURL(`${stack.gateway.url}/`), page.getByRole('button', { name: 'Anmelden' }).click()]);
+    const cookie = (await context.cookies()).find((c) => c.name === 'gateway_session');
+    const days = ((cookie?.expires ?? 0) * 1000 - Date.now()) / 86_400_000;
+    assert.ok(days > 29 && days <= 30, `the session cookie lasts 30 days (got ${days.toFixed(2)})`);
+    await context.close();
+  });
+});
