@@ -7,6 +7,7 @@ import type { Config } from './config/config.js';
 import type { Directory } from './directory/directory.js';
 import { accountStatus } from './directory/account-status.js';
 import { requestIdAndAccessLog } from './ops/access-log.js';
+import { createRequestLogger } from './ops/logger.js';
 import { opsRouter } from './ops/health.js';
 import { PaperlessApi } from './provisioning/paperless-api.js';
 import { Provisioner } from './provisioning/provisioner.js';
@@ -206,7 +207,7 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
   app.use((req, res) => proxy(req, res));
   app.use(errorHandler(fail));
 
-  const accessLog = requestIdAndAccessLog(log, config.log.requests);
+  const accessLog = requestIdAndAccessLog(createRequestLogger(config.log.level), config.log.requests);
   const server = http.createServer((req, res) => {
     accessLog(req, res);
     // Proxied requests skip Express entirely; it serves only the gateway's own pages.

@@ -18,3 +18,21 @@ export function createLogger(level: string, fd: 1 | 2 = 1): Logger {
     pretty ? pino.transport({ target: 'pino-pretty', options: { destination: fd, colorize: true, translateTime: 'SYS:HH:MM:ss' } }) : pino.destination({ fd, sync: true }),
   );
 }
+
+/** How long a request line may wait in the buffer before it is written. */
+const REQUEST_LOG_FLUSH_MS = 250;
+
+/**
+ * A logger for the access lines only: one per request, so their writes are
+ * batched (4 KiB, or every 250 ms when traffic is light); one write system
+ * call per request cost about a tenth of the proxy's throughput. Still written
+ * by the same thread as every other line, so lines never interleave. Audit
+ * events (sign-ins, bans, revocations) go through the main logger, unbuffered.
+ */
+export function createRequestLogger(level: string): Logger {
+  if (process.stdout.isTTY === true) return createLogger(level);
+  const destination = pino.destination({ fd: 1, sync: true, minLength: 4096 });
+  setInterval(() => destination.flush(), REQUEST_LOG_FLUSH_MS).unref();
+  process.once('exit', () => destination.flushSync());
+  return pino({ level, base: { service: 'paperless-ldap-gateway' } }, destination);
+}

@@ -22,19 +22,29 @@ export function pathOf(url: string | undefined): string {
   return q === -1 ? raw : raw.slice(0, q);
 }
 
-/** Runs the steps in order; a thrown error goes to `onError` (which answers with the right page). */
+/**
+ * Runs the steps in order; a thrown error or a rejected step goes to `onError`
+ * (which answers with the right page). Synchronous steps run in one loop: a
+ * request whose session is cached never creates a promise.
+ */
 export function runSteps(steps: readonly Step[], onError: (err: unknown, x: Exchange) => void): (req: IncomingMessage, res: ServerResponse) => void {
-  return (req, res) => {
-    const x: Exchange = { req, res, path: pathOf(req.url) };
-    void (async () => {
-      for (const step of steps) {
-        let goOn = step(x);
-        // Most steps are synchronous: no promise, no extra tick.
-        if (typeof goOn !== 'boolean') goOn = await goOn;
-        if (!goOn) return;
+  const run = (x: Exchange, from: number): void => {
+    try {
+      for (let i = from; i < steps.length; i++) {
+        const goOn = (steps[i] as Step)(x);
+        if (goOn === true) continue;
+        if (goOn === false) return;
+        goOn.then(
+          (next) => next && run(x, i + 1),
+          (err: unknown) => onError(err, x),
+        );
+        return;
       }
-    })().catch((err: unknown) => onError(err, x));
+    } catch (err) {
+      onError(err, x);
+    }
   };
+  return (req, res) => run({ req, res, path: pathOf(req.url) }, 0);
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

@@ -29,6 +29,8 @@ const GIB = Number(process.env.BENCH_TRANSFER_BYTES ?? 1024 ** 3);
 const WEBSOCKETS = Number(process.env.BENCH_WEBSOCKETS ?? 5000);
 const LOGIN_SECONDS = Number(process.env.BENCH_LOGIN_SECONDS ?? 5);
 const MIB = 1024 * 1024;
+/** BENCH_PROFILE=<dir>: the 1-worker gateway runs with --cpu-prof, its profile written there (open it in Chrome DevTools). */
+const PROFILE_DIR = process.env.BENCH_PROFILE;
 
 function say(line: string): void {
   process.stderr.write(`${line}\n`);
@@ -97,7 +99,7 @@ async function main(): Promise<void> {
       GATEWAY_WORKERS: workers,
     });
     say('starting the gateway (1 worker)');
-    const gateway = await startGateway(gatewayEnv(gatewayPort as number, '1'), join(work, 'gateway.log'));
+    const gateway = await startGateway(gatewayEnv(gatewayPort as number, '1'), join(work, 'gateway.log'), PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []);
     children.push(gateway);
     const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
     const cookie = await signIn(gatewayUrl);
@@ -141,6 +143,7 @@ async function main(): Promise<void> {
     const bare = await measure('bare http-proxy-3', `http://127.0.0.1:${barePort}${path}`);
     const gateway1 = await measure('gateway, 1 worker', `${gatewayUrl}${path}`, { Cookie: cookie });
     await stop(gateway);
+    if (PROFILE_DIR) say(`CPU profile of the 1-worker gateway written to ${PROFILE_DIR}`);
     const workers = String(availableParallelism());
     say(`starting the gateway (${workers} workers)`);
     const gatewayN = await startGateway(gatewayEnv(workersPort as number, workers), join(work, 'gateway-workers.log'));
