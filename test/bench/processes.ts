@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync, readFileSync } from 'node:fs';
+import { openSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DIST_MAIN, REPO_ROOT } from '../support/gateway.js';
 import { waitForPort } from '../support/ports.js';
@@ -45,4 +45,14 @@ function status(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 /** Resident memory of a process and all its descendants (a gateway with workers is several processes). */
 export function treeMemory(pid: number, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): number {
   return status(pid, field) + children(pid).reduce((sum, child) => sum + treeMemory(child, field), 0);
+}
+
+/** Resets the peak resident memory (VmHWM) of a process and its descendants, so a later peak belongs to what ran since. */
+export function resetPeakMemory(pid: number): void {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+  } catch {
+    throw new Error(`cannot reset the peak memory of process ${pid} (/proc/${pid}/clear_refs): the transfer measurement needs it`);
+  }
+  for (const child of children(pid)) resetPeakMemory(child);
 }

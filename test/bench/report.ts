@@ -19,6 +19,8 @@ export interface Results {
     forwardAuthKeepAlive: LoadResult;
     bareHttpProxy3: LoadResult;
     gateway: LoadResult;
+    /** The same gateway again after the transfers, websockets and logins. */
+    gatewayAfterHeavy: LoadResult;
     gatewayWorkers: LoadResult & { workers: number };
   };
   transfers: { uploadRatio: number; downloadRatio: number; uploadMiBps: number; downloadMiBps: number; peakRssGrowthMiB: number; bareUploadRatio: number; bareDownloadRatio: number };
@@ -67,6 +69,7 @@ export function markdown(r: Results): string {
     row('nginx `auth_request`, keep-alive to the auth server', t.forwardAuthKeepAlive),
     row('bare http-proxy-3, gateway agent settings', t.bareHttpProxy3),
     row('**gateway**, signed in, 1 worker', t.gateway),
+    row('the same gateway after the transfers, websockets and logins below', t.gatewayAfterHeavy),
     row(`**gateway**, signed in, ${t.gatewayWorkers.workers} workers`, t.gatewayWorkers),
     '',
     '| target | measured | met |',

@@ -4,7 +4,7 @@
  * result relative to the others. Writes test/bench/results.json and results.md.
  */
 import { cpus, totalmem, availableParallelism, release } from 'node:os';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +15,7 @@ import { PaperlessSim } from '../support/paperless-sim.js';
 import { RedisServer } from '../support/redis.js';
 import { Slapd } from '../support/slapd.js';
 import { Nginx } from './nginx.js';
-import { startGateway, startScript, stop, treeMemory } from './processes.js';
+import { resetPeakMemory, startGateway, startScript, stop, treeMemory } from './processes.js';
 import { download, upload } from './transfers.js';
 import { openMany, receivedBy } from './websockets.js';
 import { wrk, type LoadResult } from './wrk.js';
@@ -106,8 +106,20 @@ async function main(): Promise<void> {
     const session = { Cookie: cookie, Origin: gatewayUrl };
     const pid = gateway.pid ?? 0;
 
+    // Throughput first, each setup on freshly started processes; the gateway is measured once more
+    // after the heavy scenarios below, to show whether they leave it slower.
+    say(`throughput: wrk -t1 -c${CONNECTIONS}, ${WARMUP} s warm-up then ${SECONDS} s, 1 KB JSON`);
+    const path = '/api/documents/';
+    const direct = await measure('direct', `${upstreamUrl}${path}`);
+    const plain = await measure('nginx proxy_pass', `http://127.0.0.1:${plainPort}${path}`);
+    const floor = await measure('forward-auth, as guides', `http://127.0.0.1:${guidePort}${path}`);
+    const floorKeepAlive = await measure('forward-auth, keep-alive', `http://127.0.0.1:${forwardAuthPort}${path}`);
+    const bare = await measure('bare http-proxy-3', `http://127.0.0.1:${barePort}${path}`);
+    const gateway1 = await measure('gateway, 1 worker', `${gatewayUrl}${path}`, { Cookie: cookie });
+
     say(`1 GiB transfers (${GIB} bytes)`);
     const rssBefore = treeMemory(pid);
+    resetPeakMemory(pid);
     const uploadDirect = await upload(`${upstreamUrl}/bench/upload`, GIB);
     const uploadGateway = await upload(`${gatewayUrl}/bench/upload`, GIB, session);
     const downloadDirect = await download(`${upstreamUrl}/bench/big?bytes=${GIB}`, GIB);
@@ -133,15 +145,8 @@ async function main(): Promise<void> {
     say('logins per second');
     const logins = await loginRate(gatewayUrl, LOGIN_SECONDS, 16);
     say(`  ${logins.toFixed(0)} logins/s`);
+    const gatewayAfter = await measure('gateway, 1 worker, again', `${gatewayUrl}${path}`, { Cookie: cookie });
 
-    say(`throughput: wrk -t1 -c${CONNECTIONS}, ${WARMUP} s warm-up then ${SECONDS} s, 1 KB JSON`);
-    const path = '/api/documents/';
-    const direct = await measure('direct', `${upstreamUrl}${path}`);
-    const plain = await measure('nginx proxy_pass', `http://127.0.0.1:${plainPort}${path}`);
-    const floor = await measure('forward-auth, as guides', `http://127.0.0.1:${guidePort}${path}`);
-    const floorKeepAlive = await measure('forward-auth, keep-alive', `http://127.0.0.1:${forwardAuthPort}${path}`);
-    const bare = await measure('bare http-proxy-3', `http://127.0.0.1:${barePort}${path}`);
-    const gateway1 = await measure('gateway, 1 worker', `${gatewayUrl}${path}`, { Cookie: cookie });
     await stop(gateway);
     if (PROFILE_DIR) say(`CPU profile of the 1-worker gateway written to ${PROFILE_DIR}`);
     const workers = String(availableParallelism());
@@ -155,7 +160,7 @@ async function main(): Promise<void> {
       machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), memoryGiB: Math.round(totalmem() / 1024 ** 3), kernel: release(), node: process.version },
       date: new Date().toISOString(),
       settings: { seconds: SECONDS, warmup: WARMUP, connections: CONNECTIONS, transferBytes: GIB, websockets: WEBSOCKETS },
-      throughput: { direct, nginx: plain, forwardAuthFloor: floor, forwardAuthKeepAlive: floorKeepAlive, bareHttpProxy3: bare, gateway: gateway1, gatewayWorkers: { ...gatewayWorkers, workers: Number(workers) } },
+      throughput: { direct, nginx: plain, forwardAuthFloor: floor, forwardAuthKeepAlive: floorKeepAlive, bareHttpProxy3: bare, gateway: gateway1, gatewayAfterHeavy: gatewayAfter, gatewayWorkers: { ...gatewayWorkers, workers: Number(workers) } },
       transfers: {
         uploadRatio: uploadDirect / uploadGateway,
         downloadRatio: downloadDirect / downloadGateway,
@@ -180,6 +185,9 @@ async function main(): Promise<void> {
     await Promise.all(children.map(stop));
     await nginx?.destroy();
     await Promise.all([sim.stop(), redis.destroy(), slapd.destroy()]);
+    // The gateways' logs (tens of MB) are kept only when asked for.
+    if (process.env.BENCH_KEEP_LOGS) say(`gateway logs kept in ${work}`);
+    else rmSync(work, { recursive: true, force: true });
   }
 }
 
