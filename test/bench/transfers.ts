@@ -1,6 +1,6 @@
 import http from 'node:http';
+import { pumpBytes } from './pump.js';
 
-const CHUNK = Buffer.alloc(1 << 20, 0x62);
 
 /** Streams `bytes` as a POST body; resolves with the seconds it took until the answer arrived. */
 export function upload(url: string, bytes: number, headers: Record<string, string> = {}): Promise<number> {
@@ -16,19 +16,7 @@ export function upload(url: string, bytes: number, headers: Record<string, strin
       });
     });
     req.on('error', reject);
-    let left = bytes;
-    const pump = (): void => {
-      while (left > 0) {
-        const n = Math.min(left, CHUNK.length);
-        left -= n;
-        if (!req.write(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n))) {
-          req.once('drain', pump);
-          return;
-        }
-      }
-      req.end();
-    };
-    pump();
+    pumpBytes(req, bytes);
   });
 }
 

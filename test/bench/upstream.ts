@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { pumpBytes } from './pump.js';
 
 /**
  * The benchmark's fixed upstream, standing in for Paperless where its speed
@@ -7,25 +8,13 @@ import { WebSocketServer, type WebSocket } from 'ws';
  * a websocket broadcaster, and the trivial "allow" endpoint forward-auth calls.
  */
 const JSON_BODY = Buffer.from(JSON.stringify({ count: 1, next: null, previous: null, results: [{ id: 1, title: 'x'.repeat(900) }] }));
-const CHUNK = Buffer.alloc(1 << 20, 0x61);
 
 export function upstreamHandler(req: http.IncomingMessage, res: http.ServerResponse): void {
   const url = req.url ?? '/';
   if (url.startsWith('/bench/big')) {
-    let left = Number(new URL(url, 'http://x').searchParams.get('bytes') ?? CHUNK.length);
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(left) });
-    const pump = (): void => {
-      while (left > 0) {
-        const n = Math.min(left, CHUNK.length);
-        left -= n;
-        if (!res.write(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n))) {
-          res.once('drain', pump);
-          return;
-        }
-      }
-      res.end();
-    };
-    pump();
+    const bytes = Number(new URL(url, 'http://x').searchParams.get('bytes') ?? 1024);
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(bytes) });
+    pumpBytes(res, bytes);
     return;
   }
   if (url.startsWith('/bench/upload')) {
