@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LoadedSession } from '../session/sessions.js';
+import { pathOf } from '../url-path.js';
 
 /**
  * One proxied request as the pipeline's steps see it: plain Node objects,
@@ -15,12 +16,6 @@ export interface Exchange {
 
 /** A step answers true to let the next one run, false once it has answered the request itself. */
 export type Step = (x: Exchange) => boolean | Promise<boolean>;
-
-export function pathOf(url: string | undefined): string {
-  const raw = url ?? '/';
-  const q = raw.indexOf('?');
-  return q === -1 ? raw : raw.slice(0, q);
-}
 
 /**
  * Runs the steps in order; a thrown error or a rejected step goes to `onError`

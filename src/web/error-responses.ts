@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ErrorRequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { GatewayError } from '../errors.js';
+import { pathOf } from '../url-path.js';
 import type { Pages } from './pages.js';
 
 const TITLES: Record<number, string> = {
@@ -46,7 +47,7 @@ export type FailureHandler = (err: unknown, req: IncomingMessage, res: ServerRes
 /** Answers a failed request: a GatewayError with its own status and message, a client mistake with 4xx, anything else 500. */
 export function failureHandler(pages: Pages, log: Logger): FailureHandler {
   return (err, req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
+    const path = pathOf(req.url);
     if (err instanceof GatewayError) {
       log.warn({ err: err.message, kind: err.name, path }, 'request failed');
       sendError(pages, req, res, err.status, err.userMessage);
