@@ -15,7 +15,20 @@ import { createRedis, waitReady } from './session/redis.js';
 import { revokeUserSessions } from './session/revoke.js';
 import type { Config } from './config/config.js';
 
-const USAGE = 'usage: paperless-ldap-gateway [serve | check-config | sync [--dry-run] [--deprovision] [--json]]';
+const USAGE = 'usage: paperless-ldap-gateway [serve | check-config | sync [--dry-run] [--deprovision] [--json] | help]';
+const HELP = `${USAGE}
+
+commands:
+  serve          run the gateway (the default); settings come from GATEWAY_* variables
+  check-config   try every dependency (Redis, directory, Paperless) and print a checklist with fixes
+  sync           provision every directory user into Paperless now
+                   --dry-run      print the plan, change nothing
+                   --deprovision  also deactivate Paperless users who left the directory
+                   --json         print the plan and the result as JSON
+  help           print this text (also --help, -h)
+
+README.md lists every setting with its default.
+`;
 
 function readConfig(): Config {
   try {
@@ -131,20 +144,26 @@ async function sync(): Promise<void> {
   }
 }
 
-const command = process.argv[2] ?? 'serve';
 const commands: Record<string, () => Promise<void>> = { serve, 'check-config': checkConfig, sync };
-const run = commands[command];
-if (!run) {
-  process.stderr.write(`paperless-ldap-gateway: unknown command "${command}"\n${USAGE}\n`);
-  process.exit(2);
+
+function start(command: string): void {
+  const run = commands[command];
+  if (!run) {
+    process.stderr.write(`paperless-ldap-gateway: unknown command "${command}"\n${USAGE}\n`);
+    process.exit(2);
+  }
+  run().then(
+    () => {
+      // Short-lived commands end here; serve keeps its own handles open.
+      if (command !== 'serve') process.exit(process.exitCode ?? 0);
+    },
+    (err: unknown) => {
+      process.stderr.write(`paperless-ldap-gateway: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    },
+  );
 }
-run().then(
-  () => {
-    // Short-lived commands end here; serve keeps its own handles open.
-    if (command !== 'serve') process.exit(process.exitCode ?? 0);
-  },
-  (err: unknown) => {
-    process.stderr.write(`paperless-ldap-gateway: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
-  },
-);
+
+const command = process.argv[2] ?? 'serve';
+if (['help', '--help', '-h'].includes(command)) process.stdout.write(HELP, () => process.exit(0));
+else start(command);

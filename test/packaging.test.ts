@@ -7,7 +7,7 @@ import { parse } from 'yaml';
 import { loadConfig } from '../src/config/load.js';
 import { envSchema, SECRET_VARIABLES } from '../src/config/schema.js';
 import { composeDemoLdif } from './support/directory-data.js';
-import { REPO_ROOT } from './support/gateway.js';
+import { COMPILED_LAUNCH, REPO_ROOT } from './support/gateway.js';
 import { startStack } from './support/stack.js';
 
 interface Service {
@@ -71,7 +71,7 @@ describe('Dockerfile', () => {
 
 describe('the compiled gateway (dist/, as the image runs it)', () => {
   it('serves the login page with its stylesheet, signs in and proxies', async () => {
-    const stack = await startStack({ compiled: true });
+    const stack = await startStack({ launch: COMPILED_LAUNCH });
     try {
       const b = stack.browser();
       const page = await b.get('/accounts/login/');
@@ -85,7 +85,7 @@ describe('the compiled gateway (dist/, as the image runs it)', () => {
   });
 
   it('exits 0 on SIGTERM', async () => {
-    const stack = await startStack({ compiled: true });
+    const stack = await startStack({ launch: COMPILED_LAUNCH });
     try {
       assert.equal(await stack.gateway.stop(), 0);
     } finally {

@@ -11,17 +11,28 @@ export const DIST_MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta
 
 export const SESSION_SECRET = 'test-session-secret-0123456789abcdef';
 
-/** Runs the gateway's CLI with the test's Node and tsx, as the real binary would run. */
-export function runCli(args: string[], env: Record<string, string>, compiled = false): ChildProcess {
-  if (compiled && !existsSync(DIST_MAIN)) throw new Error(`${DIST_MAIN} is missing: run npm run build first`);
-  return spawn(process.execPath, [...(compiled ? [DIST_MAIN] : ['--import', 'tsx', MAIN]), ...args], {
-    cwd: REPO_ROOT,
+/** How the gateway's process is started: the command and arguments before the CLI's own. */
+export interface Launch {
+  command: string;
+  args: string[];
+  cwd: string;
+}
+
+/** The sources through tsx: what most tests run. */
+export const SOURCE_LAUNCH: Launch = { command: process.execPath, args: ['--import', 'tsx', MAIN], cwd: REPO_ROOT };
+/** The compiled binary (`npm run build`; `npm test` builds first). */
+export const COMPILED_LAUNCH: Launch = { command: process.execPath, args: [DIST_MAIN], cwd: REPO_ROOT };
+
+/** Runs the gateway's CLI; by default from the sources with the test's Node and tsx. */
+export function runCli(args: string[], env: Record<string, string>, launch: Launch = SOURCE_LAUNCH): ChildProcess {
+  if (launch === COMPILED_LAUNCH && !existsSync(DIST_MAIN)) throw new Error(`${DIST_MAIN} is missing: run npm run build first`);
+  return spawn(launch.command, [...launch.args, ...args], {
+    cwd: launch.cwd,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
 
-/** Settings for a gateway on these servers; without a Paperless token, provisioning is off. */
 /** Runs a CLI command to its end and collects what it printed. */
 export function runCliToEnd(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = runCli(args, env);
@@ -32,6 +43,7 @@ export function runCliToEnd(args: string[], env: Record<string, string>): Promis
   return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
 }
 
+/** Settings for a gateway on these servers; without a Paperless token, provisioning is off. */
 export function baseEnv(ports: { ldapUrl: string; redisUrl: string; upstreamUrl: string; port: number; paperlessToken?: string }): Record<string, string> {
   return {
     ...(ports.paperlessToken ? { GATEWAY_PAPERLESS_TOKEN: ports.paperlessToken } : { GATEWAY_PROVISIONING: 'off' }),
@@ -62,7 +74,7 @@ export class GatewayProcess {
   constructor(
     readonly env: Record<string, string>,
     private readonly echo = false,
-    private readonly compiled = false,
+    private readonly launch: Launch = SOURCE_LAUNCH,
   ) {
     this.port = Number(env.GATEWAY_PORT);
   }
@@ -76,7 +88,7 @@ export class GatewayProcess {
   }
 
   async start(): Promise<void> {
-    const child = runCli(['serve'], this.env, this.compiled);
+    const child = runCli(['serve'], this.env, this.launch);
     this.child = child;
     let buffered = '';
     const collect = (d: Buffer) => {

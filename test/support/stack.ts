@@ -1,4 +1,4 @@
-import { GatewayProcess, baseEnv, freePort } from './gateway.js';
+import { GatewayProcess, baseEnv, freePort, type Launch } from './gateway.js';
 import { Browser } from './http-client.js';
 import { PaperlessSim, type SimOptions, type SimUser } from './paperless-sim.js';
 import { RedisServer } from './redis.js';
@@ -19,7 +19,8 @@ export async function startStack(
     env?: Record<string, string>;
     sim?: SimOptions;
     redisPersist?: boolean;
-    compiled?: boolean;
+    /** How the gateway is started (default: the sources through tsx). */
+    launch?: Launch;
     /** The Paperless user whose token the gateway gets (default: a superuser, as README says). */
     tokenUser?: Partial<SimUser> & { username: string };
   } = {},
@@ -35,9 +36,15 @@ export async function startStack(
   const gateway = new GatewayProcess(
     { ...baseEnv({ ldapUrl: slapd.url, redisUrl: redis.url, upstreamUrl: sim.url, port, paperlessToken }), ...options.env },
     false,
-    options.compiled ?? false,
+    options.launch,
   );
-  await gateway.start();
+  try {
+    await gateway.start();
+  } catch (err) {
+    // Left running, the servers would keep the test process alive after the failure.
+    await Promise.all([gateway.stop(), sim.stop(), redis.destroy(), slapd.destroy()]);
+    throw err;
+  }
   return {
     slapd,
     redis,

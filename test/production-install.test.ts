@@ -1,0 +1,153 @@
+/**
+ * The image, without Docker: what the Dockerfile's runtime stage builds (package files,
+ * `npm ci --omit=dev`, dist/ and views/), made read-only and run by an unprivileged user.
+ * A dependency that only devDependencies provide fails here, as it would in every container.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { freePort, REPO_ROOT, type Launch } from './support/gateway.js';
+import { closedWithin, openSocket } from './support/status-socket.js';
+import { startStack, type Stack } from './support/stack.js';
+
+const NOBODY = 65534;
+const asRoot = process.getuid?.() === 0;
+
+/** Runs a command as uid/gid 65534 when we are root (as CI is); otherwise as ourselves. */
+function unprivileged(command: string, args: string[]): { command: string; args: string[] } {
+  if (!asRoot) return { command, args };
+  return { command: 'setpriv', args: [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--', command, ...args] };
+}
+
+function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}) {
+  const res = spawnSync(command, args, { cwd, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } });
+  if (res.error) throw res.error;
+  return res;
+}
+
+/** chmod -R: read-only (a=rX) or writable again for clean-up. */
+function chmodTree(path: string, writable: boolean): void {
+  for (const entry of readdirSync(path, { withFileTypes: true, recursive: true })) {
+    if (entry.isSymbolicLink()) continue;
+    const full = join(entry.parentPath, entry.name);
+    chmodSync(full, entry.isDirectory() ? (writable ? 0o755 : 0o555) : writable ? 0o644 : 0o444);
+  }
+  chmodSync(path, writable ? 0o755 : 0o555);
+}
+
+/** The Dockerfile's HEALTHCHECK command, as its exec-form JSON array. */
+function healthcheckCommand(): string[] {
+  const dockerfile = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8').replace(/\\\n/g, ' ');
+  const json = /^HEALTHCHECK .*?CMD (\[.*\])\s*$/m.exec(dockerfile)?.[1];
+  assert.ok(json, 'the Dockerfile has an exec-form HEALTHCHECK');
+  return JSON.parse(json) as string[];
+}
+
+describe('a production install, as the image runs it', () => {
+  let app: string;
+  let runtime: string;
+  let node: string;
+  let stack: Stack;
+
+  before(async () => {
+    app = mkdtempSync(join(tmpdir(), 'plg-image-app-'));
+    for (const file of ['package.json', 'package-lock.json', '.npmrc']) cpSync(join(REPO_ROOT, file), join(app, file));
+    const install = run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund'], app, { NODE_ENV: 'production' });
+    assert.equal(install.status, 0, install.stderr);
+    cpSync(join(REPO_ROOT, 'dist'), join(app, 'dist'), { recursive: true });
+    cpSync(join(REPO_ROOT, 'views'), join(app, 'views'), { recursive: true });
+    chmodTree(app, false);
+    // The image has node in /usr/local/bin; ours may sit under /root (npx's node@24), which
+    // the unprivileged user cannot enter, so it gets a copy of the same binary.
+    runtime = mkdtempSync(join(tmpdir(), 'plg-image-node-'));
+    node = join(runtime, 'node');
+    cpSync(process.execPath, node);
+    chmodSync(node, 0o555);
+    chmodSync(runtime, 0o555);
+    const unpriv = unprivileged(node, ['dist/main.js']);
+    const launch: Launch = { command: unpriv.command, args: unpriv.args, cwd: app };
+    stack = await startStack({ launch, env: { NODE_ENV: 'production' } });
+  });
+
+  after(async () => {
+    await stack?.stop();
+    for (const dir of [app, runtime]) {
+      if (!dir) continue;
+      chmodTree(dir, true);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('has only production dependencies, in a tree nobody may write', () => {
+    const installed = readdirSync(join(app, 'node_modules'));
+    assert.ok(installed.includes('yaml'), 'yaml is a runtime dependency (the mapping file)');
+    for (const dev of ['typescript', 'tsx', 'ws', 'playwright-core']) assert.ok(!installed.includes(dev), `${dev} is not installed for production`);
+    if (asRoot) {
+      const write = run('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--', 'sh', '-c', 'echo x > dist/x'], app);
+      assert.notEqual(write.status, 0, 'the unprivileged user cannot write into the app');
+    }
+  });
+
+  it('runs as the unprivileged user', { skip: !asRoot && 'needs root to switch user (CI runs as root)' }, () => {
+    const status = readFileSync(`/proc/${stack.gateway.pid}/status`, 'utf8');
+    assert.match(status, new RegExp(`^Uid:\\s+${NOBODY}\\s`, 'm'));
+  });
+
+  it('signs in, proxies, carries a websocket and signs out', async () => {
+    const b = stack.browser();
+    assert.equal((await b.login('alice', 'alice-pass')).status, 303);
+    const page = await b.get('/documents/');
+    assert.equal(page.status, 200);
+    assert.match(page.body, /id="user">alice</);
+    const { ws, status } = await openSocket(stack.gateway.url.replace('http', 'ws') + '/ws/status/', { Cookie: b.cookieHeader() });
+    assert.ok(ws, `websocket refused with ${status}`);
+    const logout = await b.get('/accounts/logout/');
+    assert.equal(logout.status, 303);
+    assert.equal(await closedWithin(ws), true, 'sign-out closes the websocket');
+    const after = await b.get('/documents/');
+    assert.equal(after.status, 302);
+    assert.match(String(after.headers.location), /^\/accounts\/login\//);
+  });
+
+  it("passes the Dockerfile's own HEALTHCHECK, which fails when nothing answers", async () => {
+    const [command, ...args] = healthcheckCommand();
+    assert.equal(command, 'node');
+    const check = (port: number) => {
+      const cmd = unprivileged(node, args);
+      return run(cmd.command, cmd.args, runtime, { GATEWAY_PORT: String(port) }).status;
+    };
+    assert.equal(check(stack.gateway.port), 0);
+    assert.equal(check(await freePort()), 1);
+  });
+});
+
+describe('npm pack', () => {
+  let work: string;
+  before(() => {
+    work = mkdtempSync(join(tmpdir(), 'plg-pack-'));
+  });
+  after(() => rmSync(work, { recursive: true, force: true }));
+
+  it('packs a tarball whose production install runs the paperless-ldap-gateway bin', () => {
+    const pack = run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], REPO_ROOT);
+    assert.equal(pack.status, 0, pack.stderr);
+    const [packed] = JSON.parse(pack.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
+    assert.ok(packed);
+    const files = packed.files.map((f) => f.path);
+    assert.ok(files.includes('dist/main.js') && files.some((f) => f.startsWith('views/')), 'dist/ and views/ are packed');
+    assert.ok(!files.some((f) => f.startsWith('src/') || f.startsWith('test/')), 'no sources or tests in the package');
+    const project = join(work, 'project');
+    mkdirSync(project);
+    cpSync(join(REPO_ROOT, '.npmrc'), join(project, '.npmrc'));
+    writeFileSync(join(project, 'package.json'), '{"name":"install-check","private":true}\n');
+    const install = run('npm', ['install', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', join(work, packed.filename)], project);
+    assert.equal(install.status, 0, install.stderr);
+    // The bin's shebang finds node on PATH: put this test's Node first.
+    const help = run(join(project, 'node_modules/.bin/paperless-ldap-gateway'), ['--help'], project, { PATH: `${dirname(process.execPath)}:${process.env.PATH}` });
+    assert.equal(help.status, 0, help.stderr);
+    for (const command of ['serve', 'check-config', 'sync']) assert.match(help.stdout, new RegExp(`^  ${command}\\s`, 'm'));
+  });
+});
