@@ -68,9 +68,9 @@ describe('API and mobile clients', () => {
     assert.equal(res.status, 403, 'bob has no view_document: Paperless judged the token itself');
   });
 
-  it('a bad token is Paperless\'s 401, passed through', async () => {
+  it("a bad token gets Paperless's own answer (403, as DRF gives it behind SessionAuthentication), passed through", async () => {
     const res = await app().get('/api/documents/', { headers: [['Authorization', 'Token nonsense']] });
-    assert.equal(res.status, 401);
+    assert.equal(res.status, 403);
     assert.deepEqual(JSON.parse(res.body), { detail: 'Invalid token.' });
   });
 

@@ -4,7 +4,8 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, Page, Response } from 'playwright-core';
 import { axeViolations, launchChromium } from './support/chromium.js';
 import { mappingFile } from './support/mapping.js';
-import { startStack, type Stack } from './support/stack.js';
+import { startStack, startStackOn, type Stack, type UpstreamStack } from './support/stack.js';
+import { upstreamKinds } from './support/upstream.js';
 
 const SCREENSHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
 
@@ -15,7 +16,66 @@ async function signIn(page: Page, username: string, password: string): Promise<R
   return response;
 }
 
-describe('in Chromium: sign in, use Paperless, sign out', () => {
+for (const kind of upstreamKinds()) {
+  describe(`in Chromium: the whole visit (${kind})`, () => {
+    let stack: UpstreamStack;
+    let browser: Browser;
+    before(async () => {
+      // API header mode off: the page's own API calls ride on Paperless's session, so its CSRF rule applies.
+      // The documented mapping: alice is an admin, so she may upload.
+      [stack, browser] = await Promise.all([
+        startStackOn(kind, { upstream: { enableRemoteUserApi: false }, env: { GATEWAY_PROVISIONING_FILE: mappingFile() } }),
+        launchChromium(),
+      ]);
+    });
+    after(async () => {
+      await browser?.close();
+      await stack?.stop();
+    });
+
+    it('redirect to sign-in, Paperless with its websocket, an upload reported on it, a reload, sign-out', async () => {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await page.goto(`${stack.gateway.url}/documents/?sort=created`);
+      assert.equal(new URL(page.url()).pathname, '/accounts/login/');
+      assert.equal(new URL(page.url()).searchParams.get('next'), '/documents/?sort=created');
+
+      const response = await signIn(page, 'alice', 'alice-pass');
+      assert.equal(response?.status(), 303);
+      await page.waitForURL('**/documents/?sort=created');
+      assert.equal(await page.locator('#user').textContent(), 'alice');
+      // Provisioned before the first proxied request: Paperless already knows her groups and rights.
+      assert.equal(await page.locator('#superuser').textContent(), 'yes');
+      assert.match((await page.locator('#groups').textContent()) ?? '', /Admins/);
+      await page.locator('#ws', { hasText: 'connected' }).waitFor();
+
+      const mark = await stack.upstream.mark();
+      await page.locator('#file').setInputFiles({ name: 'scan.pdf', mimeType: 'application/pdf', buffer: Buffer.alloc(64 * 1024, 0x25) });
+      await page.locator('#upload').click();
+      await page.locator('#upload-result', { hasText: /^\d{3} / }).waitFor();
+      assert.match((await page.locator('#upload-result').textContent()) ?? '', /^200 /);
+      assert.deepEqual((await stack.upstream.uploads()).at(-1), { user: 'alice', bytes: 64 * 1024 });
+      const posted = (await stack.upstream.requestsSince(mark)).find((r) => r.path === '/api/documents/post_document/');
+      assert.ok(posted?.rawHeaders.some(([k]) => k.toLowerCase() === 'x-csrftoken'), "the page sent Paperless's CSRF token");
+      // Paperless reports the upload on /ws/status/, through the gateway's websocket.
+      await page.locator('#status', { hasText: /^SUCCESS document \d+$/ }).waitFor();
+      await page.screenshot({ path: `${SCREENSHOTS}paperless-${kind}.png`, fullPage: true });
+
+      await page.reload();
+      assert.equal(await page.locator('#user').textContent(), 'alice');
+      await page.locator('#ws', { hasText: 'connected' }).waitFor();
+
+      await page.locator('#logout').click();
+      await page.waitForURL('**/accounts/login/?loggedout=1');
+      assert.equal(await page.getByRole('status').textContent(), 'You have been signed out.');
+      await page.goto(`${stack.gateway.url}/documents/`);
+      assert.equal(new URL(page.url()).pathname, '/accounts/login/');
+      await context.close();
+    });
+  });
+}
+
+describe('in Chromium: the sign-in page', () => {
   let stack: Stack;
   let browser: Browser;
   before(async () => {
@@ -26,42 +86,6 @@ describe('in Chromium: sign in, use Paperless, sign out', () => {
   after(async () => {
     await browser?.close();
     await stack?.stop();
-  });
-
-  it('the whole visit: redirect to sign-in, Paperless with its websocket, an upload, a reload, sign-out', async () => {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    await page.goto(`${stack.gateway.url}/documents/?sort=created`);
-    assert.equal(new URL(page.url()).pathname, '/accounts/login/');
-    assert.equal(new URL(page.url()).searchParams.get('next'), '/documents/?sort=created');
-
-    const response = await signIn(page, 'alice', 'alice-pass');
-    assert.equal(response?.status(), 303);
-    await page.waitForURL('**/documents/?sort=created');
-    assert.equal(await page.locator('#user').textContent(), 'alice');
-    await page.locator('#ws', { hasText: 'connected' }).waitFor();
-
-    await page.locator('#file').setInputFiles({ name: 'scan.pdf', mimeType: 'application/pdf', buffer: Buffer.alloc(64 * 1024, 0x25) });
-    await page.locator('#upload').click();
-    await page.locator('#upload-result', { hasText: /^\d{3} / }).waitFor();
-    assert.match((await page.locator('#upload-result').textContent()) ?? '', /^200 /);
-    const upload = stack.sim.uploads.at(-1);
-    assert.equal(upload?.user, 'alice');
-    assert.ok((upload?.bytes ?? 0) > 64 * 1024);
-    const posted = stack.sim.requestsTo('/api/documents/post_document/').at(-1);
-    assert.ok(posted?.rawHeaders.some(([k]) => k.toLowerCase() === 'x-csrftoken'), "the page sent Paperless's CSRF token");
-
-    await page.reload();
-    assert.equal(await page.locator('#user').textContent(), 'alice');
-    await page.locator('#ws', { hasText: 'connected' }).waitFor();
-
-    await page.locator('#logout').click();
-    await page.waitForURL('**/accounts/login/?loggedout=1');
-    assert.equal(await page.getByRole('status').textContent(), 'You have been signed out.');
-    await page.locator('#ws', { hasText: 'closed' }).count(); // the old page is gone; nothing to wait for
-    await page.goto(`${stack.gateway.url}/documents/`);
-    assert.equal(new URL(page.url()).pathname, '/accounts/login/');
-    await context.close();
   });
 
   it('works with the keyboard alone, with a visible focus, and with JavaScript off', async () => {

@@ -31,7 +31,7 @@ describe('login form against a real slapd and redis', () => {
     assert.match(cookie, /SameSite=Lax/i);
     const page = await b.get('/documents/');
     assert.equal(page.status, 200);
-    assert.match(page.body, /<p id="user">alice<\/p>/);
+    assert.match(page.body, /id="user">alice</);
   });
 
   it('issues a new session id at login, and the old one stops working (no fixation)', async () => {
@@ -53,7 +53,7 @@ describe('login form against a real slapd and redis', () => {
     const b = stack.browser();
     assert.equal((await b.login('ALICE', 'alice-pass')).status, 303);
     const page = await b.get('/');
-    assert.match(page.body, /<p id="user">alice<\/p>/);
+    assert.match(page.body, /id="user">alice</);
     assert.equal(stack.sim.user('ALICE'), undefined, 'no second, upper-case user in Paperless');
   });
 

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { Browser } from './support/http-client.js';
+import { documentUpload } from './support/multipart.js';
 import { pollUntil } from './support/poll.js';
 import { startStack, type Stack } from './support/stack.js';
 
@@ -64,7 +64,7 @@ describe('operations endpoints', () => {
     await b.get('/documents/');
     await b.get('/');
     const ws = new WebSocket(stack.gateway.url.replace('http', 'ws') + '/ws/status/', { headers: { Cookie: b.cookieHeader() } });
-    await new Promise((resolve) => ws.once('message', resolve));
+    await new Promise((resolve) => ws.once('open', resolve));
     const during = await metricsText();
     ws.close();
     const grew = (name: string, labels = '') => metricValue(during, name, labels) - metricValue(before, name, labels);
@@ -99,31 +99,30 @@ describe('graceful shutdown', () => {
       await b.login('alice', 'alice-pass');
       await b.get('/');
       const ws = new WebSocket(stack.gateway.url.replace('http', 'ws') + '/ws/status/', { headers: { Cookie: b.cookieHeader() } });
-      await new Promise((resolve) => ws.once('message', resolve));
+      await new Promise((resolve) => ws.once('open', resolve));
       const wsClosed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
 
       const chunk = Buffer.alloc(64 * 1024, 1);
       const total = 40;
-      let sent = 0;
       // A slow body: 40 chunks over about two seconds.
-      const body = new Readable({
-        read() {
-          if (sent === total) return void this.push(null);
-          sent++;
-          setTimeout(() => this.push(chunk), 50);
-        },
-      });
+      const body = documentUpload(total * chunk.length, { chunk, delayMs: 50 });
       const upload = new Promise<number>((resolve, reject) => {
         const req = http.request(new URL('/api/documents/post_document/', stack.gateway.url), {
           method: 'POST',
-          headers: { Cookie: b.cookieHeader(), Origin: stack.gateway.url, 'X-CSRFToken': b.jar.get('csrftoken') ?? '', 'Content-Length': String(total * chunk.length) },
+          headers: {
+            Cookie: b.cookieHeader(),
+            Origin: stack.gateway.url,
+            'X-CSRFToken': b.jar.get('csrftoken') ?? '',
+            'Content-Type': body.contentType,
+            'Content-Length': String(body.length),
+          },
         });
         req.on('response', (res) => {
           res.resume();
           res.on('end', () => resolve(res.statusCode ?? 0));
         });
         req.on('error', reject);
-        body.pipe(req);
+        body.stream.pipe(req);
       });
       await new Promise((r) => setTimeout(r, 500));
       const exit = stack.gateway.stop();

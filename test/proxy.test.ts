@@ -144,7 +144,10 @@ describe('proxy: identity header, sessions and path classes', () => {
     const token = alice.jar.get('csrftoken');
     assert.ok(token);
     const upload = (headers: Array<[string, string]>) =>
-      alice.request('POST', '/api/documents/post_document/', { headers: [['Content-Type', 'application/octet-stream'], ...headers], body: 'pdf bytes' });
+      alice.request('POST', '/api/documents/post_document/', {
+        headers: [['Content-Type', 'multipart/form-data; boundary=b'], ...headers],
+        body: '--b\r\nContent-Disposition: form-data; name="document"; filename="a.pdf"\r\n\r\npdf bytes\r\n--b--\r\n',
+      });
     const ok = await upload([['Origin', stack.gateway.url], ['X-CSRFToken', token]]);
     assert.equal(ok.status, 200, ok.body);
     const noToken = await upload([['Origin', stack.gateway.url]]);

@@ -7,16 +7,14 @@ import { SessionService } from '../src/session/sessions.js';
 import { GatewayProcess, SESSION_SECRET, freePort } from './support/gateway.js';
 import { Browser } from './support/http-client.js';
 import { startStack, type Stack } from './support/stack.js';
+import { openSocket } from './support/status-socket.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Opens /ws/status/ through the gateway with a browser's cookies and waits for Paperless's hello. */
+/** Opens /ws/status/ through the gateway with a browser's cookies. */
 async function openStatusSocket(stack: Stack, cookie: string): Promise<WebSocket> {
-  const ws = new WebSocket(stack.gateway.url.replace('http', 'ws') + '/ws/status/', { headers: { Cookie: cookie } });
-  await new Promise((resolve, reject) => {
-    ws.once('message', resolve);
-    ws.once('error', reject);
-  });
+  const { ws, status } = await openSocket(stack.gateway.url.replace('http', 'ws') + '/ws/status/', { Cookie: cookie });
+  if (!ws) throw new Error(`websocket refused (${status})`);
   return ws;
 }
 

@@ -2,9 +2,10 @@
 # Installs the Debian packages the demo and the test suite run for real:
 # OpenLDAP (slapd + ldap-utils), Samba as an AD domain controller, Redis, openssl (test
 # certificates), docker-compose (to validate compose.yaml), and for `npm run bench` wrk and
-# nginx (the plain-proxy and forward-auth baselines), and Chromium with fonts for the browser tests.
+# nginx (the plain-proxy and forward-auth baselines), Chromium with fonts for the browser tests, and
+# Python 3 with venv for the Django upstream (its packages come from PyPI: npm run setup:django).
 set -eu
-packages="slapd ldap-utils redis-server docker-compose samba samba-ad-dc samba-ad-provision openssl wrk nginx-light chromium fonts-liberation"
+packages="slapd ldap-utils redis-server docker-compose samba samba-ad-dc samba-ad-provision openssl wrk nginx-light chromium fonts-liberation python3 python3-venv"
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -1,24 +1,11 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from './support/http-client.js';
+import { documentUpload } from './support/multipart.js';
 import { startStack, type Stack } from './support/stack.js';
 
 const MiB = 1024 * 1024;
-const CHUNK = Buffer.alloc(64 * 1024, 0x25);
-
-/** A body produced on the fly, so the test itself holds no large buffer either. */
-function body(size: number): Readable {
-  let sent = 0;
-  return new Readable({
-    read() {
-      if (sent >= size) return void this.push(null);
-      sent += CHUNK.length;
-      this.push(CHUNK);
-    },
-  });
-}
 
 describe('streamed uploads', () => {
   let stack: Stack;
@@ -32,8 +19,10 @@ describe('streamed uploads', () => {
   });
   after(async () => stack?.stop());
 
+  /** A well-formed upload, produced on the fly, so the test itself holds no large buffer either. */
   function upload(size: number): Promise<number> {
     const url = new URL('/api/documents/post_document/', stack.gateway.url);
+    const body = documentUpload(size);
     return new Promise<number>((resolve, reject) => {
       const req = http.request(url, {
         method: 'POST',
@@ -41,8 +30,8 @@ describe('streamed uploads', () => {
           Cookie: alice.cookieHeader(),
           Origin: stack.gateway.url,
           'X-CSRFToken': alice.jar.get('csrftoken') ?? '',
-          'Content-Type': 'multipart/form-data; boundary=x',
-          'Content-Length': String(size),
+          'Content-Type': body.contentType,
+          'Content-Length': String(body.length),
         },
       });
       req.on('response', (res) => {
@@ -50,7 +39,7 @@ describe('streamed uploads', () => {
         res.on('end', () => resolve(res.statusCode ?? 0));
       });
       req.on('error', reject);
-      body(size).pipe(req);
+      body.stream.pipe(req);
     });
   }
 

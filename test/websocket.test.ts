@@ -3,29 +3,10 @@ import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import type { Browser } from './support/http-client.js';
 import { startStack, type Stack } from './support/stack.js';
+import { closedWithin, nextMessage, openSocket } from './support/status-socket.js';
 
-function open(url: string, headers: Record<string, string>): Promise<{ ws?: WebSocket; status?: number; first?: unknown }> {
-  return new Promise((resolve) => {
-    const ws = new WebSocket(url, { headers });
-    ws.once('message', (data: Buffer) => resolve({ ws, first: JSON.parse(data.toString()) }));
-    ws.once('unexpected-response', (_req, res) => {
-      resolve({ status: res.statusCode });
-      ws.terminate();
-    });
-    ws.once('error', () => resolve({}));
-  });
-}
-
-function closed(ws: WebSocket, ms = 5000): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (ws.readyState === WebSocket.CLOSED) return resolve(true);
-    const timer = setTimeout(() => resolve(false), ms);
-    ws.once('close', () => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
-}
+const open = openSocket;
+const closed = closedWithin;
 
 describe('websockets through the gateway', () => {
   let stack: Stack;
@@ -41,17 +22,19 @@ describe('websockets through the gateway', () => {
   });
   after(async () => stack?.stop());
 
-  it('accepts an upgrade with a session and carries the identity header', async () => {
+  it('accepts an upgrade with a session, carries the identity header, and relays status messages', async () => {
     const before = stack.sim.requests.length;
-    const { ws, first } = await open(wsUrl, { Cookie: alice.cookieHeader(), 'Remote-User': 'admin', remote_user: 'root' });
+    const { ws } = await open(wsUrl, { Cookie: alice.cookieHeader(), 'Remote-User': 'admin', remote_user: 'root' });
     assert.ok(ws, 'connected');
-    assert.deepEqual(first, { type: 'hello', user: 'alice' });
     const seen = stack.sim.requests.slice(before).find((r) => r.path === '/ws/status/');
     assert.equal(seen?.remoteUser, 'alice');
+    assert.equal(seen?.user, 'alice');
     assert.equal(seen?.cookies.gateway_session, undefined);
-    stack.sim.broadcast({ type: 'status', progress: 50 });
-    const msg = await new Promise((resolve) => ws.once('message', (d: Buffer) => resolve(JSON.parse(d.toString()))));
-    assert.deepEqual(msg, { type: 'status', progress: 50 });
+    const message = nextMessage(ws);
+    const user = stack.sim.user('alice');
+    assert.ok(user);
+    stack.sim.statusUpdate(user, { status: 'WORKING', current_progress: 50 });
+    assert.deepEqual(((await message) as { data: { status: string } }).data.status, 'WORKING');
     ws.close();
   });
 

@@ -29,8 +29,23 @@ interface Page<T> {
 const ATTEMPTS = 3;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** DRF's words for a token it does not accept (Paperless answers them with 403, not 401). */
+const REFUSED_TOKEN = /^(Invalid token|User inactive or deleted|Invalid token header)/;
+
+function detailOf(body: string): string {
+  try {
+    const detail = (JSON.parse(body) as { detail?: unknown }).detail;
+    return typeof detail === 'string' ? detail : '';
+  } catch {
+    return '';
+  }
+}
+
 function explain(status: number, body: string): string {
-  if (status === 401) return 'Paperless refused the API token (401): check GATEWAY_PAPERLESS_TOKEN';
+  // Paperless lists session authentication first, so DRF answers a bad token with 403, not 401.
+  if (status === 401 || (status === 403 && REFUSED_TOKEN.test(detailOf(body)))) {
+    return `Paperless refused the API token (${status} "${detailOf(body) || 'unauthorized'}"): check GATEWAY_PAPERLESS_TOKEN`;
+  }
   if (status === 403) return `Paperless refused the call (403): the token's user must be a superuser (${body.slice(0, 200)})`;
   if (status === 406) return 'Paperless does not speak API version 9 (406): Paperless-ngx 2.18 or newer is needed';
   return `Paperless answered ${status}: ${body.slice(0, 300)}`;

@@ -34,6 +34,18 @@ export class Upstream {
       changeOrigin: false,
       proxyTimeout: config.timeoutMs,
     });
+    // http-proxy-3 times out requests, not websocket handshakes. Paperless's server (granian
+    // 2.5.4) never answers a handshake that Channels denies, such as one whose Paperless session
+    // is gone, so without this the browser and our socket would wait forever.
+    this.proxy.on('proxyReqWs', (proxyReq) => {
+      const timer = setTimeout(() => {
+        proxyReq.destroy(new Error(`no answer to the websocket handshake within ${config.timeoutMs} ms (Paperless denies the socket without a Paperless session)`));
+      }, config.timeoutMs);
+      const settled = () => clearTimeout(timer);
+      proxyReq.once('upgrade', settled);
+      proxyReq.once('response', settled);
+      proxyReq.once('close', settled);
+    });
     this.proxy.on('error', (err, req, res) => {
       onError(new UpstreamUnavailableError(`upstream ${req.method} ${req.url}: ${err.message}`, { cause: err }), req, res);
     });

@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { startStack, type Stack } from '../support/stack.js';
+import { startStackOn, type UpstreamStack } from '../support/stack.js';
+import { upstreamKinds } from '../support/upstream.js';
 
 function raw(port: number, request: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -18,10 +19,12 @@ function raw(port: number, request: string): Promise<string> {
   });
 }
 
-describe('attacks through headers', () => {
-  let stack: Stack;
+for (const kind of upstreamKinds()) describe(`attacks through headers (${kind})`, () => {
+  let stack: UpstreamStack;
   before(async () => {
-    stack = await startStack();
+    stack = await startStackOn(kind);
+    await stack.upstream.addShareLink('a');
+    await stack.upstream.addShareLink('b');
   });
   after(async () => stack?.stop());
 
@@ -39,13 +42,15 @@ describe('attacks through headers', () => {
   });
 
   it('a spoofed identity header on a request smuggled into the same connection is stripped too', async () => {
-    const before = stack.sim.requests.length;
+    const before = await stack.upstream.mark();
     const res = await raw(
       stack.gateway.port,
       `GET /share/a HTTP/1.1\r\nHost: x\r\nRemote-User: admin\r\n\r\nGET /share/b HTTP/1.1\r\nHost: x\r\nremote_user: admin\r\nConnection: close\r\n\r\n`,
     );
     assert.match(res, /shared document a[\s\S]*shared document b/);
-    for (const r of stack.sim.requests.slice(before)) assert.equal(r.remoteUser, undefined, r.path);
+    const seen = await stack.upstream.requestsSince(before);
+    assert.deepEqual(seen.map((r) => r.path), ['/share/a', '/share/b']);
+    for (const r of seen) assert.equal(r.remoteUser, undefined, r.path);
   });
 
   it("the gateway's own pages carry strict security headers; error pages too", async () => {
@@ -60,14 +65,13 @@ describe('attacks through headers', () => {
     assert.doesNotMatch(page.body, /<script|style=/, 'no inline script or style to allow');
     const b = stack.browser();
     await b.login('alice', 'alice-pass');
-    const port = stack.sim.port;
-    await stack.sim.stop();
+    await stack.upstream.stop();
     try {
       const error = await b.get('/documents/');
       assert.equal(error.status, 502);
       assert.match(String(error.headers['content-security-policy']), /default-src 'none'/);
     } finally {
-      await stack.sim.start(port);
+      await stack.upstream.start();
     }
   });
 });

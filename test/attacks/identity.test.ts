@@ -4,19 +4,21 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import WebSocket from 'ws';
 import { Browser } from '../support/http-client.js';
 import type { RecordedRequest } from '../support/paperless-sim.js';
-import { startStack, type Stack } from '../support/stack.js';
+import { startStackOn, type UpstreamStack } from '../support/stack.js';
+import { openSocket } from '../support/status-socket.js';
+import { upstreamKinds } from '../support/upstream.js';
 
 const SPOOF: Array<[string, string]> = [['Remote-User', 'admin'], ['remote_user', 'root'], ['REMOTE-USER', 'evil']];
 const identity = (r: RecordedRequest) => r.rawHeaders.filter(([k]) => k.toUpperCase().replace(/-/g, '_') === 'REMOTE_USER').map(([, v]) => v);
 
-describe('attack: identity spoofing on every path class', () => {
-  let stack: Stack;
+for (const kind of upstreamKinds()) describe(`attack: identity spoofing on every path class (${kind})`, () => {
+  let stack: UpstreamStack;
   let alice: Browser;
   before(async () => {
-    stack = await startStack({ sim: { enableRemoteUserApi: true } });
+    stack = await startStackOn(kind, { upstream: { enableRemoteUserApi: true } });
+    await stack.upstream.addShareLink('x');
     alice = stack.browser();
     await alice.login('alice', 'alice-pass');
     await alice.get('/');
@@ -25,10 +27,11 @@ describe('attack: identity spoofing on every path class', () => {
 
   /** What reached Paperless meanwhile, leaving out the gateway's own provisioning calls (its superuser token). */
   async function seen(send: () => Promise<unknown>): Promise<RecordedRequest[]> {
-    const provisioning = `Token ${stack.sim.tokenFor('gateway-admin')}`;
-    const start = stack.sim.requests.length;
+    const provisioning = `Token ${await stack.upstream.tokenFor('gateway-admin')}`;
+    const start = await stack.upstream.mark();
     await send();
-    return stack.sim.requests.slice(start).filter((r) => !r.rawHeaders.some(([k, v]) => k.toLowerCase() === 'authorization' && v === provisioning));
+    const requests = await stack.upstream.requestsSince(start);
+    return requests.filter((r) => !r.rawHeaders.some(([k, v]) => k.toLowerCase() === 'authorization' && v === provisioning));
   }
 
   it('sign-in page: nothing reaches Paperless', async () => {
@@ -41,7 +44,7 @@ describe('attack: identity spoofing on every path class', () => {
   });
 
   it('token API: forwarded with no identity', async () => {
-    const token = stack.sim.tokenFor('bob');
+    const token = await stack.upstream.tokenFor('bob');
     const rs = await seen(() => new Browser(stack.gateway.url).get('/api/documents/', { headers: [['Authorization', `Token ${token}`], ...SPOOF] }));
     assert.deepEqual(rs.map(identity), [[]]);
     assert.equal(rs[0]?.user, 'bob');
@@ -66,26 +69,17 @@ describe('attack: identity spoofing on every path class', () => {
 
   it('websocket: exactly the session user; without a session, refused before Paperless', async () => {
     const url = stack.gateway.url.replace('http', 'ws') + '/ws/status/';
-    const rs = await seen(
-      () =>
-        new Promise<void>((resolve, reject) => {
-          const ws = new WebSocket(url, { headers: { Cookie: alice.cookieHeader(), ...Object.fromEntries(SPOOF) } });
-          ws.once('message', () => {
-            ws.close();
-            resolve();
-          });
-          ws.once('error', reject);
-        }),
-    );
+    const rs = await seen(async () => {
+      const { ws, status } = await openSocket(url, { Cookie: alice.cookieHeader(), ...Object.fromEntries(SPOOF) });
+      assert.ok(ws, `refused with ${status}`);
+      ws.close();
+    });
     assert.deepEqual(rs.map(identity), [['alice']]);
-    const anon = await seen(
-      () =>
-        new Promise<void>((resolve) => {
-          const ws = new WebSocket(url, { headers: Object.fromEntries(SPOOF) });
-          ws.once('unexpected-response', () => resolve());
-          ws.once('error', () => resolve());
-        }),
-    );
+    assert.equal(rs[0]?.user, 'alice', 'Channels authenticated the session user');
+    const anon = await seen(async () => {
+      const { ws } = await openSocket(url, Object.fromEntries(SPOOF));
+      assert.equal(ws, undefined);
+    });
     assert.deepEqual(anon, []);
   });
 

@@ -10,6 +10,7 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { parse as parseCookies } from 'cookie';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { documentBytes } from './multipart.js';
 
 export interface SimUser {
   id: number;
@@ -88,23 +89,27 @@ const MODELS = [
   'sharelink', 'customfield', 'workflow', 'processedmail',
 ];
 export const ALL_CODENAMES = MODELS.flatMap((m) => ['add', 'change', 'delete', 'view'].map((a) => `${a}_${m}`));
-const APP_OF: Record<string, string> = { user: 'auth', group: 'auth', logentry: 'admin', mailaccount: 'paperless_mail', mailrule: 'paperless_mail', processedmail: 'paperless_mail', applicationconfiguration: 'paperless' };
+const APP_OF: Record<string, string> = { user: 'auth', group: 'auth', logentry: 'auditlog', mailaccount: 'paperless_mail', mailrule: 'paperless_mail', processedmail: 'paperless_mail', applicationconfiguration: 'paperless' };
 
 function djangoKey(name: string): string {
   return `HTTP_${name.toUpperCase().replace(/-/g, '_')}`;
 }
 
 /**
- * The Angular UI's stand-in: it does what the browser tests need the real UI to
- * do, the way the real UI does it: opens /ws/status/ with the page's cookies,
- * uploads with fetch, sending the csrftoken cookie back as X-CSRFToken, and signs
- * out through /accounts/logout/.
+ * The Angular UI's stand-in, the same page the Django upstream serves: it says who Paperless
+ * thinks you are, opens /ws/status/ with the page's cookies (Paperless sends nothing on
+ * connect, only status updates), uploads with fetch sending the csrftoken cookie back as
+ * X-CSRFToken, and signs out through /accounts/logout/.
  */
-function uiPage(username: string, path: string, csrfCookie: string): string {
+function uiPage(user: { username: string; is_superuser: boolean; is_staff: boolean }, groups: string[], permissions: string[], path: string, csrfCookie: string): string {
   const script = `
     const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws/status/');
-    ws.onmessage = () => { document.getElementById('ws').textContent = 'connected'; };
+    ws.onopen = () => { document.getElementById('ws').textContent = 'connected'; };
     ws.onclose = () => { document.getElementById('ws').textContent = 'closed'; };
+    ws.onmessage = (event) => {
+      const data = JSON.parse(event.data).data;
+      document.getElementById('status').textContent = data.status + (data.document_id ? ' document ' + data.document_id : '');
+    };
     document.getElementById('upload').addEventListener('click', async () => {
       const csrf = document.cookie.split('; ').find((c) => c.startsWith(${JSON.stringify(`${csrfCookie}=`)}))?.split('=')[1] ?? '';
       const body = new FormData();
@@ -112,8 +117,15 @@ function uiPage(username: string, path: string, csrfCookie: string): string {
       const res = await fetch('/api/documents/post_document/', { method: 'POST', body, headers: { 'X-CSRFToken': csrf } });
       document.getElementById('upload-result').textContent = res.status + ' ' + (await res.text());
     });`;
+  const yesNo = (b: boolean) => (b ? 'yes' : 'no');
   return `<!doctype html><html lang="en"><head><title>Paperless-ngx</title></head><body>
-<p id="user">${escapeHtml(username)}</p><p id="path">${escapeHtml(path)}</p><p id="ws">connecting</p>
+<h1>Paperless-ngx (simulator)</h1><dl>
+<dt>User</dt><dd id="user">${escapeHtml(user.username)}</dd>
+<dt>Superuser</dt><dd id="superuser">${yesNo(user.is_superuser)}</dd><dt>Staff (Admin)</dt><dd id="staff">${yesNo(user.is_staff)}</dd>
+<dt>Groups</dt><dd id="groups">${escapeHtml(groups.join(', ') || 'none')}</dd>
+<dt>Permissions</dt><dd id="permissions">${escapeHtml(permissions.join(' ') || 'none')}</dd>
+<dt>Path</dt><dd id="path">${escapeHtml(path)}</dd><dt>Status websocket</dt><dd id="ws">connecting</dd>
+<dt>Last status message</dt><dd id="status">none</dd></dl>
 <input id="file" type="file" aria-label="Document"><button id="upload" type="button">Upload</button><p id="upload-result"></p>
 <a id="logout" href="/accounts/logout/">Logout</a>
 <script>${script}</script></body></html>`;
@@ -127,7 +139,13 @@ export class PaperlessSim {
   readonly tokens = new Map<string, number>();
   readonly requests: RecordedRequest[] = [];
   readonly uploads: Array<{ user: string; bytes: number }> = [];
+  /** Share-link slugs and whether each has expired. */
+  readonly shareLinks = new Map<string, boolean>();
   readonly sockets = new Set<WebSocket>();
+  /** The user each open /ws/status/ socket belongs to: status messages go to owners and superusers. */
+  private readonly socketUsers = new Map<WebSocket, SimUser>();
+  /** Denied websocket handshakes, held open without an answer as granian holds them. */
+  private readonly unanswered = new Set<Socket>();
   /** Forced answer for every request, to simulate outages. */
   failWith?: { status: number; body: unknown };
   /** Delay before answering, to simulate a slow Paperless. */
@@ -165,6 +183,8 @@ export class PaperlessSim {
 
   async stop(): Promise<void> {
     for (const ws of this.sockets) ws.terminate();
+    this.socketUsers.clear();
+    for (const socket of this.unanswered) socket.destroy();
     const srv = this.server;
     if (!srv) return;
     srv.closeAllConnections();
@@ -211,12 +231,26 @@ export class PaperlessSim {
     return key;
   }
 
+  addShareLink(slug: string, expired = false): void {
+    this.shareLinks.set(slug, expired);
+  }
+
   requestsTo(path: string): RecordedRequest[] {
     return this.requests.filter((r) => r.path === path);
   }
 
+  /** Sends a raw message to every socket (fault injection; Paperless itself sends status_update). */
   broadcast(message: unknown): void {
     for (const ws of this.sockets) ws.send(JSON.stringify(message));
+  }
+
+  /** Paperless's status_update about a document `owner` owns: its owner and superusers see it. */
+  statusUpdate(owner: SimUser, data: Record<string, unknown>): void {
+    const message = JSON.stringify({
+      type: 'status_update',
+      data: { max_progress: 100, ...data, owner_id: owner.id, users_can_view: [], groups_can_view: [] },
+    });
+    for (const [ws, user] of this.socketUsers) if (user.is_superuser || user.id === owner.id) ws.send(message);
   }
 
   // ---- Django-ish request processing ----
@@ -247,7 +281,7 @@ export class PaperlessSim {
   private newSession(user: SimUser, auth: Auth): void {
     const sid = randomBytes(16).toString('hex');
     this.sessions.set(sid, { userId: user.id });
-    auth.setCookies.push(`${this.cookie('sessionid')}=${sid}; HttpOnly; Max-Age=1209600; Path=/; SameSite=Lax`);
+    auth.setCookies.push(`${this.cookie('sessionid')}=${sid}; HttpOnly; Max-Age=1814400; Path=/; SameSite=Lax`);
     auth.setCookies.push(`${this.cookie('csrftoken')}=${randomBytes(16).toString('hex')}; Max-Age=31449600; Path=/; SameSite=Lax`);
   }
 
@@ -283,18 +317,39 @@ export class PaperlessSim {
       this.remoteUserMiddleware(req, sessionId, auth);
     }
     if (isApi) {
-      // With API header mode on, the header wins over a token.
-      if (auth.via === 'remote-user') return auth;
-      const authz = req.headers.authorization ?? '';
-      if (authz.startsWith('Token ')) {
-        const id = this.tokens.get(authz.slice(6).trim());
-        const user = this.users.find((u) => u.id === id);
-        if (!user || !user.is_active) throw new HttpError(401, { detail: 'Invalid token.' }, { 'WWW-Authenticate': 'Token' });
+      // DRF tries Paperless's classes in order (the header class first in API mode, then
+      // session, Basic, token) and the first that recognises the request wins.
+      if (auth.via === 'remote-user' || auth.via === 'session') return auth;
+      // DRF splits Authorization on ASCII whitespace only (bytes.split()).
+      const parts = (req.headers.authorization ?? '').split(/[ \t\n\r\v\f]+/).filter(Boolean);
+      const scheme = parts[0]?.toLowerCase();
+      if (scheme === 'basic' || scheme === 'token') {
+        // DRF answers 403, not 401: Paperless lists SessionAuthentication first, which has no WWW-Authenticate.
+        if (parts.length === 1) throw new HttpError(403, { detail: `Invalid ${scheme} header. No credentials provided.` });
+        if (parts.length > 2) throw new HttpError(403, { detail: scheme === 'token' ? 'Invalid token header. Token string should not contain spaces.' : 'Invalid basic header. Credentials string should not contain spaces.' });
+        const user = scheme === 'token' ? this.userByToken(parts[1] as string) : this.userByBasic(parts[1] as string);
         auth.user = user;
         auth.via = 'token';
       }
     }
     return auth;
+  }
+
+  private userByToken(key: string): SimUser {
+    const user = this.users.find((u) => u.id === this.tokens.get(key));
+    if (!user) throw new HttpError(403, { detail: 'Invalid token.' });
+    if (!user.is_active) throw new HttpError(403, { detail: 'User inactive or deleted.' });
+    return user;
+  }
+
+  /** DRF's BasicAuthentication: Paperless's local password. */
+  private userByBasic(encoded: string): SimUser {
+    const decoded = Buffer.from(encoded, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    const user = colon < 0 ? undefined : this.user(decoded.slice(0, colon));
+    if (!user || !user.password || user.password !== decoded.slice(colon + 1)) throw new HttpError(403, { detail: 'Invalid username/password.' });
+    if (!user.is_active) throw new HttpError(403, { detail: 'User inactive or deleted.' });
+    return user;
   }
 
   /** Django's CSRF check, for unsafe requests authenticated by the session. */
@@ -341,15 +396,16 @@ export class PaperlessSim {
       const auth = this.authenticate(req, url.pathname, cookies);
       setCookies = auth.setCookies;
       record.user = auth.user?.username;
+      if (url.pathname.includes('/api/')) checkApiVersion(req);
       const unsafe = !['GET', 'HEAD', 'OPTIONS'].includes(req.method ?? 'GET');
       if (unsafe && auth.via === 'session') this.checkCsrf(req, cookies);
       const result = await this.route(req, url, auth, cookies);
       record.status = result.status;
-      send(res, result.status, result.body, { ...result.headers }, [...setCookies, ...(result.cookies ?? [])]);
+      send(res, result.status, result.body, { ...result.headers, ...versionHeaders(record) }, [...setCookies, ...(result.cookies ?? [])]);
     } catch (err) {
       if (err instanceof HttpError) {
         record.status = err.status;
-        send(res, err.status, err.body, err.headers, setCookies);
+        send(res, err.status, err.body, { ...err.headers, ...versionHeaders(record) }, setCookies);
       } else {
         record.status = 500;
         send(res, 500, { detail: String(err) }, {}, []);
@@ -366,7 +422,14 @@ export class PaperlessSim {
     const path = url.pathname;
     const method = req.method ?? 'GET';
 
-    if (path.startsWith('/share/')) return { status: 200, body: `shared document ${path.slice(7)}`, headers: { 'Content-Type': 'text/plain' } };
+    const share = /^\/share\/(\w+)\/?$/.exec(path);
+    if (share) {
+      const slug = share[1] as string;
+      const expired = this.shareLinks.get(slug);
+      if (expired === undefined) return { status: 302, body: '', headers: { Location: '/accounts/login/?sharelink_notfound=1' } };
+      if (expired) return { status: 302, body: '', headers: { Location: '/accounts/login/?sharelink_expired=1' } };
+      return { status: 200, body: `shared document ${slug}`, headers: { 'Content-Type': 'text/plain' } };
+    }
 
     if (path === '/accounts/logout/') {
       const sid = cookies[this.cookie('sessionid')];
@@ -386,15 +449,21 @@ export class PaperlessSim {
     }
 
     if (path.includes('/api/')) {
-      if (!auth.user) throw new HttpError(401, { detail: 'Authentication credentials were not provided.' }, { 'WWW-Authenticate': 'Token' });
+      if (!auth.user) throw new HttpError(403, { detail: 'Authentication credentials were not provided.' });
       return this.api(req, url, auth.user);
     }
 
     // The Angular UI: every other path returns the index for a logged-in user.
-    if (!auth.user) return { status: 302, body: '', headers: { Location: `/accounts/login/?next=${encodeURIComponent(req.url ?? '/')}` } };
+    if (!auth.user) return { status: 302, body: '', headers: { Location: `/accounts/login/?next=${djangoQuote(req.url ?? '/')}` } };
     return {
       status: 200,
-      body: uiPage(auth.user.username, path, this.cookie('csrftoken')),
+      body: uiPage(
+        auth.user,
+        this.groups.filter((g) => auth.user?.groups.includes(g.id)).map((g) => g.name).sort(),
+        auth.user.is_superuser ? ['all (superuser)'] : [...this.permissionsOf(auth.user)].map((p) => `${APP_OF[p.slice(p.indexOf('_') + 1)] ?? 'documents'}.${p}`).sort(),
+        path,
+        this.cookie('csrftoken'),
+      ),
       headers: { 'Content-Type': 'text/html; charset=utf-8' },
     };
   }
@@ -421,10 +490,15 @@ export class PaperlessSim {
     }
     if (path === '/api/documents/post_document/' && method === 'POST') {
       need('add_document');
-      let bytes = 0;
-      for await (const chunk of req) bytes += (chunk as Buffer).length;
+      const bytes = await documentBytes(req);
+      if (bytes === undefined) throw new HttpError(400, { document: ['No file was submitted.'] });
       this.uploads.push({ user: user.username, bytes });
-      return json(200, randomBytes(16).toString('hex'));
+      const taskId = randomBytes(16).toString('hex');
+      const about = { task_id: taskId, filename: 'upload', document_id: null };
+      this.statusUpdate(user, { ...about, status: 'STARTED', current_progress: 0, message: 'new_file' });
+      this.statusUpdate(user, { ...about, status: 'WORKING', current_progress: 50, message: 'parsing_document' });
+      this.statusUpdate(user, { ...about, status: 'SUCCESS', current_progress: 100, message: 'finished', document_id: this.uploads.length });
+      return json(200, taskId);
     }
     if (path === '/api/documents/' && method === 'GET') {
       need('view_document');
@@ -586,15 +660,22 @@ export class PaperlessSim {
     const user = session ? this.users.find((u) => u.id === session.userId && u.is_active) : undefined;
     record.user = user?.username;
     if (!user) {
+      // Channels denies the connection; granian 2.5.4, Paperless's server, then never answers
+      // the handshake (granian issue #818: no 403 as the ASGI spec asks). Neither do we.
       record.status = 403;
-      socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n');
+      this.unanswered.add(socket);
+      socket.on('close', () => this.unanswered.delete(socket));
       return;
     }
     record.status = 101;
+    // Paperless says nothing on connect: it only forwards status updates.
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       this.sockets.add(ws);
-      ws.on('close', () => this.sockets.delete(ws));
-      ws.send(JSON.stringify({ type: 'hello', user: user.username }));
+      this.socketUsers.set(ws, user);
+      ws.on('close', () => {
+        this.sockets.delete(ws);
+        this.socketUsers.delete(ws);
+      });
     });
   }
 }
@@ -605,6 +686,22 @@ function pairs(raw: string[]): Array<[string, string]> {
   return out;
 }
 
+/** Paperless's ApiVersionMiddleware: versions on every answer to a signed-in user. */
+function versionHeaders(record: RecordedRequest): Record<string, string> {
+  return record.user === undefined ? {} : { 'X-Api-Version': '9', 'X-Version': '2.20.15' };
+}
+
+/** DRF's AcceptHeaderVersioning with Paperless's ALLOWED_VERSIONS (1 to 9). */
+function checkApiVersion(req: http.IncomingMessage): void {
+  const version = /(?:^|;)\s*version=([^;,\s]*)/.exec(req.headers.accept ?? '')?.[1];
+  if (version !== undefined && !/^[1-9]$/.test(version)) throw new HttpError(406, { detail: 'Invalid version in "Accept" header.' });
+}
+
+/** Django's redirect_to_login quotes `next` with urllib's quote(safe='/'). */
+function djangoQuote(value: string): string {
+  return encodeURIComponent(value).replace(/%2F/g, '/').replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
 function json(status: number, body: unknown) {
   return { status, body, headers: { 'Content-Type': 'application/json' } };
 }
@@ -613,7 +710,7 @@ function send(res: http.ServerResponse, status: number, body: unknown, headers: 
   const contentType = headers['Content-Type'] ?? (typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json');
   // DRF renders every JSON response, a bare string (a token, a task id) included, as JSON.
   const text = typeof body === 'string' && !contentType.startsWith('application/json') ? body : JSON.stringify(body);
-  res.writeHead(status, { ...headers, 'Content-Type': contentType, 'X-Api-Version': '9', 'X-Version': '2.20.0', ...(cookies.length ? { 'Set-Cookie': cookies } : {}) });
+  res.writeHead(status, { ...headers, 'Content-Type': contentType, ...(cookies.length ? { 'Set-Cookie': cookies } : {}) });
   res.end(text);
 }
 

@@ -1,40 +1,52 @@
+import { DjangoUpstream } from './django-upstream.js';
 import { GatewayProcess, baseEnv, freePort, type Launch } from './gateway.js';
 import { Browser } from './http-client.js';
-import { PaperlessSim, type SimOptions, type SimUser } from './paperless-sim.js';
+import type { PaperlessSim, SimOptions } from './paperless-sim.js';
 import { RedisServer } from './redis.js';
+import { SimUpstream } from './sim-upstream.js';
 import { Slapd } from './slapd.js';
+import type { NewUser, Upstream, UpstreamKind, UpstreamOptions } from './upstream.js';
 
-/** Everything a gateway test needs, each part real and private: slapd, redis-server, the simulator, the gateway. */
-export interface Stack {
+/** Everything a gateway test needs, each part real and private: slapd, redis-server, a Paperless, the gateway. */
+export interface UpstreamStack {
   slapd: Slapd;
   redis: RedisServer;
-  sim: PaperlessSim;
+  upstream: Upstream;
   gateway: GatewayProcess;
   browser(): Browser;
   stop(): Promise<void>;
 }
 
-export async function startStack(
-  options: {
-    env?: Record<string, string>;
-    sim?: SimOptions;
-    redisPersist?: boolean;
-    /** How the gateway is started (default: the sources through tsx). */
-    launch?: Launch;
-    /** The Paperless user whose token the gateway gets (default: a superuser, as README says). */
-    tokenUser?: Partial<SimUser> & { username: string };
-  } = {},
-): Promise<Stack> {
+/** A stack on the simulator, whose state a test may read and change directly. */
+export interface Stack extends UpstreamStack {
+  sim: PaperlessSim;
+}
+
+export interface StackOptions {
+  env?: Record<string, string>;
+  redisPersist?: boolean;
+  /** How the gateway is started (default: the sources through tsx). */
+  launch?: Launch;
+  /** The Paperless user whose token the gateway gets (default: a superuser, as README says). */
+  tokenUser?: NewUser;
+}
+
+async function startOn(upstream: Upstream, options: StackOptions): Promise<UpstreamStack> {
   const slapd = new Slapd();
   const redis = new RedisServer(options.redisPersist ?? false);
-  const sim = new PaperlessSim(options.sim);
-  await Promise.all([slapd.start().then(() => slapd.seed()), redis.start(), sim.start()]);
+  const stopAll = () => Promise.all([upstream.destroy(), redis.destroy(), slapd.destroy()]);
+  try {
+    await Promise.all([slapd.start().then(() => slapd.seed()), redis.start(), upstream.start()]);
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
   const port = await freePort();
   // The superuser whose token the gateway provisions with, as README tells admins to create.
-  const tokenUser = sim.addUser(options.tokenUser ?? { username: 'gateway-admin', is_superuser: true, is_staff: true });
-  const paperlessToken = sim.tokenFor(tokenUser.username);
+  const tokenUser = await upstream.addUser(options.tokenUser ?? { username: 'gateway-admin', is_superuser: true, is_staff: true });
+  const paperlessToken = await upstream.tokenFor(tokenUser.username);
   const gateway = new GatewayProcess(
-    { ...baseEnv({ ldapUrl: slapd.url, redisUrl: redis.url, upstreamUrl: sim.url, port, paperlessToken }), ...options.env },
+    { ...baseEnv({ ldapUrl: slapd.url, redisUrl: redis.url, upstreamUrl: upstream.url, port, paperlessToken }), ...options.env },
     false,
     options.launch,
   );
@@ -42,18 +54,33 @@ export async function startStack(
     await gateway.start();
   } catch (err) {
     // Left running, the servers would keep the test process alive after the failure.
-    await Promise.all([gateway.stop(), sim.stop(), redis.destroy(), slapd.destroy()]);
+    await Promise.all([gateway.stop(), stopAll()]);
     throw err;
   }
   return {
     slapd,
     redis,
-    sim,
+    upstream,
     gateway,
     browser: () => new Browser(gateway.url),
     stop: async () => {
       await gateway.stop();
-      await Promise.all([sim.stop(), redis.destroy(), slapd.destroy()]);
+      await stopAll();
     },
   };
+}
+
+/** The stack on the simulator. */
+export async function startStack(options: StackOptions & { sim?: SimOptions } = {}): Promise<Stack> {
+  const upstream = new SimUpstream(options.sim);
+  return { ...(await startOn(upstream, options)), sim: upstream.sim };
+}
+
+export function createUpstream(kind: UpstreamKind, options: UpstreamOptions = {}): Upstream {
+  return kind === 'django' ? new DjangoUpstream(options) : new SimUpstream(options);
+}
+
+/** The stack on either upstream, for tests that must hold on the simulator and on Django alike. */
+export function startStackOn(kind: UpstreamKind, options: StackOptions & { upstream?: UpstreamOptions } = {}): Promise<UpstreamStack> {
+  return startOn(createUpstream(kind, options.upstream), options);
 }

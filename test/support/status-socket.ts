@@ -5,21 +5,33 @@ export interface SocketResult {
   ws?: WebSocket;
   /** The HTTP status of a refused upgrade. */
   status?: number;
+  /** Nothing answered the upgrade in time (granian 2.5.4 never answers a denied one). */
+  timedOut?: boolean;
 }
 
 /**
  * Opens a websocket and settles once it is open or refused. Paperless's /ws/status/ says
  * nothing on connect (it only forwards status updates), so "open" is the only sign of success.
  */
-export function openSocket(url: string, headers: Record<string, string> = {}): Promise<SocketResult> {
+export function openSocket(url: string, headers: Record<string, string> = {}, timeoutMs = 10_000): Promise<SocketResult> {
   return new Promise((resolve) => {
     const ws = new WebSocket(url, { headers });
-    ws.once('open', () => resolve({ ws }));
+    const timer = setTimeout(() => {
+      ws.removeAllListeners();
+      ws.on('error', () => undefined);
+      ws.terminate();
+      resolve({ timedOut: true });
+    }, timeoutMs);
+    const settle = (result: SocketResult) => {
+      clearTimeout(timer);
+      resolve(result);
+    };
+    ws.once('open', () => settle({ ws }));
     ws.once('unexpected-response', (_req, res) => {
-      resolve({ status: res.statusCode ?? 0 });
+      settle({ status: res.statusCode ?? 0 });
       ws.terminate();
     });
-    ws.once('error', () => resolve({}));
+    ws.once('error', () => settle({}));
   });
 }
 

@@ -1,0 +1,156 @@
+"""
+Paperless-ngx's authentication shell, for the gateway's tests: the settings of
+paperless/settings.py (2.20.x) that decide who a request is, read from the same
+PAPERLESS_* variables. Documents, OCR and Celery are left out.
+"""
+
+import json
+import os
+from pathlib import Path
+
+
+def _bool(name: str, default: str = "NO") -> bool:
+    return os.getenv(name, default).lower() in ("yes", "y", "1", "t", "true")
+
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(os.environ.get("PAPERLESS_DATA_DIR", BASE_DIR / "data"))
+
+SECRET_KEY = os.getenv("PAPERLESS_SECRET_KEY", "e11fl1oa-*ytql8p)(06fbj4ukrlo+n7k&q5+$1md7i+mge=ee")
+DEBUG = False
+ALLOWED_HOSTS = ["*"]
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "paperless",
+    "documents",
+    "paperless_mail",
+    "django.contrib.admin",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "allauth",
+    "allauth.account",
+    "channels",
+]
+
+MIDDLEWARE = [
+    # Not Paperless's: records each request as Django parsed it, for the tests.
+    "paperless.recorder.RecordingMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "paperless.middleware.ApiVersionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+]
+
+ROOT_URLCONF = "paperless.urls"
+ASGI_APPLICATION = "paperless.asgi.application"
+CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.debug",
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": os.getenv("PAPERLESS_DBNAME", str(DATA_DIR / "db.sqlite3")),
+        "OPTIONS": {"timeout": 20},
+    },
+}
+DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+
+REST_FRAMEWORK = {
+    # Paperless's order: the first class decides the answer to an anonymous request, and
+    # SessionAuthentication has no WWW-Authenticate header, so that answer is 403.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.BasicAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_VERSIONING_CLASS": "rest_framework.versioning.AcceptHeaderVersioning",
+    "DEFAULT_VERSION": "1",
+    "ALLOWED_VERSIONS": ["1", "2", "3", "4", "5", "6", "7", "8", "9"],
+}
+
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+
+ENABLE_HTTP_REMOTE_USER = _bool("PAPERLESS_ENABLE_HTTP_REMOTE_USER")
+HTTP_REMOTE_USER_HEADER_NAME = os.getenv("PAPERLESS_HTTP_REMOTE_USER_HEADER_NAME", "HTTP_REMOTE_USER")
+ENABLE_HTTP_REMOTE_USER_API = _bool("PAPERLESS_ENABLE_HTTP_REMOTE_USER_API")
+if ENABLE_HTTP_REMOTE_USER:
+    MIDDLEWARE.append("paperless.auth.HttpRemoteUserMiddleware")
+    AUTHENTICATION_BACKENDS.insert(0, "django.contrib.auth.backends.RemoteUserBackend")
+    if ENABLE_HTTP_REMOTE_USER_API:
+        REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"].insert(0, "paperless.auth.PaperlessRemoteUserAuthentication")
+
+AUDIT_LOG_ENABLED = _bool("PAPERLESS_AUDIT_LOG_ENABLED", "true")
+if AUDIT_LOG_ENABLED:
+    INSTALLED_APPS.append("auditlog")
+    MIDDLEWARE.append("auditlog.middleware.AuditlogMiddleware")
+
+COOKIE_PREFIX = os.getenv("PAPERLESS_COOKIE_PREFIX", "")
+SESSION_COOKIE_NAME = f"{COOKIE_PREFIX}sessionid"
+CSRF_COOKIE_NAME = f"{COOKIE_PREFIX}csrftoken"
+LANGUAGE_COOKIE_NAME = f"{COOKIE_PREFIX}django_language"
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+ACCOUNT_SESSION_REMEMBER = _bool("PAPERLESS_ACCOUNT_SESSION_REMEMBER", "True")
+SESSION_EXPIRE_AT_BROWSER_CLOSE = not ACCOUNT_SESSION_REMEMBER
+SESSION_COOKIE_AGE = int(os.getenv("PAPERLESS_SESSION_COOKIE_AGE", 60 * 60 * 24 * 7 * 3))
+
+PAPERLESS_URL = os.getenv("PAPERLESS_URL")
+CSRF_TRUSTED_ORIGINS = [o for o in os.getenv("PAPERLESS_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+if PAPERLESS_URL:
+    CSRF_TRUSTED_ORIGINS.append(PAPERLESS_URL)
+
+USE_X_FORWARDED_HOST = _bool("PAPERLESS_USE_X_FORWARD_HOST")
+USE_X_FORWARDED_PORT = _bool("PAPERLESS_USE_X_FORWARD_PORT")
+_ssl_header = os.getenv("PAPERLESS_PROXY_SSL_HEADER")
+SECURE_PROXY_SSL_HEADER = tuple(json.loads(_ssl_header)) if _ssl_header else None
+
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/dashboard"
+LOGOUT_REDIRECT_URL = os.getenv("PAPERLESS_LOGOUT_REDIRECT_URL", "/accounts/login/?loggedout=1")
+
+ACCOUNT_LOGOUT_ON_GET = True
+ACCOUNT_ALLOW_SIGNUPS = False
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_ADAPTER = "paperless.adapter.CustomAccountAdapter"
+
+# /api/token/ (DRF's ObtainAuthToken) has no throttle in 2.x.
+STATIC_URL = "/static/"
+USE_TZ = True
+TIME_ZONE = "UTC"
+LANGUAGE_CODE = "en-us"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.getenv("PAPERLESS_LOGLEVEL", "WARNING")},
+}

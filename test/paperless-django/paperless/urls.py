@@ -1,0 +1,60 @@
+"""paperless/urls.py of Paperless-ngx 2.20.x, for the routes the gateway meets."""
+
+from django.contrib import admin
+from django.contrib.auth.decorators import login_required
+from django.urls import include, path, re_path
+from django.views.decorators.csrf import ensure_csrf_cookie
+from rest_framework.authtoken import views as token_views
+from rest_framework.routers import DefaultRouter
+
+from paperless import control
+from paperless.consumers import StatusConsumer
+from paperless.views import (
+    DocumentViewSet,
+    GenerateAuthTokenView,
+    GroupViewSet,
+    IndexView,
+    PostDocumentView,
+    ProfileView,
+    SharedLinkView,
+    UiSettingsView,
+    UserViewSet,
+)
+
+api_router = DefaultRouter()
+api_router.register(r"documents", DocumentViewSet, basename="documents")
+api_router.register(r"users", UserViewSet, basename="users")
+api_router.register(r"groups", GroupViewSet, basename="groups")
+
+urlpatterns = [
+    # Not Paperless's: the tests' control API (data set-up and the request record).
+    path("__upstream__/", include(control.urlpatterns)),
+    re_path(
+        r"^api/",
+        include(
+            [
+                re_path(r"^auth/", include(("rest_framework.urls", "rest_framework"), namespace="rest_framework")),
+                re_path(r"^documents/post_document/", PostDocumentView.as_view(), name="post_document"),
+                re_path(r"^ui_settings/", UiSettingsView.as_view(), name="ui_settings"),
+                path("token/", token_views.obtain_auth_token),
+                re_path(
+                    "^profile/",
+                    include(
+                        [
+                            path("generate_auth_token/", GenerateAuthTokenView.as_view()),
+                            path("", ProfileView.as_view(), name="profile_view"),
+                        ],
+                    ),
+                ),
+                *api_router.urls,
+            ],
+        ),
+    ),
+    re_path(r"admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    re_path(r"share/(?P<slug>\w+)/?$", SharedLinkView.as_view()),
+    # The frontend: every other path is the Angular index, for signed-in users only.
+    re_path(r".*", login_required(ensure_csrf_cookie(IndexView.as_view())), name="base"),
+]
+
+websocket_urlpatterns = [path("ws/status/", StatusConsumer.as_asgi())]
