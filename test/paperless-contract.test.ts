@@ -138,6 +138,26 @@ for (const kind of upstreamKinds()) {
       assert.equal(next.headers.location, '/accounts/login/?next=/');
     });
 
+    it("the other logouts, Django admin's and the browsable API's, are POSTs under CSRF that end only Paperless's session", async () => {
+      await up.addUser({ username: 'staffer', is_staff: true });
+      for (const [path, username] of [['/api/auth/logout/', 'api-leaver'], ['/admin/logout/', 'staffer']] as const) {
+        const b = await signedIn(username);
+        const sid = b.jar.get('sessionid') ?? '';
+        const refused = await b.request('POST', path, { headers: [['Origin', up.url]] });
+        assert.equal(refused.status, 403, `${path} without the CSRF token`);
+        assert.equal(await up.sessionUser(sid), username);
+        const res = await b.request('POST', path, { headers: [['Origin', up.url], ['X-CSRFToken', b.jar.get('csrftoken') ?? '']] });
+        assert.equal(res.status, 302, path);
+        assert.equal(res.headers.location, '/accounts/login/?loggedout=1');
+        assert.equal(await up.sessionUser(sid), undefined, `${path} flushed the session`);
+      }
+      // Django admin sends a user who is not staff to /admin/ instead, and keeps the session.
+      const b = await signedIn('not-staff');
+      const res = await b.request('POST', '/admin/logout/', { headers: [['Origin', up.url], ['X-CSRFToken', b.jar.get('csrftoken') ?? '']] });
+      assert.equal(res.headers.location, '/admin/');
+      assert.equal(await up.sessionUser(b.jar.get('sessionid') ?? ''), 'not-staff');
+    });
+
     it('/ws/status/ authenticates by the session cookie only and says nothing on connect', async () => {
       const b = await signedIn('watcher');
       const url = up.url.replace('http', 'ws') + '/ws/status/';
@@ -307,6 +327,24 @@ for (const kind of upstreamKinds()) {
       assert.match(key, /^[0-9a-f]{40}$/);
       assert.equal(json<{ auth_token: string }>((await api('GET', '/api/profile/', undefined, key)).body).auth_token, key);
       admin = key;
+    });
+  });
+
+  describe(`Paperless contract, another header and a cookie prefix (${kind})`, () => {
+    const up: Upstream = createUpstream(kind, { remoteUserKey: 'HTTP_X_FORWARDED_USER', cookiePrefix: 'pl_' });
+    before(async () => up.start());
+    after(async () => up.destroy());
+
+    it('PAPERLESS_HTTP_REMOTE_USER_HEADER_NAME is a META key; PAPERLESS_COOKIE_PREFIX prefixes sessionid and csrftoken', async () => {
+      const ignored = await new Browser(up.url).get('/', { headers: [['Remote-User', 'alice']] });
+      assert.equal(ignored.status, 302, 'Remote-User means nothing with another key');
+      const b = new Browser(up.url);
+      const res = await b.get('/', { headers: [['X-Forwarded-User', 'alice']] });
+      assert.equal(res.status, 200);
+      assert.match(res.body, /id="user">alice</);
+      assert.ok(b.jar.get('pl_sessionid') && b.jar.get('pl_csrftoken'));
+      assert.equal(b.jar.get('sessionid'), undefined);
+      assert.equal(await up.sessionUser(b.jar.get('pl_sessionid') ?? ''), 'alice');
     });
   });
 

@@ -431,6 +431,15 @@ export class PaperlessSim {
       return { status: 200, body: `shared document ${slug}`, headers: { 'Content-Type': 'text/plain' } };
     }
 
+    // Django's LogoutView behind Django admin and DRF's browsable API: POST only (CSRF checked
+    // with every unsafe session request above); admin sends a user who is not staff to /admin/.
+    if ((path === '/api/auth/logout/' || path === '/admin/logout/') && method === 'POST') {
+      if (path === '/admin/logout/' && !auth.user?.is_staff) return { status: 302, body: '', headers: { Location: '/admin/' } };
+      const sid = cookies[this.cookie('sessionid')];
+      if (sid) this.sessions.delete(sid);
+      return { status: 302, body: '', headers: { Location: this.options.logoutRedirectUrl }, cookies: [`${this.cookie('sessionid')}=""; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/`] };
+    }
+
     if (path === '/accounts/logout/') {
       const sid = cookies[this.cookie('sessionid')];
       if (sid) this.sessions.delete(sid);
