@@ -22,8 +22,12 @@ function unprivileged(command: string, args: string[]): { command: string; args:
   return { command: 'setpriv', args: [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--', command, ...args] };
 }
 
+/**
+ * Runs a command to its end. It keeps this environment (npm needs the machine's CA and proxy
+ * settings) and gets a time limit, so a registry that does not answer fails the test, not CI.
+ */
 function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}) {
-  const res = spawnSync(command, args, { cwd, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } });
+  const res = spawnSync(command, args, { cwd, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 180_000 });
   if (res.error) throw res.error;
   return res;
 }
