@@ -18,6 +18,7 @@ import { BasicAuthCache } from './proxy/basic-auth-cache.js';
 import { compileTrust } from './proxy/client-address.js';
 import { runSteps } from './proxy/exchange.js';
 import { createProxyPipeline, rejectUpgrade } from './proxy/pipeline.js';
+import { canonicalTarget } from './proxy/request-target.js';
 import { Upstream } from './proxy/upstream.js';
 import { WebsocketRegistry } from './proxy/websockets.js';
 import { Regulation } from './regulation/regulation.js';
@@ -50,6 +51,14 @@ function isSessionPage(path: string): boolean {
 function isGatewayRoute(req: http.IncomingMessage): boolean {
   const url = req.url ?? '/';
   return url.startsWith('/_gateway/') || isSessionPage(url) || (req.method === 'POST' && url.startsWith('/api/token'));
+}
+
+/** Every decision, the gateway's own routes included, reads the target Paperless would receive. */
+function canonicalize(req: http.IncomingMessage): boolean {
+  const target = canonicalTarget(req.url ?? '/');
+  if (target === undefined) return false;
+  req.url = target;
+  return true;
 }
 
 const STATIC_DIR = fileURLToPath(new URL('../views/static/', import.meta.url));
@@ -210,6 +219,10 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
   const accessLog = requestIdAndAccessLog(createRequestLogger(config.log.level), config.log.requests);
   const server = http.createServer((req, res) => {
     accessLog(req, res);
+    if (!canonicalize(req)) {
+      sendError(pages, req, res, 400, 'The address of this request could not be read.');
+      return;
+    }
     // Proxied requests skip Express entirely; it serves only the gateway's own pages.
     if (isGatewayRoute(req)) app(req, res);
     else proxy(req, res);
@@ -220,6 +233,10 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
   server.keepAliveTimeout = 65_000;
   server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
     socket.on('error', () => socket.destroy());
+    if (!canonicalize(req)) {
+      rejectUpgrade(socket, 400, 'Bad Request');
+      return;
+    }
     void pipeline.upgrade(req, socket, head);
   });
 

@@ -10,6 +10,7 @@ import { removeCookies } from './cookies.js';
 import { pathOf } from '../url-path.js';
 import { redirect, sendJson, type Exchange, type Step } from './exchange.js';
 import { setForwardingHeaders, stripIdentityHeaders } from './identity-headers.js';
+import { isShareLink } from './request-target.js';
 import type { Upstream } from './upstream.js';
 import type { WebsocketRegistry } from './websockets.js';
 
@@ -30,9 +31,6 @@ export function isApiPath(path: string): boolean {
   return path.includes('/api/') || path.endsWith('/api');
 }
 
-export function isPublicSharePath(path: string): boolean {
-  return path.startsWith('/share/');
-}
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
@@ -74,9 +72,9 @@ export function createProxyPipeline(deps: ProxyPipelineDeps) {
     upstream.web(x.req, x.res);
   }
 
-  /** Public share links need no sign-in. */
+  /** Public share links need no sign-in: exactly Paperless's share route, read-only. */
   const publicShares: Step = (x) => {
-    if (!isPublicSharePath(x.path)) return true;
+    if (!isShareLink(x.path) || (x.req.method !== 'GET' && x.req.method !== 'HEAD')) return true;
     forwardAnonymous(x);
     return false;
   };
