@@ -22,6 +22,8 @@ describe('next-path validation', () => {
       '/%2F%2Fevil.example', '/%2fevil.example'.replace('/', '/%2F'), '%2F%2Fevil.example', '/%5Cevil.example', '/%255Cevil.example',
       '/\tevil', '/\nevil', '/%09/evil.example', '/%0d%0aSet-Cookie:x=y', 'documents', '', '/accounts/login/?next=/x', '/accounts/logout/',
       '/' + 'a'.repeat(3000), '/%E0%A4%A',
+      // Safe as typed, `//evil.example` once the dot segments are resolved.
+      '/.//evil.example', '/a/..//evil.example', '/%2e//evil.example', '/./%2e//evil.example/x?y#z',
     ];
     for (const next of bad) assert.equal(safeNextPath(next, ORIGIN), undefined, JSON.stringify(next));
     assert.equal(safeNextPath(['/a'], ORIGIN), undefined);

@@ -28,5 +28,7 @@ export function safeNextPath(next: unknown, origin: URL): string | undefined {
   if (resolved.origin !== origin.origin) return undefined;
   // Never bounce back into the login or logout pages.
   if (resolved.pathname.startsWith('/accounts/login') || resolved.pathname.startsWith('/accounts/logout')) return undefined;
-  return resolved.pathname + resolved.search + resolved.hash;
+  // Judge what goes into Location, not what came in: `/.//evil` resolves to `//evil`.
+  const location = resolved.pathname + resolved.search + resolved.hash;
+  return looksSafe(location) && new URL(location, origin).origin === origin.origin ? location : undefined;
 }

@@ -41,6 +41,10 @@ describe('property: redirect validation', () => {
     fc.webUrl(),
     fc.constantFrom('//', '/\\', '\\\\', 'http:', 'https:', 'javascript:', '%2F', '%5C', '%09', '%0d%0a', '\t', '\n', '/%2F', '/%252F').chain((p) => fc.string({ maxLength: 20 }).map((rest) => `${p}${rest}`)),
     fc.string({ maxLength: 30 }).map((s) => `/${s}`),
+    // Dot segments that resolve into `//host` only after URL resolution (`/.//evil`, `/a/..//evil`).
+    fc
+      .array(fc.constantFrom('/', '.', '..', '%2e', '%2E', '//', 'evil.example', 'a', '\\', '%2f'), { minLength: 1, maxLength: 8 })
+      .map((parts) => `/${parts.join('')}`),
   );
 
   it('accepts only same-origin paths, whatever the input', () => {
