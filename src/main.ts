@@ -45,6 +45,10 @@ function readConfig(): Config {
 async function serve(): Promise<void> {
   const config = readConfig();
   const log = createLogger(config.log.level);
+  // The last resort: every entry point catches its own errors, and one that slips through is a
+  // bug to log, not a reason to drop every other user's requests and websockets.
+  process.on('unhandledRejection', (reason) => log.error({ err: reason instanceof Error ? reason.stack : String(reason) }, 'BUG: unhandled rejection; the gateway keeps serving'));
+  process.on('uncaughtException', (err) => log.error({ err: err.stack ?? err.message }, 'BUG: uncaught exception; the gateway keeps serving'));
   if (config.ldap.tls.skipVerify && !cluster.isWorker) {
     log.warn(
       { setting: 'GATEWAY_LDAP_TLS_SKIP_VERIFY' },

@@ -22,6 +22,25 @@ export class NotAllowedError extends GatewayError {
   }
 }
 
+/**
+ * Paperless reads the identity header as Latin-1 (Django decodes header bytes that way), so a
+ * name outside it would arrive as another, garbled name; Node refuses to send it at all.
+ */
+export class UsernameNotRepresentableError extends GatewayError {
+  readonly status = 403;
+  constructor(username: string) {
+    super(
+      `username ${JSON.stringify(username)} has characters outside Latin-1, which the identity header cannot carry to Paperless; set GATEWAY_LDAP_USERNAME_ATTRIBUTE to an attribute holding a plain name (e.g. sAMAccountName, employeeID)`,
+      'Your username contains characters Paperless cannot receive. Ask your administrator to give Paperless another name for you (GATEWAY_LDAP_USERNAME_ATTRIBUTE).',
+    );
+  }
+}
+
+/** Whether Paperless can receive this name in its identity header. */
+export function fitsIdentityHeader(username: string): boolean {
+  return /^[\u0020-\u007e\u00a0-\u00ff]*$/.test(username);
+}
+
 /** The password was right, but the directory refuses the account (disabled, expired, must change password…). */
 export class AccountRestrictedError extends GatewayError {
   readonly status = 403;

@@ -11,7 +11,9 @@ import { pathOf } from '../url-path.js';
 import { redirect, sendJson, type Exchange, type Step } from './exchange.js';
 import { setForwardingHeaders, stripIdentityHeaders } from './identity-headers.js';
 import { isShareLink } from './request-target.js';
+import { fitsIdentityHeader, UsernameNotRepresentableError } from '../directory/errors.js';
 import type { Upstream } from './upstream.js';
+import { GatewayError } from '../errors.js';
 import type { WebsocketRegistry } from './websockets.js';
 
 export interface ProxyPipelineDeps {
@@ -135,6 +137,8 @@ export function createProxyPipeline(deps: ProxyPipelineDeps) {
   };
 
   function setIdentity(req: IncomingMessage, username: string): void {
+    // Sign-in refuses such names; a session from before that rule must not reach Node's header check.
+    if (!fitsIdentityHeader(username)) throw new UsernameNotRepresentableError(username);
     removeCookies(req.headers, gatewayCookieOnly);
     req.headers[identityKey] = username;
     forwardingHeaders(req);
@@ -152,6 +156,17 @@ export function createProxyPipeline(deps: ProxyPipelineDeps) {
 
   /** Websocket upgrades are not requests with a response, so the same steps run here by hand. */
   async function upgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
+    try {
+      await upgradeSteps(req, socket, head);
+    } catch (err) {
+      // Nothing on this path may take the process down: refuse this one socket and go on.
+      const status = err instanceof GatewayError ? err.status : 500;
+      log.error({ err: err instanceof Error ? err.message : String(err), path: pathOf(req.url) }, 'websocket upgrade failed');
+      rejectUpgrade(socket, status, status === 403 ? 'Forbidden' : 'Internal Server Error');
+    }
+  }
+
+  async function upgradeSteps(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
     stripIdentityHeaders(req.headers, identity.remoteUserHeader);
     // Cross-site websocket hijacking: a page elsewhere must not ride on the user's cookies.
     const origin = req.headers.origin;

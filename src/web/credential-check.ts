@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { isAllowed } from '../directory/allowed-groups.js';
 import type { Directory, DirectoryUser } from '../directory/directory.js';
-import { AccountRestrictedError, DirectoryUnavailableError, InvalidCredentialsError, NotAllowedError } from '../directory/errors.js';
+import { AccountRestrictedError, DirectoryUnavailableError, fitsIdentityHeader, InvalidCredentialsError, NotAllowedError, UsernameNotRepresentableError } from '../directory/errors.js';
 import { metrics } from '../ops/metrics.js';
 import { normalizeUsername } from '../directory/username.js';
 import { GatewayError } from '../errors.js';
@@ -16,6 +16,7 @@ function outcomeOf(err: unknown): string {
   if (err instanceof InvalidCredentialsError) return 'invalid';
   if (err instanceof NotAllowedError) return 'not_allowed';
   if (err instanceof AccountRestrictedError) return 'restricted';
+  if (err instanceof UsernameNotRepresentableError) return 'unrepresentable';
   if (err instanceof DirectoryUnavailableError) return 'directory_unavailable';
   return 'error';
 }
@@ -42,6 +43,7 @@ export class CredentialCheck {
   async verify(username: string, password: string, ip: string, via: 'form' | 'api-token' | 'basic'): Promise<DirectoryUser> {
     try {
       const user = await this.authenticate(username, password, ip);
+      if (!fitsIdentityHeader(user.username)) throw new UsernameNotRepresentableError(user.username);
       this.requireAllowedGroup(user);
       await this.provision(user);
       metrics.logins.inc({ outcome: 'success', via });
