@@ -19,8 +19,9 @@ import { compileTrust } from './proxy/client-address.js';
 import { runSteps } from './proxy/exchange.js';
 import { createProxyPipeline, rejectUpgrade } from './proxy/pipeline.js';
 import { canonicalTarget } from './proxy/request-target.js';
+import { pathOf } from './url-path.js';
 import { Upstream } from './proxy/upstream.js';
-import { WebsocketRegistry } from './proxy/websockets.js';
+import { SESSION_ENDED, WebsocketRegistry } from './proxy/websockets.js';
 import { Regulation } from './regulation/regulation.js';
 import { ResponseTiming } from './regulation/timing.js';
 import { createRedis, waitReady } from './session/redis.js';
@@ -74,9 +75,14 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
   const sessions = new SessionService(config.session, redis, subscriber, config.redis.keyPrefix, log);
   const pages = new Pages(config.web, new I18n(config.web.language));
   const websockets = new WebsocketRegistry();
-  sessions.onEnded((sid) => websockets.closeSession(sid));
+  sessions.onEnded((sid) => websockets.closeSession(sid, SESSION_ENDED));
 
   const upstream = new Upstream(config.upstream, (error, req, res) => {
+    // A client that leaves mid-request makes the proxy abort its upstream call: no outage.
+    if (req.destroyed && (res.destroyed || !res.writable)) {
+      log.debug({ path: pathOf(req.url) }, 'client left before Paperless answered');
+      return;
+    }
     log.warn({ err: error.message }, 'upstream unavailable');
     if (res instanceof http.ServerResponse) sendError(pages, req, res, error.status, error.userMessage);
     else rejectUpgrade(res as Socket, 502, 'Bad Gateway');
@@ -243,11 +249,11 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
   const sweep = setInterval(() => {
     const open = websockets.sessions();
     const now = Date.now();
-    for (const { sid, endsAt } of open) if (now > endsAt) websockets.closeSession(sid);
+    for (const { sid, endsAt } of open) if (now > endsAt) websockets.closeSession(sid, SESSION_ENDED);
     sessions
       .alive(open.map((o) => o.sid))
       .then((alive) => {
-        for (const { sid } of open) if (!alive.has(sid)) websockets.closeSession(sid);
+        for (const { sid } of open) if (!alive.has(sid)) websockets.closeSession(sid, SESSION_ENDED);
       })
       .catch(() => undefined); // Redis down: keep sockets until we can tell.
   }, sweepInterval(config.session.idleTimeoutMs));

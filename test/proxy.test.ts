@@ -162,9 +162,12 @@ describe('proxy: identity header, sessions and path classes', () => {
   it('refuses unsafe requests on a session from another origin itself (Paperless skips CSRF for header-authenticated API calls)', async () => {
     const before = stack.sim.requests.length;
     for (const headers of [[['Origin', 'https://evil.example']], [['Referer', 'https://evil.example/x']], [], [['Origin', 'null']]] as Array<Array<[string, string]>>) {
-      const res = await alice.request('DELETE', '/api/documents/1/', { headers });
-      assert.equal(res.status, 403, JSON.stringify(headers));
-      assert.match(JSON.parse(res.body).detail, /CSRF Failed: Origin checking failed/);
+      // Every method but GET, HEAD, OPTIONS and TRACE: WebDAV's and made-up ones too.
+      for (const method of ['DELETE', 'POST', 'PUT', 'PATCH', 'PROPPATCH', 'MKCOL', 'PURGE']) {
+        const res = await alice.request(method, '/api/documents/1/', { headers });
+        assert.equal(res.status, 403, `${method} ${JSON.stringify(headers)}`);
+        assert.match(JSON.parse(res.body).detail, /CSRF Failed: Origin checking failed/);
+      }
     }
     assert.equal(stack.sim.requests.length, before, 'none reached Paperless');
     assert.equal((await alice.get('/documents/', { headers: [['Origin', 'https://evil.example']] })).status, 200, 'safe methods pass');

@@ -65,8 +65,10 @@ describe('websockets through the gateway', () => {
     assert.ok(ws);
     const other = await open(wsUrl, { Cookie: alice.cookieHeader() });
     assert.ok(other.ws);
+    const code = new Promise<number>((resolve) => ws.once('close', (c: number) => resolve(c)));
     await b.get('/accounts/logout/');
     assert.equal(await closed(ws), true, "bob's socket closed");
+    assert.equal(await code, 1008, 'with a close code saying the session ended, not a bare TCP close');
     assert.equal(other.ws.readyState, WebSocket.OPEN, "alice's socket stays open");
     other.ws.close();
   });

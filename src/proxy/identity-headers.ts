@@ -23,6 +23,21 @@ export function stripIdentityHeaders(headers: IncomingHttpHeaders, headerName: s
   return removed;
 }
 
+/**
+ * Hop-by-hop headers a client names in `Connection` are for this hop only (RFC 9110 7.6.1):
+ * a client could otherwise have a header the gateway sets dropped further along. `upgrade`
+ * stays for websocket handshakes; `close` and `keep-alive` are options, not header names.
+ */
+export function dropConnectionNamedHeaders(headers: IncomingHttpHeaders, isUpgrade: boolean): void {
+  const named = headers.connection;
+  if (named === undefined) return;
+  for (const token of named.split(',')) {
+    const name = token.trim().toLowerCase();
+    if (name === '' || name === 'close' || name === 'keep-alive' || (isUpgrade && name === 'upgrade') || name === 'connection') continue;
+    delete headers[name];
+  }
+}
+
 /** Forwarding headers the gateway alone decides; a client's own would let it pick its address or scheme. */
 const FORWARDING_HEADERS = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-port', 'x-real-ip'];
 

@@ -9,7 +9,7 @@ import { clientAddress, type TrustFunction } from './client-address.js';
 import { removeCookies } from './cookies.js';
 import { pathOf } from '../url-path.js';
 import { redirect, sendJson, type Exchange, type Step } from './exchange.js';
-import { setForwardingHeaders, stripIdentityHeaders } from './identity-headers.js';
+import { dropConnectionNamedHeaders, setForwardingHeaders, stripIdentityHeaders } from './identity-headers.js';
 import { isShareLink } from './request-target.js';
 import { fitsIdentityHeader, UsernameNotRepresentableError } from '../directory/errors.js';
 import type { Upstream } from './upstream.js';
@@ -34,7 +34,8 @@ export function isApiPath(path: string): boolean {
 }
 
 
-const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+/** Methods that change nothing; every other one, PROPFIND and made-up ones included, is checked. */
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 
 /**
  * The proxied request path as named steps, each a small function of the exchange:
@@ -57,6 +58,7 @@ export function createProxyPipeline(deps: ProxyPipelineDeps) {
   }
 
   function strip(req: IncomingMessage): void {
+    dropConnectionNamedHeaders(req.headers, req.headers.upgrade !== undefined);
     const removed = stripIdentityHeaders(req.headers, identity.remoteUserHeader);
     if (removed > 0) log.warn({ path: pathOf(req.url), ip: ipOf(req), removed }, 'client-sent identity header removed');
   }
@@ -111,7 +113,7 @@ export function createProxyPipeline(deps: ProxyPipelineDeps) {
    * unsafe request that rides on its session cookie.
    */
   const checkOrigin: Step = ({ req, res, path }) => {
-    if (!UNSAFE.has(req.method ?? '')) return true;
+    if (SAFE.has(req.method ?? 'GET')) return true;
     const { origin, referer } = req.headers;
     let source: string | undefined;
     try {
@@ -167,7 +169,7 @@ export function createProxyPipeline(deps: ProxyPipelineDeps) {
   }
 
   async function upgradeSteps(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
-    stripIdentityHeaders(req.headers, identity.remoteUserHeader);
+    strip(req);
     // Cross-site websocket hijacking: a page elsewhere must not ride on the user's cookies.
     const origin = req.headers.origin;
     if (origin !== undefined && origin !== deps.publicUrl.origin) {

@@ -12,6 +12,9 @@ function closeSocket(socket: Socket, code?: number): void {
   socket.destroy();
 }
 
+/** The close code a browser gets when the session behind its socket ends (logout, revocation, expiry). */
+export const SESSION_ENDED = 1008;
+
 /**
  * Open websockets by gateway session, so a session's sockets close when it
  * ends (logout, revocation, expiry) on whichever replica holds them.

@@ -53,6 +53,20 @@ for (const kind of upstreamKinds()) describe(`attacks through headers (${kind})`
     for (const r of seen) assert.equal(r.remoteUser, undefined, r.path);
   });
 
+  it('headers a client names in Connection stop at the gateway, and cannot take the identity header with them', async () => {
+    const b = stack.browser();
+    await b.login('alice', 'alice-pass');
+    const before = await stack.upstream.mark();
+    const res = await b.get('/documents/', { headers: [['Connection', 'keep-alive, X-Hop-Secret, Remote-User, X-Forwarded-For'], ['X-Hop-Secret', '1']] });
+    assert.equal(res.status, 200);
+    const [seen] = await stack.upstream.requestsSince(before);
+    assert.ok(seen);
+    assert.equal(seen.rawHeaders.some(([k]) => k.toLowerCase() === 'x-hop-secret'), false, 'the named header was dropped');
+    assert.equal(seen.user, 'alice', 'the identity the gateway set still arrives');
+    assert.equal(seen.remoteUser, 'alice');
+    assert.ok(seen.rawHeaders.some(([k]) => k.toLowerCase() === 'x-forwarded-for'), 'and so do the forwarding headers');
+  });
+
   it("the gateway's own pages carry strict security headers; error pages too", async () => {
     const page = await stack.browser().get('/accounts/login/');
     const csp = String(page.headers['content-security-policy']);
