@@ -19,7 +19,6 @@ import { compileTrust } from './proxy/client-address.js';
 import { runSteps } from './proxy/exchange.js';
 import { createProxyPipeline, rejectUpgrade } from './proxy/pipeline.js';
 import { canonicalTarget } from './proxy/request-target.js';
-import { pathOf } from './url-path.js';
 import { Upstream } from './proxy/upstream.js';
 import { SESSION_ENDED, WebsocketRegistry } from './proxy/websockets.js';
 import { Regulation } from './regulation/regulation.js';
@@ -78,11 +77,6 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
   sessions.onEnded((sid) => websockets.closeSession(sid, SESSION_ENDED));
 
   const upstream = new Upstream(config.upstream, (error, req, res) => {
-    // A client that leaves mid-request makes the proxy abort its upstream call: no outage.
-    if (req.destroyed && (res.destroyed || !res.writable)) {
-      log.debug({ path: pathOf(req.url) }, 'client left before Paperless answered');
-      return;
-    }
     log.warn({ err: error.message }, 'upstream unavailable');
     if (res instanceof http.ServerResponse) sendError(pages, req, res, error.status, error.userMessage);
     else rejectUpgrade(res as Socket, 502, 'Bad Gateway');
