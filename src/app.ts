@@ -19,6 +19,7 @@ import { compileTrust } from './proxy/client-address.js';
 import { runSteps } from './proxy/exchange.js';
 import { createProxyPipeline, rejectUpgrade } from './proxy/pipeline.js';
 import { canonicalTarget } from './proxy/request-target.js';
+import { pathOf } from './url-path.js';
 import { Upstream } from './proxy/upstream.js';
 import { SESSION_ENDED, WebsocketRegistry } from './proxy/websockets.js';
 import { Regulation } from './regulation/regulation.js';
@@ -42,15 +43,25 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
+/**
+ * Paperless's other logouts (Django admin's, the browsable API's): they end only Paperless's
+ * session, so the gateway answers them itself with a whole logout.
+ */
+const PAPERLESS_LOGOUTS = new Set(['/admin/logout/', '/api/auth/logout/']);
+
+export function isPaperlessLogout(method: string | undefined, path: string): boolean {
+  return method === 'POST' && PAPERLESS_LOGOUTS.has(path);
+}
+
 /** The gateway's own pages that sign in and out (express-session runs there only). */
-function isSessionPage(path: string): boolean {
-  return path.startsWith('/accounts/login') || path.startsWith('/accounts/logout');
+function isSessionPage(method: string | undefined, path: string): boolean {
+  return path.startsWith('/accounts/login') || path.startsWith('/accounts/logout') || isPaperlessLogout(method, path);
 }
 
 /** Requests the gateway answers itself (Express); everything else goes straight down the proxy pipeline. */
 function isGatewayRoute(req: http.IncomingMessage): boolean {
   const url = req.url ?? '/';
-  return url.startsWith('/_gateway/') || isSessionPage(url) || (req.method === 'POST' && url.startsWith('/api/token'));
+  return url.startsWith('/_gateway/') || isSessionPage(req.method, pathOf(url)) || (req.method === 'POST' && url.startsWith('/api/token'));
 }
 
 /** Every decision, the gateway's own routes included, reads the target Paperless would receive. */
@@ -167,7 +178,7 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
     }),
   );
   // express-session only where the gateway itself reads or writes the session; proxied requests use the lean lookup.
-  app.use((req, res, next) => (isSessionPage(req.path) ? sessions.middleware(req, res, next) : next()));
+  app.use((req, res, next) => (isSessionPage(req.method, req.path) ? sessions.middleware(req, res, next) : next()));
   app.use(
     loginRouter({
       credentials,
@@ -220,7 +231,7 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
   const server = http.createServer((req, res) => {
     accessLog(req, res);
     if (!canonicalize(req)) {
-      sendError(pages, req, res, 400, 'The address of this request could not be read.');
+      sendError(pages, req, res, 400, 'The request could not be read.');
       return;
     }
     // Proxied requests skip Express entirely; it serves only the gateway's own pages.

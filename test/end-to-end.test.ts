@@ -103,6 +103,40 @@ for (const kind of upstreamKinds()) {
       assert.ok(stack.gateway.logs.some((l) => l.includes('no answer to the websocket handshake')), 'the log says why');
     });
 
+    it("Paperless's other logouts (Django admin's, the browsable API's) end the gateway session too", async () => {
+      for (const path of ['/admin/logout/', '/api/auth/logout/']) {
+        const b = stack.browser();
+        await b.login('alice', 'alice-pass');
+        await b.get('/');
+        const sid = b.jar.get('sessionid') ?? '';
+        assert.equal(await stack.upstream.sessionUser(sid), 'alice');
+        const res = await b.request('POST', path, { headers: [['Origin', stack.gateway.url], ['X-CSRFToken', b.jar.get('csrftoken') ?? '']] });
+        assert.equal(res.status, 303, path);
+        assert.equal(res.headers.location, '/accounts/login/?loggedout=1');
+        assert.equal(await stack.upstream.sessionUser(sid), undefined, `${path}: Paperless's session is flushed`);
+        const after = await b.get('/documents/');
+        assert.equal(after.status, 302, `${path}: the gateway session is gone`);
+        assert.match((await b.get('/accounts/login/?loggedout=1')).body, /You have been signed out/);
+      }
+    });
+
+    it('the sign-in page says "signed out" only when nobody is, and shows Paperless\'s share-link notices', async () => {
+      const b = stack.browser();
+      await b.login('bob', 'bob-pass');
+      const page = await b.get('/accounts/login/?loggedout=1&next=/documents/');
+      assert.equal(page.status, 200);
+      assert.doesNotMatch(page.body, /You have been signed out/);
+      assert.match(page.body, /You are already signed in\. <strong>bob<\/strong>/);
+      assert.match(page.body, /href="\/documents\/"/);
+      const notFound = await stack.browser().get('/accounts/login/?sharelink_notfound=1');
+      assert.match(notFound.body, /This share link does not exist\./);
+      const expired = await stack.browser().get('/accounts/login/?sharelink_expired=1');
+      assert.match(expired.body, /This share link has expired\./);
+      // Following an unknown link through the gateway ends there.
+      const followed = await stack.browser().get('/share/nothinghere');
+      assert.equal(followed.headers.location, '/accounts/login/?sharelink_notfound=1');
+    });
+
     it('share links: served without sign-in and without any identity; an unknown one lands on the sign-in page', async () => {
       await stack.upstream.addShareLink('e2eshare');
       const mark = await stack.upstream.mark();

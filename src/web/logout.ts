@@ -53,6 +53,9 @@ export function logoutRouter(deps: LogoutDeps): Router {
     res.redirect(303, '/accounts/login/?loggedout=1');
   };
 
-  router.all('/accounts/logout/', endGatewaySession, endPaperlessSession, expireCookies, showSignedOut);
+  const logout = [endGatewaySession, endPaperlessSession, expireCookies, showSignedOut];
+  router.all('/accounts/logout/', ...logout);
+  // Django admin's and the browsable API's "Log out" end only Paperless's session; here they end both.
+  router.post(['/admin/logout/', '/api/auth/logout/'], ...logout);
   return router;
 }
