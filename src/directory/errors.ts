@@ -3,6 +3,8 @@ import { GatewayError } from '../errors.js';
 /** Unknown user and wrong password are deliberately one error: telling them apart would reveal who has an account. */
 export class InvalidCredentialsError extends GatewayError {
   readonly status = 401;
+  /** The directory entry's own username, when the entry was found and only the password was wrong. */
+  entryUsername?: string;
   constructor(detail: string) {
     super(detail, 'Wrong username or password.');
   }

@@ -48,7 +48,10 @@ export class LdapDirectory implements Directory {
       const client = await this.connector.bind(found.dn, password);
       await client.unbind().catch(() => undefined);
     } catch (err) {
-      throw userBindError(err, found.dn);
+      const error = userBindError(err, found.dn);
+      // The entry is known: failures count against it, whichever spelling found it.
+      if (error instanceof InvalidCredentialsError) error.entryUsername = found.username;
+      throw error;
     }
     return found;
   }

@@ -3,7 +3,7 @@ import { isAllowed } from '../directory/allowed-groups.js';
 import type { Directory, DirectoryUser } from '../directory/directory.js';
 import { AccountRestrictedError, DirectoryUnavailableError, fitsIdentityHeader, InvalidCredentialsError, NotAllowedError, UsernameNotRepresentableError } from '../directory/errors.js';
 import { metrics } from '../ops/metrics.js';
-import { normalizeUsername } from '../directory/username.js';
+import { regulationKey } from '../directory/username.js';
 import { GatewayError } from '../errors.js';
 import { PaperlessApiError } from '../provisioning/errors.js';
 import type { Provisioner } from '../provisioning/provisioner.js';
@@ -56,17 +56,21 @@ export class CredentialCheck {
 
   private async authenticate(username: string, password: string, ip: string): Promise<DirectoryUser> {
     const { regulation, directory, timing } = this.deps;
-    const key = normalizeUsername(username);
+    const typed = regulationKey(username);
     const started = performance.now();
     try {
-      await storeCall('regulation', () => regulation.check(key, ip));
+      await storeCall('regulation', () => regulation.check(typed, ip));
       const user = await directory.authenticate(username, password);
+      // A spelling the fold above missed still reaches the entry's own ban.
+      const entry = regulationKey(user.username);
+      if (entry !== typed) await storeCall('regulation', () => regulation.check(entry, ip));
       timing.recordSuccess(performance.now() - started);
-      await storeCall('regulation', () => regulation.succeeded(key, ip));
+      await storeCall('regulation', () => regulation.succeeded(entry, ip));
       return user;
     } catch (err) {
       if (err instanceof InvalidCredentialsError) {
         if (!(err instanceof BannedError)) {
+          const key = err.entryUsername === undefined ? typed : regulationKey(err.entryUsername);
           const bans = await storeCall('regulation', () => regulation.failed(key, ip));
           for (const ban of bans) metrics.bans.inc({ limit: ban.limit });
           for (const ban of bans) this.deps.log.warn({ event: 'regulation.ban', username: key, ip, limit: ban.limit, seconds: ban.seconds }, 'sign-ins banned');

@@ -60,6 +60,21 @@ describe('regulation: failed sign-ins counted in Redis', () => {
     assert.equal((await a.login('bob', 'bob-pass')).status, 303, 'back after the ban');
   });
 
+  it('look-alike spellings (fullwidth, circled, mathematical) share the ban of the name they fold to', async () => {
+    const a = from(stack, '10.6.0.1');
+    // Failures typed three ways count as one person's.
+    for (const spelling of ['ｂｏｂ', 'ⓑob', '𝐛ob']) assert.equal((await a.login(spelling, 'wrong')).status, 401);
+    for (const spelling of ['bob', 'BOB', 'ｂｏｂ', 'ⓑob', '𝐛ob']) {
+      const res = await a.login(spelling, 'bob-pass');
+      assert.equal(res.status, 401, `${spelling} with the right password is banned too`);
+      assert.ok(Number(res.headers['retry-after']) >= 1, spelling);
+    }
+    const audit = stack.gateway.logs.find((l) => l.includes('"regulation.ban"') && l.includes('10.6.0.1'));
+    assert.ok(audit?.includes('"username":"bob"'), 'the ban is on bob');
+    await sleep(2100);
+    assert.equal((await a.login('bob', 'bob-pass')).status, 303, 'back after the ban');
+  });
+
   it('bans grow with each repeat', async () => {
     const a = from(stack, '10.2.0.1');
     for (let i = 0; i < 4; i++) await a.login('carol', 'wrong');
