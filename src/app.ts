@@ -94,8 +94,10 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
   });
 
   const provisioner = config.provisioning.enabled
-    ? new Provisioner(new PaperlessApi(config.provisioning), redis, config.redis.keyPrefix, config.provisioning.mapping, log)
+    ? new Provisioner(new PaperlessApi(config.provisioning), redis, config.redis.keyPrefix, config.provisioning.mapping, log, { adoptLocalUsers: config.provisioning.adoptLocalUsers })
     : undefined;
+  // Learn whose token this is before the first sign-in; a failure here is asked again at sign-in.
+  provisioner?.tokenUsername().catch(() => undefined);
   const recheck = new DirectoryRecheck(
     async (username) => {
       const status = await accountStatus(directory, config.ldap.allowedGroups, username);

@@ -129,7 +129,7 @@ async function sync(): Promise<void> {
       throw new Error(`Redis is unreachable at ${config.redis.url}`);
     });
     const directory = new LdapDirectory(config.ldap);
-    const provisioner = new Provisioner(new PaperlessApi(config.provisioning), redis, config.redis.keyPrefix, config.provisioning.mapping, log);
+    const provisioner = new Provisioner(new PaperlessApi(config.provisioning), redis, config.redis.keyPrefix, config.provisioning.mapping, log, { adoptLocalUsers: config.provisioning.adoptLocalUsers });
     const progress = process.stderr.isTTY && !json ? (done: number, total: number, phase: string) => process.stderr.write(`\r${phase}: ${done}${total ? `/${total}` : ''}   `) : undefined;
     const options = { deprovision, ...(progress ? { onProgress: progress } : {}) };
     const plan = await planSync(directory, config.ldap.allowedGroups, provisioner, options);

@@ -44,6 +44,8 @@ export interface ProvisioningConfig {
   timeoutMs: number;
   mapping: ProvisioningMapping;
   failure: 'deny' | 'allow';
+  /** Whether a directory user may take over a Paperless account with a local password that the gateway did not create. */
+  adoptLocalUsers: boolean;
   syncIntervalMs?: number;
   syncDeprovision: boolean;
 }

@@ -90,6 +90,7 @@ function toConfig(env: Env, mapping: ProvisioningMapping): Config {
       timeoutMs: env.GATEWAY_PAPERLESS_API_TIMEOUT,
       mapping,
       failure: env.GATEWAY_PROVISIONING_FAILURE,
+      adoptLocalUsers: env.GATEWAY_PROVISIONING_ADOPT_LOCAL_USERS,
       ...(env.GATEWAY_SYNC_INTERVAL ? { syncIntervalMs: env.GATEWAY_SYNC_INTERVAL } : {}),
       syncDeprovision: env.GATEWAY_SYNC_DEPROVISION,
     },

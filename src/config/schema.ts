@@ -226,6 +226,7 @@ export const envSchema = z
     GATEWAY_PROVISIONING: z.enum(['on', 'off'], { error: 'must be on or off' }).default('on'),
     GATEWAY_PROVISIONING_FILE: z.string().trim().optional(),
     GATEWAY_PROVISIONING_FAILURE: z.enum(['deny', 'allow'], { error: 'must be deny or allow' }).default('deny'),
+    GATEWAY_PROVISIONING_ADOPT_LOCAL_USERS: bool(false),
     GATEWAY_SYNC_INTERVAL: offOrDuration(1000, '1h'),
     GATEWAY_SYNC_DEPROVISION: bool(false),
     GATEWAY_REGULATION: bool(true),

@@ -11,3 +11,25 @@ export class PaperlessApiError extends GatewayError {
     super(message, 'You are signed in, but Paperless could not be updated with your account details. Please try again in a moment.', options);
   }
 }
+
+/** The directory name is the Paperless user whose token the gateway provisions with: signing in as it would hand out that superuser. */
+export class ReservedAccountError extends GatewayError {
+  readonly status = 403;
+  constructor(username: string) {
+    super(
+      `${username} is the Paperless user of GATEWAY_PAPERLESS_TOKEN: nobody signs in as it through the gateway, and provisioning never changes it`,
+      'This account is kept for the gateway itself and cannot sign in here. Ask your administrator.',
+    );
+  }
+}
+
+/** A Paperless account with a local password that the gateway did not make: taking it over needs the admin's say. */
+export class LocalAccountError extends GatewayError {
+  readonly status = 403;
+  constructor(username: string) {
+    super(
+      `Paperless already has a local account ${username} (it has a password of its own) that the gateway did not create; set GATEWAY_PROVISIONING_ADOPT_LOCAL_USERS=true to let directory users take over such accounts`,
+      'A local Paperless account with your name already exists, so the gateway will not take it over. Ask your administrator.',
+    );
+  }
+}

@@ -13,6 +13,8 @@ export interface PaperlessUser {
   is_superuser: boolean;
   groups: number[];
   user_permissions: string[];
+  /** `**********` when the account has a local password, `""` when it has none (made by header login or by us). */
+  password?: string;
 }
 
 export interface PaperlessGroup {
@@ -125,7 +127,7 @@ export class PaperlessApi {
     return this.all<PaperlessUser>('/api/users/?page_size=1000');
   }
 
-  createUser(body: Omit<PaperlessUser, 'id'> & { password: string }): Promise<PaperlessUser> {
+  createUser(body: Omit<PaperlessUser, 'id' | 'password'> & { password?: string }): Promise<PaperlessUser> {
     return this.request('POST', '/api/users/', body);
   }
 

@@ -1,11 +1,11 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { RedisClient as Redis } from '../session/redis.js';
 import type { Logger } from 'pino';
 import type { DirectoryUser } from '../directory/directory.js';
 import { GatewayError } from '../errors.js';
 import { SessionStoreUnavailableError } from '../session/errors.js';
 import { desiredState, mappedGroupNames, type DesiredAccount, type DesiredGroup, type DesiredState } from './desired.js';
-import { PaperlessApiError } from './errors.js';
+import { LocalAccountError, PaperlessApiError, ReservedAccountError } from './errors.js';
 import { withLock } from './lock.js';
 import type { ProvisioningMapping } from './mapping.js';
 import type { PaperlessApi, PaperlessGroup, PaperlessUser } from './paperless-api.js';
@@ -40,6 +40,7 @@ export function userChanges(current: PaperlessUser, account: DesiredAccount, gro
  */
 export class Provisioner {
   private readonly mapped: Set<string>;
+  private tokenUser?: Promise<string>;
 
   constructor(
     readonly api: PaperlessApi,
@@ -47,8 +48,29 @@ export class Provisioner {
     private readonly prefix: string,
     readonly mapping: ProvisioningMapping,
     private readonly log: Logger,
+    private readonly options: { adoptLocalUsers: boolean } = { adoptLocalUsers: false },
   ) {
     this.mapped = mappedGroupNames(mapping);
+  }
+
+  /** The Paperless user of the API token, asked once (a failure is asked again next time). */
+  tokenUsername(): Promise<string> {
+    this.tokenUser ??= this.api.whoami().then(
+      (me) => me.username,
+      (err: unknown) => {
+        this.tokenUser = undefined;
+        throw err;
+      },
+    );
+    return this.tokenUser;
+  }
+
+  /** Nobody signs in as the token's user, and nothing here ever changes it. */
+  private async refuseTokenUser(username: string): Promise<void> {
+    if (username === (await this.tokenUsername())) {
+      this.log.warn({ event: 'provisioning.refused', username, reason: 'token user' }, 'sign-in as the gateway token user refused');
+      throw new ReservedAccountError(username);
+    }
   }
 
   private key(name: string): string {
@@ -75,6 +97,7 @@ export class Provisioner {
   }
 
   private async provisionOnce(user: DirectoryUser): Promise<boolean> {
+    await this.refuseTokenUser(user.username);
     const state = this.desired(user);
     const hash = this.hash(state);
     const stateKey = this.key(`state:${user.username}`);
@@ -114,6 +137,7 @@ export class Provisioner {
 
   /** Writes one desired state to Paperless unconditionally (the hash check is the caller's). */
   async apply(state: DesiredState, known?: { groups: PaperlessGroup[] }): Promise<boolean> {
+    await this.refuseTokenUser(state.account.username);
     let changed = false;
     const groups = known?.groups ?? (await this.api.listGroups());
     const ids = new Map<string, number>();
@@ -161,17 +185,30 @@ export class Provisioner {
     return { group: created, written: true };
   }
 
+  /**
+   * An existing Paperless user the gateway did not create is taken over only when it has no local
+   * password (Paperless's own header login made it), or when the admin allows it: otherwise a
+   * directory user named `admin` would become Paperless's local `admin`.
+   */
+  private async mayAdopt(current: PaperlessUser): Promise<void> {
+    if (this.options.adoptLocalUsers || !current.password) return;
+    if (await this.redis.sismember(this.key('users'), current.username)) return;
+    this.log.warn({ event: 'provisioning.refused', username: current.username, reason: 'local account' }, 'refused to take over a local Paperless account');
+    throw new LocalAccountError(current.username);
+  }
+
   private async ensureUser(account: DesiredAccount, groupIds: number[], managedIds: Set<number>): Promise<boolean> {
     let current = await this.api.findUser(account.username);
+    if (current) await this.mayAdopt(current);
     if (!current) {
       try {
+        // No local password: the directory holds the real one, and an account without one is
+        // recognisably not a local Paperless account.
         await this.api.createUser({
           username: account.username,
           email: account.email,
           first_name: account.first_name,
           last_name: account.last_name,
-          // Nobody signs in to Paperless with it: the directory holds the real password.
-          password: randomBytes(48).toString('base64url'),
           is_active: true,
           is_staff: account.is_staff,
           is_superuser: account.is_superuser,

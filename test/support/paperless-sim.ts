@@ -596,7 +596,8 @@ export class PaperlessSim {
       id: u.id,
       username: u.username,
       email: u.email,
-      password: '**********',
+      // Paperless's ObfuscatedUserPasswordField: asterisks for a local password, '' for none.
+      password: u.password ? '**********' : '',
       first_name: u.first_name,
       last_name: u.last_name,
       date_joined: u.date_joined,

@@ -58,10 +58,9 @@ def users(request, body):
         return JsonResponse([_user_json(u) for u in User.objects.order_by("id")], safe=False)
     fields = {k: body[k] for k in ("email", "first_name", "last_name", "is_staff", "is_superuser", "is_active") if k in body}
     user = User.objects.create(username=body["username"], **fields)
+    # Without a password the account is like one Paperless's header login made: password ''.
     if body.get("password"):
         user.set_password(body["password"])
-    else:
-        user.set_unusable_password()
     user.save()
     user.groups.set(Group.objects.filter(name__in=body.get("groups", [])))
     user.user_permissions.set(_permissions(body.get("user_permissions", [])))

@@ -1,0 +1,67 @@
+/**
+ * A directory account must never become a local Paperless account: not the gateway's own token
+ * user (a directory `admin` once signed in as Paperless's superuser `admin` and had its flags
+ * rewritten), and not any account with a local password, unless the admin says so.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { mappingFile } from '../support/mapping.js';
+import { startStack, startStackOn, type UpstreamStack } from '../support/stack.js';
+import { upstreamKinds } from '../support/upstream.js';
+
+const message = (body: string) => /role="alert">([^<]+)</.exec(body)?.[1];
+
+for (const kind of upstreamKinds()) {
+  describe(`attack: directory accounts that would take over local Paperless accounts (${kind})`, () => {
+    let stack: UpstreamStack;
+    before(async () => {
+      // The token belongs to a Paperless superuser named like a directory user: alice.
+      stack = await startStackOn(kind, {
+        tokenUser: { username: 'alice', is_superuser: true, is_staff: true, password: 'local-admin-pass' },
+        env: { GATEWAY_PROVISIONING_FILE: mappingFile() },
+      });
+    });
+    after(async () => stack?.stop());
+
+    it("nobody signs in as the token's user, and provisioning leaves it as it was", async () => {
+      const before = await stack.upstream.user('alice');
+      const res = await stack.browser().login('alice', 'alice-pass');
+      assert.equal(res.status, 403);
+      assert.equal(message(res.body), 'This account is kept for the gateway itself and cannot sign in here. Ask your administrator.');
+      assert.ok(stack.gateway.logs.some((l) => l.includes('"provisioning.refused"') && l.includes('token user')), 'the refusal is logged and explained');
+      const after = await stack.upstream.user('alice');
+      assert.deepEqual(after, before, 'the token user is unchanged');
+      const app = await stack.browser().post('/api/token/', { username: 'alice', password: 'alice-pass' });
+      assert.equal(app.status, 400, 'app sign-in refused too');
+      // Other people still get in: the token still works.
+      assert.equal((await stack.browser().login('bob', 'bob-pass')).status, 303);
+    });
+
+    it('an account with a local password is not taken over; one made by header login is', async () => {
+      await stack.upstream.addUser({ username: 'carol', password: 'her-local-password', email: 'carol@paperless.local' });
+      const carolBefore = await stack.upstream.user('carol');
+      const refused = await stack.browser().login('carol', 'carol-pass');
+      assert.equal(refused.status, 403);
+      assert.match(message(refused.body) ?? '', /local Paperless account with your name already exists/);
+      assert.ok(stack.gateway.logs.some((l) => l.includes('GATEWAY_PROVISIONING_ADOPT_LOCAL_USERS=true')), 'the log names the setting');
+      assert.deepEqual(await stack.upstream.user('carol'), carolBefore);
+      // bob's account was made by the gateway (no local password): later sign-ins keep working.
+      const bob = await stack.upstream.user('bob');
+      assert.ok(bob);
+      assert.equal((await stack.browser().login('bob', 'bob-pass')).status, 303);
+    });
+  });
+}
+
+describe('GATEWAY_PROVISIONING_ADOPT_LOCAL_USERS=true', () => {
+  it('lets a directory user take over a local account of the same name', async () => {
+    const stack = await startStack({ env: { GATEWAY_PROVISIONING_ADOPT_LOCAL_USERS: 'true' } });
+    try {
+      stack.sim.addUser({ username: 'carol', password: 'her-local-password' });
+      assert.equal((await stack.browser().login('carol', 'carol-pass')).status, 303);
+      assert.equal(stack.sim.user('carol')?.email, 'carol@example.com', 'provisioned from the directory');
+    } finally {
+      await stack.stop();
+    }
+  });
+});
