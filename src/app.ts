@@ -8,7 +8,7 @@ import type { Directory } from './directory/directory.js';
 import { accountStatus } from './directory/account-status.js';
 import { requestIdAndAccessLog } from './ops/access-log.js';
 import { createRequestLogger } from './ops/logger.js';
-import { opsRouter } from './ops/health.js';
+import { metricsListener, opsRouter } from './ops/health.js';
 import { PaperlessApi } from './provisioning/paperless-api.js';
 import { Provisioner } from './provisioning/provisioner.js';
 import { PaperlessUserToken } from './provisioning/user-token.js';
@@ -266,19 +266,19 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
   }, sweepInterval(config.session.idleTimeoutMs));
   sweep.unref();
 
+  const metricsServer = config.ops.metricsAddress ? http.createServer(metricsListener(config.ops.metricsToken)) : undefined;
+
   return {
     server,
     listen: async () => {
       // Give Redis a moment first, so the first requests do not meet a 503 from a connection still
       // being made; if it stays down, serve anyway (health works, pages say Redis is unavailable).
       await waitReady(redis, 5000).catch(() => log.error({ event: 'redis.unavailable' }, 'Redis not reachable at startup; serving 503 until it is'));
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(config.server.port, config.server.host, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
+      await listenOn(server, config.server.port, config.server.host);
+      if (metricsServer && config.ops.metricsAddress) {
+        await listenOn(metricsServer, config.ops.metricsAddress.port, config.ops.metricsAddress.host);
+        log.info({ address: `${config.ops.metricsAddress.host}:${config.ops.metricsAddress.port}` }, 'metrics listening');
+      }
     },
     close: async () => {
       clearInterval(sweep);
@@ -296,6 +296,8 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
       }
       clearInterval(idle);
       clearTimeout(timer);
+      metricsServer?.close();
+      metricsServer?.closeAllConnections();
       upstream.close();
       await directory.close();
       sessions.close();
@@ -303,4 +305,14 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
       subscriber.disconnect();
     },
   };
+}
+
+function listenOn(server: http.Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
+import { freePort, runCliToEnd } from './support/gateway.js';
 import { Browser } from './support/http-client.js';
 import { documentUpload } from './support/multipart.js';
 import { pollUntil } from './support/poll.js';
@@ -48,6 +49,25 @@ describe('operations endpoints', () => {
       await Promise.all([stack.redis.start(), stack.slapd.start(), stack.sim.start(port)]);
     }
     await pollUntil(async () => (await stack.browser().get('/_gateway/ready')).status === 200, 'not ready again after the dependencies came back', 50, 200);
+  });
+
+  it('without a token, metrics are not on the public listener but on GATEWAY_METRICS_ADDRESS alone', async () => {
+    const metricsPort = await freePort();
+    const open = await startStack({ env: { GATEWAY_METRICS_ADDRESS: `127.0.0.1:${metricsPort}` } });
+    try {
+      const publicScrape = await open.browser().get('/_gateway/metrics');
+      assert.equal(publicScrape.status, 404);
+      assert.match(JSON.parse(publicScrape.body).detail, /GATEWAY_METRICS_ADDRESS/);
+      const scrape = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+      assert.equal(scrape.status, 200);
+      assert.match(await scrape.text(), /# TYPE gateway_logins_total counter/);
+      assert.equal((await fetch(`http://127.0.0.1:${metricsPort}/documents/`)).status, 404, 'the metrics listener proxies nothing');
+    } finally {
+      await open.stop();
+    }
+    const invalid = await runCliToEnd(['check-config'], { ...stack.gateway.env, GATEWAY_METRICS_ADDRESS: 'nine-one-hundred' });
+    assert.equal(invalid.code, 2);
+    assert.match(invalid.stderr, /GATEWAY_METRICS_ADDRESS.*host:port/);
   });
 
   it('metrics need the bearer token when one is set', async () => {

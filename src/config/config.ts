@@ -15,7 +15,7 @@ export interface Config {
   apiClients: { basicAuth: boolean; basicCacheTtlMs: number };
   regulation: RegulationConfig;
   log: { level: string; requests: boolean };
-  ops: { metricsToken?: string; shutdownTimeoutMs: number };
+  ops: { metricsToken?: string; metricsAddress?: { host: string; port: number }; shutdownTimeoutMs: number };
   web: WebConfig;
 }
 

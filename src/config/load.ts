@@ -109,7 +109,11 @@ function toConfig(env: Env, mapping: ProvisioningMapping): Config {
       paperlessCookiePrefix: env.GATEWAY_PAPERLESS_COOKIE_PREFIX,
     },
     log: { level: env.GATEWAY_LOG_LEVEL, requests: env.GATEWAY_LOG_REQUESTS },
-    ops: { ...(env.GATEWAY_METRICS_TOKEN ? { metricsToken: env.GATEWAY_METRICS_TOKEN } : {}), shutdownTimeoutMs: env.GATEWAY_SHUTDOWN_TIMEOUT },
+    ops: {
+      ...(env.GATEWAY_METRICS_TOKEN ? { metricsToken: env.GATEWAY_METRICS_TOKEN } : {}),
+      ...(env.GATEWAY_METRICS_ADDRESS ? { metricsAddress: hostPort(env.GATEWAY_METRICS_ADDRESS) } : {}),
+      shutdownTimeoutMs: env.GATEWAY_SHUTDOWN_TIMEOUT,
+    },
     web: {
       ...(env.GATEWAY_LANGUAGE !== 'auto' ? { language: env.GATEWAY_LANGUAGE } : {}),
       ...(env.GATEWAY_REMEMBER_ME_DURATION ? { rememberMeMs: env.GATEWAY_REMEMBER_ME_DURATION } : {}),
@@ -154,4 +158,10 @@ export function loadConfig(environment: Environment = process.env): Config {
   }
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   return toConfig(parsed.data, mapping);
+}
+
+/** `host:port` or `[v6]:port`, already checked by the schema. */
+function hostPort(value: string): { host: string; port: number } {
+  const colon = value.lastIndexOf(':');
+  return { host: value.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port: Number(value.slice(colon + 1)) };
 }

@@ -241,6 +241,12 @@ export const envSchema = z
     GATEWAY_PAPERLESS_COOKIE_PREFIX: z.string().trim().regex(/^[A-Za-z0-9_-]*$/, { error: 'may hold only letters, digits, _ and -' }).default(''),
     GATEWAY_TRUST_PROXY: trustProxy,
     GATEWAY_METRICS_TOKEN: z.string().trim().optional(),
+    // A listener of its own, as Authelia's and oauth2-proxy's metrics address: host:port, [v6]:port.
+    GATEWAY_METRICS_ADDRESS: z
+      .string()
+      .trim()
+      .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([1-9][0-9]{0,4})$/, { error: 'must be host:port, e.g. 0.0.0.0:9100 or [::]:9100' })
+      .optional(),
     GATEWAY_SHUTDOWN_TIMEOUT: duration('30s'),
     GATEWAY_LOG_REQUESTS: bool(true),
     GATEWAY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be one of fatal, error, warn, info, debug, trace, silent' }).default('info'),

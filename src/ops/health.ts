@@ -55,16 +55,46 @@ export function opsRouter(deps: OpsDeps): Router {
     res.status(ready ? 200 : 503).set('Cache-Control', 'no-store').json({ status: ready ? 'ready' : 'unavailable', checks: Object.fromEntries(entries) });
   });
 
+  // On the public listener metrics need the token: counts of logins, bans and users are no one else's business.
   router.get('/_gateway/metrics', async (req, res) => {
-    if (deps.metricsToken) {
-      const given = /^Bearer\s+(.+)$/i.exec(req.get('authorization') ?? '')?.[1] ?? '';
-      if (!sameSecret(given, deps.metricsToken)) {
-        res.status(401).set('WWW-Authenticate', 'Bearer').json({ detail: 'A valid metrics token is required (GATEWAY_METRICS_TOKEN).' });
-        return;
-      }
+    if (!deps.metricsToken) {
+      res.status(404).json({ detail: 'Metrics are not served on the public listener without a token: set GATEWAY_METRICS_ADDRESS (a listener of their own) or GATEWAY_METRICS_TOKEN.' });
+      return;
     }
-    res.set('Content-Type', registry.contentType).send(await metricsText());
+    await serveMetrics(req.get('authorization'), deps.metricsToken, res);
   });
 
   return router;
+}
+
+interface MetricsReply {
+  status(code: number): MetricsReply;
+  set(name: string, value: string): MetricsReply;
+  json(body: unknown): unknown;
+  send(body: string): unknown;
+}
+
+/** The scrape itself; with a token set, only `Authorization: Bearer <token>` gets it. */
+async function serveMetrics(authorization: string | undefined, token: string | undefined, res: MetricsReply): Promise<void> {
+  if (token) {
+    const given = /^Bearer\s+(.+)$/i.exec(authorization ?? '')?.[1] ?? '';
+    if (!sameSecret(given, token)) {
+      res.status(401).set('WWW-Authenticate', 'Bearer').json({ detail: 'A valid metrics token is required (GATEWAY_METRICS_TOKEN).' });
+      return;
+    }
+  }
+  res.set('Content-Type', registry.contentType).send(await metricsText());
+}
+
+/** GATEWAY_METRICS_ADDRESS: a listener that serves only GET /metrics, for a network only Prometheus reaches. */
+export function metricsListener(token: string | undefined): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.get(['/metrics', '/_gateway/metrics'], (req, res, next) => {
+    serveMetrics(req.get('authorization'), token, res).catch(next);
+  });
+  app.use((_req, res) => {
+    res.status(404).json({ detail: 'This listener serves only GET /metrics.' });
+  });
+  return app;
 }
