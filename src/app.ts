@@ -219,6 +219,7 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
     ipOf: pipeline.ipOf,
     log,
   });
+  upstream.filterSetCookies(pipeline.keepPaperlessSession);
   const fail = failureHandler(pages, log);
   const { stripSpoofedHeaders, publicShares, loadSession, requireLogin, checkOrigin, recheckAccount, injectIdentity, forward } = pipeline.steps;
   const proxy = runSteps(

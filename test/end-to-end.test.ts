@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { Browser } from './support/http-client.js';
+import { paperlessSessionOf } from './support/jar.js';
 import { mappingFile } from './support/mapping.js';
 import { documentUpload } from './support/multipart.js';
 import { startStackOn, type UpstreamStack } from './support/stack.js';
@@ -55,8 +56,10 @@ for (const kind of upstreamKinds()) {
       assert.match(page.body, /id="user">alice</);
       assert.match(page.body, /id="superuser">yes</, 'provisioned before the first proxied request');
       assert.match(page.body, /id="groups">[^<]*Admins/);
-      const sid = b.jar.get('sessionid');
-      assert.ok(sid && b.jar.get('csrftoken'), "Paperless's session and CSRF cookies reach the browser");
+      assert.equal(b.jar.get('sessionid'), undefined, "Paperless's session cookie never reaches the browser");
+      assert.ok(b.jar.get('csrftoken'), "Paperless's CSRF cookie does: the UI reads it");
+      const sid = await paperlessSessionOf(stack.redis.url, b);
+      assert.ok(sid, 'the gateway keeps it in its session');
       assert.equal(await stack.upstream.sessionUser(sid), 'alice');
 
       const { ws, status } = await openSocket(stack.gateway.url.replace('http', 'ws') + '/ws/status/', { Cookie: b.cookieHeader(), Origin: stack.gateway.url });
@@ -108,7 +111,7 @@ for (const kind of upstreamKinds()) {
         const b = stack.browser();
         await b.login('alice', 'alice-pass');
         await b.get('/');
-        const sid = b.jar.get('sessionid') ?? '';
+        const sid = (await paperlessSessionOf(stack.redis.url, b)) ?? '';
         assert.equal(await stack.upstream.sessionUser(sid), 'alice');
         const res = await b.request('POST', path, { headers: [['Origin', stack.gateway.url], ['X-CSRFToken', b.jar.get('csrftoken') ?? '']] });
         assert.equal(res.status, 303, path);

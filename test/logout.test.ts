@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Browser } from './support/http-client.js';
+import { paperlessSessionOf } from './support/jar.js';
 import { startStack, type Stack } from './support/stack.js';
 
 describe('logout', () => {
@@ -14,9 +15,10 @@ describe('logout', () => {
     const b = stack.browser();
     await b.login('alice', 'alice-pass');
     await b.get('/documents/');
-    const paperlessSid = b.jar.get('pl_sessionid');
+    assert.equal(b.jar.get('pl_sessionid'), undefined, "Paperless's session cookie stays with the gateway");
+    const paperlessSid = await paperlessSessionOf(stack.redis.url, b);
     const gatewayCookie = b.jar.get('gateway_session');
-    assert.ok(paperlessSid, 'Paperless set its prefixed session cookie');
+    assert.ok(paperlessSid, 'Paperless set its prefixed session cookie, and the gateway kept it');
     assert.ok(gatewayCookie);
     assert.ok(stack.sim.sessions.has(paperlessSid));
 
@@ -49,16 +51,23 @@ describe('logout', () => {
     assert.equal((await direct.get('/documents/')).status, 302, 'the old sessionid no longer authenticates at Paperless itself');
   });
 
-  it('still flushes a stale Paperless session when the gateway session is already gone', async () => {
-    const b = stack.browser();
-    await b.login('bob', 'bob-pass');
-    await b.get('/');
-    const sid = b.jar.get('pl_sessionid');
+  it('flushes a Paperless session a browser still holds from before the jar, and never forwards it otherwise', async () => {
+    // A browser signed in before the upgrade holds Paperless's cookie itself.
+    const legacy = new Browser(stack.sim.url);
+    await legacy.get('/', { headers: [['Remote-User', 'bob']] });
+    const sid = legacy.jar.get('pl_sessionid');
     assert.ok(sid);
-    b.jar.delete('gateway_session');
+    const b = stack.browser();
+    b.jar.set('pl_sessionid', sid);
+    const anonymous = await b.get('/documents/');
+    assert.equal(anonymous.status, 302, 'the cookie alone signs nobody in');
+    await b.login('bob', 'bob-pass');
+    const before = stack.sim.requests.length;
+    await b.get('/documents/');
+    assert.notEqual(stack.sim.requests.slice(before).at(-1)?.cookies.pl_sessionid, sid, 'with a session, only the jar is forwarded');
     const res = await b.get('/accounts/logout/');
     assert.equal(res.status, 303);
-    assert.equal(stack.sim.sessions.has(sid), false);
+    assert.equal(stack.sim.sessions.has(sid), false, 'the old one is flushed at logout too');
   });
 
   it('logs out cleanly even when Paperless is down', async () => {

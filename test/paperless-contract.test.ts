@@ -88,6 +88,16 @@ for (const kind of upstreamKinds()) {
       assert.equal(await up.sessionUser(first), undefined);
     });
 
+    it("cookie names are read with Python's str.strip(): \\x85sessionid and \\xa0sessionid are sessionid", async () => {
+      const b = await signedIn('cookie-reader');
+      const sid = b.jar.get('sessionid') ?? '';
+      for (const disguise of ['\x85', '\xa0', ' ']) {
+        const res = await new Browser(up.url).get('/documents/', { headers: [['Cookie', `a=1;${disguise}sessionid${disguise}=${sid}`]] });
+        assert.equal(res.status, 200, JSON.stringify(disguise));
+        assert.match(res.body, /id="user">cookie-reader</);
+      }
+    });
+
     it('an inactive user is refused', async () => {
       await up.addUser({ username: 'gone', is_active: false });
       const res = await new Browser(up.url).get('/', { headers: [['Remote-User', 'gone']] });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { paperlessSessionOf } from './support/jar.js';
 import type { Browser } from './support/http-client.js';
 import type { RecordedRequest } from './support/paperless-sim.js';
 import { startStack, type Stack } from './support/stack.js';
@@ -116,13 +117,15 @@ describe('proxy: identity header, sessions and path classes', () => {
     assert.equal(seen.cookies.other, 'kept');
   });
 
-  it('never forwards the gateway cookie, and passes the Paperless cookies through', async () => {
+  it("never forwards the gateway cookie; sends Paperless's session from the jar and the browser's csrftoken", async () => {
     await alice.get('/');
-    assert.ok(alice.jar.get('sessionid'), 'Paperless set its session cookie through the gateway');
+    assert.equal(alice.jar.get('sessionid'), undefined, "Paperless's session cookie stays with the gateway");
+    const kept = await paperlessSessionOf(stack.redis.url, alice);
+    assert.ok(kept);
     const seen = await lastSeen(() => alice.get('/documents/'));
     assert.ok(seen);
     assert.equal(seen.cookies.gateway_session, undefined);
-    assert.equal(seen.cookies.sessionid, alice.jar.get('sessionid'));
+    assert.equal(seen.cookies.sessionid, kept);
     assert.equal(seen.cookies.csrftoken, alice.jar.get('csrftoken'));
   });
 

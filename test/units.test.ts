@@ -5,7 +5,7 @@ import { parseDuration } from '../src/config/duration.js';
 import { sameDn } from '../src/directory/dn.js';
 import { escapeFilterValue, fillFilter } from '../src/directory/filter.js';
 import { normalizeUsername } from '../src/directory/username.js';
-import { removeCookies } from '../src/proxy/cookies.js';
+import { djangoCookieName, parseSetCookie, rewriteCookies } from '../src/proxy/cookies.js';
 import { stripIdentityHeaders } from '../src/proxy/identity-headers.js';
 import { safeNextPath } from '../src/web/next-path.js';
 
@@ -45,13 +45,31 @@ describe('identity header stripping', () => {
 });
 
 describe('cookie removal', () => {
-  it('drops only the named cookies', () => {
+  it('drops only the named cookies, byte for byte, and adds the jar', () => {
     const headers: IncomingHttpHeaders = { cookie: 'a=1; gateway_session=s%3Ax; sessionid=abc; csrftoken=t' };
-    removeCookies(headers, new Set(['gateway_session', 'sessionid']));
+    rewriteCookies(headers, new Set(['gateway_session', 'sessionid']));
     assert.equal(headers.cookie, 'a=1; csrftoken=t');
     const only: IncomingHttpHeaders = { cookie: 'sessionid=abc' };
-    removeCookies(only, new Set(['sessionid']));
+    rewriteCookies(only, new Set(['sessionid']));
     assert.equal(only.cookie, undefined);
+    const jar: IncomingHttpHeaders = { cookie: 'csrftoken=t; sessionid=stolen' };
+    rewriteCookies(jar, new Set(['sessionid']), { name: 'sessionid', value: 'kept' });
+    assert.equal(jar.cookie, 'csrftoken=t; sessionid=kept');
+  });
+
+  it("reads cookie names as Django does (Python's str.strip), not as JavaScript's trim", () => {
+    for (const disguise of ['\x85', '\x1c', '\x1d', '\x1e', '\x1f', '\xa0', '\v', '\f', ' \t']) {
+      assert.equal(djangoCookieName(`${disguise}sessionid${disguise}=abc`), 'sessionid', JSON.stringify(disguise));
+      const headers: IncomingHttpHeaders = { cookie: `a=1;${disguise}sessionid=abc` };
+      rewriteCookies(headers, new Set(['sessionid']));
+      assert.equal(headers.cookie, 'a=1', JSON.stringify(disguise));
+    }
+    assert.equal(djangoCookieName('sessionid'), '', 'a chunk without = has an empty name in Django');
+  });
+
+  it("reads Paperless's Set-Cookie lines, deletions included", () => {
+    assert.deepEqual(parseSetCookie('sessionid=abc; expires=Tue, 22 Dec 2099 04:37:51 GMT; HttpOnly; Max-Age=1814400; Path=/; SameSite=Lax'), { name: 'sessionid', value: 'abc', deletes: false });
+    assert.equal(parseSetCookie('sessionid=""; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/').deletes, true);
   });
 });
 

@@ -1,17 +1,43 @@
 import type { IncomingHttpHeaders } from 'node:http';
 
-/** Removes the named cookies from a request's Cookie header, leaving the rest byte for byte. */
-export function removeCookies(headers: IncomingHttpHeaders, names: ReadonlySet<string>): void {
-  const header = headers.cookie;
-  if (!header) return;
-  const kept = header
-    .split(';')
-    .filter((pair) => {
-      const eq = pair.indexOf('=');
-      const name = (eq === -1 ? pair : pair.slice(0, eq)).trim();
-      return name !== '' && !names.has(name);
-    })
-    .map((pair) => pair.trim());
+/**
+ * Python's str.strip() for the characters a Latin-1 header can hold: Django strips cookie names
+ * with it, so `\x85sessionid` and `\x1csessionid` are `sessionid` to Paperless. JavaScript's
+ * trim() leaves \x1c-\x1f and \x85 alone; deciding with it let a session cookie through.
+ */
+const PY_STRIP = /^[\t\n\v\f\r\x1c-\x1f \x85\xa0]+|[\t\n\v\f\r\x1c-\x1f \x85\xa0]+$/g;
+
+/** The name Django's parse_cookie gives one `;`-separated chunk ('' for a chunk without `=`). */
+export function djangoCookieName(chunk: string): string {
+  const eq = chunk.indexOf('=');
+  return eq === -1 ? '' : chunk.slice(0, eq).replace(PY_STRIP, '');
+}
+
+/**
+ * Rewrites a request's Cookie header as Paperless must see it: every chunk Django would read
+ * under one of `drop`'s names is removed (the rest stay byte for byte), then `add` is appended.
+ */
+export function rewriteCookies(headers: IncomingHttpHeaders, drop: ReadonlySet<string>, add?: { name: string; value: string }): void {
+  const kept = (headers.cookie ?? '').split(';').filter((chunk) => chunk.trim() !== '' && !drop.has(djangoCookieName(chunk)));
+  if (add) kept.push(`${kept.length ? ' ' : ''}${add.name}=${add.value}`);
   if (kept.length === 0) delete headers.cookie;
-  else headers.cookie = kept.join('; ');
+  else headers.cookie = kept.join(';');
+}
+
+/** A Set-Cookie line's cookie name and value, and whether it deletes the cookie. */
+export function parseSetCookie(line: string): { name: string; value: string; deletes: boolean } {
+  const [pair = '', ...attributes] = line.split(';');
+  const eq = pair.indexOf('=');
+  const name = (eq === -1 ? '' : pair.slice(0, eq)).trim();
+  let value = (eq === -1 ? pair : pair.slice(eq + 1)).trim();
+  if (value.startsWith('"') && value.endsWith('"') && value.length >= 2) value = value.slice(1, -1);
+  const deletes =
+    value === '' ||
+    attributes.some((a) => {
+      const [key = '', v = ''] = a.split('=').map((s) => s.trim());
+      if (key.toLowerCase() === 'max-age') return Number(v) <= 0;
+      if (key.toLowerCase() === 'expires') return Date.parse(v) <= Date.now();
+      return false;
+    });
+  return { name, value, deletes };
 }

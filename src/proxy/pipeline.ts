@@ -6,7 +6,7 @@ import type { Config } from '../config/config.js';
 import type { DirectoryRecheck } from '../session/recheck.js';
 import type { LoadedSession, SessionService } from '../session/sessions.js';
 import { clientAddress, type TrustFunction } from './client-address.js';
-import { removeCookies } from './cookies.js';
+import { parseSetCookie, rewriteCookies } from './cookies.js';
 import { pathOf } from '../url-path.js';
 import { redirect, sendJson, type Exchange, type Step } from './exchange.js';
 import { dropConnectionNamedHeaders, setForwardingHeaders, stripIdentityHeaders } from './identity-headers.js';
@@ -46,8 +46,11 @@ const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 export function createProxyPipeline(deps: ProxyPipelineDeps) {
   const { identity, sessions, recheck, upstream, log } = deps;
   const paperlessSessionCookie = `${identity.paperlessCookiePrefix}sessionid`;
-  const gatewayCookieOnly = new Set([deps.sessionCookieName]);
-  const anonymousCookies = new Set([deps.sessionCookieName, paperlessSessionCookie]);
+  // Neither the gateway's cookie nor any browser cookie Django would read as its session cookie
+  // goes upstream: Paperless's session comes from the gateway session's jar alone.
+  const notForwarded = new Set([deps.sessionCookieName, paperlessSessionCookie]);
+  /** Which gateway session a forwarded request belongs to, for its response's Set-Cookie. */
+  const sessionOf = new WeakMap<IncomingMessage, LoadedSession>();
   const proto = deps.publicUrl.protocol.slice(0, -1);
   const identityKey = identity.remoteUserHeader.toLowerCase();
 
@@ -71,7 +74,7 @@ export function createProxyPipeline(deps: ProxyPipelineDeps) {
 
   /** Forwards as nobody, without the browser's Paperless session (it is persistent). */
   function forwardAnonymous(x: Exchange): void {
-    removeCookies(x.req.headers, anonymousCookies);
+    rewriteCookies(x.req.headers, notForwarded);
     forwardingHeaders(x.req);
     upstream.web(x.req, x.res);
   }
@@ -138,18 +141,43 @@ export function createProxyPipeline(deps: ProxyPipelineDeps) {
     });
   };
 
-  function setIdentity(req: IncomingMessage, username: string): void {
+  function setIdentity(req: IncomingMessage, username: string, session?: LoadedSession): void {
     // Sign-in refuses such names; a session from before that rule must not reach Node's header check.
     if (!fitsIdentityHeader(username)) throw new UsernameNotRepresentableError(username);
-    removeCookies(req.headers, gatewayCookieOnly);
+    const jar = session?.paperlessSession;
+    rewriteCookies(req.headers, notForwarded, jar ? { name: paperlessSessionCookie, value: jar } : undefined);
+    if (session) sessionOf.set(req, session);
     req.headers[identityKey] = username;
     forwardingHeaders(req);
   }
 
   const injectIdentity: Step = (x) => {
-    setIdentity(x.req, (x.session as LoadedSession).user.username);
+    const session = x.session as LoadedSession;
+    setIdentity(x.req, session.user.username, session);
     return true;
   };
+
+  /**
+   * Paperless's `sessionid` never reaches the browser: taken out of every answer, and kept in
+   * the gateway session it belongs to (rotation and deletion followed). Answers to requests
+   * without a gateway session lose it too.
+   */
+  function keepPaperlessSession(setCookies: string[], req: IncomingMessage): string[] {
+    const kept: string[] = [];
+    for (const line of setCookies) {
+      const cookie = parseSetCookie(line);
+      if (cookie.name !== paperlessSessionCookie) {
+        kept.push(line);
+        continue;
+      }
+      const session = sessionOf.get(req);
+      if (!session) continue;
+      const value = cookie.deletes ? undefined : cookie.value;
+      if (value === session.paperlessSession) continue;
+      sessions.setPaperlessSession(session, value).catch((err: unknown) => log.warn({ err: String(err) }, "cannot keep Paperless's session"));
+    }
+    return kept;
+  }
 
   const forward: Step = ({ req, res }) => {
     upstream.web(req, res);
@@ -196,7 +224,7 @@ export function createProxyPipeline(deps: ProxyPipelineDeps) {
         return;
       }
     }
-    setIdentity(req, session.user.username);
+    setIdentity(req, session.user.username, session);
     deps.websockets.track(session.sid, session.endsAt, socket);
     upstream.ws(req, socket, head);
   }
@@ -220,6 +248,7 @@ export function createProxyPipeline(deps: ProxyPipelineDeps) {
     forwardAs,
     ipOf,
     upgrade,
+    keepPaperlessSession,
   };
 }
 

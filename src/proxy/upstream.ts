@@ -16,9 +16,12 @@ export type UpstreamErrorHandler = (error: UpstreamUnavailableError, req: http.I
  * request, Host kept as the browser sent it (Paperless checks CSRF origins
  * against it), bodies streamed both ways.
  */
+export type SetCookieFilter = (setCookies: string[], req: http.IncomingMessage) => string[];
+
 export class Upstream {
   readonly agent: http.Agent;
   private readonly proxy: ProxyServer;
+  private setCookieFilter?: SetCookieFilter;
 
   constructor(
     private readonly config: Config['upstream'],
@@ -46,9 +49,19 @@ export class Upstream {
       proxyReq.once('response', settled);
       proxyReq.once('close', settled);
     });
+    // Before http-proxy-3 copies the answer's headers: the filter decides which cookies the browser gets.
+    this.proxy.on('proxyRes', (proxyRes, req) => {
+      const lines = proxyRes.headers['set-cookie'];
+      if (lines && this.setCookieFilter) proxyRes.headers['set-cookie'] = this.setCookieFilter(lines, req);
+    });
     this.proxy.on('error', (err, req, res) => {
       onError(new UpstreamUnavailableError(`upstream ${req.method} ${req.url}: ${err.message}`, { cause: err }), req, res);
     });
+  }
+
+  /** Set once by the request path: it knows which session each request belongs to. */
+  filterSetCookies(filter: SetCookieFilter): void {
+    this.setCookieFilter = filter;
   }
 
   web(req: http.IncomingMessage, res: http.ServerResponse): void {

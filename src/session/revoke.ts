@@ -3,7 +3,12 @@ import { UserSessionIndex } from './user-index.js';
 
 /** Key names shared by the server and the CLI, so both see the same sessions. */
 export function sessionKeys(prefix: string) {
-  return { session: (sid: string) => `${prefix}sess:${sid}`, endedChannel: `${prefix}session-ended` };
+  return {
+    session: (sid: string) => `${prefix}sess:${sid}`,
+    /** Paperless's own session id for a gateway session: kept here, never in the browser. */
+    paperlessSession: (sid: string) => `${prefix}paperless-session:${sid}`,
+    endedChannel: `${prefix}session-ended`,
+  };
 }
 
 /**
@@ -16,7 +21,7 @@ export async function revokeUserSessions(redis: Redis, prefix: string, maxLifeti
   const index = new UserSessionIndex(redis, prefix, maxLifetimeMs);
   const sids = await index.list(username);
   // One key per command: a Redis Cluster refuses multi-key commands across slots.
-  await Promise.all(sids.map((sid) => redis.del(keys.session(sid))));
+  await Promise.all(sids.flatMap((sid) => [redis.del(keys.session(sid)), redis.del(keys.paperlessSession(sid))]));
   await index.clear(username);
   for (const sid of sids) await redis.publish(keys.endedChannel, sid);
   return sids;

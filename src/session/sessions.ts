@@ -33,6 +33,8 @@ export interface LoadedSession {
   endsAt: number;
   /** How long this session may go unused. */
   idleMs: number;
+  /** Paperless's `sessionid` for this session (the server-side jar); it never reaches the browser. */
+  paperlessSession?: string;
 }
 
 type RevokedListener = (sid: string) => void;
@@ -140,7 +142,7 @@ export class SessionService {
   private async fetch(raw: string, now: number, touchedAt: number): Promise<CachedSession | undefined> {
     const sid = this.unsign(raw);
     if (!sid) return undefined;
-    const data = await this.read(sid);
+    const [data, paperlessSession] = await Promise.all([this.read(sid), this.readPaperlessSession(sid)]);
     if (!data?.user || typeof data.createdAt !== 'number') {
       this.cache.dropSid(sid);
       return undefined;
@@ -154,6 +156,7 @@ export class SessionService {
         // A remembered session lasts its remember-me duration, used or not; others the configured idle and lifetime.
         endsAt: data.createdAt + (data.rememberMs ?? this.config.maxLifetimeMs),
         idleMs: data.rememberMs ?? this.config.idleTimeoutMs,
+        ...(paperlessSession ? { paperlessSession } : {}),
       },
       data,
       fetchedAt: now,
@@ -171,6 +174,35 @@ export class SessionService {
           this.store.get(sid, (err, value) => (err ? reject(err) : resolve(value as SessionData | null | undefined))),
         ),
     );
+  }
+
+  private readPaperlessSession(sid: string): Promise<string | null> {
+    return storeCall('cannot read session', () => this.redis.get(sessionKeys(this.keyPrefix).paperlessSession(sid)));
+  }
+
+  /** Paperless's session id for a gateway session id (logout needs it to end Paperless's session). */
+  paperlessSessionOf(sid: string): Promise<string | null> {
+    return this.readPaperlessSession(sid);
+  }
+
+  /**
+   * Keeps (or forgets) the Paperless session Paperless just set for this gateway session. The
+   * cached copy changes at once, so this process's next request carries it; Redis, for the other
+   * replicas, follows. It lives as long as the gateway session can.
+   */
+  async setPaperlessSession(session: LoadedSession, value: string | undefined): Promise<void> {
+    const key = sessionKeys(this.keyPrefix).paperlessSession(session.sid);
+    const cached = this.cache.entryForSid(session.sid)?.session;
+    if (value === undefined) {
+      delete session.paperlessSession;
+      if (cached) delete cached.paperlessSession;
+      await storeCall('cannot update session', () => this.redis.del(key));
+      return;
+    }
+    session.paperlessSession = value;
+    if (cached) cached.paperlessSession = value;
+    const ttl = Math.max(1000, session.endsAt - Date.now());
+    await storeCall('cannot update session', () => this.redis.set(key, value, 'PX', ttl));
   }
 
   /** What express-session's rolling cookie does, once per touch interval instead of on every response. */
@@ -216,6 +248,7 @@ export class SessionService {
     const username = (req.session as Partial<SessionData> | undefined)?.user?.username;
     await storeCall('cannot end session', async () => {
       await promisify(req.session.destroy.bind(req.session))();
+      await this.redis.del(sessionKeys(this.keyPrefix).paperlessSession(sid));
       if (username) await this.index.remove(username, sid);
     });
     await this.announceEnded([sid]);

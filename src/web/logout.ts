@@ -25,7 +25,11 @@ export function logoutRouter(deps: LogoutDeps): Router {
   const endGatewaySession: RequestHandler = async (req, res, next) => {
     const username = req.session?.user?.username;
     try {
-      if (username) await deps.sessions.end(req);
+      if (username) {
+        // Paperless's session lives in the gateway session's jar: take it before the session goes.
+        res.locals.paperlessSession = await deps.sessions.paperlessSessionOf(req.sessionID);
+        await deps.sessions.end(req);
+      }
       res.locals.username = username;
       next();
     } catch (err) {
@@ -33,10 +37,12 @@ export function logoutRouter(deps: LogoutDeps): Router {
     }
   };
 
-  const endPaperlessSession: RequestHandler = async (req, _res, next) => {
+  const endPaperlessSession: RequestHandler = async (req, res, next) => {
     const cookies = parseCookies(req.headers.cookie ?? '');
-    const pair = [sessionid, csrftoken].filter((n) => cookies[n] !== undefined).map((n) => `${n}=${cookies[n] ?? ''}`);
-    if (cookies[sessionid] !== undefined) await deps.endPaperlessSession(pair.join('; '), req.headers.host);
+    const csrf = cookies[csrftoken] === undefined ? [] : [`${csrftoken}=${cookies[csrftoken]}`];
+    // The jar's session, and one a browser may still hold from before the jar existed.
+    const held = [res.locals.paperlessSession as string | null | undefined, cookies[sessionid]].filter((v): v is string => Boolean(v));
+    for (const value of new Set(held)) await deps.endPaperlessSession([`${sessionid}=${value}`, ...csrf].join('; '), req.headers.host);
     next();
   };
 

@@ -8,7 +8,6 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { parse as parseCookies } from 'cookie';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { documentBytes } from './multipart.js';
 
@@ -688,6 +687,24 @@ export class PaperlessSim {
       });
     });
   }
+}
+
+/** Python's str.strip() over the characters a Latin-1 header can hold. */
+function pyStrip(s: string): string {
+  return s.replace(/^[\t\n\v\f\r\x1c-\x1f \x85\xa0]+|[\t\n\v\f\r\x1c-\x1f \x85\xa0]+$/g, '');
+}
+
+/** Django's parse_cookie: `;`-separated chunks, names and values stripped as Python strips. */
+function parseCookies(header: string): Record<string, string | undefined> {
+  const out: Record<string, string> = {};
+  for (const chunk of header.split(';')) {
+    const eq = chunk.indexOf('=');
+    const key = pyStrip(eq === -1 ? '' : chunk.slice(0, eq));
+    let value = pyStrip(eq === -1 ? chunk : chunk.slice(eq + 1));
+    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+    if (key || value) out[key] = value;
+  }
+  return out;
 }
 
 function pairs(raw: string[]): Array<[string, string]> {
