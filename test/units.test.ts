@@ -5,6 +5,7 @@ import { parseDuration } from '../src/config/duration.js';
 import { sameDn } from '../src/directory/dn.js';
 import { escapeFilterValue, fillFilter } from '../src/directory/filter.js';
 import { normalizeUsername } from '../src/directory/username.js';
+import { drfAuthorization } from '../src/proxy/api-clients.js';
 import { djangoCookieName, parseSetCookie, rewriteCookies } from '../src/proxy/cookies.js';
 import { stripIdentityHeaders } from '../src/proxy/identity-headers.js';
 import { safeNextPath } from '../src/web/next-path.js';
@@ -65,6 +66,14 @@ describe('cookie removal', () => {
       assert.equal(headers.cookie, 'a=1', JSON.stringify(disguise));
     }
     assert.equal(djangoCookieName('sessionid'), '', 'a chunk without = has an empty name in Django');
+  });
+
+  it('splits Authorization as DRF does, on ASCII whitespace only', () => {
+    assert.deepEqual(drfAuthorization('Token abc'), { scheme: 'token', credentials: ['abc'] });
+    assert.deepEqual(drfAuthorization('token\tabc'), { scheme: 'token', credentials: ['abc'] });
+    assert.deepEqual(drfAuthorization('Token\u00a0abc'), { scheme: 'token\u00a0abc', credentials: [] }, 'no token to DRF');
+    assert.deepEqual(drfAuthorization('Token\u0085abc').scheme, 'token\u0085abc');
+    assert.deepEqual(drfAuthorization('Basic  YTpi '), { scheme: 'basic', credentials: ['YTpi'] });
   });
 
   it("reads Paperless's Set-Cookie lines, deletions included", () => {

@@ -19,8 +19,18 @@ export interface ApiClientDeps {
   log: Logger;
 }
 
-function basicCredentials(header: string): { username: string; password: string } | undefined {
-  const encoded = header.slice(6).trim();
+/**
+ * `Authorization` split as DRF splits it: bytes.split(), on ASCII whitespace only. `Token\xa0abc`
+ * is one word to DRF, so no token; deciding with JavaScript's \s would call it one.
+ */
+export function drfAuthorization(header: string): { scheme: string; credentials: string[] } {
+  const [scheme = '', ...credentials] = header.split(/[ \t\n\r\v\f]+/).filter(Boolean);
+  return { scheme: scheme.toLowerCase(), credentials };
+}
+
+function basicCredentials(credentials: string[]): { username: string; password: string } | undefined {
+  if (credentials.length !== 1) return undefined;
+  const encoded = credentials[0] ?? '';
   const decoded = Buffer.from(encoded, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon <= 0) return undefined;
@@ -35,8 +45,8 @@ function basicCredentials(header: string): { username: string; password: string 
  * "load session": a signed-in browser's API calls are not API clients.
  */
 export function createApiClientStep(deps: ApiClientDeps): Step {
-  const basic = async (x: Exchange, header: string): Promise<void> => {
-    const creds = basicCredentials(header);
+  const basic = async (x: Exchange, credentials: string[]): Promise<void> => {
+    const creds = basicCredentials(credentials);
     delete x.req.headers.authorization; // it must never reach Paperless, whatever happens next
     const refuse = (detail: string, headers: Record<string, string> = {}) =>
       sendJson(x.res, 401, { detail }, { ...headers, 'WWW-Authenticate': 'Basic realm="Paperless", charset="UTF-8"' });
@@ -64,12 +74,13 @@ export function createApiClientStep(deps: ApiClientDeps): Step {
 
   return (x) => {
     if (x.session || !isApiPath(x.path)) return true;
-    const authorization = x.req.headers.authorization ?? '';
-    if (/^Token\s+\S/i.test(authorization)) {
+    const { scheme, credentials } = drfAuthorization(x.req.headers.authorization ?? '');
+    // A token is Paperless's to judge; DRF's own errors (no key, spaces in it) come from there too.
+    if (scheme === 'token') {
       deps.forwardAnonymous(x);
       return false;
     }
-    if (/^Basic\s/i.test(authorization) && deps.basicCache) return basic(x, authorization).then(() => false);
+    if (scheme === 'basic' && deps.basicCache) return basic(x, credentials).then(() => false);
     return true;
   };
 }
