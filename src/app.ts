@@ -148,6 +148,7 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
     sessions,
     recheck,
     upstream,
+    maxPerClient: config.upstream.maxPerClient,
     websockets,
     log,
   });

@@ -6,7 +6,8 @@ import type { Language } from '../web/i18n.js';
 /** The gateway's validated settings, grouped by the part of the gateway that uses them. */
 export interface Config {
   server: { host: string; port: number; workers: number; publicUrl: URL; trustProxy: false | number | string[] };
-  upstream: { url: URL; timeoutMs: number };
+  /** maxPerClient: requests one client address may have in flight to Paperless at once. */
+  upstream: { url: URL; timeoutMs: number; maxPerClient: number };
   redis: { url: string; keyPrefix: string };
   session: { secret: string; cookieName: string; idleTimeoutMs: number; maxLifetimeMs: number; secureCookie: boolean };
   ldap: LdapConfig;

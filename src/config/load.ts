@@ -73,7 +73,7 @@ function toConfig(env: Env, mapping: ProvisioningMapping): Config {
       publicUrl: env.GATEWAY_PUBLIC_URL,
       trustProxy: env.GATEWAY_TRUST_PROXY,
     },
-    upstream: { url: env.GATEWAY_UPSTREAM_URL, timeoutMs: env.GATEWAY_UPSTREAM_TIMEOUT },
+    upstream: { url: env.GATEWAY_UPSTREAM_URL, timeoutMs: env.GATEWAY_UPSTREAM_TIMEOUT, maxPerClient: env.GATEWAY_UPSTREAM_MAX_PER_CLIENT },
     redis: { url: env.GATEWAY_REDIS_URL, keyPrefix: env.GATEWAY_REDIS_KEY_PREFIX },
     session: {
       secret: env.GATEWAY_SESSION_SECRET,

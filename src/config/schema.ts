@@ -147,6 +147,7 @@ export const envSchema = z
     ),
     GATEWAY_UPSTREAM_URL: httpUrl('where the gateway reaches Paperless, e.g. http://paperless:8000'),
     GATEWAY_UPSTREAM_TIMEOUT: duration('120s'),
+    GATEWAY_UPSTREAM_MAX_PER_CLIENT: int(64, 1, 10_000),
     GATEWAY_REDIS_URL: required('e.g. redis://redis:6379/0').superRefine((v, ctx) => {
       try {
         parseRedisUrl(v);

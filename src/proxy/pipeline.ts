@@ -24,6 +24,8 @@ export interface ProxyPipelineDeps {
   sessions: SessionService;
   recheck: DirectoryRecheck;
   upstream: Upstream;
+  /** Requests one client address may have in flight to Paperless (the pool has 256 sockets). */
+  maxPerClient: number;
   websockets: WebsocketRegistry;
   log: Logger;
 }
@@ -56,6 +58,28 @@ export function createProxyPipeline(deps: ProxyPipelineDeps) {
 
   const ipOf = (req: IncomingMessage): string => clientAddress(req, deps.trust);
 
+  /**
+   * The one way to Paperless for HTTP: no client address may hold more than its share of the
+   * upstream pool (slow bodies or slow answers from one address must not starve everyone).
+   */
+  const inFlight = new Map<string, number>();
+  function toPaperless(x: Exchange): void {
+    const ip = ipOf(x.req);
+    const count = inFlight.get(ip) ?? 0;
+    if (count >= deps.maxPerClient) {
+      log.warn({ event: 'upstream.client_limit', ip, inFlight: count }, 'too many requests in flight from one address');
+      sendJson(x.res, 503, { detail: 'Too many requests from your address are still waiting for Paperless. Try again in a moment.' }, { 'Retry-After': '1' });
+      return;
+    }
+    inFlight.set(ip, count + 1);
+    x.res.once('close', () => {
+      const left = (inFlight.get(ip) ?? 1) - 1;
+      if (left <= 0) inFlight.delete(ip);
+      else inFlight.set(ip, left);
+    });
+    upstream.web(x.req, x.res);
+  }
+
   function forwardingHeaders(req: IncomingMessage): void {
     setForwardingHeaders(req.headers, { ip: ipOf(req), proto, host: req.headers.host });
   }
@@ -76,12 +100,18 @@ export function createProxyPipeline(deps: ProxyPipelineDeps) {
   function forwardAnonymous(x: Exchange): void {
     rewriteCookies(x.req.headers, notForwarded);
     forwardingHeaders(x.req);
-    upstream.web(x.req, x.res);
+    toPaperless(x);
   }
 
-  /** Public share links need no sign-in: exactly Paperless's share route, read-only. */
+  /** Public share links need no sign-in: exactly Paperless's share route, read-only, without a body. */
   const publicShares: Step = (x) => {
     if (!isShareLink(x.path) || (x.req.method !== 'GET' && x.req.method !== 'HEAD')) return true;
+    // A body nobody needs would hold an upstream socket for as long as a client trickles it.
+    const length = x.req.headers['content-length'];
+    if ((length !== undefined && length !== '0') || x.req.headers['transfer-encoding'] !== undefined) {
+      sendJson(x.res, 400, { detail: 'A share link is fetched without a request body.' });
+      return false;
+    }
     forwardAnonymous(x);
     return false;
   };
@@ -179,8 +209,8 @@ export function createProxyPipeline(deps: ProxyPipelineDeps) {
     return kept;
   }
 
-  const forward: Step = ({ req, res }) => {
-    upstream.web(req, res);
+  const forward: Step = (x) => {
+    toPaperless(x);
     return false;
   };
 
@@ -232,7 +262,7 @@ export function createProxyPipeline(deps: ProxyPipelineDeps) {
   /** Forwards as a user authenticated some other way than a session (Basic credentials). */
   function forwardAs(x: Exchange, username: string): void {
     setIdentity(x.req, username);
-    upstream.web(x.req, x.res);
+    toPaperless(x);
   }
 
   /** The same first step for the gateway's own pages (served by Express). */

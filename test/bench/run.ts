@@ -97,6 +97,8 @@ async function main(): Promise<void> {
       ...baseEnv({ ldapUrl: slapd.url, redisUrl: redis.url, upstreamUrl, port, paperlessToken: token }),
       GATEWAY_PAPERLESS_API_URL: sim.url,
       GATEWAY_WORKERS: workers,
+      // Every load comes from one address here; the per-client bound is for real clients.
+      GATEWAY_UPSTREAM_MAX_PER_CLIENT: '10000',
     });
     say('starting the gateway (1 worker)');
     const gateway = await startGateway(gatewayEnv(gatewayPort as number, '1'), join(work, 'gateway.log'), PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []);

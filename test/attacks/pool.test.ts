@@ -1,0 +1,64 @@
+/**
+ * One client must not hold the upstream pool: without a sign-in, 260 slow requests to /share/x
+ * once held all 256 sockets and everyone else waited minutes.
+ */
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { startStack, type Stack } from '../support/stack.js';
+
+function raw(port: number, request: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(request));
+    let data = '';
+    socket.on('data', (d: Buffer) => (data += d.toString('latin1')));
+    socket.on('end', () => resolve(data));
+    socket.on('error', reject);
+    socket.setTimeout(10_000, () => {
+      socket.destroy();
+      resolve(data);
+    });
+  });
+}
+
+describe('attack: exhausting the upstream pool', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack({ env: { GATEWAY_TRUST_PROXY: 'loopback', GATEWAY_UPSTREAM_MAX_PER_CLIENT: '4' } });
+    stack.sim.addShareLink('abc');
+  });
+  after(async () => stack?.stop());
+
+  const share = (ip: string) => stack.browser().get('/share/abc', { headers: [['X-Forwarded-For', ip]] });
+
+  it('one address gets at most its share of in-flight requests; everyone else is served meanwhile', async () => {
+    stack.sim.delayMs = 1500;
+    try {
+      const flood = Array.from({ length: 8 }, () => share('10.9.0.1'));
+      await new Promise((r) => setTimeout(r, 200));
+      const started = Date.now();
+      const other = await share('10.9.0.2');
+      assert.equal(other.status, 200, 'another address is served');
+      const answers = await Promise.all(flood);
+      const statuses = answers.map((a) => a.status).sort();
+      assert.deepEqual(statuses, [200, 200, 200, 200, 503, 503, 503, 503]);
+      const refused = answers.find((a) => a.status === 503);
+      assert.equal(refused?.headers['retry-after'], '1');
+      assert.match(JSON.parse(refused?.body ?? '{}').detail, /Too many requests from your address/);
+      assert.ok(Date.now() - started < 5000);
+    } finally {
+      stack.sim.delayMs = 0;
+    }
+    // Once they are answered, the address has its share again.
+    assert.equal((await share('10.9.0.1')).status, 200);
+  });
+
+  it('a share link with a request body is refused before Paperless, so no body can trickle into the pool', async () => {
+    const before = stack.sim.requests.length;
+    const res = await raw(stack.gateway.port, 'GET /share/abc HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello');
+    assert.match(res, /^HTTP\/1\.1 400/);
+    const chunked = await raw(stack.gateway.port, 'GET /share/abc HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n');
+    assert.match(chunked, /^HTTP\/1\.1 400/);
+    assert.equal(stack.sim.requests.length, before, 'nothing reached Paperless');
+  });
+});
