@@ -4,12 +4,11 @@
  * what Paperless's own parsers made of what the gateway forwarded.
  */
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { Browser } from './support/http-client.js';
 import { paperlessSessionOf } from './support/jar.js';
 import { mappingFile } from './support/mapping.js';
-import { documentUpload } from './support/multipart.js';
+import { documentUpload, postUpload } from './support/multipart.js';
 import { startStackOn, type UpstreamStack } from './support/stack.js';
 import { closedWithin, nextMessage, openSocket } from './support/status-socket.js';
 import { upstreamKinds } from './support/upstream.js';
@@ -17,26 +16,7 @@ import { upstreamKinds } from './support/upstream.js';
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
 function upload(stack: UpstreamStack, b: Browser, size: number): Promise<{ status: number; body: string }> {
-  const body = documentUpload(size, { filename: 'scan.pdf' });
-  return new Promise((resolve, reject) => {
-    const req = http.request(new URL('/api/documents/post_document/', stack.gateway.url), {
-      method: 'POST',
-      headers: {
-        Cookie: b.cookieHeader(),
-        Origin: stack.gateway.url,
-        'X-CSRFToken': b.jar.get('csrftoken') ?? '',
-        'Content-Type': body.contentType,
-        'Content-Length': String(body.length),
-      },
-    });
-    req.on('response', (res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => (text += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
-    req.on('error', reject);
-    body.stream.pipe(req);
-  });
+  return postUpload(stack.gateway.url, b, documentUpload(size, { filename: 'scan.pdf' }));
 }
 
 for (const kind of upstreamKinds()) {

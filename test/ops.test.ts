@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { freePort, runCliToEnd } from './support/gateway.js';
 import { Browser } from './support/http-client.js';
-import { documentUpload } from './support/multipart.js';
+import { documentUpload, postUpload } from './support/multipart.js';
 import { pollUntil } from './support/poll.js';
 import { startStack, type Stack } from './support/stack.js';
 
@@ -126,24 +125,7 @@ describe('graceful shutdown', () => {
       const total = 40;
       // A slow body: 40 chunks over about two seconds.
       const body = documentUpload(total * chunk.length, { chunk, delayMs: 50 });
-      const upload = new Promise<number>((resolve, reject) => {
-        const req = http.request(new URL('/api/documents/post_document/', stack.gateway.url), {
-          method: 'POST',
-          headers: {
-            Cookie: b.cookieHeader(),
-            Origin: stack.gateway.url,
-            'X-CSRFToken': b.jar.get('csrftoken') ?? '',
-            'Content-Type': body.contentType,
-            'Content-Length': String(body.length),
-          },
-        });
-        req.on('response', (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-        });
-        req.on('error', reject);
-        body.stream.pipe(req);
-      });
+      const upload = postUpload(stack.gateway.url, b, body).then((r) => r.status);
       await new Promise((r) => setTimeout(r, 500));
       const exit = stack.gateway.stop();
       assert.equal(await wsClosed, 1001);

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from './support/http-client.js';
-import { documentUpload } from './support/multipart.js';
+import { documentUpload, postUpload } from './support/multipart.js';
 import { startStack, type Stack } from './support/stack.js';
 
 const MiB = 1024 * 1024;
@@ -20,28 +19,7 @@ describe('streamed uploads', () => {
   after(async () => stack?.stop());
 
   /** A well-formed upload, produced on the fly, so the test itself holds no large buffer either. */
-  function upload(size: number): Promise<number> {
-    const url = new URL('/api/documents/post_document/', stack.gateway.url);
-    const body = documentUpload(size);
-    return new Promise<number>((resolve, reject) => {
-      const req = http.request(url, {
-        method: 'POST',
-        headers: {
-          Cookie: alice.cookieHeader(),
-          Origin: stack.gateway.url,
-          'X-CSRFToken': alice.jar.get('csrftoken') ?? '',
-          'Content-Type': body.contentType,
-          'Content-Length': String(body.length),
-        },
-      });
-      req.on('response', (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      });
-      req.on('error', reject);
-      body.stream.pipe(req);
-    });
-  }
+  const upload = async (size: number): Promise<number> => (await postUpload(stack.gateway.url, alice, documentUpload(size))).status;
 
   it("streams uploads to Paperless with the gateway's memory flat (256 MiB, then 1 GiB)", async () => {
     // The first large upload lets V8 size its heaps (Node 24 grows more eagerly than 20); it must arrive whole.

@@ -1,23 +1,9 @@
 /** Attacks through headers, each a named case with its expected outcome. */
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { startStackOn, type UpstreamStack } from '../support/stack.js';
 import { upstreamKinds } from '../support/upstream.js';
-
-function raw(port: number, request: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1', () => socket.write(request));
-    let data = '';
-    socket.on('data', (d: Buffer) => (data += d.toString()));
-    socket.on('end', () => resolve(data));
-    socket.on('error', reject);
-    socket.setTimeout(5000, () => {
-      socket.destroy();
-      resolve(data);
-    });
-  });
-}
+import { rawRequest as raw } from '../support/raw-http.js';
 
 for (const kind of upstreamKinds()) describe(`attacks through headers (${kind})`, () => {
   let stack: UpstreamStack;

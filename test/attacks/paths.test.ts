@@ -3,27 +3,12 @@
  * exactly the path the gateway decided on, and nothing but Paperless's own share route is public.
  */
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { canonicalTarget, isShareLink } from '../../src/proxy/request-target.js';
 import { startStackOn, type UpstreamStack } from '../support/stack.js';
 import { upstreamKinds } from '../support/upstream.js';
-
-/** Sends bytes as they are (curl --path-as-is) and returns the status line. */
-function raw(port: number, request: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1', () => socket.write(request));
-    let data = '';
-    socket.on('data', (d: Buffer) => (data += d.toString('latin1')));
-    socket.on('end', () => resolve(data));
-    socket.on('error', reject);
-    socket.setTimeout(5000, () => {
-      socket.destroy();
-      resolve(data);
-    });
-  });
-}
+import { rawRequest as raw } from '../support/raw-http.js';
 
 const TRAVERSALS = [
   '/share/../api/documents/',

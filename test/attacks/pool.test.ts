@@ -3,23 +3,9 @@
  * once held all 256 sockets and everyone else waited minutes.
  */
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { startStack, type Stack } from '../support/stack.js';
-
-function raw(port: number, request: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1', () => socket.write(request));
-    let data = '';
-    socket.on('data', (d: Buffer) => (data += d.toString('latin1')));
-    socket.on('end', () => resolve(data));
-    socket.on('error', reject);
-    socket.setTimeout(10_000, () => {
-      socket.destroy();
-      resolve(data);
-    });
-  });
-}
+import { rawRequest as raw } from '../support/raw-http.js';
 
 describe('attack: exhausting the upstream pool', () => {
   let stack: Stack;

@@ -4,7 +4,6 @@
  * spelling Django would read as one, reaches Paperless with nobody's requests.
  */
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { djangoCookieName, rewriteCookies } from '../../src/proxy/cookies.js';
@@ -13,20 +12,7 @@ import { paperlessSessionOf } from '../support/jar.js';
 import { startStackOn, type UpstreamStack } from '../support/stack.js';
 import { openSocket } from '../support/status-socket.js';
 import { upstreamKinds } from '../support/upstream.js';
-
-function raw(port: number, request: Buffer): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1', () => socket.write(request));
-    let data = '';
-    socket.on('data', (d: Buffer) => (data += d.toString('latin1')));
-    socket.on('end', () => resolve(data));
-    socket.on('error', reject);
-    socket.setTimeout(5000, () => {
-      socket.destroy();
-      resolve(data);
-    });
-  });
-}
+import { rawRequest as raw } from '../support/raw-http.js';
 
 // Python's str.strip() removes these from a cookie name; JavaScript's trim() misses most.
 const DISGUISES = ['', ' ', '\x85', '\xa0', '\x1c', '\x1f', '\x0b', '\x0c'];

@@ -3,7 +3,7 @@
  * well-formed bodies of any size without holding them, and the simulator counts the file's
  * bytes as Django's parser would, without holding them either.
  */
-import type { IncomingMessage } from 'node:http';
+import { request, type IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 
 const BOUNDARY = 'gateway-test-boundary';
@@ -74,4 +74,27 @@ export async function documentBytes(req: IncomingMessage): Promise<number | unde
   const text = pending.toString('latin1');
   const end = text.endsWith('\r\n') ? text.slice(0, -2) : text;
   return end.endsWith(trailer.toString('latin1')) ? count - trailer.length - (text.length - end.length) : undefined;
+}
+
+/** Posts an upload to Paperless's upload endpoint as the page does: the browser's cookies, its origin and X-CSRFToken. */
+export function postUpload(base: string, browser: { cookieHeader(): string; jar: Map<string, string> }, upload: MultipartUpload): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(new URL('/api/documents/post_document/', base), {
+      method: 'POST',
+      headers: {
+        Cookie: browser.cookieHeader(),
+        Origin: base,
+        'X-CSRFToken': browser.jar.get('csrftoken') ?? '',
+        'Content-Type': upload.contentType,
+        'Content-Length': String(upload.length),
+      },
+    });
+    req.on('response', (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on('error', reject);
+    upload.stream.pipe(req);
+  });
 }

@@ -10,19 +10,10 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { documentBytes } from './multipart.js';
+import type { UpstreamUser } from './upstream.js';
 
-export interface SimUser {
-  id: number;
-  username: string;
+export interface SimUser extends UpstreamUser {
   password: string;
-  email: string;
-  first_name: string;
-  last_name: string;
-  is_staff: boolean;
-  is_active: boolean;
-  is_superuser: boolean;
-  groups: number[];
-  user_permissions: string[];
   date_joined: string;
 }
 
