@@ -77,6 +77,16 @@ describe('LDAP directory against a real slapd', () => {
     assert.equal(await d.lookup('nobody'), undefined);
   });
 
+  it('with GATEWAY_LDAP_USERNAME_ATTRIBUTE another attribute than the sign-in filter, lookups go by the Paperless name', async () => {
+    // People sign in with uid; Paperless knows them by mail (e.g. for names outside Latin-1).
+    const d = directory(slapd, { GATEWAY_LDAP_USERNAME_ATTRIBUTE: 'mail' });
+    const signedIn = await d.authenticate('alice', 'alice-pass');
+    assert.equal(signedIn.username, 'alice@example.com');
+    assert.equal((await d.lookup(signedIn.username))?.dn, signedIn.dn, 'the re-check and sync find her by that name');
+    assert.equal(await d.lookup('alice'), undefined, 'not by what she typed');
+    for (const payload of ['*', 'alice@example.com)(uid=*', '*@example.com']) assert.equal(await d.lookup(payload), undefined, payload);
+  });
+
   it('a refused service account is "directory unavailable", not a wrong password', async () => {
     const d = directory(slapd, { GATEWAY_LDAP_BIND_PASSWORD: 'wrong' });
     await assert.rejects(d.authenticate('bob', 'bob-pass'), (err) => err instanceof DirectoryUnavailableError && /service account was refused/.test(err.message));

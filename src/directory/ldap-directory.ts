@@ -7,7 +7,7 @@ import { LdapConnector } from './connection.js';
 import type { Directory, DirectoryUser } from './directory.js';
 import { firstValue } from './entry.js';
 import { DirectoryUnavailableError, InvalidCredentialsError } from './errors.js';
-import { fillFilter } from './filter.js';
+import { escapeFilterValue, fillFilter } from './filter.js';
 import { GroupResolver } from './groups.js';
 import { loginName } from './presets.js';
 import { hasControlCharacters, normalizeUsername } from './username.js';
@@ -60,10 +60,17 @@ export class LdapDirectory implements Directory {
     return timed('lookup', () => this.lookupOnce(username));
   }
 
+  /**
+   * Sessions, the re-check and sync know people by their Paperless name: the value of the
+   * username attribute, which need not be what they type at sign-in (GATEWAY_LDAP_USERNAME_ATTRIBUTE
+   * may name another attribute than the sign-in filter). So the lookup matches that attribute.
+   */
   private async lookupOnce(username: string): Promise<DirectoryUser | undefined> {
-    const wanted = normalizeUsername(loginName(this.config.preset, username));
+    const wanted = normalizeUsername(username);
     if (wanted === '' || hasControlCharacters(wanted)) return undefined;
-    return this.withService((client) => this.findUser(client, wanted));
+    const anyone = this.config.userFilter.replaceAll('{username}', '*');
+    const filter = `(&${anyone}(${this.config.attributes.username}=${escapeFilterValue(wanted)}))`;
+    return this.withService((client) => this.findUser(client, wanted, filter));
   }
 
   /** Every user the user filter admits, page by page; groups resolved for each. */
@@ -124,12 +131,12 @@ export class LdapDirectory implements Directory {
     return [a.username, a.mail, a.firstName, a.lastName, a.displayName, ...this.groups.userAttributes];
   }
 
-  private async findUser(client: Client, username: string): Promise<DirectoryUser | undefined> {
+  private async findUser(client: Client, username: string, filter = fillFilter(this.config.userFilter, { username })): Promise<DirectoryUser | undefined> {
     let entries: Entry[];
     try {
       ({ searchEntries: entries } = await client.search(this.config.userBase, {
         scope: 'sub',
-        filter: fillFilter(this.config.userFilter, { username }),
+        filter,
         attributes: this.userAttributes(),
         sizeLimit: 2,
       }));

@@ -35,7 +35,6 @@ export function isApiPath(path: string): boolean {
   return path.includes('/api/') || path.endsWith('/api');
 }
 
-
 /** Methods that change nothing; every other one, PROPFIND and made-up ones included, is checked. */
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 
