@@ -232,8 +232,11 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
   app.use(errorHandler(fail));
 
   const accessLog = requestIdAndAccessLog(createRequestLogger(config.log.level), config.log.requests);
-  const server = http.createServer((req, res) => {
+  // Node checks the header deadline on this interval (30 s by default, which would make a 20 s limit 50 s).
+  const checkEvery = Math.min(30_000, Math.max(250, Math.floor(config.client.headerTimeoutMs / 4)));
+  const server = http.createServer({ connectionsCheckingInterval: checkEvery }, (req, res) => {
     accessLog(req, res);
+    stallGuard(req, config.client.bodyIdleTimeoutMs);
     if (!canonicalize(req)) {
       sendError(pages, req, res, 400, 'The request could not be read.');
       return;
@@ -244,7 +247,7 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
   });
   // Uploads of any size stream through: no whole-request deadline, only one for the headers.
   server.requestTimeout = 0;
-  server.headersTimeout = 60_000;
+  server.headersTimeout = config.client.headerTimeoutMs;
   server.keepAliveTimeout = 65_000;
   server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
     socket.on('error', () => socket.destroy());
@@ -317,4 +320,24 @@ function listenOn(server: http.Server, port: number, host: string): Promise<void
       resolve();
     });
   });
+}
+
+/**
+ * A request body may take as long as it needs (uploads of any size), but may not stall: a client
+ * that stops sending holds an upstream socket for nothing. The guard is off once the body is in.
+ */
+function stallGuard(req: http.IncomingMessage, idleMs: number): void {
+  const hasBody = (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0') || req.headers['transfer-encoding'] !== undefined;
+  if (!hasBody) return;
+  const socket = req.socket;
+  const stalled = () => socket.destroy(new Error(`request body stalled for ${idleMs} ms`));
+  // Removed again when the body is in: keep-alive sockets carry many requests.
+  const off = () => {
+    socket.setTimeout(0);
+    socket.off('timeout', stalled);
+  };
+  socket.setTimeout(idleMs);
+  socket.on('timeout', stalled);
+  req.once('end', off);
+  req.once('close', off);
 }

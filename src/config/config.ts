@@ -8,6 +8,8 @@ export interface Config {
   server: { host: string; port: number; workers: number; publicUrl: URL; trustProxy: false | number | string[] };
   /** maxPerClient: requests one client address may have in flight to Paperless at once. */
   upstream: { url: URL; timeoutMs: number; maxPerClient: number };
+  /** How long a client may take to send its headers, and how long its request body may stall. */
+  client: { headerTimeoutMs: number; bodyIdleTimeoutMs: number };
   redis: { url: string; keyPrefix: string };
   session: { secret: string; cookieName: string; idleTimeoutMs: number; maxLifetimeMs: number; secureCookie: boolean };
   ldap: LdapConfig;

@@ -74,6 +74,7 @@ function toConfig(env: Env, mapping: ProvisioningMapping): Config {
       trustProxy: env.GATEWAY_TRUST_PROXY,
     },
     upstream: { url: env.GATEWAY_UPSTREAM_URL, timeoutMs: env.GATEWAY_UPSTREAM_TIMEOUT, maxPerClient: env.GATEWAY_UPSTREAM_MAX_PER_CLIENT },
+    client: { headerTimeoutMs: env.GATEWAY_CLIENT_HEADER_TIMEOUT, bodyIdleTimeoutMs: env.GATEWAY_CLIENT_BODY_IDLE_TIMEOUT },
     redis: { url: env.GATEWAY_REDIS_URL, keyPrefix: env.GATEWAY_REDIS_KEY_PREFIX },
     session: {
       secret: env.GATEWAY_SESSION_SECRET,

@@ -48,3 +48,37 @@ describe('attack: exhausting the upstream pool', () => {
     assert.equal(stack.sim.requests.length, before, 'nothing reached Paperless');
   });
 });
+
+describe('attack: slow clients', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack({ env: { GATEWAY_CLIENT_HEADER_TIMEOUT: '1s', GATEWAY_CLIENT_BODY_IDLE_TIMEOUT: '1s' } });
+  });
+  after(async () => stack?.stop());
+
+  it('headers sent too slowly are answered 408 and the connection closed', async () => {
+    const started = Date.now();
+    const res = await raw(stack.gateway.port, 'GET /documents/ HTTP/1.1\r\nHost: x\r\nX-Slow: ', 10_000);
+    assert.match(res, /^HTTP\/1\.1 408/);
+    assert.ok(Date.now() - started < 5000, `closed after ${Date.now() - started} ms`);
+  });
+
+  it('a request body that stalls is cut off, and Paperless is told (its upload aborts)', async () => {
+    stack.sim.addUser({ username: 'alice', user_permissions: ['add_document'] });
+    const b = stack.browser();
+    await b.login('alice', 'alice-pass');
+    await b.get('/');
+    const before = stack.sim.uploads.length;
+    const started = Date.now();
+    // 100 bytes promised, 10 sent, then silence.
+    const res = await raw(
+      stack.gateway.port,
+      `POST /api/documents/post_document/ HTTP/1.1\r\nHost: ${new URL(stack.gateway.url).host}\r\nCookie: ${b.cookieHeader()}\r\nOrigin: ${stack.gateway.url}\r\nX-CSRFToken: ${b.jar.get('csrftoken') ?? ''}\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 100\r\n\r\n--b\r\nConten`,
+      10_000,
+    );
+    assert.ok(Date.now() - started < 5000, `cut off after ${Date.now() - started} ms`);
+    assert.doesNotMatch(res, /^HTTP\/1\.1 200/);
+    assert.equal(stack.sim.uploads.length, before, 'no upload was completed');
+    assert.equal((await stack.browser().get('/_gateway/health')).status, 200);
+  });
+});
