@@ -77,7 +77,8 @@ describe('sessions: per-user index and revocation across replicas', () => {
 describe('sessions: idle timeout and absolute lifetime', () => {
   let stack: Stack;
   before(async () => {
-    stack = await startStack({ env: { GATEWAY_SESSION_IDLE_TIMEOUT: '1s', GATEWAY_SESSION_MAX_LIFETIME: '3s' } });
+    // Margins wide enough for a loaded CI machine: requests 400 ms apart against a 2 s idle timeout.
+    stack = await startStack({ env: { GATEWAY_SESSION_IDLE_TIMEOUT: '2s', GATEWAY_SESSION_MAX_LIFETIME: '5s' } });
   });
   after(async () => stack?.stop());
 
@@ -85,7 +86,7 @@ describe('sessions: idle timeout and absolute lifetime', () => {
     const b = stack.browser();
     await b.login('alice', 'alice-pass');
     assert.equal((await b.get('/documents/')).status, 200);
-    await sleep(1600);
+    await sleep(2600);
     assert.equal((await b.get('/documents/')).status, 302);
   });
 
@@ -95,7 +96,7 @@ describe('sessions: idle timeout and absolute lifetime', () => {
     await b.get('/');
     const ws = await openStatusSocket(stack, b.cookieHeader());
     const closed = await new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), 4000);
+      const timer = setTimeout(() => resolve(false), 6000);
       ws.once('close', () => {
         clearTimeout(timer);
         resolve(true);
@@ -109,11 +110,11 @@ describe('sessions: idle timeout and absolute lifetime', () => {
     await b.login('alice', 'alice-pass');
     const started = Date.now();
     // Keep it busy (well inside the idle timeout) until past the lifetime.
-    while (Date.now() - started < 2600) {
+    while (Date.now() - started < 4600) {
       assert.equal((await b.get('/documents/')).status, 200);
       await sleep(400);
     }
-    await sleep(600);
+    await sleep(900);
     assert.equal((await b.get('/documents/')).status, 302);
   });
 });
