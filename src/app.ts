@@ -49,7 +49,7 @@ export interface Gateway {
  */
 const PAPERLESS_LOGOUTS = new Set(['/admin/logout/', '/api/auth/logout/']);
 
-export function isPaperlessLogout(method: string | undefined, path: string): boolean {
+function isPaperlessLogout(method: string | undefined, path: string): boolean {
   return method === 'POST' && PAPERLESS_LOGOUTS.has(path);
 }
 

@@ -42,7 +42,7 @@ export class LdapDirectory implements Directory {
     // An empty password would be an anonymous bind, which many servers accept: refuse it before any bind.
     if (wanted === '' || password === '') throw new InvalidCredentialsError('empty username or password');
     if (hasControlCharacters(wanted)) throw new InvalidCredentialsError('control characters in the username');
-    const found = await this.withService((client) => this.findUser(client, wanted));
+    const found = await this.withService((client) => this.findUser(client, fillFilter(this.config.userFilter, { username: wanted })));
     if (!found) throw new InvalidCredentialsError(`no entry for ${wanted}`);
     try {
       const client = await this.connector.bind(found.dn, password);
@@ -70,7 +70,7 @@ export class LdapDirectory implements Directory {
     if (wanted === '' || hasControlCharacters(wanted)) return undefined;
     const anyone = this.config.userFilter.replaceAll('{username}', '*');
     const filter = `(&${anyone}(${this.config.attributes.username}=${escapeFilterValue(wanted)}))`;
-    return this.withService((client) => this.findUser(client, wanted, filter));
+    return this.withService((client) => this.findUser(client, filter));
   }
 
   /** Every user the user filter admits, page by page; groups resolved for each. */
@@ -131,7 +131,7 @@ export class LdapDirectory implements Directory {
     return [a.username, a.mail, a.firstName, a.lastName, a.displayName, ...this.groups.userAttributes];
   }
 
-  private async findUser(client: Client, username: string, filter = fillFilter(this.config.userFilter, { username })): Promise<DirectoryUser | undefined> {
+  private async findUser(client: Client, filter: string): Promise<DirectoryUser | undefined> {
     let entries: Entry[];
     try {
       ({ searchEntries: entries } = await client.search(this.config.userBase, {

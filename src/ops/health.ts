@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import express, { type Router } from 'express';
+import express, { type Response, type Router } from 'express';
 import { registry } from './metrics.js';
 import { metricsText } from './cluster.js';
 
@@ -67,15 +67,8 @@ export function opsRouter(deps: OpsDeps): Router {
   return router;
 }
 
-interface MetricsReply {
-  status(code: number): MetricsReply;
-  set(name: string, value: string): MetricsReply;
-  json(body: unknown): unknown;
-  send(body: string): unknown;
-}
-
 /** The scrape itself; with a token set, only `Authorization: Bearer <token>` gets it. */
-async function serveMetrics(authorization: string | undefined, token: string | undefined, res: MetricsReply): Promise<void> {
+async function serveMetrics(authorization: string | undefined, token: string | undefined, res: Response): Promise<void> {
   if (token) {
     const given = /^Bearer\s+(.+)$/i.exec(authorization ?? '')?.[1] ?? '';
     if (!sameSecret(given, token)) {

@@ -105,7 +105,7 @@ export class Provisioner {
     // One first login at a time per user, across replicas: two would create two accounts.
     return withLock(this.redis, this.key(`lock:user:${user.username}`), { ttlMs: 30_000, waitMs: 15_000 }, async () => {
       if ((await this.redis.get(stateKey)) === hash) return false;
-      const changed = await this.apply(state);
+      const changed = await this.write(state);
       await this.redis.set(stateKey, hash, 'EX', STATE_TTL_SECONDS);
       return changed;
     });
@@ -138,6 +138,11 @@ export class Provisioner {
   /** Writes one desired state to Paperless unconditionally (the hash check is the caller's). */
   async apply(state: DesiredState, known?: { groups: PaperlessGroup[] }): Promise<boolean> {
     await this.refuseTokenUser(state.account.username);
+    return this.write(state, known);
+  }
+
+  /** apply() once the token user has been ruled out (a sign-in rules it out before the hash check). */
+  private async write(state: DesiredState, known?: { groups: PaperlessGroup[] }): Promise<boolean> {
     let changed = false;
     const groups = known?.groups ?? (await this.api.listGroups());
     const ids = new Map<string, number>();
@@ -200,7 +205,7 @@ export class Provisioner {
   private async ensureUser(account: DesiredAccount, groupIds: number[], managedIds: Set<number>): Promise<boolean> {
     let current = await this.api.findUser(account.username);
     if (current) await this.mayAdopt(current);
-    if (!current) {
+    else {
       try {
         // No local password: the directory holds the real one, and an account without one is
         // recognisably not a local Paperless account.

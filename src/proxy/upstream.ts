@@ -11,13 +11,14 @@ export const UPSTREAM_AGENT_OPTIONS: http.AgentOptions = { keepAlive: true, maxS
 
 export type UpstreamErrorHandler = (error: UpstreamUnavailableError, req: http.IncomingMessage, res: http.ServerResponse | Socket) => void;
 
+/** Decides which of an answer's Set-Cookie lines the browser gets. */
+export type SetCookieFilter = (setCookies: string[], req: http.IncomingMessage) => string[];
+
 /**
  * The one connection to Paperless: a keep-alive agent shared by every
  * request, Host kept as the browser sent it (Paperless checks CSRF origins
  * against it), bodies streamed both ways.
  */
-export type SetCookieFilter = (setCookies: string[], req: http.IncomingMessage) => string[];
-
 export class Upstream {
   readonly agent: http.Agent;
   private readonly proxy: ProxyServer;

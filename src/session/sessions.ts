@@ -51,6 +51,7 @@ export class SessionService {
   private readonly channel: string;
   private readonly listeners: RevokedListener[] = [];
   private readonly sessionPrefix: string;
+  private readonly keys: ReturnType<typeof sessionKeys>;
   private readonly cache = new SessionCache();
   /** The idle expiry is pushed forward at most this often per session and process, not on every request. */
   private readonly touchIntervalMs: number;
@@ -63,10 +64,11 @@ export class SessionService {
     private readonly keyPrefix: string,
     private readonly log: Logger,
   ) {
-    this.sessionPrefix = sessionKeys(keyPrefix).session('');
+    this.keys = sessionKeys(keyPrefix);
+    this.sessionPrefix = this.keys.session('');
     this.store = new RedisStore({ client: redis, prefix: this.sessionPrefix });
     this.index = new UserSessionIndex(redis, keyPrefix, config.maxLifetimeMs);
-    this.channel = sessionKeys(keyPrefix).endedChannel;
+    this.channel = this.keys.endedChannel;
     this.touchIntervalMs = Math.min(60_000, Math.floor(config.idleTimeoutMs / 10));
     this.sweepTimer = setInterval(() => this.cache.sweep(Date.now() - this.touchIntervalMs - SESSION_CACHE_MS), Math.max(1000, this.touchIntervalMs));
     this.sweepTimer.unref();
@@ -142,7 +144,7 @@ export class SessionService {
   private async fetch(raw: string, now: number, touchedAt: number): Promise<CachedSession | undefined> {
     const sid = this.unsign(raw);
     if (!sid) return undefined;
-    const [data, paperlessSession] = await Promise.all([this.read(sid), this.readPaperlessSession(sid)]);
+    const [data, paperlessSession] = await Promise.all([this.read(sid), this.paperlessSessionOf(sid)]);
     if (!data?.user || typeof data.createdAt !== 'number') {
       this.cache.dropSid(sid);
       return undefined;
@@ -176,13 +178,9 @@ export class SessionService {
     );
   }
 
-  private readPaperlessSession(sid: string): Promise<string | null> {
-    return storeCall('cannot read session', () => this.redis.get(sessionKeys(this.keyPrefix).paperlessSession(sid)));
-  }
-
-  /** Paperless's session id for a gateway session id (logout needs it to end Paperless's session). */
+  /** Paperless's session id for a gateway session id (lookups, and logout to end Paperless's session). */
   paperlessSessionOf(sid: string): Promise<string | null> {
-    return this.readPaperlessSession(sid);
+    return storeCall('cannot read session', () => this.redis.get(this.keys.paperlessSession(sid)));
   }
 
   /**
@@ -191,7 +189,7 @@ export class SessionService {
    * replicas, follows. It lives as long as the gateway session can.
    */
   async setPaperlessSession(session: LoadedSession, value: string | undefined): Promise<void> {
-    const key = sessionKeys(this.keyPrefix).paperlessSession(session.sid);
+    const key = this.keys.paperlessSession(session.sid);
     const cached = this.cache.entryForSid(session.sid)?.session;
     if (value === undefined) {
       delete session.paperlessSession;
@@ -248,7 +246,7 @@ export class SessionService {
     const username = (req.session as Partial<SessionData> | undefined)?.user?.username;
     await storeCall('cannot end session', async () => {
       await promisify(req.session.destroy.bind(req.session))();
-      await this.redis.del(sessionKeys(this.keyPrefix).paperlessSession(sid));
+      await this.redis.del(this.keys.paperlessSession(sid));
       if (username) await this.index.remove(username, sid);
     });
     await this.announceEnded([sid]);

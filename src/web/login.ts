@@ -43,16 +43,17 @@ export function loginRouter(deps: LoginDeps): Router {
   function showForm(req: Request, res: Response, status: number, extra: { error?: string; username?: string; next?: string | undefined; remember?: boolean }): void {
     const nonce = csrf.nonceFor(parseCookies(req.headers.cookie ?? '')[deps.csrfCookieName]);
     const signedInAs: string | undefined = req.session?.user?.username;
+    const queryNext = safeNextPath(req.query.next, deps.publicUrl);
     res.cookie(deps.csrfCookieName, nonce, { httpOnly: true, sameSite: 'lax', secure: deps.secureCookie, path: '/accounts/login/' });
     pages.render(req, res, status, 'login.njk', {
       csrfToken: csrf.tokenFor(nonce),
-      next: extra.next ?? safeNextPath(req.query.next, deps.publicUrl) ?? '',
+      next: extra.next ?? queryNext ?? '',
       username: extra.username ?? '',
       error: extra.error,
       // The signed-out notice only when nobody is signed in: Paperless's own logouts send here too.
       signedOut: req.query.loggedout === '1' && !signedInAs,
       signedInAs,
-      continueTo: safeNextPath(req.query.next, deps.publicUrl) ?? '/',
+      continueTo: queryNext ?? '/',
       shareLink: req.query.sharelink_notfound === '1' ? 'notfound' : req.query.sharelink_expired === '1' ? 'expired' : undefined,
       rememberMe: deps.rememberMeMs !== undefined,
       remember: extra.remember ?? false,
