@@ -13,6 +13,8 @@ export interface MultipartUpload {
   /** Content-Length of the whole body. */
   length: number;
   contentType: string;
+  /** Bytes the stream has handed to its consumer so far. */
+  produced(): number;
 }
 
 /** A `document` upload of `size` bytes (a multiple of the chunk), produced on the fly; `delayMs` paces each chunk. */
@@ -23,20 +25,20 @@ export function documentUpload(size: number, options: { chunk?: Buffer; delayMs?
   const tail = Buffer.from(`\r\n--${BOUNDARY}--\r\n`);
   const parts = size / chunk.length;
   let sent = -1;
+  let produced = 0;
   const stream = new Readable({
     read() {
       const push = () => {
-        if (sent === -1) this.push(head);
-        else if (sent < parts) this.push(chunk);
-        else if (sent === parts) this.push(tail);
-        else this.push(null);
+        const next = sent === -1 ? head : sent < parts ? chunk : sent === parts ? tail : null;
+        if (next) produced += next.length;
+        this.push(next);
         sent++;
       };
       if (options.delayMs && sent >= 0 && sent < parts) setTimeout(push, options.delayMs);
       else push();
     },
   });
-  return { stream, length: head.length + size + tail.length, contentType: `multipart/form-data; boundary=${BOUNDARY}` };
+  return { stream, length: head.length + size + tail.length, contentType: `multipart/form-data; boundary=${BOUNDARY}`, produced: () => produced };
 }
 
 /**

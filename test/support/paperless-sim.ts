@@ -140,6 +140,8 @@ export class PaperlessSim {
   failWith?: { status: number; body: unknown };
   /** Delay before answering, to simulate a slow Paperless. */
   delayMs = 0;
+  /** While set, uploads wait here before their body is read (a Paperless that stops reading). */
+  private uploadsHeld?: Promise<void>;
   private nextUserId = 1;
   private nextGroupId = 1;
   private server?: http.Server;
@@ -227,6 +229,16 @@ export class PaperlessSim {
 
   requestsTo(path: string): RecordedRequest[] {
     return this.requests.filter((r) => r.path === path);
+  }
+
+  /** Uploads stop being read until the returned function is called (fault injection: backpressure). */
+  holdUploads(): () => void {
+    let release = () => undefined as void;
+    this.uploadsHeld = new Promise<void>((resolve) => (release = resolve));
+    return () => {
+      this.uploadsHeld = undefined;
+      release();
+    };
   }
 
   /** Sends a raw message to every socket (fault injection; Paperless itself sends status_update). */
@@ -489,6 +501,7 @@ export class PaperlessSim {
     }
     if (path === '/api/documents/post_document/' && method === 'POST') {
       need('add_document');
+      await this.uploadsHeld;
       const bytes = await documentBytes(req);
       if (bytes === undefined) throw new HttpError(400, { document: ['No file was submitted.'] });
       this.uploads.push({ user: user.username, bytes });
