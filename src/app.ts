@@ -14,10 +14,11 @@ import { Provisioner } from './provisioning/provisioner.js';
 import { PaperlessUserToken } from './provisioning/user-token.js';
 import { startScheduledSync } from './provisioning/scheduled-sync.js';
 import { createApiClientStep } from './proxy/api-clients.js';
-import { BasicAuthCache } from './proxy/basic-auth-cache.js';
-import { compileTrust } from './proxy/client-address.js';
-import { runSteps } from './proxy/exchange.js';
-import { createProxyPipeline, rejectUpgrade } from './proxy/pipeline.js';
+import { CredentialCache } from './proxy/credential-cache.js';
+import { hasBody } from './proxy/exchange.js';
+import { clientAddress, compileTrust } from './proxy/client-address.js';
+import { rejectUpgrade } from './proxy/forwarder.js';
+import { createRequestPath } from './proxy/request-path.js';
 import { canonicalTarget } from './proxy/request-target.js';
 import { pathOf } from './url-path.js';
 import { Upstream } from './proxy/upstream.js';
@@ -87,10 +88,13 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
   const websockets = new WebsocketRegistry();
   sessions.onEnded((sid) => websockets.closeSession(sid, SESSION_ENDED));
 
-  const upstream = new Upstream(config.upstream, (error, req, res) => {
-    log.warn({ err: error.message }, 'upstream unavailable');
-    if (res instanceof http.ServerResponse) sendError(pages, req, res, error.status, error.userMessage);
-    else rejectUpgrade(res as Socket, 502, 'Bad Gateway');
+  const upstream = new Upstream(config.upstream, {
+    unavailable: (error, req, res) => {
+      log.warn({ err: error.message }, 'upstream unavailable');
+      if (res instanceof http.ServerResponse) sendError(pages, req, res, error.status, error.userMessage);
+      else rejectUpgrade(res, error.status, error.userMessage);
+    },
+    clientLeft: (detail, req) => log.info({ event: 'client.left', detail, path: pathOf(req.url) }, 'client left before Paperless answered'),
   });
 
   const provisioner = config.provisioning.enabled
@@ -140,7 +144,8 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
       : undefined;
 
   const trust = compileTrust(config.server.trustProxy);
-  const pipeline = createProxyPipeline({
+  const fail = failureHandler(pages, log);
+  const requestPath = createRequestPath({
     identity: config.identity,
     sessionCookieName: config.session.cookieName,
     publicUrl: config.server.publicUrl,
@@ -150,15 +155,25 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
     upstream,
     maxPerClient: config.upstream.maxPerClient,
     websockets,
+    apiClients: createApiClientStep({
+      verify: (username, password, ip) => credentials.verify(username, password, ip, 'basic'),
+      ...(config.apiClients.basicAuth ? { basicCache: new CredentialCache<string>(config.apiClients.basicCacheTtlMs) } : {}),
+      tokenValid: (key) => upstream.tokenValid(key),
+      tokenCache: new CredentialCache<true>(60_000),
+      ipOf: (req) => clientAddress(req, trust),
+      log,
+    }),
+    httpFailure: fail,
     log,
   });
+  upstream.filterSetCookies(requestPath.keepPaperlessSession);
 
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', trust);
   app.set('etag', false);
 
-  app.use(pipeline.stripSpoofedHeadersMiddleware);
+  app.use(requestPath.stripSpoofedHeaders);
   app.use(
     opsRouter({
       checks: {
@@ -212,23 +227,8 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
       log,
     }),
   );
-  const apiClients = createApiClientStep({
-    verify: (username, password, ip) => credentials.verify(username, password, ip, 'basic'),
-    ...(config.apiClients.basicAuth ? { basicCache: new BasicAuthCache(config.apiClients.basicCacheTtlMs) } : {}),
-    forwardAnonymous: pipeline.forwardAnonymous,
-    forwardAs: pipeline.forwardAs,
-    ipOf: pipeline.ipOf,
-    log,
-  });
-  upstream.filterSetCookies(pipeline.keepPaperlessSession);
-  const fail = failureHandler(pages, log);
-  const { stripSpoofedHeaders, publicShares, loadSession, requireLogin, checkOrigin, recheckAccount, injectIdentity, forward } = pipeline.steps;
-  const proxy = runSteps(
-    [stripSpoofedHeaders, publicShares, loadSession, apiClients, requireLogin, checkOrigin, recheckAccount, injectIdentity, forward],
-    (err, x) => fail(err, x.req, x.res),
-  );
   // What the gateway's own routes do not answer is Paperless's.
-  app.use((req, res) => proxy(req, res));
+  app.use((req, res) => requestPath.http(req, res));
   app.use(errorHandler(fail));
 
   const accessLog = requestIdAndAccessLog(createRequestLogger(config.log.level), config.log.requests);
@@ -243,7 +243,7 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
     }
     // Proxied requests skip Express entirely; it serves only the gateway's own pages.
     if (isGatewayRoute(req)) app(req, res);
-    else proxy(req, res);
+    else requestPath.http(req, res);
   });
   // Uploads of any size stream through: no whole-request deadline, only one for the headers.
   server.requestTimeout = 0;
@@ -252,10 +252,10 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
   server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     if (!canonicalize(req)) {
-      rejectUpgrade(socket, 400, 'Bad Request');
+      rejectUpgrade(socket, 400, 'The request could not be read.');
       return;
     }
-    void pipeline.upgrade(req, socket, head);
+    requestPath.upgrade(req, socket, head);
   });
 
   const sweep = setInterval(() => {
@@ -327,8 +327,7 @@ function listenOn(server: http.Server, port: number, host: string): Promise<void
  * that stops sending holds an upstream socket for nothing. The guard is off once the body is in.
  */
 function stallGuard(req: http.IncomingMessage, idleMs: number): void {
-  const hasBody = (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0') || req.headers['transfer-encoding'] !== undefined;
-  if (!hasBody) return;
+  if (!hasBody(req)) return;
   const socket = req.socket;
   const stalled = () => socket.destroy(new Error(`request body stalled for ${idleMs} ms`));
   // Removed again when the body is in: keep-alive sockets carry many requests.

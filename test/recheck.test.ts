@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { userDn } from './support/directory-data.js';
 import { startStack, type Stack } from './support/stack.js';
+import { openSocket } from './support/status-socket.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -23,6 +24,20 @@ describe('sessions follow the directory (GATEWAY_LDAP_RECHECK_INTERVAL)', () => 
     await sleep(1100);
     await Promise.all(Array.from({ length: 5 }, () => b.get('/documents/')));
     assert.equal(rechecks('alice'), before + 1, 'one recheck for five concurrent requests');
+  });
+
+  it('a websocket handshake rechecks like a request, and its confirmation counts for the requests after it', async () => {
+    const b = stack.browser();
+    await b.login('alice', 'alice-pass');
+    await b.get('/'); // Paperless's session, which its websocket needs
+    await sleep(1100);
+    const before = rechecks('alice');
+    const { ws } = await openSocket(stack.gateway.url.replace('http', 'ws') + '/ws/status/', { Cookie: b.cookieHeader() });
+    assert.ok(ws, 'the socket opened');
+    ws.close();
+    assert.equal(rechecks('alice'), before + 1, 'the handshake asked the directory');
+    assert.equal((await b.get('/documents/')).status, 200);
+    assert.equal(rechecks('alice'), before + 1, 'the request right after it did not ask again: the handshake confirmed the session');
   });
 
   it('a user removed from the allowed groups loses every session', async () => {

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import type { Browser } from './support/http-client.js';
+import { paperlessSessionOf } from './support/jar.js';
+import { pollUntil } from './support/poll.js';
 import { startStack, type Stack } from './support/stack.js';
 import { closedWithin, nextMessage, openSocket } from './support/status-socket.js';
 
@@ -71,6 +73,57 @@ describe('websockets through the gateway', () => {
     assert.equal(await code, 1008, 'with a close code saying the session ended, not a bare TCP close');
     assert.equal(other.ws.readyState, WebSocket.OPEN, "alice's socket stays open");
     other.ws.close();
+  });
+
+  it('runs the same request path as HTTP: Referer counts without Origin, spoofed headers are logged, refusals say why', async () => {
+    const before = stack.sim.requests.length;
+    const refererOnly = await open(wsUrl, { Cookie: alice.cookieHeader(), Referer: 'https://evil.example/page' });
+    assert.equal(refererOnly.status, 403);
+    assert.match(refererOnly.body ?? '', /Origin checking failed - https:\/\/evil\.example does not match/);
+    const nullOrigin = await open(wsUrl, { Cookie: alice.cookieHeader(), Origin: 'null', Referer: 'https://evil.example/' });
+    assert.equal(nullOrigin.status, 403, 'a null Origin falls back to Referer');
+    const anonymous = await open(wsUrl, {});
+    assert.equal(anonymous.status, 401);
+    assert.match(anonymous.body ?? '', /Authentication credentials were not provided/);
+    assert.equal(stack.sim.requests.length, before, 'Paperless saw none of them');
+
+    const logged = stack.gateway.logs.length;
+    const own = await open(wsUrl, { Cookie: alice.cookieHeader(), Referer: `${stack.gateway.url}/documents/`, 'X-Remote-User': 'x', 'Remote_User': 'admin' });
+    assert.ok(own.ws, 'a same-site Referer without Origin is accepted');
+    own.ws.close();
+    assert.ok(stack.gateway.logs.slice(logged).some((l) => l.includes('client-sent identity header removed') && l.includes('/ws/status/')));
+  });
+
+  it("keeps a Set-Cookie for Paperless's session from the handshake's answer in the jar, never in the browser", async () => {
+    const b = stack.browser();
+    await b.login('carol', 'carol-pass');
+    await b.get('/');
+    const original = await paperlessSessionOf(stack.redis.url, b);
+    assert.ok(original);
+    stack.sim.upgradeSetCookies = ['sessionid=rotated-on-upgrade; Path=/; HttpOnly', 'sessionid_hint=1; Path=/'];
+    try {
+      const { ws, headers } = await open(wsUrl, { Cookie: b.cookieHeader() });
+      assert.ok(ws);
+      const cookies = ([] as string[]).concat(headers?.['set-cookie'] ?? []);
+      assert.deepEqual(cookies, ['sessionid_hint=1; Path=/'], 'other cookies pass, the session cookie does not');
+      ws.close();
+    } finally {
+      stack.sim.upgradeSetCookies = [];
+    }
+    assert.equal(await paperlessSessionOf(stack.redis.url, b), 'rotated-on-upgrade');
+  });
+
+  it("a browser that leaves mid-handshake frees Paperless's socket at once, and is not logged as Paperless being unavailable", async () => {
+    const b = stack.browser();
+    await b.login('carol', 'carol-pass'); // a new session without Paperless's session yet: Paperless (granian) never answers such a handshake
+    const logged = stack.gateway.logs.length;
+    const pending = new WebSocket(wsUrl, { headers: { Cookie: b.cookieHeader() } });
+    pending.on('error', () => undefined);
+    await pollUntil(async () => stack.sim.pendingHandshakes === 1, 'the handshake never reached Paperless', 50, 50);
+    pending.terminate();
+    await pollUntil(async () => stack.sim.pendingHandshakes === 0, "Paperless's socket stayed open after the browser left", 20, 50);
+    await pollUntil(async () => stack.gateway.logs.slice(logged).some((l) => l.includes('"client.left"')), 'no client.left line', 20, 50);
+    assert.ok(!stack.gateway.logs.slice(logged).some((l) => l.includes('upstream unavailable')));
   });
 
   it('answers 502 when Paperless is down', async () => {

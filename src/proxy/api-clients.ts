@@ -3,18 +3,18 @@ import type { Logger } from 'pino';
 import type { DirectoryUser } from '../directory/directory.js';
 import { InvalidCredentialsError } from '../directory/errors.js';
 import { BannedError } from '../regulation/regulation.js';
-import type { BasicAuthCache } from './basic-auth-cache.js';
-import { sendJson, type Exchange, type Step } from './exchange.js';
-import { isApiPath } from './pipeline.js';
+import type { CredentialCache } from './credential-cache.js';
+import { hasBody, type Decision, type Exchange, type Step } from './exchange.js';
+import { isApiPath } from './request-target.js';
 
 export interface ApiClientDeps {
   verify: (username: string, password: string, ip: string) => Promise<DirectoryUser>;
   /** Undefined when GATEWAY_API_BASIC_AUTH is off. */
-  basicCache?: BasicAuthCache;
-  /** Forwards without identity and without the browser's Paperless session. */
-  forwardAnonymous: (x: Exchange) => void;
-  /** Sets the identity header (and forwarding headers) for a user, then forwards. */
-  forwardAs: (x: Exchange, username: string) => void;
+  basicCache?: CredentialCache<string>;
+  /** Asks Paperless whether a token is valid (true/false); throws when Paperless cannot say. */
+  tokenValid: (key: string) => Promise<boolean>;
+  /** Tokens Paperless recently accepted. */
+  tokenCache: CredentialCache<true>;
   ipOf: (req: IncomingMessage) => string;
   log: Logger;
 }
@@ -38,22 +38,22 @@ function basicCredentials(credentials: string[]): { username: string; password: 
 }
 
 /**
- * API clients without a gateway session (mobile apps, scripts): a Paperless
- * token is passed through for Paperless to judge; Basic credentials are
- * checked against the directory here and replaced by the identity header.
- * Anything else falls through to "require login" (401 JSON). Runs after
- * "load session": a signed-in browser's API calls are not API clients.
+ * API clients without a gateway session (mobile apps, scripts): a Paperless token is passed
+ * through for Paperless to judge; Basic credentials are checked against the directory here
+ * and replaced by the identity header (by the forwarder). Anything else falls through to
+ * "require login" (401 JSON). Runs after "load session": a signed-in browser's API calls are
+ * not API clients.
  */
 export function createApiClientStep(deps: ApiClientDeps): Step {
-  const basic = async (x: Exchange, credentials: string[]): Promise<void> => {
+  const basic = async (x: Exchange, credentials: string[]): Promise<Decision> => {
     const creds = basicCredentials(credentials);
-    delete x.req.headers.authorization; // it must never reach Paperless, whatever happens next
-    const refuse = (detail: string, headers: Record<string, string> = {}) =>
-      sendJson(x.res, 401, { detail }, { ...headers, 'WWW-Authenticate': 'Basic realm="Paperless", charset="UTF-8"' });
-    if (!creds) {
-      refuse('Invalid basic header. Credentials not correctly base64 encoded.');
-      return;
-    }
+    const refuse = (detail: string, headers: Record<string, string> = {}): Decision => ({
+      kind: 'refuse',
+      status: 401,
+      detail,
+      headers: { ...headers, 'WWW-Authenticate': 'Basic realm="Paperless", charset="UTF-8"' },
+    });
+    if (!creds) return refuse('Invalid basic header. Credentials not correctly base64 encoded.');
     let username = deps.basicCache?.get(creds.username, creds.password);
     if (!username) {
       const ip = deps.ipOf(x.req);
@@ -62,25 +62,40 @@ export function createApiClientStep(deps: ApiClientDeps): Step {
       } catch (err) {
         if (err instanceof InvalidCredentialsError) {
           deps.log.info({ event: 'login.failure', via: 'basic', reason: err.name, detail: err.message, username: creds.username, ip }, 'basic sign-in failed');
-          refuse('Invalid username/password.', err instanceof BannedError ? { 'Retry-After': String(err.retryAfterSeconds) } : {});
-          return;
+          return refuse('Invalid username/password.', err instanceof BannedError ? { 'Retry-After': String(err.retryAfterSeconds) } : {});
         }
         throw err;
       }
-      deps.basicCache?.set(creds.username, creds.password, username);
+      deps.basicCache?.set(username, creds.username, creds.password);
     }
-    deps.forwardAs(x, username);
+    return { kind: 'user', username, via: 'basic' };
+  };
+
+  /**
+   * The gateway sets no identity for a token, so to it such a client is anonymous; a body from
+   * an anonymous client could trickle into an upstream socket for as long as the stall timeout
+   * allows, again and again. So a token that brings a body is asked about first (and
+   * remembered for a minute): only a token Paperless accepts may hold a socket with a body.
+   */
+  const tokenWithBody = async (x: Exchange, credentials: string[]): Promise<Decision> => {
+    const key = credentials.length === 1 ? (credentials[0] as string) : undefined;
+    if (key !== undefined && deps.tokenCache.get(key)) return { kind: 'anonymous', reason: 'token' };
+    // Remembered from the check only, never renewed by use: a revoked token ages out.
+    if (key !== undefined && (await deps.tokenValid(key))) {
+      deps.tokenCache.set(true, key);
+      return { kind: 'anonymous', reason: 'token' };
+    }
+    deps.log.info({ event: 'login.failure', via: 'token', reason: 'InvalidToken', ip: deps.ipOf(x.req), path: x.path }, 'request with a body refused: Paperless does not accept its token');
+    // Paperless's own answer to a bad token (DRF lists session authentication first, so 403).
+    return { kind: 'refuse', status: 403, detail: 'Invalid token.' };
   };
 
   return (x) => {
-    if (x.session || !isApiPath(x.path)) return true;
+    if (x.session || !isApiPath(x.path)) return undefined;
     const { scheme, credentials } = drfAuthorization(x.req.headers.authorization ?? '');
     // A token is Paperless's to judge; DRF's own errors (no key, spaces in it) come from there too.
-    if (scheme === 'token') {
-      deps.forwardAnonymous(x);
-      return false;
-    }
-    if (scheme === 'basic' && deps.basicCache) return basic(x, credentials).then(() => false);
-    return true;
+    if (scheme === 'token') return hasBody(x.req) ? tokenWithBody(x, credentials) : { kind: 'anonymous', reason: 'token' };
+    if (scheme === 'basic' && deps.basicCache) return basic(x, credentials);
+    return undefined;
   };
 }

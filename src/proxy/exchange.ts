@@ -1,45 +1,100 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { LoadedSession } from '../session/sessions.js';
-import { pathOf } from '../url-path.js';
+
+/** A proxied request's answer goes back as an HTTP response. */
+export interface HttpAnswer {
+  kind: 'http';
+  res: ServerResponse;
+}
+
+/** A websocket upgrade's answer goes back on the raw socket: a refusal, or Paperless's 101. */
+export interface UpgradeAnswer {
+  kind: 'websocket';
+  socket: Socket;
+  head: Buffer;
+}
 
 /**
- * One proxied request as the pipeline's steps see it: plain Node objects,
+ * One proxied request or websocket upgrade as the steps see it: plain Node objects,
  * no framework (Express on this path cost two thirds of the throughput).
  */
 export interface Exchange {
   req: IncomingMessage;
-  res: ServerResponse;
-  /** The path without the query string. */
+  /** The path without the query string, of the target Paperless will receive. */
   path: string;
+  to: HttpAnswer | UpgradeAnswer;
   session?: LoadedSession;
 }
 
-/** A step answers true to let the next one run, false once it has answered the request itself. */
-export type Step = (x: Exchange) => boolean | Promise<boolean>;
+/** What a step decided; the forwarder alone turns it into headers, cookies and an answer. */
+export type Decision =
+  /** Forwarded as nobody: a public share link, or a token that Paperless judges itself. */
+  | { kind: 'anonymous'; reason: 'share' | 'token' }
+  /** Forwarded as this user; a session brings Paperless's session from the gateway's jar. */
+  | { kind: 'user'; username: string; via: 'session'; session: LoadedSession }
+  | { kind: 'user'; username: string; via: 'basic' }
+  /** Nobody is signed in: pages go to the sign-in form, API calls and websockets get 401. */
+  | { kind: 'sign-in' }
+  | { kind: 'refuse'; status: 400 | 401 | 403 | 503; detail: string; headers?: Record<string, string> };
+
+/** A step decides, or answers undefined to let the next one look. */
+export type Step = (x: Exchange) => Decision | undefined | Promise<Decision | undefined>;
+
+export type Transport = Exchange['to']['kind'];
+
+/** A row of the request path's table: a step and the transports it runs for. */
+export interface Row {
+  step: Step;
+  on: readonly Transport[];
+}
+
+export const HTTP_AND_WEBSOCKET: readonly Transport[] = ['http', 'websocket'];
 
 /**
- * Runs the steps in order; a thrown error or a rejected step goes to `onError`
- * (which answers with the right page). Synchronous steps run in one loop: a
- * request whose session is cached never creates a promise.
+ * Runs the rows meant for `transport` in order until one decides, then hands the decision to
+ * `apply`; a thrown error or a rejected step goes to `fail`. Synchronous steps run in one loop:
+ * a request whose session is cached never creates a promise.
  */
-export function runSteps(steps: readonly Step[], onError: (err: unknown, x: Exchange) => void): (req: IncomingMessage, res: ServerResponse) => void {
+export function runSteps(
+  rows: readonly Row[],
+  transport: Transport,
+  apply: (x: Exchange, decision: Decision) => void,
+  fail: (x: Exchange, err: unknown) => void,
+): (x: Exchange) => void {
+  const steps = rows.filter((row) => row.on.includes(transport)).map((row) => row.step);
+  const decided = (x: Exchange, decision: Decision): void => {
+    try {
+      apply(x, decision);
+    } catch (err) {
+      fail(x, err);
+    }
+  };
   const run = (x: Exchange, from: number): void => {
     try {
       for (let i = from; i < steps.length; i++) {
-        const goOn = (steps[i] as Step)(x);
-        if (goOn === true) continue;
-        if (goOn === false) return;
-        goOn.then(
-          (next) => next && run(x, i + 1),
-          (err: unknown) => onError(err, x),
+        const outcome = (steps[i] as Step)(x);
+        if (outcome === undefined) continue;
+        if (!(outcome instanceof Promise)) return decided(x, outcome);
+        outcome.then(
+          (decision) => (decision === undefined ? run(x, i + 1) : decided(x, decision)),
+          (err: unknown) => fail(x, err),
         );
         return;
       }
     } catch (err) {
-      onError(err, x);
+      fail(x, err);
+      return;
     }
+    fail(x, new Error(`no step decided on ${transport} ${x.req.method} ${x.path}`));
   };
-  return (req, res) => run({ req, res, path: pathOf(req.url) }, 0);
+  return (x) => run(x, 0);
+}
+
+/** Whether a request announces a body (a length above zero, or chunks). */
+export function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

@@ -9,7 +9,18 @@ import { UpstreamUnavailableError } from './errors.js';
 /** Keep-alive sockets to Paperless, shared by every request (the benchmark's bare proxy uses the same). */
 export const UPSTREAM_AGENT_OPTIONS: http.AgentOptions = { keepAlive: true, maxSockets: 256, maxFreeSockets: 64, timeout: 60_000 };
 
-export type UpstreamErrorHandler = (error: UpstreamUnavailableError, req: http.IncomingMessage, res: http.ServerResponse | Socket) => void;
+export interface UpstreamEvents {
+  /** Paperless could not be reached or did not answer in time; the client is still there. */
+  unavailable: (error: UpstreamUnavailableError, req: http.IncomingMessage, res: http.ServerResponse | Socket) => void;
+  /** The client left before Paperless answered: nothing is wrong with Paperless, nobody to answer. */
+  clientLeft: (detail: string, req: http.IncomingMessage) => void;
+}
+
+/** The client's end of a proxied exchange is gone (closed tab, aborted upload, cut-off stall). */
+function clientGone(res: http.ServerResponse | Socket): boolean {
+  const socket = res instanceof http.ServerResponse ? res.socket : res;
+  return !socket || socket.destroyed;
+}
 
 /** Decides which of an answer's Set-Cookie lines the browser gets. */
 export type SetCookieFilter = (setCookies: string[], req: http.IncomingMessage) => string[];
@@ -26,7 +37,7 @@ export class Upstream {
 
   constructor(
     private readonly config: Config['upstream'],
-    onError: UpstreamErrorHandler,
+    events: UpstreamEvents,
   ) {
     const Agent = config.url.protocol === 'https:' ? https.Agent : http.Agent;
     this.agent = new Agent(UPSTREAM_AGENT_OPTIONS);
@@ -41,28 +52,49 @@ export class Upstream {
     // http-proxy-3 times out requests, not websocket handshakes. Paperless's server (granian
     // 2.5.4) never answers a handshake that Channels denies, such as one whose Paperless session
     // is gone, so without this the browser and our socket would wait forever.
-    this.proxy.on('proxyReqWs', (proxyReq) => {
+    this.proxy.on('proxyReqWs', (proxyReq, req, socket) => {
+      // Registered before http-proxy-3's own listeners, which write the handshake's answer
+      // (101 or a refusal) straight to the socket without a proxyRes event: filter it here.
+      const filterAnswer = (proxyRes: http.IncomingMessage) => this.filterCookies(proxyRes, req);
+      proxyReq.once('upgrade', filterAnswer);
+      proxyReq.once('response', filterAnswer);
       const timer = setTimeout(() => {
         proxyReq.destroy(new Error(`no answer to the websocket handshake within ${config.timeoutMs} ms (Paperless denies the socket without a Paperless session)`));
       }, config.timeoutMs);
-      const settled = () => clearTimeout(timer);
+      // A browser that leaves mid-handshake must not keep Paperless's socket until the timeout.
+      // The server's sockets are half-open, so leaving shows as 'end' long before any 'close'.
+      const left = () => {
+        socket.destroy();
+        proxyReq.destroy(new Error('the client left during the handshake'));
+      };
+      socket.once('end', left);
+      socket.once('close', left);
+      const settled = () => {
+        clearTimeout(timer);
+        socket.off('end', left);
+        socket.off('close', left);
+      };
       proxyReq.once('upgrade', settled);
       proxyReq.once('response', settled);
       proxyReq.once('close', settled);
     });
     // Before http-proxy-3 copies the answer's headers: the filter decides which cookies the browser gets.
-    this.proxy.on('proxyRes', (proxyRes, req) => {
-      const lines = proxyRes.headers['set-cookie'];
-      if (lines && this.setCookieFilter) proxyRes.headers['set-cookie'] = this.setCookieFilter(lines, req);
-    });
+    this.proxy.on('proxyRes', (proxyRes, req) => this.filterCookies(proxyRes, req));
     this.proxy.on('error', (err, req, res) => {
-      onError(new UpstreamUnavailableError(`upstream ${req.method} ${req.url}: ${err.message}`, { cause: err }), req, res);
+      const detail = `upstream ${req.method} ${req.url}: ${err.message}`;
+      if (clientGone(res)) events.clientLeft(detail, req);
+      else events.unavailable(new UpstreamUnavailableError(detail, { cause: err }), req, res);
     });
   }
 
   /** Set once by the request path: it knows which session each request belongs to. */
   filterSetCookies(filter: SetCookieFilter): void {
     this.setCookieFilter = filter;
+  }
+
+  private filterCookies(proxyRes: http.IncomingMessage, req: http.IncomingMessage): void {
+    const lines = proxyRes.headers['set-cookie'];
+    if (lines && this.setCookieFilter) proxyRes.headers['set-cookie'] = this.setCookieFilter(lines, req);
   }
 
   web(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -87,6 +119,22 @@ export class Upstream {
       req.on('error', reject);
       req.end();
     });
+  }
+
+  /**
+   * Whether Paperless accepts a token: its profile needs nothing but an authenticated user.
+   * Anything but a clear yes or no is Paperless being unavailable.
+   */
+  async tokenValid(key: string): Promise<boolean> {
+    let status: number;
+    try {
+      status = await this.request('/api/profile/', { authorization: `Token ${key}`, accept: 'application/json' });
+    } catch (err) {
+      throw new UpstreamUnavailableError(`token check: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+    if (status === 200) return true;
+    if (status === 401 || status === 403) return false;
+    throw new UpstreamUnavailableError(`token check: Paperless answered ${status}`);
   }
 
   close(): void {

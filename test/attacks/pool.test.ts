@@ -5,6 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startStack, type Stack } from '../support/stack.js';
+import { request } from 'node:http';
+import { documentUpload } from '../support/multipart.js';
 import { rawRequest as raw } from '../support/raw-http.js';
 
 describe('attack: exhausting the upstream pool', () => {
@@ -46,6 +48,76 @@ describe('attack: exhausting the upstream pool', () => {
     const chunked = await raw(stack.gateway.port, 'GET /share/abc HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n');
     assert.match(chunked, /^HTTP\/1\.1 400/);
     assert.equal(stack.sim.requests.length, before, 'nothing reached Paperless');
+  });
+});
+
+describe('attack: trickling a body with a token', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack({ env: { GATEWAY_CLIENT_BODY_IDLE_TIMEOUT: '30s' } });
+    stack.sim.addUser({ username: 'alice', user_permissions: ['add_document'] });
+  });
+  after(async () => stack?.stop());
+
+  /** The start of an upload whose body then stops coming. */
+  const upload = (authorization: string, framing = 'Content-Length: 100') => {
+    const start = framing.startsWith('Transfer-Encoding') ? '5\r\n--b\r\n\r\n' : '--b\r\n';
+    return raw(stack.gateway.port, `POST /api/documents/post_document/ HTTP/1.1\r\nHost: x\r\nAuthorization: ${authorization}\r\nContent-Type: multipart/form-data; boundary=b\r\n${framing}\r\nConnection: close\r\n\r\n${start}`, 10_000);
+  };
+
+  it('a token Paperless does not accept is refused before a byte of the body is forwarded, in every spelling', async () => {
+    const variants = ['Token nonsense', 'token nonsense', 'TOKEN\tnonsense', 'Token', 'Token a b', `Token ${'f'.repeat(40)}`];
+    for (const authorization of variants) {
+      for (const framing of ['Content-Length: 100', 'Transfer-Encoding: chunked']) {
+        const started = Date.now();
+        const res = await upload(authorization, framing);
+        // The body never comes: a gateway that forwarded it would wait for the 30 s stall timeout.
+        assert.match(res, /^HTTP\/1\.1 403/, `${authorization} / ${framing}: ${res.slice(0, 80)}`);
+        assert.match(res, /"detail":"Invalid token\."/);
+        assert.ok(Date.now() - started < 5000, `${authorization} / ${framing}: answered after ${Date.now() - started} ms`);
+      }
+    }
+    assert.equal(stack.sim.requestsTo('/api/documents/post_document/').length, 0, 'no upload reached Paperless');
+    // What DRF would not call a token at all needs a session like any request.
+    assert.match(await upload('Token\xa0nonsense'), /^HTTP\/1\.1 401/);
+    assert.ok(stack.gateway.logs.some((l) => l.includes('"login.failure"') && l.includes('"via":"token"')), 'refusals are in the audit log');
+  });
+
+  it('a token Paperless accepts streams its body as before; the check is remembered', async () => {
+    const token = stack.sim.tokenFor('alice');
+    const size = 4 * 64 * 1024;
+    const send = () =>
+      new Promise<number>((resolve, reject) => {
+        const body = documentUpload(size);
+        const req = request(`${stack.gateway.url}/api/documents/post_document/`, {
+          method: 'POST',
+          headers: { Authorization: `Token ${token}`, 'Content-Type': body.contentType, 'Content-Length': String(body.length) },
+        });
+        req.on('response', (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        body.stream.pipe(req);
+      });
+    const checks = () => stack.sim.requestsTo('/api/profile/').length;
+    const before = checks();
+    assert.equal(await send(), 200);
+    assert.equal(await send(), 200);
+    assert.deepEqual(stack.sim.uploads.slice(-2), [{ user: 'alice', bytes: size }, { user: 'alice', bytes: size }]);
+    assert.equal(checks(), before + 1, 'Paperless was asked once');
+    // A token request without a body is Paperless's to judge, without a check.
+    assert.equal((await stack.browser().get('/api/documents/', { headers: [['Authorization', `Token ${token}`]] })).status, 403);
+    assert.equal(checks(), before + 1);
+  });
+
+  it('a Paperless that cannot say gets the 502 page, not a guess', async () => {
+    stack.sim.failWith = { status: 500, body: { detail: 'boom' } };
+    try {
+      assert.match(await upload(`Token ${'e'.repeat(40)}`), /^HTTP\/1\.1 502/);
+    } finally {
+      stack.sim.failWith = undefined;
+    }
   });
 });
 

@@ -140,6 +140,8 @@ export class PaperlessSim {
   failWith?: { status: number; body: unknown };
   /** Delay before answering, to simulate a slow Paperless. */
   delayMs = 0;
+  /** Set-Cookie lines added to every accepted websocket handshake (fault injection). */
+  upgradeSetCookies: string[] = [];
   /** While set, uploads wait here before their body is read (a Paperless that stops reading). */
   private uploadsHeld?: Promise<void>;
   private nextUserId = 1;
@@ -169,6 +171,7 @@ export class PaperlessSim {
   async start(port = 0): Promise<void> {
     this.server = http.createServer((req, res) => void this.handle(req, res));
     this.server.on('upgrade', (req, socket: Socket, head) => this.upgrade(req, socket, head));
+    if (this.wss.listenerCount('headers') === 0) this.wss.on('headers', (headers: string[]) => headers.push(...this.upgradeSetCookies.map((c) => `Set-Cookie: ${c}`)));
     await new Promise<void>((resolve) => this.server?.listen(port, '127.0.0.1', resolve));
     this.port = (this.server.address() as AddressInfo).port;
   }
@@ -229,6 +232,11 @@ export class PaperlessSim {
 
   requestsTo(path: string): RecordedRequest[] {
     return this.requests.filter((r) => r.path === path);
+  }
+
+  /** Websocket handshakes held open without an answer (denied ones, as granian holds them). */
+  get pendingHandshakes(): number {
+    return this.unanswered.size;
   }
 
   /** Uploads stop being read until the returned function is called (fault injection: backpressure). */
@@ -678,6 +686,8 @@ export class PaperlessSim {
       record.status = 403;
       this.unanswered.add(socket);
       socket.on('close', () => this.unanswered.delete(socket));
+      // The other side leaving ends the wait (the server's sockets are half-open: 'end' comes first).
+      socket.on('end', () => socket.destroy());
       return;
     }
     record.status = 101;

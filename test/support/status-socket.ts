@@ -1,10 +1,15 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import WebSocket from 'ws';
 
 export interface SocketResult {
   /** The open socket, when the upgrade was accepted. */
   ws?: WebSocket;
+  /** The headers of the handshake's answer (101, or a refusal). */
+  headers?: IncomingHttpHeaders;
   /** The HTTP status of a refused upgrade. */
   status?: number;
+  /** The body of a refused upgrade. */
+  body?: string;
   /** Nothing answered the upgrade in time (granian 2.5.4 never answers a denied one). */
   timedOut?: boolean;
 }
@@ -26,10 +31,18 @@ export function openSocket(url: string, headers: Record<string, string> = {}, ti
       clearTimeout(timer);
       resolve(result);
     };
-    ws.once('open', () => settle({ ws }));
+    let answer: IncomingHttpHeaders | undefined;
+    ws.once('upgrade', (res) => (answer = res.headers));
+    ws.once('open', () => settle({ ws, ...(answer ? { headers: answer } : {}) }));
     ws.once('unexpected-response', (_req, res) => {
-      settle({ status: res.statusCode ?? 0 });
-      ws.terminate();
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.once('end', () => {
+        settle({ status: res.statusCode ?? 0, headers: res.headers, body });
+        ws.terminate();
+      });
+      res.once('error', () => settle({ status: res.statusCode ?? 0, headers: res.headers, body }));
     });
     ws.once('error', () => settle({}));
   });

@@ -1,0 +1,42 @@
+import { createHmac, randomBytes } from 'node:crypto';
+
+/**
+ * Remembers successful credential checks (Basic passwords, Paperless tokens) for a short time,
+ * so a script's every request does not bind to LDAP or ask Paperless. Keys are an HMAC of the
+ * credentials with a key that exists only in this process: never a plain hash someone could
+ * brute-force from a memory dump, and never stored anywhere else.
+ */
+export class CredentialCache<T> {
+  private readonly key = randomBytes(32);
+  private readonly entries = new Map<string, { value: T; expires: number }>();
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly maxEntries = 10_000,
+  ) {}
+
+  private id(parts: readonly string[]): string {
+    const hmac = createHmac('sha256', this.key);
+    for (const part of parts) hmac.update(part).update('\0');
+    return hmac.digest('base64url');
+  }
+
+  get(...parts: string[]): T | undefined {
+    const id = this.id(parts);
+    const entry = this.entries.get(id);
+    if (!entry) return undefined;
+    if (entry.expires <= Date.now()) {
+      this.entries.delete(id);
+      return undefined;
+    }
+    return entry.value;
+  }
+
+  set(value: T, ...parts: string[]): void {
+    if (this.entries.size >= this.maxEntries) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.entries.delete(oldest);
+    }
+    this.entries.set(this.id(parts), { value, expires: Date.now() + this.ttlMs });
+  }
+}

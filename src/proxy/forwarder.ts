@@ -1,0 +1,168 @@
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import type { Config } from '../config/config.js';
+import { fitsIdentityHeader, UsernameNotRepresentableError } from '../directory/errors.js';
+import { GatewayError } from '../errors.js';
+import type { LoadedSession, SessionService } from '../session/sessions.js';
+import { pathOf } from '../url-path.js';
+import { parseSetCookie, rewriteCookies } from './cookies.js';
+import { redirect, sendJson, type Decision, type Exchange } from './exchange.js';
+import { dropConnectionNamedHeaders, setForwardingHeaders, stripIdentityHeaders } from './identity-headers.js';
+import { isApiPath } from './request-target.js';
+import type { Upstream } from './upstream.js';
+import type { WebsocketRegistry } from './websockets.js';
+
+export interface ForwarderDeps {
+  identity: Config['identity'];
+  sessionCookieName: string;
+  publicUrl: URL;
+  ipOf: (req: IncomingMessage) => string;
+  sessions: SessionService;
+  upstream: Upstream;
+  /** Requests one client address may have in flight to Paperless (the pool has 256 sockets). */
+  maxPerClient: number;
+  websockets: WebsocketRegistry;
+  /** The error page for HTTP (the web concern renders it). */
+  httpFailure: (err: unknown, req: IncomingMessage, res: ServerResponse) => void;
+  log: Logger;
+}
+
+/**
+ * The one place that turns a decision into what Paperless and the client receive, for HTTP and
+ * websockets alike: the identity header, Paperless's session from the gateway's jar and no
+ * browser copy of it, forwarding headers, the per-address share of the upstream pool, and
+ * every refusal.
+ */
+export function createForwarder(deps: ForwarderDeps) {
+  const { identity, sessions, upstream, log } = deps;
+  const paperlessSessionCookie = `${identity.paperlessCookiePrefix}sessionid`;
+  // Neither the gateway's cookie nor any browser cookie Django would read as its session cookie
+  // goes upstream: Paperless's session comes from the gateway session's jar alone.
+  const notForwarded = new Set([deps.sessionCookieName, paperlessSessionCookie]);
+  /** Which gateway session a forwarded request belongs to, for its answer's Set-Cookie. */
+  const sessionOf = new WeakMap<IncomingMessage, LoadedSession>();
+  const proto = deps.publicUrl.protocol.slice(0, -1);
+  const identityKey = identity.remoteUserHeader.toLowerCase();
+
+  /** Runs first on every request (the gateway's own pages too): the identity header is the gateway's alone. */
+  function strip(req: IncomingMessage): void {
+    dropConnectionNamedHeaders(req.headers, req.headers.upgrade !== undefined);
+    const removed = stripIdentityHeaders(req.headers, identity.remoteUserHeader);
+    if (removed > 0) log.warn({ path: pathOf(req.url), ip: deps.ipOf(req), removed }, 'client-sent identity header removed');
+  }
+
+  /** No client address may hold more than its share of the upstream pool. */
+  const inFlight = new Map<string, number>();
+  function toPaperless(req: IncomingMessage, res: ServerResponse): void {
+    const ip = deps.ipOf(req);
+    const count = inFlight.get(ip) ?? 0;
+    if (count >= deps.maxPerClient) {
+      log.warn({ event: 'upstream.client_limit', ip, inFlight: count }, 'too many requests in flight from one address');
+      sendJson(res, 503, { detail: 'Too many requests from your address are still waiting for Paperless. Try again in a moment.' }, { 'Retry-After': '1' });
+      return;
+    }
+    inFlight.set(ip, count + 1);
+    res.once('close', () => {
+      const left = (inFlight.get(ip) ?? 1) - 1;
+      if (left <= 0) inFlight.delete(ip);
+      else inFlight.set(ip, left);
+    });
+    upstream.web(req, res);
+  }
+
+  function refuse(x: Exchange, status: number, detail: string, headers: Record<string, string> = {}): void {
+    if (x.to.kind === 'http') sendJson(x.to.res, status, { detail }, headers);
+    else rejectUpgrade(x.to.socket, status, detail);
+  }
+
+  function signIn(x: Exchange): void {
+    const { req } = x;
+    if (x.to.kind === 'http' && !isApiPath(x.path) && (req.method === 'GET' || req.method === 'HEAD')) {
+      redirect(x.to.res, `/accounts/login/?next=${encodeURIComponent(req.url ?? '/')}`);
+      return;
+    }
+    refuse(x, 401, 'Authentication credentials were not provided.', { 'WWW-Authenticate': 'Token' });
+  }
+
+  function forward(x: Exchange, decision: Extract<Decision, { kind: 'anonymous' | 'user' }>): void {
+    const { req } = x;
+    let jar: { name: string; value: string } | undefined;
+    if (decision.kind === 'user') {
+      // Sign-in refuses such names; a session from before that rule must not reach Node's header check.
+      if (!fitsIdentityHeader(decision.username)) throw new UsernameNotRepresentableError(decision.username);
+      if (decision.via === 'basic') delete req.headers.authorization; // the password stays here
+      else {
+        sessionOf.set(req, decision.session);
+        if (decision.session.paperlessSession) jar = { name: paperlessSessionCookie, value: decision.session.paperlessSession };
+      }
+      req.headers[identityKey] = decision.username;
+    }
+    rewriteCookies(req.headers, notForwarded, jar);
+    setForwardingHeaders(req.headers, { ip: deps.ipOf(req), proto, host: req.headers.host });
+    if (x.to.kind === 'http') {
+      toPaperless(req, x.to.res);
+      return;
+    }
+    if (decision.kind === 'user' && decision.via === 'session') deps.websockets.track(decision.session.sid, decision.session.endsAt, x.to.socket);
+    upstream.ws(req, x.to.socket, x.to.head);
+  }
+
+  function apply(x: Exchange, decision: Decision): void {
+    switch (decision.kind) {
+      case 'refuse':
+        return refuse(x, decision.status, decision.detail, decision.headers);
+      case 'sign-in':
+        return signIn(x);
+      default:
+        return forward(x, decision);
+    }
+  }
+
+  /** Nothing on the request path may take the process down: this one request or socket is refused. */
+  function fail(x: Exchange, err: unknown): void {
+    if (x.to.kind === 'http') {
+      deps.httpFailure(err, x.req, x.to.res);
+      return;
+    }
+    const known = err instanceof GatewayError;
+    log[known ? 'warn' : 'error']({ err: err instanceof Error ? err.message : String(err), path: x.path }, 'websocket upgrade refused');
+    rejectUpgrade(x.to.socket, known ? err.status : 500, known ? err.userMessage : 'The gateway hit an unexpected error. It has been logged.');
+  }
+
+  /**
+   * Paperless's `sessionid` never reaches the browser: taken out of every answer, and kept in
+   * the gateway session it belongs to (rotation and deletion followed). Answers to requests
+   * without a gateway session lose it too.
+   */
+  function keepPaperlessSession(setCookies: string[], req: IncomingMessage): string[] {
+    const kept: string[] = [];
+    for (const line of setCookies) {
+      const cookie = parseSetCookie(line);
+      if (cookie.name !== paperlessSessionCookie) {
+        kept.push(line);
+        continue;
+      }
+      const session = sessionOf.get(req);
+      if (!session) continue;
+      const value = cookie.deletes ? undefined : cookie.value;
+      if (value === session.paperlessSession) continue;
+      sessions.setPaperlessSession(session, value).catch((err: unknown) => log.warn({ err: String(err) }, "cannot keep Paperless's session"));
+    }
+    return kept;
+  }
+
+  return { strip, apply, fail, keepPaperlessSession };
+}
+
+/** Answers a websocket handshake with an HTTP refusal; the reason goes in the body for people and logs. */
+export function rejectUpgrade(socket: Socket, status: number, detail?: string): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const body = detail === undefined ? '' : JSON.stringify({ detail });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nConnection: close\r\nContent-Type: application/json\r\nCache-Control: no-store\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}

@@ -1,0 +1,95 @@
+import type { IncomingMessage } from 'node:http';
+import type { Logger } from 'pino';
+import type { DirectoryRecheck } from '../session/recheck.js';
+import type { LoadedSession, SessionService } from '../session/sessions.js';
+import { hasBody, type Step } from './exchange.js';
+import { isShareLink } from './request-target.js';
+
+export interface StepDeps {
+  publicUrl: URL;
+  sessions: SessionService;
+  recheck: DirectoryRecheck;
+  /** The client's address, as the trusted proxy hops report it. */
+  ipOf: (req: IncomingMessage) => string;
+  log: Logger;
+}
+
+/** Methods that change nothing; every other one, PROPFIND and made-up ones included, is checked. */
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
+
+/** The origin a browser says a request comes from: Origin, else Referer's origin. */
+function sourceOrigin(origin: string | undefined, referer: string | undefined): string | undefined {
+  if (origin && origin !== 'null') return origin;
+  if (!referer) return undefined;
+  try {
+    return new URL(referer).origin;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The deciding steps of the request path; each looks at the exchange and decides, or passes. */
+export function createSteps(deps: StepDeps) {
+  const { sessions, recheck, log } = deps;
+
+  /** Public share links need no sign-in: exactly Paperless's share route, read-only, without a body. */
+  const publicShares: Step = ({ req, path }) => {
+    if (!isShareLink(path) || (req.method !== 'GET' && req.method !== 'HEAD')) return undefined;
+    // A body nobody needs would hold an upstream socket for as long as a client trickles it.
+    if (hasBody(req)) {
+      return { kind: 'refuse', status: 400, detail: 'A share link is fetched without a request body.' };
+    }
+    return { kind: 'anonymous', reason: 'share' };
+  };
+
+  /** The signed-in session, if any, from the cookie: cached briefly, never through express-session. */
+  const loadSession: Step = (x) => {
+    const found = sessions.lookup(x.req.headers.cookie, x.to.kind === 'http' ? x.to.res : undefined);
+    if (found instanceof Promise) {
+      return found.then((session) => {
+        if (session) x.session = session;
+        return undefined;
+      });
+    }
+    if (found) x.session = found;
+    return undefined;
+  };
+
+  const requireLogin: Step = (x) => (x.session ? undefined : { kind: 'sign-in' });
+
+  /**
+   * Paperless skips its own CSRF check for requests authenticated by the header, so the gateway
+   * checks the origin of every unsafe request and every websocket handshake that rides on its
+   * session cookie (cross-site request forgery and cross-site websocket hijacking).
+   */
+  const checkOrigin: Step = (x) => {
+    const { req, path } = x;
+    const upgrade = x.to.kind === 'websocket';
+    if (!upgrade && SAFE.has(req.method ?? 'GET')) return undefined;
+    const { origin, referer } = req.headers;
+    const source = sourceOrigin(origin, referer);
+    if (source === deps.publicUrl.origin) return undefined;
+    // Browsers send Origin with every websocket handshake: one without is no page's, so no forgery.
+    if (upgrade && source === undefined) return undefined;
+    log.warn({ event: 'csrf.refused', path, origin, referer, ip: deps.ipOf(req), websocket: upgrade }, 'request from another origin refused');
+    return { kind: 'refuse', status: 403, detail: `CSRF Failed: Origin checking failed - ${source ?? 'no Origin or Referer'} does not match ${deps.publicUrl.origin}.` };
+  };
+
+  /** Once per interval, asks the directory whether the account may still be used. */
+  const recheckAccount: Step = (x) => {
+    const session = x.session as LoadedSession;
+    if (!recheck.due(session)) return undefined;
+    return recheck.check(session.user.username).then(async (status) => {
+      if (status && !status.active) return { kind: 'sign-in' } as const;
+      if (status?.active) await sessions.confirm(session, status.user);
+      return undefined;
+    });
+  };
+
+  const signedIn: Step = (x) => {
+    const session = x.session as LoadedSession;
+    return { kind: 'user', username: session.user.username, via: 'session', session };
+  };
+
+  return { publicShares, loadSession, requireLogin, checkOrigin, recheckAccount, signedIn };
+}
