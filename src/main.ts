@@ -11,7 +11,8 @@ import { PaperlessApi } from './provisioning/paperless-api.js';
 import { Provisioner } from './provisioning/provisioner.js';
 import { appliedSummary, planJson, planSummary, planTable } from './provisioning/sync-report.js';
 import { applySync, planSync } from './provisioning/sync.js';
-import { createRedis, waitReady } from './session/redis.js';
+import { createRedis, waitReady } from './redis/client.js';
+import { redisKeys } from './redis/keys.js';
 import { revokeUserSessions } from './session/revoke.js';
 import type { Config } from './config/config.js';
 
@@ -129,14 +130,15 @@ async function sync(): Promise<void> {
       throw new Error(`Redis is unreachable at ${config.redis.url}`);
     });
     const directory = new LdapDirectory(config.ldap);
-    const provisioner = new Provisioner(new PaperlessApi(config.provisioning), redis, config.redis.keyPrefix, config.provisioning.mapping, log, { adoptLocalUsers: config.provisioning.adoptLocalUsers });
+    const keys = redisKeys(config.redis.keyPrefix);
+    const provisioner = new Provisioner(new PaperlessApi(config.provisioning), redis, keys, config.provisioning.mapping, log, { adoptLocalUsers: config.provisioning.adoptLocalUsers });
     const progress = process.stderr.isTTY && !json ? (done: number, total: number, phase: string) => process.stderr.write(`\r${phase}: ${done}${total ? `/${total}` : ''}   `) : undefined;
     const options = { deprovision, ...(progress ? { onProgress: progress } : {}) };
     const plan = await planSync(directory, config.ldap.allowedGroups, provisioner, options);
     if (progress) process.stderr.write('\n');
     const summary = dryRun
       ? undefined
-      : await applySync(plan, provisioner, (username) => revokeUserSessions(redis, config.redis.keyPrefix, config.session.maxLifetimeMs, username).then((s) => s.length), options);
+      : await applySync(plan, provisioner, (username) => revokeUserSessions(redis, keys, config.session.maxLifetimeMs, username).then((s) => s.length), options);
     if (progress && summary) process.stderr.write('\n');
     const output = json
       ? `${JSON.stringify({ dryRun, deprovision, plan: planJson(plan), ...(summary ? { applied: summary } : {}) }, null, 2)}\n`

@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import WebSocket from 'ws';
 import { SessionService } from '../src/session/sessions.js';
 import { GatewayProcess, SESSION_SECRET, freePort } from './support/gateway.js';
+import { redisKeys } from '../src/redis/keys.js';
 import { Browser } from './support/http-client.js';
 import { startStack, type Stack } from './support/stack.js';
 import { openSocket } from './support/status-socket.js';
@@ -33,7 +34,7 @@ describe('sessions: per-user index and revocation across replicas', () => {
       { secret: SESSION_SECRET, cookieName: 'gateway_session', idleTimeoutMs: 3_600_000, maxLifetimeMs: 43_200_000, secureCookie: false },
       redis,
       subscriber,
-      'gateway:',
+      redisKeys('gateway:'),
       pino({ level: 'silent' }),
     );
   });

@@ -8,6 +8,8 @@ import { normalizeUsername } from '../src/directory/username.js';
 import { drfAuthorization } from '../src/proxy/api-clients.js';
 import { djangoCookieName, parseSetCookie, rewriteCookies } from '../src/proxy/cookies.js';
 import { stripIdentityHeaders } from '../src/proxy/identity-headers.js';
+import { redisCall, RedisUnavailableError } from '../src/redis/errors.js';
+import { redisKeys } from '../src/redis/keys.js';
 import { safeNextPath } from '../src/web/next-path.js';
 
 const ORIGIN = new URL('https://paperless.example.com');
@@ -115,7 +117,7 @@ describe('small parsers', () => {
 
 describe('GATEWAY_REDIS_URL forms', () => {
   it('parses single, Sentinel and Cluster URLs, and says what is wrong otherwise', async () => {
-    const { parseRedisUrl } = await import('../src/session/redis-url.js');
+    const { parseRedisUrl } = await import('../src/config/redis-url.js');
     assert.deepEqual(parseRedisUrl('redis://redis:6379/2'), { kind: 'single', url: 'redis://redis:6379/2' });
     assert.deepEqual(parseRedisUrl('redis+sentinel://:s%40cret@s1:26379,s2/mymaster/3'), {
       kind: 'sentinel',
@@ -129,5 +131,41 @@ describe('GATEWAY_REDIS_URL forms', () => {
     assert.throws(() => parseRedisUrl('redis+cluster://n1:7000/2'), /no database number/);
     assert.throws(() => parseRedisUrl('redis://a:1,b:2'), /one server/);
     assert.throws(() => parseRedisUrl('http://redis'), /must be redis:\/\//);
+  });
+});
+
+describe('Redis: keys and failures', () => {
+  it("a failure says what Redis was needed for, and passes the gateway's own errors through", async () => {
+    const failing = (purpose: 'sessions' | 'regulation' | 'provisioning') => redisCall(purpose, 'doing it', () => Promise.reject(new Error('ECONNREFUSED')));
+    const messages = new Set<string>();
+    for (const purpose of ['sessions', 'regulation', 'provisioning'] as const) {
+      const err = await failing(purpose).catch((e: unknown) => e);
+      assert.ok(err instanceof RedisUnavailableError);
+      assert.equal(err.status, 503);
+      assert.equal(err.purpose, purpose);
+      assert.match(err.message, /doing it: Error: ECONNREFUSED/);
+      messages.add(err.userMessage);
+    }
+    assert.equal(messages.size, 3, 'each purpose has its own message');
+    const own = new RedisUnavailableError('sessions', 'already known');
+    assert.equal(await redisCall('regulation', 'x', () => Promise.reject(own)).catch((e: unknown) => e), own);
+  });
+
+  it('every key lives under the prefix, and no two purposes share a name', () => {
+    const keys = redisKeys('p:');
+    const names = [
+      keys.session('s'),
+      keys.paperlessSession('s'),
+      keys.sessionEnded,
+      keys.userSessions('s'),
+      keys.regulationCounter('s'),
+      keys.regulationBans,
+      keys.regulationKnown('s', '1.2.3.4'),
+      keys.provisioning('s'),
+      keys.syncLock,
+    ];
+    for (const name of names) assert.ok(name.startsWith('p:'), name);
+    assert.equal(new Set(names).size, names.length);
+    assert.equal(keys.session('abc'), `${keys.sessionPrefix}abc`, "connect-redis's prefix and ours agree");
   });
 });

@@ -1,6 +1,6 @@
 import type { GroupMode, PresetName } from '../directory/presets.js';
 import type { ProvisioningMapping } from '../provisioning/mapping.js';
-import type { RegulationConfig } from '../regulation/regulation.js';
+import type { RegulationConfig } from '../auth/regulation.js';
 import type { Language } from '../web/i18n.js';
 
 /** The gateway's validated settings, grouped by the part of the gateway that uses them. */

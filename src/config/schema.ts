@@ -4,7 +4,7 @@ import { extname } from 'node:path';
 import { z } from 'zod';
 import { PRESET_NAMES } from '../directory/presets.js';
 import { parseDuration } from './duration.js';
-import { parseRedisUrl } from '../session/redis-url.js';
+import { parseRedisUrl } from './redis-url.js';
 import { contrastWithWhite } from '../web/colour.js';
 import { LANGUAGES } from '../web/i18n.js';
 

@@ -1,7 +1,7 @@
 import type { Config } from '../config/config.js';
 import type { Directory } from '../directory/directory.js';
 import type { PaperlessApi } from '../provisioning/paperless-api.js';
-import type { RedisClient as Redis } from '../session/redis.js';
+import type { RedisClient as Redis } from '../redis/client.js';
 
 export interface CheckResult {
   name: string;

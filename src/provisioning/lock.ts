@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import type { RedisClient as Redis } from '../session/redis.js';
+import type { RedisClient as Redis } from '../redis/client.js';
 import { GatewayError } from '../errors.js';
 
 const RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
-
 
 /** Another replica holds the lock for too long (a stuck provisioning); the person can simply retry. */
 export class LockTimeoutError extends GatewayError {
@@ -25,17 +24,6 @@ export async function withLock<T>(redis: Redis, key: string, options: { ttlMs: n
     if (Date.now() > deadline) throw new LockTimeoutError(`lock ${key} still held after ${options.waitMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
-  try {
-    return await work();
-  } finally {
-    await redis.eval(RELEASE, 1, key, token).catch(() => undefined);
-  }
-}
-
-/** Takes the lock only if it is free; returns undefined (without running) when another holder has it. */
-export async function tryLock<T>(redis: Redis, key: string, ttlMs: number, work: () => Promise<T>): Promise<T | undefined> {
-  const token = randomBytes(16).toString('hex');
-  if ((await redis.set(key, token, 'PX', ttlMs, 'NX')) !== 'OK') return undefined;
   try {
     return await work();
   } finally {

@@ -1,6 +1,7 @@
 import type { ProvisioningConfig } from '../config/config.js';
 import { metrics } from '../ops/metrics.js';
 import { PaperlessApiError } from './errors.js';
+import { byName } from './by-name.js';
 
 export interface PaperlessUser {
   id: number;
@@ -120,7 +121,8 @@ export class PaperlessApi {
   /** The user a name belongs to: the exact spelling first, then any case. */
   async findUser(username: string): Promise<PaperlessUser | undefined> {
     const found = await this.all<PaperlessUser>(`/api/users/?username__iexact=${encodeURIComponent(username)}`);
-    return found.find((u) => u.username === username) ?? found[0];
+    // Whatever else matched, the database's case folding (not JavaScript's) said it is this name.
+    return byName(found, username, (u) => u.username) ?? found[0];
   }
 
   listUsers(): Promise<PaperlessUser[]> {

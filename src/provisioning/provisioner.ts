@@ -1,14 +1,16 @@
 import { createHash } from 'node:crypto';
-import type { RedisClient as Redis } from '../session/redis.js';
+import type { RedisClient as Redis } from '../redis/client.js';
 import type { Logger } from 'pino';
 import type { DirectoryUser } from '../directory/directory.js';
 import { GatewayError } from '../errors.js';
-import { SessionStoreUnavailableError } from '../session/errors.js';
+import { RedisUnavailableError } from '../redis/errors.js';
+import type { RedisKeys } from '../redis/keys.js';
 import { desiredState, mappedGroupNames, type DesiredAccount, type DesiredGroup, type DesiredState } from './desired.js';
 import { LocalAccountError, PaperlessApiError, ReservedAccountError } from './errors.js';
 import { withLock } from './lock.js';
 import type { ProvisioningMapping } from './mapping.js';
 import type { PaperlessApi, PaperlessGroup, PaperlessUser } from './paperless-api.js';
+import { byName } from './by-name.js';
 
 /** How long "Paperless already matches" is trusted without asking: a user deleted in Paperless comes back after this. */
 const STATE_TTL_SECONDS = 6 * 3600;
@@ -45,7 +47,7 @@ export class Provisioner {
   constructor(
     readonly api: PaperlessApi,
     private readonly redis: Redis,
-    private readonly prefix: string,
+    private readonly keys: RedisKeys,
     readonly mapping: ProvisioningMapping,
     private readonly log: Logger,
     private readonly options: { adoptLocalUsers: boolean } = { adoptLocalUsers: false },
@@ -74,7 +76,7 @@ export class Provisioner {
   }
 
   private key(name: string): string {
-    return `${this.prefix}prov:${name}`;
+    return this.keys.provisioning(name);
   }
 
   desired(user: DirectoryUser): DesiredState {
@@ -92,7 +94,7 @@ export class Provisioner {
     } catch (err) {
       if (err instanceof GatewayError) throw err;
       // Not Paperless (its failures are PaperlessApiError): Redis, for the state, the lock or the sets.
-      throw new SessionStoreUnavailableError(`provisioning needs Redis: ${String(err)}`, { cause: err });
+      throw new RedisUnavailableError('provisioning', `state, lock or sets: ${String(err)}`, { cause: err });
     }
   }
 
@@ -160,7 +162,7 @@ export class Provisioner {
   }
 
   private findGroup(groups: PaperlessGroup[], name: string): PaperlessGroup | undefined {
-    return groups.find((g) => g.name === name) ?? groups.find((g) => g.name.toLowerCase() === name.toLowerCase());
+    return byName(groups, name, (g) => g.name);
   }
 
   private async ensureGroup(groups: PaperlessGroup[], want: DesiredGroup): Promise<{ group: PaperlessGroup; written: boolean }> {

@@ -1,4 +1,4 @@
-import type { RedisClient as Redis } from '../session/redis.js';
+import type { RedisClient as Redis } from '../redis/client.js';
 import type { Logger } from 'pino';
 import type { Directory } from '../directory/directory.js';
 import type { Provisioner } from './provisioner.js';
@@ -8,7 +8,7 @@ export interface ScheduledSyncOptions {
   intervalMs: number;
   deprovision: boolean;
   allowedGroups: readonly string[];
-  keyPrefix: string;
+  syncLock: string;
 }
 
 /**
@@ -22,7 +22,7 @@ export function startScheduledSync(redis: Redis, directory: Directory, provision
     if (running) return;
     running = true;
     try {
-      const claimed = await redis.set(`${options.keyPrefix}sync:lock`, String(process.pid), 'PX', options.intervalMs, 'NX');
+      const claimed = await redis.set(options.syncLock, String(process.pid), 'PX', options.intervalMs, 'NX');
       if (claimed !== 'OK') return;
       const plan = await planSync(directory, options.allowedGroups, provisioner, { deprovision: options.deprovision });
       const summary = await applySync(plan, provisioner, revoke, { deprovision: options.deprovision });

@@ -3,6 +3,7 @@ import type { Directory } from '../directory/directory.js';
 import type { DesiredState } from './desired.js';
 import type { PaperlessGroup, PaperlessUser } from './paperless-api.js';
 import { userChanges, type Provisioner, type UserChange } from './provisioner.js';
+import { byName } from './by-name.js';
 
 export interface UserPlan {
   username: string;
@@ -39,7 +40,7 @@ export interface SyncOptions {
 export type RevokeSessions = (username: string) => Promise<number>;
 
 function findUser(users: PaperlessUser[], username: string): PaperlessUser | undefined {
-  return users.find((u) => u.username === username) ?? users.find((u) => u.username.toLowerCase() === username);
+  return byName(users, username, (u) => u.username);
 }
 
 /**
@@ -57,7 +58,7 @@ export async function planSync(directory: Directory, allowedGroups: readonly str
     provisioner.managedGroupNames(),
   ]);
   const nameOf = new Map(groups.map((g) => [g.id, g.name]));
-  const idOf = (name: string) => groups.find((g) => g.name === name)?.id ?? groups.find((g) => g.name.toLowerCase() === name.toLowerCase())?.id;
+  const idOf = (name: string) => byName(groups, name, (g) => g.name)?.id;
   const plan: SyncPlan = { create: [], update: [], unchanged: 0, deactivate: [], protected: [], createGroups: [] };
   const inScope = new Set<string>();
   const missingGroups = new Set<string>();

@@ -2,10 +2,10 @@ import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { DirectoryUser } from '../directory/directory.js';
 import { InvalidCredentialsError } from '../directory/errors.js';
-import { BannedError } from '../regulation/regulation.js';
+import { BannedError } from '../auth/regulation.js';
 import type { CredentialCache } from './credential-cache.js';
 import { hasBody, type Decision, type Exchange, type Step } from './exchange.js';
-import { isApiPath } from './request-target.js';
+import { isApiPath } from '../url-path.js';
 
 export interface ApiClientDeps {
   verify: (username: string, password: string, ip: string) => Promise<DirectoryUser>;

@@ -5,11 +5,10 @@ import type { Config } from '../config/config.js';
 import { fitsIdentityHeader, UsernameNotRepresentableError } from '../directory/errors.js';
 import { GatewayError } from '../errors.js';
 import type { LoadedSession, SessionService } from '../session/sessions.js';
-import { pathOf } from '../url-path.js';
+import { isApiPath, pathOf } from '../url-path.js';
 import { parseSetCookie, rewriteCookies } from './cookies.js';
 import { redirect, sendJson, type Decision, type Exchange } from './exchange.js';
 import { dropConnectionNamedHeaders, setForwardingHeaders, stripIdentityHeaders } from './identity-headers.js';
-import { isApiPath } from './request-target.js';
 import type { Upstream } from './upstream.js';
 import type { WebsocketRegistry } from './websockets.js';
 

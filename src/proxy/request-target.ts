@@ -27,8 +27,3 @@ const SHARE_ROUTE = /^\/share\/[A-Za-z0-9_]+\/?$/;
 export function isShareLink(path: string): boolean {
   return SHARE_ROUTE.test(path);
 }
-
-/** Paperless treats every path containing /api/ as API; API clients get 401 JSON, never a login page. */
-export function isApiPath(path: string): boolean {
-  return path.includes('/api/') || path.endsWith('/api');
-}

@@ -3,16 +3,17 @@ import { promisify } from 'node:util';
 import type { Request, RequestHandler } from 'express';
 import session, { type SessionData } from 'express-session';
 import { RedisStore } from 'connect-redis';
-import type { RedisClient as Redis } from './redis.js';
+import type { RedisClient as Redis } from '../redis/client.js';
 import { parse as parseCookies, serialize as serializeCookie } from 'cookie';
 import onHeaders from 'on-headers';
 import { unsign } from 'cookie-signature';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import type { DirectoryUser } from '../directory/directory.js';
-import { SessionStoreUnavailableError, storeCall } from './errors.js';
+import { redisCall, RedisUnavailableError } from '../redis/errors.js';
+import type { RedisKeys } from '../redis/keys.js';
 import { sessionUserFrom, type SessionUser } from './session-data.js';
-import { revokeUserSessions, sessionKeys } from './revoke.js';
+import { revokeUserSessions } from './revoke.js';
 import { UserSessionIndex } from './user-index.js';
 import { SessionCache, type CachedSession } from './session-cache.js';
 
@@ -50,8 +51,6 @@ export class SessionService {
   private readonly index: UserSessionIndex;
   private readonly channel: string;
   private readonly listeners: RevokedListener[] = [];
-  private readonly sessionPrefix: string;
-  private readonly keys: ReturnType<typeof sessionKeys>;
   private readonly cache = new SessionCache();
   /** The idle expiry is pushed forward at most this often per session and process, not on every request. */
   private readonly touchIntervalMs: number;
@@ -61,14 +60,12 @@ export class SessionService {
     private readonly config: Config['session'],
     private readonly redis: Redis,
     private readonly subscriber: Redis,
-    private readonly keyPrefix: string,
+    private readonly keys: RedisKeys,
     private readonly log: Logger,
   ) {
-    this.keys = sessionKeys(keyPrefix);
-    this.sessionPrefix = this.keys.session('');
-    this.store = new RedisStore({ client: redis, prefix: this.sessionPrefix });
-    this.index = new UserSessionIndex(redis, keyPrefix, config.maxLifetimeMs);
-    this.channel = this.keys.endedChannel;
+    this.store = new RedisStore({ client: redis, prefix: keys.sessionPrefix });
+    this.index = new UserSessionIndex(redis, keys, config.maxLifetimeMs);
+    this.channel = keys.sessionEnded;
     this.touchIntervalMs = Math.min(60_000, Math.floor(config.idleTimeoutMs / 10));
     this.sweepTimer = setInterval(() => this.cache.sweep(Date.now() - this.touchIntervalMs - SESSION_CACHE_MS), Math.max(1000, this.touchIntervalMs));
     this.sweepTimer.unref();
@@ -88,7 +85,7 @@ export class SessionService {
       // The public URL, not the hop that reached us, says whether the browser is on https; without
       // this, express-session silently drops a Secure cookie behind a TLS-terminating proxy.
       if (config.secureCookie) Object.defineProperty(req, 'secure', { value: true, configurable: true });
-      inner(req, res, (err?: unknown) => next(err ? new SessionStoreUnavailableError(`session store: ${String(err)}`, { cause: err }) : undefined));
+      inner(req, res, (err?: unknown) => next(err ? new RedisUnavailableError('sessions', `session store: ${String(err)}`, { cause: err }) : undefined));
     };
     // Subscribe on every (re)connect: the client fails fast while Redis is away, so nothing is queued.
     const subscribe = () => void this.subscriber.subscribe(this.channel).catch((err: Error) => log.error({ err: err.message }, 'cannot subscribe to session-ended channel'));
@@ -169,7 +166,7 @@ export class SessionService {
   }
 
   private read(sid: string): Promise<SessionData | null | undefined> {
-    return storeCall(
+    return redisCall('sessions', 
       'cannot read session',
       () =>
         new Promise<SessionData | null | undefined>((resolve, reject) =>
@@ -180,7 +177,7 @@ export class SessionService {
 
   /** Paperless's session id for a gateway session id (lookups, and logout to end Paperless's session). */
   paperlessSessionOf(sid: string): Promise<string | null> {
-    return storeCall('cannot read session', () => this.redis.get(this.keys.paperlessSession(sid)));
+    return redisCall('sessions', 'cannot read session', () => this.redis.get(this.keys.paperlessSession(sid)));
   }
 
   /**
@@ -194,19 +191,19 @@ export class SessionService {
     if (value === undefined) {
       delete session.paperlessSession;
       if (cached) delete cached.paperlessSession;
-      await storeCall('cannot update session', () => this.redis.del(key));
+      await redisCall('sessions', 'cannot update session', () => this.redis.del(key));
       return;
     }
     session.paperlessSession = value;
     if (cached) cached.paperlessSession = value;
     const ttl = Math.max(1000, session.endsAt - Date.now());
-    await storeCall('cannot update session', () => this.redis.set(key, value, 'PX', ttl));
+    await redisCall('sessions', 'cannot update session', () => this.redis.set(key, value, 'PX', ttl));
   }
 
   /** What express-session's rolling cookie does, once per touch interval instead of on every response. */
   private touch(entry: CachedSession, raw: string, now: number, res: ServerResponse): void {
     entry.touchedAt = now;
-    this.redis.pexpire(this.sessionPrefix + entry.session.sid, entry.session.idleMs).catch((err: Error) => this.log.warn({ err: err.message }, 'cannot extend session'));
+    this.redis.pexpire(this.keys.sessionPrefix + entry.session.sid, entry.session.idleMs).catch((err: Error) => this.log.warn({ err: err.message }, 'cannot extend session'));
     const cookie = serializeCookie(this.config.cookieName, raw, {
       path: '/',
       expires: new Date(now + entry.session.idleMs),
@@ -226,7 +223,7 @@ export class SessionService {
    * `rememberMs`: "remember me" was ticked; the session then lasts that long, used or not.
    */
   async establish(req: Request, user: DirectoryUser, rememberMs?: number): Promise<void> {
-    await storeCall('cannot create session', async () => {
+    await redisCall('sessions', 'cannot create session', async () => {
       await promisify(req.session.regenerate.bind(req.session))();
       if (rememberMs !== undefined) {
         req.session.cookie.maxAge = rememberMs;
@@ -244,7 +241,7 @@ export class SessionService {
   async end(req: Request): Promise<void> {
     const sid = req.sessionID;
     const username = (req.session as Partial<SessionData> | undefined)?.user?.username;
-    await storeCall('cannot end session', async () => {
+    await redisCall('sessions', 'cannot end session', async () => {
       await promisify(req.session.destroy.bind(req.session))();
       await this.redis.del(this.keys.paperlessSession(sid));
       if (username) await this.index.remove(username, sid);
@@ -265,7 +262,7 @@ export class SessionService {
     const updated: SessionData = { ...data, user: sessionUserFrom(user), checkedAt: now };
     const ttl = session.idleMs;
     updated.cookie = Object.assign(updated.cookie ?? {}, { expires: new Date(now + ttl) });
-    await storeCall('cannot update session', () => this.redis.set(this.sessionPrefix + session.sid, JSON.stringify(updated), 'PX', ttl, 'XX'));
+    await redisCall('sessions', 'cannot update session', () => this.redis.set(this.keys.sessionPrefix + session.sid, JSON.stringify(updated), 'PX', ttl, 'XX'));
     if (entry) {
       entry.data = updated;
       entry.session = { ...entry.session, user: updated.user, checkedAt: now };
@@ -274,7 +271,7 @@ export class SessionService {
 
   /** Revokes every session of one user; returns how many there were. */
   async revokeUser(username: string): Promise<number> {
-    const sids = await storeCall('cannot revoke sessions', () => revokeUserSessions(this.redis, this.keyPrefix, this.config.maxLifetimeMs, username));
+    const sids = await redisCall('sessions', 'cannot revoke sessions', () => revokeUserSessions(this.redis, this.keys, this.config.maxLifetimeMs, username));
     // Local sockets close at once; other replicas hear it on the channel.
     for (const sid of sids) this.ended(sid);
     this.log.info({ event: 'session.revoked', username, sessions: sids.length }, 'sessions revoked');
@@ -284,7 +281,7 @@ export class SessionService {
   /** Which of these session ids still exist in the store. */
   async alive(sids: string[]): Promise<Set<string>> {
     // One key per command (a Cluster spreads sessions over slots); ioredis sends them together.
-    const found = await Promise.all(sids.map((sid) => this.redis.exists(this.sessionPrefix + sid)));
+    const found = await Promise.all(sids.map((sid) => this.redis.exists(this.keys.sessionPrefix + sid)));
     return new Set(sids.filter((_, i) => found[i] === 1));
   }
 

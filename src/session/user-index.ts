@@ -1,4 +1,5 @@
-import type { RedisClient as Redis } from './redis.js';
+import type { RedisClient as Redis } from '../redis/client.js';
+import type { RedisKeys } from '../redis/keys.js';
 
 /**
  * Per-user set of session ids, so every session of one person can be listed
@@ -7,12 +8,12 @@ import type { RedisClient as Redis } from './redis.js';
 export class UserSessionIndex {
   constructor(
     private readonly redis: Redis,
-    private readonly prefix: string,
+    private readonly keys: RedisKeys,
     private readonly ttlMs: number,
   ) {}
 
   private key(username: string): string {
-    return `${this.prefix}user-sessions:${username}`;
+    return this.keys.userSessions(username);
   }
 
   async add(username: string, sid: string): Promise<void> {

@@ -3,9 +3,9 @@ import type { Logger } from 'pino';
 import type { DirectoryUser } from '../directory/directory.js';
 import { InvalidCredentialsError } from '../directory/errors.js';
 import { GatewayError } from '../errors.js';
-import { BannedError } from '../regulation/regulation.js';
+import { BannedError } from '../auth/regulation.js';
 import type { PaperlessUserToken } from '../provisioning/user-token.js';
-import type { CredentialCheck } from './credential-check.js';
+import type { CredentialCheck } from '../auth/credential-check.js';
 
 export interface ApiTokenDeps {
   credentials: CredentialCheck;

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ErrorRequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { GatewayError } from '../errors.js';
-import { pathOf } from '../url-path.js';
+import { isApiPath, pathOf } from '../url-path.js';
 import type { Pages } from './pages.js';
 
 const TITLES: Record<number, string> = {
@@ -15,8 +15,7 @@ const TITLES: Record<number, string> = {
 };
 
 function wantsJson(req: IncomingMessage): boolean {
-  const url = req.url ?? '/';
-  return url.includes('/api/') || (req.headers.accept ?? '').includes('application/json');
+  return isApiPath(pathOf(req.url)) || (req.headers.accept ?? '').includes('application/json');
 }
 
 /** Sends one error to a browser (HTML page) or an API client (JSON `{detail}` like Paperless). */

@@ -2,9 +2,9 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import { parse as parseCookies } from 'cookie';
 import type { Logger } from 'pino';
 import type { DirectoryUser } from '../directory/directory.js';
-import { BannedError } from '../regulation/regulation.js';
+import { BannedError } from '../auth/regulation.js';
 import { GatewayError } from '../errors.js';
-import type { CredentialCheck } from './credential-check.js';
+import type { CredentialCheck } from '../auth/credential-check.js';
 import type { SessionService } from '../session/sessions.js';
 import { BadLoginRequestError, LoginFormExpiredError } from './errors.js';
 import type { LoginCsrf } from './login-csrf.js';

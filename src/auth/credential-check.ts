@@ -7,9 +7,9 @@ import { regulationKey } from '../directory/username.js';
 import { GatewayError } from '../errors.js';
 import { PaperlessApiError } from '../provisioning/errors.js';
 import type { Provisioner } from '../provisioning/provisioner.js';
-import { BannedError, type Regulation } from '../regulation/regulation.js';
-import type { ResponseTiming } from '../regulation/timing.js';
-import { storeCall } from '../session/errors.js';
+import { BannedError, type Regulation } from './regulation.js';
+import type { ResponseTiming } from './response-timing.js';
+import { redisCall } from '../redis/errors.js';
 
 function outcomeOf(err: unknown): string {
   if (err instanceof BannedError) return 'banned';
@@ -59,19 +59,19 @@ export class CredentialCheck {
     const typed = regulationKey(username);
     const started = performance.now();
     try {
-      await storeCall('regulation', () => regulation.check(typed, ip));
+      await redisCall('regulation', 'sign-in attempts', () => regulation.check(typed, ip));
       const user = await directory.authenticate(username, password);
       // A spelling the fold above missed still reaches the entry's own ban.
       const entry = regulationKey(user.username);
-      if (entry !== typed) await storeCall('regulation', () => regulation.check(entry, ip));
+      if (entry !== typed) await redisCall('regulation', 'sign-in attempts', () => regulation.check(entry, ip));
       timing.recordSuccess(performance.now() - started);
-      await storeCall('regulation', () => regulation.succeeded(entry, ip));
+      await redisCall('regulation', 'sign-in attempts', () => regulation.succeeded(entry, ip));
       return user;
     } catch (err) {
       if (err instanceof InvalidCredentialsError) {
         if (!(err instanceof BannedError)) {
           const key = err.entryUsername === undefined ? typed : regulationKey(err.entryUsername);
-          const bans = await storeCall('regulation', () => regulation.failed(key, ip));
+          const bans = await redisCall('regulation', 'sign-in attempts', () => regulation.failed(key, ip));
           for (const ban of bans) metrics.bans.inc({ limit: ban.limit });
           for (const ban of bans) this.deps.log.warn({ event: 'regulation.ban', username: key, ip, limit: ban.limit, seconds: ban.seconds }, 'sign-ins banned');
         }

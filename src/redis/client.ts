@@ -1,7 +1,7 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { metrics } from '../ops/metrics.js';
-import { parseRedisUrl } from './redis-url.js';
+import { parseRedisUrl } from '../config/redis-url.js';
 
 /** One Redis server, a Sentinel-watched master, or a Cluster: every caller treats them alike. */
 export type RedisClient = Redis | Cluster;

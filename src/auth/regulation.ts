@@ -1,4 +1,5 @@
-import type { RedisClient as Redis } from '../session/redis.js';
+import type { RedisClient as Redis } from '../redis/client.js';
+import type { RedisKeys } from '../redis/keys.js';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { InvalidCredentialsError } from '../directory/errors.js';
 
@@ -49,21 +50,21 @@ export class Regulation {
 
   constructor(
     private readonly redis: Redis,
-    private readonly prefix: string,
+    private readonly keys: RedisKeys,
     private readonly config: RegulationConfig,
   ) {
     const windowS = Math.max(1, Math.ceil(config.windowMs / 1000));
-    const limiter = (name: string, points: number) => new RateLimiterRedis({ storeClient: redis, keyPrefix: `${prefix}rl:${name}`, points, duration: windowS });
+    const limiter = (name: string, points: number) => new RateLimiterRedis({ storeClient: redis, keyPrefix: keys.regulationCounter(name), points, duration: windowS });
     this.counters = [
       { name: 'user+ip', limiter: limiter('user-ip', config.maxFailuresPerUserAndIp), key: (u, ip) => `${u}|${ip}` },
       { name: 'ip', limiter: limiter('ip', config.maxFailuresPerIp), key: (_u, ip) => ip },
       { name: 'user', limiter: limiter('user', config.maxFailuresPerUser), key: (u) => u },
     ];
-    this.bans = new RateLimiterRedis({ storeClient: redis, keyPrefix: `${prefix}rl:bans`, points: 1_000_000, duration: Math.ceil(config.maxBanMs / 1000) });
+    this.bans = new RateLimiterRedis({ storeClient: redis, keyPrefix: keys.regulationBans, points: 1_000_000, duration: Math.ceil(config.maxBanMs / 1000) });
   }
 
   private knownKey(username: string, ip: string): string {
-    return `${this.prefix}rl:known:${username}|${ip}`;
+    return this.keys.regulationKnown(username, ip);
   }
 
   /** Throws BannedError when any counter that applies has banned this attempt. */

@@ -1,0 +1,17 @@
+import type { Directory } from '../directory/directory.js';
+import type { PaperlessApi } from '../provisioning/paperless-api.js';
+import type { RedisClient } from '../redis/client.js';
+import type { ReadinessCheck } from './health.js';
+
+/**
+ * What /_gateway/ready asks: Redis, the directory, and Paperless — with a token, through the
+ * API as provisioning uses it; without, any answer from Paperless will do.
+ */
+export function readinessChecks(deps: { redis: RedisClient; directory: Directory; paperlessApi?: PaperlessApi; upstreamUrl: URL }): Record<string, ReadinessCheck> {
+  const { redis, directory, paperlessApi, upstreamUrl } = deps;
+  return {
+    redis: () => redis.ping(),
+    directory: () => directory.check(),
+    paperless: paperlessApi ? () => paperlessApi.whoami() : () => fetch(upstreamUrl, { method: 'HEAD', redirect: 'manual' }),
+  };
+}

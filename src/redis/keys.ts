@@ -1,0 +1,29 @@
+/**
+ * Every name the gateway uses in Redis, in one place, all under GATEWAY_REDIS_KEY_PREFIX. The
+ * server, the CLI (`sync`) and every replica build them here, so all of them see the same data.
+ */
+export function redisKeys(prefix: string) {
+  return {
+    /** A gateway session (connect-redis's record). */
+    session: (sid: string) => `${prefix}sess:${sid}`,
+    /** The prefix connect-redis is given for the same records. */
+    sessionPrefix: `${prefix}sess:`,
+    /** Paperless's own session id for a gateway session: kept here, never in the browser. */
+    paperlessSession: (sid: string) => `${prefix}paperless-session:${sid}`,
+    /** Pub/sub: a session ended (logout, revocation), so every replica closes its websockets. */
+    sessionEnded: `${prefix}session-ended`,
+    /** The session ids of one user, for "revoke every session of this user". */
+    userSessions: (username: string) => `${prefix}user-sessions:${username}`,
+    /** A rate limiter's counters (rate-limiter-flexible adds the rest of the key). */
+    regulationCounter: (name: string) => `${prefix}rl:${name}`,
+    regulationBans: `${prefix}rl:bans`,
+    /** Whether a user has signed in from an address before (such pairs get their own budget). */
+    regulationKnown: (username: string, ip: string) => `${prefix}rl:known:${username}|${ip}`,
+    /** Provisioning's locks and its record of what it last wrote. */
+    provisioning: (name: string) => `${prefix}prov:${name}`,
+    /** Held for a whole interval by the replica that runs the scheduled sync. */
+    syncLock: `${prefix}sync:lock`,
+  };
+}
+
+export type RedisKeys = ReturnType<typeof redisKeys>;

@@ -1,0 +1,63 @@
+import http from 'node:http';
+import type { Socket } from 'node:net';
+import type { Config } from '../config/config.js';
+import { requestIdAndAccessLog } from '../ops/access-log.js';
+import { createRequestLogger } from '../ops/logger.js';
+import { hasBody } from '../proxy/exchange.js';
+import { rejectUpgrade } from '../proxy/forwarder.js';
+import { sendError } from '../web/error-responses.js';
+import type { Pages } from '../web/pages.js';
+import { canonicalize, isGatewayRoute, type Routes } from './routes.js';
+
+/**
+ * The public listener: client timeouts, the target parsed once, then the split between the
+ * gateway's own pages (Express) and the request path, for requests and websocket upgrades.
+ */
+export function createHttpServer(config: Config, routes: Routes, pages: Pages): http.Server {
+  const accessLog = requestIdAndAccessLog(createRequestLogger(config.log.level), config.log.requests);
+  // Node checks the header deadline on this interval (30 s by default, which would make a 20 s limit 50 s).
+  const checkEvery = Math.min(30_000, Math.max(250, Math.floor(config.client.headerTimeoutMs / 4)));
+  const server = http.createServer({ connectionsCheckingInterval: checkEvery }, (req, res) => {
+    accessLog(req, res);
+    stallGuard(req, config.client.bodyIdleTimeoutMs);
+    if (!canonicalize(req)) {
+      sendError(pages, req, res, 400, 'The request could not be read.');
+      return;
+    }
+    // Proxied requests skip Express entirely; it serves only the gateway's own pages.
+    if (isGatewayRoute(req)) routes.app(req, res);
+    else routes.requestPath.http(req, res);
+  });
+  // Uploads of any size stream through: no whole-request deadline, only one for the headers.
+  server.requestTimeout = 0;
+  server.headersTimeout = config.client.headerTimeoutMs;
+  server.keepAliveTimeout = 65_000;
+  server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    if (!canonicalize(req)) {
+      rejectUpgrade(socket, 400, 'The request could not be read.');
+      return;
+    }
+    routes.requestPath.upgrade(req, socket, head);
+  });
+  return server;
+}
+
+/**
+ * A request body may take as long as it needs (uploads of any size), but may not stall: a client
+ * that stops sending holds an upstream socket for nothing. The guard is off once the body is in.
+ */
+function stallGuard(req: http.IncomingMessage, idleMs: number): void {
+  if (!hasBody(req)) return;
+  const socket = req.socket;
+  const stalled = () => socket.destroy(new Error(`request body stalled for ${idleMs} ms`));
+  // Removed again when the body is in: keep-alive sockets carry many requests.
+  const off = () => {
+    socket.setTimeout(0);
+    socket.off('timeout', stalled);
+  };
+  socket.setTimeout(idleMs);
+  socket.on('timeout', stalled);
+  req.once('end', off);
+  req.once('close', off);
+}

@@ -1,0 +1,145 @@
+import type http from 'node:http';
+import { fileURLToPath } from 'node:url';
+import express from 'express';
+import { metricsListener, opsRouter } from '../ops/health.js';
+import { readinessChecks } from '../ops/readiness-checks.js';
+import { PaperlessUserToken } from '../provisioning/user-token.js';
+import { createApiClientStep } from '../proxy/api-clients.js';
+import { clientAddress } from '../proxy/client-address.js';
+import { CredentialCache } from '../proxy/credential-cache.js';
+import { paperlessLogout } from '../proxy/paperless-logout.js';
+import { createRequestPath } from '../proxy/request-path.js';
+import { canonicalTarget } from '../proxy/request-target.js';
+import { pathOf } from '../url-path.js';
+import { apiTokenRouter } from '../web/api-token.js';
+import { brandRouter } from '../web/brand.js';
+import { errorHandler } from '../web/error-responses.js';
+import { LoginCsrf } from '../web/login-csrf.js';
+import { loginRouter } from '../web/login.js';
+import { logoutRouter } from '../web/logout.js';
+import type { Services } from './services.js';
+
+const STATIC_DIR = fileURLToPath(new URL('../../views/static/', import.meta.url));
+
+/** How long a token that Paperless accepted is believed without asking again (requests with a body only). */
+const ACCEPTED_TOKEN_TTL_MS = 60_000;
+
+/**
+ * Paperless's other logouts (Django admin's, the browsable API's): they end only Paperless's
+ * session, so the gateway answers them itself with a whole logout.
+ */
+const PAPERLESS_LOGOUTS = new Set(['/admin/logout/', '/api/auth/logout/']);
+
+function isPaperlessLogout(method: string | undefined, path: string): boolean {
+  return method === 'POST' && PAPERLESS_LOGOUTS.has(path);
+}
+
+/** The gateway's own pages that sign in and out (express-session runs there only). */
+function isSessionPage(method: string | undefined, path: string): boolean {
+  return path.startsWith('/accounts/login') || path.startsWith('/accounts/logout') || isPaperlessLogout(method, path);
+}
+
+/** Requests the gateway answers itself (Express); everything else goes straight down the request path. */
+export function isGatewayRoute(req: http.IncomingMessage): boolean {
+  const url = req.url ?? '/';
+  return url.startsWith('/_gateway/') || isSessionPage(req.method, pathOf(url)) || (req.method === 'POST' && url.startsWith('/api/token'));
+}
+
+/** Every decision, the gateway's own routes included, reads the target Paperless would receive. */
+export function canonicalize(req: http.IncomingMessage): boolean {
+  const target = canonicalTarget(req.url ?? '/');
+  if (target === undefined) return false;
+  req.url = target;
+  return true;
+}
+
+/**
+ * The routes: the gateway's own pages on Express (sign-in, sign-out, app sign-in, health,
+ * static files), and the request path for everything that is Paperless's.
+ */
+export function buildRoutes(services: Services) {
+  const { config, log, sessions, credentials, upstream, pages, fail } = services;
+  const requestPath = createRequestPath({
+    identity: config.identity,
+    sessionCookieName: config.session.cookieName,
+    publicUrl: config.server.publicUrl,
+    trust: services.trust,
+    sessions,
+    recheck: services.recheck,
+    upstream,
+    maxPerClient: config.upstream.maxPerClient,
+    websockets: services.websockets,
+    apiClients: createApiClientStep({
+      verify: (username, password, ip) => credentials.verify(username, password, ip, 'basic'),
+      ...(config.apiClients.basicAuth ? { basicCache: new CredentialCache<string>(config.apiClients.basicCacheTtlMs) } : {}),
+      tokenValid: (key) => upstream.tokenValid(key),
+      tokenCache: new CredentialCache<true>(ACCEPTED_TOKEN_TTL_MS),
+      ipOf: (req) => clientAddress(req, services.trust),
+      log,
+    }),
+    httpFailure: fail,
+    log,
+  });
+  upstream.filterSetCookies(requestPath.keepPaperlessSession);
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', services.trust);
+  app.set('etag', false);
+
+  app.use(requestPath.stripSpoofedHeaders);
+  app.use(
+    opsRouter({
+      checks: readinessChecks({ redis: services.redis, directory: services.directory, ...(services.paperlessApi ? { paperlessApi: services.paperlessApi } : {}), upstreamUrl: config.upstream.url }),
+      ...(config.ops.metricsToken ? { metricsToken: config.ops.metricsToken } : {}),
+      timeoutMs: 5000,
+    }),
+  );
+  app.use(brandRouter(config.web.brand));
+  app.use('/_gateway/static', express.static(STATIC_DIR, { maxAge: '1h', fallthrough: false }));
+  app.use(
+    apiTokenRouter({
+      credentials,
+      tokens: new PaperlessUserToken({ apiUrl: config.upstream.url, headerName: config.identity.remoteUserHeader, timeoutMs: config.provisioning.timeoutMs }),
+      log,
+    }),
+  );
+  // express-session only where the gateway itself reads or writes the session; proxied requests use the lean lookup.
+  app.use((req, res, next) => (isSessionPage(req.method, req.path) ? sessions.middleware(req, res, next) : next()));
+  app.use(
+    loginRouter({
+      credentials,
+      sessions,
+      csrf: new LoginCsrf(config.session.secret),
+      pages,
+      publicUrl: config.server.publicUrl,
+      secureCookie: config.session.secureCookie,
+      csrfCookieName: `${config.session.cookieName}_csrf`,
+      ...(config.web.rememberMeMs ? { rememberMeMs: config.web.rememberMeMs } : {}),
+      log,
+    }),
+  );
+  app.use(
+    logoutRouter({
+      sessions,
+      endPaperlessSession: paperlessLogout(upstream, log),
+      paperlessCookiePrefix: config.identity.paperlessCookiePrefix,
+      gatewayCookieName: config.session.cookieName,
+      secureCookie: config.session.secureCookie,
+      log,
+    }),
+  );
+  // What the gateway's own routes do not answer is Paperless's.
+  app.use((req, res) => requestPath.http(req, res));
+  app.use(errorHandler(fail));
+
+  return {
+    /** The gateway's own pages. */
+    app,
+    requestPath,
+    /** The metrics on a listener of their own, when GATEWAY_METRICS_ADDRESS is set. */
+    metricsApp: config.ops.metricsAddress ? metricsListener(config.ops.metricsToken) : undefined,
+  };
+}
+
+export type Routes = ReturnType<typeof buildRoutes>;

@@ -1,0 +1,103 @@
+import http from 'node:http';
+import type { Logger } from 'pino';
+import type { Config } from '../config/config.js';
+import type { Directory } from '../directory/directory.js';
+import { PaperlessApi } from '../provisioning/paperless-api.js';
+import { Provisioner } from '../provisioning/provisioner.js';
+import { refreshingAccountStatus } from '../provisioning/refreshing-account-status.js';
+import { compileTrust, type TrustFunction } from '../proxy/client-address.js';
+import { rejectUpgrade } from '../proxy/forwarder.js';
+import { Upstream } from '../proxy/upstream.js';
+import { SESSION_ENDED, WebsocketRegistry } from '../proxy/websockets.js';
+import { Regulation } from '../auth/regulation.js';
+import { ResponseTiming } from '../auth/response-timing.js';
+import { createRedis, type RedisClient } from '../redis/client.js';
+import { redisKeys, type RedisKeys } from '../redis/keys.js';
+import { DirectoryRecheck } from '../session/recheck.js';
+import { SessionService } from '../session/sessions.js';
+import { pathOf } from '../url-path.js';
+import { CredentialCheck } from '../auth/credential-check.js';
+import { failureHandler, sendError, type FailureHandler } from '../web/error-responses.js';
+import { I18n } from '../web/i18n.js';
+import { Pages } from '../web/pages.js';
+
+/** Everything the routes and the request path use, built once per process. */
+export interface Services {
+  config: Config;
+  log: Logger;
+  directory: Directory;
+  redis: RedisClient;
+  /** Every Redis key name, under GATEWAY_REDIS_KEY_PREFIX. */
+  keys: RedisKeys;
+  /** A second connection: a subscribed ioredis client can do nothing else. */
+  subscriber: RedisClient;
+  sessions: SessionService;
+  pages: Pages;
+  /** The error page for any failure on a request. */
+  fail: FailureHandler;
+  websockets: WebsocketRegistry;
+  upstream: Upstream;
+  /** Present when provisioning is on (it needs the API token). */
+  paperlessApi?: PaperlessApi;
+  provisioner?: Provisioner;
+  recheck: DirectoryRecheck;
+  credentials: CredentialCheck;
+  trust: TrustFunction;
+}
+
+export function buildServices(config: Config, directory: Directory, log: Logger): Services {
+  const redis = createRedis(config.redis.url, log, 'sessions');
+  const subscriber = createRedis(config.redis.url, log, 'session-events');
+  const keys = redisKeys(config.redis.keyPrefix);
+  const sessions = new SessionService(config.session, redis, subscriber, keys, log);
+  const pages = new Pages(config.web, new I18n(config.web.language));
+  const websockets = new WebsocketRegistry();
+  sessions.onEnded((sid) => websockets.closeSession(sid, SESSION_ENDED));
+
+  const upstream = new Upstream(config.upstream, {
+    unavailable: (error, req, res) => {
+      log.warn({ err: error.message }, 'upstream unavailable');
+      if (res instanceof http.ServerResponse) sendError(pages, req, res, error.status, error.userMessage);
+      else rejectUpgrade(res, error.status, error.userMessage);
+    },
+    clientLeft: (detail, req) => log.info({ event: 'client.left', detail, path: pathOf(req.url) }, 'client left before Paperless answered'),
+  });
+
+  const paperlessApi = config.provisioning.enabled ? new PaperlessApi(config.provisioning) : undefined;
+  const provisioner = paperlessApi
+    ? new Provisioner(paperlessApi, redis, keys, config.provisioning.mapping, log, { adoptLocalUsers: config.provisioning.adoptLocalUsers })
+    : undefined;
+  // Learn whose token this is before the first sign-in; a failure here is asked again at sign-in.
+  provisioner?.tokenUsername().catch(() => undefined);
+
+  const recheck = new DirectoryRecheck(refreshingAccountStatus(directory, config.ldap.allowedGroups, provisioner, log), config.ldap.recheckIntervalMs, sessions, log);
+
+  const credentials = new CredentialCheck({
+    directory,
+    allowedGroups: config.ldap.allowedGroups,
+    ...(provisioner ? { provisioner } : {}),
+    provisioningFailure: config.provisioning.failure,
+    regulation: new Regulation(redis, keys, config.regulation),
+    timing: new ResponseTiming(),
+    log,
+  });
+
+  return {
+    config,
+    log,
+    directory,
+    redis,
+    keys,
+    subscriber,
+    sessions,
+    pages,
+    fail: failureHandler(pages, log),
+    websockets,
+    upstream,
+    ...(paperlessApi ? { paperlessApi } : {}),
+    ...(provisioner ? { provisioner } : {}),
+    recheck,
+    credentials,
+    trust: compileTrust(config.server.trustProxy),
+  };
+}
