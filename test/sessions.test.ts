@@ -3,6 +3,9 @@ import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import WebSocket from 'ws';
+import { RedisStore } from 'connect-redis';
+import type { SessionData } from 'express-session';
+import { SessionRecords } from '../src/session/session-records.js';
 import { SessionService } from '../src/session/sessions.js';
 import { GatewayProcess, SESSION_SECRET, freePort } from './support/gateway.js';
 import { redisKeys } from '../src/redis/keys.js';
@@ -18,6 +21,47 @@ async function openStatusSocket(stack: Stack, cookie: string): Promise<WebSocket
   if (!ws) throw new Error(`websocket refused (${status})`);
   return ws;
 }
+
+describe("session records: the gateway reads and writes connect-redis's own format", () => {
+  let stack: Stack;
+  let redis: Redis;
+  before(async () => {
+    stack = await startStack();
+    redis = new Redis(stack.redis.url);
+  });
+  after(async () => {
+    redis?.disconnect();
+    await stack?.stop();
+  });
+
+  // If connect-redis changes how it stores a session, these fail before a user's session does.
+  it('what the library writes, the gateway reads; what the gateway rewrites, the library reads', async () => {
+    const keys = redisKeys('records-test:');
+    const library = new RedisStore({ client: redis, prefix: keys.sessionPrefix, ttl: 60 });
+    const records = new SessionRecords(redis, keys);
+    const data = { cookie: { originalMaxAge: 60_000, expires: new Date(Date.now() + 60_000), httpOnly: true, path: '/' }, createdAt: 1, user: { username: 'alice' } } as unknown as SessionData;
+    await new Promise<void>((resolve, reject) => library.set('sid-1', data, (err) => (err ? reject(err) : resolve())));
+    const read = (await records.read('sid-1')) as unknown as { createdAt: number; user: { username: string } };
+    assert.equal(read.createdAt, 1);
+    assert.equal(read.user.username, 'alice');
+
+    const changed = { ...data, createdAt: 2 } as unknown as SessionData;
+    assert.equal(await records.replaceIfPresent('sid-1', changed, 30_000), true);
+    const back = await new Promise<SessionData | null | undefined>((resolve, reject) => library.get('sid-1', (err, value) => (err ? reject(err) : resolve(value))));
+    assert.equal((back as unknown as { createdAt: number }).createdAt, 2);
+    const ttl = await redis.pttl(keys.session('sid-1'));
+    assert.ok(ttl > 25_000 && ttl <= 30_000, `ttl ${ttl}`);
+
+    await records.extend('sid-1', 50_000);
+    assert.ok((await redis.pttl(keys.session('sid-1'))) > 45_000);
+    assert.deepEqual([...(await records.existing(['sid-1', 'sid-2']))], ['sid-1']);
+
+    // A record deleted in the meantime (a logout) stays deleted.
+    await new Promise<void>((resolve, reject) => library.destroy('sid-1', (err) => (err ? reject(err) : resolve())));
+    assert.equal(await records.replaceIfPresent('sid-1', changed, 30_000), false);
+    assert.equal(await redis.exists(keys.session('sid-1')), 0);
+  });
+});
 
 describe('sessions: per-user index and revocation across replicas', () => {
   let stack: Stack;

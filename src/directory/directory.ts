@@ -16,7 +16,7 @@ export interface DirectoryGroup {
 }
 
 /**
- * The directory as login (and later the sync) uses it. Modelled on Authelia's
+ * The directory as sign-in, the periodic re-check and `sync` use it. Modelled on Authelia's
  * UserProvider: check a password, get details, a startup check, close.
  */
 export interface Directory {

@@ -14,6 +14,8 @@ import { byName } from './by-name.js';
 
 /** How long "Paperless already matches" is trusted without asking: a user deleted in Paperless comes back after this. */
 const STATE_TTL_SECONDS = 6 * 3600;
+/** One writer per user across replicas; a holder that dies frees it after the TTL. */
+const USER_LOCK = { ttlMs: 30_000, waitMs: 15_000 };
 
 export type UserChange = Partial<Omit<PaperlessUser, 'id'>>;
 
@@ -101,23 +103,29 @@ export class Provisioner {
   private async provisionOnce(user: DirectoryUser): Promise<boolean> {
     await this.refuseTokenUser(user.username);
     const state = this.desired(user);
-    const hash = this.hash(state);
-    const stateKey = this.key(`state:${user.username}`);
-    if ((await this.redis.get(stateKey)) === hash) return false;
-    // One first login at a time per user, across replicas: two would create two accounts.
-    return withLock(this.redis, this.key(`lock:user:${user.username}`), { ttlMs: 30_000, waitMs: 15_000 }, async () => {
-      if ((await this.redis.get(stateKey)) === hash) return false;
-      const changed = await this.write(state);
-      await this.redis.set(stateKey, hash, 'EX', STATE_TTL_SECONDS);
-      return changed;
-    });
+    // The common case, without a lock: Paperless already holds what the directory says.
+    if ((await this.redis.get(this.key(`state:${user.username}`))) === this.hash(state)) return false;
+    return this.writeAndRecord(state, { unlessCurrent: true });
   }
 
-  /** Applies a state and records it as current, as a login would (used by sync). */
-  async applyAndRemember(state: DesiredState, known?: { groups: PaperlessGroup[] }): Promise<boolean> {
-    return withLock(this.redis, this.key(`lock:user:${state.account.username}`), { ttlMs: 30_000, waitMs: 15_000 }, async () => {
-      const changed = await this.apply(state, known);
-      await this.redis.set(this.key(`state:${state.account.username}`), this.hash(state), 'EX', STATE_TTL_SECONDS);
+  /** Writes a state that `planSync` found out of step (sync), and records it as a sign-in would. */
+  async applyPlanned(state: DesiredState, known?: { groups: PaperlessGroup[] }): Promise<boolean> {
+    await this.refuseTokenUser(state.account.username);
+    return this.writeAndRecord(state, { unlessCurrent: false, ...(known ? { known } : {}) });
+  }
+
+  /**
+   * Under the user's lock (one first sign-in at a time per user, across replicas: two would
+   * create two accounts), writes the state to Paperless and records it as current.
+   * `unlessCurrent`: another replica may have written it while this one waited for the lock.
+   */
+  private writeAndRecord(state: DesiredState, options: { unlessCurrent: boolean; known?: { groups: PaperlessGroup[] } }): Promise<boolean> {
+    const stateKey = this.key(`state:${state.account.username}`);
+    const hash = this.hash(state);
+    return withLock(this.redis, this.key(`lock:user:${state.account.username}`), USER_LOCK, async () => {
+      if (options.unlessCurrent && (await this.redis.get(stateKey)) === hash) return false;
+      const changed = await this.write(state, options.known);
+      await this.redis.set(stateKey, hash, 'EX', STATE_TTL_SECONDS);
       return changed;
     });
   }
@@ -137,13 +145,7 @@ export class Provisioner {
     return new Set([...this.mapped, ...(await this.redis.smembers(this.key('mirrored-groups')))]);
   }
 
-  /** Writes one desired state to Paperless unconditionally (the hash check is the caller's). */
-  async apply(state: DesiredState, known?: { groups: PaperlessGroup[] }): Promise<boolean> {
-    await this.refuseTokenUser(state.account.username);
-    return this.write(state, known);
-  }
-
-  /** apply() once the token user has been ruled out (a sign-in rules it out before the hash check). */
+  /** Writes one desired state to Paperless, unconditionally; the caller has ruled out the token user. */
   private async write(state: DesiredState, known?: { groups: PaperlessGroup[] }): Promise<boolean> {
     let changed = false;
     const groups = known?.groups ?? (await this.api.listGroups());

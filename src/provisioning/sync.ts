@@ -137,7 +137,7 @@ export async function applySync(plan: SyncPlan, provisioner: Provisioner, revoke
   const total = work.length + plan.deactivate.length;
   let done = 0;
   for (const item of work) {
-    await provisioner.applyAndRemember(item.state, { groups });
+    await provisioner.applyPlanned(item.state, { groups });
     options.onProgress?.(++done, total, 'applying');
   }
   let sessionsRevoked = 0;

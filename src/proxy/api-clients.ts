@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { DirectoryUser } from '../directory/directory.js';
 import { InvalidCredentialsError } from '../directory/errors.js';
-import { BannedError } from '../auth/regulation.js';
+import { refusedSignIn } from '../auth/refused-sign-in.js';
 import type { CredentialCache } from './credential-cache.js';
 import { hasBody, type Decision, type Exchange, type Step } from './exchange.js';
 import { isApiPath } from '../url-path.js';
@@ -45,7 +45,7 @@ function basicCredentials(credentials: string[]): { username: string; password: 
  * not API clients.
  */
 export function createApiClientStep(deps: ApiClientDeps): Step {
-  const basic = async (x: Exchange, credentials: string[]): Promise<Decision> => {
+  const basic = async (exchange: Exchange, credentials: string[]): Promise<Decision> => {
     const creds = basicCredentials(credentials);
     const refuse = (detail: string, headers: Record<string, string> = {}): Decision => ({
       kind: 'refuse',
@@ -56,13 +56,12 @@ export function createApiClientStep(deps: ApiClientDeps): Step {
     if (!creds) return refuse('Invalid basic header. Credentials not correctly base64 encoded.');
     let username = deps.basicCache?.get(creds.username, creds.password);
     if (!username) {
-      const ip = deps.ipOf(x.req);
+      const ip = deps.ipOf(exchange.req);
       try {
         username = (await deps.verify(creds.username, creds.password, ip)).username;
       } catch (err) {
         if (err instanceof InvalidCredentialsError) {
-          deps.log.info({ event: 'login.failure', via: 'basic', reason: err.name, detail: err.message, username: creds.username, ip }, 'basic sign-in failed');
-          return refuse('Invalid username/password.', err instanceof BannedError ? { 'Retry-After': String(err.retryAfterSeconds) } : {});
+          return refuse('Invalid username/password.', refusedSignIn(deps.log, err, { via: 'basic', username: creds.username, ip }));
         }
         throw err;
       }
@@ -77,7 +76,7 @@ export function createApiClientStep(deps: ApiClientDeps): Step {
    * allows, again and again. So a token that brings a body is asked about first (and
    * remembered for a minute): only a token Paperless accepts may hold a socket with a body.
    */
-  const tokenWithBody = async (x: Exchange, credentials: string[]): Promise<Decision> => {
+  const tokenWithBody = async (exchange: Exchange, credentials: string[]): Promise<Decision> => {
     const key = credentials.length === 1 ? (credentials[0] as string) : undefined;
     if (key !== undefined && deps.tokenCache.get(key)) return { kind: 'anonymous', reason: 'token' };
     // Remembered from the check only, never renewed by use: a revoked token ages out.
@@ -85,17 +84,17 @@ export function createApiClientStep(deps: ApiClientDeps): Step {
       deps.tokenCache.set(true, key);
       return { kind: 'anonymous', reason: 'token' };
     }
-    deps.log.info({ event: 'login.failure', via: 'token', reason: 'InvalidToken', ip: deps.ipOf(x.req), path: x.path }, 'request with a body refused: Paperless does not accept its token');
+    deps.log.info({ event: 'login.failure', via: 'token', reason: 'InvalidToken', ip: deps.ipOf(exchange.req), path: exchange.path }, 'request with a body refused: Paperless does not accept its token');
     // Paperless's own answer to a bad token (DRF lists session authentication first, so 403).
     return { kind: 'refuse', status: 403, detail: 'Invalid token.' };
   };
 
-  return (x) => {
-    if (x.session || !isApiPath(x.path)) return undefined;
-    const { scheme, credentials } = drfAuthorization(x.req.headers.authorization ?? '');
+  return (exchange) => {
+    if (exchange.session || !isApiPath(exchange.path)) return undefined;
+    const { scheme, credentials } = drfAuthorization(exchange.req.headers.authorization ?? '');
     // A token is Paperless's to judge; DRF's own errors (no key, spaces in it) come from there too.
-    if (scheme === 'token') return hasBody(x.req) ? tokenWithBody(x, credentials) : { kind: 'anonymous', reason: 'token' };
-    if (scheme === 'basic' && deps.basicCache) return basic(x, credentials);
+    if (scheme === 'token') return hasBody(exchange.req) ? tokenWithBody(exchange, credentials) : { kind: 'anonymous', reason: 'token' };
+    if (scheme === 'basic' && deps.basicCache) return basic(exchange, credentials);
     return undefined;
   };
 }

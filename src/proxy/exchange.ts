@@ -39,7 +39,7 @@ export type Decision =
   | { kind: 'refuse'; status: 400 | 401 | 403 | 503; detail: string; headers?: Record<string, string> };
 
 /** A step decides, or answers undefined to let the next one look. */
-export type Step = (x: Exchange) => Decision | undefined | Promise<Decision | undefined>;
+export type Step = (exchange: Exchange) => Decision | undefined | Promise<Decision | undefined>;
 
 export type Transport = Exchange['to']['kind'];
 
@@ -59,36 +59,36 @@ export const HTTP_AND_WEBSOCKET: readonly Transport[] = ['http', 'websocket'];
 export function runSteps(
   rows: readonly Row[],
   transport: Transport,
-  apply: (x: Exchange, decision: Decision) => void,
-  fail: (x: Exchange, err: unknown) => void,
-): (x: Exchange) => void {
+  apply: (exchange: Exchange, decision: Decision) => void,
+  fail: (exchange: Exchange, err: unknown) => void,
+): (exchange: Exchange) => void {
   const steps = rows.filter((row) => row.on.includes(transport)).map((row) => row.step);
-  const decided = (x: Exchange, decision: Decision): void => {
+  const decided = (exchange: Exchange, decision: Decision): void => {
     try {
-      apply(x, decision);
+      apply(exchange, decision);
     } catch (err) {
-      fail(x, err);
+      fail(exchange, err);
     }
   };
-  const run = (x: Exchange, from: number): void => {
+  const run = (exchange: Exchange, from: number): void => {
     try {
       for (let i = from; i < steps.length; i++) {
-        const outcome = (steps[i] as Step)(x);
+        const outcome = (steps[i] as Step)(exchange);
         if (outcome === undefined) continue;
-        if (!(outcome instanceof Promise)) return decided(x, outcome);
+        if (!(outcome instanceof Promise)) return decided(exchange, outcome);
         outcome.then(
-          (decision) => (decision === undefined ? run(x, i + 1) : decided(x, decision)),
-          (err: unknown) => fail(x, err),
+          (decision) => (decision === undefined ? run(exchange, i + 1) : decided(exchange, decision)),
+          (err: unknown) => fail(exchange, err),
         );
         return;
       }
     } catch (err) {
-      fail(x, err);
+      fail(exchange, err);
       return;
     }
-    fail(x, new Error(`no step decided on ${transport} ${x.req.method} ${x.path}`));
+    fail(exchange, new Error(`no step decided on ${transport} ${exchange.req.method} ${exchange.path}`));
   };
-  return (x) => run(x, 0);
+  return (exchange) => run(exchange, 0);
 }
 
 /** Whether a request announces a body (a length above zero, or chunks). */

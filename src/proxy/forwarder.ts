@@ -70,22 +70,22 @@ export function createForwarder(deps: ForwarderDeps) {
     upstream.web(req, res);
   }
 
-  function refuse(x: Exchange, status: number, detail: string, headers: Record<string, string> = {}): void {
-    if (x.to.kind === 'http') sendJson(x.to.res, status, { detail }, headers);
-    else rejectUpgrade(x.to.socket, status, detail);
+  function refuse(exchange: Exchange, status: number, detail: string, headers: Record<string, string> = {}): void {
+    if (exchange.to.kind === 'http') sendJson(exchange.to.res, status, { detail }, headers);
+    else rejectUpgrade(exchange.to.socket, status, detail);
   }
 
-  function signIn(x: Exchange): void {
-    const { req } = x;
-    if (x.to.kind === 'http' && !isApiPath(x.path) && (req.method === 'GET' || req.method === 'HEAD')) {
-      redirect(x.to.res, `/accounts/login/?next=${encodeURIComponent(req.url ?? '/')}`);
+  function signIn(exchange: Exchange): void {
+    const { req } = exchange;
+    if (exchange.to.kind === 'http' && !isApiPath(exchange.path) && (req.method === 'GET' || req.method === 'HEAD')) {
+      redirect(exchange.to.res, `/accounts/login/?next=${encodeURIComponent(req.url ?? '/')}`);
       return;
     }
-    refuse(x, 401, 'Authentication credentials were not provided.', { 'WWW-Authenticate': 'Token' });
+    refuse(exchange, 401, 'Authentication credentials were not provided.', { 'WWW-Authenticate': 'Token' });
   }
 
-  function forward(x: Exchange, decision: Extract<Decision, { kind: 'anonymous' | 'user' }>): void {
-    const { req } = x;
+  function forward(exchange: Exchange, decision: Extract<Decision, { kind: 'anonymous' | 'user' }>): void {
+    const { req } = exchange;
     let jar: { name: string; value: string } | undefined;
     if (decision.kind === 'user') {
       // Sign-in refuses such names; a session from before that rule must not reach Node's header check.
@@ -99,34 +99,34 @@ export function createForwarder(deps: ForwarderDeps) {
     }
     rewriteCookies(req.headers, notForwarded, jar);
     setForwardingHeaders(req.headers, { ip: deps.ipOf(req), proto, host: req.headers.host });
-    if (x.to.kind === 'http') {
-      toPaperless(req, x.to.res);
+    if (exchange.to.kind === 'http') {
+      toPaperless(req, exchange.to.res);
       return;
     }
-    if (decision.kind === 'user' && decision.via === 'session') deps.websockets.track(decision.session.sid, decision.session.endsAt, x.to.socket);
-    upstream.ws(req, x.to.socket, x.to.head);
+    if (decision.kind === 'user' && decision.via === 'session') deps.websockets.track(decision.session.sid, decision.session.endsAt, exchange.to.socket);
+    upstream.ws(req, exchange.to.socket, exchange.to.head);
   }
 
-  function apply(x: Exchange, decision: Decision): void {
+  function apply(exchange: Exchange, decision: Decision): void {
     switch (decision.kind) {
       case 'refuse':
-        return refuse(x, decision.status, decision.detail, decision.headers);
+        return refuse(exchange, decision.status, decision.detail, decision.headers);
       case 'sign-in':
-        return signIn(x);
+        return signIn(exchange);
       default:
-        return forward(x, decision);
+        return forward(exchange, decision);
     }
   }
 
   /** Nothing on the request path may take the process down: this one request or socket is refused. */
-  function fail(x: Exchange, err: unknown): void {
-    if (x.to.kind === 'http') {
-      deps.httpFailure(err, x.req, x.to.res);
+  function fail(exchange: Exchange, err: unknown): void {
+    if (exchange.to.kind === 'http') {
+      deps.httpFailure(err, exchange.req, exchange.to.res);
       return;
     }
     const known = err instanceof GatewayError;
-    log[known ? 'warn' : 'error']({ err: err instanceof Error ? err.message : String(err), path: x.path }, 'websocket upgrade refused');
-    rejectUpgrade(x.to.socket, known ? err.status : 500, known ? err.userMessage : 'The gateway hit an unexpected error. It has been logged.');
+    log[known ? 'warn' : 'error']({ err: err instanceof Error ? err.message : String(err), path: exchange.path }, 'websocket upgrade refused');
+    rejectUpgrade(exchange.to.socket, known ? err.status : 500, known ? err.userMessage : 'The gateway hit an unexpected error. It has been logged.');
   }
 
   /**

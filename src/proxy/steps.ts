@@ -43,28 +43,28 @@ export function createSteps(deps: StepDeps) {
   };
 
   /** The signed-in session, if any, from the cookie: cached briefly, never through express-session. */
-  const loadSession: Step = (x) => {
-    const found = sessions.lookup(x.req.headers.cookie, x.to.kind === 'http' ? x.to.res : undefined);
+  const loadSession: Step = (exchange) => {
+    const found = sessions.lookup(exchange.req.headers.cookie, exchange.to.kind === 'http' ? exchange.to.res : undefined);
     if (found instanceof Promise) {
       return found.then((session) => {
-        if (session) x.session = session;
+        if (session) exchange.session = session;
         return undefined;
       });
     }
-    if (found) x.session = found;
+    if (found) exchange.session = found;
     return undefined;
   };
 
-  const requireLogin: Step = (x) => (x.session ? undefined : { kind: 'sign-in' });
+  const requireLogin: Step = (exchange) => (exchange.session ? undefined : { kind: 'sign-in' });
 
   /**
    * Paperless skips its own CSRF check for requests authenticated by the header, so the gateway
    * checks the origin of every unsafe request and every websocket handshake that rides on its
    * session cookie (cross-site request forgery and cross-site websocket hijacking).
    */
-  const checkOrigin: Step = (x) => {
-    const { req, path } = x;
-    const upgrade = x.to.kind === 'websocket';
+  const checkOrigin: Step = (exchange) => {
+    const { req, path } = exchange;
+    const upgrade = exchange.to.kind === 'websocket';
     if (!upgrade && SAFE.has(req.method ?? 'GET')) return undefined;
     const { origin, referer } = req.headers;
     const source = sourceOrigin(origin, referer);
@@ -76,18 +76,18 @@ export function createSteps(deps: StepDeps) {
   };
 
   /** Once per interval, asks the directory whether the account may still be used. */
-  const recheckAccount: Step = (x) => {
-    const session = x.session as LoadedSession;
+  const recheckAccount: Step = (exchange) => {
+    const session = exchange.session as LoadedSession;
     if (!recheck.due(session)) return undefined;
-    return recheck.check(session.user.username).then(async (status) => {
+    return recheck.status(session.user.username).then(async (status) => {
       if (status && !status.active) return { kind: 'sign-in' } as const;
       if (status?.active) await sessions.confirm(session, status.user);
       return undefined;
     });
   };
 
-  const signedIn: Step = (x) => {
-    const session = x.session as LoadedSession;
+  const signedIn: Step = (exchange) => {
+    const session = exchange.session as LoadedSession;
     return { kind: 'user', username: session.user.username, via: 'session', session };
   };
 

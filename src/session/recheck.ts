@@ -31,7 +31,7 @@ export class DirectoryRecheck {
    * The account's current status, or undefined when the directory could not
    * tell. A refused account has its sessions revoked before this returns.
    */
-  async check(username: string): Promise<AccountStatus | undefined> {
+  async status(username: string): Promise<AccountStatus | undefined> {
     let pending = this.inFlight.get(username);
     if (!pending) {
       pending = this.run(username).finally(() => this.inFlight.delete(username));

@@ -2,7 +2,6 @@ import type { ServerResponse } from 'node:http';
 import { promisify } from 'node:util';
 import type { Request, RequestHandler } from 'express';
 import session, { type SessionData } from 'express-session';
-import { RedisStore } from 'connect-redis';
 import type { RedisClient as Redis } from '../redis/client.js';
 import { parse as parseCookies, serialize as serializeCookie } from 'cookie';
 import onHeaders from 'on-headers';
@@ -16,6 +15,7 @@ import { sessionUserFrom, type SessionUser } from './session-data.js';
 import { revokeUserSessions } from './revoke.js';
 import { UserSessionIndex } from './user-index.js';
 import { SessionCache, type CachedSession } from './session-cache.js';
+import { SessionRecords } from './session-records.js';
 
 /**
  * How long a cached session is used before Redis is asked again. Revocations
@@ -47,7 +47,9 @@ type RevokedListener = (sid: string) => void;
  */
 export class SessionService {
   readonly middleware: RequestHandler;
-  private readonly store: RedisStore;
+  private readonly records: SessionRecords;
+  /** The cookie as express-session sets it at sign-in and as the request path renews it. */
+  private readonly cookieAttributes: { path: string; httpOnly: boolean; sameSite: 'lax'; secure: boolean };
   private readonly index: UserSessionIndex;
   private readonly channel: string;
   private readonly listeners: RevokedListener[] = [];
@@ -63,7 +65,9 @@ export class SessionService {
     private readonly keys: RedisKeys,
     private readonly log: Logger,
   ) {
-    this.store = new RedisStore({ client: redis, prefix: keys.sessionPrefix });
+    this.records = new SessionRecords(redis, keys);
+    const cookie = { path: '/', httpOnly: true, sameSite: 'lax' as const, secure: config.secureCookie };
+    this.cookieAttributes = cookie;
     this.index = new UserSessionIndex(redis, keys, config.maxLifetimeMs);
     this.channel = keys.sessionEnded;
     this.touchIntervalMs = Math.min(60_000, Math.floor(config.idleTimeoutMs / 10));
@@ -72,13 +76,13 @@ export class SessionService {
     const inner = session({
       name: config.cookieName,
       secret: config.secret,
-      store: this.store,
+      store: this.records.store,
       resave: false,
       saveUninitialized: false,
       rolling: true,
       // 'keep': a request whose session failed to load must not delete it on the way out.
       unset: 'keep',
-      cookie: { httpOnly: true, sameSite: 'lax', secure: config.secureCookie, maxAge: config.idleTimeoutMs, path: '/' },
+      cookie: { ...cookie, maxAge: config.idleTimeoutMs },
     });
     // A store error is an outage, and must read as one (503), not as a generic failure.
     this.middleware = (req, res, next) => {
@@ -166,13 +170,7 @@ export class SessionService {
   }
 
   private read(sid: string): Promise<SessionData | null | undefined> {
-    return redisCall('sessions', 
-      'cannot read session',
-      () =>
-        new Promise<SessionData | null | undefined>((resolve, reject) =>
-          this.store.get(sid, (err, value) => (err ? reject(err) : resolve(value as SessionData | null | undefined))),
-        ),
-    );
+    return redisCall('sessions', 'cannot read session', () => this.records.read(sid));
   }
 
   /** Paperless's session id for a gateway session id (lookups, and logout to end Paperless's session). */
@@ -203,14 +201,8 @@ export class SessionService {
   /** What express-session's rolling cookie does, once per touch interval instead of on every response. */
   private touch(entry: CachedSession, raw: string, now: number, res: ServerResponse): void {
     entry.touchedAt = now;
-    this.redis.pexpire(this.keys.sessionPrefix + entry.session.sid, entry.session.idleMs).catch((err: Error) => this.log.warn({ err: err.message }, 'cannot extend session'));
-    const cookie = serializeCookie(this.config.cookieName, raw, {
-      path: '/',
-      expires: new Date(now + entry.session.idleMs),
-      httpOnly: true,
-      sameSite: 'lax',
-      secure: this.config.secureCookie,
-    });
+    this.records.extend(entry.session.sid, entry.session.idleMs).catch((err: Error) => this.log.warn({ err: err.message }, 'cannot extend session'));
+    const cookie = serializeCookie(this.config.cookieName, raw, { ...this.cookieAttributes, expires: new Date(now + entry.session.idleMs) });
     // Added as the headers go out, beside (never instead of) the cookies Paperless sets.
     onHeaders(res, () => {
       const existing = res.getHeader('set-cookie');
@@ -262,7 +254,7 @@ export class SessionService {
     const updated: SessionData = { ...data, user: sessionUserFrom(user), checkedAt: now };
     const ttl = session.idleMs;
     updated.cookie = Object.assign(updated.cookie ?? {}, { expires: new Date(now + ttl) });
-    await redisCall('sessions', 'cannot update session', () => this.redis.set(this.keys.sessionPrefix + session.sid, JSON.stringify(updated), 'PX', ttl, 'XX'));
+    await redisCall('sessions', 'cannot update session', () => this.records.replaceIfPresent(session.sid, updated, ttl));
     if (entry) {
       entry.data = updated;
       entry.session = { ...entry.session, user: updated.user, checkedAt: now };
@@ -280,9 +272,7 @@ export class SessionService {
 
   /** Which of these session ids still exist in the store. */
   async alive(sids: string[]): Promise<Set<string>> {
-    // One key per command (a Cluster spreads sessions over slots); ioredis sends them together.
-    const found = await Promise.all(sids.map((sid) => this.redis.exists(this.keys.sessionPrefix + sid)));
-    return new Set(sids.filter((_, i) => found[i] === 1));
+    return this.records.existing(sids);
   }
 
   onEnded(listener: RevokedListener): void {

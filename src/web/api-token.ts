@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { DirectoryUser } from '../directory/directory.js';
 import { InvalidCredentialsError } from '../directory/errors.js';
 import { GatewayError } from '../errors.js';
-import { BannedError } from '../auth/regulation.js';
+import { refusedSignIn } from '../auth/refused-sign-in.js';
 import type { PaperlessUserToken } from '../provisioning/user-token.js';
 import type { CredentialCheck } from '../auth/credential-check.js';
 
@@ -65,8 +65,7 @@ export function apiTokenRouter(deps: ApiTokenDeps): Router {
       return;
     }
     const username = (res.locals.credentials as { username?: string } | undefined)?.username;
-    deps.log.info({ event: 'login.failure', via: 'api-token', reason: err.name, detail: err.message, username, ip: req.ip }, 'app sign-in failed');
-    if (err instanceof BannedError) res.set('Retry-After', String(err.retryAfterSeconds));
+    res.set(refusedSignIn(deps.log, err, { via: 'api-token', username, ip: req.ip }));
     if (err instanceof InvalidCredentialsError) res.status(400).json(WRONG);
     else if (err.status < 500) res.status(400).json({ non_field_errors: [err.userMessage] });
     else res.status(err.status).json({ detail: err.userMessage });

@@ -2,7 +2,7 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import { parse as parseCookies } from 'cookie';
 import type { Logger } from 'pino';
 import type { DirectoryUser } from '../directory/directory.js';
-import { BannedError } from '../auth/regulation.js';
+import { refusedSignIn } from '../auth/refused-sign-in.js';
 import { GatewayError } from '../errors.js';
 import type { CredentialCheck } from '../auth/credential-check.js';
 import type { SessionService } from '../session/sessions.js';
@@ -127,8 +127,7 @@ export function loginRouter(deps: LoginDeps): Router {
       return;
     }
     const form = res.locals.form as LoginForm | undefined;
-    log.info({ event: 'login.failure', reason: err.name, detail: err.message, username: form?.username, ip: req.ip }, 'login failed');
-    if (err instanceof BannedError) res.set('Retry-After', String(err.retryAfterSeconds));
+    res.set(refusedSignIn(log, err, { via: 'form', username: form?.username, ip: req.ip }));
     showForm(req, res, err.status, { error: err.userMessage, username: form?.username ?? '', next: form?.next, remember: form?.remember ?? false });
   };
 

@@ -1,0 +1,16 @@
+import type { Logger } from 'pino';
+import type { GatewayError } from '../errors.js';
+import { BannedError } from './regulation.js';
+
+/** How a sign-in arrived: the form, an app's `/api/token/`, or Basic credentials on the API. */
+export type SignInChannel = 'form' | 'api-token' | 'basic';
+
+/**
+ * What every refused sign-in gets, whichever way it came: one audit line, and `Retry-After`
+ * when a ban refused it. Each channel then answers in its own format (the form page, JSON as
+ * Paperless gives it, a 401 with a challenge).
+ */
+export function refusedSignIn(log: Logger, err: GatewayError, attempt: { via: SignInChannel; username: string | undefined; ip: string | undefined }): Record<string, string> {
+  log.info({ event: 'login.failure', via: attempt.via, reason: err.name, detail: err.message, username: attempt.username, ip: attempt.ip }, 'sign-in refused');
+  return err instanceof BannedError ? { 'Retry-After': String(err.retryAfterSeconds) } : {};
+}
