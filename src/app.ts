@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { Logger } from 'pino';
 import type { Config } from './config/config.js';
 import type { Directory } from './directory/directory.js';
+import { createRequestLogger } from './ops/logger.js';
 import { startScheduledSync } from './provisioning/scheduled-sync.js';
 import { startWebsocketSweep } from './proxy/websocket-sweep.js';
 import { waitReady } from './redis/client.js';
@@ -25,13 +26,17 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
   const services = buildServices(config, directory, log);
   const { redis, subscriber, sessions, websockets, upstream, provisioner } = services;
   const routes = buildRoutes(services);
-  const server = createHttpServer(config, routes, services.pages);
+  const requestLog = createRequestLogger(config.log.level);
+  const server = createHttpServer(config, routes, services.pages, requestLog.log);
   const metricsServer = routes.metricsApp ? http.createServer(routes.metricsApp) : undefined;
   const stops: Array<() => void> = [];
 
   return {
     server,
     listen: async () => {
+      sessions.start();
+      // Learn whose token this is before the first sign-in; a failure here is asked again at sign-in.
+      provisioner?.tokenUsername().catch(() => undefined);
       stops.push(startWebsocketSweep(websockets, sessions, config.session.idleTimeoutMs));
       if (provisioner && config.provisioning.syncIntervalMs) {
         stops.push(
@@ -67,6 +72,7 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
       sessions.close();
       redis.disconnect();
       subscriber.disconnect();
+      requestLog.close();
     },
   };
 }

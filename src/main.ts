@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import cluster from 'node:cluster';
 import { createGateway } from './app.js';
-import { runWorkers } from './ops/cluster.js';
+import { joinClusterMetrics, runWorkers } from './ops/cluster.js';
 import { loadConfig } from './config/load.js';
 import { ConfigError } from './config/errors.js';
 import { LdapDirectory } from './directory/ldap-directory.js';
@@ -60,6 +60,7 @@ async function serve(): Promise<void> {
     runWorkers(config.server.workers, log);
     return;
   }
+  joinClusterMetrics();
   const directory = new LdapDirectory(config.ldap);
   // A directory that is down at startup is logged, not fatal: logins say so until it answers.
   directory.check().then(

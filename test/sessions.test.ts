@@ -81,6 +81,7 @@ describe('sessions: per-user index and revocation across replicas', () => {
       redisKeys('gateway:'),
       pino({ level: 'silent' }),
     );
+    service.start();
   });
   after(async () => {
     redis?.disconnect();

@@ -10,7 +10,15 @@ const SAMPLES = 64;
 export class ResponseTiming {
   private readonly samples: number[] = [];
 
-  constructor(private readonly minimumMs = 150) {}
+  constructor(
+    private readonly minimumMs = 150,
+    /** Monotonic milliseconds, the sleep and the jitter's randomness: the system's, or a test's. */
+    private readonly time: { now(): number; sleep(ms: number): Promise<void>; random(): number } = {
+      now: () => performance.now(),
+      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+      random: Math.random,
+    },
+  ) {}
 
   recordSuccess(ms: number): void {
     this.samples.push(ms);
@@ -27,8 +35,8 @@ export class ResponseTiming {
 
   /** Waits until `startedAt` + floor (+ up to 4 % jitter) has passed. */
   async pad(startedAt: number): Promise<void> {
-    const target = this.floorMs() * (1 + Math.random() * 0.04);
-    const wait = target - (performance.now() - startedAt);
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const target = this.floorMs() * (1 + this.time.random() * 0.04);
+    const wait = target - (this.time.now() - startedAt);
+    if (wait > 0) await this.time.sleep(wait);
   }
 }

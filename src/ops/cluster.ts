@@ -29,7 +29,15 @@ function isMessage<T extends { type: string }>(message: unknown, type: T['type']
 
 const pending = new Map<number, (reply: MetricsReply) => void>();
 let nextId = 0;
-if (cluster.isWorker) {
+let joined = false;
+
+/**
+ * Called once in a worker at start (never on import): the worker answers the primary's
+ * aggregation requests and hears the replies to its own.
+ */
+export function joinClusterMetrics(): void {
+  if (!cluster.isWorker || joined) return;
+  joined = true;
   // prom-client answers the primary's aggregation requests in a worker once an AggregatorRegistry
   // has been made there (its constructor adds the listener), from the registries named here.
   AggregatorRegistry.setRegistries([registry]);

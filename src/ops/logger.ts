@@ -29,10 +29,20 @@ const REQUEST_LOG_FLUSH_MS = 250;
  * by the same thread as every other line, so lines never interleave. Audit
  * events (sign-ins, bans, revocations) go through the main logger, unbuffered.
  */
-export function createRequestLogger(level: string): Logger {
-  if (process.stdout.isTTY === true) return createLogger(level);
+export function createRequestLogger(level: string): { log: Logger; close(): void } {
+  if (process.stdout.isTTY === true) return { log: createLogger(level), close: () => undefined };
   const destination = pino.destination({ fd: 1, sync: true, minLength: 4096 });
-  setInterval(() => destination.flush(), REQUEST_LOG_FLUSH_MS).unref();
-  process.once('exit', () => destination.flushSync());
-  return pino({ level, base: { service: 'paperless-ldap-gateway' } }, destination);
+  const timer = setInterval(() => destination.flush(), REQUEST_LOG_FLUSH_MS);
+  timer.unref();
+  // A process that exits without close() (a crash) still writes what it buffered.
+  const flush = () => destination.flushSync();
+  process.once('exit', flush);
+  return {
+    log: pino({ level, base: { service: 'paperless-ldap-gateway' } }, destination),
+    close: () => {
+      clearInterval(timer);
+      process.off('exit', flush);
+      flush();
+    },
+  };
 }

@@ -1,4 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
+import { systemClock, type Clock } from '../clock.js';
 
 /**
  * Remembers successful credential checks (Basic passwords, Paperless tokens) for a short time,
@@ -13,6 +14,7 @@ export class CredentialCache<T> {
   constructor(
     private readonly ttlMs: number,
     private readonly maxEntries = 10_000,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   private id(parts: readonly string[]): string {
@@ -25,7 +27,7 @@ export class CredentialCache<T> {
     const id = this.id(parts);
     const entry = this.entries.get(id);
     if (!entry) return undefined;
-    if (entry.expires <= Date.now()) {
+    if (entry.expires <= this.clock.now()) {
       this.entries.delete(id);
       return undefined;
     }
@@ -37,6 +39,6 @@ export class CredentialCache<T> {
       const oldest = this.entries.keys().next().value;
       if (oldest !== undefined) this.entries.delete(oldest);
     }
-    this.entries.set(this.id(parts), { value, expires: Date.now() + this.ttlMs });
+    this.entries.set(this.id(parts), { value, expires: this.clock.now() + this.ttlMs });
   }
 }

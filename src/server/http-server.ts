@@ -1,8 +1,8 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import { requestIdAndAccessLog } from '../ops/access-log.js';
-import { createRequestLogger } from '../ops/logger.js';
 import { hasBody } from '../proxy/exchange.js';
 import { rejectUpgrade } from '../proxy/forwarder.js';
 import { sendError } from '../web/error-responses.js';
@@ -13,8 +13,8 @@ import { canonicalize, isGatewayRoute, type Routes } from './routes.js';
  * The public listener: client timeouts, the target parsed once, then the split between the
  * gateway's own pages (Express) and the request path, for requests and websocket upgrades.
  */
-export function createHttpServer(config: Config, routes: Routes, pages: Pages): http.Server {
-  const accessLog = requestIdAndAccessLog(createRequestLogger(config.log.level), config.log.requests);
+export function createHttpServer(config: Config, routes: Routes, pages: Pages, requestLog: Logger): http.Server {
+  const accessLog = requestIdAndAccessLog(requestLog, config.log.requests);
   // Node checks the header deadline on this interval (30 s by default, which would make a 20 s limit 50 s).
   const checkEvery = Math.min(30_000, Math.max(250, Math.floor(config.client.headerTimeoutMs / 4)));
   const server = http.createServer({ connectionsCheckingInterval: checkEvery }, (req, res) => {

@@ -67,8 +67,6 @@ export function buildServices(config: Config, directory: Directory, log: Logger)
   const provisioner = paperlessApi
     ? new Provisioner(paperlessApi, redis, keys, config.provisioning.mapping, log, { adoptLocalUsers: config.provisioning.adoptLocalUsers })
     : undefined;
-  // Learn whose token this is before the first sign-in; a failure here is asked again at sign-in.
-  provisioner?.tokenUsername().catch(() => undefined);
 
   const recheck = new DirectoryRecheck(refreshingAccountStatus(directory, config.ldap.allowedGroups, provisioner, log), config.ldap.recheckIntervalMs, sessions, log);
 

@@ -1,6 +1,12 @@
 import type { Logger } from 'pino';
 import type { AccountStatus } from '../directory/account-status.js';
-import type { LoadedSession, SessionService } from './sessions.js';
+import { systemClock, type Clock } from '../clock.js';
+import type { LoadedSession } from './sessions.js';
+
+/** What the re-check needs of the sessions: ending every session of a refused account. */
+export interface SessionRevoker {
+  revokeUser(username: string): Promise<number>;
+}
 
 /** After a failed check (directory down), wait this long before asking again for that user. */
 const RETRY_AFTER_OUTAGE_MS = 30_000;
@@ -18,12 +24,13 @@ export class DirectoryRecheck {
   constructor(
     private readonly verify: (username: string) => Promise<AccountStatus>,
     private readonly intervalMs: number,
-    private readonly sessions: SessionService,
+    private readonly sessions: SessionRevoker,
     private readonly log: Logger,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   due(session: LoadedSession): boolean {
-    const now = Date.now();
+    const now = this.clock.now();
     return now - session.checkedAt >= this.intervalMs && now >= (this.retryAt.get(session.user.username) ?? 0);
   }
 
@@ -46,7 +53,7 @@ export class DirectoryRecheck {
     try {
       status = await this.verify(username);
     } catch (err) {
-      this.retryAt.set(username, Date.now() + RETRY_AFTER_OUTAGE_MS);
+      this.retryAt.set(username, this.clock.now() + RETRY_AFTER_OUTAGE_MS);
       this.log.warn({ event: 'session.recheck_failed', username, err: String(err) }, 'could not recheck account; sessions kept');
       return undefined;
     }

@@ -56,7 +56,7 @@ export class SessionService {
   private readonly cache = new SessionCache();
   /** The idle expiry is pushed forward at most this often per session and process, not on every request. */
   private readonly touchIntervalMs: number;
-  private readonly sweepTimer: NodeJS.Timeout;
+  private sweepTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly config: Config['session'],
@@ -71,8 +71,6 @@ export class SessionService {
     this.index = new UserSessionIndex(redis, keys, config.maxLifetimeMs);
     this.channel = keys.sessionEnded;
     this.touchIntervalMs = Math.min(60_000, Math.floor(config.idleTimeoutMs / 10));
-    this.sweepTimer = setInterval(() => this.cache.sweep(Date.now() - this.touchIntervalMs - SESSION_CACHE_MS), Math.max(1000, this.touchIntervalMs));
-    this.sweepTimer.unref();
     const inner = session({
       name: config.cookieName,
       secret: config.secret,
@@ -91,13 +89,6 @@ export class SessionService {
       if (config.secureCookie) Object.defineProperty(req, 'secure', { value: true, configurable: true });
       inner(req, res, (err?: unknown) => next(err ? new RedisUnavailableError('sessions', `session store: ${String(err)}`, { cause: err }) : undefined));
     };
-    // Subscribe on every (re)connect: the client fails fast while Redis is away, so nothing is queued.
-    const subscribe = () => void this.subscriber.subscribe(this.channel).catch((err: Error) => log.error({ err: err.message }, 'cannot subscribe to session-ended channel'));
-    this.subscriber.on('ready', subscribe);
-    if (this.subscriber.status === 'ready') subscribe();
-    this.subscriber.on('message', (channel: string, sid: string) => {
-      if (channel === this.channel) this.ended(sid);
-    });
   }
 
   /**
@@ -283,6 +274,20 @@ export class SessionService {
   private ended(sid: string): void {
     this.cache.dropSid(sid);
     for (const listener of this.listeners) listener(sid);
+  }
+
+  /** Starts what runs in the background: the cache sweep and the session-ended subscription. */
+  start(): void {
+    if (this.sweepTimer) return;
+    this.sweepTimer = setInterval(() => this.cache.sweep(Date.now() - this.touchIntervalMs - SESSION_CACHE_MS), Math.max(1000, this.touchIntervalMs));
+    this.sweepTimer.unref();
+    // Subscribe on every (re)connect: the client fails fast while Redis is away, so nothing is queued.
+    const subscribe = () => void this.subscriber.subscribe(this.channel).catch((err: Error) => this.log.error({ err: err.message }, 'cannot subscribe to session-ended channel'));
+    this.subscriber.on('ready', subscribe);
+    if (this.subscriber.status === 'ready') subscribe();
+    this.subscriber.on('message', (channel: string, sid: string) => {
+      if (channel === this.channel) this.ended(sid);
+    });
   }
 
   close(): void {
