@@ -5,7 +5,7 @@ import { joinClusterMetrics, runWorkers } from './ops/cluster.js';
 import { loadConfig } from './config/load.js';
 import { ConfigError } from './config/errors.js';
 import { LdapDirectory } from './directory/ldap-directory.js';
-import { formatChecks, runChecks } from './ops/check-config.js';
+import { formatChecks, runChecks } from './server/check-config.js';
 import { createLogger } from './ops/logger.js';
 import { PaperlessApi } from './provisioning/paperless-api.js';
 import { Provisioner } from './provisioning/provisioner.js';

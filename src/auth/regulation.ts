@@ -1,17 +1,9 @@
+import type { RegulationConfig } from '../config/config.js';
 import type { RedisClient as Redis } from '../redis/client.js';
 import type { RedisKeys } from '../redis/keys.js';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { InvalidCredentialsError } from '../directory/errors.js';
 
-export interface RegulationConfig {
-  enabled: boolean;
-  maxFailuresPerUserAndIp: number;
-  maxFailuresPerIp: number;
-  maxFailuresPerUser: number;
-  windowMs: number;
-  banMs: number;
-  maxBanMs: number;
-}
 
 /**
  * A refused attempt while banned. It reads exactly like a wrong password (a

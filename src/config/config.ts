@@ -1,7 +1,6 @@
-import type { GroupMode, PresetName } from '../directory/presets.js';
-import type { ProvisioningMapping } from '../provisioning/mapping.js';
-import type { RegulationConfig } from '../auth/regulation.js';
-import type { Language } from '../web/i18n.js';
+import type { GroupMode, PresetName } from './directory-presets.js';
+import type { ProvisioningMapping } from './mapping.js';
+import type { Language } from './languages.js';
 
 /** The gateway's validated settings, grouped by the part of the gateway that uses them. */
 export interface Config {
@@ -74,4 +73,15 @@ export interface LdapConfig {
   timeoutMs: number;
   pageSize: number;
   recheckIntervalMs: number;
+}
+
+/** Bans after failed sign-ins (see auth/regulation.ts). */
+export interface RegulationConfig {
+  enabled: boolean;
+  maxFailuresPerUserAndIp: number;
+  maxFailuresPerIp: number;
+  maxFailuresPerUser: number;
+  windowMs: number;
+  banMs: number;
+  maxBanMs: number;
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { envSchema, SECRET_VARIABLES, type Env } from './schema.js';
-import { domainRoot, PRESETS } from '../directory/presets.js';
-import { DEFAULT_MAPPING, loadMapping, type ProvisioningMapping } from '../provisioning/mapping.js';
+import { domainRoot, PRESETS } from './directory-presets.js';
+import { DEFAULT_MAPPING, loadMapping, type ProvisioningMapping } from './mapping.js';
 import type { Config, LdapConfig } from './config.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
 

@@ -2,11 +2,11 @@ import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { extname } from 'node:path';
 import { z } from 'zod';
-import { PRESET_NAMES } from '../directory/presets.js';
+import { PRESET_NAMES } from './directory-presets.js';
 import { parseDuration } from './duration.js';
 import { parseRedisUrl } from './redis-url.js';
-import { contrastWithWhite } from '../web/colour.js';
-import { LANGUAGES } from '../web/i18n.js';
+import { contrastWithWhite } from './colour.js';
+import { LANGUAGES } from './languages.js';
 
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 

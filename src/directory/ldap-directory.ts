@@ -9,7 +9,7 @@ import { firstValue } from './entry.js';
 import { DirectoryUnavailableError, InvalidCredentialsError } from './errors.js';
 import { escapeFilterValue, fillFilter } from './filter.js';
 import { GroupResolver } from './groups.js';
-import { loginName } from './presets.js';
+import { loginName } from '../config/directory-presets.js';
 import { hasControlCharacters, normalizeUsername } from './username.js';
 
 async function timed<T>(operation: string, work: () => Promise<T>): Promise<T> {

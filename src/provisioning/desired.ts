@@ -1,6 +1,6 @@
 import { isAllowed } from '../directory/allowed-groups.js';
 import type { DirectoryUser } from '../directory/directory.js';
-import type { ProvisioningMapping } from './mapping.js';
+import type { ProvisioningMapping } from '../config/mapping.js';
 
 /** What Paperless should hold for one person, derived from the directory and the mapping alone. */
 export interface DesiredAccount {

@@ -8,7 +8,7 @@ import type { RedisKeys } from '../redis/keys.js';
 import { desiredState, mappedGroupNames, type DesiredAccount, type DesiredGroup, type DesiredState } from './desired.js';
 import { LocalAccountError, PaperlessApiError, ReservedAccountError } from './errors.js';
 import { withLock } from './lock.js';
-import type { ProvisioningMapping } from './mapping.js';
+import type { ProvisioningMapping } from '../config/mapping.js';
 import type { PaperlessApi, PaperlessGroup, PaperlessUser } from './paperless-api.js';
 import { byName } from './by-name.js';
 

@@ -2,7 +2,7 @@ import type http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
 import { metricsListener, opsRouter } from '../ops/health.js';
-import { readinessChecks } from '../ops/readiness-checks.js';
+import { readinessChecks } from './readiness-checks.js';
 import { PaperlessUserToken } from '../provisioning/user-token.js';
 import { createApiClientStep } from '../proxy/api-clients.js';
 import { clientAddress } from '../proxy/client-address.js';

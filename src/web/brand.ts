@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import express, { type Router } from 'express';
 import type { BrandConfig } from '../config/config.js';
-import { darken } from './colour.js';
+import { darken } from '../config/colour.js';
 import { logoPath } from './pages.js';
 
 /**

@@ -3,8 +3,9 @@ import type { IncomingMessage } from 'node:http';
 import Negotiator from 'negotiator';
 import { VIEWS_DIR } from './views-dir.js';
 
-export const LANGUAGES = ['en', 'de', 'fr', 'es'] as const;
-export type Language = (typeof LANGUAGES)[number];
+import { LANGUAGES, type Language } from '../config/languages.js';
+
+export { LANGUAGES, type Language };
 
 export type Translate = (english: string) => string;
 

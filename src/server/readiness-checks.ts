@@ -1,7 +1,7 @@
 import type { Directory } from '../directory/directory.js';
 import type { PaperlessApi } from '../provisioning/paperless-api.js';
 import type { RedisClient } from '../redis/client.js';
-import type { ReadinessCheck } from './health.js';
+import type { ReadinessCheck } from '../ops/health.js';
 
 /**
  * What /_gateway/ready asks: Redis, the directory, and Paperless — with a token, through the
