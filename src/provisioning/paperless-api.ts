@@ -1,7 +1,7 @@
 import type { ProvisioningConfig } from '../config/config.js';
-import { metrics } from '../ops/metrics.js';
 import { PaperlessApiError } from './errors.js';
 import { byName } from './by-name.js';
+import { jsonOf, PaperlessClient } from './paperless-client.js';
 
 export interface PaperlessUser {
   id: number;
@@ -29,8 +29,6 @@ interface Page<T> {
   results: T[];
 }
 
-const ATTEMPTS = 3;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** DRF's words for a token it does not accept (Paperless answers them with 403, not 401). */
 const REFUSED_TOKEN = /^(Invalid token|User inactive or deleted|Invalid token header)/;
@@ -60,48 +58,23 @@ function explain(status: number, body: string): string {
  * 5xx and network errors. Counts its calls (tests and `sync` report them).
  */
 export class PaperlessApi {
-  calls = 0;
+  private readonly client: PaperlessClient;
 
-  constructor(private readonly config: Pick<ProvisioningConfig, 'apiUrl' | 'token' | 'timeoutMs'>) {}
+  constructor(private readonly config: Pick<ProvisioningConfig, 'apiUrl' | 'token' | 'timeoutMs'>) {
+    this.client = new PaperlessClient({ url: config.apiUrl, timeoutMs: config.timeoutMs });
+  }
+
+  /** Calls made to Paperless, retries included. */
+  get calls(): number {
+    return this.client.calls;
+  }
 
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const url = new URL(path, this.config.apiUrl);
-    let lastError: unknown;
-    for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
-      this.calls++;
-      let res: Response;
-      try {
-        res = await fetch(url, {
-          method,
-          headers: {
-            Authorization: `Token ${this.config.token}`,
-            Accept: 'application/json; version=9',
-            ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
-          },
-          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-          signal: AbortSignal.timeout(this.config.timeoutMs),
-        });
-      } catch (err) {
-        metrics.provisioningCalls.inc({ result: 'network' });
-        lastError = new PaperlessApiError(`Paperless API ${method} ${url.pathname} failed: ${(err as Error).name === 'TimeoutError' ? `no answer within ${this.config.timeoutMs} ms` : String(err)}`, undefined, { cause: err });
-        if (attempt < ATTEMPTS) await sleep(200 * 2 ** (attempt - 1));
-        continue;
-      }
-      const text = await res.text();
-      metrics.provisioningCalls.inc({ result: res.ok ? 'ok' : String(res.status) });
-      if (res.ok) {
-        try {
-          return (text ? JSON.parse(text) : undefined) as T;
-        } catch {
-          throw new PaperlessApiError(`${method} ${url.pathname}: Paperless answered ${res.status} with something other than JSON: ${text.slice(0, 120)}`, res.status);
-        }
-      }
-      const error = new PaperlessApiError(`${method} ${url.pathname}: ${explain(res.status, text)}`, res.status);
-      if (res.status < 500) throw error;
-      lastError = error;
-      if (attempt < ATTEMPTS) await sleep(200 * 2 ** (attempt - 1));
-    }
-    throw lastError;
+    // Reads and writes alike may be repeated: every write provisioning makes is idempotent (it sets, never adds).
+    const answer = await this.client.call(method, path, { token: this.config.token }, { ...(body === undefined ? {} : { body }), retry: true });
+    const what = `${method} ${new URL(path, this.config.apiUrl).pathname}`;
+    if (answer.status < 200 || answer.status >= 300) throw new PaperlessApiError(`${what}: ${explain(answer.status, answer.text)}`, answer.status);
+    return jsonOf<T>(answer, what);
   }
 
   /** Every item of a paginated list, following `next` (its path and query, on our own base URL). */

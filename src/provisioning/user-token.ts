@@ -1,5 +1,6 @@
 import { GatewayError } from '../errors.js';
 import { PaperlessApiError } from './errors.js';
+import { jsonOf, PaperlessClient } from './paperless-client.js';
 
 /** Paperless ignored the identity header on /api/: its API header mode is off. */
 export class RemoteUserApiDisabledError extends GatewayError {
@@ -19,27 +20,19 @@ export class RemoteUserApiDisabledError extends GatewayError {
  * sign the user's other apps out.
  */
 export class PaperlessUserToken {
-  constructor(private readonly config: { apiUrl: URL; headerName: string; timeoutMs: number }) {}
+  private readonly client: PaperlessClient;
+
+  constructor(private readonly config: { apiUrl: URL; headerName: string; timeoutMs: number }) {
+    this.client = new PaperlessClient({ url: config.apiUrl, timeoutMs: config.timeoutMs });
+  }
 
   private async call(method: 'GET' | 'POST', path: string, username: string): Promise<unknown> {
-    let res: Response;
-    try {
-      res = await fetch(new URL(path, this.config.apiUrl), {
-        method,
-        headers: { [this.config.headerName]: username, Accept: 'application/json; version=9' },
-        signal: AbortSignal.timeout(this.config.timeoutMs),
-      });
-    } catch (err) {
-      throw new PaperlessApiError(`${method} ${path} as ${username} failed: ${String(err)}`, undefined, { cause: err });
-    }
-    const text = await res.text();
-    if (res.status === 401 || res.status === 403) throw new RemoteUserApiDisabledError(`${method} ${path} as ${username} answered ${res.status}`);
-    if (!res.ok) throw new PaperlessApiError(`${method} ${path} as ${username}: Paperless answered ${res.status}: ${text.slice(0, 200)}`, res.status);
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      throw new PaperlessApiError(`${method} ${path}: not JSON: ${text.slice(0, 120)}`, res.status);
-    }
+    // Not repeated: a second generate_auth_token would replace the first one's token.
+    const answer = await this.client.call(method, path, { user: username, header: this.config.headerName });
+    const what = `${method} ${path} as ${username}`;
+    if (answer.status === 401 || answer.status === 403) throw new RemoteUserApiDisabledError(`${what} answered ${answer.status}`);
+    if (answer.status < 200 || answer.status >= 300) throw new PaperlessApiError(`${what}: Paperless answered ${answer.status}: ${answer.text.slice(0, 200)}`, answer.status);
+    return jsonOf<unknown>(answer, what);
   }
 
   async tokenFor(username: string): Promise<string> {

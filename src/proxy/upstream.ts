@@ -121,22 +121,6 @@ export class Upstream {
     });
   }
 
-  /**
-   * Whether Paperless accepts a token: its profile needs nothing but an authenticated user.
-   * Anything but a clear yes or no is Paperless being unavailable.
-   */
-  async tokenValid(key: string): Promise<boolean> {
-    let status: number;
-    try {
-      status = await this.request('/api/profile/', { authorization: `Token ${key}`, accept: 'application/json' });
-    } catch (err) {
-      throw new UpstreamUnavailableError(`token check: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-    }
-    if (status === 200) return true;
-    if (status === 401 || status === 403) return false;
-    throw new UpstreamUnavailableError(`token check: Paperless answered ${status}`);
-  }
-
   close(): void {
     this.proxy.close();
     this.agent.destroy();

@@ -1,6 +1,7 @@
 import type { Config } from '../config/config.js';
 import type { Directory } from '../directory/directory.js';
 import type { PaperlessApi } from '../provisioning/paperless-api.js';
+import { PaperlessClient } from '../provisioning/paperless-client.js';
 import type { RedisClient as Redis } from '../redis/client.js';
 
 export interface CheckResult {
@@ -31,13 +32,8 @@ const message = (err: unknown) => (err instanceof Error ? err.message : String(e
 
 /** Asks Paperless as `username` through the identity header; the status says whether it listened. */
 async function asUser(config: Config, path: string, username: string): Promise<number> {
-  const res = await fetch(new URL(path, config.upstream.url), {
-    headers: { [config.identity.remoteUserHeader]: username, Accept: 'application/json; version=9' },
-    redirect: 'manual',
-    signal: AbortSignal.timeout(config.provisioning.timeoutMs),
-  });
-  await res.arrayBuffer();
-  return res.status;
+  const client = new PaperlessClient({ url: config.upstream.url, timeoutMs: config.provisioning.timeoutMs });
+  return (await client.call('GET', path, { user: username, header: config.identity.remoteUserHeader })).status;
 }
 
 /** Tries each dependency the way the running gateway will use it, and says how to fix what fails. */

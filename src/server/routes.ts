@@ -3,7 +3,9 @@ import { fileURLToPath } from 'node:url';
 import express from 'express';
 import { metricsListener, opsRouter } from '../ops/health.js';
 import { readinessChecks } from './readiness-checks.js';
+import { PaperlessClient } from '../provisioning/paperless-client.js';
 import { PaperlessUserToken } from '../provisioning/user-token.js';
+import { tokenCheck } from '../proxy/token-check.js';
 import { createApiClientStep } from '../proxy/api-clients.js';
 import { clientAddress } from '../proxy/client-address.js';
 import { CredentialCache } from '../proxy/credential-cache.js';
@@ -72,7 +74,7 @@ export function buildRoutes(services: Services) {
     apiClients: createApiClientStep({
       verify: (username, password, ip) => credentials.verify(username, password, ip, 'basic'),
       ...(config.apiClients.basicAuth ? { basicCache: new CredentialCache<string>(config.apiClients.basicCacheTtlMs) } : {}),
-      tokenValid: (key) => upstream.tokenValid(key),
+      tokenValid: tokenCheck(new PaperlessClient({ url: config.upstream.url, timeoutMs: config.upstream.timeoutMs })),
       tokenCache: new CredentialCache<true>(ACCEPTED_TOKEN_TTL_MS),
       ipOf: (req) => clientAddress(req, services.trust),
       log,
