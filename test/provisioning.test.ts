@@ -109,14 +109,14 @@ describe('provisioning failures', () => {
     try {
       return await stack.browser().login(username, password);
     } finally {
-      stack.sim.failWith = undefined;
-      stack.sim.delayMs = 0;
+      stack.sim.faults.failWith = undefined;
+      stack.sim.faults.delayMs = 0;
     }
   };
 
   it('500 from Paperless: the form says Paperless could not be updated, after retries', async () => {
     const start = stack.sim.requests.length;
-    const res = await loginWith(() => (stack.sim.failWith = { status: 500, body: { detail: 'boom' } }));
+    const res = await loginWith(() => (stack.sim.faults.failWith = { status: 500, body: { detail: 'boom' } }));
     assert.equal(res.status, 502);
     assert.match(res.body, /Paperless could not be updated/);
     assert.equal(stack.sim.requests.slice(start).filter(isApiCall).length, 3, 'three attempts with backoff');
@@ -124,7 +124,7 @@ describe('provisioning failures', () => {
   });
 
   it('timeout: the same clear outcome', async () => {
-    const res = await loginWith(() => (stack.sim.delayMs = 1500));
+    const res = await loginWith(() => (stack.sim.faults.delayMs = 1500));
     assert.equal(res.status, 502);
     assert.ok(stack.gateway.logs.some((l) => l.includes('no answer within 1000 ms')));
   });
@@ -152,9 +152,9 @@ describe('provisioning failures', () => {
   it('policy allow: the person gets in, and the next login retries', async () => {
     const lenient = await startStack({ env: { GATEWAY_PROVISIONING_FAILURE: 'allow' } });
     try {
-      lenient.sim.failWith = { status: 500, body: {} };
+      lenient.sim.faults.failWith = { status: 500, body: {} };
       const res = await lenient.browser().login('bob', 'bob-pass');
-      lenient.sim.failWith = undefined;
+      lenient.sim.faults.failWith = undefined;
       assert.equal(res.status, 303);
       assert.equal(lenient.sim.user('bob'), undefined);
       assert.ok(lenient.gateway.logs.some((l) => l.includes('"provisioning.failure"')));

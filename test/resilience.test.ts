@@ -85,13 +85,13 @@ describe('dependencies failing and coming back', () => {
   });
 
   it('Paperless too slow: 502 after GATEWAY_UPSTREAM_TIMEOUT', async () => {
-    stack.sim.delayMs = 3000;
+    stack.sim.faults.delayMs = 3000;
     try {
       const page = await withinSeconds(10, alice.get('/documents/'));
       assert.equal(page.status, 502);
       assert.match(page.body, /Paperless is unreachable/);
     } finally {
-      stack.sim.delayMs = 0;
+      stack.sim.faults.delayMs = 0;
     }
   });
 });

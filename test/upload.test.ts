@@ -38,7 +38,7 @@ describe('streamed uploads', () => {
   });
 
   it('passes backpressure on: when Paperless stops reading, the browser stops sending, and nothing is lost', async () => {
-    const release = stack.sim.holdUploads();
+    const release = stack.sim.faults.holdUploads();
     const body = documentUpload(1024 * MiB);
     const answer = postUpload(stack.gateway.url, alice, body);
     try {

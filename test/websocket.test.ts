@@ -35,7 +35,7 @@ describe('websockets through the gateway', () => {
     const message = nextMessage(ws);
     const user = stack.sim.user('alice');
     assert.ok(user);
-    stack.sim.statusUpdate(user, { status: 'WORKING', current_progress: 50 });
+    stack.sim.status.statusUpdate(user, { status: 'WORKING', current_progress: 50 });
     assert.deepEqual(((await message) as { data: { status: string } }).data.status, 'WORKING');
     ws.close();
   });
@@ -100,7 +100,7 @@ describe('websockets through the gateway', () => {
     await b.get('/');
     const original = await paperlessSessionOf(stack.redis.url, b);
     assert.ok(original);
-    stack.sim.upgradeSetCookies = ['sessionid=rotated-on-upgrade; Path=/; HttpOnly', 'sessionid_hint=1; Path=/'];
+    stack.sim.faults.upgradeSetCookies = ['sessionid=rotated-on-upgrade; Path=/; HttpOnly', 'sessionid_hint=1; Path=/'];
     try {
       const { ws, headers } = await open(wsUrl, { Cookie: b.cookieHeader() });
       assert.ok(ws);
@@ -108,7 +108,7 @@ describe('websockets through the gateway', () => {
       assert.deepEqual(cookies, ['sessionid_hint=1; Path=/'], 'other cookies pass, the session cookie does not');
       ws.close();
     } finally {
-      stack.sim.upgradeSetCookies = [];
+      stack.sim.faults.upgradeSetCookies = [];
     }
     assert.equal(await paperlessSessionOf(stack.redis.url, b), 'rotated-on-upgrade');
   });
@@ -119,9 +119,9 @@ describe('websockets through the gateway', () => {
     const logged = stack.gateway.logs.length;
     const pending = new WebSocket(wsUrl, { headers: { Cookie: b.cookieHeader() } });
     pending.on('error', () => undefined);
-    await pollUntil(async () => stack.sim.pendingHandshakes === 1, 'the handshake never reached Paperless', 50, 50);
+    await pollUntil(async () => stack.sim.status.pendingHandshakes === 1, 'the handshake never reached Paperless', 50, 50);
     pending.terminate();
-    await pollUntil(async () => stack.sim.pendingHandshakes === 0, "Paperless's socket stayed open after the browser left", 20, 50);
+    await pollUntil(async () => stack.sim.status.pendingHandshakes === 0, "Paperless's socket stayed open after the browser left", 20, 50);
     await pollUntil(async () => stack.gateway.logs.slice(logged).some((l) => l.includes('"client.left"')), 'no client.left line', 20, 50);
     assert.ok(!stack.gateway.logs.slice(logged).some((l) => l.includes('upstream unavailable')));
   });

@@ -20,7 +20,7 @@ describe('attack: exhausting the upstream pool', () => {
   const share = (ip: string) => stack.browser().get('/share/abc', { headers: [['X-Forwarded-For', ip]] });
 
   it('one address gets at most its share of in-flight requests; everyone else is served meanwhile', async () => {
-    stack.sim.delayMs = 1500;
+    stack.sim.faults.delayMs = 1500;
     try {
       const flood = Array.from({ length: 8 }, () => share('10.9.0.1'));
       await new Promise((r) => setTimeout(r, 200));
@@ -35,7 +35,7 @@ describe('attack: exhausting the upstream pool', () => {
       assert.match(JSON.parse(refused?.body ?? '{}').detail, /Too many requests from your address/);
       assert.ok(Date.now() - started < 5000);
     } finally {
-      stack.sim.delayMs = 0;
+      stack.sim.faults.delayMs = 0;
     }
     // Once they are answered, the address has its share again.
     assert.equal((await share('10.9.0.1')).status, 200);
@@ -112,11 +112,11 @@ describe('attack: trickling a body with a token', () => {
   });
 
   it('a Paperless that cannot say gets the 502 page, not a guess', async () => {
-    stack.sim.failWith = { status: 500, body: { detail: 'boom' } };
+    stack.sim.faults.failWith = { status: 500, body: { detail: 'boom' } };
     try {
       assert.match(await upload(`Token ${'e'.repeat(40)}`), /^HTTP\/1\.1 502/);
     } finally {
-      stack.sim.failWith = undefined;
+      stack.sim.faults.failWith = undefined;
     }
   });
 });

@@ -76,6 +76,6 @@ export class SimUpstream implements Upstream {
   async sendStatus(owner: string, status: string): Promise<void> {
     const user = this.sim.user(owner);
     if (!user) throw new Error(`no user ${owner}`);
-    this.sim.statusUpdate(user, { status, current_progress: 50, message: 'test', task_id: 'control', filename: 'control.pdf', document_id: null });
+    this.sim.status.statusUpdate(user, { status, current_progress: 50, message: 'test', task_id: 'control', filename: 'control.pdf', document_id: null });
   }
 }

@@ -1,0 +1,105 @@
+/**
+ * Paperless's Django application for plain HTTP: middleware (remote user, API version, CSRF),
+ * then its routes: share links, the three logout views, /api/token/, the REST API and the UI.
+ */
+import type http from 'node:http';
+import { checkApiVersion, djangoQuote, isApi, parseCookies, versionHeaders } from './django-parsing.js';
+import type { Auth, DjangoAuth } from './django-auth.js';
+import type { Outcome } from './handler.js';
+import { type Answer, HttpError, json, readBody, redirect, send } from './http.js';
+import type { Settings } from './options.js';
+import { qualified } from './permissions.js';
+import type { RestApi } from './rest-api.js';
+import type { SimStore } from './store.js';
+import { uiPage } from './ui-page.js';
+
+export class DjangoApp {
+  constructor(
+    private readonly store: SimStore,
+    private readonly settings: Settings,
+    private readonly auth: DjangoAuth,
+    private readonly api: RestApi,
+  ) {}
+
+  readonly handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<Outcome> => {
+    const url = new URL(req.url ?? '/', 'http://sim');
+    const cookies = parseCookies(req.headers.cookie ?? '');
+    let setCookies: string[] = [];
+    let user: string | undefined;
+    let answer: Answer;
+    try {
+      const auth = this.auth.authenticate(req, url.pathname, cookies);
+      setCookies = auth.setCookies;
+      user = auth.user?.username;
+      if (isApi(url.pathname)) checkApiVersion(req);
+      const unsafe = !['GET', 'HEAD', 'OPTIONS'].includes(req.method ?? 'GET');
+      if (unsafe && auth.via === 'session') this.auth.checkCsrf(req, cookies);
+      const routed = await this.route(req, url, auth, cookies);
+      answer = { ...routed, cookies: [...setCookies, ...(routed.cookies ?? [])] };
+    } catch (err) {
+      if (!(err instanceof HttpError)) {
+        send(res, { status: 500, body: { detail: String(err) } });
+        return { status: 500, user };
+      }
+      answer = { status: err.status, body: err.body, headers: err.headers, cookies: setCookies };
+    }
+    send(res, { ...answer, headers: { ...answer.headers, ...versionHeaders(user !== undefined) } });
+    return { status: answer.status, user };
+  };
+
+  private async route(req: http.IncomingMessage, url: URL, auth: Auth, cookies: Record<string, string | undefined>): Promise<Answer> {
+    const path = url.pathname;
+    const method = req.method ?? 'GET';
+
+    const share = /^\/share\/(\w+)\/?$/.exec(path);
+    if (share) {
+      const slug = share[1] as string;
+      const expired = this.store.shareLinks.get(slug);
+      if (expired === undefined) return redirect('/accounts/login/?sharelink_notfound=1');
+      if (expired) return redirect('/accounts/login/?sharelink_expired=1');
+      return { status: 200, body: `shared document ${slug}`, headers: { 'Content-Type': 'text/plain' } };
+    }
+
+    // Django's LogoutView behind Django admin and DRF's browsable API: POST only (CSRF checked
+    // with every unsafe session request above); admin sends a user who is not staff to /admin/.
+    if ((path === '/api/auth/logout/' || path === '/admin/logout/') && method === 'POST') {
+      if (path === '/admin/logout/' && !auth.user?.is_staff) return redirect('/admin/');
+      this.logout(cookies);
+      return redirect(this.settings.logoutRedirectUrl, [this.auth.clearSession()]);
+    }
+
+    if (path === '/accounts/logout/') {
+      this.logout(cookies);
+      return redirect(url.searchParams.get('next') ?? this.settings.logoutRedirectUrl, [this.auth.clearSession()]);
+    }
+
+    if (path === '/api/token/' && method === 'POST') {
+      const body = await readBody(req);
+      const form = (req.headers['content-type'] ?? '').includes('json') ? (JSON.parse(body || '{}') as Record<string, string>) : Object.fromEntries(new URLSearchParams(body));
+      const user = this.store.user(form.username ?? '');
+      if (!user || !user.is_active || !user.password || user.password !== form.password) {
+        throw new HttpError(400, { non_field_errors: ['Unable to log in with provided credentials.'] });
+      }
+      return json(200, { token: this.store.tokenFor(user.username) });
+    }
+
+    if (isApi(path)) {
+      if (!auth.user) throw new HttpError(403, { detail: 'Authentication credentials were not provided.' });
+      return this.api.answer(req, url, auth.user);
+    }
+
+    // The Angular UI: every other path returns the index for a logged-in user.
+    if (!auth.user) return redirect(`/accounts/login/?next=${djangoQuote(req.url ?? '/')}`);
+    const permissions = auth.user.is_superuser ? ['all (superuser)'] : [...this.store.permissionsOf(auth.user)].map(qualified).sort();
+    return {
+      status: 200,
+      body: uiPage(auth.user, this.store.groupNamesOf(auth.user), permissions, path, this.auth.cookie('csrftoken')),
+      headers: { 'Content-Type': 'text/html; charset=utf-8' },
+    };
+  }
+
+  private logout(cookies: Record<string, string | undefined>): void {
+    const sid = cookies[this.auth.cookie('sessionid')];
+    if (sid) this.store.sessions.delete(sid);
+  }
+}

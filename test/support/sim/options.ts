@@ -1,0 +1,31 @@
+/** The Paperless settings the simulator follows (PAPERLESS_* names in comments). */
+export interface SimOptions {
+  /** Django META key, e.g. HTTP_REMOTE_USER (PAPERLESS_HTTP_REMOTE_USER_HEADER_NAME). */
+  remoteUserKey?: string;
+  enableRemoteUser?: boolean;
+  enableRemoteUserApi?: boolean;
+  cookiePrefix?: string;
+  /** PAPERLESS_URL: added to CSRF trusted origins. */
+  paperlessUrl?: string;
+  /** PAPERLESS_PROXY_SSL_HEADER set to X-Forwarded-Proto: https. */
+  trustForwardedProto?: boolean;
+  logoutRedirectUrl?: string;
+  /** DRF's max_page_size (Paperless: 100000); lower it to make clients follow `next`. */
+  maxPageSize?: number;
+}
+
+export type Settings = Required<SimOptions>;
+
+export function settings(options: SimOptions): Settings {
+  return {
+    remoteUserKey: 'HTTP_REMOTE_USER',
+    enableRemoteUser: true,
+    enableRemoteUserApi: false,
+    cookiePrefix: '',
+    paperlessUrl: '',
+    trustForwardedProto: false,
+    logoutRedirectUrl: '/accounts/login/?loggedout=1',
+    maxPageSize: 100000,
+    ...options,
+  };
+}

@@ -1,0 +1,25 @@
+/** Paperless's permission codenames and the Django app each model belongs to. */
+const MODELS = [
+  'document', 'tag', 'correspondent', 'documenttype', 'storagepath', 'savedview', 'paperlesstask',
+  'applicationconfiguration', 'uisettings', 'logentry', 'note', 'mailaccount', 'mailrule', 'user', 'group',
+  'sharelink', 'customfield', 'workflow', 'processedmail',
+];
+
+export const ALL_CODENAMES = MODELS.flatMap((m) => ['add', 'change', 'delete', 'view'].map((a) => `${a}_${m}`));
+
+const APP_OF: Record<string, string> = {
+  user: 'auth', group: 'auth', logentry: 'auditlog', mailaccount: 'paperless_mail', mailrule: 'paperless_mail',
+  processedmail: 'paperless_mail', applicationconfiguration: 'paperless',
+};
+
+/** `view_user` → `auth.view_user`, as Django's get_all_permissions names them. */
+export function qualified(codename: string): string {
+  const model = codename.slice(codename.indexOf('_') + 1);
+  return `${APP_OF[model] ?? 'documents'}.${codename}`;
+}
+
+/** The permission a model view needs for a method (DRF's DjangoModelPermissions, with view). */
+export function codenameFor(method: string, model: string): string {
+  const action = method === 'GET' ? 'view' : method === 'POST' ? 'add' : method === 'DELETE' ? 'delete' : 'change';
+  return `${action}_${model}`;
+}

@@ -1,0 +1,82 @@
+/**
+ * Paperless's /ws/status/ under Channels and granian: the session cookie alone identifies the
+ * user, denied handshakes are never answered, and status updates go to owners and superusers.
+ */
+import type http from 'node:http';
+import type { Socket } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { DjangoAuth } from './django-auth.js';
+import { parseCookies } from './django-parsing.js';
+import type { Outcome } from './handler.js';
+import type { SimStore, SimUser } from './store.js';
+
+export class StatusSockets {
+  readonly open = new Set<WebSocket>();
+  /** The user each open socket belongs to. */
+  private readonly owners = new Map<WebSocket, SimUser>();
+  /** Denied handshakes, held open without an answer as granian holds them. */
+  private readonly unanswered = new Set<Socket>();
+  private readonly wss = new WebSocketServer({ noServer: true });
+
+  /** `extraHeaders` adds lines to every accepted handshake's answer (fault injection). */
+  constructor(
+    private readonly store: SimStore,
+    private readonly auth: DjangoAuth,
+    extraHeaders: () => string[],
+  ) {
+    this.wss.on('headers', (headers: string[]) => headers.push(...extraHeaders()));
+  }
+
+  get pendingHandshakes(): number {
+    return this.unanswered.size;
+  }
+
+  readonly upgrade = (req: http.IncomingMessage, socket: Socket, head: Buffer): Outcome => {
+    const url = new URL(req.url ?? '/', 'http://sim');
+    if (url.pathname !== '/ws/status/') {
+      socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n');
+      return { status: 404 };
+    }
+    // Channels' AuthMiddlewareStack: the session cookie only; the header is ignored here.
+    const user = this.store.sessionUser(parseCookies(req.headers.cookie ?? '')[this.auth.cookie('sessionid')]);
+    if (!user) {
+      // Channels denies the connection; granian 2.5.4, Paperless's server, then never answers
+      // the handshake (granian issue #818: no 403 as the ASGI spec asks). Neither do we.
+      this.unanswered.add(socket);
+      socket.on('close', () => this.unanswered.delete(socket));
+      // The other side leaving ends the wait (the server's sockets are half-open: 'end' comes first).
+      socket.on('end', () => socket.destroy());
+      return { status: 403 };
+    }
+    // Paperless says nothing on connect: it only forwards status updates.
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      this.open.add(ws);
+      this.owners.set(ws, user);
+      ws.on('close', () => {
+        this.open.delete(ws);
+        this.owners.delete(ws);
+      });
+    });
+    return { status: 101, user: user.username };
+  };
+
+  /** Sends a raw message to every socket (fault injection; Paperless itself sends status_update). */
+  broadcast(message: unknown): void {
+    for (const ws of this.open) ws.send(JSON.stringify(message));
+  }
+
+  /** Paperless's status_update about a document `owner` owns: its owner and superusers see it. */
+  statusUpdate(owner: SimUser, data: Record<string, unknown>): void {
+    const message = JSON.stringify({
+      type: 'status_update',
+      data: { max_progress: 100, ...data, owner_id: owner.id, users_can_view: [], groups_can_view: [] },
+    });
+    for (const [ws, user] of this.owners) if (user.is_superuser || user.id === owner.id) ws.send(message);
+  }
+
+  close(): void {
+    for (const ws of this.open) ws.terminate();
+    this.owners.clear();
+    for (const socket of this.unanswered) socket.destroy();
+  }
+}
