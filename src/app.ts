@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { Logger } from 'pino';
 import type { Config } from './config/config.js';
 import type { Directory } from './directory/directory.js';
+import type { Metrics } from './ops/metrics.js';
 import { createRequestLogger } from './ops/logger.js';
 import { startScheduledSync } from './provisioning/scheduled-sync.js';
 import { startWebsocketSweep } from './proxy/websocket-sweep.js';
@@ -22,8 +23,8 @@ export interface Gateway {
  * The composition root: services (server/services.ts), routes (server/routes.ts) and the public
  * listener (server/http-server.ts). Nothing runs until `listen()`.
  */
-export function createGateway(config: Config, directory: Directory, log: Logger): Gateway {
-  const services = buildServices(config, directory, log);
+export function createGateway(config: Config, directory: Directory, log: Logger, metrics: Metrics): Gateway {
+  const services = buildServices(config, directory, log, metrics);
   const { redis, subscriber, sessions, websockets, upstream, provisioner } = services;
   const routes = buildRoutes(services);
   const requestLog = createRequestLogger(config.log.level);
@@ -34,6 +35,8 @@ export function createGateway(config: Config, directory: Directory, log: Logger)
   return {
     server,
     listen: async () => {
+      metrics.collectProcessMetrics();
+      routes.metrics.start();
       sessions.start();
       // Learn whose token this is before the first sign-in; a failure here is asked again at sign-in.
       provisioner?.tokenUsername().catch(() => undefined);

@@ -48,4 +48,15 @@ describe('architecture', () => {
     }
     assert.deepEqual(offenders, []);
   });
+
+  it('no hidden module state: no module-level variables, registries or maps (constant sets aside)', () => {
+    const offenders: string[] = [];
+    for (const file of files(SRC)) {
+      const lines = readFileSync(file, 'utf8').split('\n');
+      // Top-level statements that are calls run on import (collectDefaultMetrics, listeners, ...).
+      const state = lines.filter((line) => /^(let |var |(export )?const \w+ = new (?!Set\(\[)|[\w.]+\()/.test(line));
+      for (const line of state) offenders.push(`${relative(SRC, file)}: ${line.trim()}`);
+    }
+    assert.deepEqual(offenders.filter((o) => !o.startsWith('main.ts:')), []);
+  });
 });

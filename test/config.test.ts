@@ -131,6 +131,43 @@ describe('configuration', () => {
     assert.match(missing.get('GATEWAY_SESSION_SECRET_FILE') ?? '', /cannot read .*ENOENT/);
   });
 
+  it('reads the files settings name through the reader it is given, never the disk directly', () => {
+    const contents: Record<string, string> = {
+      '/run/secrets/session': `${'s'.repeat(40)}\n`,
+      '/etc/gateway/mapping.yaml': 'groups:\n  - ldap: Accounting\n    permissions: [view_document]\n',
+    };
+    const asked: string[] = [];
+    const files = {
+      read: (path: string) => {
+        asked.push(path);
+        const text = contents[path];
+        if (text === undefined) throw Object.assign(new Error(`no ${path}`), { code: 'ENOENT' });
+        return text;
+      },
+      size: (path: string) => {
+        asked.push(path);
+        if (path === '/srv/huge.png') return 2 * 1024 * 1024;
+        throw Object.assign(new Error(`no ${path}`), { code: 'ENOENT' });
+      },
+    };
+    const env: Record<string, string> = { ...valid(), GATEWAY_SESSION_SECRET_FILE: '/run/secrets/session', GATEWAY_PROVISIONING_FILE: '/etc/gateway/mapping.yaml' };
+    delete env.GATEWAY_SESSION_SECRET;
+    const config = loadConfig(env, files);
+    assert.equal(config.session.secret, 's'.repeat(40));
+    assert.deepEqual(config.provisioning.mapping.groups.map((g) => g.ldap), ['Accounting']);
+    assert.deepEqual(asked, ['/run/secrets/session', '/etc/gateway/mapping.yaml']);
+    // None of these paths exist on disk: the reader's answers are the only ones that count.
+    let refused: ConfigError | undefined;
+    try {
+      loadConfig({ ...valid(), GATEWAY_BRAND_LOGO: '/srv/huge.png', GATEWAY_LDAP_BIND_PASSWORD_FILE: '/run/secrets/bind', GATEWAY_LDAP_BIND_PASSWORD: '' }, files);
+    } catch (err) {
+      if (err instanceof ConfigError) refused = err;
+    }
+    const byVariable = new Map(refused?.problems.map((p) => [p.variable, p.message]));
+    assert.match(byVariable.get('GATEWAY_BRAND_LOGO') ?? '', /2048 KiB; a logo may be 1 MiB at most/);
+    assert.match(byVariable.get('GATEWAY_LDAP_BIND_PASSWORD_FILE') ?? '', /cannot read \/run\/secrets\/bind: ENOENT/);
+  });
+
   it('parses the allowed-groups list (names, one DN, several DNs) and trust-proxy forms', () => {
     const groups = (v: string) => loadConfig({ ...valid(), GATEWAY_LDAP_ALLOWED_GROUPS: v }).ldap.allowedGroups;
     assert.deepEqual(groups('paperless, admins'), ['paperless', 'admins']);

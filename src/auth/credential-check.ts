@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { isAllowed } from '../directory/allowed-groups.js';
 import type { Directory, DirectoryUser } from '../directory/directory.js';
 import { AccountRestrictedError, DirectoryUnavailableError, fitsIdentityHeader, InvalidCredentialsError, NotAllowedError, UsernameNotRepresentableError } from '../directory/errors.js';
-import { metrics } from '../ops/metrics.js';
+import type { Metrics } from '../ops/metrics.js';
 import { regulationKey } from '../directory/username.js';
 import { GatewayError } from '../errors.js';
 import { PaperlessApiError } from '../provisioning/errors.js';
@@ -28,6 +28,7 @@ export interface CredentialCheckDeps {
   provisioningFailure: 'deny' | 'allow';
   regulation: Regulation;
   timing: ResponseTiming;
+  metrics: Pick<Metrics, 'logins' | 'bans' | 'provisioningFailures'>;
   log: Logger;
 }
 
@@ -46,10 +47,10 @@ export class CredentialCheck {
       if (!fitsIdentityHeader(user.username)) throw new UsernameNotRepresentableError(user.username);
       this.requireAllowedGroup(user);
       await this.provision(user);
-      metrics.logins.inc({ outcome: 'success', via });
+      this.deps.metrics.logins.inc({ outcome: 'success', via });
       return user;
     } catch (err) {
-      metrics.logins.inc({ outcome: outcomeOf(err), via });
+      this.deps.metrics.logins.inc({ outcome: outcomeOf(err), via });
       throw err;
     }
   }
@@ -72,7 +73,7 @@ export class CredentialCheck {
         if (!(err instanceof BannedError)) {
           const key = err.entryUsername === undefined ? typed : regulationKey(err.entryUsername);
           const bans = await redisCall('regulation', 'sign-in attempts', () => regulation.failed(key, ip));
-          for (const ban of bans) metrics.bans.inc({ limit: ban.limit });
+          for (const ban of bans) this.deps.metrics.bans.inc({ limit: ban.limit });
           for (const ban of bans) this.deps.log.warn({ event: 'regulation.ban', username: key, ip, limit: ban.limit, seconds: ban.seconds }, 'sign-ins banned');
         }
         // Unknown user, wrong password and a ban must not be told apart by how long they take.
@@ -93,7 +94,7 @@ export class CredentialCheck {
       await provisioner.provision(user);
     } catch (err) {
       const error = err instanceof GatewayError ? err : new PaperlessApiError(`provisioning failed: ${String(err)}`, undefined, { cause: err });
-      metrics.provisioningFailures.inc();
+      this.deps.metrics.provisioningFailures.inc();
       log.error({ event: 'provisioning.failure', username: user.username, err: error.message, policy: provisioningFailure }, 'could not provision user');
       // allow: the person gets in with whatever Paperless has; the next sign-in tries again.
       if (provisioningFailure === 'deny') throw error;

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { envSchema, SECRET_VARIABLES, type Env } from './schema.js';
+import { type ConfigFiles, diskFiles } from './files.js';
+import { envSchema, MAX_LOGO_BYTES, SECRET_VARIABLES, type Env } from './schema.js';
 import { domainRoot, PRESETS } from './directory-presets.js';
 import { DEFAULT_MAPPING, loadMapping, type ProvisioningMapping } from './mapping.js';
 import type { Config, LdapConfig } from './config.js';
@@ -8,7 +8,7 @@ import { ConfigError, type ConfigProblem } from './errors.js';
 type Environment = Record<string, string | undefined>;
 
 /** Replaces every `<NAME>_FILE` secret with the file's content (trailing newline trimmed). */
-function resolveSecretFiles(env: Environment, problems: ConfigProblem[]): Environment {
+function resolveSecretFiles(env: Environment, files: ConfigFiles, problems: ConfigProblem[]): Environment {
   const out: Environment = { ...env };
   for (const name of SECRET_VARIABLES) {
     const fileVar = `${name}_FILE`;
@@ -19,7 +19,7 @@ function resolveSecretFiles(env: Environment, problems: ConfigProblem[]): Enviro
       continue;
     }
     try {
-      out[name] = readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+      out[name] = files.read(path).replace(/\r?\n$/, '');
     } catch (err) {
       problems.push({ variable: fileVar, message: `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` });
     }
@@ -130,9 +130,22 @@ function toConfig(env: Env, mapping: ProvisioningMapping): Config {
 }
 
 /** Reads and validates the configuration; throws ConfigError naming every bad variable. */
-export function loadConfig(environment: Environment = process.env): Config {
+/** A logo file must be readable and small: the gateway serves it on every sign-in page. */
+function checkLogoFile(path: string, files: ConfigFiles, problems: ConfigProblem[]): void {
+  let size: number;
+  try {
+    size = files.size(path);
+  } catch {
+    problems.push({ variable: 'GATEWAY_BRAND_LOGO', message: `cannot read the file "${path}"` });
+    return;
+  }
+  if (size > MAX_LOGO_BYTES) problems.push({ variable: 'GATEWAY_BRAND_LOGO', message: `is ${Math.round(size / 1024)} KiB; a logo may be 1 MiB at most` });
+}
+
+/** `files` reads what settings point at (`_FILE` secrets, the mapping, a logo); tests may pass their own. */
+export function loadConfig(environment: Environment = process.env, files: ConfigFiles = diskFiles): Config {
   const problems: ConfigProblem[] = [];
-  const env = resolveSecretFiles(environment, problems);
+  const env = resolveSecretFiles(environment, files, problems);
   const picked = Object.fromEntries(Object.entries(env).filter(([k, v]) => k.startsWith('GATEWAY_') && v !== ''));
   const known = new Set([...Object.keys(envSchema.shape), ...SECRET_VARIABLES.map((n) => `${n}_FILE`)]);
   for (const name of Object.keys(picked)) {
@@ -153,10 +166,13 @@ export function loadConfig(environment: Environment = process.env): Config {
   }
   let mapping: ProvisioningMapping = DEFAULT_MAPPING;
   try {
-    mapping = loadMapping(picked.GATEWAY_PROVISIONING_FILE);
+    mapping = loadMapping(picked.GATEWAY_PROVISIONING_FILE, files);
   } catch (err) {
     problems.push({ variable: 'GATEWAY_PROVISIONING_FILE', message: (err as Error).message });
   }
+  // Checked on its own so it is reported alongside any other problem.
+  const logo = envSchema.shape.GATEWAY_BRAND_LOGO.safeParse(picked.GATEWAY_BRAND_LOGO).data;
+  if (logo && 'file' in logo) checkLogoFile(logo.file, files, problems);
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   return toConfig(parsed.data, mapping);
 }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import type { ConfigFiles } from './files.js';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { expandPermissions, UI_PERMISSIONS } from './permissions.js';
@@ -85,11 +85,11 @@ export function parseMapping(text: string, source: string): ProvisioningMapping 
   return mapping;
 }
 
-export function loadMapping(path: string | undefined): ProvisioningMapping {
+export function loadMapping(path: string | undefined, files: ConfigFiles): ProvisioningMapping {
   if (!path) return DEFAULT_MAPPING;
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = files.read(path);
   } catch (err) {
     throw new Error(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }

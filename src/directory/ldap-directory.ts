@@ -1,7 +1,7 @@
 import type { Client, Entry } from 'ldapts';
 import { InvalidCredentialsError as LdapInvalidCredentials, SizeLimitExceededError } from 'ldapts';
 import type { LdapConfig } from '../config/config.js';
-import { metrics } from '../ops/metrics.js';
+import type { Metrics } from '../ops/metrics.js';
 import { userBindError } from './bind-errors.js';
 import { LdapConnector } from './connection.js';
 import type { Directory, DirectoryUser } from './directory.js';
@@ -12,7 +12,8 @@ import { GroupResolver } from './groups.js';
 import { loginName } from '../config/directory-presets.js';
 import { hasControlCharacters, normalizeUsername } from './username.js';
 
-async function timed<T>(operation: string, work: () => Promise<T>): Promise<T> {
+async function timed<T>(metrics: Pick<Metrics, 'directoryDuration'> | undefined, operation: string, work: () => Promise<T>): Promise<T> {
+  if (!metrics) return work();
   const done = metrics.directoryDuration.startTimer({ operation });
   try {
     const value = await work();
@@ -28,13 +29,17 @@ export class LdapDirectory implements Directory {
   private readonly connector: LdapConnector;
   private readonly groups: GroupResolver;
 
-  constructor(private readonly config: LdapConfig) {
+  /** `metrics` times each operation; short-lived commands and tests may pass none. */
+  constructor(
+    private readonly config: LdapConfig,
+    private readonly metrics?: Pick<Metrics, 'directoryDuration'>,
+  ) {
     this.connector = new LdapConnector(config);
     this.groups = new GroupResolver(config);
   }
 
   async authenticate(username: string, password: string): Promise<DirectoryUser> {
-    return timed('authenticate', () => this.authenticateOnce(username, password));
+    return timed(this.metrics, 'authenticate', () => this.authenticateOnce(username, password));
   }
 
   private async authenticateOnce(username: string, password: string): Promise<DirectoryUser> {
@@ -57,7 +62,7 @@ export class LdapDirectory implements Directory {
   }
 
   async lookup(username: string): Promise<DirectoryUser | undefined> {
-    return timed('lookup', () => this.lookupOnce(username));
+    return timed(this.metrics, 'lookup', () => this.lookupOnce(username));
   }
 
   /**

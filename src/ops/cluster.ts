@@ -1,7 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
-import { AggregatorRegistry } from 'prom-client';
+import { AggregatorRegistry, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
-import { registry } from './metrics.js';
 
 /**
  * GATEWAY_WORKERS: one process per core with node:cluster. Workers share
@@ -27,44 +26,59 @@ function isMessage<T extends { type: string }>(message: unknown, type: T['type']
   return typeof message === 'object' && message !== null && (message as { type?: unknown }).type === type;
 }
 
-const pending = new Map<number, (reply: MetricsReply) => void>();
-let nextId = 0;
-let joined = false;
-
-/**
- * Called once in a worker at start (never on import): the worker answers the primary's
- * aggregation requests and hears the replies to its own.
- */
-export function joinClusterMetrics(): void {
-  if (!cluster.isWorker || joined) return;
-  joined = true;
-  // prom-client answers the primary's aggregation requests in a worker once an AggregatorRegistry
-  // has been made there (its constructor adds the listener), from the registries named here.
-  AggregatorRegistry.setRegistries([registry]);
-  new AggregatorRegistry();
-  process.on('message', (message: unknown) => {
-    if (isMessage<MetricsReply>(message, REPLY)) pending.get(message.id)?.(message);
-  });
+/** Where /_gateway/metrics gets its text. */
+export interface MetricsSource {
+  contentType: string;
+  text(): Promise<string>;
 }
 
-/** /_gateway/metrics: this process's metrics, or, in a worker, every worker's summed by the primary. */
-export async function metricsText(): Promise<string> {
-  const send = process.send?.bind(process);
-  if (!cluster.isWorker || !send) return registry.metrics();
-  const id = ++nextId;
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      pending.delete(id);
-      reject(new Error('the workers did not report their metrics within 5 s'));
-    }, 5000);
-    pending.set(id, (reply) => {
-      clearTimeout(timer);
-      pending.delete(id);
-      if (reply.text !== undefined) resolve(reply.text);
-      else reject(new Error(reply.error ?? 'no metrics'));
+/**
+ * This process's registry, or, in a worker once started, every worker's metrics summed by the
+ * primary (each worker answers the primary's aggregation requests).
+ */
+export class ClusterMetrics implements MetricsSource {
+  private readonly pending = new Map<number, (reply: MetricsReply) => void>();
+  private nextId = 0;
+  private send: ((message: MetricsRequest) => void) | undefined;
+
+  constructor(private readonly registry: Registry) {}
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** In a worker: answer the primary's aggregation requests and hear the replies to ours. Called once at start. */
+  start(): void {
+    const send = process.send?.bind(process);
+    if (!cluster.isWorker || !send || this.send) return;
+    this.send = (message) => send(message);
+    // prom-client answers the primary's aggregation requests in a worker once an AggregatorRegistry
+    // has been made there (its constructor adds the listener), from the registries named here.
+    AggregatorRegistry.setRegistries([this.registry]);
+    new AggregatorRegistry();
+    process.on('message', (message: unknown) => {
+      if (isMessage<MetricsReply>(message, REPLY)) this.pending.get(message.id)?.(message);
     });
-    send({ type: REQUEST, id } satisfies MetricsRequest);
-  });
+  }
+
+  text(): Promise<string> {
+    const send = this.send;
+    if (!send) return this.registry.metrics();
+    const id = ++this.nextId;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error('the workers did not report their metrics within 5 s'));
+      }, 5000);
+      this.pending.set(id, (reply) => {
+        clearTimeout(timer);
+        this.pending.delete(id);
+        if (reply.text !== undefined) resolve(reply.text);
+        else reject(new Error(reply.error ?? 'no metrics'));
+      });
+      send({ type: REQUEST, id });
+    });
+  }
 }
 
 /** How many unexpected worker exits within a minute mean "something is wrong", not "a worker crashed". */

@@ -1,13 +1,13 @@
 import { timingSafeEqual } from 'node:crypto';
 import express, { type Response, type Router } from 'express';
-import { registry } from './metrics.js';
-import { metricsText } from './cluster.js';
+import type { MetricsSource } from './cluster.js';
 
 /** A dependency check for /_gateway/ready: resolves when the dependency answers, throws with why not. */
 export type ReadinessCheck = () => Promise<unknown>;
 
 export interface OpsDeps {
   checks: Record<string, ReadinessCheck>;
+  metrics: MetricsSource;
   /** When set, /_gateway/metrics wants `Authorization: Bearer <token>`. */
   metricsToken?: string;
   timeoutMs: number;
@@ -61,14 +61,14 @@ export function opsRouter(deps: OpsDeps): Router {
       res.status(404).json({ detail: 'Metrics are not served on the public listener without a token: set GATEWAY_METRICS_ADDRESS (a listener of their own) or GATEWAY_METRICS_TOKEN.' });
       return;
     }
-    await serveMetrics(req.get('authorization'), deps.metricsToken, res);
+    await serveMetrics(deps.metrics, req.get('authorization'), deps.metricsToken, res);
   });
 
   return router;
 }
 
 /** The scrape itself; with a token set, only `Authorization: Bearer <token>` gets it. */
-async function serveMetrics(authorization: string | undefined, token: string | undefined, res: Response): Promise<void> {
+async function serveMetrics(metrics: MetricsSource, authorization: string | undefined, token: string | undefined, res: Response): Promise<void> {
   if (token) {
     const given = /^Bearer\s+(.+)$/i.exec(authorization ?? '')?.[1] ?? '';
     if (!sameSecret(given, token)) {
@@ -76,15 +76,15 @@ async function serveMetrics(authorization: string | undefined, token: string | u
       return;
     }
   }
-  res.set('Content-Type', registry.contentType).send(await metricsText());
+  res.set('Content-Type', metrics.contentType).send(await metrics.text());
 }
 
 /** GATEWAY_METRICS_ADDRESS: a listener that serves only GET /metrics, for a network only Prometheus reaches. */
-export function metricsListener(token: string | undefined): express.Express {
+export function metricsListener(metrics: MetricsSource, token: string | undefined): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.get(['/metrics', '/_gateway/metrics'], (req, res, next) => {
-    serveMetrics(req.get('authorization'), token, res).catch(next);
+    serveMetrics(metrics, req.get('authorization'), token, res).catch(next);
   });
   app.use((_req, res) => {
     res.status(404).json({ detail: 'This listener serves only GET /metrics.' });

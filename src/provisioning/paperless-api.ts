@@ -1,4 +1,5 @@
 import type { ProvisioningConfig } from '../config/config.js';
+import type { Metrics } from '../ops/metrics.js';
 import { PaperlessApiError } from './errors.js';
 import { byName } from './by-name.js';
 import { jsonOf, PaperlessClient } from './paperless-client.js';
@@ -60,8 +61,12 @@ function explain(status: number, body: string): string {
 export class PaperlessApi {
   private readonly client: PaperlessClient;
 
-  constructor(private readonly config: Pick<ProvisioningConfig, 'apiUrl' | 'token' | 'timeoutMs'>) {
-    this.client = new PaperlessClient({ url: config.apiUrl, timeoutMs: config.timeoutMs });
+  /** `metrics` counts each call by result (gateway_provisioning_calls_total). */
+  constructor(
+    private readonly config: Pick<ProvisioningConfig, 'apiUrl' | 'token' | 'timeoutMs'>,
+    metrics?: Pick<Metrics, 'provisioningCalls'>,
+  ) {
+    this.client = new PaperlessClient({ url: config.apiUrl, timeoutMs: config.timeoutMs, ...(metrics ? { countCall: (result: string) => metrics.provisioningCalls.inc({ result }) } : {}) });
   }
 
   /** Calls made to Paperless, retries included. */

@@ -1,4 +1,3 @@
-import { metrics } from '../ops/metrics.js';
 import { PaperlessApiError } from './errors.js';
 
 /** Who the gateway is when it asks Paperless: its API token, a user by the identity header, or nobody. */
@@ -23,7 +22,8 @@ export class PaperlessClient {
   /** Calls made, retries included (tests and `sync` report them). */
   calls = 0;
 
-  constructor(private readonly config: { url: URL; timeoutMs: number }) {}
+  /** `countCall` hears each call's result ('ok', a status, 'network'), where the caller keeps a metric. */
+  constructor(private readonly config: { url: URL; timeoutMs: number; countCall?: (result: string) => void }) {}
 
   async call(method: string, path: string, caller: PaperlessCaller, options: { body?: unknown; retry?: boolean } = {}): Promise<PaperlessAnswer> {
     const url = new URL(path, this.config.url);
@@ -47,13 +47,13 @@ export class PaperlessClient {
           signal: AbortSignal.timeout(this.config.timeoutMs),
         });
       } catch (err) {
-        metrics.provisioningCalls.inc({ result: 'network' });
+        this.config.countCall?.('network');
         const why = (err as Error).name === 'TimeoutError' ? `no answer within ${this.config.timeoutMs} ms` : String(err);
         lastError = new PaperlessApiError(`Paperless API ${method} ${url.pathname} failed: ${why}`, undefined, { cause: err });
         continue;
       }
       const text = await res.text();
-      metrics.provisioningCalls.inc({ result: res.ok ? 'ok' : String(res.status) });
+      this.config.countCall?.(res.ok ? 'ok' : String(res.status));
       if (res.status >= 500 && attempt < attempts) {
         lastError = new PaperlessApiError(`${method} ${url.pathname}: Paperless answered ${res.status}: ${text.slice(0, 300)}`, res.status);
         continue;

@@ -3,7 +3,7 @@ import https from 'node:https';
 import type { Socket } from 'node:net';
 import { ProxyServer } from 'http-proxy-3';
 import type { Config } from '../config/config.js';
-import { metrics, statusClass } from '../ops/metrics.js';
+import { type Metrics, statusClass } from '../ops/metrics.js';
 import { UpstreamUnavailableError } from './errors.js';
 
 /** Keep-alive sockets to Paperless, shared by every request (the benchmark's bare proxy uses the same). */
@@ -38,6 +38,7 @@ export class Upstream {
   constructor(
     private readonly config: Config['upstream'],
     events: UpstreamEvents,
+    private readonly metrics: Pick<Metrics, 'proxied'>,
   ) {
     const Agent = config.url.protocol === 'https:' ? https.Agent : http.Agent;
     this.agent = new Agent(UPSTREAM_AGENT_OPTIONS);
@@ -98,7 +99,7 @@ export class Upstream {
   }
 
   web(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const done = metrics.proxied.startTimer();
+    const done = this.metrics.proxied.startTimer();
     res.once('close', () => done({ status_class: statusClass(res.statusCode) }));
     void this.proxy.web(req, res);
   }

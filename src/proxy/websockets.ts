@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { metrics } from '../ops/metrics.js';
+import type { Metrics } from '../ops/metrics.js';
 
 /** Sends a websocket close frame (server frames are unmasked) before ending the connection. */
 function closeSocket(socket: Socket, code?: number): void {
@@ -22,6 +22,8 @@ export const SESSION_ENDED = 1008;
 export class WebsocketRegistry {
   private readonly bySession = new Map<string, { endsAt: number; sockets: Set<Socket> }>();
 
+  constructor(private readonly metrics: Pick<Metrics, 'websockets'>) {}
+
   /** `endsAt`: when the session reaches its absolute lifetime (epoch ms). */
   track(sid: string, endsAt: number, socket: Socket): void {
     let entry = this.bySession.get(sid);
@@ -30,9 +32,9 @@ export class WebsocketRegistry {
       this.bySession.set(sid, entry);
     }
     entry.sockets.add(socket);
-    metrics.websockets.inc();
+    this.metrics.websockets.inc();
     socket.once('close', () => {
-      metrics.websockets.dec();
+      this.metrics.websockets.dec();
       entry.sockets.delete(socket);
       if (entry.sockets.size === 0 && this.bySession.get(sid) === entry) this.bySession.delete(sid);
     });

@@ -1,6 +1,6 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
-import { metrics } from '../ops/metrics.js';
+import type { Metrics } from '../ops/metrics.js';
 import { parseRedisUrl } from '../config/redis-url.js';
 
 /** One Redis server, a Sentinel-watched master, or a Cluster: every caller treats them alike. */
@@ -35,11 +35,12 @@ function connect(url: string): RedisClient {
   });
 }
 
-export function createRedis(url: string, log: Logger, role: string): RedisClient {
+/** `metrics` counts connection errors; short-lived commands (check-config, sync) pass none. */
+export function createRedis(url: string, log: Logger, role: string, metrics?: Pick<Metrics, 'redisErrors'>): RedisClient {
   const client = connect(url);
   let down = false;
   client.on('error', (err: Error) => {
-    metrics.redisErrors.inc();
+    metrics?.redisErrors.inc();
     if (!down) log.error({ err: err.message, role }, 'redis connection failed');
     down = true;
   });

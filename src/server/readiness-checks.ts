@@ -1,5 +1,6 @@
 import type { Directory } from '../directory/directory.js';
 import type { PaperlessApi } from '../provisioning/paperless-api.js';
+import type { PaperlessClient } from '../provisioning/paperless-client.js';
 import type { RedisClient } from '../redis/client.js';
 import type { ReadinessCheck } from '../ops/health.js';
 
@@ -7,11 +8,11 @@ import type { ReadinessCheck } from '../ops/health.js';
  * What /_gateway/ready asks: Redis, the directory, and Paperless — with a token, through the
  * API as provisioning uses it; without, any answer from Paperless will do.
  */
-export function readinessChecks(deps: { redis: RedisClient; directory: Directory; paperlessApi?: PaperlessApi; upstreamUrl: URL }): Record<string, ReadinessCheck> {
-  const { redis, directory, paperlessApi, upstreamUrl } = deps;
+export function readinessChecks(deps: { redis: RedisClient; directory: Directory; paperlessApi?: PaperlessApi; paperless: PaperlessClient }): Record<string, ReadinessCheck> {
+  const { redis, directory, paperlessApi, paperless } = deps;
   return {
     redis: () => redis.ping(),
     directory: () => directory.check(),
-    paperless: paperlessApi ? () => paperlessApi.whoami() : () => fetch(upstreamUrl, { method: 'HEAD', redirect: 'manual' }),
+    paperless: paperlessApi ? () => paperlessApi.whoami() : () => paperless.call('HEAD', '/', { anonymous: true }),
   };
 }

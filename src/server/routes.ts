@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
+import { ClusterMetrics } from '../ops/cluster.js';
 import { metricsListener, opsRouter } from '../ops/health.js';
 import { readinessChecks } from './readiness-checks.js';
 import { PaperlessClient } from '../provisioning/paperless-client.js';
@@ -61,6 +62,9 @@ export function canonicalize(req: http.IncomingMessage): boolean {
  */
 export function buildRoutes(services: Services) {
   const { config, log, sessions, credentials, upstream, pages, fail } = services;
+  const metrics = new ClusterMetrics(services.metrics.registry);
+  // The gateway's anonymous and per-request calls to Paperless (not provisioning's: those are counted).
+  const paperless = new PaperlessClient({ url: config.upstream.url, timeoutMs: config.upstream.timeoutMs });
   const requestPath = createRequestPath({
     identity: config.identity,
     sessionCookieName: config.session.cookieName,
@@ -74,7 +78,7 @@ export function buildRoutes(services: Services) {
     apiClients: createApiClientStep({
       verify: (username, password, ip) => credentials.verify(username, password, ip, 'basic'),
       ...(config.apiClients.basicAuth ? { basicCache: new CredentialCache<string>(config.apiClients.basicCacheTtlMs) } : {}),
-      tokenValid: tokenCheck(new PaperlessClient({ url: config.upstream.url, timeoutMs: config.upstream.timeoutMs })),
+      tokenValid: tokenCheck(paperless),
       tokenCache: new CredentialCache<true>(ACCEPTED_TOKEN_TTL_MS),
       ipOf: (req) => clientAddress(req, services.trust),
       log,
@@ -92,7 +96,8 @@ export function buildRoutes(services: Services) {
   app.use(requestPath.stripSpoofedHeaders);
   app.use(
     opsRouter({
-      checks: readinessChecks({ redis: services.redis, directory: services.directory, ...(services.paperlessApi ? { paperlessApi: services.paperlessApi } : {}), upstreamUrl: config.upstream.url }),
+      metrics,
+      checks: readinessChecks({ redis: services.redis, directory: services.directory, ...(services.paperlessApi ? { paperlessApi: services.paperlessApi } : {}), paperless }),
       ...(config.ops.metricsToken ? { metricsToken: config.ops.metricsToken } : {}),
       timeoutMs: 5000,
     }),
@@ -138,9 +143,11 @@ export function buildRoutes(services: Services) {
   return {
     /** The gateway's own pages. */
     app,
+    /** Started with the listeners: in a worker it joins the primary's metrics aggregation. */
+    metrics,
     requestPath,
     /** The metrics on a listener of their own, when GATEWAY_METRICS_ADDRESS is set. */
-    metricsApp: config.ops.metricsAddress ? metricsListener(config.ops.metricsToken) : undefined,
+    metricsApp: config.ops.metricsAddress ? metricsListener(metrics, config.ops.metricsToken) : undefined,
   };
 }
 

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { Logger } from 'pino';
+import type { Metrics } from '../ops/metrics.js';
 import type { Config } from '../config/config.js';
 import type { Directory } from '../directory/directory.js';
 import { PaperlessApi } from '../provisioning/paperless-api.js';
@@ -25,6 +26,7 @@ import { Pages } from '../web/pages.js';
 export interface Services {
   config: Config;
   log: Logger;
+  metrics: Metrics;
   directory: Directory;
   redis: RedisClient;
   /** Every Redis key name, under GATEWAY_REDIS_KEY_PREFIX. */
@@ -45,13 +47,13 @@ export interface Services {
   trust: TrustFunction;
 }
 
-export function buildServices(config: Config, directory: Directory, log: Logger): Services {
-  const redis = createRedis(config.redis.url, log, 'sessions');
-  const subscriber = createRedis(config.redis.url, log, 'session-events');
+export function buildServices(config: Config, directory: Directory, log: Logger, metrics: Metrics): Services {
+  const redis = createRedis(config.redis.url, log, 'sessions', metrics);
+  const subscriber = createRedis(config.redis.url, log, 'session-events', metrics);
   const keys = redisKeys(config.redis.keyPrefix);
   const sessions = new SessionService(config.session, redis, subscriber, keys, log);
   const pages = new Pages(config.web, new I18n(config.web.language));
-  const websockets = new WebsocketRegistry();
+  const websockets = new WebsocketRegistry(metrics);
   sessions.onEnded((sid) => websockets.closeSession(sid, SESSION_ENDED));
 
   const upstream = new Upstream(config.upstream, {
@@ -61,9 +63,9 @@ export function buildServices(config: Config, directory: Directory, log: Logger)
       else rejectUpgrade(res, error.status, error.userMessage);
     },
     clientLeft: (detail, req) => log.info({ event: 'client.left', detail, path: pathOf(req.url) }, 'client left before Paperless answered'),
-  });
+  }, metrics);
 
-  const paperlessApi = config.provisioning.enabled ? new PaperlessApi(config.provisioning) : undefined;
+  const paperlessApi = config.provisioning.enabled ? new PaperlessApi(config.provisioning, metrics) : undefined;
   const provisioner = paperlessApi
     ? new Provisioner(paperlessApi, redis, keys, config.provisioning.mapping, log, { adoptLocalUsers: config.provisioning.adoptLocalUsers })
     : undefined;
@@ -77,12 +79,14 @@ export function buildServices(config: Config, directory: Directory, log: Logger)
     provisioningFailure: config.provisioning.failure,
     regulation: new Regulation(redis, keys, config.regulation),
     timing: new ResponseTiming(),
+    metrics,
     log,
   });
 
   return {
     config,
     log,
+    metrics,
     directory,
     redis,
     keys,
