@@ -20,6 +20,11 @@ export class ResponseTiming {
     },
   ) {}
 
+  /** The clock attempts are timed with: `pad` compares against it. */
+  now(): number {
+    return this.time.now();
+  }
+
   recordSuccess(ms: number): void {
     this.samples.push(ms);
     if (this.samples.length > SAMPLES) this.samples.shift();

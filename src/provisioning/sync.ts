@@ -1,7 +1,7 @@
 import { isAllowed } from '../directory/allowed-groups.js';
 import type { Directory } from '../directory/directory.js';
 import type { DesiredState } from './desired.js';
-import type { PaperlessGroup, PaperlessUser } from './paperless-api.js';
+import type { PaperlessApi, PaperlessGroup, PaperlessUser } from './paperless-api.js';
 import { userChanges, type Provisioner, type UserChange } from './provisioner.js';
 import { byName } from './by-name.js';
 
@@ -36,6 +36,9 @@ export interface SyncOptions {
   onProgress?: (done: number, total: number, phase: string) => void;
 }
 
+/** What planning reads: Paperless's users and groups, and what the gateway has recorded. */
+export type PlanSource = Pick<Provisioner, 'desired' | 'provisionedUsers' | 'managedGroupNames'> & { api: Pick<PaperlessApi, 'listGroups' | 'listUsers' | 'whoami'> };
+
 /** Ends a user's gateway sessions everywhere; returns how many there were. */
 export type RevokeSessions = (username: string) => Promise<number>;
 
@@ -48,7 +51,7 @@ function findUser(users: PaperlessUser[], username: string): PaperlessUser | und
  * would change: users to create, update and (with deprovision) deactivate,
  * groups to create, membership changes. Reads only.
  */
-export async function planSync(directory: Directory, allowedGroups: readonly string[], provisioner: Provisioner, options: SyncOptions): Promise<SyncPlan> {
+export async function planSync(directory: Pick<Directory, 'listUsers'>, allowedGroups: readonly string[], provisioner: PlanSource, options: SyncOptions): Promise<SyncPlan> {
   const api = provisioner.api;
   const [groups, users, me, provisioned, managed] = await Promise.all([
     api.listGroups(),
