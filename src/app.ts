@@ -71,6 +71,8 @@ export function createGateway(config: Config, directory: Directory, log: Logger,
       metricsServer?.close();
       metricsServer?.closeAllConnections();
       upstream.close();
+      routes.close();
+      services.paperlessApi?.close();
       await directory.close();
       sessions.close();
       redis.disconnect();

@@ -69,6 +69,10 @@ export class PaperlessApi {
     this.client = new PaperlessClient({ url: config.apiUrl, timeoutMs: config.timeoutMs, ...(metrics ? { countCall: (result: string) => metrics.provisioningCalls.inc({ result }) } : {}) });
   }
 
+  close(): void {
+    this.client.close();
+  }
+
   /** Calls made to Paperless, retries included. */
   get calls(): number {
     return this.client.calls;

@@ -1,7 +1,12 @@
+import http from 'node:http';
+import https from 'node:https';
 import { PaperlessApiError } from './errors.js';
 
-/** Who the gateway is when it asks Paperless: its API token, a user by the identity header, or nobody. */
-export type PaperlessCaller = { token: string } | { user: string; header: string } | { anonymous: true };
+/**
+ * Who the gateway is when it asks Paperless: its API token, a user by the identity header, a
+ * browser's Paperless session (logout: its cookies and the Host it was made for), or nobody.
+ */
+export type PaperlessCaller = { token: string } | { user: string; header: string } | { cookie: string; host?: string } | { anonymous: true };
 
 export interface PaperlessAnswer {
   status: number;
@@ -13,54 +18,80 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * The one HTTP client for the gateway's own calls to Paperless (provisioning, app sign-in,
- * token checks, `check-config`): one timeout, one retry policy, one error type. Network errors
- * and 5xx answers are retried with backoff when the caller says the call may be repeated; every
- * other answer is returned for the caller to read. Redirects are not followed: Paperless
- * redirecting a caller to its login page is an answer, not a detour.
+ * token checks, readiness, logout, `check-config`): one timeout for the whole exchange, one
+ * retry policy, one error type. Network errors and 5xx answers are retried with backoff when the
+ * caller says the call may be repeated; every other answer is returned for the caller to read.
+ * Redirects are not followed: Paperless redirecting a caller to its login page is an answer, not
+ * a detour. node:http rather than fetch, because logout must send the browser's Host (fetch
+ * replaces it), and Django checks it.
  */
 export class PaperlessClient {
   /** Calls made, retries included (tests and `sync` report them). */
   calls = 0;
+  private readonly agent: http.Agent;
 
   /** `countCall` hears each call's result ('ok', a status, 'network'), where the caller keeps a metric. */
-  constructor(private readonly config: { url: URL; timeoutMs: number; countCall?: (result: string) => void }) {}
+  constructor(private readonly config: { url: URL; timeoutMs: number; countCall?: (result: string) => void }) {
+    this.agent = new (config.url.protocol === 'https:' ? https.Agent : http.Agent)({ keepAlive: true, maxSockets: 32 });
+  }
 
   async call(method: string, path: string, caller: PaperlessCaller, options: { body?: unknown; retry?: boolean } = {}): Promise<PaperlessAnswer> {
     const url = new URL(path, this.config.url);
+    const body = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
+    const headers: http.OutgoingHttpHeaders = {
+      ...('token' in caller ? { Authorization: `Token ${caller.token}` } : {}),
+      ...('user' in caller ? { [caller.header]: caller.user } : {}),
+      ...('cookie' in caller ? { Cookie: caller.cookie, ...(caller.host ? { Host: caller.host } : {}) } : {}),
+      Accept: 'application/json; version=9',
+      ...(body ? { 'Content-Type': 'application/json', 'Content-Length': body.length } : {}),
+    };
     const attempts = options.retry ? ATTEMPTS : 1;
     let lastError: PaperlessApiError | undefined;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       if (attempt > 1) await sleep(200 * 2 ** (attempt - 2));
       this.calls++;
-      let res: Response;
+      let answer: PaperlessAnswer;
       try {
-        res = await fetch(url, {
-          method,
-          headers: {
-            ...('token' in caller ? { Authorization: `Token ${caller.token}` } : {}),
-            ...('user' in caller ? { [caller.header]: caller.user } : {}),
-            Accept: 'application/json; version=9',
-            ...(options.body === undefined ? {} : { 'Content-Type': 'application/json' }),
-          },
-          ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
-          redirect: 'manual',
-          signal: AbortSignal.timeout(this.config.timeoutMs),
-        });
+        answer = await this.exchange(method, url, headers, body);
       } catch (err) {
         this.config.countCall?.('network');
-        const why = (err as Error).name === 'TimeoutError' ? `no answer within ${this.config.timeoutMs} ms` : String(err);
-        lastError = new PaperlessApiError(`Paperless API ${method} ${url.pathname} failed: ${why}`, undefined, { cause: err });
+        lastError = new PaperlessApiError(`Paperless API ${method} ${url.pathname} failed: ${(err as Error).message}`, undefined, { cause: err });
         continue;
       }
-      const text = await res.text();
-      this.config.countCall?.(res.ok ? 'ok' : String(res.status));
-      if (res.status >= 500 && attempt < attempts) {
-        lastError = new PaperlessApiError(`${method} ${url.pathname}: Paperless answered ${res.status}: ${text.slice(0, 300)}`, res.status);
+      this.config.countCall?.(answer.status >= 200 && answer.status < 300 ? 'ok' : String(answer.status));
+      if (answer.status >= 500 && attempt < attempts) {
+        lastError = new PaperlessApiError(`${method} ${url.pathname}: Paperless answered ${answer.status}: ${answer.text.slice(0, 300)}`, answer.status);
         continue;
       }
-      return { status: res.status, text };
+      return answer;
     }
     throw lastError as PaperlessApiError;
+  }
+
+  /** One request and its whole answer, within the timeout. */
+  private exchange(method: string, url: URL, headers: http.OutgoingHttpHeaders, body: Buffer | undefined): Promise<PaperlessAnswer> {
+    const mod = url.protocol === 'https:' ? https : http;
+    return new Promise((resolve, reject) => {
+      const req = mod.request(url, { method, headers, agent: this.agent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          clearTimeout(timer);
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') });
+        });
+        res.on('error', reject);
+      });
+      const timer = setTimeout(() => req.destroy(new Error(`no answer within ${this.config.timeoutMs} ms`)), this.config.timeoutMs);
+      req.on('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+      req.end(body);
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
   }
 }
 

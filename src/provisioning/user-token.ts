@@ -26,6 +26,10 @@ export class PaperlessUserToken {
     this.client = new PaperlessClient({ url: config.apiUrl, timeoutMs: config.timeoutMs });
   }
 
+  close(): void {
+    this.client.close();
+  }
+
   private async call(method: 'GET' | 'POST', path: string, username: string): Promise<unknown> {
     // Not repeated: a second generate_auth_token would replace the first one's token.
     const answer = await this.client.call(method, path, { user: username, header: this.config.headerName });

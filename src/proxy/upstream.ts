@@ -108,20 +108,6 @@ export class Upstream {
     void this.proxy.ws(req, socket, head);
   }
 
-  /** A plain request to Paperless on the shared agent, for the gateway's own calls (logout). */
-  request(path: string, headers: http.OutgoingHttpHeaders): Promise<number> {
-    const mod = this.config.url.protocol === 'https:' ? https : http;
-    return new Promise((resolve, reject) => {
-      const req = mod.request(new URL(path, this.config.url), { method: 'GET', headers, agent: this.agent, timeout: this.config.timeoutMs }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      });
-      req.on('timeout', () => req.destroy(new Error('timed out')));
-      req.on('error', reject);
-      req.end();
-    });
-  }
-
   close(): void {
     this.proxy.close();
     this.agent.destroy();

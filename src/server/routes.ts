@@ -65,6 +65,7 @@ export function buildRoutes(services: Services) {
   const metrics = new ClusterMetrics(services.metrics.registry);
   // The gateway's anonymous and per-request calls to Paperless (not provisioning's: those are counted).
   const paperless = new PaperlessClient({ url: config.upstream.url, timeoutMs: config.upstream.timeoutMs });
+  const tokens = new PaperlessUserToken({ apiUrl: config.upstream.url, headerName: config.identity.remoteUserHeader, timeoutMs: config.provisioning.timeoutMs });
   const requestPath = createRequestPath({
     identity: config.identity,
     sessionCookieName: config.session.cookieName,
@@ -107,7 +108,7 @@ export function buildRoutes(services: Services) {
   app.use(
     apiTokenRouter({
       credentials,
-      tokens: new PaperlessUserToken({ apiUrl: config.upstream.url, headerName: config.identity.remoteUserHeader, timeoutMs: config.provisioning.timeoutMs }),
+      tokens,
       log,
     }),
   );
@@ -129,7 +130,7 @@ export function buildRoutes(services: Services) {
   app.use(
     logoutRouter({
       sessions,
-      endPaperlessSession: paperlessLogout(upstream, log),
+      endPaperlessSession: paperlessLogout(paperless, log),
       paperlessCookiePrefix: config.identity.paperlessCookiePrefix,
       gatewayCookieName: config.session.cookieName,
       secureCookie: config.session.secureCookie,
@@ -148,6 +149,11 @@ export function buildRoutes(services: Services) {
     requestPath,
     /** The metrics on a listener of their own, when GATEWAY_METRICS_ADDRESS is set. */
     metricsApp: config.ops.metricsAddress ? metricsListener(metrics, config.ops.metricsToken) : undefined,
+    /** Closes the connections the routes' own calls to Paperless keep open. */
+    close: () => {
+      paperless.close();
+      tokens.close();
+    },
   };
 }
 
