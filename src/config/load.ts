@@ -129,7 +129,6 @@ function toConfig(env: Env, mapping: ProvisioningMapping): Config {
   };
 }
 
-/** Reads and validates the configuration; throws ConfigError naming every bad variable. */
 /** A logo file must be readable and small: the gateway serves it on every sign-in page. */
 function checkLogoFile(path: string, files: ConfigFiles, problems: ConfigProblem[]): void {
   let size: number;
@@ -142,7 +141,10 @@ function checkLogoFile(path: string, files: ConfigFiles, problems: ConfigProblem
   if (size > MAX_LOGO_BYTES) problems.push({ variable: 'GATEWAY_BRAND_LOGO', message: `is ${Math.round(size / 1024)} KiB; a logo may be 1 MiB at most` });
 }
 
-/** `files` reads what settings point at (`_FILE` secrets, the mapping, a logo); tests may pass their own. */
+/**
+ * Reads and validates the configuration; throws ConfigError naming every bad variable.
+ * `files` reads what settings point at (`_FILE` secrets, the mapping, a logo); tests may pass their own.
+ */
 export function loadConfig(environment: Environment = process.env, files: ConfigFiles = diskFiles): Config {
   const problems: ConfigProblem[] = [];
   const env = resolveSecretFiles(environment, files, problems);
