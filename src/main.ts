@@ -15,9 +15,10 @@ import { applySync, planSync } from './provisioning/sync.js';
 import { createRedis, waitReady } from './redis/client.js';
 import { redisKeys } from './redis/keys.js';
 import { revokeUserSessions } from './session/revoke.js';
+import { MFA_USAGE, MfaUsageError, mfaCommand } from './server/mfa-command.js';
 import type { Config } from './config/config.js';
 
-const USAGE = 'usage: paperless-ldap-gateway [serve | check-config | sync [--dry-run] [--deprovision] [--json] | help]';
+const USAGE = `usage: paperless-ldap-gateway [serve | check-config | sync [--dry-run] [--deprovision] [--json] | ${MFA_USAGE} | help]`;
 const HELP = `${USAGE}
 
 commands:
@@ -27,6 +28,9 @@ commands:
                    --dry-run      print the plan, change nothing
                    --deprovision  also deactivate Paperless users who left the directory
                    --json         print the plan and the result as JSON
+  mfa issue USER print a one-time link with which USER sets up an authenticator app
+  mfa reset USER forget USER's second factors and remembered devices
+  mfa list       everyone with a second factor, and how many recovery codes they have left
   help           print this text (also --help, -h)
 
 README.md lists every setting with its default.
@@ -152,7 +156,26 @@ async function sync(): Promise<void> {
   }
 }
 
-const commands: Record<string, () => Promise<void>> = { serve, 'check-config': checkConfig, sync };
+async function mfa(): Promise<void> {
+  const config = readConfig();
+  const log = createLogger(config.log.level === 'info' ? 'warn' : config.log.level, 2);
+  const redis = createRedis(config.redis.url, log, 'mfa');
+  try {
+    await waitReady(redis, 5000).catch(() => {
+      throw new Error(`Redis is unreachable at ${config.redis.url}`);
+    });
+    const output = await mfaCommand(process.argv.slice(3), config, redis, log);
+    await new Promise<void>((resolve) => process.stdout.write(output, () => resolve()));
+  } catch (err) {
+    if (!(err instanceof MfaUsageError)) throw err;
+    process.stderr.write(`paperless-ldap-gateway: ${err.message}\n`);
+    process.exitCode = 2;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+const commands: Record<string, () => Promise<void>> = { serve, 'check-config': checkConfig, sync, mfa };
 
 function start(command: string): void {
   const run = commands[command];

@@ -10,6 +10,7 @@ import type { Provisioner } from '../provisioning/provisioner.js';
 import { BannedError, type Regulation } from './regulation.js';
 import type { ResponseTiming } from './response-timing.js';
 import { redisCall } from '../redis/errors.js';
+import type { SignInChannel } from './refused-sign-in.js';
 
 function outcomeOf(err: unknown): string {
   if (err instanceof BannedError) return 'banned';
@@ -29,6 +30,11 @@ export interface CredentialCheckDeps {
   regulation: Pick<Regulation, 'check' | 'failed' | 'succeeded'>;
   timing: ResponseTiming;
   metrics: Pick<Metrics, 'logins' | 'bans' | 'provisioningFailures'>;
+  /**
+   * For apps and scripts, which sign in with a password alone: throws when this person must use
+   * a second factor (see mfa/). Absent while second factors are off.
+   */
+  passwordOnly?: (user: DirectoryUser) => Promise<void>;
   log: Logger;
 }
 
@@ -40,15 +46,43 @@ export interface CredentialCheckDeps {
 export class CredentialCheck {
   constructor(private readonly deps: CredentialCheckDeps) {}
 
-  /** `ip` is the client's address as the trusted proxies report it: the regulation's key. */
-  async verify(username: string, password: string, ip: string, via: 'form' | 'api-token' | 'basic'): Promise<DirectoryUser> {
+  /**
+   * A whole sign-in with a password alone (apps' /api/token/, Basic): the password, then
+   * whether a password alone may sign this person in, then Paperless made to match.
+   * `ip` is the client's address as the trusted proxies report it: the regulation's key.
+   */
+  async verify(username: string, password: string, ip: string, via: SignInChannel): Promise<DirectoryUser> {
+    const user = await this.checkPassword(username, password, ip, via);
     try {
+      await this.deps.passwordOnly?.(user);
+    } catch (err) {
+      // A refusal here is the second-factor rule (a 403); anything else is an outage.
+      this.deps.metrics.logins.inc({ outcome: err instanceof GatewayError && err.status === 403 ? 'second_factor_required' : outcomeOf(err), via });
+      throw err;
+    }
+    await this.admit(user, via);
+    return user;
+  }
+
+  /** The first step of every sign-in: the directory's password, a name the header can carry, an allowed group. */
+  checkPassword(username: string, password: string, ip: string, via: SignInChannel): Promise<DirectoryUser> {
+    return this.counted(via, async () => {
       const user = await this.authenticate(username, password, ip);
       if (!fitsIdentityHeader(user.username)) throw new UsernameNotRepresentableError(user.username);
       this.requireAllowedGroup(user);
-      await this.provision(user);
-      this.deps.metrics.logins.inc({ outcome: 'success', via });
       return user;
+    });
+  }
+
+  /** The last step, once every factor is proven: Paperless is made to match, and the sign-in counts. */
+  async admit(user: DirectoryUser, via: SignInChannel): Promise<void> {
+    await this.counted(via, () => this.provision(user));
+    this.deps.metrics.logins.inc({ outcome: 'success', via });
+  }
+
+  private async counted<T>(via: SignInChannel, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
     } catch (err) {
       this.deps.metrics.logins.inc({ outcome: outcomeOf(err), via });
       throw err;

@@ -12,5 +12,7 @@ export type SignInChannel = 'form' | 'api-token' | 'basic';
  */
 export function refusedSignIn(log: Logger, err: GatewayError, attempt: { via: SignInChannel; username: string | undefined; ip: string | undefined }): Record<string, string> {
   log.info({ event: 'login.failure', via: attempt.via, reason: err.name, detail: err.message, username: attempt.username, ip: attempt.ip }, 'sign-in refused');
-  return err instanceof BannedError ? { 'Retry-After': String(err.retryAfterSeconds) } : {};
+  // A ban of either step says when trying again makes sense.
+  const retryAfter = err instanceof BannedError ? err.retryAfterSeconds : 'retryAfterSeconds' in err && typeof err.retryAfterSeconds === 'number' ? err.retryAfterSeconds : undefined;
+  return retryAfter === undefined ? {} : { 'Retry-After': String(retryAfter) };
 }

@@ -42,7 +42,7 @@ export class Regulation {
 
   constructor(
     private readonly redis: Redis,
-    private readonly keys: RedisKeys,
+    private readonly keys: Pick<RedisKeys, 'regulationCounter' | 'regulationBans' | 'regulationKnown'>,
     private readonly config: RegulationConfig,
   ) {
     const windowS = Math.max(1, Math.ceil(config.windowMs / 1000));

@@ -16,6 +16,7 @@ export interface Config {
   provisioning: ProvisioningConfig;
   apiClients: { basicAuth: boolean; basicCacheTtlMs: number };
   regulation: RegulationConfig;
+  mfa: MfaConfig;
   log: { level: string; requests: boolean };
   ops: { metricsToken?: string; metricsAddress?: { host: string; port: number }; shutdownTimeoutMs: number };
   web: WebConfig;
@@ -73,6 +74,23 @@ export interface LdapConfig {
   timeoutMs: number;
   pageSize: number;
   recheckIntervalMs: number;
+}
+
+/** Second factors (GATEWAY_MFA_*). */
+export interface MfaConfig {
+  /** off: no second factors at all; optional: whoever enrolled one uses it; required: everyone must. */
+  mode: 'off' | 'optional' | 'required';
+  /** Members of these groups must use a second factor even when the mode is optional. */
+  requiredGroups: readonly string[];
+  /** 32 bytes: encrypts the factors at rest and keys their hashes; absent while off. */
+  key?: Buffer;
+  /** Who may enrol a first factor when one is required: only holders of an admin's link, or also people on their very first sign-in. */
+  enrolment: 'link' | 'first-login';
+  enrolmentLinkTtlMs: number;
+  /** How long "remember this device" skips the second step; undefined: no such box. */
+  rememberDeviceMs?: number;
+  /** The name authenticator apps show beside the account. */
+  issuer: string;
 }
 
 /** Bans after failed sign-ins (see auth/regulation.ts). */

@@ -104,6 +104,15 @@ function toConfig(env: Env, mapping: ProvisioningMapping): Config {
       banMs: env.GATEWAY_REGULATION_BAN,
       maxBanMs: Math.max(env.GATEWAY_REGULATION_MAX_BAN, env.GATEWAY_REGULATION_BAN),
     },
+    mfa: {
+      mode: env.GATEWAY_MFA,
+      requiredGroups: env.GATEWAY_MFA_REQUIRED_GROUPS,
+      ...(env.GATEWAY_MFA_KEY ? { key: env.GATEWAY_MFA_KEY } : {}),
+      enrolment: env.GATEWAY_MFA_ENROLMENT,
+      enrolmentLinkTtlMs: env.GATEWAY_MFA_ENROLMENT_LINK_TTL,
+      ...(env.GATEWAY_MFA_REMEMBER_DEVICE ? { rememberDeviceMs: env.GATEWAY_MFA_REMEMBER_DEVICE } : {}),
+      issuer: env.GATEWAY_MFA_ISSUER ?? env.GATEWAY_BRAND_TITLE,
+    },
     apiClients: { basicAuth: env.GATEWAY_API_BASIC_AUTH, basicCacheTtlMs: env.GATEWAY_API_BASIC_AUTH_CACHE_TTL },
     identity: {
       remoteUserHeader: env.GATEWAY_REMOTE_USER_HEADER,

@@ -111,6 +111,21 @@ const trustProxy = z
     return t.split(',').map((s) => s.trim()).filter(Boolean);
   });
 
+/** `GATEWAY_MFA_KEY`: exactly 32 bytes, as 64 hex digits or base64; a passphrase is refused (too weak for AES). */
+const mfaKey = z
+  .string()
+  .trim()
+  .optional()
+  .transform((v, ctx): Buffer | undefined => {
+    if (v === undefined || v === '') return undefined;
+    const bytes = /^[0-9a-fA-F]{64}$/.test(v) ? Buffer.from(v, 'hex') : /^[A-Za-z0-9+/]{43}=?$/.test(v) ? Buffer.from(v, 'base64') : undefined;
+    if (bytes?.length !== 32) {
+      ctx.addIssue({ code: 'custom', message: 'must be 32 random bytes as 64 hex digits (`openssl rand -hex 32`) or base64 (`openssl rand -base64 32`)' });
+      return z.NEVER;
+    }
+    return bytes;
+  });
+
 /** Splits `GATEWAY_LDAP_ALLOWED_GROUPS`: `;` separates; without `;`, a value with `=` is one DN, else `,` separates names. */
 export function splitGroupList(value: string): string[] {
   const t = value.trim();
@@ -238,6 +253,13 @@ export const envSchema = z
       .trim()
       .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([1-9][0-9]{0,4})$/, { error: 'must be host:port, e.g. 0.0.0.0:9100 or [::]:9100' })
       .optional(),
+    GATEWAY_MFA: z.enum(['off', 'optional', 'required'], { error: 'must be off, optional or required' }).default('off'),
+    GATEWAY_MFA_REQUIRED_GROUPS: z.string().default('').transform(splitGroupList),
+    GATEWAY_MFA_KEY: mfaKey,
+    GATEWAY_MFA_ENROLMENT: z.enum(['link', 'first-login'], { error: 'must be link or first-login' }).default('link'),
+    GATEWAY_MFA_ENROLMENT_LINK_TTL: duration('72h'),
+    GATEWAY_MFA_REMEMBER_DEVICE: offOrDuration(3_600_000, '30d'),
+    GATEWAY_MFA_ISSUER: z.string().trim().min(1).max(60, { error: 'must be at most 60 characters' }).optional(),
     GATEWAY_SHUTDOWN_TIMEOUT: duration('30s'),
     GATEWAY_LOG_REQUESTS: bool(true),
     GATEWAY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be one of fatal, error, warn, info, debug, trace, silent' }).default('info'),
@@ -249,6 +271,15 @@ export const envSchema = z
     if (env.GATEWAY_SESSION_MAX_LIFETIME < env.GATEWAY_SESSION_IDLE_TIMEOUT) {
       ctx.addIssue({ code: 'custom', path: ['GATEWAY_SESSION_MAX_LIFETIME'], message: 'must not be shorter than GATEWAY_SESSION_IDLE_TIMEOUT' });
     }
+    if (env.GATEWAY_MFA !== 'off' && env.GATEWAY_MFA_KEY === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['GATEWAY_MFA_KEY'], message: `is required while GATEWAY_MFA is ${env.GATEWAY_MFA} (32 random bytes as 64 hex digits, e.g. from \`openssl rand -hex 32\`; it encrypts the second factors)` });
+    }
+    if (env.GATEWAY_MFA === 'off' && env.GATEWAY_MFA_REQUIRED_GROUPS.length > 0) {
+      ctx.addIssue({ code: 'custom', path: ['GATEWAY_MFA_REQUIRED_GROUPS'], message: 'has no effect while GATEWAY_MFA is off (set GATEWAY_MFA=optional to require a second factor of these groups only)' });
+    }
+    if (env.GATEWAY_MFA_ENROLMENT === 'first-login' && env.GATEWAY_PROVISIONING === 'off') {
+      ctx.addIssue({ code: 'custom', path: ['GATEWAY_MFA_ENROLMENT'], message: 'first-login needs GATEWAY_PROVISIONING=on: a first sign-in is one for which Paperless has no account yet, which only provisioning can ask' });
+    }
     if (env.GATEWAY_LDAP_STARTTLS && env.GATEWAY_LDAP_URL.toLowerCase().includes('ldaps://')) {
       ctx.addIssue({ code: 'custom', path: ['GATEWAY_LDAP_STARTTLS'], message: 'cannot be combined with ldaps:// URLs (they are TLS already)' });
     }
@@ -257,4 +288,4 @@ export const envSchema = z
 export type Env = z.output<typeof envSchema>;
 
 /** Settings that may be given as `<NAME>_FILE` (Docker secrets) instead of inline. */
-export const SECRET_VARIABLES = ['GATEWAY_SESSION_SECRET', 'GATEWAY_LDAP_BIND_PASSWORD', 'GATEWAY_PAPERLESS_TOKEN', 'GATEWAY_METRICS_TOKEN'] as const;
+export const SECRET_VARIABLES = ['GATEWAY_SESSION_SECRET', 'GATEWAY_LDAP_BIND_PASSWORD', 'GATEWAY_PAPERLESS_TOKEN', 'GATEWAY_METRICS_TOKEN', 'GATEWAY_MFA_KEY'] as const;

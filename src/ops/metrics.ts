@@ -27,6 +27,12 @@ export class Metrics {
   readonly provisioningFailures = new Counter({ name: 'gateway_provisioning_failures_total', help: 'Sign-ins whose provisioning failed', registers: [this.registry] });
   readonly redisErrors = new Counter({ name: 'gateway_redis_errors_total', help: 'Redis connection errors', registers: [this.registry] });
   readonly bans = new Counter({ name: 'gateway_bans_total', help: 'Bans started by the regulation, by limit', labelNames: ['limit'] as const, registers: [this.registry] });
+  readonly secondFactors = new Counter({
+    name: 'gateway_second_factor_total',
+    help: 'Second-step attempts by outcome (success, invalid, banned) and method (totp, recovery)',
+    labelNames: ['outcome', 'method'] as const,
+    registers: [this.registry],
+  });
   private collecting = false;
 
   /** Node's process metrics (memory, CPU, event-loop lag): started with the server, since the lag monitor runs until exit. */

@@ -90,6 +90,11 @@ export class Provisioner {
   }
 
   /** Returns whether anything had to be written to Paperless. */
+  /** Whether Paperless has an account of this name (a first sign-in is one without). */
+  async hasAccount(username: string): Promise<boolean> {
+    return (await this.api.findUser(username)) !== undefined;
+  }
+
   async provision(user: DirectoryUser): Promise<boolean> {
     try {
       return await this.provisionOnce(user);

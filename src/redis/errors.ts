@@ -1,12 +1,13 @@
 import { GatewayError } from '../errors.js';
 
 /** What the gateway needed Redis for when it failed: the person is told what does not work. */
-export type RedisPurpose = 'sessions' | 'regulation' | 'provisioning';
+export type RedisPurpose = 'sessions' | 'regulation' | 'provisioning' | 'second factors';
 
 const USER_MESSAGES: Record<RedisPurpose, string> = {
   sessions: 'The session store (Redis) is unavailable, so nobody can be signed in right now. Please try again in a moment.',
   regulation: 'Sign-in attempts cannot be counted because Redis is unavailable, so nobody can sign in right now. Please try again in a moment.',
   provisioning: 'Your Paperless account cannot be prepared because Redis is unavailable. Please try again in a moment.',
+  'second factors': 'Second factors cannot be checked because Redis is unavailable, so nobody who uses one can sign in right now. Please try again in a moment.',
 };
 
 /** Redis did not answer: a 503 that says what could not be done, never a wrong verdict. */

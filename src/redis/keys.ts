@@ -23,6 +23,18 @@ export function redisKeys(prefix: string) {
     provisioning: (name: string) => `${prefix}prov:${name}`,
     /** Held for a whole interval by the replica that runs the scheduled sync. */
     syncLock: `${prefix}sync:lock`,
+    /** One person's second factors, sealed (AES-256-GCM): TOTP, recovery codes, passkeys, app passwords. */
+    factors: (username: string) => `${prefix}mfa:factors:${username}`,
+    /** Everyone who has a factors record, for `mfa list`. */
+    factorUsers: `${prefix}mfa:users`,
+    /** A one-time enrolment link, by the hash of its token. */
+    enrolmentLink: (tokenHash: string) => `${prefix}mfa:link:${tokenHash}`,
+    /** The second step's own failure counters and bans, apart from the password's. */
+    secondFactorRegulation: {
+      regulationCounter: (name: string) => `${prefix}mfa:rl:${name}`,
+      regulationBans: `${prefix}mfa:rl:bans`,
+      regulationKnown: (username: string, ip: string) => `${prefix}mfa:rl:known:${username}|${ip}`,
+    },
   };
 }
 

@@ -19,6 +19,10 @@ import { brandRouter } from '../web/brand.js';
 import { errorHandler } from '../web/error-responses.js';
 import { LoginCsrf } from '../web/login-csrf.js';
 import { loginRouter } from '../web/login.js';
+import { accountRouter } from '../web/account.js';
+import { completeSignIn } from '../web/complete-sign-in.js';
+import { formGuard } from '../web/form-guard.js';
+import { secondStepRouter } from '../web/second-step.js';
 import { logoutRouter } from '../web/logout.js';
 import type { Services } from './services.js';
 
@@ -37,6 +41,11 @@ function isPaperlessLogout(method: string | undefined, path: string): boolean {
   return method === 'POST' && PAPERLESS_LOGOUTS.has(path);
 }
 
+/** The person's own account page (second factors), answered by the gateway. */
+function isAccountPage(path: string): boolean {
+  return path === '/accounts/security' || path.startsWith('/accounts/security/');
+}
+
 /** The gateway's own pages that sign in and out (express-session runs there only). */
 function isSessionPage(method: string | undefined, path: string): boolean {
   return path.startsWith('/accounts/login') || path.startsWith('/accounts/logout') || isPaperlessLogout(method, path);
@@ -45,7 +54,8 @@ function isSessionPage(method: string | undefined, path: string): boolean {
 /** Requests the gateway answers itself (Express); everything else goes straight down the request path. */
 export function isGatewayRoute(req: http.IncomingMessage): boolean {
   const url = req.url ?? '/';
-  return url.startsWith('/_gateway/') || isSessionPage(req.method, pathOf(url)) || (req.method === 'POST' && url.startsWith('/api/token'));
+  const path = pathOf(url);
+  return url.startsWith('/_gateway/') || isSessionPage(req.method, path) || isAccountPage(path) || (req.method === 'POST' && url.startsWith('/api/token'));
 }
 
 /** Every decision, the gateway's own routes included, reads the target Paperless would receive. */
@@ -114,19 +124,39 @@ export function buildRoutes(services: Services) {
   );
   // express-session only where the gateway itself reads or writes the session; proxied requests use the lean lookup.
   app.use((req, res, next) => (isSessionPage(req.method, req.path) ? sessions.middleware(req, res, next) : next()));
+  const csrf = new LoginCsrf(config.session.secret);
+  const guard = formGuard({ csrf, cookieName: `${config.session.cookieName}_csrf`, secureCookie: config.session.secureCookie, publicUrl: config.server.publicUrl });
+  const complete = completeSignIn({ credentials, sessions, ...(config.web.rememberMeMs ? { rememberMeMs: config.web.rememberMeMs } : {}), log });
+  const { secondFactors, provisioner } = services;
   app.use(
     loginRouter({
       credentials,
+      ...(secondFactors ? { secondFactors } : {}),
+      // Without provisioning nobody can tell a first sign-in (configuration refuses first-login then).
+      firstSignIn: async (username) => (provisioner ? !(await provisioner.hasAccount(username)) : false),
+      complete,
       sessions,
-      csrf: new LoginCsrf(config.session.secret),
+      guard,
       pages,
       publicUrl: config.server.publicUrl,
-      secureCookie: config.session.secureCookie,
-      csrfCookieName: `${config.session.cookieName}_csrf`,
-      ...(config.web.rememberMeMs ? { rememberMeMs: config.web.rememberMeMs } : {}),
+      deviceCookieName: `${config.session.cookieName}_device`,
+      rememberMe: config.web.rememberMeMs !== undefined,
       log,
     }),
   );
+  if (secondFactors) {
+    app.use(
+      secondStepRouter({
+        secondFactors,
+        complete,
+        guard,
+        pages,
+        deviceCookie: { name: `${config.session.cookieName}_device`, secure: config.session.secureCookie, ...(config.mfa.rememberDeviceMs ? { maxAgeMs: config.mfa.rememberDeviceMs } : {}) },
+        log,
+      }),
+    );
+  }
+  app.use(accountRouter({ sessions, directory: services.directory, credentials, ...(secondFactors ? { secondFactors } : {}), csrf, pages, publicUrl: config.server.publicUrl, log }));
   app.use(
     logoutRouter({
       sessions,

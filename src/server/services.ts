@@ -21,6 +21,8 @@ import { CredentialCheck } from '../auth/credential-check.js';
 import { failureHandler, sendError, type FailureHandler } from '../web/error-responses.js';
 import { I18n } from '../web/i18n.js';
 import { Pages } from '../web/pages.js';
+import { secondFactorsFor } from './second-factors.js';
+import type { SecondFactors } from '../mfa/second-factors.js';
 
 /** Everything the routes and the request path use, built once per process. */
 export interface Services {
@@ -44,6 +46,8 @@ export interface Services {
   provisioner?: Provisioner;
   recheck: DirectoryRecheck;
   credentials: CredentialCheck;
+  /** Present unless GATEWAY_MFA is off. */
+  secondFactors?: SecondFactors;
   trust: TrustFunction;
 }
 
@@ -72,6 +76,8 @@ export function buildServices(config: Config, directory: Directory, log: Logger,
 
   const recheck = new DirectoryRecheck(refreshingAccountStatus(directory, config.ldap.allowedGroups, provisioner, log), config.ldap.recheckIntervalMs, sessions, log);
 
+  const secondFactors = secondFactorsFor(config, redis, keys, metrics, log);
+
   const credentials = new CredentialCheck({
     directory,
     allowedGroups: config.ldap.allowedGroups,
@@ -80,6 +86,7 @@ export function buildServices(config: Config, directory: Directory, log: Logger,
     regulation: new Regulation(redis, keys, config.regulation),
     timing: new ResponseTiming(),
     metrics,
+    ...(secondFactors ? { passwordOnly: (user) => secondFactors.requirePasswordOnly(user) } : {}),
     log,
   });
 
@@ -100,6 +107,7 @@ export function buildServices(config: Config, directory: Directory, log: Logger,
     ...(provisioner ? { provisioner } : {}),
     recheck,
     credentials,
+    ...(secondFactors ? { secondFactors } : {}),
     trust: compileTrust(config.server.trustProxy),
   };
 }

@@ -16,8 +16,25 @@ export function sessionUserFrom(user: DirectoryUser): SessionUser {
   return out;
 }
 
+/**
+ * A sign-in whose password is proven and whose second step is not yet: it lives in a session
+ * without `user`, which every request path treats as signed out.
+ */
+export interface PendingSignIn {
+  user: DirectoryUser;
+  stage: 'verify' | 'enrol';
+  next?: string;
+  /** "Remember me" was ticked on the password form. */
+  remember: boolean;
+  startedAt: number;
+  /** enrol: the enrolment link that allowed it, spent when the enrolment completes. */
+  link?: string;
+}
+
 declare module 'express-session' {
   interface SessionData {
+    /** Between the password and the second step (no `user` yet). */
+    pending?: PendingSignIn;
     user: SessionUser;
     /** Epoch ms of login: the absolute lifetime counts from here, however active the session is. */
     createdAt: number;

@@ -11,7 +11,7 @@ import type { Config } from '../config/config.js';
 import type { DirectoryUser } from '../directory/directory.js';
 import { redisCall, RedisUnavailableError } from '../redis/errors.js';
 import type { RedisKeys } from '../redis/keys.js';
-import { sessionUserFrom, type SessionUser } from './session-data.js';
+import { sessionUserFrom, type PendingSignIn, type SessionUser } from './session-data.js';
 import { revokeUserSessions } from './revoke.js';
 import { UserSessionIndex } from './user-index.js';
 import { SessionCache, type CachedSession } from './session-cache.js';
@@ -217,6 +217,18 @@ export class SessionService {
       req.session.checkedAt = req.session.createdAt;
       await promisify(req.session.save.bind(req.session))();
       await this.index.add(user.username, req.sessionID);
+    });
+  }
+
+  /**
+   * Starts a fresh session (a new id) that holds a half-done sign-in: the password is proven,
+   * the second step is not. It has no user, so nothing is forwarded as anyone with it.
+   */
+  async beginSecondStep(req: Request, pending: PendingSignIn): Promise<void> {
+    await redisCall('sessions', 'cannot create session', async () => {
+      await promisify(req.session.regenerate.bind(req.session))();
+      req.session.pending = pending;
+      await promisify(req.session.save.bind(req.session))();
     });
   }
 

@@ -8,6 +8,7 @@ import type { Pages } from './pages.js';
 const TITLES: Record<number, string> = {
   400: 'Bad request',
   403: 'Not allowed',
+  404: 'Not found',
   413: 'Request too large',
   500: 'Something went wrong',
   502: 'Paperless is unreachable',

@@ -5,23 +5,30 @@ import type { DirectoryUser } from '../directory/directory.js';
 import { refusedSignIn } from '../auth/refused-sign-in.js';
 import { GatewayError } from '../errors.js';
 import type { CredentialCheck } from '../auth/credential-check.js';
+import type { NextStep, SecondFactors } from '../mfa/second-factors.js';
 import type { SessionService } from '../session/sessions.js';
-import { BadLoginRequestError, LoginFormExpiredError } from './errors.js';
-import type { LoginCsrf } from './login-csrf.js';
+import type { CompleteSignIn } from './complete-sign-in.js';
+import { BadLoginRequestError } from './errors.js';
+import type { FormGuard } from './form-guard.js';
 import { safeNextPath } from './next-path.js';
 import type { Pages } from './pages.js';
 
 export interface LoginDeps {
-  /** Password, allowed groups and provisioning, as every way of signing in checks them. */
-  credentials: CredentialCheck;
-  sessions: SessionService;
-  csrf: LoginCsrf;
+  /** Password and allowed groups, as every way of signing in checks them. */
+  credentials: Pick<CredentialCheck, 'checkPassword'>;
+  /** Undefined while GATEWAY_MFA is off. */
+  secondFactors?: Pick<SecondFactors, 'nextStep'>;
+  /** Whether Paperless has no account for this person yet (GATEWAY_MFA_ENROLMENT=first-login). */
+  firstSignIn: (username: string) => Promise<boolean>;
+  complete: CompleteSignIn;
+  sessions: Pick<SessionService, 'beginSecondStep'>;
+  guard: FormGuard;
   pages: Pages;
   publicUrl: URL;
-  secureCookie: boolean;
-  csrfCookieName: string;
-  /** GATEWAY_REMEMBER_ME_DURATION; undefined: the form has no "remember me" box. */
-  rememberMeMs?: number;
+  /** The "remember this device" cookie's name. */
+  deviceCookieName: string;
+  /** Whether the form has a "remember me" box (GATEWAY_REMEMBER_ME_DURATION). */
+  rememberMe: boolean;
   log: Logger;
 }
 
@@ -33,30 +40,36 @@ interface LoginForm {
   password: string;
   next: string | undefined;
   remember: boolean;
+  /** An admin's enrolment link (`?enrol=`), carried by the form. */
+  enrol: string | undefined;
+}
+
+function queryString(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
 /** The login endpoint, built from single-purpose steps in the order they run. */
 export function loginRouter(deps: LoginDeps): Router {
-  const { pages, csrf, log } = deps;
+  const { pages, guard, log } = deps;
   const router = express.Router();
 
-  function showForm(req: Request, res: Response, status: number, extra: { error?: string; username?: string; next?: string | undefined; remember?: boolean }): void {
-    const nonce = csrf.nonceFor(parseCookies(req.headers.cookie ?? '')[deps.csrfCookieName]);
+  function showForm(req: Request, res: Response, status: number, extra: { error?: string; username?: string; next?: string | undefined; remember?: boolean; enrol?: string | undefined }): void {
     const signedInAs: string | undefined = req.session?.user?.username;
     const queryNext = safeNextPath(req.query.next, deps.publicUrl);
-    res.cookie(deps.csrfCookieName, nonce, { httpOnly: true, sameSite: 'lax', secure: deps.secureCookie, path: '/accounts/login/' });
     pages.render(req, res, status, 'login.njk', {
-      csrfToken: csrf.tokenFor(nonce),
+      csrfToken: guard.token(req, res),
       next: extra.next ?? queryNext ?? '',
       username: extra.username ?? '',
       error: extra.error,
       // The signed-out notice only when nobody is signed in: Paperless's own logouts send here too.
       signedOut: req.query.loggedout === '1' && !signedInAs,
+      restarted: req.query.restart === '1' && !signedInAs,
       signedInAs,
       continueTo: queryNext ?? '/',
       shareLink: req.query.sharelink_notfound === '1' ? 'notfound' : req.query.sharelink_expired === '1' ? 'expired' : undefined,
-      rememberMe: deps.rememberMeMs !== undefined,
+      rememberMe: deps.rememberMe,
       remember: extra.remember ?? false,
+      enrol: extra.enrol ?? queryString(req.query.enrol) ?? '',
     });
   }
 
@@ -75,49 +88,68 @@ export function loginRouter(deps: LoginDeps): Router {
       next(new BadLoginRequestError('credentials too long', 'Username or password is too long.'));
       return;
     }
-    const form: LoginForm = { username, password, next: safeNextPath(body.next, deps.publicUrl), remember: deps.rememberMeMs !== undefined && body.remember === '1' };
+    const form: LoginForm = {
+      username,
+      password,
+      next: safeNextPath(body.next, deps.publicUrl),
+      remember: deps.rememberMe && body.remember === '1',
+      enrol: typeof body.enrol === 'string' && body.enrol !== '' ? body.enrol.slice(0, 64) : undefined,
+    };
     res.locals.form = form;
     next();
   };
 
-  const checkFormToken: RequestHandler = (req, _res, next) => {
-    const origin = req.get('origin');
-    if (origin !== undefined && origin !== 'null' && origin !== deps.publicUrl.origin) {
-      next(new LoginFormExpiredError(`login posted from foreign origin ${origin}`));
-      return;
-    }
-    const nonce = parseCookies(req.headers.cookie ?? '')[deps.csrfCookieName];
-    if (!csrf.verify(nonce, (req.body as Record<string, unknown>)._csrf)) {
-      next(new LoginFormExpiredError('login CSRF token missing or wrong'));
-      return;
-    }
-    next();
-  };
-
-  const checkCredentials: RequestHandler = async (req, res, next) => {
+  const checkPassword: RequestHandler = async (req, res, next) => {
     const form = res.locals.form as LoginForm;
     try {
-      res.locals.user = await deps.credentials.verify(form.username, form.password, req.ip ?? '', 'form');
+      res.locals.user = await deps.credentials.checkPassword(form.username, form.password, req.ip ?? '', 'form');
       next();
     } catch (err) {
       next(err);
     }
   };
 
-  const establishSession: RequestHandler = async (req, res, next) => {
-    try {
-      const form = res.locals.form as LoginForm;
-      await deps.sessions.establish(req, res.locals.user as DirectoryUser, form.remember ? deps.rememberMeMs : undefined);
-      next();
-    } catch (err) {
-      next(err);
-    }
-  };
-
-  const redirectToNext: RequestHandler = (req, res) => {
+  /** With second factors on: let the person in, ask for a code, or have them enrol (or refuse). */
+  const chooseNextStep: RequestHandler = async (req, res, next) => {
     const user = res.locals.user as DirectoryUser;
-    log.info({ event: 'login.success', username: user.username, ip: req.ip, remember: (res.locals.form as LoginForm).remember }, 'login succeeded');
-    res.redirect(303, (res.locals.form as LoginForm).next ?? '/');
+    const form = res.locals.form as LoginForm;
+    try {
+      res.locals.step = deps.secondFactors
+        ? await deps.secondFactors.nextStep(user, {
+            deviceCookie: parseCookies(req.headers.cookie ?? '')[deps.deviceCookieName],
+            enrolLink: form.enrol,
+            firstSignIn: () => deps.firstSignIn(user.username),
+          })
+        : ({ step: 'done', remembered: false } satisfies NextStep);
+      next();
+    } catch (err) {
+      next(err);
+    }
+  };
+
+  const finishOrContinue: RequestHandler = async (req, res, next) => {
+    const user = res.locals.user as DirectoryUser;
+    const form = res.locals.form as LoginForm;
+    const step = res.locals.step as NextStep;
+    try {
+      if (step.step === 'done') {
+        await deps.complete(req, user, { remember: form.remember, proof: step.remembered ? 'password+remembered-device' : 'password' });
+        res.redirect(303, form.next ?? '/');
+        return;
+      }
+      await deps.sessions.beginSecondStep(req, {
+        user,
+        stage: step.step,
+        remember: form.remember,
+        startedAt: Date.now(),
+        ...(form.next ? { next: form.next } : {}),
+        ...(step.step === 'enrol' && step.link ? { link: step.link } : {}),
+      });
+      log.info({ event: 'login.password_ok', username: user.username, ip: req.ip, next: step.step }, 'password accepted; second step follows');
+      res.redirect(303, step.step === 'verify' ? '/accounts/login/verify/' : '/accounts/login/enrol/');
+    } catch (err) {
+      next(err);
+    }
   };
 
   /** Any failure in the steps above comes back to the form, with what the person can do about it. */
@@ -128,10 +160,10 @@ export function loginRouter(deps: LoginDeps): Router {
     }
     const form = res.locals.form as LoginForm | undefined;
     res.set(refusedSignIn(log, err, { via: 'form', username: form?.username, ip: req.ip }));
-    showForm(req, res, err.status, { error: err.userMessage, username: form?.username ?? '', next: form?.next, remember: form?.remember ?? false });
+    showForm(req, res, err.status, { error: err.userMessage, username: form?.username ?? '', next: form?.next, remember: form?.remember ?? false, enrol: form?.enrol });
   };
 
   router.get('/accounts/login/', showLoginForm);
-  router.post('/accounts/login/', parseForm, readForm, checkFormToken, checkCredentials, establishSession, redirectToNext, showFailure);
+  router.post('/accounts/login/', parseForm, readForm, guard.check, checkPassword, chooseNextStep, finishOrContinue, showFailure);
   return router;
 }

@@ -56,6 +56,9 @@ export class Pages {
     private readonly i18n: I18n,
   ) {
     this.env = new nunjucks.Environment(new nunjucks.FileSystemLoader(VIEWS_DIR), { autoescape: true });
+    // Dates as ISO days: read the same in every language, no locale data needed.
+    this.env.addFilter('isoDate', (ms: number) => new Date(ms).toISOString());
+    this.env.addFilter('isoDay', (ms: number) => new Date(ms).toISOString().slice(0, 10));
     this.headers = pageHeaders(web.brand);
     const logo = logoPath(web.brand);
     this.brand = {

@@ -1,0 +1,257 @@
+import type { Logger } from 'pino';
+import type { MfaConfig } from '../config/config.js';
+import type { DirectoryUser } from '../directory/directory.js';
+import type { Metrics } from '../ops/metrics.js';
+import { BannedError, type Regulation } from '../auth/regulation.js';
+import { redisCall } from '../redis/errors.js';
+import type { EnrolmentLinks } from './enrolment-links.js';
+import { AlreadyEnrolledError, EnrolmentExpiredError, EnrolmentLinkInvalidError, EnrolmentNotAllowedError, SecondFactorBannedError, SecondFactorInvalidError, SecondFactorRequiredError } from './errors.js';
+import { emptyRecord, hasFactor, type FactorRecord } from './factor-record.js';
+import type { Change, FactorStore } from './factor-store.js';
+import type { MfaKeys } from './mfa-keys.js';
+import { requirementFor, type Requirement } from './mfa-policy.js';
+import { qrSvg } from './qr-code.js';
+import { looksLikeRecoveryCode, newRecoveryCodes, normalizeRecoveryCode } from './recovery-codes.js';
+import type { RememberedDevices } from './remembered-device.js';
+import { open, seal } from './sealed-box.js';
+import { newTotpSecret, totpStep, totpUri } from './totp.js';
+
+/** How long a QR code shown for enrolment may be confirmed. */
+const ENROLMENT_MS = 15 * 60_000;
+
+export interface SecondFactorsDeps {
+  config: Pick<MfaConfig, 'mode' | 'requiredGroups' | 'enrolment' | 'issuer'>;
+  store: FactorStore;
+  links: EnrolmentLinks;
+  keys: MfaKeys;
+  /** Undefined when GATEWAY_MFA_REMEMBER_DEVICE is off. */
+  devices?: RememberedDevices;
+  /** The second step's own counters and bans (apart from the password's). */
+  regulation: Pick<Regulation, 'check' | 'failed' | 'succeeded'>;
+  metrics: Pick<Metrics, 'secondFactors' | 'bans'>;
+  now: () => number;
+  log: Logger;
+}
+
+/** What sign-in does after the password: let the person in, ask for a code, or have them enrol. */
+export type NextStep = { step: 'done'; remembered: boolean } | { step: 'verify' } | { step: 'enrol'; link?: string };
+
+/** What the account page shows about a person's factors. */
+export interface FactorStatus {
+  requirement: Requirement;
+  totpAddedAt?: number;
+  recoveryCodesLeft: number;
+  recoveryCodesCreatedAt?: number;
+}
+
+/** A QR code to scan; `sealed` goes back with the confirming code (the secret is not kept server-side until then). */
+export interface TotpEnrolment {
+  secret: string;
+  uri: string;
+  qrSvg: string;
+  sealed: string;
+}
+
+/**
+ * Second factors, as every sign-in and the account page use them: the policy (who must), the
+ * second step (a TOTP code, once, or a recovery code), enrolment, and the rules that keep a lost
+ * store or a stolen password from ever turning into a password-only sign-in.
+ */
+export class SecondFactors {
+  constructor(private readonly deps: SecondFactorsDeps) {}
+
+  get enabled(): boolean {
+    return this.deps.config.mode !== 'off';
+  }
+
+  get remembersDevices(): boolean {
+    return this.deps.devices !== undefined;
+  }
+
+  /**
+   * Decides the step after a correct password. `firstSignIn` is asked only when it matters (a
+   * required factor, none enrolled, enrolment at first sign-in allowed).
+   */
+  async nextStep(user: DirectoryUser, context: { deviceCookie?: string | undefined; enrolLink?: string | undefined; firstSignIn: () => Promise<boolean> }): Promise<NextStep> {
+    const requirement = requirementFor(this.deps.config, user);
+    if (requirement === 'none') return { step: 'done', remembered: false };
+    const record = await this.record(user.username);
+    if (hasFactor(record)) {
+      const remembered = this.deps.devices?.remembers(context.deviceCookie, user.username, (record as FactorRecord).generation, this.deps.now()) ?? false;
+      return remembered ? { step: 'done', remembered } : { step: 'verify' };
+    }
+    if (requirement === 'optional') return { step: 'done', remembered: false };
+    if (context.enrolLink !== undefined) {
+      const owner = await redisCall('second factors', 'cannot read enrolment link', () => this.deps.links.owner(context.enrolLink as string));
+      if (owner !== user.username) throw new EnrolmentLinkInvalidError(`enrolment link for ${owner ?? 'nobody'} used by ${user.username}`);
+      return { step: 'enrol', link: context.enrolLink };
+    }
+    if (this.deps.config.enrolment === 'first-login' && (await context.firstSignIn())) return { step: 'enrol' };
+    throw new EnrolmentNotAllowedError(user.username);
+  }
+
+  /**
+   * For apps and scripts (/api/token/, Basic), which cannot answer a second step: refused for
+   * whoever must use one or has one.
+   */
+  async requirePasswordOnly(user: DirectoryUser): Promise<void> {
+    const requirement = requirementFor(this.deps.config, user);
+    if (requirement === 'none') return;
+    if (requirement === 'required' || hasFactor(await this.record(user.username))) throw new SecondFactorRequiredError(user.username);
+  }
+
+  /** Checks a code typed at the second step (TOTP or recovery code) and spends it; regulated. */
+  async verify(username: string, typed: string, ip: string): Promise<'totp' | 'recovery'> {
+    const method = looksLikeRecoveryCode(typed) ? 'recovery' : 'totp';
+    await this.regulated(username, ip, method, async () => {
+      const spent = await this.update(username, async (record) => {
+        if (method === 'recovery') {
+          const hash = this.deps.keys.hash('recovery code', normalizeRecoveryCode(typed));
+          if (!record.recoveryCodes.includes(hash)) return { result: false };
+          return { record: { ...record, recoveryCodes: record.recoveryCodes.filter((c) => c !== hash) }, result: true };
+        }
+        if (!record.totp) return { result: false };
+        const step = await totpStep(record.totp.secret, typed.trim(), this.deps.now(), record.totp.lastStep);
+        if (step === undefined) return { result: false };
+        return { record: { ...record, totp: { ...record.totp, lastStep: step } }, result: true };
+      });
+      if (!spent) throw new SecondFactorInvalidError(`wrong or spent ${method} code for ${username}`);
+    });
+    if (method === 'recovery') this.deps.log.warn({ event: 'mfa.recovery_code_used', username, ip }, 'a recovery code was used');
+    return method;
+  }
+
+  /** A new secret and its QR code; nothing is stored until a code confirms it. */
+  async beginTotp(username: string, boundTo: string): Promise<TotpEnrolment> {
+    const secret = newTotpSecret();
+    const uri = totpUri(secret, this.deps.config.issuer, username);
+    const sealed = seal(this.deps.keys.seal, JSON.stringify({ secret, at: this.deps.now() }), `enrol ${username} ${boundTo}`);
+    return { secret, uri, qrSvg: await qrSvg(uri), sealed };
+  }
+
+  /** The QR code of an enrolment begun earlier, shown again (after a wrong code). */
+  async resumeTotp(username: string, boundTo: string, sealed: string): Promise<TotpEnrolment> {
+    const secret = this.enrolmentSecret(username, boundTo, sealed);
+    const uri = totpUri(secret, this.deps.config.issuer, username);
+    return { secret, uri, qrSvg: await qrSvg(uri), sealed };
+  }
+
+  /** The secret of an enrolment begun for this person (and this binding) within the last 15 minutes. */
+  enrolmentSecret(username: string, boundTo: string, sealed: string): string {
+    let parsed: { secret?: unknown; at?: unknown };
+    try {
+      parsed = JSON.parse(open(this.deps.keys.seal, sealed, `enrol ${username} ${boundTo}`)) as typeof parsed;
+    } catch (err) {
+      throw new EnrolmentExpiredError(`enrolment form does not open for ${username}: ${(err as Error).message}`);
+    }
+    if (typeof parsed.secret !== 'string' || typeof parsed.at !== 'number' || this.deps.now() - parsed.at > ENROLMENT_MS) {
+      throw new EnrolmentExpiredError(`enrolment form of ${username} expired`);
+    }
+    return parsed.secret;
+  }
+
+  /**
+   * Stores a new authenticator once its first code is right (regulated like the second step), with
+   * ten new recovery codes, which are returned to be shown once. `replace`: an existing app is
+   * replaced (from the account page, after a code of the old one); otherwise it is an error.
+   * `link`: the enrolment link that allowed this, spent here, so it works exactly once.
+   */
+  async confirmTotp(username: string, secret: string, typed: string, ip: string, options: { replace: boolean; link?: string }): Promise<string[]> {
+    const codes = newRecoveryCodes();
+    await this.regulated(username, ip, 'totp', async () => {
+      const step = await totpStep(secret, typed.trim(), this.deps.now(), 0);
+      if (step === undefined) throw new SecondFactorInvalidError(`wrong first code while enrolling ${username}`, 'That code is not right. Check that the time on your phone is correct, and enter the code the app shows now.');
+      if (options.link !== undefined) {
+        const spent = await redisCall('second factors', 'cannot spend enrolment link', () => this.deps.links.spend(options.link as string, username));
+        if (!spent) throw new EnrolmentLinkInvalidError(`enrolment link of ${username} was spent meanwhile`);
+      }
+      await this.update(username, (record) => {
+        if (record.totp && !options.replace) throw new AlreadyEnrolledError(username);
+        const now = this.deps.now();
+        return {
+          record: { ...record, totp: { secret, lastStep: step, addedAt: now }, recoveryCodes: codes.map((c) => this.recoveryHash(c)), recoveryCodesCreatedAt: now },
+          result: undefined,
+        };
+      });
+    });
+    this.deps.log.info({ event: 'mfa.enrolled', username, method: 'totp', ip, replaced: options.replace, link: options.link !== undefined }, 'authenticator app enrolled');
+    return codes;
+  }
+
+  /** Ten new recovery codes in place of the old ones. */
+  async newRecoveryCodes(username: string): Promise<string[]> {
+    const codes = newRecoveryCodes();
+    await this.update(username, (record) => ({ record: { ...record, recoveryCodes: codes.map((c) => this.recoveryHash(c)), recoveryCodesCreatedAt: this.deps.now() }, result: undefined }));
+    this.deps.log.info({ event: 'mfa.recovery_codes', username }, 'new recovery codes');
+    return codes;
+  }
+
+  /** Removes the authenticator app and the recovery codes; remembered devices are forgotten. */
+  async removeTotp(username: string): Promise<void> {
+    await this.update(username, () => ({ record: emptyRecord(), result: undefined }));
+    this.deps.log.warn({ event: 'mfa.removed', username, method: 'totp' }, 'authenticator app removed');
+  }
+
+  /** `mfa reset USER`: every factor and remembered device forgotten; true when there was a factor. */
+  async reset(username: string): Promise<boolean> {
+    const had = await redisCall('second factors', 'cannot reset second factors', () => this.deps.store.reset(username));
+    this.deps.log.warn({ event: 'mfa.reset', username, hadFactor: had }, 'second factors reset');
+    return had;
+  }
+
+  async status(user: DirectoryUser): Promise<FactorStatus> {
+    const record = await this.record(user.username);
+    return {
+      requirement: requirementFor(this.deps.config, user),
+      ...(record?.totp ? { totpAddedAt: record.totp.addedAt } : {}),
+      recoveryCodesLeft: record?.recoveryCodes.length ?? 0,
+      ...(record?.recoveryCodesCreatedAt ? { recoveryCodesCreatedAt: record.recoveryCodesCreatedAt } : {}),
+    };
+  }
+
+  /** A "remember this device" cookie value for the person's current generation. */
+  async rememberDevice(username: string): Promise<string | undefined> {
+    const devices = this.deps.devices;
+    const record = await this.record(username);
+    return devices && record ? devices.issue(username, record.generation, this.deps.now()) : undefined;
+  }
+
+  private record(username: string): Promise<FactorRecord | undefined> {
+    return redisCall('second factors', 'cannot read second factors', () => this.deps.store.get(username));
+  }
+
+  private update<T>(username: string, change: (record: FactorRecord) => Change<T> | Promise<Change<T>>): Promise<T> {
+    return redisCall('second factors', 'cannot store second factors', () => this.deps.store.update(username, change));
+  }
+
+  private recoveryHash(code: string): string {
+    return this.deps.keys.hash('recovery code', normalizeRecoveryCode(code));
+  }
+
+  /** Runs a code check under the second step's regulation: banned first, failures counted, metrics and audit. */
+  private async regulated(username: string, ip: string, method: 'totp' | 'recovery', check: () => Promise<void>): Promise<void> {
+    const { regulation, metrics, log } = this.deps;
+    try {
+      await redisCall('regulation', 'second-step attempts', () => regulation.check(username, ip));
+    } catch (err) {
+      if (!(err instanceof BannedError)) throw err;
+      metrics.secondFactors.inc({ outcome: 'banned', method });
+      throw new SecondFactorBannedError(err.message, err.retryAfterSeconds);
+    }
+    try {
+      await check();
+    } catch (err) {
+      if (err instanceof SecondFactorInvalidError) {
+        metrics.secondFactors.inc({ outcome: 'invalid', method });
+        const bans = await redisCall('regulation', 'second-step attempts', () => regulation.failed(username, ip));
+        for (const ban of bans) {
+          metrics.bans.inc({ limit: `second-factor ${ban.limit}` });
+          log.warn({ event: 'regulation.ban', step: 'second-factor', username, ip, limit: ban.limit, seconds: ban.seconds }, 'second steps banned');
+        }
+      }
+      throw err;
+    }
+    metrics.secondFactors.inc({ outcome: 'success', method });
+    await redisCall('regulation', 'second-step attempts', () => regulation.succeeded(username, ip));
+  }
+}

@@ -1,0 +1,28 @@
+import { generate, generateSecret, generateURI, verify } from 'otplib';
+
+/** RFC 6238 as authenticator apps use it: SHA-1, 6 digits, 30-second steps. */
+const PERIOD_S = 30;
+
+export function newTotpSecret(): string {
+  return generateSecret();
+}
+
+/** The otpauth:// URI the QR code carries. */
+export function totpUri(secret: string, issuer: string, account: string): string {
+  return generateURI({ issuer, label: account, secret });
+}
+
+/**
+ * The time step a code belongs to, when it is right for now or one step either side (clock
+ * drift) and later than `afterStep` (a code is good once); undefined otherwise.
+ */
+export async function totpStep(secret: string, code: string, nowMs: number, afterStep: number): Promise<number | undefined> {
+  if (!/^\d{6}$/.test(code)) return undefined;
+  const result = await verify({ secret, token: code, epoch: Math.floor(nowMs / 1000), epochTolerance: PERIOD_S, ...(afterStep > 0 ? { afterTimeStep: afterStep } : {}) });
+  return result.valid && 'timeStep' in result ? result.timeStep : undefined;
+}
+
+/** The code for a moment (tests, and the enrolment page's check of the server clock). */
+export function totpCode(secret: string, nowMs: number): Promise<string> {
+  return generate({ secret, epoch: Math.floor(nowMs / 1000) });
+}

@@ -1,0 +1,30 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/config.js';
+import { Regulation } from '../auth/regulation.js';
+import type { Metrics } from '../ops/metrics.js';
+import { EnrolmentLinks } from '../mfa/enrolment-links.js';
+import { FactorStore } from '../mfa/factor-store.js';
+import { MfaKeys } from '../mfa/mfa-keys.js';
+import { RememberedDevices } from '../mfa/remembered-device.js';
+import { SecondFactors } from '../mfa/second-factors.js';
+import type { RedisClient } from '../redis/client.js';
+import type { RedisKeys } from '../redis/keys.js';
+
+/** The second-factor parts, built from GATEWAY_MFA_*; undefined while it is off. */
+export function secondFactorsFor(config: Config, redis: RedisClient, keys: RedisKeys, metrics: Pick<Metrics, 'secondFactors' | 'bans'>, log: Logger): SecondFactors | undefined {
+  const { mfa } = config;
+  if (mfa.mode === 'off' || !mfa.key) return undefined;
+  const mfaKeys = new MfaKeys(mfa.key);
+  return new SecondFactors({
+    config: mfa,
+    store: new FactorStore(redis, keys, mfaKeys.seal),
+    links: new EnrolmentLinks(redis, keys, mfaKeys, mfa.enrolmentLinkTtlMs),
+    keys: mfaKeys,
+    ...(mfa.rememberDeviceMs ? { devices: new RememberedDevices(mfaKeys, mfa.rememberDeviceMs) } : {}),
+    // Same limits as passwords, counted apart: a wrong code is not a wrong password.
+    regulation: new Regulation(redis, keys.secondFactorRegulation, config.regulation),
+    metrics,
+    now: Date.now,
+    log,
+  });
+}

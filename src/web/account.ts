@@ -1,0 +1,192 @@
+import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
+import type { Logger } from 'pino';
+import type { CredentialCheck } from '../auth/credential-check.js';
+import { refusedSignIn } from '../auth/refused-sign-in.js';
+import type { Directory, DirectoryUser } from '../directory/directory.js';
+import { GatewayError } from '../errors.js';
+import type { SecondFactors } from '../mfa/second-factors.js';
+import type { LoadedSession, SessionService } from '../session/sessions.js';
+import { BadLoginRequestError, LoginFormExpiredError } from './errors.js';
+import { foreignOrigin } from './form-guard.js';
+import type { LoginCsrf } from './login-csrf.js';
+import { sendError } from './error-responses.js';
+import type { Pages } from './pages.js';
+
+export interface AccountDeps {
+  sessions: Pick<SessionService, 'lookup'>;
+  directory: Pick<Directory, 'lookup'>;
+  credentials: Pick<CredentialCheck, 'checkPassword'>;
+  /** Undefined while GATEWAY_MFA is off. */
+  secondFactors?: SecondFactors;
+  csrf: LoginCsrf;
+  pages: Pages;
+  publicUrl: URL;
+  log: Logger;
+}
+
+export const ACCOUNT_PATH = '/accounts/security/';
+
+/** The account page's own refusals (a factor the policy requires cannot be removed). */
+class AccountActionError extends GatewayError {
+  readonly status = 409;
+}
+
+const NOTICES: Record<string, string> = {
+  removed: 'The authenticator app was removed.',
+};
+
+/**
+ * The person's own page: their second factors and recovery codes. It reads the session the way
+ * the request path does (lifetime, revocation), not through express-session, and every change
+ * asks for the directory password again (a borrowed, unlocked browser must not be enough to
+ * replace someone's factors). Forms carry a token bound to the session id.
+ */
+export function accountRouter(deps: AccountDeps): Router {
+  const { pages, log } = deps;
+  const router = express.Router();
+  const tokenFor = (session: LoadedSession) => deps.csrf.tokenFor(`account:${session.sid}`);
+
+  const requireSession: RequestHandler = async (req, res, next) => {
+    try {
+      const session = await deps.sessions.lookup(req.headers.cookie);
+      if (!session) {
+        res.redirect(303, `/accounts/login/?next=${encodeURIComponent(req.originalUrl.split('?')[0] ?? ACCOUNT_PATH)}`);
+        return;
+      }
+      const user = await deps.directory.lookup(session.user.username);
+      if (!user) {
+        res.redirect(303, '/accounts/logout/');
+        return;
+      }
+      res.locals.session = session;
+      res.locals.user = user;
+      next();
+    } catch (err) {
+      next(err);
+    }
+  };
+
+  const parseForm = express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 10 });
+
+  const checkForm: RequestHandler = (req, res, next) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const origin = foreignOrigin(req, deps.publicUrl);
+    if (origin !== undefined) {
+      next(new LoginFormExpiredError(`account form posted from foreign origin ${origin}`));
+      return;
+    }
+    if (!deps.csrf.verify(`account:${(res.locals.session as LoadedSession).sid}`, body._csrf)) {
+      next(new LoginFormExpiredError('account form CSRF token missing or wrong'));
+      return;
+    }
+    next();
+  };
+
+  /** Every change proves the password again. */
+  const checkPassword: RequestHandler = async (req, res, next) => {
+    const user = res.locals.user as DirectoryUser;
+    const password = ((req.body ?? {}) as Record<string, unknown>).password;
+    if (typeof password !== 'string' || password === '' || password.length > 1024) {
+      next(new BadLoginRequestError('password missing on the account page', 'Enter your password to confirm.'));
+      return;
+    }
+    try {
+      await deps.credentials.checkPassword(user.username, password, req.ip ?? '', 'form');
+      next();
+    } catch (err) {
+      next(err);
+    }
+  };
+
+  async function showAccount(req: Request, res: Response, status: number, error?: string): Promise<void> {
+    const user = res.locals.user as DirectoryUser;
+    const notice = typeof req.query.done === 'string' ? NOTICES[req.query.done] : undefined;
+    pages.render(req, res, status, 'account.njk', {
+      username: user.username,
+      csrfToken: tokenFor(res.locals.session as LoadedSession),
+      mfa: deps.secondFactors ? await deps.secondFactors.status(user) : undefined,
+      error,
+      notice,
+    });
+  }
+
+  async function showEnrol(req: Request, res: Response, status: number, error?: string): Promise<void> {
+    const factors = deps.secondFactors as SecondFactors;
+    const user = res.locals.user as DirectoryUser;
+    const session = res.locals.session as LoadedSession;
+    const sealed = ((req.body ?? {}) as Record<string, unknown>).enrolment;
+    let enrolment;
+    if (typeof sealed === 'string' && error !== undefined) enrolment = await factors.resumeTotp(user.username, session.sid, sealed).catch(() => undefined);
+    enrolment ??= await factors.beginTotp(user.username, session.sid);
+    pages.render(req, res, status, 'enrol.njk', { csrfToken: tokenFor(session), action: `${ACCOUNT_PATH}totp/`, username: user.username, enrolment, error, askPassword: true, cancel: ACCOUNT_PATH });
+  }
+
+  const requireMfa: RequestHandler = (req, res, next) => {
+    if (deps.secondFactors) next();
+    else sendError(pages, req, res, 404, 'Second factors are turned off on this gateway.');
+  };
+
+  const page =
+    (show: typeof showAccount): RequestHandler =>
+    (req, res, next) => {
+      show(req, res, 200).catch(next);
+    };
+
+  const confirmTotp: RequestHandler = async (req, res, next) => {
+    const user = res.locals.user as DirectoryUser;
+    const session = res.locals.session as LoadedSession;
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    try {
+      const factors = deps.secondFactors as SecondFactors;
+      const secret = factors.enrolmentSecret(user.username, session.sid, typeof body.enrolment === 'string' ? body.enrolment : '');
+      const codes = await factors.confirmTotp(user.username, secret, typeof body.code === 'string' ? body.code : '', req.ip ?? '', { replace: true });
+      pages.render(req, res, 200, 'recovery-codes.njk', { codes, continueTo: ACCOUNT_PATH, fromAccount: true });
+    } catch (err) {
+      next(err);
+    }
+  };
+
+  const removeTotp: RequestHandler = async (req, res, next) => {
+    const user = res.locals.user as DirectoryUser;
+    try {
+      const factors = deps.secondFactors as SecondFactors;
+      if ((await factors.status(user)).requirement === 'required') {
+        throw new AccountActionError(`${user.username} must keep a second factor`, 'Your account must keep a second factor. To change phones, set up the new authenticator app instead: it replaces the old one.');
+      }
+      await factors.removeTotp(user.username);
+      res.redirect(303, `${ACCOUNT_PATH}?done=removed`);
+    } catch (err) {
+      next(err);
+    }
+  };
+
+  const newRecoveryCodes: RequestHandler = async (req, res, next) => {
+    const user = res.locals.user as DirectoryUser;
+    try {
+      const factors = deps.secondFactors as SecondFactors;
+      if ((await factors.status(user)).totpAddedAt === undefined) throw new AccountActionError(`${user.username} has no factor for recovery codes`, 'Set up an authenticator app first; recovery codes come with it.');
+      const codes = await factors.newRecoveryCodes(user.username);
+      pages.render(req, res, 200, 'recovery-codes.njk', { codes, continueTo: ACCOUNT_PATH, fromAccount: true });
+    } catch (err) {
+      next(err);
+    }
+  };
+
+  const showFailure =
+    (show: typeof showAccount) =>
+    (err: unknown, req: Request, res: Response, next: NextFunction): void => {
+      if (!(err instanceof GatewayError) || !res.locals.user) {
+        next(err);
+        return;
+      }
+      res.set(refusedSignIn(log, err, { via: 'form', username: (res.locals.user as DirectoryUser).username, ip: req.ip }));
+      show(req, res, err.status, err.userMessage).catch(next);
+    };
+
+  router.get(ACCOUNT_PATH, requireSession, page(showAccount), showFailure(showAccount));
+  router.get(`${ACCOUNT_PATH}totp/`, requireMfa, requireSession, page(showEnrol), showFailure(showAccount));
+  router.post(`${ACCOUNT_PATH}totp/`, requireMfa, requireSession, parseForm, checkForm, checkPassword, confirmTotp, showFailure(showEnrol));
+  router.post(`${ACCOUNT_PATH}totp/remove`, requireMfa, requireSession, parseForm, checkForm, checkPassword, removeTotp, showFailure(showAccount));
+  router.post(`${ACCOUNT_PATH}recovery-codes`, requireMfa, requireSession, parseForm, checkForm, checkPassword, newRecoveryCodes, showFailure(showAccount));
+  return router;
+}

@@ -1,0 +1,50 @@
+import type { Request, RequestHandler, Response } from 'express';
+import { parse as parseCookies } from 'cookie';
+import { LoginFormExpiredError } from './errors.js';
+import type { LoginCsrf } from './login-csrf.js';
+
+export interface FormGuardDeps {
+  csrf: LoginCsrf;
+  /** The nonce cookie's name; it is scoped to the sign-in pages (`/accounts/login/`). */
+  cookieName: string;
+  secureCookie: boolean;
+  publicUrl: URL;
+}
+
+/** The Origin of a post from another site (undefined for a same-origin post or one without Origin). */
+export function foreignOrigin(req: Request, publicUrl: URL): string | undefined {
+  const origin = req.get('origin');
+  return origin !== undefined && origin !== 'null' && origin !== publicUrl.origin ? origin : undefined;
+}
+
+/**
+ * Cross-site request forgery protection for the sign-in pages (the password form and the second
+ * step): a double-submit token bound to a nonce cookie, and a same-origin check. Before sign-in
+ * there is no session to bind a token to.
+ */
+export function formGuard(deps: FormGuardDeps) {
+  /** A token for a form on this page; sets the nonce cookie when the browser lacks a good one. */
+  const token = (req: Request, res: Response): string => {
+    const nonce = deps.csrf.nonceFor(parseCookies(req.headers.cookie ?? '')[deps.cookieName]);
+    res.cookie(deps.cookieName, nonce, { httpOnly: true, sameSite: 'lax', secure: deps.secureCookie, path: '/accounts/login/' });
+    return deps.csrf.tokenFor(nonce);
+  };
+
+  const check: RequestHandler = (req, _res, next) => {
+    const origin = foreignOrigin(req, deps.publicUrl);
+    if (origin !== undefined) {
+      next(new LoginFormExpiredError(`form posted from foreign origin ${origin}`));
+      return;
+    }
+    const nonce = parseCookies(req.headers.cookie ?? '')[deps.cookieName];
+    if (!deps.csrf.verify(nonce, (req.body as Record<string, unknown>)._csrf)) {
+      next(new LoginFormExpiredError('form CSRF token missing or wrong'));
+      return;
+    }
+    next();
+  };
+
+  return { token, check };
+}
+
+export type FormGuard = ReturnType<typeof formGuard>;

@@ -1,0 +1,167 @@
+import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
+import type { Logger } from 'pino';
+import { refusedSignIn } from '../auth/refused-sign-in.js';
+import { GatewayError } from '../errors.js';
+import { EnrolmentExpiredError } from '../mfa/errors.js';
+import type { SecondFactors } from '../mfa/second-factors.js';
+import type { PendingSignIn } from '../session/session-data.js';
+import type { CompleteSignIn } from './complete-sign-in.js';
+import { BadLoginRequestError } from './errors.js';
+import type { FormGuard } from './form-guard.js';
+import type { Pages } from './pages.js';
+
+export interface SecondStepDeps {
+  secondFactors: SecondFactors;
+  complete: CompleteSignIn;
+  guard: FormGuard;
+  pages: Pages;
+  /** The "remember this device" cookie (scoped to the sign-in pages). */
+  deviceCookie: { name: string; secure: boolean; maxAgeMs?: number };
+  log: Logger;
+}
+
+/** A half-done sign-in older than this starts over at the password. */
+export const PENDING_MS = 10 * 60_000;
+
+/** The pending sign-in restarts at the password form, which says why. */
+class SignInRestartError extends GatewayError {
+  readonly status = 400;
+  constructor(detail: string) {
+    super(detail, 'Your sign-in took too long or was interrupted. Please sign in again.');
+  }
+}
+
+interface CodeForm {
+  code: string;
+  rememberDevice: boolean;
+  /** enrol: the sealed secret of the QR code shown. */
+  enrolment?: string;
+}
+
+/**
+ * The second step of a browser sign-in, between the password and the session: a code from the
+ * authenticator app or a recovery code (`/accounts/login/verify/`), or, for someone who must have
+ * a factor and is allowed to add one now, the enrolment (`/accounts/login/enrol/`). Both live in
+ * a session that has no user yet, under the sign-in pages' path and their CSRF cookie.
+ */
+export function secondStepRouter(deps: SecondStepDeps): Router {
+  const { secondFactors, guard, pages, log } = deps;
+  const router = express.Router();
+
+  const pendingOf = (req: Request, stage: PendingSignIn['stage']): PendingSignIn | undefined => {
+    const pending = req.session?.pending;
+    if (!pending || pending.stage !== stage || Date.now() - pending.startedAt > PENDING_MS || req.session.user) return undefined;
+    return pending;
+  };
+
+  const requirePending =
+    (stage: PendingSignIn['stage']): RequestHandler =>
+    (req, res, next) => {
+      const pending = pendingOf(req, stage);
+      if (!pending) {
+        next(new SignInRestartError(`no pending ${stage} step in this session`));
+        return;
+      }
+      res.locals.pending = pending;
+      next();
+    };
+
+  async function showVerify(req: Request, res: Response, status: number, error?: string): Promise<void> {
+    const pending = res.locals.pending as PendingSignIn;
+    pages.render(req, res, status, 'second-step.njk', { csrfToken: guard.token(req, res), username: pending.user.username, error, rememberDevice: secondFactors.remembersDevices });
+  }
+
+  async function showEnrol(req: Request, res: Response, status: number, error?: string): Promise<void> {
+    const pending = res.locals.pending as PendingSignIn;
+    const sealed = (res.locals.form as CodeForm | undefined)?.enrolment;
+    // The same QR code again after a wrong code: the person has scanned it already.
+    let enrolment;
+    try {
+      enrolment = sealed ? await secondFactors.resumeTotp(pending.user.username, req.sessionID, sealed) : undefined;
+    } catch (err) {
+      if (!(err instanceof EnrolmentExpiredError)) throw err;
+    }
+    enrolment ??= await secondFactors.beginTotp(pending.user.username, req.sessionID);
+    pages.render(req, res, status, 'enrol.njk', { csrfToken: guard.token(req, res), action: '/accounts/login/enrol/', username: pending.user.username, enrolment, error, askPassword: false, cancel: '/accounts/logout/' });
+  }
+
+  const parseForm = express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 10 });
+
+  const readCode: RequestHandler = (req, res, next) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    if (typeof body.code !== 'string' || body.code.trim() === '' || body.code.length > 64) {
+      next(new BadLoginRequestError('code missing', 'Enter the code from your authenticator app, or a recovery code.'));
+      return;
+    }
+    const form: CodeForm = { code: body.code, rememberDevice: secondFactors.remembersDevices && body.remember_device === '1' };
+    if (typeof body.enrolment === 'string' && body.enrolment.length <= 1024) form.enrolment = body.enrolment;
+    res.locals.form = form;
+    next();
+  };
+
+  const checkCode: RequestHandler = async (req, res, next) => {
+    const pending = res.locals.pending as PendingSignIn;
+    try {
+      res.locals.proof = `password+${await secondFactors.verify(pending.user.username, (res.locals.form as CodeForm).code, req.ip ?? '')}`;
+      next();
+    } catch (err) {
+      next(err);
+    }
+  };
+
+  const finish: RequestHandler = async (req, res, next) => {
+    const pending = res.locals.pending as PendingSignIn;
+    const form = res.locals.form as CodeForm;
+    try {
+      await deps.complete(req, pending.user, { remember: pending.remember, proof: res.locals.proof as 'password+totp' | 'password+recovery' });
+      if (form.rememberDevice) {
+        const value = await secondFactors.rememberDevice(pending.user.username);
+        if (value) res.cookie(deps.deviceCookie.name, value, { httpOnly: true, sameSite: 'lax', secure: deps.deviceCookie.secure, path: '/accounts/login/', ...(deps.deviceCookie.maxAgeMs ? { maxAge: deps.deviceCookie.maxAgeMs } : {}) });
+      }
+      res.redirect(303, pending.next ?? '/');
+    } catch (err) {
+      next(err);
+    }
+  };
+
+  const enrol: RequestHandler = async (req, res, next) => {
+    const pending = res.locals.pending as PendingSignIn;
+    const form = res.locals.form as CodeForm;
+    try {
+      const secret = secondFactors.enrolmentSecret(pending.user.username, req.sessionID, form.enrolment ?? '');
+      const codes = await secondFactors.confirmTotp(pending.user.username, secret, form.code, req.ip ?? '', { replace: false, ...(pending.link ? { link: pending.link } : {}) });
+      await deps.complete(req, pending.user, { remember: pending.remember, proof: 'password+enrolment' });
+      pages.render(req, res, 200, 'recovery-codes.njk', { codes, continueTo: pending.next ?? '/', fromAccount: false });
+    } catch (err) {
+      next(err);
+    }
+  };
+
+  const showFailure =
+    (page: 'verify' | 'enrol') =>
+    (err: unknown, req: Request, res: Response, next: NextFunction): void => {
+      if (!(err instanceof GatewayError)) {
+        next(err);
+        return;
+      }
+      const pending = res.locals.pending as PendingSignIn | undefined;
+      res.set(refusedSignIn(log, err, { via: 'form', username: pending?.user.username, ip: req.ip }));
+      if (err instanceof SignInRestartError || !pending) {
+        res.redirect(303, '/accounts/login/?restart=1');
+        return;
+      }
+      (page === 'verify' ? showVerify : showEnrol)(req, res, err.status, err.userMessage).catch(next);
+    };
+
+  const show =
+    (page: 'verify' | 'enrol'): RequestHandler =>
+    (req, res, next) => {
+      (page === 'verify' ? showVerify : showEnrol)(req, res, 200).catch(next);
+    };
+
+  router.get('/accounts/login/verify/', requirePending('verify'), show('verify'), showFailure('verify'));
+  router.post('/accounts/login/verify/', parseForm, requirePending('verify'), readCode, guard.check, checkCode, finish, showFailure('verify'));
+  router.get('/accounts/login/enrol/', requirePending('enrol'), show('enrol'), showFailure('enrol'));
+  router.post('/accounts/login/enrol/', parseForm, requirePending('enrol'), readCode, guard.check, enrol, showFailure('enrol'));
+  return router;
+}

@@ -1,0 +1,240 @@
+/**
+ * The second-factor parts in-process: sealing, derived keys, remembered devices, TOTP windows,
+ * the policy, the settings, and, on a private redis-server, that a code or a recovery code is
+ * spent exactly once even when two requests race for it.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { Regulation } from '../src/auth/regulation.js';
+import type { MfaConfig } from '../src/config/config.js';
+import { loadConfig } from '../src/config/load.js';
+import { ConfigError } from '../src/config/errors.js';
+import type { DirectoryUser } from '../src/directory/directory.js';
+import { EnrolmentLinks } from '../src/mfa/enrolment-links.js';
+import { EnrolmentExpiredError, EnrolmentNotAllowedError, SecondFactorInvalidError, SecondFactorRequiredError } from '../src/mfa/errors.js';
+import { FactorStore } from '../src/mfa/factor-store.js';
+import { MfaKeys } from '../src/mfa/mfa-keys.js';
+import { requirementFor } from '../src/mfa/mfa-policy.js';
+import { looksLikeRecoveryCode, newRecoveryCodes } from '../src/mfa/recovery-codes.js';
+import { RememberedDevices } from '../src/mfa/remembered-device.js';
+import { open, seal, SealBrokenError } from '../src/mfa/sealed-box.js';
+import { SecondFactors } from '../src/mfa/second-factors.js';
+import { totpStep } from '../src/mfa/totp.js';
+import { Metrics } from '../src/ops/metrics.js';
+import { redisKeys } from '../src/redis/keys.js';
+import { baseEnv } from './support/gateway.js';
+import { RedisServer } from './support/redis.js';
+import { totp } from './support/totp.js';
+
+const KEY = Buffer.alloc(32, 7);
+const user = (username: string, groups: string[] = []): DirectoryUser => ({ username, dn: `uid=${username},dc=example`, groups: groups.map((name) => ({ name, dn: `cn=${name},dc=example` })) });
+
+describe('sealed box and derived keys', () => {
+  it('opens what it sealed, and nothing that was sealed for another person, with another key, or changed', () => {
+    const sealed = seal(KEY, '{"a":1}', 'alice');
+    assert.equal(open(KEY, sealed, 'alice'), '{"a":1}');
+    assert.notEqual(seal(KEY, '{"a":1}', 'alice'), sealed, 'a fresh nonce every time');
+    assert.throws(() => open(KEY, sealed, 'bob'), SealBrokenError);
+    assert.throws(() => open(Buffer.alloc(32, 8), sealed, 'alice'), SealBrokenError);
+    const parts = sealed.split('.');
+    const body = Buffer.from(parts[3] as string, 'base64url');
+    body[0] = (body[0] as number) ^ 1;
+    assert.throws(() => open(KEY, [parts[0], parts[1], parts[2], body.toString('base64url')].join('.'), 'alice'), SealBrokenError);
+    assert.throws(() => open(KEY, 'garbage', 'alice'), SealBrokenError);
+  });
+
+  it('derives a different key for each use; hashes depend on purpose and key', () => {
+    const keys = new MfaKeys(KEY);
+    assert.notDeepEqual(keys.seal, KEY);
+    assert.equal(keys.hash('recovery code', 'X'), keys.hash('recovery code', 'X'));
+    assert.notEqual(keys.hash('recovery code', 'X'), keys.hash('app password', 'X'));
+    assert.notEqual(keys.hash('recovery code', 'X'), new MfaKeys(Buffer.alloc(32, 8)).hash('recovery code', 'X'));
+    assert.notEqual(keys.signDevice('p'), keys.hash('', 'p'));
+  });
+});
+
+describe('remembered devices', () => {
+  const devices = new RememberedDevices(new MfaKeys(KEY), 86_400_000);
+  it('remember one person and generation until they expire; a changed byte is refused', () => {
+    const cookie = devices.issue('alice', 'gen1', 1000);
+    assert.ok(devices.remembers(cookie, 'alice', 'gen1', 2000));
+    assert.ok(!devices.remembers(cookie, 'bob', 'gen1', 2000));
+    assert.ok(!devices.remembers(cookie, 'alice', 'gen2', 2000), 'a reset starts a new generation');
+    assert.ok(!devices.remembers(cookie, 'alice', 'gen1', 1000 + 86_400_001), 'expired');
+    assert.ok(!devices.remembers(`${cookie.slice(0, -1)}${cookie.endsWith('A') ? 'B' : 'A'}`, 'alice', 'gen1', 2000));
+    assert.ok(!devices.remembers(cookie.replace('.gen1.', '.gen2.'), 'alice', 'gen2', 2000), 'the generation is signed');
+    assert.ok(!devices.remembers(undefined, 'alice', 'gen1', 2000));
+    assert.ok(!devices.remembers('nodot', 'alice', 'gen1', 2000));
+  });
+  it('are different on every device', () => {
+    assert.notEqual(devices.issue('alice', 'g', 1), devices.issue('alice', 'g', 1));
+  });
+});
+
+describe('TOTP windows', () => {
+  const secret = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
+  const now = 1_800_000_000_000;
+  it('accepts the current code and one step of drift either way, nothing further', async () => {
+    const step = Math.floor(now / 30_000);
+    assert.equal(await totpStep(secret, totp(secret, 0, now), now, 0), step);
+    assert.equal(await totpStep(secret, totp(secret, -1, now), now, 0), step - 1);
+    assert.equal(await totpStep(secret, totp(secret, 1, now), now, 0), step + 1);
+    assert.equal(await totpStep(secret, totp(secret, 2, now), now, 0), undefined);
+    assert.equal(await totpStep(secret, totp(secret, -2, now), now, 0), undefined);
+  });
+  it('refuses a code of a step already used, or earlier', async () => {
+    const step = Math.floor(now / 30_000);
+    assert.equal(await totpStep(secret, totp(secret, 0, now), now, step), undefined);
+    assert.equal(await totpStep(secret, totp(secret, -1, now), now, step - 1), undefined);
+    assert.equal(await totpStep(secret, totp(secret, 1, now), now, step), step + 1);
+  });
+  it('refuses what is not six digits', async () => {
+    for (const code of ['', '12345', '1234567', 'abcdef', ' 123456x']) assert.equal(await totpStep(secret, code, now, 0), undefined, code);
+  });
+  it('recovery codes are ten distinct codes in the unambiguous alphabet', () => {
+    const codes = newRecoveryCodes();
+    assert.equal(new Set(codes).size, 10);
+    for (const c of codes) assert.match(c, /^[A-HJKMNP-Z2-9]{4}-[A-HJKMNP-Z2-9]{4}-[A-HJKMNP-Z2-9]{4}$/);
+    assert.ok(looksLikeRecoveryCode((codes[0] as string).toLowerCase().replace(/-/g, ' ')));
+    assert.ok(!looksLikeRecoveryCode('123456'));
+  });
+});
+
+describe('policy and settings', () => {
+  const policy = (mode: MfaConfig['mode'], requiredGroups: string[] = []) => ({ mode, requiredGroups });
+  it('off asks nothing, required asks everyone, optional asks the required groups (by name or DN)', () => {
+    assert.equal(requirementFor(policy('off'), user('a', ['admins'])), 'none');
+    assert.equal(requirementFor(policy('required'), user('a')), 'required');
+    assert.equal(requirementFor(policy('optional'), user('a')), 'optional');
+    assert.equal(requirementFor(policy('optional', ['Admins']), user('a', ['admins'])), 'required');
+    assert.equal(requirementFor(policy('optional', ['cn=admins,dc=example']), user('a', ['admins'])), 'required');
+    assert.equal(requirementFor(policy('optional', ['admins']), user('a', ['users'])), 'optional');
+  });
+
+  const problems = (env: Record<string, string>) => {
+    const base = baseEnv({ ldapUrl: 'ldap://127.0.0.1:389', redisUrl: 'redis://127.0.0.1:6379', upstreamUrl: 'http://paperless:8000', port: 8080, paperlessToken: 'a'.repeat(40) });
+    try {
+      loadConfig({ ...base, ...env });
+      return new Map<string, string>();
+    } catch (err) {
+      assert.ok(err instanceof ConfigError);
+      return new Map(err.problems.map((p) => [p.variable, p.message]));
+    }
+  };
+
+  it('names each bad GATEWAY_MFA_* variable', () => {
+    assert.match(problems({ GATEWAY_MFA: 'required' }).get('GATEWAY_MFA_KEY') ?? '', /is required while GATEWAY_MFA is required/);
+    assert.match(problems({ GATEWAY_MFA: 'yes' }).get('GATEWAY_MFA') ?? '', /off, optional or required/);
+    assert.match(problems({ GATEWAY_MFA: 'optional', GATEWAY_MFA_KEY: 'correct horse battery staple' }).get('GATEWAY_MFA_KEY') ?? '', /32 random bytes/);
+    assert.match(problems({ GATEWAY_MFA_REQUIRED_GROUPS: 'admins' }).get('GATEWAY_MFA_REQUIRED_GROUPS') ?? '', /no effect while GATEWAY_MFA is off/);
+    assert.match(problems({ GATEWAY_MFA: 'required', GATEWAY_MFA_KEY: 'ab'.repeat(32), GATEWAY_MFA_ENROLMENT: 'first-login', GATEWAY_PROVISIONING: 'off' }).get('GATEWAY_MFA_ENROLMENT') ?? '', /needs GATEWAY_PROVISIONING=on/);
+    assert.match(problems({ GATEWAY_MFA: 'required', GATEWAY_MFA_KEY: 'ab'.repeat(32), GATEWAY_MFA_REMEMBER_DEVICE: '5m' }).get('GATEWAY_MFA_REMEMBER_DEVICE') ?? '', /./);
+    assert.equal(problems({ GATEWAY_MFA: 'optional', GATEWAY_MFA_KEY: Buffer.alloc(32, 1).toString('base64'), GATEWAY_MFA_REMEMBER_DEVICE: '14d' }).size, 0);
+    const config = loadConfig({ ...baseEnv({ ldapUrl: 'ldap://h', redisUrl: 'redis://h', upstreamUrl: 'http://p', port: 1, paperlessToken: 'a'.repeat(40) }), GATEWAY_MFA: 'optional', GATEWAY_MFA_KEY: 'ab'.repeat(32) });
+    assert.deepEqual(config.mfa.key, Buffer.alloc(32, 0xab));
+    assert.equal(config.mfa.enrolment, 'link');
+    assert.equal(config.mfa.enrolmentLinkTtlMs, 72 * 3_600_000);
+    assert.equal(config.mfa.rememberDeviceMs, undefined, 'no device is remembered unless configured');
+  });
+});
+
+describe('SecondFactors on a private redis-server', () => {
+  const server = new RedisServer();
+  let redis: Redis;
+  let prefix = 0;
+  let clock = 1_800_000_000_000;
+
+  function factors(mode: MfaConfig['mode'] = 'required', enrolment: MfaConfig['enrolment'] = 'link') {
+    const keys = redisKeys(`u${++prefix}:`);
+    const mfaKeys = new MfaKeys(KEY);
+    const regulation = { enabled: true, maxFailuresPerUserAndIp: 3, maxFailuresPerIp: 50, maxFailuresPerUser: 50, windowMs: 600_000, banMs: 60_000, maxBanMs: 60_000 };
+    return new SecondFactors({
+      config: { mode, requiredGroups: [], enrolment, issuer: 'Test' },
+      store: new FactorStore(redis, keys, mfaKeys.seal),
+      links: new EnrolmentLinks(redis, keys, mfaKeys, 60_000),
+      keys: mfaKeys,
+      regulation: new Regulation(redis, keys.secondFactorRegulation, regulation),
+      metrics: new Metrics(),
+      now: () => clock,
+      log: pino({ level: 'silent' }),
+    });
+  }
+
+  async function enrolled(f: SecondFactors, username: string): Promise<{ secret: string; codes: string[] }> {
+    const started = await f.beginTotp(username, 'sid');
+    const codes = await f.confirmTotp(username, f.enrolmentSecret(username, 'sid', started.sealed), totp(started.secret, 0, clock), '10.0.0.1', { replace: false });
+    return { secret: started.secret, codes };
+  }
+
+  before(async () => {
+    await server.start();
+    redis = new Redis(server.url);
+  });
+  after(async () => {
+    redis.disconnect();
+    await server.destroy();
+  });
+
+  it('two requests racing with the same TOTP code: exactly one wins', async () => {
+    const f = factors();
+    const { secret } = await enrolled(f, 'alice');
+    clock += 30_000;
+    const code = totp(secret, 0, clock);
+    const results = await Promise.allSettled(Array.from({ length: 5 }, () => f.verify('alice', code, '10.0.0.2')));
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+    for (const r of results.filter((r) => r.status === 'rejected')) assert.ok((r as PromiseRejectedResult).reason instanceof SecondFactorInvalidError);
+  });
+
+  it('two requests racing with the same recovery code: exactly one wins', async () => {
+    const f = factors();
+    const { codes } = await enrolled(f, 'bob');
+    const results = await Promise.allSettled(Array.from({ length: 5 }, () => f.verify('bob', codes[3] as string, '10.0.0.2')));
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+    assert.equal((await f.status(user('bob'))).recoveryCodesLeft, 9);
+  });
+
+  it('the store holds no secret in the clear', async () => {
+    const f = factors();
+    const { secret, codes } = await enrolled(f, 'carol');
+    const keys = await redis.keys(`u${prefix}:mfa:factors:*`);
+    const raw = await redis.get(keys[0] as string);
+    assert.ok(raw?.startsWith('v1.'));
+    assert.ok(!raw?.includes(secret));
+    for (const c of codes) assert.ok(!raw?.includes(c.replace(/-/g, '')));
+  });
+
+  it('next step: required without a factor is refused unless a link or a first sign-in allows it', async () => {
+    const f = factors('required', 'first-login');
+    await assert.rejects(f.nextStep(user('dave'), { firstSignIn: async () => false }), EnrolmentNotAllowedError);
+    assert.deepEqual(await f.nextStep(user('dave'), { firstSignIn: async () => true }), { step: 'enrol' });
+    const linked = factors('required', 'link');
+    let asked = false;
+    await assert.rejects(linked.nextStep(user('dave'), { firstSignIn: async () => ((asked = true), true) }), EnrolmentNotAllowedError);
+    assert.equal(asked, false, 'with enrolment by link only, a first sign-in does not count');
+    const { secret } = await enrolled(f, 'erin');
+    assert.ok(secret);
+    assert.deepEqual(await f.nextStep(user('erin'), { firstSignIn: async () => true }), { step: 'verify' });
+  });
+
+  it('apps: refused for whoever must use or has a factor; allowed for an optional person without one', async () => {
+    const required = factors('required');
+    await assert.rejects(required.requirePasswordOnly(user('frank')), SecondFactorRequiredError);
+    const optional = factors('optional');
+    await optional.requirePasswordOnly(user('frank'));
+    await enrolled(optional, 'frank');
+    await assert.rejects(optional.requirePasswordOnly(user('frank')), SecondFactorRequiredError);
+    await factors('off').requirePasswordOnly(user('frank'));
+  });
+
+  it('an enrolment sealed for one session or person does not confirm in another, nor after 15 minutes', async () => {
+    const f = factors();
+    const started = await f.beginTotp('grace', 'sid-1');
+    assert.throws(() => f.enrolmentSecret('grace', 'sid-2', started.sealed), EnrolmentExpiredError);
+    assert.throws(() => f.enrolmentSecret('heidi', 'sid-1', started.sealed), EnrolmentExpiredError);
+    assert.equal(f.enrolmentSecret('grace', 'sid-1', started.sealed), started.secret);
+    clock += 15 * 60_000 + 1;
+    assert.throws(() => f.enrolmentSecret('grace', 'sid-1', started.sealed), EnrolmentExpiredError);
+  });
+});
