@@ -1,0 +1,158 @@
+/**
+ * Second factors in Debian's Chromium: setting up an authenticator app at first sign-in (codes
+ * computed by the test from the key the page shows), signing in with a code and with a recovery
+ * code, a remembered device, the websocket after the second step, on the simulator and on the
+ * Django upstream; the account page and the second-step pages checked with axe-core.
+ */
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { axeViolations, launchChromium } from './support/chromium.js';
+import { mappingFile } from './support/mapping.js';
+import { startStackOn, type UpstreamStack } from './support/stack.js';
+import { totp } from './support/totp.js';
+import { upstreamKinds } from './support/upstream.js';
+
+const SCREENSHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
+const MFA_ENV = { GATEWAY_MFA: 'required', GATEWAY_MFA_KEY: 'cd'.repeat(32), GATEWAY_MFA_ENROLMENT: 'first-login', GATEWAY_MFA_REMEMBER_DEVICE: '30d' };
+const serious = (vs: Awaited<ReturnType<typeof axeViolations>>) => vs.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+
+async function password(page: Page, username: string): Promise<void> {
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(`${username}-pass`);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+for (const kind of upstreamKinds()) {
+  describe(`in Chromium: second factors (${kind})`, () => {
+    let stack: UpstreamStack;
+    let browser: Browser;
+    let secret = '';
+    let recoveryCodes: string[] = [];
+    before(async () => {
+      [stack, browser] = await Promise.all([
+        startStackOn(kind, { upstream: { enableRemoteUserApi: false }, env: { ...MFA_ENV, GATEWAY_PROVISIONING_FILE: mappingFile() } }),
+        launchChromium(),
+      ]);
+    });
+    after(async () => {
+      await browser?.close();
+      await stack?.stop();
+    });
+
+    it('first sign-in sets up the app: QR code, key, first code, recovery codes, then Paperless with its websocket', async () => {
+      const context = await browser.newContext({ bypassCSP: kind === 'simulator' });
+      const page = await context.newPage();
+      await page.goto(`${stack.gateway.url}/documents/`);
+      await password(page, 'alice');
+      await page.waitForURL('**/accounts/login/enrol/');
+      await page.locator('.qr svg').waitFor();
+      if (kind === 'simulator') {
+        assert.deepEqual(serious(await axeViolations(page)), []);
+        await page.screenshot({ path: `${SCREENSHOTS}mfa-enrol.png` });
+      }
+      await page.getByText("Can't scan it? Enter this key instead.").click();
+      secret = (await page.locator('#totp-secret').textContent()) ?? '';
+      assert.match(secret, /^[A-Z2-7]{16,}$/);
+      await page.getByLabel('Enter the code the app shows').fill(totp(secret));
+      await page.getByRole('button', { name: 'Turn on' }).click();
+      await page.locator('#recovery-codes').waitFor();
+      recoveryCodes = await page.locator('#recovery-codes code').allTextContents();
+      assert.equal(recoveryCodes.length, 10);
+      if (kind === 'simulator') assert.deepEqual(serious(await axeViolations(page)), []);
+      await page.getByRole('link', { name: 'Continue to Paperless' }).click();
+      await page.waitForURL('**/documents/');
+      assert.equal(await page.locator('#user').textContent(), 'alice');
+      await page.locator('#ws', { hasText: 'connected' }).waitFor();
+      await context.close();
+    });
+
+    it('signs in with the next code and remembers the device; another browser is asked again', async () => {
+      const context = await browser.newContext({ bypassCSP: kind === 'simulator' });
+      const page = await context.newPage();
+      await page.goto(`${stack.gateway.url}/accounts/login/?next=%2Fdocuments%2F`);
+      await password(page, 'alice');
+      await page.waitForURL('**/accounts/login/verify/');
+      if (kind === 'simulator') assert.deepEqual(serious(await axeViolations(page)), []);
+      // Only the password is done: Paperless stays out of reach in this browser.
+      const direct = await context.request.get(`${stack.gateway.url}/api/documents/`);
+      assert.equal(direct.status(), 401);
+      await page.getByLabel('Code').fill(totp(secret, 1));
+      await page.getByLabel("Don't ask again on this device").check();
+      await page.getByRole('button', { name: 'Verify' }).click();
+      await page.waitForURL('**/documents/');
+      assert.equal(await page.locator('#user').textContent(), 'alice');
+      await page.locator('#logout').click();
+      await page.waitForURL('**/accounts/login/?loggedout=1');
+      await password(page, 'alice');
+      await page.waitForURL((url) => url.pathname === '/');
+      assert.equal(await page.locator('#user').textContent(), 'alice', 'no second step on the remembered device');
+      await context.close();
+
+      const other = await browser.newContext();
+      const otherPage = await other.newPage();
+      await otherPage.goto(`${stack.gateway.url}/accounts/login/`);
+      await password(otherPage, 'alice');
+      await otherPage.waitForURL('**/accounts/login/verify/');
+      await other.close();
+    });
+
+    it('a recovery code signs in once; the account page then shows one code fewer', async () => {
+      const context = await browser.newContext({ bypassCSP: kind === 'simulator' });
+      const page = await context.newPage();
+      await page.goto(`${stack.gateway.url}/accounts/security/`);
+      await password(page, 'alice');
+      await page.waitForURL('**/accounts/login/verify/');
+      await page.getByLabel('Code').fill(recoveryCodes[0] as string);
+      await page.getByRole('button', { name: 'Verify' }).click();
+      await page.waitForURL('**/accounts/security/');
+      assert.match((await page.locator('#codes-status').textContent()) ?? '', /9/);
+      if (kind === 'simulator') {
+        assert.deepEqual(serious(await axeViolations(page)), []);
+        await page.screenshot({ path: `${SCREENSHOTS}mfa-account.png` });
+        await page.emulateMedia({ colorScheme: 'dark' });
+        assert.deepEqual(serious(await axeViolations(page)), [], 'dark mode too');
+      }
+      await page.getByRole('link', { name: 'Back to Paperless' }).click();
+      await page.waitForURL((url) => url.pathname === '/');
+      assert.equal(await page.locator('#user').textContent(), 'alice');
+      await context.close();
+    });
+  });
+}
+
+describe('in Chromium: second factors, setup with JavaScript off', () => {
+  let stack: UpstreamStack;
+  let browser: Browser;
+  before(async () => {
+    [stack, browser] = await Promise.all([startStackOn('simulator', { env: MFA_ENV }), launchChromium()]);
+  });
+  after(async () => {
+    await browser?.close();
+    await stack?.stop();
+  });
+
+  it('works with the keyboard alone: the code field has the focus on the second step', async () => {
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const page = await context.newPage();
+    await page.goto(`${stack.gateway.url}/accounts/login/`);
+    await password(page, 'bob');
+    await page.waitForURL('**/accounts/login/enrol/');
+    const key = (await page.locator('#totp-secret').textContent()) ?? '';
+    await page.getByLabel('Enter the code the app shows').fill(totp(key));
+    await page.keyboard.press('Enter');
+    await page.locator('#recovery-codes').waitFor();
+    await context.close();
+    const again = await browser.newContext({ javaScriptEnabled: false });
+    const second = await again.newPage();
+    await second.goto(`${stack.gateway.url}/accounts/login/`);
+    await password(second, 'bob');
+    await second.waitForURL('**/accounts/login/verify/');
+    assert.equal(await second.evaluate(() => document.activeElement?.id), 'code');
+    await second.keyboard.type(totp(key, 1));
+    await second.keyboard.press('Enter');
+    await second.waitForURL((url) => url.pathname === '/');
+    await again.close();
+  });
+});
