@@ -160,6 +160,18 @@ describe('second factors, required for everyone (GATEWAY_MFA=required, enrolment
     assert.equal(stack.sim.requests.filter((r) => r.remoteUser === 'alice' && r.path === '/api/ui_settings/').length, 0);
   });
 
+  it('"Cancel" at the second step ends the half-done sign-in', async () => {
+    const b = stack.browser();
+    await b.login('alice', 'alice-pass');
+    const page = await b.get('/accounts/login/verify/');
+    assert.match(page.body, /href="\/accounts\/logout\/">Cancel</);
+    const stolen = b.jar.get('gateway_session') as string;
+    await b.get('/accounts/logout/');
+    const replayed = stack.browser();
+    replayed.jar.set('gateway_session', stolen);
+    assert.equal((await replayed.get('/accounts/login/verify/')).status, 303, 'the pending session is gone from the store, not only from the browser');
+  });
+
   it('a recovery code signs in once', async () => {
     const [code] = recovery.get('alice') as string[];
     const res = await signInWithCode(stack.browser(), 'alice', (code as string).toLowerCase());

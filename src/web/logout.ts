@@ -29,6 +29,10 @@ export function logoutRouter(deps: LogoutDeps): Router {
         // Paperless's session lives in the gateway session's jar: take it before the session goes.
         res.locals.paperlessSession = await deps.sessions.paperlessSessionOf(req.sessionID);
         await deps.sessions.end(req);
+      } else if (req.session?.pending) {
+        // A half-done sign-in (password proven, second step not): "Cancel" must end it, or the
+        // session middleware would renew its cookie on the way out and keep it alive.
+        await deps.sessions.end(req);
       }
       res.locals.username = username;
       next();
