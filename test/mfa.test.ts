@@ -69,7 +69,7 @@ describe('second factors, required for everyone (GATEWAY_MFA=required, enrolment
   const recovery = new Map<string, string[]>();
 
   before(async () => {
-    stack = await startStack({ env: { GATEWAY_MFA: 'required', GATEWAY_MFA_KEY: MFA_KEY, GATEWAY_MFA_REMEMBER_DEVICE: '30d' }, sim: { enableRemoteUserApi: true } });
+    stack = await startStack({ env: { GATEWAY_MFA: 'required', GATEWAY_MFA_KEY: MFA_KEY, GATEWAY_MFA_REMEMBER_DEVICE: '30d', GATEWAY_API_BASIC_AUTH_CACHE_TTL: '1s' }, sim: { enableRemoteUserApi: true } });
     await stack.slapd.ldapadd(extraUsersLdif());
   });
   after(async () => stack?.stop());
@@ -267,10 +267,45 @@ describe('second factors, required for everyone (GATEWAY_MFA=required, enrolment
     assert.equal((await stack.browser().get('/accounts/security/')).status, 303, 'signed out: to the sign-in page');
   });
 
+  it('app passwords: made on the account page, shown once, they sign apps and scripts in; revoking one signs its app out', async () => {
+    const b = stack.browser();
+    assert.equal((await signInWithCode(b, 'alice', (recovery.get('alice') as string[])[0] as string)).status, 303);
+    const page = await b.get('/accounts/security/');
+    const { _csrf } = fieldsOn(page.body, ['_csrf']);
+    assert.equal((await b.post('/accounts/security/app-passwords', { _csrf, name: 'Phone', password: 'nope' })).status, 401, 'the password is asked again');
+    const created = await b.post('/accounts/security/app-passwords', { _csrf, name: 'Phone', password: 'alice-pass' });
+    assert.equal(created.status, 200);
+    const value = /id="app-password">([a-z0-9-]+)</.exec(created.body)?.[1] as string;
+    assert.match(value, /^([a-z2-9]{4}-){4}[a-z2-9]{4}$/);
+    const listed = await b.get('/accounts/security/');
+    assert.match(listed.body, /<strong>Phone<\/strong>/);
+    assert.ok(!listed.body.includes(value), 'never shown again');
+    assert.equal((await b.post('/accounts/security/app-passwords', { _csrf, name: 'phone', password: 'alice-pass' })).status, 400, 'names are unique');
+
+    const app = await stack.browser().post('/api/token/', { username: 'alice', password: value.toUpperCase() });
+    assert.equal(app.status, 200, app.body);
+    const token = JSON.parse(app.body).token as string;
+    assert.equal((await stack.browser().request('GET', '/api/ui_settings/', { headers: [['Authorization', `Token ${token}`]] })).status, 200);
+    const script = await stack.browser().request('GET', '/api/ui_settings/', { headers: [['Authorization', basic('alice', value)]] });
+    assert.equal(script.status, 200);
+    assert.equal((await stack.browser().post('/api/token/', { username: 'alice', password: 'alice-pass' })).status, 400, 'the directory password still is not enough');
+    assert.equal((await stack.browser().login('alice', value)).status, 401, 'an app password is no browser password');
+
+    const id = /name="id" value="([^"]+)"/.exec(listed.body)?.[1] as string;
+    const revoked = await b.post('/accounts/security/app-passwords/revoke', { _csrf, id });
+    assert.equal(revoked.status, 303);
+    assert.equal(revoked.headers.location, '/accounts/security/?done=app-revoked-token');
+    assert.equal((await stack.browser().post('/api/token/', { username: 'alice', password: value })).status, 400);
+    const oldToken = await stack.browser().request('GET', '/api/ui_settings/', { headers: [['Authorization', `Token ${token}`]] });
+    assert.ok(oldToken.status === 401 || oldToken.status === 403, `the token it fetched is void (${oldToken.status})`);
+    await new Promise((r) => setTimeout(r, 1100));
+    assert.equal((await stack.browser().request('GET', '/api/ui_settings/', { headers: [['Authorization', basic('alice', value)]] })).status, 401, 'Basic stops once the cache entry ages out (then it is a wrong password)');
+  });
+
   it('mfa list names who has a factor; usage errors exit 2', async () => {
     const list = await mfaCli(stack, 'list');
     assert.equal(list.code, 0, list.stderr);
-    assert.match(list.stdout, /^alice\tauthenticator app since \d{4}-\d\d-\d\d\t10 recovery codes left$/m);
+    assert.match(list.stdout, /^alice\tauthenticator app since \d{4}-\d\d-\d\d\t9 recovery codes left$/m);
     assert.match(list.stdout, /^bob\tno factor/m);
     const bad = await mfaCli(stack, 'issue');
     assert.equal(bad.code, 2);

@@ -35,6 +35,8 @@ export interface CredentialCheckDeps {
    * a second factor (see mfa/). Absent while second factors are off.
    */
   passwordOnly?: (user: DirectoryUser) => Promise<void>;
+  /** App passwords (see mfa/app-passwords.ts), accepted from apps and scripts instead of the directory password. */
+  appPasswords?: { looksLike(typed: string): boolean; matches(username: string, typed: string, via: SignInChannel): Promise<boolean> };
   log: Logger;
 }
 
@@ -52,6 +54,11 @@ export class CredentialCheck {
    * `ip` is the client's address as the trusted proxies report it: the regulation's key.
    */
   async verify(username: string, password: string, ip: string, via: SignInChannel): Promise<DirectoryUser> {
+    const byAppPassword = via === 'form' ? undefined : await this.checkAppPassword(username, password, ip, via);
+    if (byAppPassword) {
+      await this.admit(byAppPassword, via);
+      return byAppPassword;
+    }
     const user = await this.checkPassword(username, password, ip, via);
     try {
       await this.deps.passwordOnly?.(user);
@@ -70,6 +77,27 @@ export class CredentialCheck {
       const user = await this.authenticate(username, password, ip);
       if (!fitsIdentityHeader(user.username)) throw new UsernameNotRepresentableError(user.username);
       this.requireAllowedGroup(user);
+      return user;
+    });
+  }
+
+  /**
+   * An app password instead of the directory password: the person is looked up with the
+   * service account (so a disabled or removed account gets nothing) and must still be in an
+   * allowed group. Regulated like a password. Undefined (not a failure) when it is not one of
+   * theirs: it is then tried as the directory password, which counts a failure if wrong.
+   */
+  private checkAppPassword(username: string, password: string, ip: string, via: SignInChannel): Promise<DirectoryUser | undefined> {
+    const { appPasswords, directory, regulation } = this.deps;
+    if (!appPasswords?.looksLike(password)) return Promise.resolve(undefined);
+    return this.counted(via, async () => {
+      const typed = regulationKey(username);
+      await redisCall('regulation', 'sign-in attempts', () => regulation.check(typed, ip));
+      const user = await directory.lookup(username);
+      if (!user || !(await appPasswords.matches(user.username, password, via))) return undefined;
+      if (!fitsIdentityHeader(user.username)) throw new UsernameNotRepresentableError(user.username);
+      this.requireAllowedGroup(user);
+      await redisCall('regulation', 'sign-in attempts', () => regulation.succeeded(regulationKey(user.username), ip));
       return user;
     });
   }

@@ -12,11 +12,24 @@ export interface FactorRecord {
   /** Keyed hashes of the unused recovery codes. */
   recoveryCodes: string[];
   recoveryCodesCreatedAt?: number;
+  /** Passwords for apps and scripts, which cannot answer a second step (keyed hashes only). */
+  appPasswords?: AppPassword[];
   /**
    * Random, and new with every record and every reset: a remembered device is signed for one
    * generation, so a reset (or a record lost and made again) forgets every remembered device.
    */
   generation: string;
+}
+
+export interface AppPassword {
+  id: string;
+  name: string;
+  hash: string;
+  createdAt: number;
+  /** Updated at most hourly: a write per API request would cost more than it tells. */
+  lastUsedAt?: number;
+  /** It signed an app in at /api/token/, which handed out the person's Paperless token. */
+  signedInApp?: boolean;
 }
 
 export function emptyRecord(): FactorRecord {

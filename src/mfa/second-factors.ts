@@ -188,7 +188,8 @@ export class SecondFactors {
 
   /** Removes the authenticator app and the recovery codes; remembered devices are forgotten. */
   async removeTotp(username: string): Promise<void> {
-    await this.update(username, () => ({ record: emptyRecord(), result: undefined }));
+    // App passwords stay: they are not a factor, and the person's apps should keep working.
+    await this.update(username, (record) => ({ record: { ...emptyRecord(), ...(record.appPasswords ? { appPasswords: record.appPasswords } : {}) }, result: undefined }));
     this.deps.log.warn({ event: 'mfa.removed', username, method: 'totp' }, 'authenticator app removed');
   }
 

@@ -39,6 +39,15 @@ export class PaperlessUserToken {
     return jsonOf<unknown>(answer, what);
   }
 
+  /**
+   * Replaces the user's Paperless token (generate_auth_token as that user): every app holding
+   * the old one is signed out. Used when an app password that fetched the token is revoked.
+   */
+  async rotate(username: string): Promise<void> {
+    const created = await this.call('POST', '/api/profile/generate_auth_token/', username);
+    if (typeof created !== 'string' || created === '') throw new PaperlessApiError(`generate_auth_token for ${username} returned no token`);
+  }
+
   async tokenFor(username: string): Promise<string> {
     const profile = (await this.call('GET', '/api/profile/', username)) as { auth_token?: unknown };
     if (typeof profile.auth_token === 'string' && profile.auth_token !== '') return profile.auth_token;

@@ -156,7 +156,20 @@ export function buildRoutes(services: Services) {
       }),
     );
   }
-  app.use(accountRouter({ sessions, directory: services.directory, credentials, ...(secondFactors ? { secondFactors } : {}), csrf, pages, publicUrl: config.server.publicUrl, log }));
+  app.use(
+    accountRouter({
+      sessions,
+      directory: services.directory,
+      credentials,
+      ...(secondFactors ? { secondFactors } : {}),
+      ...(services.appPasswords ? { appPasswords: services.appPasswords } : {}),
+      rotatePaperlessToken: (username) => tokens.rotate(username),
+      csrf,
+      pages,
+      publicUrl: config.server.publicUrl,
+      log,
+    }),
+  );
   app.use(
     logoutRouter({
       sessions,

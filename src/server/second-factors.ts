@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import { Regulation } from '../auth/regulation.js';
 import type { Metrics } from '../ops/metrics.js';
+import { AppPasswords } from '../mfa/app-passwords.js';
 import { EnrolmentLinks } from '../mfa/enrolment-links.js';
 import { FactorStore } from '../mfa/factor-store.js';
 import { MfaKeys } from '../mfa/mfa-keys.js';
@@ -11,13 +12,14 @@ import type { RedisClient } from '../redis/client.js';
 import type { RedisKeys } from '../redis/keys.js';
 
 /** The second-factor parts, built from GATEWAY_MFA_*; undefined while it is off. */
-export function secondFactorsFor(config: Config, redis: RedisClient, keys: RedisKeys, metrics: Pick<Metrics, 'secondFactors' | 'bans'>, log: Logger): SecondFactors | undefined {
+export function secondFactorsFor(config: Config, redis: RedisClient, keys: RedisKeys, metrics: Pick<Metrics, 'secondFactors' | 'bans'>, log: Logger): { secondFactors: SecondFactors; appPasswords: AppPasswords } | undefined {
   const { mfa } = config;
   if (mfa.mode === 'off' || !mfa.key) return undefined;
   const mfaKeys = new MfaKeys(mfa.key);
-  return new SecondFactors({
+  const store = new FactorStore(redis, keys, mfaKeys.seal);
+  const secondFactors = new SecondFactors({
     config: mfa,
-    store: new FactorStore(redis, keys, mfaKeys.seal),
+    store,
     links: new EnrolmentLinks(redis, keys, mfaKeys, mfa.enrolmentLinkTtlMs),
     keys: mfaKeys,
     ...(mfa.rememberDeviceMs ? { devices: new RememberedDevices(mfaKeys, mfa.rememberDeviceMs) } : {}),
@@ -27,4 +29,5 @@ export function secondFactorsFor(config: Config, redis: RedisClient, keys: Redis
     now: Date.now,
     log,
   });
+  return { secondFactors, appPasswords: new AppPasswords(store, mfaKeys, Date.now, log) };
 }

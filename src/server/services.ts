@@ -23,6 +23,7 @@ import { I18n } from '../web/i18n.js';
 import { Pages } from '../web/pages.js';
 import { secondFactorsFor } from './second-factors.js';
 import type { SecondFactors } from '../mfa/second-factors.js';
+import type { AppPasswords } from '../mfa/app-passwords.js';
 
 /** Everything the routes and the request path use, built once per process. */
 export interface Services {
@@ -48,6 +49,8 @@ export interface Services {
   credentials: CredentialCheck;
   /** Present unless GATEWAY_MFA is off. */
   secondFactors?: SecondFactors;
+  /** Present unless GATEWAY_MFA is off. */
+  appPasswords?: AppPasswords;
   trust: TrustFunction;
 }
 
@@ -76,7 +79,8 @@ export function buildServices(config: Config, directory: Directory, log: Logger,
 
   const recheck = new DirectoryRecheck(refreshingAccountStatus(directory, config.ldap.allowedGroups, provisioner, log), config.ldap.recheckIntervalMs, sessions, log);
 
-  const secondFactors = secondFactorsFor(config, redis, keys, metrics, log);
+  const mfa = secondFactorsFor(config, redis, keys, metrics, log);
+  const secondFactors = mfa?.secondFactors;
 
   const credentials = new CredentialCheck({
     directory,
@@ -86,7 +90,7 @@ export function buildServices(config: Config, directory: Directory, log: Logger,
     regulation: new Regulation(redis, keys, config.regulation),
     timing: new ResponseTiming(),
     metrics,
-    ...(secondFactors ? { passwordOnly: (user) => secondFactors.requirePasswordOnly(user) } : {}),
+    ...(mfa ? { passwordOnly: (user) => mfa.secondFactors.requirePasswordOnly(user), appPasswords: mfa.appPasswords } : {}),
     log,
   });
 
@@ -107,7 +111,7 @@ export function buildServices(config: Config, directory: Directory, log: Logger,
     ...(provisioner ? { provisioner } : {}),
     recheck,
     credentials,
-    ...(secondFactors ? { secondFactors } : {}),
+    ...(mfa ? { secondFactors: mfa.secondFactors, appPasswords: mfa.appPasswords } : {}),
     trust: compileTrust(config.server.trustProxy),
   };
 }

@@ -4,6 +4,7 @@ import type { CredentialCheck } from '../auth/credential-check.js';
 import { refusedSignIn } from '../auth/refused-sign-in.js';
 import type { Directory, DirectoryUser } from '../directory/directory.js';
 import { GatewayError } from '../errors.js';
+import type { AppPasswords } from '../mfa/app-passwords.js';
 import type { SecondFactors } from '../mfa/second-factors.js';
 import type { LoadedSession, SessionService } from '../session/sessions.js';
 import { BadLoginRequestError, LoginFormExpiredError } from './errors.js';
@@ -18,6 +19,10 @@ export interface AccountDeps {
   credentials: Pick<CredentialCheck, 'checkPassword'>;
   /** Undefined while GATEWAY_MFA is off. */
   secondFactors?: SecondFactors;
+  /** Undefined while GATEWAY_MFA is off. */
+  appPasswords?: AppPasswords;
+  /** Signs out every app holding the person's Paperless token (a new one is made). */
+  rotatePaperlessToken: (username: string) => Promise<void>;
   csrf: LoginCsrf;
   pages: Pages;
   publicUrl: URL;
@@ -33,6 +38,8 @@ class AccountActionError extends GatewayError {
 
 const NOTICES: Record<string, string> = {
   removed: 'The authenticator app was removed.',
+  'app-revoked': 'The app password was revoked.',
+  'app-revoked-token': 'The app password was revoked, and the apps it signed in are signed out. Apps that use other app passwords must sign in again.',
 };
 
 /**
@@ -105,6 +112,7 @@ export function accountRouter(deps: AccountDeps): Router {
       username: user.username,
       csrfToken: tokenFor(res.locals.session as LoadedSession),
       mfa: deps.secondFactors ? await deps.secondFactors.status(user) : undefined,
+      appPasswords: deps.appPasswords ? await deps.appPasswords.list(user.username) : undefined,
       error,
       notice,
     });
@@ -172,6 +180,31 @@ export function accountRouter(deps: AccountDeps): Router {
     }
   };
 
+  const createAppPassword: RequestHandler = async (req, res, next) => {
+    const user = res.locals.user as DirectoryUser;
+    const name = ((req.body ?? {}) as Record<string, unknown>).name;
+    try {
+      const created = await (deps.appPasswords as AppPasswords).create(user.username, typeof name === 'string' ? name : '');
+      pages.render(req, res, 200, 'app-password.njk', { name: created.name, value: created.value, username: user.username });
+    } catch (err) {
+      next(err);
+    }
+  };
+
+  const revokeAppPassword: RequestHandler = async (req, res, next) => {
+    const user = res.locals.user as DirectoryUser;
+    const id = ((req.body ?? {}) as Record<string, unknown>).id;
+    try {
+      const revoked = typeof id === 'string' ? await (deps.appPasswords as AppPasswords).revoke(user.username, id) : undefined;
+      if (!revoked) throw new AccountActionError(`no app password ${String(id)} of ${user.username}`, 'That app password does not exist (any more).');
+      // The token it fetched is the person's one Paperless token: only a new one ends that app's access.
+      if (revoked.signedInApp) await deps.rotatePaperlessToken(user.username);
+      res.redirect(303, `${ACCOUNT_PATH}?done=${revoked.signedInApp ? 'app-revoked-token' : 'app-revoked'}`);
+    } catch (err) {
+      next(err);
+    }
+  };
+
   const showFailure =
     (show: typeof showAccount) =>
     (err: unknown, req: Request, res: Response, next: NextFunction): void => {
@@ -188,5 +221,7 @@ export function accountRouter(deps: AccountDeps): Router {
   router.post(`${ACCOUNT_PATH}totp/`, requireMfa, requireSession, parseForm, checkForm, checkPassword, confirmTotp, showFailure(showEnrol));
   router.post(`${ACCOUNT_PATH}totp/remove`, requireMfa, requireSession, parseForm, checkForm, checkPassword, removeTotp, showFailure(showAccount));
   router.post(`${ACCOUNT_PATH}recovery-codes`, requireMfa, requireSession, parseForm, checkForm, checkPassword, newRecoveryCodes, showFailure(showAccount));
+  router.post(`${ACCOUNT_PATH}app-passwords`, requireMfa, requireSession, parseForm, checkForm, checkPassword, createAppPassword, showFailure(showAccount));
+  router.post(`${ACCOUNT_PATH}app-passwords/revoke`, requireMfa, requireSession, parseForm, checkForm, revokeAppPassword, showFailure(showAccount));
   return router;
 }
