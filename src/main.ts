@@ -15,10 +15,14 @@ import { applySync, planSync } from './provisioning/sync.js';
 import { createRedis, waitReady } from './redis/client.js';
 import { redisKeys } from './redis/keys.js';
 import { revokeUserSessions } from './session/revoke.js';
-import { MFA_USAGE, MfaUsageError, mfaCommand } from './server/mfa-command.js';
+import { MFA_USAGE, mfaCommand } from './server/mfa-command.js';
+import { SESSIONS_USAGE, sessionsCommand } from './server/sessions-command.js';
+import { CommandUsageError } from './server/usage-error.js';
 import type { Config } from './config/config.js';
+import type { Logger } from 'pino';
+import type { RedisClient } from './redis/client.js';
 
-const USAGE = `usage: paperless-ldap-gateway [serve | check-config | sync [--dry-run] [--deprovision] [--json] | ${MFA_USAGE} | help]`;
+const USAGE = `usage: paperless-ldap-gateway [serve | check-config | sync [--dry-run] [--deprovision] [--json] | ${MFA_USAGE} | ${SESSIONS_USAGE} | help]`;
 const HELP = `${USAGE}
 
 commands:
@@ -31,6 +35,8 @@ commands:
   mfa issue USER print a one-time link with which USER sets up an authenticator app
   mfa reset USER forget USER's second factors and remembered devices
   mfa list       everyone with a second factor, and how many recovery codes they have left
+  sessions list [USER]  every signed-in session (of USER): address, browser, sign-in, last seen
+  sessions revoke USER  sign USER out everywhere (websockets close on every replica)
   help           print this text (also --help, -h)
 
 README.md lists every setting with its default.
@@ -156,18 +162,19 @@ async function sync(): Promise<void> {
   }
 }
 
-async function mfa(): Promise<void> {
+/** A command that needs only the settings and Redis, and prints what it found or did. */
+async function withRedis(name: string, run: (args: string[], config: Config, redis: RedisClient, log: Logger) => Promise<string>): Promise<void> {
   const config = readConfig();
   const log = createLogger(config.log.level === 'info' ? 'warn' : config.log.level, 2);
-  const redis = createRedis(config.redis.url, log, 'mfa');
+  const redis = createRedis(config.redis.url, log, name);
   try {
     await waitReady(redis, 5000).catch(() => {
       throw new Error(`Redis is unreachable at ${config.redis.url}`);
     });
-    const output = await mfaCommand(process.argv.slice(3), config, redis, log);
+    const output = await run(process.argv.slice(3), config, redis, log);
     await new Promise<void>((resolve) => process.stdout.write(output, () => resolve()));
   } catch (err) {
-    if (!(err instanceof MfaUsageError)) throw err;
+    if (!(err instanceof CommandUsageError)) throw err;
     process.stderr.write(`paperless-ldap-gateway: ${err.message}\n`);
     process.exitCode = 2;
   } finally {
@@ -175,7 +182,13 @@ async function mfa(): Promise<void> {
   }
 }
 
-const commands: Record<string, () => Promise<void>> = { serve, 'check-config': checkConfig, sync, mfa };
+const commands: Record<string, () => Promise<void>> = {
+  serve,
+  'check-config': checkConfig,
+  sync,
+  mfa: () => withRedis('mfa', mfaCommand),
+  sessions: () => withRedis('sessions', sessionsCommand),
+};
 
 function start(command: string): void {
   const run = commands[command];

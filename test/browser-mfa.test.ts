@@ -156,3 +156,37 @@ describe('in Chromium: second factors, setup with JavaScript off', () => {
     await again.close();
   });
 });
+
+describe('in Chromium: the account page signs out another browser', () => {
+  let stack: UpstreamStack;
+  let browser: Browser;
+  before(async () => {
+    [stack, browser] = await Promise.all([startStackOn('simulator', { env: { GATEWAY_MFA: 'optional', GATEWAY_MFA_KEY: 'cd'.repeat(32) } }), launchChromium()]);
+  });
+  after(async () => {
+    await browser?.close();
+    await stack?.stop();
+  });
+
+  it('lists both browsers, signs the other out, and passes axe', async () => {
+    const laptop = await browser.newContext({ bypassCSP: true, userAgent: 'Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0' });
+    const phone = await browser.newContext({ userAgent: 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1' });
+    const phonePage = await phone.newPage();
+    await phonePage.goto(`${stack.gateway.url}/documents/`);
+    await password(phonePage, 'bob');
+    await phonePage.waitForURL('**/documents/');
+    const page = await laptop.newPage();
+    await page.goto(`${stack.gateway.url}/accounts/security/`);
+    await password(page, 'bob');
+    await page.waitForURL('**/accounts/security/');
+    assert.deepEqual(serious(await axeViolations(page)), []);
+    await page.screenshot({ path: `${SCREENSHOTS}account.png`, fullPage: true });
+    await page.getByRole('button', { name: /Sign out: Safari · iOS/ }).click();
+    await page.waitForURL('**/accounts/security/?done=session-ended');
+    assert.equal(await page.getByRole('status').textContent(), 'That session is signed out.');
+    await phonePage.reload();
+    assert.equal(new URL(phonePage.url()).pathname, '/accounts/login/');
+    await laptop.close();
+    await phone.close();
+  });
+});

@@ -14,6 +14,8 @@ export function redisKeys(prefix: string) {
     sessionEnded: `${prefix}session-ended`,
     /** The session ids of one user, for "revoke every session of this user". */
     userSessions: (username: string) => `${prefix}user-sessions:${username}`,
+    /** SCAN pattern of every user's session index (`sessions list` without a user). */
+    userSessionsPattern: `${prefix}user-sessions:*`,
     /** A rate limiter's counters (rate-limiter-flexible adds the rest of the key). */
     regulationCounter: (name: string) => `${prefix}rl:${name}`,
     regulationBans: `${prefix}rl:bans`,

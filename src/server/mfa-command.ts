@@ -7,15 +7,7 @@ import { MfaKeys } from '../mfa/mfa-keys.js';
 import type { RedisClient } from '../redis/client.js';
 import { redisKeys } from '../redis/keys.js';
 import { normalizeUsername } from '../directory/username.js';
-import { GatewayError } from '../errors.js';
-
-/** A wrong `mfa` command line; the message says what to type. */
-export class MfaUsageError extends GatewayError {
-  readonly status = 400;
-  constructor(message: string) {
-    super(message, message);
-  }
-}
+import { CommandUsageError } from './usage-error.js';
 
 export const MFA_USAGE = 'mfa issue USER | mfa reset USER | mfa list';
 
@@ -26,7 +18,7 @@ export const MFA_USAGE = 'mfa issue USER | mfa reset USER | mfa list';
  */
 export async function mfaCommand(args: string[], config: Config, redis: RedisClient, log: Logger): Promise<string> {
   const [action, name, ...rest] = args;
-  if (config.mfa.mode === 'off' || !config.mfa.key) throw new MfaUsageError('second factors are off (GATEWAY_MFA=off); set GATEWAY_MFA and GATEWAY_MFA_KEY as the gateway has them');
+  if (config.mfa.mode === 'off' || !config.mfa.key) throw new CommandUsageError('second factors are off (GATEWAY_MFA=off); set GATEWAY_MFA and GATEWAY_MFA_KEY as the gateway has them');
   const keys = redisKeys(config.redis.keyPrefix);
   const mfaKeys = new MfaKeys(config.mfa.key);
   const store = new FactorStore(redis, keys, mfaKeys.seal);
@@ -40,7 +32,7 @@ export async function mfaCommand(args: string[], config: Config, redis: RedisCli
     }
     return lines.length > 0 ? `${['USER\tFACTORS\tRECOVERY', ...lines].join('\n')}\n` : 'Nobody has a second factor yet.\n';
   }
-  if ((action !== 'issue' && action !== 'reset') || name === undefined || name === '' || rest.length > 0) throw new MfaUsageError(`usage: paperless-ldap-gateway ${MFA_USAGE}`);
+  if ((action !== 'issue' && action !== 'reset') || name === undefined || name === '' || rest.length > 0) throw new CommandUsageError(`usage: paperless-ldap-gateway ${MFA_USAGE}`);
   const username = normalizeUsername(name);
   if (action === 'reset') {
     const had = await store.reset(username);

@@ -42,5 +42,8 @@ declare module 'express-session' {
     checkedAt: number;
     /** Set when "remember me" was ticked: the session's idle timeout and lifetime, in ms. */
     rememberMs?: number;
+    /** Where and with what the person signed in, for their list of sessions. */
+    ip?: string;
+    userAgent?: string;
   }
 }

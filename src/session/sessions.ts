@@ -12,6 +12,7 @@ import type { DirectoryUser } from '../directory/directory.js';
 import { redisCall, RedisUnavailableError } from '../redis/errors.js';
 import type { RedisKeys } from '../redis/keys.js';
 import { sessionUserFrom, type PendingSignIn, type SessionUser } from './session-data.js';
+import { listUserSessions, revokeSessions, type SessionSummary } from './session-list.js';
 import { revokeUserSessions } from './revoke.js';
 import { UserSessionIndex } from './user-index.js';
 import { SessionCache, type CachedSession } from './session-cache.js';
@@ -214,6 +215,9 @@ export class SessionService {
       }
       req.session.user = sessionUserFrom(user);
       req.session.createdAt = Date.now();
+      if (req.ip) req.session.ip = req.ip;
+      const userAgent = req.get('user-agent');
+      if (userAgent) req.session.userAgent = userAgent.slice(0, 300);
       req.session.checkedAt = req.session.createdAt;
       await promisify(req.session.save.bind(req.session))();
       await this.index.add(user.username, req.sessionID);
@@ -262,6 +266,19 @@ export class SessionService {
       entry.data = updated;
       entry.session = { ...entry.session, user: updated.user, checkedAt: now };
     }
+  }
+
+  /** Every live session of one person (see session-list.ts). */
+  list(username: string): Promise<SessionSummary[]> {
+    return redisCall('sessions', 'cannot list sessions', () => listUserSessions(this.redis, this.keys, this.config, username));
+  }
+
+  /** Ends these sessions of one person (ids that are not theirs are ignored); returns how many ended. */
+  async revoke(username: string, sids: readonly string[]): Promise<number> {
+    const ended = await redisCall('sessions', 'cannot revoke sessions', () => revokeSessions(this.redis, this.keys, this.config.maxLifetimeMs, username, sids));
+    for (const sid of ended) this.ended(sid);
+    this.log.info({ event: 'session.revoked', username, sessions: ended.length, by: 'owner' }, 'sessions revoked');
+    return ended.length;
   }
 
   /** Revokes every session of one user; returns how many there were. */

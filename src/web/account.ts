@@ -1,3 +1,4 @@
+import Bowser from 'bowser';
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 import type { Logger } from 'pino';
 import type { CredentialCheck } from '../auth/credential-check.js';
@@ -14,7 +15,7 @@ import { sendError } from './error-responses.js';
 import type { Pages } from './pages.js';
 
 export interface AccountDeps {
-  sessions: Pick<SessionService, 'lookup'>;
+  sessions: Pick<SessionService, 'lookup' | 'list' | 'revoke'>;
   directory: Pick<Directory, 'lookup'>;
   credentials: Pick<CredentialCheck, 'checkPassword'>;
   /** Undefined while GATEWAY_MFA is off. */
@@ -31,6 +32,15 @@ export interface AccountDeps {
 
 export const ACCOUNT_PATH = '/accounts/security/';
 
+/** "Firefox on Windows", from a User-Agent; what a person recognises their devices by. */
+export function describeBrowser(userAgent: string | undefined): string | undefined {
+  if (!userAgent) return undefined;
+  const parsed = Bowser.parse(userAgent);
+  const browser = parsed.browser.name;
+  const os = parsed.os.name;
+  return browser && os ? `${browser} · ${os}` : (browser ?? os ?? userAgent.slice(0, 60));
+}
+
 /** The account page's own refusals (a factor the policy requires cannot be removed). */
 class AccountActionError extends GatewayError {
   readonly status = 409;
@@ -39,6 +49,8 @@ class AccountActionError extends GatewayError {
 const NOTICES: Record<string, string> = {
   removed: 'The authenticator app was removed.',
   'app-revoked': 'The app password was revoked.',
+  'session-ended': 'That session is signed out.',
+  'others-ended': 'Every other session is signed out.',
   'app-revoked-token': 'The app password was revoked, and the apps it signed in are signed out. Apps that use other app passwords must sign in again.',
 };
 
@@ -52,6 +64,8 @@ export function accountRouter(deps: AccountDeps): Router {
   const { pages, log } = deps;
   const router = express.Router();
   const tokenFor = (session: LoadedSession) => deps.csrf.tokenFor(`account:${session.sid}`);
+  // Pages name other sessions by a keyed handle, never by their id.
+  const handleOf = (sid: string) => deps.csrf.tokenFor(`session-handle:${sid}`).slice(0, 22);
 
   const requireSession: RequestHandler = async (req, res, next) => {
     try {
@@ -113,6 +127,14 @@ export function accountRouter(deps: AccountDeps): Router {
       csrfToken: tokenFor(res.locals.session as LoadedSession),
       mfa: deps.secondFactors ? await deps.secondFactors.status(user) : undefined,
       appPasswords: deps.appPasswords ? await deps.appPasswords.list(user.username) : undefined,
+      sessions: (await deps.sessions.list(user.username)).map((other) => ({
+        handle: handleOf(other.sid),
+        current: other.sid === (res.locals.session as LoadedSession).sid,
+        browser: describeBrowser(other.userAgent),
+        ip: other.ip,
+        createdAt: other.createdAt,
+        lastSeenAt: other.lastSeenAt,
+      })),
       error,
       notice,
     });
@@ -205,6 +227,25 @@ export function accountRouter(deps: AccountDeps): Router {
     }
   };
 
+  /** `which`: one session (by handle), every other one, or all of them (this one too). */
+  const endSessions =
+    (which: 'one' | 'others' | 'all'): RequestHandler =>
+    async (req, res, next) => {
+      const user = res.locals.user as DirectoryUser;
+      const current = (res.locals.session as LoadedSession).sid;
+      const handle = ((req.body ?? {}) as Record<string, unknown>).session;
+      try {
+        const sids = (await deps.sessions.list(user.username)).map((other) => other.sid);
+        const chosen = which === 'all' ? sids : which === 'others' ? sids.filter((sid) => sid !== current) : sids.filter((sid) => handleOf(sid) === handle);
+        if (which === 'one' && chosen.length === 0) throw new AccountActionError(`no session ${String(handle)} of ${user.username}`, 'That session is signed out already.');
+        await deps.sessions.revoke(user.username, chosen);
+        if (which === 'all' || chosen.includes(current)) res.redirect(303, '/accounts/logout/');
+        else res.redirect(303, `${ACCOUNT_PATH}?done=${which === 'one' ? 'session-ended' : 'others-ended'}`);
+      } catch (err) {
+        next(err);
+      }
+    };
+
   const showFailure =
     (show: typeof showAccount) =>
     (err: unknown, req: Request, res: Response, next: NextFunction): void => {
@@ -221,6 +262,9 @@ export function accountRouter(deps: AccountDeps): Router {
   router.post(`${ACCOUNT_PATH}totp/`, requireMfa, requireSession, parseForm, checkForm, checkPassword, confirmTotp, showFailure(showEnrol));
   router.post(`${ACCOUNT_PATH}totp/remove`, requireMfa, requireSession, parseForm, checkForm, checkPassword, removeTotp, showFailure(showAccount));
   router.post(`${ACCOUNT_PATH}recovery-codes`, requireMfa, requireSession, parseForm, checkForm, checkPassword, newRecoveryCodes, showFailure(showAccount));
+  router.post(`${ACCOUNT_PATH}sessions/end`, requireSession, parseForm, checkForm, endSessions('one'), showFailure(showAccount));
+  router.post(`${ACCOUNT_PATH}sessions/end-others`, requireSession, parseForm, checkForm, endSessions('others'), showFailure(showAccount));
+  router.post(`${ACCOUNT_PATH}sessions/end-all`, requireSession, parseForm, checkForm, endSessions('all'), showFailure(showAccount));
   router.post(`${ACCOUNT_PATH}app-passwords`, requireMfa, requireSession, parseForm, checkForm, checkPassword, createAppPassword, showFailure(showAccount));
   router.post(`${ACCOUNT_PATH}app-passwords/revoke`, requireMfa, requireSession, parseForm, checkForm, revokeAppPassword, showFailure(showAccount));
   return router;
