@@ -190,3 +190,67 @@ describe('in Chromium: the account page signs out another browser', () => {
     await phone.close();
   });
 });
+
+for (const kind of upstreamKinds()) {
+  describe(`in Chromium: passkeys with a virtual authenticator (${kind})`, () => {
+    let stack: UpstreamStack;
+    let browser: Browser;
+    before(async () => {
+      [stack, browser] = await Promise.all([
+        startStackOn(kind, { publicHost: 'localhost', upstream: { enableRemoteUserApi: false }, env: { GATEWAY_MFA: 'optional', GATEWAY_MFA_KEY: 'cd'.repeat(32), GATEWAY_PROVISIONING_FILE: mappingFile() } }),
+        launchChromium(),
+      ]);
+    });
+    after(async () => {
+      await browser?.close();
+      await stack?.stop();
+    });
+
+    it('adds a passkey on the account page (first factor: recovery codes), then signs in with it; its answer does not work twice', async () => {
+      const base = `http://localhost:${stack.gateway.port}`;
+      const context = await browser.newContext({ bypassCSP: false });
+      const page = await context.newPage();
+      // A platform authenticator that says yes without a person: the CDP virtual authenticator.
+      const cdp = await context.newCDPSession(page);
+      await cdp.send('WebAuthn.enable');
+      await cdp.send('WebAuthn.addVirtualAuthenticator', { options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true } });
+      await page.goto(`${base}/accounts/security/`);
+      await password(page, 'alice');
+      await page.waitForURL('**/accounts/security/');
+      await page.getByLabel('Name of the device or key').fill('Laptop');
+      await page.locator('#passkey-password').fill('alice-pass');
+      await page.getByRole('button', { name: 'Add a passkey' }).click();
+      await page.getByRole('button', { name: 'Create the passkey' }).click();
+      await page.locator('#recovery-codes').waitFor();
+      assert.equal(await page.locator('#recovery-codes code').count(), 10, 'the first factor brings recovery codes');
+      await page.getByRole('link', { name: 'Back to your account' }).click();
+      assert.match((await page.locator('#passkeys').textContent()) ?? '', /Laptop/);
+
+      await page.goto(`${base}/accounts/logout/`);
+      await page.goto(`${base}/documents/`);
+      await password(page, 'alice');
+      await page.waitForURL('**/accounts/login/verify/');
+      const posted = page.waitForRequest((r) => r.url().endsWith('/accounts/login/verify/passkey'));
+      await page.getByRole('button', { name: 'Use a passkey' }).click();
+      const answer = new URLSearchParams((await posted).postData() ?? '').get('credential') ?? '';
+      await page.waitForURL('**/documents/');
+      assert.equal(await page.locator('#user').textContent(), 'alice');
+      assert.match(stack.gateway.logs.join('\n'), /"proof":"password\+passkey"/);
+      await context.close();
+
+      // The same answer again, from another half-done sign-in of alice: its challenge was spent and
+      // belonged to another session.
+      const attacker = await browser.newContext();
+      const other = await attacker.newPage();
+      await other.goto(`${base}/accounts/login/`);
+      await password(other, 'alice');
+      await other.waitForURL('**/accounts/login/verify/');
+      const csrf = await other.locator('input[name="_csrf"]').first().inputValue();
+      const replay = await attacker.request.post(`${base}/accounts/login/verify/passkey`, { form: { _csrf: csrf, credential: answer }, headers: { origin: base }, maxRedirects: 0 });
+      assert.equal(replay.status(), 401);
+      assert.equal((await attacker.request.get(`${base}/api/ui_settings/`)).status(), 401);
+      await other.goto(`${base}/accounts/logout/`);
+      await attacker.close();
+    });
+  });
+}

@@ -18,6 +18,7 @@ import { FactorStore } from '../src/mfa/factor-store.js';
 import { MfaKeys } from '../src/mfa/mfa-keys.js';
 import { requirementFor } from '../src/mfa/mfa-policy.js';
 import { looksLikeRecoveryCode, newRecoveryCodes } from '../src/mfa/recovery-codes.js';
+import { PasskeyCeremonies } from '../src/mfa/passkeys.js';
 import { RememberedDevices } from '../src/mfa/remembered-device.js';
 import { open, seal, SealBrokenError } from '../src/mfa/sealed-box.js';
 import { SecondFactors } from '../src/mfa/second-factors.js';
@@ -155,6 +156,7 @@ describe('SecondFactors on a private redis-server', () => {
       store: new FactorStore(redis, keys, mfaKeys.seal),
       links: new EnrolmentLinks(redis, keys, mfaKeys, 60_000),
       keys: mfaKeys,
+      passkeys: new PasskeyCeremonies(redis, keys, { rpId: 'localhost', origin: 'http://localhost', rpName: 'Test' }),
       regulation: new Regulation(redis, keys.secondFactorRegulation, regulation),
       metrics: new Metrics(),
       now: () => clock,

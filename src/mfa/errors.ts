@@ -61,3 +61,11 @@ export class EnrolmentExpiredError extends GatewayError {
     super(detail, 'This setup took too long. Start again to get a new QR code.');
   }
 }
+
+/** Removing this factor would leave none, and the policy requires one. */
+export class LastFactorError extends GatewayError {
+  readonly status = 409;
+  constructor(username: string) {
+    super(`${username} must keep a second factor`, 'Your account must keep a second factor. To change phones, set up the new authenticator app instead: it replaces the old one.');
+  }
+}

@@ -12,6 +12,8 @@ export interface FactorRecord {
   /** Keyed hashes of the unused recovery codes. */
   recoveryCodes: string[];
   recoveryCodesCreatedAt?: number;
+  /** WebAuthn credentials (passkeys, security keys): each is a second factor of its own. */
+  passkeys?: StoredPasskey[];
   /** Passwords for apps and scripts, which cannot answer a second step (keyed hashes only). */
   appPasswords?: AppPassword[];
   /**
@@ -19,6 +21,19 @@ export interface FactorRecord {
    * generation, so a reset (or a record lost and made again) forgets every remembered device.
    */
   generation: string;
+}
+
+export interface StoredPasskey {
+  /** The credential id, base64url. */
+  id: string;
+  /** COSE public key, base64url. */
+  publicKey: string;
+  /** The signature counter last seen (0 for authenticators that keep none). */
+  counter: number;
+  transports?: string[];
+  name: string;
+  createdAt: number;
+  lastUsedAt?: number;
 }
 
 export interface AppPassword {
@@ -38,7 +53,7 @@ export function emptyRecord(): FactorRecord {
 
 /** Whether the person has a factor they can sign in with (recovery codes alone are a way back in, not a factor). */
 export function hasFactor(record: FactorRecord | undefined): boolean {
-  return record?.totp !== undefined;
+  return record?.totp !== undefined || (record?.passkeys?.length ?? 0) > 0;
 }
 
 /** Reads a record from JSON, refusing shapes this version does not know rather than guessing. */

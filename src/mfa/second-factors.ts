@@ -5,10 +5,12 @@ import type { Metrics } from '../ops/metrics.js';
 import { BannedError, type Regulation } from '../auth/regulation.js';
 import { redisCall } from '../redis/errors.js';
 import type { EnrolmentLinks } from './enrolment-links.js';
-import { AlreadyEnrolledError, EnrolmentExpiredError, EnrolmentLinkInvalidError, EnrolmentNotAllowedError, SecondFactorBannedError, SecondFactorInvalidError, SecondFactorRequiredError } from './errors.js';
+import { AlreadyEnrolledError, LastFactorError, EnrolmentExpiredError, EnrolmentLinkInvalidError, EnrolmentNotAllowedError, SecondFactorBannedError, SecondFactorInvalidError, SecondFactorRequiredError } from './errors.js';
 import { emptyRecord, hasFactor, type FactorRecord } from './factor-record.js';
 import type { Change, FactorStore } from './factor-store.js';
 import type { MfaKeys } from './mfa-keys.js';
+import { MAX_PASSKEYS, PasskeyRefusedError, type PasskeyCeremonies, type PasskeyInfo } from './passkeys.js';
+import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import { requirementFor, type Requirement } from './mfa-policy.js';
 import { qrSvg } from './qr-code.js';
 import { looksLikeRecoveryCode, newRecoveryCodes, normalizeRecoveryCode } from './recovery-codes.js';
@@ -26,6 +28,7 @@ export interface SecondFactorsDeps {
   keys: MfaKeys;
   /** Undefined when GATEWAY_MFA_REMEMBER_DEVICE is off. */
   devices?: RememberedDevices;
+  passkeys: PasskeyCeremonies;
   /** The second step's own counters and bans (apart from the password's). */
   regulation: Pick<Regulation, 'check' | 'failed' | 'succeeded'>;
   metrics: Pick<Metrics, 'secondFactors' | 'bans'>;
@@ -40,6 +43,7 @@ export type NextStep = { step: 'done'; remembered: boolean } | { step: 'verify' 
 export interface FactorStatus {
   requirement: Requirement;
   totpAddedAt?: number;
+  passkeys: PasskeyInfo[];
   recoveryCodesLeft: number;
   recoveryCodesCreatedAt?: number;
 }
@@ -186,11 +190,80 @@ export class SecondFactors {
     return codes;
   }
 
-  /** Removes the authenticator app and the recovery codes; remembered devices are forgotten. */
-  async removeTotp(username: string): Promise<void> {
-    // App passwords stay: they are not a factor, and the person's apps should keep working.
-    await this.update(username, (record) => ({ record: { ...emptyRecord(), ...(record.appPasswords ? { appPasswords: record.appPasswords } : {}) }, result: undefined }));
-    this.deps.log.warn({ event: 'mfa.removed', username, method: 'totp' }, 'authenticator app removed');
+  /**
+   * Removes the authenticator app; remembered devices are forgotten (a new generation). Refused
+   * when the policy requires a factor and this is the last one. Recovery codes go with the last factor.
+   */
+  async removeTotp(user: DirectoryUser): Promise<void> {
+    await this.removeFactor(user, 'totp', (record) => {
+      const { totp: _totp, ...rest } = record;
+      return rest;
+    });
+  }
+
+  /** Removes one passkey, on the same terms as the app. */
+  async removePasskey(user: DirectoryUser, id: string): Promise<boolean> {
+    return this.removeFactor(user, 'passkey', (record) => ({ ...record, passkeys: (record.passkeys ?? []).filter((p) => p.id !== id) }), (record) => record.passkeys?.some((p) => p.id === id) ?? false);
+  }
+
+  private async removeFactor(user: DirectoryUser, method: 'totp' | 'passkey', without: (record: FactorRecord) => FactorRecord, present: (record: FactorRecord) => boolean = () => true): Promise<boolean> {
+    const required = requirementFor(this.deps.config, user) === 'required';
+    const removed = await this.update(user.username, (record) => {
+      if (!present(record)) return { result: false };
+      const after = without(record);
+      if (required && !hasFactor(after)) throw new LastFactorError(user.username);
+      // App passwords stay: they are not a factor, and the person's apps should keep working.
+      const kept = hasFactor(after) ? after : { ...after, recoveryCodes: [] };
+      return { record: { ...kept, generation: emptyRecord().generation }, result: true };
+    });
+    if (removed) this.deps.log.warn({ event: 'mfa.removed', username: user.username, method }, 'second factor removed');
+    return removed;
+  }
+
+  /** Options for adding a passkey, for this session; the challenge is kept until answered. */
+  async passkeyRegistrationOptions(username: string, sid: string) {
+    return this.deps.passkeys.registrationOptions(username, sid, await this.record(username));
+  }
+
+  /**
+   * Stores a passkey the browser made (verified against the session's challenge). When it is the
+   * person's first factor, ten recovery codes come with it, returned to be shown once.
+   */
+  async addPasskey(username: string, sid: string, name: string, response: RegistrationResponseJSON, ip: string): Promise<string[] | undefined> {
+    const trimmed = name.trim();
+    if (trimmed === '' || trimmed.length > 60) throw new PasskeyRefusedError(`passkey name of ${trimmed.length} characters`, 'Give the passkey a name of 1 to 60 characters, such as the device or key it is on.');
+    const passkey = await this.deps.passkeys.register(sid, trimmed, response, this.deps.now());
+    const codes = newRecoveryCodes();
+    const first = await this.update(username, (record) => {
+      const existing = record.passkeys ?? [];
+      if (existing.length >= MAX_PASSKEYS) throw new PasskeyRefusedError('too many passkeys', 'You have 10 passkeys already. Remove one you no longer use first.');
+      if (existing.some((p) => p.id === passkey.id)) throw new PasskeyRefusedError('passkey registered twice', 'This passkey is set up already.');
+      const isFirst = !hasFactor(record);
+      const withCodes = isFirst ? { recoveryCodes: codes.map((c) => this.recoveryHash(c)), recoveryCodesCreatedAt: this.deps.now() } : {};
+      return { record: { ...record, ...withCodes, passkeys: [...existing, passkey] }, result: isFirst };
+    });
+    this.deps.log.info({ event: 'mfa.enrolled', username, method: 'passkey', name: trimmed, ip }, 'passkey added');
+    return first ? codes : undefined;
+  }
+
+  /** Options for signing in with one of the person's passkeys; undefined when they have none. */
+  async passkeyOptions(username: string, sid: string) {
+    const record = await this.record(username);
+    return record?.passkeys?.length ? this.deps.passkeys.authenticationOptions(sid, record) : undefined;
+  }
+
+  /** The second step with a passkey: the session's challenge, a known credential, a valid signature; regulated. */
+  async verifyPasskey(username: string, sid: string, response: AuthenticationResponseJSON, ip: string): Promise<'passkey'> {
+    await this.regulated(username, ip, 'passkey', async () => {
+      const proven = await this.deps.passkeys.authenticate(sid, response, await this.record(username));
+      if (!proven) throw new SecondFactorInvalidError(`passkey answer of ${username} did not verify`, 'That passkey could not be verified. Try again, or enter a code.');
+      const now = this.deps.now();
+      await this.update(username, (record) => ({
+        record: { ...record, passkeys: (record.passkeys ?? []).map((p) => (p.id === proven.id ? { ...p, counter: Math.max(p.counter, proven.counter), lastUsedAt: now } : p)) },
+        result: undefined,
+      }));
+    });
+    return 'passkey';
   }
 
   /** `mfa reset USER`: every factor and remembered device forgotten; true when there was a factor. */
@@ -205,6 +278,7 @@ export class SecondFactors {
     return {
       requirement: requirementFor(this.deps.config, user),
       ...(record?.totp ? { totpAddedAt: record.totp.addedAt } : {}),
+      passkeys: (record?.passkeys ?? []).map(({ id, name, createdAt, lastUsedAt }) => ({ id, name, createdAt, ...(lastUsedAt ? { lastUsedAt } : {}) })),
       recoveryCodesLeft: record?.recoveryCodes.length ?? 0,
       ...(record?.recoveryCodesCreatedAt ? { recoveryCodesCreatedAt: record.recoveryCodesCreatedAt } : {}),
     };
@@ -230,7 +304,7 @@ export class SecondFactors {
   }
 
   /** Runs a code check under the second step's regulation: banned first, failures counted, metrics and audit. */
-  private async regulated(username: string, ip: string, method: 'totp' | 'recovery', check: () => Promise<void>): Promise<void> {
+  private async regulated(username: string, ip: string, method: 'totp' | 'recovery' | 'passkey', check: () => Promise<void>): Promise<void> {
     const { regulation, metrics, log } = this.deps;
     try {
       await redisCall('regulation', 'second-step attempts', () => regulation.check(username, ip));

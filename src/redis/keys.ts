@@ -29,6 +29,8 @@ export function redisKeys(prefix: string) {
     factors: (username: string) => `${prefix}mfa:factors:${username}`,
     /** Everyone who has a factors record, for `mfa list`. */
     factorUsers: `${prefix}mfa:users`,
+    /** A WebAuthn challenge, for one session and one ceremony, spent when answered. */
+    webauthnChallenge: (ceremony: string, sid: string) => `${prefix}mfa:challenge:${ceremony}:${sid}`,
     /** A one-time enrolment link, by the hash of its token. */
     enrolmentLink: (tokenHash: string) => `${prefix}mfa:link:${tokenHash}`,
     /** The second step's own failure counters and bans, apart from the password's. */

@@ -6,6 +6,7 @@ import { AppPasswords } from '../mfa/app-passwords.js';
 import { EnrolmentLinks } from '../mfa/enrolment-links.js';
 import { FactorStore } from '../mfa/factor-store.js';
 import { MfaKeys } from '../mfa/mfa-keys.js';
+import { PasskeyCeremonies } from '../mfa/passkeys.js';
 import { RememberedDevices } from '../mfa/remembered-device.js';
 import { SecondFactors } from '../mfa/second-factors.js';
 import type { RedisClient } from '../redis/client.js';
@@ -22,6 +23,8 @@ export function secondFactorsFor(config: Config, redis: RedisClient, keys: Redis
     store,
     links: new EnrolmentLinks(redis, keys, mfaKeys, mfa.enrolmentLinkTtlMs),
     keys: mfaKeys,
+    // Passkeys are bound to the public URL's host, and the browser reports its origin.
+    passkeys: new PasskeyCeremonies(redis, keys, { rpId: config.server.publicUrl.hostname, origin: config.server.publicUrl.origin, rpName: mfa.issuer }),
     ...(mfa.rememberDeviceMs ? { devices: new RememberedDevices(mfaKeys, mfa.rememberDeviceMs) } : {}),
     // Same limits as passwords, counted apart: a wrong code is not a wrong password.
     regulation: new Regulation(redis, keys.secondFactorRegulation, config.regulation),

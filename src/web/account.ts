@@ -7,6 +7,8 @@ import type { Directory, DirectoryUser } from '../directory/directory.js';
 import { GatewayError } from '../errors.js';
 import type { AppPasswords } from '../mfa/app-passwords.js';
 import type { SecondFactors } from '../mfa/second-factors.js';
+import type { RegistrationResponseJSON } from '@simplewebauthn/server';
+import { credentialOf } from './webauthn-form.js';
 import type { LoadedSession, SessionService } from '../session/sessions.js';
 import { BadLoginRequestError, LoginFormExpiredError } from './errors.js';
 import { foreignOrigin } from './form-guard.js';
@@ -49,6 +51,8 @@ class AccountActionError extends GatewayError {
 const NOTICES: Record<string, string> = {
   removed: 'The authenticator app was removed.',
   'app-revoked': 'The app password was revoked.',
+  'passkey-added': 'The passkey was added.',
+  'passkey-removed': 'The passkey was removed.',
   'session-ended': 'That session is signed out.',
   'others-ended': 'Every other session is signed out.',
   'app-revoked-token': 'The app password was revoked, and the apps it signed in are signed out. Apps that use other app passwords must sign in again.',
@@ -87,7 +91,7 @@ export function accountRouter(deps: AccountDeps): Router {
     }
   };
 
-  const parseForm = express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 10 });
+  const parseForm = express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 10 });
 
   const checkForm: RequestHandler = (req, res, next) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
@@ -179,11 +183,7 @@ export function accountRouter(deps: AccountDeps): Router {
   const removeTotp: RequestHandler = async (req, res, next) => {
     const user = res.locals.user as DirectoryUser;
     try {
-      const factors = deps.secondFactors as SecondFactors;
-      if ((await factors.status(user)).requirement === 'required') {
-        throw new AccountActionError(`${user.username} must keep a second factor`, 'Your account must keep a second factor. To change phones, set up the new authenticator app instead: it replaces the old one.');
-      }
-      await factors.removeTotp(user.username);
+      await (deps.secondFactors as SecondFactors).removeTotp(user);
       res.redirect(303, `${ACCOUNT_PATH}?done=removed`);
     } catch (err) {
       next(err);
@@ -246,6 +246,44 @@ export function accountRouter(deps: AccountDeps): Router {
       }
     };
 
+  /** After the password: the browser is asked to make a passkey (webauthn.js), then posts it back. */
+  const passkeyOptions: RequestHandler = async (req, res, next) => {
+    const user = res.locals.user as DirectoryUser;
+    const session = res.locals.session as LoadedSession;
+    const name = ((req.body ?? {}) as Record<string, unknown>).name;
+    try {
+      const options = await (deps.secondFactors as SecondFactors).passkeyRegistrationOptions(user.username, session.sid);
+      pages.render(req, res, 200, 'passkey-new.njk', { csrfToken: tokenFor(session), name: typeof name === 'string' ? name.trim().slice(0, 60) : '', options: JSON.stringify(options) });
+    } catch (err) {
+      next(err);
+    }
+  };
+
+  const addPasskey: RequestHandler = async (req, res, next) => {
+    const user = res.locals.user as DirectoryUser;
+    const session = res.locals.session as LoadedSession;
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    try {
+      const codes = await (deps.secondFactors as SecondFactors).addPasskey(user.username, session.sid, typeof body.name === 'string' ? body.name : '', credentialOf<RegistrationResponseJSON>(body.credential), req.ip ?? '');
+      if (codes) pages.render(req, res, 200, 'recovery-codes.njk', { codes, continueTo: ACCOUNT_PATH, fromAccount: true });
+      else res.redirect(303, `${ACCOUNT_PATH}?done=passkey-added`);
+    } catch (err) {
+      next(err);
+    }
+  };
+
+  const removePasskey: RequestHandler = async (req, res, next) => {
+    const user = res.locals.user as DirectoryUser;
+    const id = ((req.body ?? {}) as Record<string, unknown>).id;
+    try {
+      const removed = typeof id === 'string' && (await (deps.secondFactors as SecondFactors).removePasskey(user, id));
+      if (!removed) throw new AccountActionError(`no passkey ${String(id)} of ${user.username}`, 'That passkey does not exist (any more).');
+      res.redirect(303, `${ACCOUNT_PATH}?done=passkey-removed`);
+    } catch (err) {
+      next(err);
+    }
+  };
+
   const showFailure =
     (show: typeof showAccount) =>
     (err: unknown, req: Request, res: Response, next: NextFunction): void => {
@@ -262,6 +300,9 @@ export function accountRouter(deps: AccountDeps): Router {
   router.post(`${ACCOUNT_PATH}totp/`, requireMfa, requireSession, parseForm, checkForm, checkPassword, confirmTotp, showFailure(showEnrol));
   router.post(`${ACCOUNT_PATH}totp/remove`, requireMfa, requireSession, parseForm, checkForm, checkPassword, removeTotp, showFailure(showAccount));
   router.post(`${ACCOUNT_PATH}recovery-codes`, requireMfa, requireSession, parseForm, checkForm, checkPassword, newRecoveryCodes, showFailure(showAccount));
+  router.post(`${ACCOUNT_PATH}passkeys/new`, requireMfa, requireSession, parseForm, checkForm, checkPassword, passkeyOptions, showFailure(showAccount));
+  router.post(`${ACCOUNT_PATH}passkeys/`, requireMfa, requireSession, parseForm, checkForm, addPasskey, showFailure(showAccount));
+  router.post(`${ACCOUNT_PATH}passkeys/remove`, requireMfa, requireSession, parseForm, checkForm, checkPassword, removePasskey, showFailure(showAccount));
   router.post(`${ACCOUNT_PATH}sessions/end`, requireSession, parseForm, checkForm, endSessions('one'), showFailure(showAccount));
   router.post(`${ACCOUNT_PATH}sessions/end-others`, requireSession, parseForm, checkForm, endSessions('others'), showFailure(showAccount));
   router.post(`${ACCOUNT_PATH}sessions/end-all`, requireSession, parseForm, checkForm, endSessions('all'), showFailure(showAccount));

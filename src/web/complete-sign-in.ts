@@ -13,7 +13,7 @@ export interface CompleteSignInDeps {
 }
 
 /** How the person proved who they are, for the audit line. */
-export type Proof = 'password' | 'password+remembered-device' | 'password+totp' | 'password+recovery' | 'password+enrolment';
+export type Proof = 'password' | 'password+remembered-device' | 'password+totp' | 'password+recovery' | 'password+passkey' | 'password+enrolment';
 
 /**
  * The end of every browser sign-in, however many steps it took: Paperless is made to match, a

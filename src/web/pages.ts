@@ -28,6 +28,8 @@ function pageHeaders(brand: BrandConfig) {
       directives: {
         defaultSrc: ["'none'"],
         styleSrc: ["'self'"],
+        // Only the gateway's own files (webauthn.js); never inline.
+        scriptSrc: ["'self'"],
         imgSrc: ["'self'", 'data:', ...logoOrigin],
         formAction: ["'self'"],
         frameAncestors: ["'none'"],

@@ -5,7 +5,9 @@ import { GatewayError } from '../errors.js';
 import { EnrolmentExpiredError } from '../mfa/errors.js';
 import type { SecondFactors } from '../mfa/second-factors.js';
 import type { PendingSignIn } from '../session/session-data.js';
-import type { CompleteSignIn } from './complete-sign-in.js';
+import type { CompleteSignIn, Proof } from './complete-sign-in.js';
+import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
+import { credentialOf } from './webauthn-form.js';
 import { BadLoginRequestError } from './errors.js';
 import type { FormGuard } from './form-guard.js';
 import type { Pages } from './pages.js';
@@ -68,7 +70,15 @@ export function secondStepRouter(deps: SecondStepDeps): Router {
 
   async function showVerify(req: Request, res: Response, status: number, error?: string): Promise<void> {
     const pending = res.locals.pending as PendingSignIn;
-    pages.render(req, res, status, 'second-step.njk', { csrfToken: guard.token(req, res), username: pending.user.username, error, rememberDevice: secondFactors.remembersDevices });
+    // A fresh challenge on every showing: an answer works once, in this session only.
+    const passkeyOptions = await secondFactors.passkeyOptions(pending.user.username, req.sessionID);
+    pages.render(req, res, status, 'second-step.njk', {
+      csrfToken: guard.token(req, res),
+      username: pending.user.username,
+      error,
+      rememberDevice: secondFactors.remembersDevices,
+      passkeyOptions: passkeyOptions ? JSON.stringify(passkeyOptions) : undefined,
+    });
   }
 
   async function showEnrol(req: Request, res: Response, status: number, error?: string): Promise<void> {
@@ -85,7 +95,7 @@ export function secondStepRouter(deps: SecondStepDeps): Router {
     pages.render(req, res, status, 'enrol.njk', { csrfToken: guard.token(req, res), action: '/accounts/login/enrol/', username: pending.user.username, enrolment, error, askPassword: false, cancel: '/accounts/logout/' });
   }
 
-  const parseForm = express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 10 });
+  const parseForm = express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 10 });
 
   const readCode: RequestHandler = (req, res, next) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
@@ -109,11 +119,32 @@ export function secondStepRouter(deps: SecondStepDeps): Router {
     }
   };
 
+  const readPasskey: RequestHandler = (req, res, next) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    try {
+      res.locals.credential = credentialOf<AuthenticationResponseJSON>(body.credential);
+      res.locals.form = { code: '', rememberDevice: secondFactors.remembersDevices && body.remember_device === '1' } satisfies CodeForm;
+      next();
+    } catch (err) {
+      next(err);
+    }
+  };
+
+  const checkPasskey: RequestHandler = async (req, res, next) => {
+    const pending = res.locals.pending as PendingSignIn;
+    try {
+      res.locals.proof = `password+${await secondFactors.verifyPasskey(pending.user.username, req.sessionID, res.locals.credential as AuthenticationResponseJSON, req.ip ?? '')}`;
+      next();
+    } catch (err) {
+      next(err);
+    }
+  };
+
   const finish: RequestHandler = async (req, res, next) => {
     const pending = res.locals.pending as PendingSignIn;
     const form = res.locals.form as CodeForm;
     try {
-      await deps.complete(req, pending.user, { remember: pending.remember, proof: res.locals.proof as 'password+totp' | 'password+recovery' });
+      await deps.complete(req, pending.user, { remember: pending.remember, proof: res.locals.proof as Proof });
       if (form.rememberDevice) {
         const value = await secondFactors.rememberDevice(pending.user.username);
         if (value) res.cookie(deps.deviceCookie.name, value, { httpOnly: true, sameSite: 'lax', secure: deps.deviceCookie.secure, path: '/accounts/login/', ...(deps.deviceCookie.maxAgeMs ? { maxAge: deps.deviceCookie.maxAgeMs } : {}) });
@@ -161,6 +192,7 @@ export function secondStepRouter(deps: SecondStepDeps): Router {
 
   router.get('/accounts/login/verify/', requirePending('verify'), show('verify'), showFailure('verify'));
   router.post('/accounts/login/verify/', parseForm, requirePending('verify'), readCode, guard.check, checkCode, finish, showFailure('verify'));
+  router.post('/accounts/login/verify/passkey', parseForm, requirePending('verify'), readPasskey, guard.check, checkPasskey, finish, showFailure('verify'));
   router.get('/accounts/login/enrol/', requirePending('enrol'), show('enrol'), showFailure('enrol'));
   router.post('/accounts/login/enrol/', parseForm, requirePending('enrol'), readCode, guard.check, enrol, showFailure('enrol'));
   return router;

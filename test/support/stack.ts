@@ -29,6 +29,8 @@ export interface StackOptions {
   launch?: Launch;
   /** The Paperless user whose token the gateway gets (default: a superuser, as README says). */
   tokenUser?: NewUser;
+  /** The public URL's host instead of 127.0.0.1 (WebAuthn refuses IP addresses: `localhost`). */
+  publicHost?: string;
 }
 
 async function startOn(upstream: Upstream, options: StackOptions): Promise<UpstreamStack> {
@@ -46,7 +48,11 @@ async function startOn(upstream: Upstream, options: StackOptions): Promise<Upstr
   const tokenUser = await upstream.addUser(options.tokenUser ?? { username: 'gateway-admin', is_superuser: true, is_staff: true });
   const paperlessToken = await upstream.tokenFor(tokenUser.username);
   const gateway = new GatewayProcess(
-    { ...baseEnv({ ldapUrl: slapd.url, redisUrl: redis.url, upstreamUrl: upstream.url, port, paperlessToken }), ...options.env },
+    {
+      ...baseEnv({ ldapUrl: slapd.url, redisUrl: redis.url, upstreamUrl: upstream.url, port, paperlessToken }),
+      ...(options.publicHost ? { GATEWAY_PUBLIC_URL: `http://${options.publicHost}:${port}` } : {}),
+      ...options.env,
+    },
     false,
     options.launch,
   );

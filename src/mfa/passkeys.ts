@@ -1,0 +1,118 @@
+import { randomBytes } from 'node:crypto';
+import { generateAuthenticationOptions, generateRegistrationOptions, verifyAuthenticationResponse, verifyRegistrationResponse, type AuthenticationResponseJSON, type PublicKeyCredentialCreationOptionsJSON, type PublicKeyCredentialRequestOptionsJSON, type RegistrationResponseJSON } from '@simplewebauthn/server';
+import { GatewayError } from '../errors.js';
+import type { RedisClient } from '../redis/client.js';
+import type { RedisKeys } from '../redis/keys.js';
+import { redisCall } from '../redis/errors.js';
+import type { FactorRecord, StoredPasskey } from './factor-record.js';
+
+const CHALLENGE_MS = 5 * 60_000;
+const MAX_PER_PERSON = 10;
+
+/** A passkey that could not be added: a bad name, too many, or the browser's answer did not verify. */
+export class PasskeyRefusedError extends GatewayError {
+  readonly status = 400;
+}
+
+export interface PasskeyConfig {
+  /** The public URL's host name: passkeys are bound to it. */
+  rpId: string;
+  /** The public URL's origin, which the browser reports. */
+  origin: string;
+  /** The name authenticators show. */
+  rpName: string;
+}
+
+/** What the account page lists. */
+export type PasskeyInfo = Pick<StoredPasskey, 'id' | 'name' | 'createdAt' | 'lastUsedAt'>;
+
+/**
+ * WebAuthn with @simplewebauthn/server: registration and assertion options whose challenge is
+ * kept in Redis for one session and one ceremony and spent by the answer (getdel), so an answer
+ * works once and only in the session that asked. The records themselves live in the person's
+ * sealed record; SecondFactors applies them (store, regulation).
+ */
+export class PasskeyCeremonies {
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly keys: Pick<RedisKeys, 'webauthnChallenge'>,
+    readonly config: PasskeyConfig,
+  ) {}
+
+  async registrationOptions(username: string, sid: string, record: FactorRecord | undefined): Promise<PublicKeyCredentialCreationOptionsJSON> {
+    const options = await generateRegistrationOptions({
+      rpName: this.config.rpName,
+      rpID: this.config.rpId,
+      userName: username,
+      userID: randomBytes(16),
+      attestationType: 'none',
+      excludeCredentials: (record?.passkeys ?? []).map((p) => ({ id: p.id, ...(p.transports ? { transports: p.transports } : {}) })),
+      authenticatorSelection: { residentKey: 'preferred', userVerification: 'preferred' },
+    });
+    await this.keep('register', sid, options.challenge);
+    return options;
+  }
+
+  /** Verifies a registration answer against the session's spent challenge; the new passkey, not yet stored. */
+  async register(sid: string, name: string, response: RegistrationResponseJSON, now: number): Promise<StoredPasskey> {
+    const challenge = await this.spend('register', sid);
+    if (!challenge) throw new PasskeyRefusedError('no registration challenge for this session', 'This passkey setup took too long. Start again.');
+    let verified;
+    try {
+      verified = await verifyRegistrationResponse({ response, expectedChallenge: challenge, expectedOrigin: this.config.origin, expectedRPID: this.config.rpId, requireUserVerification: false });
+    } catch (err) {
+      throw new PasskeyRefusedError(`registration did not verify: ${(err as Error).message}`, 'Your browser’s answer could not be verified. Try again, or use another passkey.');
+    }
+    if (!verified.verified) throw new PasskeyRefusedError('registration not verified', 'Your browser’s answer could not be verified. Try again, or use another passkey.');
+    const { credential } = verified.registrationInfo;
+    return {
+      id: credential.id,
+      publicKey: Buffer.from(credential.publicKey).toString('base64url'),
+      counter: credential.counter,
+      ...(credential.transports ? { transports: credential.transports } : {}),
+      name,
+      createdAt: now,
+    };
+  }
+
+  async authenticationOptions(sid: string, record: FactorRecord | undefined): Promise<PublicKeyCredentialRequestOptionsJSON> {
+    const options = await generateAuthenticationOptions({
+      rpID: this.config.rpId,
+      allowCredentials: (record?.passkeys ?? []).map((p) => ({ id: p.id, ...(p.transports ? { transports: p.transports } : {}) })),
+      userVerification: 'preferred',
+    });
+    await this.keep('authenticate', sid, options.challenge);
+    return options;
+  }
+
+  /** The passkey an assertion proves, with its new counter; undefined when it does not verify. */
+  async authenticate(sid: string, response: AuthenticationResponseJSON, record: FactorRecord | undefined): Promise<{ id: string; counter: number } | undefined> {
+    const challenge = await this.spend('authenticate', sid);
+    const stored = record?.passkeys?.find((p) => p.id === response.id);
+    if (!challenge || !stored) return undefined;
+    try {
+      const result = await verifyAuthenticationResponse({
+        response,
+        expectedChallenge: challenge,
+        expectedOrigin: this.config.origin,
+        expectedRPID: this.config.rpId,
+        credential: { id: stored.id, publicKey: Buffer.from(stored.publicKey, 'base64url'), counter: stored.counter, ...(stored.transports ? { transports: stored.transports } : {}) },
+        requireUserVerification: false,
+      });
+      return result.verified ? { id: stored.id, counter: result.authenticationInfo.newCounter } : undefined;
+    } catch {
+      // A cloned authenticator (counter went back), a wrong signature, origin or challenge: all just "no".
+      return undefined;
+    }
+  }
+
+  private keep(ceremony: string, sid: string, challenge: string): Promise<unknown> {
+    return redisCall('second factors', 'cannot keep a passkey challenge', () => this.redis.set(this.keys.webauthnChallenge(ceremony, sid), challenge, 'PX', CHALLENGE_MS));
+  }
+
+  private async spend(ceremony: string, sid: string): Promise<string | undefined> {
+    return (await redisCall('second factors', 'cannot read a passkey challenge', () => this.redis.getdel(this.keys.webauthnChallenge(ceremony, sid)))) ?? undefined;
+  }
+}
+
+export { MAX_PER_PERSON as MAX_PASSKEYS };
