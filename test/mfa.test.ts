@@ -345,6 +345,23 @@ describe('second factors, optional, required for one group, enrolment at first s
     assert.equal(again.status, 403, 'not a first sign-in any more');
   });
 
+  it('someone who chose a factor is not downgraded when their record vanishes from Redis while the gateway runs', async () => {
+    const b = stack.browser();
+    assert.equal((await b.login('carol', 'carol-pass')).status, 303);
+    const setup = await b.get('/accounts/security/totp/');
+    const secret = secretOn(setup.body);
+    const done = await b.post('/accounts/security/totp/', { ...fieldsOn(setup.body, ['_csrf', 'enrolment']), code: totp(secret), password: 'carol-pass' });
+    assert.equal(done.status, 200);
+    const redis = new Redis(stack.redis.url);
+    await redis.del(...(await redis.keys('*mfa:factors:carol')));
+    redis.disconnect();
+    const res = await stack.browser().login('carol', 'carol-pass');
+    assert.equal(res.status, 403, 'not a password-only sign-in');
+    assert.match(alertOf(res) ?? '', /Ask your administrator for an enrolment link/);
+    assert.equal((await stack.browser().post('/api/token/', { username: 'carol', password: 'carol-pass' })).status, 400);
+    assert.match(stack.gateway.logs.join('\n'), /"event":"mfa.store_lost","username":"carol"/);
+  });
+
   it('others sign in with the password, may turn on a factor on the account page, and then must use it', async () => {
     const b = stack.browser();
     const res = await b.login('bob', 'bob-pass');

@@ -62,6 +62,14 @@ export interface TotpEnrolment {
  * store or a stolen password from ever turning into a password-only sign-in.
  */
 export class SecondFactors {
+  /**
+   * People this process has seen with a factor. If their record then vanishes (Redis restarted
+   * without persistence, or flushed, while the gateway ran), they are treated as required to use
+   * one: a lost store must not turn anyone into a password-only user. A removal or `mfa reset`
+   * leaves an empty record, which is not "vanished".
+   */
+  private readonly seenWithFactor = new Set<string>();
+
   constructor(private readonly deps: SecondFactorsDeps) {}
 
   get enabled(): boolean {
@@ -84,7 +92,9 @@ export class SecondFactors {
       const remembered = this.deps.devices?.remembers(context.deviceCookie, user.username, (record as FactorRecord).generation, this.deps.now()) ?? false;
       return remembered ? { step: 'done', remembered } : { step: 'verify' };
     }
-    if (requirement === 'optional') return { step: 'done', remembered: false };
+    const lost = record === undefined && this.seenWithFactor.has(user.username);
+    if (lost) this.deps.log.error({ event: 'mfa.store_lost', username: user.username }, 'the second factors of someone who had one are gone from Redis; they need an enrolment link');
+    if (requirement === 'optional' && !lost) return { step: 'done', remembered: false };
     if (context.enrolLink !== undefined) {
       const owner = await redisCall('second factors', 'cannot read enrolment link', () => this.deps.links.owner(context.enrolLink as string));
       if (owner !== user.username) throw new EnrolmentLinkInvalidError(`enrolment link for ${owner ?? 'nobody'} used by ${user.username}`);
@@ -101,7 +111,8 @@ export class SecondFactors {
   async requirePasswordOnly(user: DirectoryUser): Promise<void> {
     const requirement = requirementFor(this.deps.config, user);
     if (requirement === 'none') return;
-    if (requirement === 'required' || hasFactor(await this.record(user.username))) throw new SecondFactorRequiredError(user.username);
+    const record = await this.record(user.username);
+    if (requirement === 'required' || hasFactor(record) || (record === undefined && this.seenWithFactor.has(user.username))) throw new SecondFactorRequiredError(user.username);
   }
 
   /** Checks a code typed at the second step (TOTP or recovery code) and spends it; regulated. */
@@ -178,6 +189,7 @@ export class SecondFactors {
         };
       });
     });
+    this.seenWithFactor.add(username);
     this.deps.log.info({ event: 'mfa.enrolled', username, method: 'totp', ip, replaced: options.replace, link: options.link !== undefined }, 'authenticator app enrolled');
     return codes;
   }
@@ -242,6 +254,7 @@ export class SecondFactors {
       const withCodes = isFirst ? { recoveryCodes: codes.map((c) => this.recoveryHash(c)), recoveryCodesCreatedAt: this.deps.now() } : {};
       return { record: { ...record, ...withCodes, passkeys: [...existing, passkey] }, result: isFirst };
     });
+    this.seenWithFactor.add(username);
     this.deps.log.info({ event: 'mfa.enrolled', username, method: 'passkey', name: trimmed, ip }, 'passkey added');
     return first ? codes : undefined;
   }
@@ -291,8 +304,10 @@ export class SecondFactors {
     return devices && record ? devices.issue(username, record.generation, this.deps.now()) : undefined;
   }
 
-  private record(username: string): Promise<FactorRecord | undefined> {
-    return redisCall('second factors', 'cannot read second factors', () => this.deps.store.get(username));
+  private async record(username: string): Promise<FactorRecord | undefined> {
+    const record = await redisCall('second factors', 'cannot read second factors', () => this.deps.store.get(username));
+    if (hasFactor(record)) this.seenWithFactor.add(username);
+    return record;
   }
 
   private update<T>(username: string, change: (record: FactorRecord) => Change<T> | Promise<Change<T>>): Promise<T> {
