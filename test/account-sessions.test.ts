@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { runCliToEnd } from './support/gateway.js';
 import type { Browser } from './support/http-client.js';
+import { userDn } from './support/directory-data.js';
 import { startStack, type Stack } from './support/stack.js';
 import { fieldsOn } from './support/totp.js';
 
@@ -16,7 +17,7 @@ const SAFARI = 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebK
 describe('account page: where you are signed in', () => {
   let stack: Stack;
   before(async () => {
-    stack = await startStack();
+    stack = await startStack({ env: { GATEWAY_LDAP_ALLOWED_GROUPS: 'paperless-users' } });
   });
   after(async () => stack?.stop());
 
@@ -77,6 +78,16 @@ describe('account page: where you are signed in', () => {
     const all = await a.post('/accounts/security/sessions/end-all', { _csrf });
     assert.equal(all.headers.location, '/accounts/logout/');
     assert.equal((await a.get('/documents/')).status, 302);
+  });
+
+  it('someone who left the allowed groups gets no account page', async () => {
+    const b = await signedIn('bob', FIREFOX);
+    assert.equal((await b.get('/accounts/security/')).status, 200);
+    await stack.slapd.ldapadd(`dn: cn=paperless-users,ou=groups,dc=example,dc=com\nchangetype: modify\ndelete: member\nmember: ${userDn('bob')}\n`, true);
+    const page = await b.get('/accounts/security/');
+    assert.equal(page.status, 303);
+    assert.equal(page.headers.location, '/accounts/logout/');
+    await stack.slapd.ldapadd(`dn: cn=paperless-users,ou=groups,dc=example,dc=com\nchangetype: modify\nadd: member\nmember: ${userDn('bob')}\n`, true);
   });
 
   it('sessions list and sessions revoke for the admin', async () => {

@@ -160,6 +160,7 @@ export function buildRoutes(services: Services) {
     accountRouter({
       sessions,
       directory: services.directory,
+      allowedGroups: config.ldap.allowedGroups,
       credentials,
       ...(secondFactors ? { secondFactors } : {}),
       ...(services.appPasswords ? { appPasswords: services.appPasswords } : {}),

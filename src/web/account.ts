@@ -3,6 +3,7 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import type { Logger } from 'pino';
 import type { CredentialCheck } from '../auth/credential-check.js';
 import { refusedSignIn } from '../auth/refused-sign-in.js';
+import { isAllowed } from '../directory/allowed-groups.js';
 import type { Directory, DirectoryUser } from '../directory/directory.js';
 import { GatewayError } from '../errors.js';
 import type { AppPasswords } from '../mfa/app-passwords.js';
@@ -19,6 +20,8 @@ import type { Pages } from './pages.js';
 export interface AccountDeps {
   sessions: Pick<SessionService, 'lookup' | 'list' | 'revoke'>;
   directory: Pick<Directory, 'lookup'>;
+  /** GATEWAY_LDAP_ALLOWED_GROUPS: someone who left them is signed out here too. */
+  allowedGroups: readonly string[];
   credentials: Pick<CredentialCheck, 'checkPassword'>;
   /** Undefined while GATEWAY_MFA is off. */
   secondFactors?: SecondFactors;
@@ -79,7 +82,7 @@ export function accountRouter(deps: AccountDeps): Router {
         return;
       }
       const user = await deps.directory.lookup(session.user.username);
-      if (!user) {
+      if (!user || !isAllowed(user, deps.allowedGroups)) {
         res.redirect(303, '/accounts/logout/');
         return;
       }
@@ -217,10 +220,14 @@ export function accountRouter(deps: AccountDeps): Router {
     const user = res.locals.user as DirectoryUser;
     const id = ((req.body ?? {}) as Record<string, unknown>).id;
     try {
-      const revoked = typeof id === 'string' ? await (deps.appPasswords as AppPasswords).revoke(user.username, id) : undefined;
-      if (!revoked) throw new AccountActionError(`no app password ${String(id)} of ${user.username}`, 'That app password does not exist (any more).');
-      // The token it fetched is the person's one Paperless token: only a new one ends that app's access.
-      if (revoked.signedInApp) await deps.rotatePaperlessToken(user.username);
+      const appPasswords = deps.appPasswords as AppPasswords;
+      const entry = (await appPasswords.list(user.username)).find((p) => p.id === id);
+      if (!entry) throw new AccountActionError(`no app password ${String(id)} of ${user.username}`, 'That app password does not exist (any more).');
+      // The token it fetched is the person's one Paperless token: only a new one ends that app's
+      // access. Replaced first, so a Paperless outage leaves the app password in place to try again.
+      if (entry.signedInApp) await deps.rotatePaperlessToken(user.username);
+      const revoked = await appPasswords.revoke(user.username, entry.id);
+      if (!revoked) throw new AccountActionError(`app password ${entry.id} of ${user.username} went meanwhile`, 'That app password does not exist (any more).');
       res.redirect(303, `${ACCOUNT_PATH}?done=${revoked.signedInApp ? 'app-revoked-token' : 'app-revoked'}`);
     } catch (err) {
       next(err);
