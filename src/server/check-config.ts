@@ -3,6 +3,9 @@ import type { Directory } from '../directory/directory.js';
 import type { PaperlessApi } from '../provisioning/paperless-api.js';
 import { PaperlessClient } from '../provisioning/paperless-client.js';
 import type { RedisClient as Redis } from '../redis/client.js';
+import { redisKeys } from '../redis/keys.js';
+import { FactorStore } from '../mfa/factor-store.js';
+import { MfaKeys } from '../mfa/mfa-keys.js';
 
 export interface CheckResult {
   name: string;
@@ -47,6 +50,8 @@ export async function runChecks(deps: CheckDeps): Promise<CheckResult[]> {
       ? { name: 'Redis', status: 'fail', detail: message(ping.error), fix: 'check GATEWAY_REDIS_URL and that Redis runs' }
       : { name: 'Redis', status: 'ok', detail: `PING answered in ${ping.ms} ms` },
   );
+
+  if (!ping.error && config.mfa.mode !== 'off' && config.mfa.key) results.push(...(await secondFactorChecks(deps.redis, config)));
 
   const bind = await timed(() => deps.directory.check());
   results.push(
@@ -102,6 +107,40 @@ export async function runChecks(deps: CheckDeps): Promise<CheckResult[]> {
         },
   );
   return results;
+}
+
+/**
+ * Second factors live in Redis alone: without persistence a Redis restart loses them, and a
+ * changed GATEWAY_MFA_KEY makes every stored one unreadable. Both are found out here, not at
+ * the first sign-in after the fact.
+ */
+async function secondFactorChecks(redis: Redis, config: Config): Promise<CheckResult[]> {
+  const out: CheckResult[] = [];
+  const info = await timed(() => redis.info('persistence'));
+  const aof = /^aof_enabled:(\d)/m.exec(info.value ?? '')?.[1];
+  out.push(
+    aof === '1'
+      ? { name: 'Redis persistence', status: 'ok', detail: 'append-only file on: second factors survive a restart' }
+      : {
+          name: 'Redis persistence',
+          status: 'warn',
+          detail: info.error ? `cannot tell: ${message(info.error)}` : 'append-only file off: a Redis restart can lose every second factor',
+          fix: 'run Redis with --appendonly yes (as compose.yaml does) and back up its data with GATEWAY_MFA_KEY',
+        },
+  );
+  const keys = redisKeys(config.redis.keyPrefix);
+  const sample = await timed(async () => {
+    const [someone] = await redis.srandmember(keys.factorUsers, 1);
+    if (someone === undefined) return 'no second factors stored yet';
+    await new FactorStore(redis, keys, new MfaKeys(config.mfa.key as Buffer).seal).get(someone);
+    return `the stored second factors open with it (tried ${someone}'s)`;
+  });
+  out.push(
+    sample.error
+      ? { name: 'GATEWAY_MFA_KEY', status: 'fail', detail: message(sample.error), fix: 'put back the GATEWAY_MFA_KEY the factors were stored with (every replica needs the same one)' }
+      : { name: 'GATEWAY_MFA_KEY', status: 'ok', detail: sample.value ?? '' },
+  );
+  return out;
 }
 
 const MARK = { ok: '✔', warn: '!', fail: '✘', skip: '-' } as const;
