@@ -34,7 +34,7 @@ commands:
                    --json         print the plan and the result as JSON
   mfa issue USER print a one-time link with which USER sets up an authenticator app
   mfa reset USER forget USER's second factors and remembered devices
-  mfa list       everyone with a second factor, and how many recovery codes they have left
+  mfa list       everyone with a second factor: app, passkeys, recovery codes left, app passwords
   sessions list [USER]  every signed-in session (of USER): address, browser, sign-in, last seen
   sessions revoke USER  sign USER out everywhere (websockets close on every replica)
   help           print this text (also --help, -h)

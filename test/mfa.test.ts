@@ -305,7 +305,7 @@ describe('second factors, required for everyone (GATEWAY_MFA=required, enrolment
   it('mfa list names who has a factor; usage errors exit 2', async () => {
     const list = await mfaCli(stack, 'list');
     assert.equal(list.code, 0, list.stderr);
-    assert.match(list.stdout, /^alice\tauthenticator app since \d{4}-\d\d-\d\d\t9 recovery codes left$/m);
+    assert.match(list.stdout, /^alice\tauthenticator app since \d{4}-\d\d-\d\d\t9 recovery codes left\t0 app passwords$/m, 'the revoked app password is gone');
     assert.match(list.stdout, /^bob\tno factor/m);
     const bad = await mfaCli(stack, 'issue');
     assert.equal(bad.code, 2);

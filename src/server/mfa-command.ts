@@ -27,10 +27,15 @@ export async function mfaCommand(args: string[], config: Config, redis: RedisCli
     for (const username of await store.usernames()) {
       const record = await store.get(username);
       if (!record) continue;
-      const totp = record.totp ? `authenticator app since ${new Date(record.totp.addedAt).toISOString().slice(0, 10)}` : 'no factor';
-      lines.push(`${username}\t${totp}\t${record.recoveryCodes.length} recovery codes left`);
+      const passkeys = record.passkeys?.length ?? 0;
+      const factors = [
+        record.totp ? `authenticator app since ${new Date(record.totp.addedAt).toISOString().slice(0, 10)}` : undefined,
+        passkeys > 0 ? `${passkeys} passkey${passkeys === 1 ? '' : 's'}` : undefined,
+      ].filter(Boolean);
+      const apps = record.appPasswords?.length ?? 0;
+      lines.push(`${username}\t${factors.join(', ') || 'no factor'}\t${record.recoveryCodes.length} recovery codes left\t${apps} app password${apps === 1 ? '' : 's'}`);
     }
-    return lines.length > 0 ? `${['USER\tFACTORS\tRECOVERY', ...lines].join('\n')}\n` : 'Nobody has a second factor yet.\n';
+    return lines.length > 0 ? `${['USER\tFACTORS\tRECOVERY\tAPPS', ...lines].join('\n')}\n` : 'Nobody has a second factor yet.\n';
   }
   if ((action !== 'issue' && action !== 'reset') || name === undefined || name === '' || rest.length > 0) throw new CommandUsageError(`usage: paperless-ldap-gateway ${MFA_USAGE}`);
   const username = normalizeUsername(name);
