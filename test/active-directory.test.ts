@@ -125,7 +125,7 @@ describe('Active Directory (Samba AD DC)', () => {
     const users: DirectoryUser[] = [];
     for await (const u of d.listUsers()) users.push(u);
     const names = users.map((u) => u.username).sort();
-    assert.deepEqual(names, ['administrator', 'alice', 'bob', 'carol', 'dns-dc1', 'erin', 'frank', 'gina', 'svc-gateway']);
+    assert.deepEqual(names, ['administrator', 'alice', 'bob', 'carol', 'dns-dc1', 'erin', 'frank', 'gina', 'heidi', 'ivan', 'svc-gateway']);
     assert.deepEqual(groupNames(users.find((u) => u.username === 'bob') as DirectoryUser), ['Accounting, Tax', 'loop-a', 'loop-b', 'paperless-users']);
   });
 

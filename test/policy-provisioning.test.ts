@@ -180,6 +180,9 @@ describe('CredentialCheck: every sign-in rule, in order', () => {
         return found;
       },
       lookup: async () => undefined,
+      changePassword: async () => {
+        throw new Error('no sign-in rule changes a password');
+      },
       listUsers: async function* () {},
       check: async () => undefined,
       close: async () => undefined,

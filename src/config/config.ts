@@ -17,6 +17,7 @@ export interface Config {
   apiClients: { basicAuth: boolean; basicCacheTtlMs: number };
   regulation: RegulationConfig;
   mfa: MfaConfig;
+  passwords: PasswordConfig;
   log: { level: string; requests: boolean };
   ops: { metricsToken?: string; metricsAddress?: { host: string; port: number }; shutdownTimeoutMs: number };
   web: WebConfig;
@@ -74,6 +75,16 @@ export interface LdapConfig {
   timeoutMs: number;
   pageSize: number;
   recheckIntervalMs: number;
+}
+
+/** Password self-service (GATEWAY_PASSWORD_*). */
+export interface PasswordConfig {
+  /** Whether people may change their directory password through the gateway. */
+  changeEnabled: boolean;
+  /** After a change: sign out the person's other sessions, or leave them. */
+  signOutOthers: boolean;
+  /** Warn at sign-in when the password expires within this long; undefined: never. */
+  expiryWarningMs?: number;
 }
 
 /** Second factors (GATEWAY_MFA_*). */

@@ -104,6 +104,10 @@ function toConfig(env: Env, mapping: ProvisioningMapping): Config {
       banMs: env.GATEWAY_REGULATION_BAN,
       maxBanMs: Math.max(env.GATEWAY_REGULATION_MAX_BAN, env.GATEWAY_REGULATION_BAN),
     },
+    passwords: {
+      changeEnabled: env.GATEWAY_PASSWORD_CHANGE,
+      signOutOthers: env.GATEWAY_PASSWORD_CHANGE_SIGN_OUT === 'others',
+    },
     mfa: {
       mode: env.GATEWAY_MFA,
       requiredGroups: env.GATEWAY_MFA_REQUIRED_GROUPS,

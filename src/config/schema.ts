@@ -31,11 +31,12 @@ const duration = (fallback: string) =>
     });
 
 /** `off` (or unset) or a duration of at least `minMs`. */
-const offOrDuration = (minMs: number, example: string) =>
+const offOrDuration = (minMs: number, example: string, fallback?: string) =>
   z
     .string()
     .optional()
-    .transform((v, ctx) => {
+    .transform((given, ctx) => {
+      const v = given ?? fallback;
       if (v === undefined || v.trim() === 'off') return undefined;
       const ms = parseDuration(v);
       if (ms === undefined || ms < minMs) {
@@ -253,6 +254,8 @@ export const envSchema = z
       .trim()
       .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([1-9][0-9]{0,4})$/, { error: 'must be host:port, e.g. 0.0.0.0:9100 or [::]:9100' })
       .optional(),
+    GATEWAY_PASSWORD_CHANGE: bool(true),
+    GATEWAY_PASSWORD_CHANGE_SIGN_OUT: z.enum(['others', 'none'], { error: 'must be others or none' }).default('others'),
     GATEWAY_MFA: z.enum(['off', 'optional', 'required'], { error: 'must be off, optional or required' }).default('off'),
     GATEWAY_MFA_REQUIRED_GROUPS: z.string().default('').transform(splitGroupList),
     GATEWAY_MFA_KEY: mfaKey,

@@ -26,6 +26,12 @@ export interface Directory {
   lookup(username: string): Promise<DirectoryUser | undefined>;
   /** Every user in scope (the user filter), streamed page by page. */
   listUsers(): AsyncIterable<DirectoryUser>;
+  /**
+   * Changes a person's password, knowing the current one. Throws PasswordRejectedError with the
+   * policy's reason, InvalidCredentialsError for a wrong current password,
+   * PasswordChangeNeedsTlsError (AD over plain LDAP), or DirectoryUnavailableError.
+   */
+  changePassword(username: string, current: string, next: string): Promise<void>;
   /** Binds the service account once, so a wrong setting shows at startup. */
   check(): Promise<void>;
   close(): Promise<void>;

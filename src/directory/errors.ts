@@ -50,3 +50,46 @@ export class AccountRestrictedError extends GatewayError {
     super(detail, userMessage);
   }
 }
+
+/** Why a directory refused a new password, in words a person can act on. */
+export type PasswordProblem = 'too-short' | 'in-history' | 'too-young' | 'quality' | 'same' | 'not-allowed' | 'policy';
+
+const PASSWORD_PROBLEMS: Record<PasswordProblem, string> = {
+  'too-short': 'The new password is too short.',
+  'in-history': 'You used this password before. Choose one you have not used.',
+  'too-young': 'Your password was changed too recently to change it again yet. Try again later.',
+  quality: 'The new password does not meet the complexity rules: mix upper and lower case letters, digits and symbols, and do not use your name.',
+  same: 'The new password must differ from the current one.',
+  'not-allowed': 'The directory does not let you change your own password. Ask your administrator.',
+  policy: 'The directory refused the new password: it does not meet the password rules (length, complexity or history).',
+};
+
+/** The directory refused the new password (policy), or the change itself. */
+export class PasswordRejectedError extends GatewayError {
+  readonly status = 400;
+  constructor(
+    readonly problem: PasswordProblem,
+    detail: string,
+  ) {
+    super(`new password refused (${problem}): ${detail}`, PASSWORD_PROBLEMS[problem]);
+  }
+}
+
+/** Active Directory takes a new password only over an encrypted connection. */
+export class PasswordChangeNeedsTlsError extends GatewayError {
+  readonly status = 503;
+  constructor() {
+    super(
+      'Active Directory changes passwords only over LDAPS or StartTLS; GATEWAY_LDAP_URL is ldap:// without GATEWAY_LDAP_STARTTLS',
+      'Passwords cannot be changed here: the connection to the directory is not encrypted, and a password is never sent over it in the clear. Ask your administrator to use LDAPS or StartTLS.',
+    );
+  }
+}
+
+/** The password expired and the directory allows no change with it any more (no grace logins left). */
+export class PasswordExpiredError extends GatewayError {
+  readonly status = 403;
+  constructor(detail: string) {
+    super(detail, 'Your password has expired and can no longer be changed with it. Ask your administrator to reset it.');
+  }
+}

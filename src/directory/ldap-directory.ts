@@ -2,11 +2,12 @@ import type { Client, Entry } from 'ldapts';
 import { InvalidCredentialsError as LdapInvalidCredentials, SizeLimitExceededError } from 'ldapts';
 import type { LdapConfig } from '../config/config.js';
 import type { Metrics } from '../ops/metrics.js';
-import { userBindError } from './bind-errors.js';
+import { adSubcode, userBindError } from './bind-errors.js';
+import { adPasswordChange, passwordModify } from './password-change.js';
 import { LdapConnector } from './connection.js';
 import type { Directory, DirectoryUser } from './directory.js';
 import { firstValue } from './entry.js';
-import { DirectoryUnavailableError, InvalidCredentialsError } from './errors.js';
+import { DirectoryUnavailableError, InvalidCredentialsError, PasswordChangeNeedsTlsError } from './errors.js';
 import { escapeFilterValue, fillFilter } from './filter.js';
 import { GroupResolver } from './groups.js';
 import { loginName } from '../config/directory-presets.js';
@@ -59,6 +60,47 @@ export class LdapDirectory implements Directory {
       throw error;
     }
     return found;
+  }
+
+  async changePassword(username: string, current: string, next: string): Promise<void> {
+    return timed(this.metrics, 'change_password', () => this.changePasswordOnce(username, current, next));
+  }
+
+  private async changePasswordOnce(username: string, current: string, next: string): Promise<void> {
+    if (current === '' || next === '') throw new InvalidCredentialsError('empty password in a change');
+    const user = await this.lookupOnce(username);
+    if (!user) throw new InvalidCredentialsError(`no entry for ${username} to change the password of`);
+    if (this.config.preset === 'activedirectory') {
+      const encrypted = this.config.startTls || this.config.urls.every((u) => u.toLowerCase().startsWith('ldaps://'));
+      if (!encrypted) throw new PasswordChangeNeedsTlsError();
+      // As the person when AD lets them bind; with "must change" or an expired password it does not,
+      // and the change (old password in hand) goes over the service account, as AD allows anyone.
+      let client: Client;
+      try {
+        client = await this.connector.bind(user.dn, current);
+      } catch (err) {
+        const code = adSubcode(err);
+        if (code !== '773' && code !== '532') throw userBindError(err, user.dn);
+        client = await this.bindService();
+      }
+      try {
+        await adPasswordChange(client, user.dn, current, next);
+      } finally {
+        await client.unbind().catch(() => undefined);
+      }
+      return;
+    }
+    let client: Client;
+    try {
+      client = await this.connector.bind(user.dn, current);
+    } catch (err) {
+      throw userBindError(err, user.dn);
+    }
+    try {
+      await passwordModify(client, current, next);
+    } finally {
+      await client.unbind().catch(() => undefined);
+    }
   }
 
   async lookup(username: string): Promise<DirectoryUser | undefined> {

@@ -33,6 +33,12 @@ export class Metrics {
     labelNames: ['outcome', 'method'] as const,
     registers: [this.registry],
   });
+  readonly passwordChanges = new Counter({
+    name: 'gateway_password_changes_total',
+    help: 'Password changes by outcome (changed, wrong_current, rejected, error) and where (account, sign-in)',
+    labelNames: ['outcome', 'where'] as const,
+    registers: [this.registry],
+  });
   private collecting = false;
 
   /** Node's process metrics (memory, CPU, event-loop lag): started with the server, since the lag monitor runs until exit. */

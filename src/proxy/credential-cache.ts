@@ -34,6 +34,11 @@ export class CredentialCache<T> {
     return entry.value;
   }
 
+  /** Forgets one entry (a password that was just changed). */
+  delete(...parts: string[]): void {
+    this.entries.delete(this.id(parts));
+  }
+
   set(value: T, ...parts: string[]): void {
     if (this.entries.size >= this.maxEntries) {
       const oldest = this.entries.keys().next().value;

@@ -76,6 +76,7 @@ export function buildRoutes(services: Services) {
   // The gateway's anonymous and per-request calls to Paperless (not provisioning's: those are counted).
   const paperless = new PaperlessClient({ url: config.upstream.url, timeoutMs: config.upstream.timeoutMs });
   const tokens = new PaperlessUserToken({ apiUrl: config.upstream.url, headerName: config.identity.remoteUserHeader, timeoutMs: config.provisioning.timeoutMs });
+  const basicCache = config.apiClients.basicAuth ? new CredentialCache<string>(config.apiClients.basicCacheTtlMs) : undefined;
   const requestPath = createRequestPath({
     identity: config.identity,
     sessionCookieName: config.session.cookieName,
@@ -88,7 +89,7 @@ export function buildRoutes(services: Services) {
     websockets: services.websockets,
     apiClients: createApiClientStep({
       verify: (username, password, ip) => credentials.verify(username, password, ip, 'basic'),
-      ...(config.apiClients.basicAuth ? { basicCache: new CredentialCache<string>(config.apiClients.basicCacheTtlMs) } : {}),
+      ...(basicCache ? { basicCache } : {}),
       tokenValid: tokenCheck(paperless),
       tokenCache: new CredentialCache<true>(ACCEPTED_TOKEN_TTL_MS),
       ipOf: (req) => clientAddress(req, services.trust),
@@ -127,7 +128,7 @@ export function buildRoutes(services: Services) {
   const csrf = new LoginCsrf(config.session.secret);
   const guard = formGuard({ csrf, cookieName: `${config.session.cookieName}_csrf`, secureCookie: config.session.secureCookie, publicUrl: config.server.publicUrl });
   const complete = completeSignIn({ credentials, sessions, ...(config.web.rememberMeMs ? { rememberMeMs: config.web.rememberMeMs } : {}), log });
-  const { secondFactors, provisioner } = services;
+  const { secondFactors, provisioner, passwordChange } = services;
   app.use(
     loginRouter({
       credentials,
@@ -165,6 +166,15 @@ export function buildRoutes(services: Services) {
       ...(secondFactors ? { secondFactors } : {}),
       ...(services.appPasswords ? { appPasswords: services.appPasswords } : {}),
       rotatePaperlessToken: (username) => tokens.rotate(username),
+      ...(passwordChange
+        ? {
+            passwords: {
+              change: passwordChange.change.bind(passwordChange),
+              signOutOthers: config.passwords.signOutOthers,
+              forgetBasic: (username, password) => basicCache?.delete(username, password),
+            },
+          }
+        : {}),
       csrf,
       pages,
       publicUrl: config.server.publicUrl,

@@ -18,6 +18,7 @@ import { DirectoryRecheck } from '../session/recheck.js';
 import { SessionService } from '../session/sessions.js';
 import { pathOf } from '../url-path.js';
 import { CredentialCheck } from '../auth/credential-check.js';
+import { PasswordChange } from '../auth/password-change.js';
 import { failureHandler, sendError, type FailureHandler } from '../web/error-responses.js';
 import { I18n } from '../web/i18n.js';
 import { Pages } from '../web/pages.js';
@@ -47,6 +48,8 @@ export interface Services {
   provisioner?: Provisioner;
   recheck: DirectoryRecheck;
   credentials: CredentialCheck;
+  /** Present unless GATEWAY_PASSWORD_CHANGE is off. */
+  passwordChange?: PasswordChange;
   /** Present unless GATEWAY_MFA is off. */
   secondFactors?: SecondFactors;
   /** Present unless GATEWAY_MFA is off. */
@@ -82,17 +85,20 @@ export function buildServices(config: Config, directory: Directory, log: Logger,
   const mfa = secondFactorsFor(config, redis, keys, metrics, log);
   const secondFactors = mfa?.secondFactors;
 
+  const regulation = new Regulation(redis, keys, config.regulation);
   const credentials = new CredentialCheck({
     directory,
     allowedGroups: config.ldap.allowedGroups,
     ...(provisioner ? { provisioner } : {}),
     provisioningFailure: config.provisioning.failure,
-    regulation: new Regulation(redis, keys, config.regulation),
+    regulation,
     timing: new ResponseTiming(),
     metrics,
     ...(mfa ? { passwordOnly: (user) => mfa.secondFactors.requirePasswordOnly(user), appPasswords: mfa.appPasswords } : {}),
     log,
   });
+
+  const passwordChange = config.passwords.changeEnabled ? new PasswordChange({ directory, regulation, metrics, log }) : undefined;
 
   return {
     config,
@@ -111,6 +117,7 @@ export function buildServices(config: Config, directory: Directory, log: Logger,
     ...(provisioner ? { provisioner } : {}),
     recheck,
     credentials,
+    ...(passwordChange ? { passwordChange } : {}),
     ...(mfa ? { secondFactors: mfa.secondFactors, appPasswords: mfa.appPasswords } : {}),
     trust: compileTrust(config.server.trustProxy),
   };

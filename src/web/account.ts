@@ -10,6 +10,8 @@ import type { AppPasswords } from '../mfa/app-passwords.js';
 import type { SecondFactors } from '../mfa/second-factors.js';
 import type { RegistrationResponseJSON } from '@simplewebauthn/server';
 import { credentialOf } from './webauthn-form.js';
+import { readNewPassword } from './new-password-form.js';
+import type { PasswordChange } from '../auth/password-change.js';
 import type { LoadedSession, SessionService } from '../session/sessions.js';
 import { BadLoginRequestError, LoginFormExpiredError } from './errors.js';
 import { foreignOrigin } from './form-guard.js';
@@ -27,6 +29,14 @@ export interface AccountDeps {
   secondFactors?: SecondFactors;
   /** Undefined while GATEWAY_MFA is off. */
   appPasswords?: AppPasswords;
+  /** Undefined while GATEWAY_PASSWORD_CHANGE is off. */
+  passwords?: {
+    change: PasswordChange['change'];
+    /** GATEWAY_PASSWORD_CHANGE_SIGN_OUT=others. */
+    signOutOthers: boolean;
+    /** Drops this process's cached Basic check of the old password (others age out). */
+    forgetBasic: (username: string, password: string) => void;
+  };
   /** Signs out every app holding the person's Paperless token (a new one is made). */
   rotatePaperlessToken: (username: string) => Promise<void>;
   csrf: LoginCsrf;
@@ -57,6 +67,8 @@ const NOTICES: Record<string, string> = {
   'passkey-added': 'The passkey was added.',
   'passkey-removed': 'The passkey was removed.',
   'session-ended': 'That session is signed out.',
+  'password-changed': 'Your password was changed.',
+  'password-changed-others': 'Your password was changed, and your other sessions are signed out.',
   'others-ended': 'Every other session is signed out.',
   'app-revoked-token': 'The app password was revoked, and the apps it signed in are signed out. Apps that use other app passwords must sign in again.',
 };
@@ -144,6 +156,7 @@ export function accountRouter(deps: AccountDeps): Router {
       })),
       error,
       notice,
+      passwordChange: deps.passwords !== undefined,
     });
   }
 
@@ -234,6 +247,26 @@ export function accountRouter(deps: AccountDeps): Router {
     }
   };
 
+  const changePassword: RequestHandler = async (req, res, next) => {
+    const user = res.locals.user as DirectoryUser;
+    const session = res.locals.session as LoadedSession;
+    const passwords = deps.passwords;
+    try {
+      if (!passwords) throw new AccountActionError('password change is off', 'Passwords cannot be changed here.');
+      const { current, next: wanted } = readNewPassword(req.body, true);
+      await passwords.change(user.username, current, wanted, req.ip ?? '', 'account');
+      passwords.forgetBasic(user.username, current);
+      let others = 0;
+      if (passwords.signOutOthers) {
+        const sids = (await deps.sessions.list(user.username)).map((s) => s.sid).filter((sid) => sid !== session.sid);
+        others = await deps.sessions.revoke(user.username, sids);
+      }
+      res.redirect(303, `${ACCOUNT_PATH}?done=${others > 0 ? 'password-changed-others' : 'password-changed'}`);
+    } catch (err) {
+      next(err);
+    }
+  };
+
   /** `which`: one session (by handle), every other one, or all of them (this one too). */
   const endSessions =
     (which: 'one' | 'others' | 'all'): RequestHandler =>
@@ -310,6 +343,7 @@ export function accountRouter(deps: AccountDeps): Router {
   router.post(`${ACCOUNT_PATH}passkeys/new`, requireMfa, requireSession, parseForm, checkForm, checkPassword, passkeyOptions, showFailure(showAccount));
   router.post(`${ACCOUNT_PATH}passkeys/`, requireMfa, requireSession, parseForm, checkForm, addPasskey, showFailure(showAccount));
   router.post(`${ACCOUNT_PATH}passkeys/remove`, requireMfa, requireSession, parseForm, checkForm, checkPassword, removePasskey, showFailure(showAccount));
+  router.post(`${ACCOUNT_PATH}password`, requireSession, parseForm, checkForm, changePassword, showFailure(showAccount));
   router.post(`${ACCOUNT_PATH}sessions/end`, requireSession, parseForm, checkForm, endSessions('one'), showFailure(showAccount));
   router.post(`${ACCOUNT_PATH}sessions/end-others`, requireSession, parseForm, checkForm, endSessions('others'), showFailure(showAccount));
   router.post(`${ACCOUNT_PATH}sessions/end-all`, requireSession, parseForm, checkForm, endSessions('all'), showFailure(showAccount));

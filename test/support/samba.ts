@@ -44,6 +44,10 @@ export const AD_USERS: AdUser[] = [
   { name: 'erin', password: 'Er1n!Change', given: 'Erin', surname: 'Change', groups: ['paperless-users'], extra: ['--must-change-at-next-login'] },
   { name: 'frank', password: 'Fr4nk!Expired', given: 'Frank', surname: 'Expired', groups: ['paperless-users'], after: [['user', 'setexpiry', 'frank', '--days=0']] },
   { name: 'gina', password: 'G1na!Locked', given: 'Gina', surname: 'Lockout', groups: ['paperless-users'] },
+  // A fine-grained policy with a minimum password age: a change right after the last one is too soon.
+  { name: 'heidi', password: 'He1di!Young', given: 'Heidi', surname: 'Young', groups: ['paperless-users'], after: [['domain', 'passwordsettings', 'pso', 'apply', 'young', 'heidi']] },
+  // A policy whose passwords last ten days: always inside the expiry warning.
+  { name: 'ivan', password: 'Iv4n!Expiring', given: 'Ivan', surname: 'Expiring', groups: ['paperless-users'], after: [['domain', 'passwordsettings', 'pso', 'apply', 'short-lived', 'ivan']] },
 ];
 
 /** Groups by sAMAccountName whose cn differs: a comma that must be escaped in the DN. */
@@ -59,7 +63,10 @@ const NESTING: Array<[group: string, member: string]> = [
 function snapshotScript(): string[][] {
   const groups = [...new Set([...AD_USERS.flatMap((u) => u.groups), ...NESTING.flat()])];
   return [
-    ['domain', 'passwordsettings', 'set', '--account-lockout-threshold=3', '--account-lockout-duration=10', '--reset-account-lockout-after=10'],
+    // No minimum age in the domain, so tests may change passwords; the PSOs below add the rules some users need.
+    ['domain', 'passwordsettings', 'set', '--account-lockout-threshold=3', '--account-lockout-duration=10', '--reset-account-lockout-after=10', '--min-pwd-age=0'],
+    ['domain', 'passwordsettings', 'pso', 'create', 'young', '10', '--min-pwd-age=1'],
+    ['domain', 'passwordsettings', 'pso', 'create', 'short-lived', '20', '--max-pwd-age=10', '--min-pwd-age=0'],
     ['user', 'create', AD.serviceUser, AD.servicePassword, '--use-username-as-cn'],
     ...groups.map((g) => ['group', 'add', g]),
     ...Object.entries(GROUP_CNS).map(([g, cn]) => ['group', 'rename', g, `--force-new-cn=${cn}`]),

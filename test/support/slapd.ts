@@ -24,7 +24,10 @@ export class Slapd {
    * `schema`: extra schema text (e.g. FreeIPA's nsAccountLock); `memberOf`: which group class the
    * memberof overlay follows (groupOfNames/member by default, LLDAP uses groupOfUniqueNames/uniqueMember).
    */
-  constructor(private readonly options: { tls?: boolean; schema?: string; memberOf?: 'groupOfNames' | 'groupOfUniqueNames' } = {}) {}
+  constructor(private readonly options: { tls?: boolean; schema?: string; memberOf?: 'groupOfNames' | 'groupOfUniqueNames'; ppolicy?: boolean } = {}) {}
+
+  /** The default password policy's DN when `ppolicy` is on (its entry is loaded by the test). */
+  static readonly POLICY_DN = `cn=default,ou=policies,${BASE_DN}`;
 
   get url(): string {
     return `ldap://${this.host}:${this.port}`;
@@ -68,7 +71,7 @@ ${extraSchema ? `include ${extraSchema}\n` : ''}${tls}modulepath /usr/lib/ldap
 moduleload back_mdb
 moduleload memberof
 moduleload refint
-pidfile ${join(this.dir, 'slapd.pid')}
+${this.options.ppolicy ? 'moduleload ppolicy\n' : ''}pidfile ${join(this.dir, 'slapd.pid')}
 database mdb
 maxsize 104857600
 suffix "${BASE_DN}"
@@ -82,7 +85,7 @@ memberof-memberof-ad memberOf
 memberof-refint TRUE
 overlay refint
 refint_attributes member uniqueMember
-access to attrs=userPassword by anonymous auth by self write by * none
+${this.options.ppolicy ? `overlay ppolicy\nppolicy_default "${Slapd.POLICY_DN}"\nppolicy_hash_cleartext\nppolicy_use_lockout\n` : ''}access to attrs=userPassword by anonymous auth by self write by * none
 access to * by users read by anonymous auth
 `,
     );

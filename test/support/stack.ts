@@ -29,12 +29,14 @@ export interface StackOptions {
   launch?: Launch;
   /** The Paperless user whose token the gateway gets (default: a superuser, as README says). */
   tokenUser?: NewUser;
+  /** Options of the private slapd (e.g. the ppolicy overlay). */
+  slapd?: ConstructorParameters<typeof Slapd>[0];
   /** The public URL's host instead of 127.0.0.1 (WebAuthn refuses IP addresses: `localhost`). */
   publicHost?: string;
 }
 
 async function startOn(upstream: Upstream, options: StackOptions): Promise<UpstreamStack> {
-  const slapd = new Slapd();
+  const slapd = new Slapd(options.slapd);
   const redis = new RedisServer(options.redisPersist ?? false);
   const stopAll = () => Promise.all([upstream.destroy(), redis.destroy(), slapd.destroy()]);
   try {

@@ -1,0 +1,48 @@
+import type { Logger } from 'pino';
+import type { Directory } from '../directory/directory.js';
+import { InvalidCredentialsError, PasswordRejectedError } from '../directory/errors.js';
+import { regulationKey } from '../directory/username.js';
+import type { Metrics } from '../ops/metrics.js';
+import { redisCall } from '../redis/errors.js';
+import { BannedError, type Regulation } from './regulation.js';
+
+/** Where a change was made: the account page, or at sign-in (must change, expired). */
+export type ChangeWhere = 'account' | 'sign-in';
+
+export interface PasswordChangeDeps {
+  directory: Pick<Directory, 'changePassword'>;
+  /** The password regulation: a wrong current password is a failed sign-in like any other. */
+  regulation: Pick<Regulation, 'check' | 'failed' | 'succeeded'>;
+  metrics: Pick<Metrics, 'passwordChanges' | 'bans'>;
+  log: Logger;
+}
+
+/**
+ * A person changes their own directory password, proving the current one. Guessing the current
+ * password here is guessing a password: it counts against the same bans as the sign-in form.
+ */
+export class PasswordChange {
+  constructor(private readonly deps: PasswordChangeDeps) {}
+
+  async change(username: string, current: string, next: string, ip: string, where: ChangeWhere): Promise<void> {
+    const { regulation, directory, metrics, log } = this.deps;
+    const key = regulationKey(username);
+    try {
+      if (next === current) throw new PasswordRejectedError('same', 'the new password equals the current one');
+      await redisCall('regulation', 'sign-in attempts', () => regulation.check(key, ip));
+      await directory.changePassword(username, current, next);
+      await redisCall('regulation', 'sign-in attempts', () => regulation.succeeded(key, ip));
+    } catch (err) {
+      const outcome = err instanceof BannedError ? 'banned' : err instanceof InvalidCredentialsError ? 'wrong_current' : err instanceof PasswordRejectedError ? 'rejected' : 'error';
+      metrics.passwordChanges.inc({ outcome, where });
+      if (err instanceof InvalidCredentialsError && !(err instanceof BannedError)) {
+        const bans = await redisCall('regulation', 'sign-in attempts', () => regulation.failed(key, ip));
+        for (const ban of bans) metrics.bans.inc({ limit: ban.limit });
+      }
+      log.info({ event: 'password.change_refused', username, ip, where, reason: err instanceof Error ? err.name : 'error', detail: err instanceof Error ? err.message : String(err) }, 'password change refused');
+      throw err;
+    }
+    metrics.passwordChanges.inc({ outcome: 'changed', where });
+    log.warn({ event: 'password.changed', username, ip, where }, 'password changed');
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * Changing one's own directory password, against the real directories: slapd with the ppolicy
+ * overlay (RFC 3062 Password Modify and the password policy control) and Samba AD (unicodePwd
+ * over LDAPS), each refusal in words a person understands; then the account page end to end.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { loadConfig } from '../src/config/load.js';
+import { InvalidCredentialsError, PasswordChangeNeedsTlsError, PasswordRejectedError, type PasswordProblem } from '../src/directory/errors.js';
+import { LdapDirectory } from '../src/directory/ldap-directory.js';
+import { BASE_DN, userDn } from './support/directory-data.js';
+import { baseEnv } from './support/gateway.js';
+import { AD, SambaDc } from './support/samba.js';
+import { Slapd } from './support/slapd.js';
+import { startStack, type Stack } from './support/stack.js';
+import { fieldsOn } from './support/totp.js';
+
+/** ppolicy: at least 8 characters, the last 3 not again, change required after an admin reset; `young`: not within an hour. */
+export const PPOLICY_LDIF = `dn: ou=policies,${BASE_DN}
+objectClass: organizationalUnit
+ou: policies
+
+dn: ${Slapd.POLICY_DN}
+objectClass: device
+objectClass: pwdPolicy
+cn: default
+pwdAttribute: userPassword
+pwdMinLength: 8
+pwdCheckQuality: 2
+pwdInHistory: 3
+pwdMustChange: TRUE
+pwdAllowUserChange: TRUE
+
+dn: cn=young,ou=policies,${BASE_DN}
+objectClass: device
+objectClass: pwdPolicy
+cn: young
+pwdAttribute: userPassword
+pwdMinAge: 3600
+pwdAllowUserChange: TRUE
+`;
+
+const env = (url: string, extra: Record<string, string> = {}) => loadConfig({ ...baseEnv({ ldapUrl: url, redisUrl: 'redis://127.0.0.1:1', upstreamUrl: 'http://127.0.0.1:1', port: 1 }), ...extra }).ldap;
+
+async function refusedWith(promise: Promise<unknown>, problem: PasswordProblem): Promise<void> {
+  await assert.rejects(promise, (err: unknown) => err instanceof PasswordRejectedError && err.problem === problem, problem);
+}
+
+describe('password change on OpenLDAP with ppolicy', () => {
+  const slapd = new Slapd({ ppolicy: true });
+  let d: LdapDirectory;
+  before(async () => {
+    await slapd.start();
+    await slapd.seed();
+    await slapd.ldapadd(PPOLICY_LDIF);
+    // Under the young policy first, then a password set now: the overlay stamps pwdChangedTime (and,
+    // that policy having no pwdMustChange, no pwdReset, which would allow any change).
+    await slapd.ldapadd(`dn: ${userDn('carol')}\nchangetype: modify\nadd: pwdPolicySubentry\npwdPolicySubentry: cn=young,ou=policies,${BASE_DN}\n`, true);
+    await slapd.ldapadd(`dn: ${userDn('carol')}\nchangetype: modify\nreplace: userPassword\nuserPassword: carol-pass\n`, true);
+    d = new LdapDirectory(env(slapd.url));
+  });
+  after(() => slapd.destroy());
+
+  it('says why the directory refuses a new password: too short, unchanged, used before, too soon', async () => {
+    await refusedWith(d.changePassword('bob', 'bob-pass', 'short'), 'too-short');
+    await refusedWith(d.changePassword('bob', 'bob-pass', 'bob-pass'), 'same');
+    await d.changePassword('bob', 'bob-pass', 'Bob-Second-1');
+    await d.authenticate('bob', 'Bob-Second-1');
+    await assert.rejects(d.authenticate('bob', 'bob-pass'), InvalidCredentialsError, 'the old one is gone');
+    await refusedWith(d.changePassword('bob', 'Bob-Second-1', 'bob-pass'), 'in-history');
+    await refusedWith(d.changePassword('carol', 'carol-pass', 'Carol-Second-1'), 'too-young');
+  });
+
+  it('a wrong current password is a wrong password', async () => {
+    await assert.rejects(d.changePassword('alice', 'not-hers', 'Alice-Second-1'), InvalidCredentialsError);
+    await assert.rejects(d.changePassword('nobody', 'x', 'Nobody-Second-1'), InvalidCredentialsError);
+  });
+});
+
+describe('password change on Active Directory (Samba AD DC)', () => {
+  const dc = new SambaDc();
+  const ad = (url: string) =>
+    new LdapDirectory(
+      env(url, {
+        GATEWAY_LDAP_PRESET: 'activedirectory',
+        GATEWAY_LDAP_URL: url,
+        GATEWAY_LDAP_BIND_DN: AD.serviceDn,
+        GATEWAY_LDAP_BIND_PASSWORD: AD.servicePassword,
+        GATEWAY_LDAP_USER_BASE: AD.users,
+        GATEWAY_LDAP_GROUP_BASE: '',
+        GATEWAY_LDAP_CA_FILE: dc.caFile,
+        GATEWAY_LDAP_TLS_SERVER_NAME: 'dc1.example.test',
+      }),
+    );
+  before(async () => dc.start());
+  after(() => dc.destroy());
+
+  it('refuses to send a password over plain LDAP, and says why', async () => {
+    await assert.rejects(ad(dc.url).changePassword('alice', 'Al1ce!Pass', 'N3w!Password'), PasswordChangeNeedsTlsError);
+  });
+
+  it('over LDAPS: too short, not complex, used before, too soon, wrong current; then a good one signs in', async () => {
+    const d = ad(dc.ldapsUrl);
+    await refusedWith(d.changePassword('alice', 'Al1ce!Pass', 'Sh0!'), 'too-short');
+    await refusedWith(d.changePassword('alice', 'Al1ce!Pass', 'alllowercaseletters'), 'quality');
+    await assert.rejects(d.changePassword('alice', 'wrong', 'N3w!Password'), InvalidCredentialsError);
+    await d.changePassword('alice', 'Al1ce!Pass', 'N3w!Password');
+    assert.equal((await d.authenticate('alice', 'N3w!Password')).username, 'alice');
+    await refusedWith(d.changePassword('alice', 'N3w!Password', 'Al1ce!Pass'), 'in-history');
+    await refusedWith(d.changePassword('heidi', 'He1di!Young', 'He1di!Older'), 'too-young');
+  });
+
+  it('"must change at next logon": the change goes through with the old password, then the new one signs in', async () => {
+    const d = ad(dc.ldapsUrl);
+    await d.changePassword('erin', 'Er1n!Change', 'Er1n!Changed2');
+    assert.equal((await d.authenticate('erin', 'Er1n!Changed2')).username, 'erin');
+  });
+});
+
+describe('the account page changes the password', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack({ slapd: { ppolicy: true }, env: { GATEWAY_API_BASIC_AUTH_CACHE_TTL: '1h' }, sim: { enableRemoteUserApi: true } });
+    await stack.slapd.ldapadd(PPOLICY_LDIF);
+  });
+  after(async () => stack?.stop());
+
+  const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
+  it('with the current password; the directory refusal in words; other sessions and the cached Basic check end', async () => {
+    const b = stack.browser();
+    const phone = stack.browser();
+    assert.equal((await b.login('bob', 'bob-pass')).status, 303);
+    assert.equal((await phone.login('bob', 'bob-pass')).status, 303);
+    const script = () => stack.browser().request('GET', '/api/ui_settings/', { headers: [['Authorization', basic('bob', 'bob-pass')]] });
+    assert.equal((await script()).status, 200, 'Basic with the old password, cached for an hour');
+    const page = await b.get('/accounts/security/');
+    assert.match(page.body, /id="password-form"/);
+    const { _csrf } = fieldsOn(page.body, ['_csrf']);
+    const alert = (r: { body: string }) => /role="alert">([^<]+)</.exec(r.body)?.[1];
+
+    const mismatch = await b.post('/accounts/security/password', { _csrf, current: 'bob-pass', new_password: 'Bob-Changed-1', new_password2: 'Bob-Changed-2' });
+    assert.equal(mismatch.status, 400);
+    assert.equal(alert(mismatch), 'The two new passwords do not match.');
+    const short = await b.post('/accounts/security/password', { _csrf, current: 'bob-pass', new_password: 'short', new_password2: 'short' });
+    assert.equal(short.status, 400);
+    assert.equal(alert(short), 'The new password is too short.');
+    const wrong = await b.post('/accounts/security/password', { _csrf, current: 'nope', new_password: 'Bob-Changed-1', new_password2: 'Bob-Changed-1' });
+    assert.equal(wrong.status, 401);
+    const forged = await b.post('/accounts/security/password', { _csrf: 'x', current: 'bob-pass', new_password: 'Bob-Changed-1', new_password2: 'Bob-Changed-1' });
+    assert.equal(forged.status, 403);
+
+    const done = await b.post('/accounts/security/password', { _csrf, current: 'bob-pass', new_password: 'Bob-Changed-1', new_password2: 'Bob-Changed-1' });
+    assert.equal(done.status, 303);
+    assert.equal(done.headers.location, '/accounts/security/?done=password-changed-others');
+    assert.equal((await phone.get('/documents/')).status, 302, 'the other session is signed out');
+    assert.equal((await b.get('/documents/')).status, 200, 'this one stays');
+    assert.equal((await script()).status, 401, 'the cached Basic check of the old password is gone');
+    assert.equal((await stack.browser().login('bob', 'Bob-Changed-1')).status, 303);
+    assert.match(stack.gateway.logs.join('\n'), /"event":"password.changed","username":"bob"/);
+  });
+
+  it("changes only the signed-in person's password, whatever the form says", async () => {
+    const b = stack.browser();
+    assert.equal((await b.login('alice', 'alice-pass')).status, 303);
+    const page = await b.get('/accounts/security/');
+    const { _csrf } = fieldsOn(page.body, ['_csrf']);
+    const res = await b.post('/accounts/security/password', { _csrf, username: 'carol', user: 'carol', dn: userDn('carol'), current: 'carol-pass', new_password: 'Carol-Owned-1', new_password2: 'Carol-Owned-1' });
+    assert.equal(res.status, 401, "carol's password is not alice's current password");
+    assert.equal((await stack.browser().login('carol', 'carol-pass')).status, 303, "carol's password is unchanged");
+  });
+});
