@@ -170,3 +170,124 @@ describe('the account page changes the password', () => {
     assert.equal((await stack.browser().login('carol', 'carol-pass')).status, 303, "carol's password is unchanged");
   });
 });
+
+/** A policy whose passwords last a minute, with grace sign-ins (or none) after expiry. */
+const EXPIRING_LDIF = (name: string, grace: number) => `dn: cn=${name},ou=policies,${BASE_DN}
+objectClass: device
+objectClass: pwdPolicy
+cn: ${name}
+pwdAttribute: userPassword
+pwdMaxAge: 60
+pwdAllowUserChange: TRUE
+${grace > 0 ? `pwdGraceAuthNLimit: ${grace}\n` : ''}`;
+
+const person = (uid: string, password: string, policy?: string) => `dn: ${userDn(uid)}
+objectClass: inetOrgPerson
+uid: ${uid}
+cn: ${uid}
+sn: ${uid}
+userPassword: ${password}
+${policy ? `pwdPolicySubentry: cn=${policy},ou=policies,${BASE_DN}\n` : ''}`;
+
+describe('a password the directory wants changed, at sign-in (OpenLDAP ppolicy)', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack({ slapd: { ppolicy: true } });
+    await stack.slapd.ldapadd(`${PPOLICY_LDIF}\n${EXPIRING_LDIF('expiring', 3)}\n${EXPIRING_LDIF('expired-hard', 0)}\n${person('dave', 'dave-pass')}\n${person('erin', 'erin-pass', 'expiring')}\n${person('frank', 'frank-pass', 'expired-hard')}`);
+    // An admin reset (pwdMustChange in the default policy) and two passwords changed long ago.
+    await stack.slapd.ldapadd(`dn: ${userDn('dave')}\nchangetype: modify\nreplace: userPassword\nuserPassword: dave-reset\n`, true);
+    for (const uid of ['erin', 'frank']) await stack.slapd.ldapadd(`dn: ${userDn(uid)}\nchangetype: modify\nreplace: pwdChangedTime\npwdChangedTime: 20200101000000Z\n`, true, ['-e', 'relax']);
+  });
+  after(async () => stack?.stop());
+
+  async function changeForm(b: ReturnType<Stack['browser']>, username: string, password: string) {
+    const res = await b.login(username, password, '/documents/');
+    assert.equal(res.status, 303, /role="alert">([^<]+)</.exec(res.body)?.[1]);
+    assert.equal(res.headers.location, '/accounts/login/password/');
+    // Only the password is done: Paperless stays out of reach.
+    assert.equal((await b.get('/documents/')).status, 302);
+    const page = await b.get('/accounts/login/password/');
+    assert.equal(page.status, 200);
+    return page;
+  }
+
+  it('after an admin reset: the new password is chosen at once, then Paperless', async () => {
+    const b = stack.browser();
+    const page = await changeForm(b, 'dave', 'dave-reset');
+    assert.match(page.body, /asks for a new password/);
+    const { _csrf } = fieldsOn(page.body, ['_csrf']);
+    const short = await b.post('/accounts/login/password/', { _csrf, new_password: 'short', new_password2: 'short' });
+    assert.equal(short.status, 400);
+    assert.match(short.body, /The new password is too short/);
+    const done = await b.post('/accounts/login/password/', { _csrf, new_password: 'Dave-Chosen-1', new_password2: 'Dave-Chosen-1', username: 'alice' });
+    assert.equal(done.status, 303);
+    assert.equal(done.headers.location, '/documents/');
+    assert.match((await b.get('/documents/')).body, /id="user">dave</);
+    assert.equal((await stack.browser().login('dave', 'Dave-Chosen-1')).status, 303);
+    assert.equal((await stack.browser().login('alice', 'alice-pass')).status, 303, "a username field in the form changed nobody else's password");
+  });
+
+  it('an expired password with grace sign-ins left: told how many, changed, signed in', async () => {
+    const b = stack.browser();
+    const page = await changeForm(b, 'erin', 'erin-pass');
+    assert.match(page.body, /Your password has expired/);
+    assert.match(page.body, /Sign-ins left with the old password: <strong>\d<\/strong>/);
+    const res = await b.post('/accounts/login/password/', { ...fieldsOn(page.body, ['_csrf']), new_password: 'Erin-Chosen-1', new_password2: 'Erin-Chosen-1' });
+    assert.equal(res.status, 303);
+    assert.match((await b.get('/documents/')).body, /id="user">erin</);
+  });
+
+  it('an expired password without grace: a clear dead end, never a session', async () => {
+    const res = await stack.browser().login('frank', 'frank-pass');
+    assert.equal(res.status, 403);
+    assert.match(res.body, /Your password has expired and can no longer be changed with it/);
+  });
+
+  it('the change form needs the half-done sign-in of this browser, and its CSRF token', async () => {
+    assert.equal((await stack.browser().get('/accounts/login/password/')).headers.location, '/accounts/login/?restart=1');
+    await stack.slapd.ldapadd(`dn: ${userDn('dave')}\nchangetype: modify\nreplace: userPassword\nuserPassword: dave-reset2\n`, true);
+    const b = stack.browser();
+    await changeForm(b, 'dave', 'dave-reset2');
+    const forged = await b.post('/accounts/login/password/', { _csrf: 'x', new_password: 'Dave-Forged-1', new_password2: 'Dave-Forged-1' });
+    assert.equal(forged.status, 403);
+  });
+});
+
+describe('"must change at next logon" at sign-in (Samba AD over LDAPS)', () => {
+  const dc = new SambaDc();
+  let stack: Stack;
+  before(async () => {
+    await dc.start();
+    stack = await startStack({
+      env: {
+        GATEWAY_LDAP_PRESET: 'activedirectory',
+        GATEWAY_LDAP_URL: dc.ldapsUrl,
+        GATEWAY_LDAP_CA_FILE: dc.caFile,
+        GATEWAY_LDAP_TLS_SERVER_NAME: 'dc1.example.test',
+        GATEWAY_LDAP_BIND_DN: AD.serviceDn,
+        GATEWAY_LDAP_BIND_PASSWORD: AD.servicePassword,
+        GATEWAY_LDAP_USER_BASE: AD.users,
+        GATEWAY_LDAP_GROUP_BASE: '',
+      },
+    });
+  });
+  after(async () => {
+    await stack?.stop();
+    await dc.destroy();
+  });
+
+  it('erin proves her password once, chooses a new one that meets the policy, and is signed in', async () => {
+    const b = stack.browser();
+    const res = await b.login('erin', 'Er1n!Change', '/documents/');
+    assert.equal(res.headers.location, '/accounts/login/password/');
+    const page = await b.get('/accounts/login/password/');
+    const { _csrf } = fieldsOn(page.body, ['_csrf']);
+    const weak = await b.post('/accounts/login/password/', { _csrf, new_password: 'weakweakweak', new_password2: 'weakweakweak' });
+    assert.equal(weak.status, 400);
+    assert.match(weak.body, /complexity rules/);
+    const done = await b.post('/accounts/login/password/', { _csrf, new_password: 'Er1n!Chosen2', new_password2: 'Er1n!Chosen2' });
+    assert.equal(done.status, 303);
+    assert.match((await b.get('/documents/')).body, /id="user">erin</);
+    assert.equal((await stack.browser().login('erin', 'Er1n!Chosen2')).status, 303);
+  });
+});

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { isAllowed } from '../directory/allowed-groups.js';
 import type { Directory, DirectoryUser } from '../directory/directory.js';
-import { AccountRestrictedError, DirectoryUnavailableError, fitsIdentityHeader, InvalidCredentialsError, NotAllowedError, UsernameNotRepresentableError } from '../directory/errors.js';
+import { AccountRestrictedError, DirectoryUnavailableError, PasswordChangeRequiredError, fitsIdentityHeader, InvalidCredentialsError, NotAllowedError, UsernameNotRepresentableError } from '../directory/errors.js';
 import type { Metrics } from '../ops/metrics.js';
 import { regulationKey } from '../directory/username.js';
 import { GatewayError } from '../errors.js';
@@ -19,6 +19,7 @@ function outcomeOf(err: unknown): string {
   if (err instanceof AccountRestrictedError) return 'restricted';
   if (err instanceof UsernameNotRepresentableError) return 'unrepresentable';
   if (err instanceof DirectoryUnavailableError) return 'directory_unavailable';
+  if (err instanceof PasswordChangeRequiredError) return 'password_change_required';
   return 'error';
 }
 
@@ -74,9 +75,15 @@ export class CredentialCheck {
   /** The first step of every sign-in: the directory's password, a name the header can carry, an allowed group. */
   checkPassword(username: string, password: string, ip: string, via: SignInChannel): Promise<DirectoryUser> {
     return this.counted(via, async () => {
-      const user = await this.authenticate(username, password, ip);
-      if (!fitsIdentityHeader(user.username)) throw new UsernameNotRepresentableError(user.username);
-      this.requireAllowedGroup(user);
+      let user: DirectoryUser;
+      try {
+        user = await this.authenticate(username, password, ip);
+      } catch (err) {
+        // The password was right but must be changed: only someone who may use Paperless gets that far.
+        if (err instanceof PasswordChangeRequiredError) this.admissible(err.user);
+        throw err;
+      }
+      this.admissible(user);
       return user;
     });
   }
@@ -95,8 +102,7 @@ export class CredentialCheck {
       await redisCall('regulation', 'sign-in attempts', () => regulation.check(typed, ip));
       const user = await directory.lookup(username);
       if (!user || !(await appPasswords.matches(user.username, password, via))) return undefined;
-      if (!fitsIdentityHeader(user.username)) throw new UsernameNotRepresentableError(user.username);
-      this.requireAllowedGroup(user);
+      this.admissible(user);
       await redisCall('regulation', 'sign-in attempts', () => regulation.succeeded(regulationKey(user.username), ip));
       return user;
     });
@@ -143,6 +149,11 @@ export class CredentialCheck {
       }
       throw err;
     }
+  }
+
+  private admissible(user: DirectoryUser): void {
+    if (!fitsIdentityHeader(user.username)) throw new UsernameNotRepresentableError(user.username);
+    this.requireAllowedGroup(user);
   }
 
   private requireAllowedGroup(user: DirectoryUser): void {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
-import { Client, ResultCodeError } from 'ldapts';
+import { Client, ResultCodeError, type Control } from 'ldapts';
 import type { LdapConfig } from '../config/config.js';
 import { DirectoryUnavailableError } from './errors.js';
 
@@ -41,13 +41,13 @@ export class LdapConnector {
    * Binds on the first server that answers. An LDAP answer (wrong password,
    * refused) is final and rethrown as is; only connection failures move on.
    */
-  async bind(dn: string, password: string): Promise<Client> {
+  async bind(dn: string, password: string, control?: Control): Promise<Client> {
     let lastError: unknown;
     for (const url of this.config.urls) {
       const client = this.newClient(url);
       try {
         if (this.config.startTls) await client.startTLS({ ...this.tlsOptions });
-        await client.bind(dn, password);
+        await client.bind(dn, password, control);
         return client;
       } catch (err) {
         await client.unbind().catch(() => undefined);

@@ -1,4 +1,5 @@
 import { GatewayError } from '../errors.js';
+import type { DirectoryUser } from './directory.js';
 
 /** Unknown user and wrong password are deliberately one error: telling them apart would reveal who has an account. */
 export class InvalidCredentialsError extends GatewayError {
@@ -91,5 +92,25 @@ export class PasswordExpiredError extends GatewayError {
   readonly status = 403;
   constructor(detail: string) {
     super(detail, 'Your password has expired and can no longer be changed with it. Ask your administrator to reset it.');
+  }
+}
+
+/**
+ * The password was right, but the directory wants a new one before the person may use it: AD's
+ * "must change at next logon" (773) or an expired password (532), ppolicy's reset
+ * (changeAfterReset) or a grace sign-in after expiry. Carries the entry, so the sign-in can go
+ * on to the change instead of ending here.
+ */
+export class PasswordChangeRequiredError extends GatewayError {
+  readonly status = 403;
+  constructor(
+    readonly user: DirectoryUser,
+    readonly reason: 'must-change' | 'expired',
+    readonly graceLeft?: number,
+  ) {
+    super(
+      `${user.username} must change their password first (${reason}${graceLeft === undefined ? '' : `, ${graceLeft} grace sign-ins left`})`,
+      reason === 'expired' ? 'Your password has expired. Change it, then sign in again.' : 'You must change your password before you can sign in.',
+    );
   }
 }

@@ -3,11 +3,12 @@ import { InvalidCredentialsError as LdapInvalidCredentials, SizeLimitExceededErr
 import type { LdapConfig } from '../config/config.js';
 import type { Metrics } from '../ops/metrics.js';
 import { adSubcode, userBindError } from './bind-errors.js';
-import { adPasswordChange, passwordModify } from './password-change.js';
+import { adPasswordChange, canChangePasswords, passwordModify } from './password-change.js';
 import { LdapConnector } from './connection.js';
 import type { Directory, DirectoryUser } from './directory.js';
 import { firstValue } from './entry.js';
-import { DirectoryUnavailableError, InvalidCredentialsError, PasswordChangeNeedsTlsError } from './errors.js';
+import { DirectoryUnavailableError, InvalidCredentialsError, PasswordChangeNeedsTlsError, PasswordChangeRequiredError, PasswordExpiredError } from './errors.js';
+import { PasswordPolicyControl } from './password-policy-control.js';
 import { escapeFilterValue, fillFilter } from './filter.js';
 import { GroupResolver } from './groups.js';
 import { loginName } from '../config/directory-presets.js';
@@ -50,15 +51,22 @@ export class LdapDirectory implements Directory {
     if (hasControlCharacters(wanted)) throw new InvalidCredentialsError('control characters in the username');
     const found = await this.withService((client) => this.findUser(client, fillFilter(this.config.userFilter, { username: wanted })));
     if (!found) throw new InvalidCredentialsError(`no entry for ${wanted}`);
+    // The password policy control rides along: ppolicy answers a reset or a grace sign-in with it.
+    const policy = new PasswordPolicyControl();
     try {
-      const client = await this.connector.bind(found.dn, password);
+      const client = await this.connector.bind(found.dn, password, policy);
       await client.unbind().catch(() => undefined);
     } catch (err) {
+      const code = adSubcode(err);
+      if (this.config.preset === 'activedirectory' && (code === '773' || code === '532')) throw new PasswordChangeRequiredError(found, code === '773' ? 'must-change' : 'expired');
+      if (policy.error === 'passwordExpired') throw new PasswordExpiredError(`bind refused for ${found.dn}: password expired, no grace sign-ins left`);
       const error = userBindError(err, found.dn);
       // The entry is known: failures count against it, whichever spelling found it.
       if (error instanceof InvalidCredentialsError) error.entryUsername = found.username;
       throw error;
     }
+    if (policy.error === 'changeAfterReset') throw new PasswordChangeRequiredError(found, 'must-change');
+    if (policy.graceAuthNsRemaining !== undefined) throw new PasswordChangeRequiredError(found, 'expired', policy.graceAuthNsRemaining);
     return found;
   }
 
@@ -71,8 +79,7 @@ export class LdapDirectory implements Directory {
     const user = await this.lookupOnce(username);
     if (!user) throw new InvalidCredentialsError(`no entry for ${username} to change the password of`);
     if (this.config.preset === 'activedirectory') {
-      const encrypted = this.config.startTls || this.config.urls.every((u) => u.toLowerCase().startsWith('ldaps://'));
-      if (!encrypted) throw new PasswordChangeNeedsTlsError();
+      if (!canChangePasswords(this.config)) throw new PasswordChangeNeedsTlsError();
       // As the person when AD lets them bind; with "must change" or an expired password it does not,
       // and the change (old password in hand) goes over the service account, as AD allows anyone.
       let client: Client;

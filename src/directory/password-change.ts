@@ -1,6 +1,15 @@
 import { Attribute, BerWriter, Change, ConstraintViolationError, InsufficientAccessError, InvalidCredentialsError as LdapInvalidCredentials, UnwillingToPerformError, type Client } from 'ldapts';
+import type { LdapConfig } from '../config/config.js';
 import { DirectoryUnavailableError, InvalidCredentialsError, PasswordRejectedError, type PasswordProblem } from './errors.js';
 import { PasswordPolicyControl, type PpolicyError } from './password-policy-control.js';
+
+/**
+ * Whether this directory can take a new password from the gateway: Active Directory only over an
+ * encrypted connection (LDAPS, or StartTLS), every other family always.
+ */
+export function canChangePasswords(config: Pick<LdapConfig, 'preset' | 'startTls' | 'urls'>): boolean {
+  return config.preset !== 'activedirectory' || config.startTls || config.urls.every((u) => u.toLowerCase().startsWith('ldaps://'));
+}
 
 /** RFC 3062 Password Modify: OpenLDAP, 389-ds, FreeIPA and LLDAP. */
 export const PASSWORD_MODIFY_OID = '1.3.6.1.4.1.4203.1.11.1';

@@ -22,6 +22,9 @@ import { loginRouter } from '../web/login.js';
 import { accountRouter } from '../web/account.js';
 import { completeSignIn } from '../web/complete-sign-in.js';
 import { formGuard } from '../web/form-guard.js';
+import { afterPassword } from '../web/after-password.js';
+import { passwordStep } from '../web/password-step.js';
+import { canChangePasswords } from '../directory/password-change.js';
 import { secondStepRouter } from '../web/second-step.js';
 import { logoutRouter } from '../web/logout.js';
 import type { Services } from './services.js';
@@ -129,22 +132,32 @@ export function buildRoutes(services: Services) {
   const guard = formGuard({ csrf, cookieName: `${config.session.cookieName}_csrf`, secureCookie: config.session.secureCookie, publicUrl: config.server.publicUrl });
   const complete = completeSignIn({ credentials, sessions, ...(config.web.rememberMeMs ? { rememberMeMs: config.web.rememberMeMs } : {}), log });
   const { secondFactors, provisioner, passwordChange } = services;
+  const continueAfterPassword = afterPassword({
+    ...(secondFactors ? { secondFactors } : {}),
+    // Without provisioning nobody can tell a first sign-in (configuration refuses first-login then).
+    firstSignIn: async (username) => (provisioner ? !(await provisioner.hasAccount(username)) : false),
+    complete,
+    sessions,
+    deviceCookieName: `${config.session.cookieName}_device`,
+    log,
+  });
+  // AD over plain LDAP cannot take a new password: a sign-in that needs one then ends with the reason.
+  const changeAtSignIn = passwordChange && canChangePasswords(config.ldap)
+    ? passwordStep({ passwordChange, afterPassword: continueAfterPassword, sessions, guard, pages, sessionSecret: config.session.secret, log })
+    : undefined;
   app.use(
     loginRouter({
       credentials,
-      ...(secondFactors ? { secondFactors } : {}),
-      // Without provisioning nobody can tell a first sign-in (configuration refuses first-login then).
-      firstSignIn: async (username) => (provisioner ? !(await provisioner.hasAccount(username)) : false),
-      complete,
-      sessions,
+      afterPassword: continueAfterPassword,
+      ...(changeAtSignIn ? { passwordStep: changeAtSignIn } : {}),
       guard,
       pages,
       publicUrl: config.server.publicUrl,
-      deviceCookieName: `${config.session.cookieName}_device`,
       rememberMe: config.web.rememberMeMs !== undefined,
       log,
     }),
   );
+  if (changeAtSignIn) app.use(changeAtSignIn.router);
   if (secondFactors) {
     app.use(
       secondStepRouter({
@@ -166,7 +179,7 @@ export function buildRoutes(services: Services) {
       ...(secondFactors ? { secondFactors } : {}),
       ...(services.appPasswords ? { appPasswords: services.appPasswords } : {}),
       rotatePaperlessToken: (username) => tokens.rotate(username),
-      ...(passwordChange
+      ...(passwordChange && canChangePasswords(config.ldap)
         ? {
             passwords: {
               change: passwordChange.change.bind(passwordChange),

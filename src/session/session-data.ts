@@ -22,13 +22,21 @@ export function sessionUserFrom(user: DirectoryUser): SessionUser {
  */
 export interface PendingSignIn {
   user: DirectoryUser;
-  stage: 'verify' | 'enrol';
+  /** verify/enrol: the second step; change: a new password the directory asked for, before anything else. */
+  stage: 'verify' | 'enrol' | 'change';
   next?: string;
   /** "Remember me" was ticked on the password form. */
   remember: boolean;
   startedAt: number;
   /** enrol: the enrolment link that allowed it, spent when the enrolment completes. */
   link?: string;
+  /** change: the proven current password, sealed (AES-256-GCM) for the ten minutes the change may take. */
+  sealedPassword?: string;
+  /** change: why, and how many grace sign-ins the directory still allows. */
+  changeReason?: 'must-change' | 'expired';
+  graceLeft?: number;
+  /** change: an enrolment link the password form carried, for the step after. */
+  enrol?: string;
 }
 
 declare module 'express-session' {

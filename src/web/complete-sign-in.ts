@@ -13,7 +13,15 @@ export interface CompleteSignInDeps {
 }
 
 /** How the person proved who they are, for the audit line. */
-export type Proof = 'password' | 'password+remembered-device' | 'password+totp' | 'password+recovery' | 'password+passkey' | 'password+enrolment';
+export type Proof =
+  | 'password'
+  | 'password+remembered-device'
+  | 'new-password'
+  | 'new-password+remembered-device'
+  | 'password+totp'
+  | 'password+recovery'
+  | 'password+passkey'
+  | 'password+enrolment';
 
 /**
  * The end of every browser sign-in, however many steps it took: Paperless is made to match, a

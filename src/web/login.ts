@@ -1,13 +1,11 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
-import { parse as parseCookies } from 'cookie';
 import type { Logger } from 'pino';
 import type { DirectoryUser } from '../directory/directory.js';
 import { refusedSignIn } from '../auth/refused-sign-in.js';
 import { GatewayError } from '../errors.js';
 import type { CredentialCheck } from '../auth/credential-check.js';
-import type { NextStep, SecondFactors } from '../mfa/second-factors.js';
-import type { SessionService } from '../session/sessions.js';
-import type { CompleteSignIn } from './complete-sign-in.js';
+import { PasswordChangeRequiredError } from '../directory/errors.js';
+import type { AfterPassword, SignInIntent } from './after-password.js';
 import { BadLoginRequestError } from './errors.js';
 import type { FormGuard } from './form-guard.js';
 import { safeNextPath } from './next-path.js';
@@ -16,17 +14,12 @@ import type { Pages } from './pages.js';
 export interface LoginDeps {
   /** Password and allowed groups, as every way of signing in checks them. */
   credentials: Pick<CredentialCheck, 'checkPassword'>;
-  /** Undefined while GATEWAY_MFA is off. */
-  secondFactors?: Pick<SecondFactors, 'nextStep'>;
-  /** Whether Paperless has no account for this person yet (GATEWAY_MFA_ENROLMENT=first-login). */
-  firstSignIn: (username: string) => Promise<boolean>;
-  complete: CompleteSignIn;
-  sessions: Pick<SessionService, 'beginSecondStep'>;
+  afterPassword: AfterPassword;
+  /** Undefined while GATEWAY_PASSWORD_CHANGE is off: a password the directory wants changed then ends the sign-in. */
+  passwordStep?: { begin: (req: Request, err: PasswordChangeRequiredError, intent: SignInIntent) => Promise<void> };
   guard: FormGuard;
   pages: Pages;
   publicUrl: URL;
-  /** The "remember this device" cookie's name. */
-  deviceCookieName: string;
   /** Whether the form has a "remember me" box (GATEWAY_REMEMBER_ME_DURATION). */
   rememberMe: boolean;
   log: Logger;
@@ -109,47 +102,30 @@ export function loginRouter(deps: LoginDeps): Router {
     }
   };
 
-  /** With second factors on: let the person in, ask for a code, or have them enrol (or refuse). */
-  const chooseNextStep: RequestHandler = async (req, res, next) => {
-    const user = res.locals.user as DirectoryUser;
+  /** Let the person in, or on to the second step; a password the directory wants changed goes to the change form. */
+  const continueSignIn: RequestHandler = async (req, res, next) => {
     const form = res.locals.form as LoginForm;
     try {
-      res.locals.step = deps.secondFactors
-        ? await deps.secondFactors.nextStep(user, {
-            deviceCookie: parseCookies(req.headers.cookie ?? '')[deps.deviceCookieName],
-            enrolLink: form.enrol,
-            firstSignIn: () => deps.firstSignIn(user.username),
-          })
-        : ({ step: 'done', remembered: false } satisfies NextStep);
-      next();
+      await deps.afterPassword(req, res, res.locals.user as DirectoryUser, form, 'password');
     } catch (err) {
       next(err);
     }
   };
 
-  const finishOrContinue: RequestHandler = async (req, res, next) => {
-    const user = res.locals.user as DirectoryUser;
-    const form = res.locals.form as LoginForm;
-    const step = res.locals.step as NextStep;
-    try {
-      if (step.step === 'done') {
-        await deps.complete(req, user, { remember: form.remember, proof: step.remembered ? 'password+remembered-device' : 'password' });
-        res.redirect(303, form.next ?? '/');
-        return;
-      }
-      await deps.sessions.beginSecondStep(req, {
-        user,
-        stage: step.step,
-        remember: form.remember,
-        startedAt: Date.now(),
-        ...(form.next ? { next: form.next } : {}),
-        ...(step.step === 'enrol' && step.link ? { link: step.link } : {}),
-      });
-      log.info({ event: 'login.password_ok', username: user.username, ip: req.ip, next: step.step }, 'password accepted; second step follows');
-      res.redirect(303, step.step === 'verify' ? '/accounts/login/verify/' : '/accounts/login/enrol/');
-    } catch (err) {
+  /** The directory wants a new password first: the proven one is kept sealed for the change, ten minutes at most. */
+  const changeInstead = (err: unknown, req: Request, res: Response, next: NextFunction): void => {
+    if (!(err instanceof PasswordChangeRequiredError) || !deps.passwordStep) {
       next(err);
+      return;
     }
+    const form = res.locals.form as LoginForm;
+    deps.passwordStep
+      .begin(req, err, form)
+      .then(() => {
+        log.info({ event: 'login.password_change_required', username: err.user.username, ip: req.ip, reason: err.reason }, 'password accepted; the directory wants it changed first');
+        res.redirect(303, '/accounts/login/password/');
+      })
+      .catch(next);
   };
 
   /** Any failure in the steps above comes back to the form, with what the person can do about it. */
@@ -164,6 +140,6 @@ export function loginRouter(deps: LoginDeps): Router {
   };
 
   router.get('/accounts/login/', showLoginForm);
-  router.post('/accounts/login/', parseForm, readForm, guard.check, checkPassword, chooseNextStep, finishOrContinue, showFailure);
+  router.post('/accounts/login/', parseForm, readForm, guard.check, checkPassword, continueSignIn, changeInstead, showFailure);
   return router;
 }

@@ -8,6 +8,7 @@ import type { PendingSignIn } from '../session/session-data.js';
 import type { CompleteSignIn, Proof } from './complete-sign-in.js';
 import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import { credentialOf } from './webauthn-form.js';
+import { pendingSignIn } from './pending-sign-in.js';
 import { BadLoginRequestError } from './errors.js';
 import type { FormGuard } from './form-guard.js';
 import type { Pages } from './pages.js';
@@ -21,9 +22,6 @@ export interface SecondStepDeps {
   deviceCookie: { name: string; secure: boolean; maxAgeMs?: number };
   log: Logger;
 }
-
-/** A half-done sign-in older than this starts over at the password. */
-export const PENDING_MS = 10 * 60_000;
 
 /** The pending sign-in restarts at the password form, which says why. */
 class SignInRestartError extends GatewayError {
@@ -50,16 +48,10 @@ export function secondStepRouter(deps: SecondStepDeps): Router {
   const { secondFactors, guard, pages, log } = deps;
   const router = express.Router();
 
-  const pendingOf = (req: Request, stage: PendingSignIn['stage']): PendingSignIn | undefined => {
-    const pending = req.session?.pending;
-    if (!pending || pending.stage !== stage || Date.now() - pending.startedAt > PENDING_MS || req.session.user) return undefined;
-    return pending;
-  };
-
   const requirePending =
     (stage: PendingSignIn['stage']): RequestHandler =>
     (req, res, next) => {
-      const pending = pendingOf(req, stage);
+      const pending = pendingSignIn(req, stage);
       if (!pending) {
         next(new SignInRestartError(`no pending ${stage} step in this session`));
         return;

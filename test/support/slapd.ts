@@ -99,8 +99,9 @@ access to * by users read by anonymous auth
   }
 
   /** Loads LDIF through the running server, so overlays see every change. */
-  async ldapadd(ldif: string, modify = false): Promise<void> {
-    await run(modify ? 'ldapmodify' : 'ldapadd', ['-x', '-H', this.url, '-D', ADMIN_DN, '-w', ADMIN_PASSWORD], ldif);
+  /** `extra`: more ldapmodify options, e.g. `['-e', 'relax']` to set operational attributes such as pwdChangedTime. */
+  async ldapadd(ldif: string, modify = false, extra: string[] = []): Promise<void> {
+    await run(modify ? 'ldapmodify' : 'ldapadd', ['-x', '-H', this.url, '-D', ADMIN_DN, '-w', ADMIN_PASSWORD, ...extra], ldif);
   }
 
   async seed(ldif = directoryLdif()): Promise<void> {
