@@ -181,6 +181,17 @@ pwdMaxAge: 60
 pwdAllowUserChange: TRUE
 ${grace > 0 ? `pwdGraceAuthNLimit: ${grace}\n` : ''}`;
 
+/** Passwords last five days; ppolicy warns during the last thirty (that is, always). */
+const WARNED_LDIF = `dn: cn=warned,ou=policies,${BASE_DN}
+objectClass: device
+objectClass: pwdPolicy
+cn: warned
+pwdAttribute: userPassword
+pwdMaxAge: 432000
+pwdExpireWarning: 2592000
+pwdAllowUserChange: TRUE
+`;
+
 const person = (uid: string, password: string, policy?: string) => `dn: ${userDn(uid)}
 objectClass: inetOrgPerson
 uid: ${uid}
@@ -193,7 +204,7 @@ describe('a password the directory wants changed, at sign-in (OpenLDAP ppolicy)'
   let stack: Stack;
   before(async () => {
     stack = await startStack({ slapd: { ppolicy: true } });
-    await stack.slapd.ldapadd(`${PPOLICY_LDIF}\n${EXPIRING_LDIF('expiring', 3)}\n${EXPIRING_LDIF('expired-hard', 0)}\n${person('dave', 'dave-pass')}\n${person('erin', 'erin-pass', 'expiring')}\n${person('frank', 'frank-pass', 'expired-hard')}`);
+    await stack.slapd.ldapadd(`${PPOLICY_LDIF}\n${EXPIRING_LDIF('expiring', 3)}\n${EXPIRING_LDIF('expired-hard', 0)}\n${WARNED_LDIF}\n${person('dave', 'dave-pass')}\n${person('erin', 'erin-pass', 'expiring')}\n${person('frank', 'frank-pass', 'expired-hard')}\n${person('gina', 'gina-pass', 'warned')}`);
     // An admin reset (pwdMustChange in the default policy) and two passwords changed long ago.
     await stack.slapd.ldapadd(`dn: ${userDn('dave')}\nchangetype: modify\nreplace: userPassword\nuserPassword: dave-reset\n`, true);
     for (const uid of ['erin', 'frank']) await stack.slapd.ldapadd(`dn: ${userDn(uid)}\nchangetype: modify\nreplace: pwdChangedTime\npwdChangedTime: 20200101000000Z\n`, true, ['-e', 'relax']);
@@ -243,6 +254,24 @@ describe('a password the directory wants changed, at sign-in (OpenLDAP ppolicy)'
     assert.match(res.body, /Your password has expired and can no longer be changed with it/);
   });
 
+  it('a password that expires within the warning: a notice after sign-in, with a way to change it and a way on', async () => {
+    const b = stack.browser();
+    const res = await b.login('gina', 'gina-pass', '/documents/');
+    assert.equal(res.status, 303);
+    const target = new URL(res.headers.location as string, stack.gateway.url);
+    assert.equal(target.pathname, '/accounts/security/password-expiring');
+    assert.equal(target.searchParams.get('next'), '/documents/');
+    const page = await b.get(`${target.pathname}${target.search}`);
+    assert.equal(page.status, 200);
+    assert.match(page.body, /Days until your password expires: <strong>[45]<\/strong>/);
+    assert.match(page.body, /href="\/accounts\/security\/#password-heading">Change it now/);
+    assert.match(page.body, /href="\/documents\/" id="continue"/);
+    assert.match((await b.get('/documents/')).body, /id="user">gina</, 'already signed in: the notice blocks nothing');
+    const forged = await b.get('/accounts/security/password-expiring?at=1&next=https://evil.example/');
+    assert.match(forged.body, /href="\/" id="continue"/, 'next stays on this site');
+    assert.equal((await stack.browser().login('bob', 'bob-pass', '/documents/')).headers.location, '/documents/', 'no notice for a password far from expiry');
+  });
+
   it('the change form needs the half-done sign-in of this browser, and its CSRF token', async () => {
     assert.equal((await stack.browser().get('/accounts/login/password/')).headers.location, '/accounts/login/?restart=1');
     await stack.slapd.ldapadd(`dn: ${userDn('dave')}\nchangetype: modify\nreplace: userPassword\nuserPassword: dave-reset2\n`, true);
@@ -289,5 +318,13 @@ describe('"must change at next logon" at sign-in (Samba AD over LDAPS)', () => {
     assert.equal(done.status, 303);
     assert.match((await b.get('/documents/')).body, /id="user">erin</);
     assert.equal((await stack.browser().login('erin', 'Er1n!Chosen2')).status, 303);
+  });
+
+  it("AD's computed expiry (a ten-day fine-grained policy) brings the notice", async () => {
+    const res = await stack.browser().login('ivan', 'Iv4n!Expiring', '/documents/');
+    const target = new URL(res.headers.location as string, stack.gateway.url);
+    assert.equal(target.pathname, '/accounts/security/password-expiring');
+    const days = (Number(target.searchParams.get('at')) - Date.now()) / 86_400_000;
+    assert.ok(days > 9 && days <= 10, `expires in ${days.toFixed(2)} days`);
   });
 });

@@ -107,6 +107,7 @@ function toConfig(env: Env, mapping: ProvisioningMapping): Config {
     passwords: {
       changeEnabled: env.GATEWAY_PASSWORD_CHANGE,
       signOutOthers: env.GATEWAY_PASSWORD_CHANGE_SIGN_OUT === 'others',
+      ...(env.GATEWAY_PASSWORD_EXPIRY_WARNING ? { expiryWarningMs: env.GATEWAY_PASSWORD_EXPIRY_WARNING } : {}),
     },
     mfa: {
       mode: env.GATEWAY_MFA,

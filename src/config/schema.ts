@@ -255,6 +255,7 @@ export const envSchema = z
       .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([1-9][0-9]{0,4})$/, { error: 'must be host:port, e.g. 0.0.0.0:9100 or [::]:9100' })
       .optional(),
     GATEWAY_PASSWORD_CHANGE: bool(true),
+    GATEWAY_PASSWORD_EXPIRY_WARNING: offOrDuration(3_600_000, '14d', '14d'),
     GATEWAY_PASSWORD_CHANGE_SIGN_OUT: z.enum(['others', 'none'], { error: 'must be others or none' }).default('others'),
     GATEWAY_MFA: z.enum(['off', 'optional', 'required'], { error: 'must be off, optional or required' }).default('off'),
     GATEWAY_MFA_REQUIRED_GROUPS: z.string().default('').transform(splitGroupList),

@@ -8,6 +8,8 @@ export interface DirectoryUser {
   lastName?: string;
   displayName?: string;
   groups: DirectoryGroup[];
+  /** Epoch ms the password expires, when the directory says (AD, FreeIPA, ppolicy's warning at bind). */
+  passwordExpiresAt?: number;
 }
 
 export interface DirectoryGroup {

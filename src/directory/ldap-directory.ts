@@ -9,6 +9,7 @@ import type { Directory, DirectoryUser } from './directory.js';
 import { firstValue } from './entry.js';
 import { DirectoryUnavailableError, InvalidCredentialsError, PasswordChangeNeedsTlsError, PasswordChangeRequiredError, PasswordExpiredError } from './errors.js';
 import { PasswordPolicyControl } from './password-policy-control.js';
+import { expiryAttribute, passwordExpiry } from './password-expiry.js';
 import { escapeFilterValue, fillFilter } from './filter.js';
 import { GroupResolver } from './groups.js';
 import { loginName } from '../config/directory-presets.js';
@@ -67,6 +68,8 @@ export class LdapDirectory implements Directory {
     }
     if (policy.error === 'changeAfterReset') throw new PasswordChangeRequiredError(found, 'must-change');
     if (policy.graceAuthNsRemaining !== undefined) throw new PasswordChangeRequiredError(found, 'expired', policy.graceAuthNsRemaining);
+    // ppolicy says how long is left only inside its pwdExpireWarning window.
+    if (policy.timeBeforeExpiration !== undefined) found.passwordExpiresAt = Date.now() + policy.timeBeforeExpiration * 1000;
     return found;
   }
 
@@ -182,7 +185,8 @@ export class LdapDirectory implements Directory {
 
   private userAttributes(): string[] {
     const a = this.config.attributes;
-    return [a.username, a.mail, a.firstName, a.lastName, a.displayName, ...this.groups.userAttributes];
+    const expiry = expiryAttribute(this.config.preset);
+    return [a.username, a.mail, a.firstName, a.lastName, a.displayName, ...(expiry ? [expiry] : []), ...this.groups.userAttributes];
   }
 
   private async findUser(client: Client, filter: string): Promise<DirectoryUser | undefined> {
@@ -216,6 +220,8 @@ export class LdapDirectory implements Directory {
     if (firstName) user.firstName = firstName;
     if (lastName) user.lastName = lastName;
     if (displayName) user.displayName = displayName;
+    const expiresAt = passwordExpiry(this.config.preset, entry);
+    if (expiresAt !== undefined) user.passwordExpiresAt = expiresAt;
     return user;
   }
 }

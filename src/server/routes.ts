@@ -130,7 +130,13 @@ export function buildRoutes(services: Services) {
   app.use((req, res, next) => (isSessionPage(req.method, req.path) ? sessions.middleware(req, res, next) : next()));
   const csrf = new LoginCsrf(config.session.secret);
   const guard = formGuard({ csrf, cookieName: `${config.session.cookieName}_csrf`, secureCookie: config.session.secureCookie, publicUrl: config.server.publicUrl });
-  const complete = completeSignIn({ credentials, sessions, ...(config.web.rememberMeMs ? { rememberMeMs: config.web.rememberMeMs } : {}), log });
+  const complete = completeSignIn({
+    credentials,
+    sessions,
+    ...(config.web.rememberMeMs ? { rememberMeMs: config.web.rememberMeMs } : {}),
+    ...(config.passwords.expiryWarningMs ? { expiryWarningMs: config.passwords.expiryWarningMs } : {}),
+    log,
+  });
   const { secondFactors, provisioner, passwordChange } = services;
   const continueAfterPassword = afterPassword({
     ...(secondFactors ? { secondFactors } : {}),

@@ -11,6 +11,8 @@ import type { SecondFactors } from '../mfa/second-factors.js';
 import type { RegistrationResponseJSON } from '@simplewebauthn/server';
 import { credentialOf } from './webauthn-form.js';
 import { readNewPassword } from './new-password-form.js';
+import { EXPIRY_NOTICE_PATH } from './complete-sign-in.js';
+import { safeNextPath } from './next-path.js';
 import type { PasswordChange } from '../auth/password-change.js';
 import type { LoadedSession, SessionService } from '../session/sessions.js';
 import { BadLoginRequestError, LoginFormExpiredError } from './errors.js';
@@ -267,6 +269,18 @@ export function accountRouter(deps: AccountDeps): Router {
     }
   };
 
+  /** After sign-in, when the password expires within GATEWAY_PASSWORD_EXPIRY_WARNING: a notice, never a block. */
+  const expiringNotice: RequestHandler = (req, res) => {
+    const at = Number(req.query.at);
+    const next = safeNextPath(req.query.next, deps.publicUrl) ?? '/';
+    if (!Number.isFinite(at) || at <= 0) {
+      res.redirect(303, next);
+      return;
+    }
+    const days = Math.max(0, Math.ceil((at - Date.now()) / 86_400_000));
+    pages.render(req, res, 200, 'password-expiring.njk', { days, at, next, canChange: deps.passwords !== undefined });
+  };
+
   /** `which`: one session (by handle), every other one, or all of them (this one too). */
   const endSessions =
     (which: 'one' | 'others' | 'all'): RequestHandler =>
@@ -343,6 +357,7 @@ export function accountRouter(deps: AccountDeps): Router {
   router.post(`${ACCOUNT_PATH}passkeys/new`, requireMfa, requireSession, parseForm, checkForm, checkPassword, passkeyOptions, showFailure(showAccount));
   router.post(`${ACCOUNT_PATH}passkeys/`, requireMfa, requireSession, parseForm, checkForm, addPasskey, showFailure(showAccount));
   router.post(`${ACCOUNT_PATH}passkeys/remove`, requireMfa, requireSession, parseForm, checkForm, checkPassword, removePasskey, showFailure(showAccount));
+  router.get(EXPIRY_NOTICE_PATH, requireSession, expiringNotice);
   router.post(`${ACCOUNT_PATH}password`, requireSession, parseForm, checkForm, changePassword, showFailure(showAccount));
   router.post(`${ACCOUNT_PATH}sessions/end`, requireSession, parseForm, checkForm, endSessions('one'), showFailure(showAccount));
   router.post(`${ACCOUNT_PATH}sessions/end-others`, requireSession, parseForm, checkForm, endSessions('others'), showFailure(showAccount));

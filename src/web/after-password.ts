@@ -40,8 +40,7 @@ export function afterPassword(deps: AfterPasswordDeps) {
         })
       : { step: 'done', remembered: false };
     if (step.step === 'done') {
-      await deps.complete(req, user, { remember: intent.remember, proof: step.remembered ? `${proof}+remembered-device` : proof });
-      res.redirect(303, intent.next ?? '/');
+      res.redirect(303, await deps.complete(req, user, { remember: intent.remember, proof: step.remembered ? `${proof}+remembered-device` : proof, next: intent.next }));
       return;
     }
     await deps.sessions.beginSecondStep(req, {

@@ -9,8 +9,13 @@ export interface CompleteSignInDeps {
   sessions: Pick<SessionService, 'establish'>;
   /** GATEWAY_REMEMBER_ME_DURATION; undefined: no "remember me". */
   rememberMeMs?: number;
+  /** GATEWAY_PASSWORD_EXPIRY_WARNING; undefined: never warn. */
+  expiryWarningMs?: number;
   log: Logger;
 }
+
+/** The page that says a password expires soon, before going on to `next`. */
+export const EXPIRY_NOTICE_PATH = '/accounts/security/password-expiring';
 
 /** How the person proved who they are, for the audit line. */
 export type Proof =
@@ -28,10 +33,15 @@ export type Proof =
  * fresh session starts (a new id, so nothing of a half-done sign-in carries over), and it is audited.
  */
 export function completeSignIn(deps: CompleteSignInDeps) {
-  return async (req: Request, user: DirectoryUser, options: { remember: boolean; proof: Proof }): Promise<void> => {
+  /** Returns where the browser goes now: `next`, or first the notice that the password expires soon. */
+  return async (req: Request, user: DirectoryUser, options: { remember: boolean; proof: Proof; next: string | undefined }): Promise<string> => {
     await deps.credentials.admit(user, 'form');
     await deps.sessions.establish(req, user, options.remember ? deps.rememberMeMs : undefined);
     deps.log.info({ event: 'login.success', username: user.username, ip: req.ip, remember: options.remember, proof: options.proof }, 'login succeeded');
+    const next = options.next ?? '/';
+    const expires = user.passwordExpiresAt;
+    if (deps.expiryWarningMs === undefined || expires === undefined || expires - Date.now() > deps.expiryWarningMs) return next;
+    return `${EXPIRY_NOTICE_PATH}?${new URLSearchParams({ at: String(expires), next })}`;
   };
 }
 

@@ -136,12 +136,12 @@ export function secondStepRouter(deps: SecondStepDeps): Router {
     const pending = res.locals.pending as PendingSignIn;
     const form = res.locals.form as CodeForm;
     try {
-      await deps.complete(req, pending.user, { remember: pending.remember, proof: res.locals.proof as Proof });
+      const target = await deps.complete(req, pending.user, { remember: pending.remember, proof: res.locals.proof as Proof, next: pending.next });
       if (form.rememberDevice) {
         const value = await secondFactors.rememberDevice(pending.user.username);
         if (value) res.cookie(deps.deviceCookie.name, value, { httpOnly: true, sameSite: 'lax', secure: deps.deviceCookie.secure, path: '/accounts/login/', ...(deps.deviceCookie.maxAgeMs ? { maxAge: deps.deviceCookie.maxAgeMs } : {}) });
       }
-      res.redirect(303, pending.next ?? '/');
+      res.redirect(303, target);
     } catch (err) {
       next(err);
     }
@@ -153,8 +153,8 @@ export function secondStepRouter(deps: SecondStepDeps): Router {
     try {
       const secret = secondFactors.enrolmentSecret(pending.user.username, req.sessionID, form.enrolment ?? '');
       const codes = await secondFactors.confirmTotp(pending.user.username, secret, form.code, req.ip ?? '', { replace: false, ...(pending.link ? { link: pending.link } : {}) });
-      await deps.complete(req, pending.user, { remember: pending.remember, proof: 'password+enrolment' });
-      pages.render(req, res, 200, 'recovery-codes.njk', { codes, continueTo: pending.next ?? '/', fromAccount: false });
+      const target = await deps.complete(req, pending.user, { remember: pending.remember, proof: 'password+enrolment', next: pending.next });
+      pages.render(req, res, 200, 'recovery-codes.njk', { codes, continueTo: target, fromAccount: false });
     } catch (err) {
       next(err);
     }

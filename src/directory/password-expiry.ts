@@ -1,0 +1,38 @@
+import type { Entry } from 'ldapts';
+import type { PresetName } from '../config/directory-presets.js';
+import { firstValue } from './entry.js';
+
+/** Where each family keeps the moment a password expires (OpenLDAP tells it at bind, in the policy control). */
+const EXPIRY_ATTRIBUTE: Partial<Record<PresetName, string>> = {
+  // Constructed: AD computes it from pwdLastSet and the (fine-grained) policy, only when asked by name.
+  activedirectory: 'msDS-UserPasswordExpiryTimeComputed',
+  freeipa: 'krbPasswordExpiration',
+};
+
+export function expiryAttribute(preset: PresetName): string | undefined {
+  return EXPIRY_ATTRIBUTE[preset];
+}
+
+/** FILETIME (100 ns since 1601) to epoch ms; 0 (must change now) and "never" give undefined. */
+function fromFiletime(value: string): number | undefined {
+  if (!/^\d+$/.test(value)) return undefined;
+  const ticks = BigInt(value);
+  if (ticks === 0n || ticks >= 0x7fffffffffffffffn) return undefined;
+  return Number(ticks / 10_000n) - 11_644_473_600_000;
+}
+
+/** LDAP GeneralizedTime (20261215083000Z) to epoch ms. */
+function fromGeneralizedTime(value: string): number | undefined {
+  const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})?(?:\.\d+)?Z$/.exec(value);
+  if (!m) return undefined;
+  const [, y, mo, d, h, mi, s] = m;
+  return Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s ?? 0));
+}
+
+/** When the entry's password expires, if the directory says. */
+export function passwordExpiry(preset: PresetName, entry: Entry): number | undefined {
+  const attribute = EXPIRY_ATTRIBUTE[preset];
+  const value = attribute ? firstValue(entry, attribute) : undefined;
+  if (!value) return undefined;
+  return preset === 'activedirectory' ? fromFiletime(value) : fromGeneralizedTime(value);
+}
