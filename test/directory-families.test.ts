@@ -105,8 +105,13 @@ describe('OpenLDAP preset', () => {
 /** FreeIPA keeps everything under cn=accounts of the domain's suffix. */
 const IPA_BASE = BASE_DN;
 const FREEIPA_SCHEMA = `attributetype ( 2.16.840.1.113730.3.1.610 NAME 'nsAccountLock' EQUALITY caseIgnoreMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 SINGLE-VALUE )
-objectclass ( 1.3.6.1.4.1.32473.1.1 NAME 'gatewayTestLockable' SUP top AUXILIARY MAY nsAccountLock )
+attributetype ( 2.16.840.1.113719.1.301.4.45.1 NAME 'krbPasswordExpiration' EQUALITY generalizedTimeMatch ORDERING generalizedTimeOrderingMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.24 SINGLE-VALUE )
+objectclass ( 1.3.6.1.4.1.32473.1.1 NAME 'gatewayTestLockable' SUP top AUXILIARY MAY ( nsAccountLock $ krbPasswordExpiration ) )
 `;
+
+/** Five days from now at whole seconds, as FreeIPA writes krbPasswordExpiration. */
+const IPA_EXPIRY = new Date(Math.floor(Date.now() / 1000) * 1000 + 5 * 86_400_000);
+const generalizedTime = (d: Date) => `${d.toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z`;
 
 function ipaLdif(): string {
   const person = (uid: string, locked: boolean) => `dn: uid=${uid},cn=users,cn=accounts,${IPA_BASE}
@@ -118,6 +123,7 @@ sn: ${uid}
 givenName: ${uid}
 mail: ${uid}@example.com
 userPassword: ${uid}-pass
+krbPasswordExpiration: ${generalizedTime(IPA_EXPIRY)}
 ${locked ? 'nsAccountLock: TRUE\n' : ''}`;
   return [
     `dn: ${IPA_BASE}\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: IPA\n`,
@@ -149,6 +155,14 @@ describe('FreeIPA preset (FreeIPA layout on slapd)', () => {
     const ivy = await directory(slapd.url, env()).authenticate('ivy', 'ivy-pass');
     assert.equal(ivy.email, 'ivy@example.com');
     assert.deepEqual(groupNames(ivy), ['paperless']);
+  });
+
+  it('reads when the password expires (krbPasswordExpiration), and changes it with RFC 3062 as the person', async () => {
+    const d = directory(slapd.url, env());
+    assert.equal((await d.authenticate('ivy', 'ivy-pass')).passwordExpiresAt, IPA_EXPIRY.getTime());
+    await d.changePassword('ivy', 'ivy-pass', 'Ivy-Second-1');
+    assert.equal((await d.authenticate('ivy', 'Ivy-Second-1')).username, 'ivy');
+    await assert.rejects(d.changePassword('ivy', 'ivy-pass', 'Ivy-Third-1'), InvalidCredentialsError, 'the old password no longer works');
   });
 
   it('refuses an account with nsAccountLock=TRUE, and lookup no longer finds it', async () => {
@@ -187,6 +201,14 @@ describe('LLDAP preset (LLDAP layout on slapd)', () => {
     assert.equal(lena.username, 'lena');
     assert.equal(lena.displayName, 'Lena L');
     assert.deepEqual(groupNames(lena), ['paperless']);
+  });
+
+  it('changes the password with RFC 3062, which LLDAP supports; no expiry to read', async () => {
+    const d = directory(slapd.url, env());
+    await d.changePassword('lena', 'lena-pass', 'Lena-Second-1');
+    const lena = await d.authenticate('lena', 'Lena-Second-1');
+    assert.equal(lena.passwordExpiresAt, undefined);
+    await d.changePassword('lena', 'Lena-Second-1', 'lena-pass');
   });
 
   it('finds the same groups by search', async () => {
