@@ -12,33 +12,9 @@ import { BASE_DN, userDn } from './support/directory-data.js';
 import { baseEnv } from './support/gateway.js';
 import { AD, SambaDc } from './support/samba.js';
 import { Slapd } from './support/slapd.js';
+import { PPOLICY_LDIF } from './support/ppolicy.js';
 import { startStack, type Stack } from './support/stack.js';
 import { fieldsOn } from './support/totp.js';
-
-/** ppolicy: at least 8 characters, the last 3 not again, change required after an admin reset; `young`: not within an hour. */
-export const PPOLICY_LDIF = `dn: ou=policies,${BASE_DN}
-objectClass: organizationalUnit
-ou: policies
-
-dn: ${Slapd.POLICY_DN}
-objectClass: device
-objectClass: pwdPolicy
-cn: default
-pwdAttribute: userPassword
-pwdMinLength: 8
-pwdCheckQuality: 2
-pwdInHistory: 3
-pwdMustChange: TRUE
-pwdAllowUserChange: TRUE
-
-dn: cn=young,ou=policies,${BASE_DN}
-objectClass: device
-objectClass: pwdPolicy
-cn: young
-pwdAttribute: userPassword
-pwdMinAge: 3600
-pwdAllowUserChange: TRUE
-`;
 
 const env = (url: string, extra: Record<string, string> = {}) => loadConfig({ ...baseEnv({ ldapUrl: url, redisUrl: 'redis://127.0.0.1:1', upstreamUrl: 'http://127.0.0.1:1', port: 1 }), ...extra }).ldap;
 
