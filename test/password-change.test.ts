@@ -248,6 +248,17 @@ describe('a password the directory wants changed, at sign-in (OpenLDAP ppolicy)'
     assert.equal((await stack.browser().login('bob', 'bob-pass', '/documents/')).headers.location, '/documents/', 'no notice for a password far from expiry');
   });
 
+  it('sessions signed in with the old password end when the new one is chosen at sign-in', async () => {
+    const before = stack.browser();
+    assert.equal((await before.login('bob', 'bob-pass')).status, 303);
+    await stack.slapd.ldapadd(`dn: ${userDn('bob')}\nchangetype: modify\nreplace: userPassword\nuserPassword: bob-reset\n`, true);
+    const b = stack.browser();
+    const page = await changeForm(b, 'bob', 'bob-reset');
+    assert.equal((await b.post('/accounts/login/password/', { ...fieldsOn(page.body, ['_csrf']), new_password: 'Bob-Chosen-1', new_password2: 'Bob-Chosen-1' })).status, 303);
+    assert.equal((await before.get('/documents/')).status, 302, 'the old session is signed out');
+    assert.equal((await b.get('/documents/')).status, 200);
+  });
+
   it('the change form needs the half-done sign-in of this browser, and its CSRF token', async () => {
     assert.equal((await stack.browser().get('/accounts/login/password/')).headers.location, '/accounts/login/?restart=1');
     await stack.slapd.ldapadd(`dn: ${userDn('dave')}\nchangetype: modify\nreplace: userPassword\nuserPassword: dave-reset2\n`, true);

@@ -149,7 +149,17 @@ export function buildRoutes(services: Services) {
   });
   // AD over plain LDAP cannot take a new password: a sign-in that needs one then ends with the reason.
   const changeAtSignIn = passwordChange && canChangePasswords(config.ldap)
-    ? passwordStep({ passwordChange, afterPassword: continueAfterPassword, sessions, guard, pages, sessionSecret: config.session.secret, log })
+    ? passwordStep({
+        passwordChange,
+        afterPassword: continueAfterPassword,
+        sessions,
+        signOutOthers: config.passwords.signOutOthers,
+        forgetBasic: (username, password) => basicCache?.delete(username, password),
+        guard,
+        pages,
+        sessionSecret: config.session.secret,
+        log,
+      })
     : undefined;
   app.use(
     loginRouter({
