@@ -252,5 +252,41 @@ for (const kind of upstreamKinds()) {
       await other.goto(`${base}/accounts/logout/`);
       await attacker.close();
     });
+
+    it('keeps several passkeys by name, and removes one with the password', async () => {
+      const base = `http://localhost:${stack.gateway.port}`;
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      const cdp = await context.newCDPSession(page);
+      await cdp.send('WebAuthn.enable');
+      await page.goto(`${base}/accounts/security/`);
+      await password(page, 'bob');
+      await page.waitForURL('**/accounts/security/');
+      // The laptop's own authenticator, then a security key plugged in instead of it.
+      let authenticator: string | undefined;
+      for (const [name, transport] of [['Laptop', 'internal'], ['Security key', 'usb']] as const) {
+        if (authenticator) await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId: authenticator });
+        ({ authenticatorId: authenticator } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+          options: { protocol: 'ctap2', transport, hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+        }));
+        await page.getByLabel('Name of the device or key').fill(name);
+        await page.locator('#passkey-password').fill('bob-pass');
+        await page.getByRole('button', { name: 'Add a passkey' }).click();
+        await page.getByRole('button', { name: 'Create the passkey' }).click();
+        // The first factor answers with its recovery codes; a later one goes back to the account page.
+        await page.waitForURL((url) => url.pathname === '/accounts/security/passkeys/' || url.search === '?done=passkey-added', { timeout: 10_000 }).catch(async (err: Error) => {
+          throw new Error(`${name}: ${err.message}; page ${page.url()} says "${await page.locator('[data-webauthn-status]').textContent().catch(() => '')}"`);
+        });
+        await page.goto(`${base}/accounts/security/`);
+      }
+      await page.goto(`${base}/accounts/security/`);
+      assert.deepEqual((await page.locator('#passkeys strong').allTextContents()).sort(), ['Laptop', 'Security key']);
+      await page.getByLabel('Passkey', { exact: true }).selectOption({ label: 'Laptop' });
+      await page.locator('#passkey-remove-password').fill('bob-pass');
+      await page.getByRole('button', { name: 'Remove the passkey' }).click();
+      await page.waitForURL('**/accounts/security/?done=passkey-removed');
+      assert.deepEqual(await page.locator('#passkeys strong').allTextContents(), ['Security key']);
+      await context.close();
+    });
   });
 }
