@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../src/config/load.js';
 import { ConfigError } from '../src/config/errors.js';
-import { GatewayProcess, baseEnv, freePort, runCliToEnd } from './support/gateway.js';
+import { envSchema } from '../src/config/schema.js';
+import { GatewayProcess, REPO_ROOT, baseEnv, freePort, runCliToEnd } from './support/gateway.js';
 
 const REQUIRED = [
   'GATEWAY_PUBLIC_URL',
@@ -217,5 +218,18 @@ describe('provisioning mapping file', () => {
     delete (env as Record<string, string | undefined>).GATEWAY_PAPERLESS_TOKEN;
     assert.match(problems(env).get('GATEWAY_PAPERLESS_TOKEN') ?? '', /required while GATEWAY_PROVISIONING is on/);
     assert.equal(loadConfig({ ...env, GATEWAY_PROVISIONING: 'off' }).provisioning.enabled, false);
+  });
+});
+
+describe("README's settings tables", () => {
+  it('document every setting the gateway reads, with a default and an example', () => {
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    const rows = new Map([...readme.matchAll(/^\| `(GATEWAY_[A-Z0-9_]+)` \|([^|]*)\|([^|]*)\|/gm)].map((m) => [m[1] as string, { fallback: (m[2] ?? '').trim(), example: (m[3] ?? '').trim() }]));
+    const missing = Object.keys(envSchema.shape).filter((name) => !rows.has(name));
+    assert.deepEqual(missing, [], 'settings without a row in README');
+    for (const name of Object.keys(envSchema.shape)) {
+      const row = rows.get(name);
+      assert.ok(row?.fallback && row.example, `${name}: README's row needs a default and an example`);
+    }
   });
 });
