@@ -6,7 +6,7 @@ import type { RedisClient } from '../redis/client.js';
 import { redisKeys, type RedisKeys } from '../redis/keys.js';
 import { revokeUserSessions } from '../session/revoke.js';
 import { listUserSessions } from '../session/session-list.js';
-import { describeBrowser } from '../web/account.js';
+import { describeBrowser } from '../web/account-sessions.js';
 import { CommandUsageError } from './usage-error.js';
 
 export const SESSIONS_USAGE = 'sessions list [USER] | sessions revoke USER';

@@ -1,0 +1,73 @@
+import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
+import type { Logger } from 'pino';
+import type { CredentialCheck } from '../auth/credential-check.js';
+import type { PasswordChange } from '../auth/password-change.js';
+import type { Directory } from '../directory/directory.js';
+import { GatewayError } from '../errors.js';
+import type { AppPasswords } from '../mfa/app-passwords.js';
+import type { SecondFactors } from '../mfa/second-factors.js';
+import type { LoadedSession, SessionService } from '../session/sessions.js';
+import type { LoginCsrf } from './login-csrf.js';
+import type { Pages } from './pages.js';
+
+export interface AccountDeps {
+  sessions: Pick<SessionService, 'lookup' | 'list' | 'revoke'>;
+  directory: Pick<Directory, 'lookup'>;
+  /** GATEWAY_LDAP_ALLOWED_GROUPS: someone who left them is signed out here too. */
+  allowedGroups: readonly string[];
+  credentials: Pick<CredentialCheck, 'checkPassword'>;
+  /** Undefined while GATEWAY_MFA is off. */
+  secondFactors?: SecondFactors;
+  /** Undefined while GATEWAY_MFA is off. */
+  appPasswords?: AppPasswords;
+  /** Undefined while GATEWAY_PASSWORD_CHANGE is off. */
+  passwords?: {
+    change: PasswordChange['change'];
+    /** GATEWAY_PASSWORD_CHANGE_SIGN_OUT=others. */
+    signOutOthers: boolean;
+    /** Drops this process's cached Basic check of the old password (others age out). */
+    forgetBasic: (username: string, password: string) => void;
+  };
+  /** Signs out every app holding the person's Paperless token (a new one is made). */
+  rotatePaperlessToken: (username: string) => Promise<void>;
+  csrf: LoginCsrf;
+  pages: Pages;
+  publicUrl: URL;
+  log: Logger;
+}
+
+export const ACCOUNT_PATH = '/accounts/security/';
+
+/** The account page's own refusals (the last required factor, a session or key that is gone). */
+export class AccountActionError extends GatewayError {
+  readonly status = 409;
+}
+
+/** A page of the account section: rendered with a status and, after a refusal, its message. */
+export type AccountPage = (req: Request, res: Response, status: number, error?: string) => Promise<void>;
+
+/**
+ * What every part of the account page shares: the session and person behind the request, the
+ * form checks, and how a page and a refusal are shown. Each part (factors, app passwords,
+ * sessions, password) adds its own routes with these.
+ */
+export interface AccountContext {
+  deps: AccountDeps;
+  router: Router;
+  /** The forms' token, bound to the session id. */
+  tokenFor: (session: LoadedSession) => string;
+  /** Other sessions are named by a keyed handle, never by their id. */
+  handleOf: (sid: string) => string;
+  /** The signed-in person (res.locals.session, res.locals.user), or the sign-in page. */
+  requireSession: RequestHandler;
+  /** 404 while GATEWAY_MFA is off. */
+  requireMfa: RequestHandler;
+  parseForm: RequestHandler;
+  /** Same origin and the session-bound token. */
+  checkForm: RequestHandler;
+  /** The directory password again, for every change that adds or removes a way in. */
+  checkPassword: RequestHandler;
+  page: (show: AccountPage) => RequestHandler;
+  showAccount: AccountPage;
+  showFailure: (show: AccountPage) => (err: unknown, req: Request, res: Response, next: NextFunction) => void;
+}
