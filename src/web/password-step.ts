@@ -1,10 +1,8 @@
 import { hkdfSync } from 'node:crypto';
-import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
+import express, { type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { PasswordChange } from '../auth/password-change.js';
-import { refusedSignIn } from '../auth/refused-sign-in.js';
 import type { PasswordChangeRequiredError } from '../directory/errors.js';
-import { GatewayError } from '../errors.js';
 import { open, seal } from '../mfa/sealed-box.js';
 import type { PendingSignIn } from '../session/session-data.js';
 import type { SessionService } from '../session/sessions.js';
@@ -12,7 +10,7 @@ import type { AfterPassword, SignInIntent } from './after-password.js';
 import type { FormGuard } from './form-guard.js';
 import { readNewPassword } from './new-password-form.js';
 import type { Pages } from './pages.js';
-import { pendingSignIn } from './pending-sign-in.js';
+import { pendingStepFailure, requirePending } from './pending-sign-in.js';
 
 export interface PasswordStepDeps {
   passwordChange: Pick<PasswordChange, 'change'>;
@@ -27,13 +25,6 @@ export interface PasswordStepDeps {
   /** GATEWAY_SESSION_SECRET: the key that seals the proven password is derived from it. */
   sessionSecret: string;
   log: Logger;
-}
-
-class ChangeRestartError extends GatewayError {
-  readonly status = 400;
-  constructor(detail: string) {
-    super(detail, 'Your sign-in took too long or was interrupted. Please sign in again.');
-  }
 }
 
 /**
@@ -63,16 +54,6 @@ export function passwordStep(deps: PasswordStepDeps) {
 
   const router = express.Router();
 
-  const requirePending: RequestHandler = (req, res, next) => {
-    const pending = pendingSignIn(req, 'change');
-    if (!pending?.sealedPassword) {
-      next(new ChangeRestartError('no pending password change in this session'));
-      return;
-    }
-    res.locals.pending = pending;
-    next();
-  };
-
   function show(req: Request, res: Response, status: number, error?: string): void {
     const pending = res.locals.pending as PendingSignIn;
     pages.render(req, res, status, 'password-change.njk', {
@@ -99,23 +80,13 @@ export function passwordStep(deps: PasswordStepDeps) {
     }
   };
 
-  const showFailure = (err: unknown, req: Request, res: Response, next: NextFunction): void => {
-    if (!(err instanceof GatewayError)) {
-      next(err);
-      return;
-    }
-    const pending = res.locals.pending as PendingSignIn | undefined;
-    res.set(refusedSignIn(log, err, { via: 'form', username: pending?.user.username, ip: req.ip }));
-    if (err instanceof ChangeRestartError || !pending) {
-      res.redirect(303, '/accounts/login/?restart=1');
-      return;
-    }
-    show(req, res, err.status, err.userMessage);
-  };
+  const showFailure = pendingStepFailure(log, show);
+  // Only a change begun here carries the proven password.
+  const changePending = requirePending('change', (pending) => pending.sealedPassword !== undefined);
 
   const parseForm = express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 10 });
   const showForm: RequestHandler = (req, res) => show(req, res, 200);
-  router.get('/accounts/login/password/', requirePending, showForm, showFailure);
-  router.post('/accounts/login/password/', parseForm, requirePending, guard.check, change, showFailure);
+  router.get('/accounts/login/password/', changePending, showForm, showFailure);
+  router.post('/accounts/login/password/', parseForm, changePending, guard.check, change, showFailure);
   return { router, begin };
 }

@@ -1,14 +1,12 @@
-import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
+import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import type { Logger } from 'pino';
-import { refusedSignIn } from '../auth/refused-sign-in.js';
-import { GatewayError } from '../errors.js';
 import { EnrolmentExpiredError } from '../mfa/errors.js';
 import type { SecondFactors } from '../mfa/second-factors.js';
 import type { PendingSignIn } from '../session/session-data.js';
 import type { CompleteSignIn, Proof } from './complete-sign-in.js';
 import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import { credentialOf } from './webauthn-form.js';
-import { pendingSignIn } from './pending-sign-in.js';
+import { pendingStepFailure, requirePending } from './pending-sign-in.js';
 import { BadLoginRequestError } from './errors.js';
 import type { FormGuard } from './form-guard.js';
 import type { Pages } from './pages.js';
@@ -21,14 +19,6 @@ export interface SecondStepDeps {
   /** The "remember this device" cookie (scoped to the sign-in pages). */
   deviceCookie: { name: string; secure: boolean; maxAgeMs?: number };
   log: Logger;
-}
-
-/** The pending sign-in restarts at the password form, which says why. */
-class SignInRestartError extends GatewayError {
-  readonly status = 400;
-  constructor(detail: string) {
-    super(detail, 'Your sign-in took too long or was interrupted. Please sign in again.');
-  }
 }
 
 interface CodeForm {
@@ -47,18 +37,6 @@ interface CodeForm {
 export function secondStepRouter(deps: SecondStepDeps): Router {
   const { secondFactors, guard, pages, log } = deps;
   const router = express.Router();
-
-  const requirePending =
-    (stage: PendingSignIn['stage']): RequestHandler =>
-    (req, res, next) => {
-      const pending = pendingSignIn(req, stage);
-      if (!pending) {
-        next(new SignInRestartError(`no pending ${stage} step in this session`));
-        return;
-      }
-      res.locals.pending = pending;
-      next();
-    };
 
   async function showVerify(req: Request, res: Response, status: number, error?: string): Promise<void> {
     const pending = res.locals.pending as PendingSignIn;
@@ -160,21 +138,7 @@ export function secondStepRouter(deps: SecondStepDeps): Router {
     }
   };
 
-  const showFailure =
-    (page: 'verify' | 'enrol') =>
-    (err: unknown, req: Request, res: Response, next: NextFunction): void => {
-      if (!(err instanceof GatewayError)) {
-        next(err);
-        return;
-      }
-      const pending = res.locals.pending as PendingSignIn | undefined;
-      res.set(refusedSignIn(log, err, { via: 'form', username: pending?.user.username, ip: req.ip }));
-      if (err instanceof SignInRestartError || !pending) {
-        res.redirect(303, '/accounts/login/?restart=1');
-        return;
-      }
-      (page === 'verify' ? showVerify : showEnrol)(req, res, err.status, err.userMessage).catch(next);
-    };
+  const showFailure = (page: 'verify' | 'enrol') => pendingStepFailure(log, page === 'verify' ? showVerify : showEnrol);
 
   const show =
     (page: 'verify' | 'enrol'): RequestHandler =>
