@@ -7,7 +7,7 @@ import { regulationKey } from '../directory/username.js';
 import { GatewayError } from '../errors.js';
 import { PaperlessApiError } from '../provisioning/errors.js';
 import type { Provisioner } from '../provisioning/provisioner.js';
-import { BannedError, type Regulation } from './regulation.js';
+import { BannedError, countFailure, type Regulation } from './regulation.js';
 import type { ResponseTiming } from './response-timing.js';
 import { redisCall } from '../redis/errors.js';
 import type { SignInChannel } from './refused-sign-in.js';
@@ -140,9 +140,7 @@ export class CredentialCheck {
       if (err instanceof InvalidCredentialsError) {
         if (!(err instanceof BannedError)) {
           const key = err.entryUsername === undefined ? typed : regulationKey(err.entryUsername);
-          const bans = await redisCall('regulation', 'sign-in attempts', () => regulation.failed(key, ip));
-          for (const ban of bans) this.deps.metrics.bans.inc({ limit: ban.limit });
-          for (const ban of bans) this.deps.log.warn({ event: 'regulation.ban', username: key, ip, limit: ban.limit, seconds: ban.seconds }, 'sign-ins banned');
+          await countFailure(regulation, key, ip, this.deps);
         }
         // Unknown user, wrong password and a ban must not be told apart by how long they take.
         await timing.pad(started);

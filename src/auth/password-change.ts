@@ -4,7 +4,7 @@ import { InvalidCredentialsError, PasswordRejectedError } from '../directory/err
 import { regulationKey } from '../directory/username.js';
 import type { Metrics } from '../ops/metrics.js';
 import { redisCall } from '../redis/errors.js';
-import { BannedError, type Regulation } from './regulation.js';
+import { BannedError, countFailure, type Regulation } from './regulation.js';
 
 /** Where a change was made: the account page, or at sign-in (must change, expired). */
 export type ChangeWhere = 'account' | 'sign-in';
@@ -35,10 +35,7 @@ export class PasswordChange {
     } catch (err) {
       const outcome = err instanceof BannedError ? 'banned' : err instanceof InvalidCredentialsError ? 'wrong_current' : err instanceof PasswordRejectedError ? 'rejected' : 'error';
       metrics.passwordChanges.inc({ outcome, where });
-      if (err instanceof InvalidCredentialsError && !(err instanceof BannedError)) {
-        const bans = await redisCall('regulation', 'sign-in attempts', () => regulation.failed(key, ip));
-        for (const ban of bans) metrics.bans.inc({ limit: ban.limit });
-      }
+      if (err instanceof InvalidCredentialsError && !(err instanceof BannedError)) await countFailure(regulation, key, ip, this.deps);
       log.info({ event: 'password.change_refused', username, ip, where, reason: err instanceof Error ? err.name : 'error', detail: err instanceof Error ? err.message : String(err) }, 'password change refused');
       throw err;
     }

@@ -2,7 +2,10 @@ import type { RegulationConfig } from '../config/config.js';
 import type { RedisClient as Redis } from '../redis/client.js';
 import type { RedisKeys } from '../redis/keys.js';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import type { Logger } from 'pino';
 import { InvalidCredentialsError } from '../directory/errors.js';
+import type { Metrics } from '../ops/metrics.js';
+import { redisCall } from '../redis/errors.js';
 
 
 /**
@@ -106,5 +109,24 @@ export class Regulation {
     const userIp = this.counters[0];
     if (userIp) await userIp.limiter.delete(userIp.key(username, ip));
     await this.redis.set(this.knownKey(username, ip), '1', 'EX', KNOWN_ADDRESS_TTL_S);
+  }
+}
+
+/**
+ * Counts one failed attempt under `key` and address; each ban that starts is counted
+ * (`gateway_bans_total`, prefixed with the step for the second factor) and logged as
+ * `regulation.ban`, whichever check failed: a password, a current password, a code.
+ */
+export async function countFailure(
+  regulation: Pick<Regulation, 'failed'>,
+  key: string,
+  ip: string,
+  report: { metrics: Pick<Metrics, 'bans'>; log: Logger; step?: 'second-factor' },
+): Promise<void> {
+  const { metrics, log, step } = report;
+  const bans = await redisCall('regulation', step ? 'second-step attempts' : 'sign-in attempts', () => regulation.failed(key, ip));
+  for (const ban of bans) {
+    metrics.bans.inc({ limit: step ? `${step} ${ban.limit}` : ban.limit });
+    log.warn({ event: 'regulation.ban', ...(step ? { step } : {}), username: key, ip, limit: ban.limit, seconds: ban.seconds }, step ? 'second steps banned' : 'sign-ins banned');
   }
 }

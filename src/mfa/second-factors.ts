@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { MfaConfig } from '../config/config.js';
 import type { DirectoryUser } from '../directory/directory.js';
 import type { Metrics } from '../ops/metrics.js';
-import { BannedError, type Regulation } from '../auth/regulation.js';
+import { BannedError, countFailure, type Regulation } from '../auth/regulation.js';
 import { redisCall } from '../redis/errors.js';
 import type { EnrolmentLinks } from './enrolment-links.js';
 import { AlreadyEnrolledError, LastFactorError, EnrolmentExpiredError, EnrolmentLinkInvalidError, EnrolmentNotAllowedError, SecondFactorBannedError, SecondFactorInvalidError, SecondFactorRequiredError } from './errors.js';
@@ -333,11 +333,7 @@ export class SecondFactors {
     } catch (err) {
       if (err instanceof SecondFactorInvalidError) {
         metrics.secondFactors.inc({ outcome: 'invalid', method });
-        const bans = await redisCall('regulation', 'second-step attempts', () => regulation.failed(username, ip));
-        for (const ban of bans) {
-          metrics.bans.inc({ limit: `second-factor ${ban.limit}` });
-          log.warn({ event: 'regulation.ban', step: 'second-factor', username, ip, limit: ban.limit, seconds: ban.seconds }, 'second steps banned');
-        }
+        await countFailure(regulation, username, ip, { metrics, log, step: 'second-factor' });
       }
       throw err;
     }
