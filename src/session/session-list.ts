@@ -45,13 +45,3 @@ export async function listUserSessions(redis: Redis, keys: RedisKeys, config: { 
   }
   return out.sort((a, b) => b.lastSeenAt - a.lastSeenAt);
 }
-
-/** Ends some sessions of one person (only ids of theirs); returns those that were ended. */
-export async function revokeSessions(redis: Redis, keys: RedisKeys, maxLifetimeMs: number, username: string, sids: readonly string[]): Promise<string[]> {
-  const index = new UserSessionIndex(redis, keys, maxLifetimeMs);
-  const theirs = new Set(await index.list(username));
-  const ended = sids.filter((sid) => theirs.has(sid));
-  await Promise.all(ended.flatMap((sid) => [redis.del(keys.session(sid)), redis.del(keys.paperlessSession(sid)), index.remove(username, sid)]));
-  for (const sid of ended) await redis.publish(keys.sessionEnded, sid);
-  return ended;
-}
