@@ -25,6 +25,15 @@ export function adSubcode(err: unknown): string | undefined {
   return /\bdata ([0-9a-f]{3,4})\b/i.exec(text)?.[1]?.toLowerCase();
 }
 
+/**
+ * AD refused a bind whose password was right because it must be changed first: "must change at
+ * next logon" (773) or expired (532). Undefined for any other refusal.
+ */
+export function adPasswordChangeReason(err: unknown): 'must-change' | 'expired' | undefined {
+  const code = adSubcode(err);
+  return code === '773' ? 'must-change' : code === '532' ? 'expired' : undefined;
+}
+
 /** Turns a failed bind as the user into the error the person at the form should see. */
 export function userBindError(err: unknown, dn: string): GatewayError {
   if (err instanceof DirectoryUnavailableError) return err;

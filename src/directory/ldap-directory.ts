@@ -2,7 +2,7 @@ import type { Client, Entry } from 'ldapts';
 import { InvalidCredentialsError as LdapInvalidCredentials, SizeLimitExceededError } from 'ldapts';
 import type { LdapConfig } from '../config/config.js';
 import type { Metrics } from '../ops/metrics.js';
-import { adSubcode, userBindError } from './bind-errors.js';
+import { adPasswordChangeReason, userBindError } from './bind-errors.js';
 import { adPasswordChange, canChangePasswords, passwordModify } from './password-change.js';
 import { LdapConnector } from './connection.js';
 import type { Directory, DirectoryUser } from './directory.js';
@@ -58,8 +58,8 @@ export class LdapDirectory implements Directory {
       const client = await this.connector.bind(found.dn, password, policy);
       await client.unbind().catch(() => undefined);
     } catch (err) {
-      const code = adSubcode(err);
-      if (this.config.preset === 'activedirectory' && (code === '773' || code === '532')) throw new PasswordChangeRequiredError(found, code === '773' ? 'must-change' : 'expired');
+      const mustChange = this.config.preset === 'activedirectory' ? adPasswordChangeReason(err) : undefined;
+      if (mustChange) throw new PasswordChangeRequiredError(found, mustChange);
       if (policy.error === 'passwordExpired') throw new PasswordExpiredError(`bind refused for ${found.dn}: password expired, no grace sign-ins left`);
       const error = userBindError(err, found.dn);
       // The entry is known: failures count against it, whichever spelling found it.
@@ -81,33 +81,19 @@ export class LdapDirectory implements Directory {
     if (current === '' || next === '') throw new InvalidCredentialsError('empty password in a change');
     const user = await this.lookupOnce(username);
     if (!user) throw new InvalidCredentialsError(`no entry for ${username} to change the password of`);
-    if (this.config.preset === 'activedirectory') {
-      if (!canChangePasswords(this.config)) throw new PasswordChangeNeedsTlsError();
-      // As the person when AD lets them bind; with "must change" or an expired password it does not,
-      // and the change (old password in hand) goes over the service account, as AD allows anyone.
-      let client: Client;
-      try {
-        client = await this.connector.bind(user.dn, current);
-      } catch (err) {
-        const code = adSubcode(err);
-        if (code !== '773' && code !== '532') throw userBindError(err, user.dn);
-        client = await this.bindService();
-      }
-      try {
-        await adPasswordChange(client, user.dn, current, next);
-      } finally {
-        await client.unbind().catch(() => undefined);
-      }
-      return;
-    }
+    const ad = this.config.preset === 'activedirectory';
+    if (!canChangePasswords(this.config)) throw new PasswordChangeNeedsTlsError();
     let client: Client;
     try {
       client = await this.connector.bind(user.dn, current);
     } catch (err) {
-      throw userBindError(err, user.dn);
+      // AD refuses the person's bind when the password must be changed or has expired; the change
+      // (old password in hand) then goes over the service account, as AD allows anyone.
+      if (!ad || !adPasswordChangeReason(err)) throw userBindError(err, user.dn);
+      client = await this.bindService();
     }
     try {
-      await passwordModify(client, current, next);
+      await (ad ? adPasswordChange(client, user.dn, current, next) : passwordModify(client, current, next));
     } finally {
       await client.unbind().catch(() => undefined);
     }
