@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
 import type { GatewayError } from '../errors.js';
-import { BannedError } from './regulation.js';
 
 /** How a sign-in arrived: the form, an app's `/api/token/`, or Basic credentials on the API. */
 export type SignInChannel = 'form' | 'api-token' | 'basic';
@@ -13,6 +12,5 @@ export type SignInChannel = 'form' | 'api-token' | 'basic';
 export function refusedSignIn(log: Logger, err: GatewayError, attempt: { via: SignInChannel; username: string | undefined; ip: string | undefined }): Record<string, string> {
   log.info({ event: 'login.failure', via: attempt.via, reason: err.name, detail: err.message, username: attempt.username, ip: attempt.ip }, 'sign-in refused');
   // A ban of either step says when trying again makes sense.
-  const retryAfter = err instanceof BannedError ? err.retryAfterSeconds : 'retryAfterSeconds' in err && typeof err.retryAfterSeconds === 'number' ? err.retryAfterSeconds : undefined;
-  return retryAfter === undefined ? {} : { 'Retry-After': String(retryAfter) };
+  return 'retryAfterSeconds' in err && typeof err.retryAfterSeconds === 'number' ? { 'Retry-After': String(err.retryAfterSeconds) } : {};
 }

@@ -89,12 +89,12 @@ export class Provisioner {
     return createHash('sha256').update(JSON.stringify(state)).digest('hex');
   }
 
-  /** Returns whether anything had to be written to Paperless. */
   /** Whether Paperless has an account of this name (a first sign-in is one without). */
   async hasAccount(username: string): Promise<boolean> {
     return (await this.api.findUser(username)) !== undefined;
   }
 
+  /** Returns whether anything had to be written to Paperless. */
   async provision(user: DirectoryUser): Promise<boolean> {
     try {
       return await this.provisionOnce(user);

@@ -137,7 +137,10 @@ export function buildRoutes(services: Services) {
     ...(config.passwords.expiryWarningMs ? { expiryWarningMs: config.passwords.expiryWarningMs } : {}),
     log,
   });
-  const { secondFactors, provisioner, passwordChange } = services;
+  const { secondFactors, provisioner } = services;
+  // AD over plain LDAP cannot take a new password: then neither the account page nor a sign-in offers a change.
+  const passwordChange = canChangePasswords(config.ldap) ? services.passwordChange : undefined;
+  const forgetBasic = (username: string, password: string) => basicCache?.delete(username, password);
   const continueAfterPassword = afterPassword({
     ...(secondFactors ? { secondFactors } : {}),
     // Without provisioning nobody can tell a first sign-in (configuration refuses first-login then).
@@ -147,14 +150,14 @@ export function buildRoutes(services: Services) {
     deviceCookieName: `${config.session.cookieName}_device`,
     log,
   });
-  // AD over plain LDAP cannot take a new password: a sign-in that needs one then ends with the reason.
-  const changeAtSignIn = passwordChange && canChangePasswords(config.ldap)
+  // Without it, a sign-in that needs a new password ends with the directory's reason.
+  const changeAtSignIn = passwordChange
     ? passwordStep({
         passwordChange,
         afterPassword: continueAfterPassword,
         sessions,
         signOutOthers: config.passwords.signOutOthers,
-        forgetBasic: (username, password) => basicCache?.delete(username, password),
+        forgetBasic,
         guard,
         pages,
         sessionSecret: config.session.secret,
@@ -195,15 +198,7 @@ export function buildRoutes(services: Services) {
       ...(secondFactors ? { secondFactors } : {}),
       ...(services.appPasswords ? { appPasswords: services.appPasswords } : {}),
       rotatePaperlessToken: (username) => tokens.rotate(username),
-      ...(passwordChange && canChangePasswords(config.ldap)
-        ? {
-            passwords: {
-              change: passwordChange.change.bind(passwordChange),
-              signOutOthers: config.passwords.signOutOthers,
-              forgetBasic: (username, password) => basicCache?.delete(username, password),
-            },
-          }
-        : {}),
+      ...(passwordChange ? { passwords: { change: passwordChange.change.bind(passwordChange), signOutOthers: config.passwords.signOutOthers, forgetBasic } } : {}),
       csrf,
       pages,
       publicUrl: config.server.publicUrl,

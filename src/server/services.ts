@@ -83,7 +83,6 @@ export function buildServices(config: Config, directory: Directory, log: Logger,
   const recheck = new DirectoryRecheck(refreshingAccountStatus(directory, config.ldap.allowedGroups, provisioner, log), config.ldap.recheckIntervalMs, sessions, log);
 
   const mfa = secondFactorsFor(config, redis, keys, metrics, log);
-  const secondFactors = mfa?.secondFactors;
 
   const regulation = new Regulation(redis, keys, config.regulation);
   const credentials = new CredentialCheck({
