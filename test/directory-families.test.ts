@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../src/config/load.js';
 import type { DirectoryUser } from '../src/directory/directory.js';
-import { InvalidCredentialsError } from '../src/directory/errors.js';
+import { InvalidCredentialsError, PasswordChangeRequiredError } from '../src/directory/errors.js';
 import { LdapDirectory } from '../src/directory/ldap-directory.js';
 import { BASE_DN, USER_BASE, groupDn, userDn } from './support/directory-data.js';
 import { baseEnv } from './support/gateway.js';
@@ -114,7 +114,7 @@ const IPA_EXPIRY = new Date(Math.floor(Date.now() / 1000) * 1000 + 5 * 86_400_00
 const generalizedTime = (d: Date) => `${d.toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z`;
 
 function ipaLdif(): string {
-  const person = (uid: string, locked: boolean) => `dn: uid=${uid},cn=users,cn=accounts,${IPA_BASE}
+  const person = (uid: string, locked: boolean, expiry = IPA_EXPIRY) => `dn: uid=${uid},cn=users,cn=accounts,${IPA_BASE}
 objectClass: inetOrgPerson
 objectClass: gatewayTestLockable
 uid: ${uid}
@@ -123,7 +123,7 @@ sn: ${uid}
 givenName: ${uid}
 mail: ${uid}@example.com
 userPassword: ${uid}-pass
-krbPasswordExpiration: ${generalizedTime(IPA_EXPIRY)}
+krbPasswordExpiration: ${generalizedTime(expiry)}
 ${locked ? 'nsAccountLock: TRUE\n' : ''}`;
   return [
     `dn: ${IPA_BASE}\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: IPA\n`,
@@ -133,6 +133,8 @@ ${locked ? 'nsAccountLock: TRUE\n' : ''}`;
     `dn: uid=gateway,cn=users,cn=accounts,${IPA_BASE}\nobjectClass: account\nobjectClass: simpleSecurityObject\nuid: gateway\nuserPassword: gateway-pass\n`,
     person('ivy', false),
     person('lock', true),
+    // As an admin's reset (`ipa user-mod --password`) leaves it: expired at the moment of the reset.
+    person('reset', false, new Date(Date.now() - 60_000)),
     `dn: cn=paperless,cn=groups,cn=accounts,${IPA_BASE}\nobjectClass: groupOfNames\ncn: paperless\nmember: uid=ivy,cn=users,cn=accounts,${IPA_BASE}\nmember: uid=lock,cn=users,cn=accounts,${IPA_BASE}\n`,
   ].join('\n');
 }
@@ -163,6 +165,16 @@ describe('FreeIPA preset (FreeIPA layout on slapd)', () => {
     await d.changePassword('ivy', 'ivy-pass', 'Ivy-Second-1');
     assert.equal((await d.authenticate('ivy', 'Ivy-Second-1')).username, 'ivy');
     await assert.rejects(d.changePassword('ivy', 'ivy-pass', 'Ivy-Third-1'), InvalidCredentialsError, 'the old password no longer works');
+  });
+
+  it('an expired krbPasswordExpiration, which FreeIPA lets LDAP binds through with, sends the person to the change', async () => {
+    const d = directory(slapd.url, env());
+    await assert.rejects(d.authenticate('reset', 'reset-pass'), (err: unknown) => err instanceof PasswordChangeRequiredError && err.reason === 'expired');
+    await assert.rejects(d.authenticate('reset', 'wrong'), InvalidCredentialsError, 'only after the password is proved');
+    await d.changePassword('reset', 'reset-pass', 'Reset-Second-1');
+    // FreeIPA's password plugin moves the expiry on a change; slapd has no such plugin, so the test does.
+    await slapd.ldapadd(`dn: uid=reset,cn=users,cn=accounts,${IPA_BASE}\nchangetype: modify\nreplace: krbPasswordExpiration\nkrbPasswordExpiration: ${generalizedTime(IPA_EXPIRY)}\n`, true);
+    assert.equal((await d.authenticate('reset', 'Reset-Second-1')).username, 'reset');
   });
 
   it('refuses an account with nsAccountLock=TRUE, and lookup no longer finds it', async () => {

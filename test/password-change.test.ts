@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../src/config/load.js';
-import { InvalidCredentialsError, PasswordChangeNeedsTlsError, PasswordRejectedError, type PasswordProblem } from '../src/directory/errors.js';
+import { InvalidCredentialsError, PasswordChangeNeedsTlsError, PasswordChangeRequiredError, PasswordRejectedError, type PasswordProblem } from '../src/directory/errors.js';
 import { LdapDirectory } from '../src/directory/ldap-directory.js';
 import { BASE_DN, userDn } from './support/directory-data.js';
 import { baseEnv } from './support/gateway.js';
@@ -90,6 +90,16 @@ describe('password change on Active Directory (Samba AD DC)', () => {
     const d = ad(dc.ldapsUrl);
     await d.changePassword('erin', 'Er1n!Change', 'Er1n!Changed2');
     assert.equal((await d.authenticate('erin', 'Er1n!Changed2')).username, 'erin');
+  });
+
+  it('an expired password (532) is told apart from a wrong one, and changes like a must-change one', async () => {
+    const d = ad(dc.ldapsUrl);
+    await assert.rejects(d.authenticate('judy', 'Jud1!Expired'), (err: unknown) => err instanceof PasswordChangeRequiredError && err.reason === 'expired');
+    // AD says 532 only to whoever knows the password: a guess stays a plain refusal.
+    await assert.rejects(d.authenticate('judy', 'Jud1!Guessed'), InvalidCredentialsError);
+    await assert.rejects(d.changePassword('judy', 'Jud1!Guessed', 'Jud1!Renewed'), InvalidCredentialsError);
+    await d.changePassword('judy', 'Jud1!Expired', 'Jud1!Renewed');
+    assert.equal((await d.authenticate('judy', 'Jud1!Renewed')).username, 'judy');
   });
 });
 
@@ -305,6 +315,24 @@ describe('"must change at next logon" at sign-in (Samba AD over LDAPS)', () => {
     assert.equal(done.status, 303);
     assert.match((await b.get('/documents/')).body, /id="user">erin</);
     assert.equal((await stack.browser().login('erin', 'Er1n!Chosen2')).status, 303);
+  });
+
+  it('judy, whose password expired, is told so, changes it and is signed in; a guess never reaches the form', async () => {
+    const guess = stack.browser();
+    const refused = await guess.login('judy', 'Jud1!Guessed', '/documents/');
+    assert.equal(refused.status, 401);
+    assert.equal((await guess.get('/accounts/login/password/')).status, 303, 'no change form without the password');
+    const b = stack.browser();
+    const res = await b.login('judy', 'Jud1!Expired', '/documents/');
+    assert.equal(res.headers.location, '/accounts/login/password/');
+    const page = await b.get('/accounts/login/password/');
+    assert.match(page.body, /has expired/);
+    const { _csrf } = fieldsOn(page.body, ['_csrf']);
+    const same = await b.post('/accounts/login/password/', { _csrf, new_password: 'Jud1!Expired', new_password2: 'Jud1!Expired' });
+    assert.equal(same.status, 400, 'the expired password again is in the history');
+    const done = await b.post('/accounts/login/password/', { _csrf, new_password: 'Jud1!Chosen3', new_password2: 'Jud1!Chosen3' });
+    assert.equal(done.status, 303);
+    assert.match((await b.get('/documents/')).body, /id="user">judy</);
   });
 
   it("AD's computed expiry (a ten-day fine-grained policy) brings the notice", async () => {

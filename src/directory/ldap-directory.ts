@@ -68,6 +68,9 @@ export class LdapDirectory implements Directory {
     }
     if (policy.error === 'changeAfterReset') throw new PasswordChangeRequiredError(found, 'must-change');
     if (policy.graceAuthNsRemaining !== undefined) throw new PasswordChangeRequiredError(found, 'expired', policy.graceAuthNsRemaining);
+    // FreeIPA lets LDAP binds through with an expired krbPasswordExpiration (only its KDC enforces
+    // it, and an admin's reset sets it to "now"): the gateway enforces it as the KDC would.
+    if (found.passwordExpiresAt !== undefined && found.passwordExpiresAt <= Date.now()) throw new PasswordChangeRequiredError(found, 'expired');
     // ppolicy says how long is left only inside its pwdExpireWarning window.
     if (policy.timeBeforeExpiration !== undefined) found.passwordExpiresAt = Date.now() + policy.timeBeforeExpiration * 1000;
     return found;

@@ -34,6 +34,8 @@ export interface AdUser {
   groups: string[];
   extra?: string[];
   after?: string[][];
+  /** Backdates pwdLastSet, which AD lets nobody set over LDAP (only 0 or -1). */
+  passwordSetDaysAgo?: number;
 }
 
 export const AD_USERS: AdUser[] = [
@@ -48,6 +50,8 @@ export const AD_USERS: AdUser[] = [
   { name: 'heidi', password: 'He1di!Young', given: 'Heidi', surname: 'Young', groups: ['paperless-users'], after: [['domain', 'passwordsettings', 'pso', 'apply', 'young', 'heidi']] },
   // A policy whose passwords last ten days: always inside the expiry warning.
   { name: 'ivan', password: 'Iv4n!Expiring', given: 'Ivan', surname: 'Expiring', groups: ['paperless-users'], after: [['domain', 'passwordsettings', 'pso', 'apply', 'short-lived', 'ivan']] },
+  // The same ten-day policy, last set thirty days ago: AD refuses her bind with 532 (expired).
+  { name: 'judy', password: 'Jud1!Expired', given: 'Judy', surname: 'Expired', groups: ['paperless-users'], after: [['domain', 'passwordsettings', 'pso', 'apply', 'short-lived', 'judy']], passwordSetDaysAgo: 30 },
 ];
 
 /** Groups by sAMAccountName whose cn differs: a comma that must be escaped in the DN. */
@@ -75,6 +79,26 @@ function snapshotScript(): string[][] {
     ...NESTING.map(([g, m]) => ['group', 'addmembers', g, m]),
     ...AD_USERS.flatMap((u) => u.after ?? []),
   ];
+}
+
+/**
+ * Writes pwdLastSet straight into the stopped domain's partition file, below Samba's modules
+ * (which allow only 0 and -1): the record is then what a DC holds for a password set days ago.
+ * Samba's own Python bindings are those of Debian's python3, whatever python3 is first on PATH.
+ */
+function backdatePassword(work: string, name: string, days: number): void {
+  const partition = join(work, 'private', 'sam.ldb.d', `${AD.base.toUpperCase()}.ldb`);
+  const filetime = (BigInt(Date.now() - days * 86_400_000) + 11_644_473_600_000n) * 10_000n;
+  const script = [
+    'import ldb, sys',
+    "db = ldb.Ldb(sys.argv[1], options=['modules:'])",
+    "found = db.search(expression='(sAMAccountName=%s)' % sys.argv[2], attrs=['pwdLastSet'])",
+    'assert len(found) == 1, found',
+    'm = ldb.Message(found[0].dn)',
+    "m['pwdLastSet'] = ldb.MessageElement(sys.argv[3], ldb.FLAG_MOD_REPLACE, 'pwdLastSet')",
+    'db.modify(m)',
+  ].join('\n');
+  execFileSync('/usr/bin/python3', ['-c', script, partition, name, String(filetime)], { stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
 const PLACEHOLDER_ADDRESS = '127.254.254.254';
@@ -106,6 +130,7 @@ function buildSnapshot(target: string): void {
       .replace('[global]', `[global]\n${settings.map((s) => `\t${s}`).join('\n')}`);
     writeFileSync(conf, text);
     for (const args of snapshotScript()) execFileSync('samba-tool', [...args, '-H', join(work, 'private', 'sam.ldb'), '-s', conf], { stdio: 'ignore' });
+    for (const u of AD_USERS) if (u.passwordSetDaysAgo) backdatePassword(work, u.name, u.passwordSetDaysAgo);
     // Paths in smb.conf must name the snapshot's final place, which instances then rewrite to their own.
     writeFileSync(conf, readFileSync(conf, 'utf8').replaceAll(work, target));
     // Another test process may have finished first; either copy is the same domain.
