@@ -38,8 +38,12 @@ export function createGateway(config: Config, directory: Directory, log: Logger,
       metrics.collectProcessMetrics();
       routes.metrics.start();
       sessions.start();
-      // Learn whose token this is before the first sign-in; a failure here is asked again at sign-in.
-      provisioner?.tokenUsername().catch(() => undefined);
+      // Learn whose token this is and which Paperless answers (the mapping must fit its version)
+      // before the first sign-in; a failure here is asked again at sign-in.
+      provisioner?.lineMapping().then(
+        () => log.info({ event: 'paperless.version', version: provisioner.api.paperlessVersion, apiVersion: provisioner.api.apiVersion }, 'Paperless reachable'),
+        (err: unknown) => log.error({ event: 'paperless.check_failed', err: err instanceof Error ? err.message : String(err) }, 'Paperless check failed at startup'),
+      );
       stops.push(startWebsocketSweep(websockets, sessions, config.session.idleTimeoutMs));
       if (provisioner && config.provisioning.syncIntervalMs) {
         stops.push(

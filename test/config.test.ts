@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../src/config/load.js';
+import { mappingForLine } from '../src/config/mapping.js';
 import { ConfigError } from '../src/config/errors.js';
 import { envSchema } from '../src/config/schema.js';
 import { GatewayProcess, REPO_ROOT, baseEnv, freePort, runCliToEnd } from './support/gateway.js';
@@ -187,13 +188,14 @@ describe('provisioning mapping file', () => {
     return join(dir, name);
   };
 
-  it('expands shorthands and always grants the UI permissions', () => {
+  it('always grants the UI permissions, and expands shorthands for the Paperless line', () => {
     const file = write('m.yaml', 'permissions: [view_document]\ngroups:\n  - ldap: cn=Admins\\, HQ,ou=groups,dc=x\n    superuser: true\n  - ldap: editors\n    permissions: [editor]\n');
     const { mapping } = loadConfig({ ...valid(), GATEWAY_PROVISIONING_FILE: file }).provisioning;
     assert.deepEqual(mapping.permissions, ['add_uisettings', 'change_uisettings', 'view_document', 'view_uisettings']);
     assert.equal(mapping.groups[0]?.paperless, 'Admins, HQ');
     assert.equal(mapping.groups[0]?.staff, true);
-    assert.ok(mapping.groups[1]?.permissions.includes('delete_document'));
+    assert.deepEqual(mapping.groups[1]?.permissions, ['editor'], 'a shorthand waits for the line');
+    assert.ok(mappingForLine(mapping, 2, '2.20.15').groups[1]?.permissions.includes('delete_document'));
     assert.equal(mapping.groups[1]?.paperless, 'editors');
   });
 

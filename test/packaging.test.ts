@@ -50,6 +50,18 @@ describe('compose.yaml', () => {
     assert.equal(paperless.environment?.PAPERLESS_ENABLE_HTTP_REMOTE_USER, 'true');
     assert.equal(compose.services.gateway?.environment?.GATEWAY_UPSTREAM_URL, 'http://paperless:8000');
   });
+
+  it('defaults to Paperless 3.x, which trusts the gateway (its network) as its one proxy', () => {
+    const res = dockerCompose(['--env-file', 'test/compose.env', '-f', 'compose.yaml', 'config']);
+    assert.equal(res.status, 0, res.stderr);
+    const resolved = parse(res.stdout) as { services: Record<string, Service>; networks: { default: { ipam: { config: Array<{ subnet: string }> } } } };
+    assert.equal(resolved.services.paperless?.image, 'ghcr.io/paperless-ngx/paperless-ngx:3.0');
+    const subnet = resolved.networks.default.ipam.config[0]?.subnet;
+    assert.equal(resolved.services.paperless?.environment?.PAPERLESS_TRUSTED_PROXIES, subnet);
+    assert.equal(resolved.services.paperless?.environment?.PAPERLESS_ALLAUTH_TRUSTED_PROXY_COUNT, '1');
+    const old = dockerCompose(['--env-file', 'test/compose.env', '-f', 'compose.yaml', 'config'], { PAPERLESS_IMAGE_TAG: '2.20' });
+    assert.match(old.stdout, /image: ghcr\.io\/paperless-ngx\/paperless-ngx:2\.20/, '2.20 is one variable away');
+  });
 });
 
 describe('Dockerfile', () => {

@@ -321,6 +321,12 @@ for (const kind of upstreamKinds()) {
       assert.deepEqual(json(spaces.body), { detail: 'Invalid token header. Token string should not contain spaces.' });
     });
 
+    it("2.x has none of 3.x's permissions: a group naming one is refused", async () => {
+      const res = await api('POST', '/api/groups/', { name: 'Three', permissions: ['view_sharelinkbundle'] });
+      assert.equal(res.status, 400);
+      assert.deepEqual(json(res.body), { permissions: ['Object with codename=view_sharelinkbundle does not exist.'] });
+    });
+
     it('API versions: answers carry X-Api-Version for a signed-in user; an unknown version is 406', async () => {
       const res = await api('GET', '/api/profile/');
       assert.equal(res.status, 200);
@@ -380,6 +386,54 @@ for (const kind of upstreamKinds()) {
         body: '--b\r\nContent-Disposition: form-data; name="document"; filename="a.pdf"\r\n\r\nx\r\n--b--\r\n',
       });
       assert.equal(post.status, 200);
+    });
+  });
+
+  describe(`Paperless 3.x contract: 3.0.5 (${kind})`, () => {
+    const up: Upstream = createUpstream(kind, { line: 3 });
+    let admin: string;
+    before(async () => {
+      await up.start();
+      await up.addUser({ username: 'root', is_superuser: true, is_staff: true });
+      admin = await up.tokenFor('root');
+    });
+    after(async () => up.destroy());
+
+    const api = (method: string, path: string, body?: unknown, accept = 'application/json; version=9') =>
+      new Browser(up.url).request(method, path, {
+        headers: [['Authorization', `Token ${admin}`], ['Accept', accept], ['Content-Type', 'application/json']],
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+
+    it('API versions 9 and 10 only; answers say 10 and the version 3.0.5', async () => {
+      for (const v of ['9', '10']) {
+        const res = await api('GET', '/api/profile/', undefined, `application/json; version=${v}`);
+        assert.equal(res.status, 200, `version ${v}`);
+        assert.equal(res.headers['x-api-version'], '10');
+        assert.equal(res.headers['x-version'], '3.0.5');
+      }
+      assert.equal((await api('GET', '/api/profile/', undefined, 'application/json; version=8')).status, 406);
+    });
+
+    it("3.x's permissions exist: share-link bundles, global statistics, system monitoring", async () => {
+      const perms = ['add_sharelinkbundle', 'view_sharelinkbundle', 'view_global_statistics', 'view_system_monitoring'];
+      const made = await api('POST', '/api/groups/', { name: 'Three', permissions: perms });
+      assert.equal(made.status, 201, made.body);
+      assert.deepEqual(json<{ permissions: string[] }>(made.body).permissions.sort(), [...perms].sort());
+    });
+
+    it("allauth's headless API: the session endpoint shows the user, and DELETE ends Paperless's session with a 401", async () => {
+      const b = new Browser(up.url);
+      assert.equal((await b.get('/', { headers: [['Remote-User', 'headless']] })).status, 200);
+      const sid = b.jar.get('sessionid') ?? '';
+      const session = '/api/auth/headless/browser/v1/auth/session';
+      const seen = await b.get(session);
+      assert.equal(seen.status, 200, seen.body);
+      assert.equal(json<{ data: { user: { username: string } } }>(seen.body).data.user.username, 'headless');
+      const ended = await b.request('DELETE', session, { headers: [['X-CSRFToken', b.jar.get('csrftoken') ?? '']] });
+      assert.equal(ended.status, 401, ended.body);
+      assert.equal(json<{ meta: { is_authenticated: boolean } }>(ended.body).meta.is_authenticated, false);
+      assert.equal(await up.sessionUser(sid), undefined, 'the session is flushed');
     });
   });
 }

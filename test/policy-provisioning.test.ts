@@ -80,13 +80,13 @@ describe("userChanges: what an existing Paperless user must change to match the 
 describe('planSync: what a sync would do, read-only', () => {
   function source(state: { users: PaperlessUser[]; groups: PaperlessGroup[]; provisioned?: string[]; me?: string }): PlanSource {
     return {
-      desired: (user) => desiredState(user, mapping),
+      desired: async (user) => desiredState(user, mapping),
       provisionedUsers: async () => [...(state.provisioned ?? [])],
       managedGroupNames: async () => new Set(['Accounting', 'Admins']),
       api: {
         listUsers: async () => state.users,
         listGroups: async () => state.groups,
-        whoami: async () => ({ username: state.me ?? 'gateway-admin', is_superuser: true }),
+        whoami: async () => ({ username: state.me ?? 'gateway-admin', is_superuser: true, version: '2.20.15' }),
       },
     };
   }

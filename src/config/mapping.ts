@@ -1,7 +1,7 @@
 import type { ConfigFiles } from './files.js';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { expandPermissions, UI_PERMISSIONS } from './permissions.js';
+import { expandPermissions, UI_PERMISSIONS, unknownPermissions, type PaperlessLine } from './permissions.js';
 
 /** One LDAP group (by name or DN) and what it means in Paperless. */
 export interface GroupMapping {
@@ -14,6 +14,10 @@ export interface GroupMapping {
   staff: boolean;
 }
 
+/**
+ * A mapping as the file says it: permission entries (codenames and shorthands) stay as written
+ * until the Paperless line is known (`mappingForLine`), since shorthands and codenames differ by line.
+ */
 export interface ProvisioningMapping {
   /** Permissions every provisioned user gets directly (always includes the UI's own). */
   permissions: string[];
@@ -64,25 +68,54 @@ export function parseMapping(text: string, source: string): ProvisioningMapping 
     throw new Error(parsed.error.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`).join('; '));
   }
   const problems: string[] = [];
-  const expand = (entries: string[], where: string) => {
-    const { permissions, unknown } = expandPermissions(entries);
-    for (const u of unknown) problems.push(`${where}: unknown permission "${u}" (use codenames like view_document, or viewer/editor/all)`);
-    return permissions;
+  const check = (entries: string[], where: string) => {
+    for (const u of unknownPermissions(entries)) problems.push(`${where}: unknown permission "${u}" (use codenames like view_document, or viewer/editor/all)`);
+    return [...new Set(entries)];
   };
   const data = parsed.data;
   const mapping: ProvisioningMapping = {
-    permissions: [...new Set([...UI_PERMISSIONS, ...expand(data.permissions, 'permissions')])].sort(),
+    permissions: [...new Set([...UI_PERMISSIONS, ...check(data.permissions, 'permissions')])].sort(),
     mirrorUnmappedGroups: data.mirror_unmapped_groups,
     groups: data.groups.map((g, i) => ({
       ldap: g.ldap,
       paperless: g.paperless ?? (g.ldap.includes('=') ? lastRdnValue(g.ldap) : g.ldap),
-      permissions: expand(g.permissions, `groups.${i}.permissions`),
+      permissions: check(g.permissions, `groups.${i}.permissions`),
       superuser: g.superuser,
       staff: g.staff || g.superuser,
     })),
   };
   if (problems.length > 0) throw new Error(problems.join('; '));
   return mapping;
+}
+
+/** A mapping names a permission that the Paperless the gateway talks to lacks. */
+export class MappingVersionError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('; '));
+    this.name = 'MappingVersionError';
+  }
+}
+
+/**
+ * The mapping in codenames of one Paperless line (shorthands expanded as that line means them).
+ * Throws MappingVersionError naming every permission the line lacks and the version met.
+ */
+export function mappingForLine(mapping: ProvisioningMapping, line: PaperlessLine, version: string): ProvisioningMapping {
+  const problems: string[] = [];
+  const expand = (entries: string[], where: string) => {
+    const { permissions, missing } = expandPermissions(entries, line);
+    for (const m of missing) {
+      problems.push(`${where}: Paperless ${version} has no permission "${m.codename}"${m.line ? ` (it is a Paperless ${m.line}.x permission)` : ''}`);
+    }
+    return permissions;
+  };
+  const resolved: ProvisioningMapping = {
+    permissions: expand(mapping.permissions, 'permissions'),
+    mirrorUnmappedGroups: mapping.mirrorUnmappedGroups,
+    groups: mapping.groups.map((g, i) => ({ ...g, permissions: expand(g.permissions, `groups.${i}.permissions`) })),
+  };
+  if (problems.length > 0) throw new MappingVersionError(problems);
+  return resolved;
 }
 
 export function loadMapping(path: string | undefined, files: ConfigFiles): ProvisioningMapping {

@@ -33,3 +33,15 @@ export class LocalAccountError extends GatewayError {
     );
   }
 }
+
+/** The mapping names a permission that the Paperless the gateway talks to does not have. */
+export class MappingVersionMismatchError extends GatewayError {
+  readonly status = 502;
+  constructor(detail: string, options?: { cause?: unknown }) {
+    super(
+      `GATEWAY_PROVISIONING_FILE does not fit this Paperless: ${detail}`,
+      'Paperless could not be updated with your account details: the group mapping of the gateway does not fit this Paperless version. Ask your administrator.',
+      options,
+    );
+  }
+}

@@ -49,13 +49,13 @@ function explain(status: number, body: string): string {
     return `Paperless refused the API token (${status} "${detailOf(body) || 'unauthorized'}"): check GATEWAY_PAPERLESS_TOKEN`;
   }
   if (status === 403) return `Paperless refused the call (403): the token's user must be a superuser (${body.slice(0, 200)})`;
-  if (status === 406) return 'Paperless does not speak API version 9 (406): Paperless-ngx 2.18 or newer is needed';
+  if (status === 406) return 'Paperless does not speak API version 9 or 10 (406): Paperless-ngx 2.18 or newer is needed';
   return `Paperless answered ${status}: ${body.slice(0, 300)}`;
 }
 
 /**
  * The slice of Paperless's REST API provisioning needs, as a superuser:
- * API version 9, every page followed, timeouts, retries with backoff on
+ * API version negotiated (9, or 10 on 3.x), every page followed, timeouts, retries with backoff on
  * 5xx and network errors. Counts its calls (tests and `sync` report them).
  */
 export class PaperlessApi {
@@ -131,9 +131,19 @@ export class PaperlessApi {
     return this.request('PATCH', `/api/groups/${id}/`, changes);
   }
 
-  /** The token's own user, from the settings the UI loads. */
-  async whoami(): Promise<{ username: string; is_superuser: boolean }> {
+  /** The token's own user, from the settings the UI loads, and the Paperless version that answered. */
+  async whoami(): Promise<{ username: string; is_superuser: boolean; version: string | undefined }> {
     const settings = await this.request<{ user: { username: string; is_superuser: boolean } }>('GET', '/api/ui_settings/');
-    return settings.user;
+    return { ...settings.user, version: this.client.paperlessVersion };
+  }
+
+  /** Paperless's version as its latest answer said (undefined before the first call). */
+  get paperlessVersion(): string | undefined {
+    return this.client.paperlessVersion;
+  }
+
+  /** The API version the calls use now (negotiated from Paperless's answers). */
+  get apiVersion(): number {
+    return this.client.apiVersion;
   }
 }

@@ -4,9 +4,10 @@ import { PaperlessApiError } from './errors.js';
 
 /**
  * Who the gateway is when it asks Paperless: its API token, a user by the identity header, a
- * browser's Paperless session (logout: its cookies and the Host it was made for), or nobody.
+ * browser's Paperless session (logout: its cookies and the Host it was made for), an app's
+ * headless session token (logout), or nobody.
  */
-export type PaperlessCaller = { token: string } | { user: string; header: string } | { cookie: string; host?: string } | { anonymous: true };
+export type PaperlessCaller = { token: string } | { user: string; header: string } | { cookie: string; host?: string } | { sessionToken: string } | { anonymous: true };
 
 export interface PaperlessAnswer {
   status: number;
@@ -14,6 +15,10 @@ export interface PaperlessAnswer {
 }
 
 const ATTEMPTS = 3;
+
+/** API versions the gateway speaks: 9 is what 2.18+ and 3.x all accept; 10 is 3.x's own. */
+const OLDEST_API_VERSION = 9;
+const NEWEST_API_VERSION = 10;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -28,6 +33,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export class PaperlessClient {
   /** Calls made, retries included (tests and `sync` report them). */
   calls = 0;
+  /**
+   * The API version sent: 9 until Paperless says (X-Api-Version, in every answer to a signed-in
+   * call) that it knows a newer one, then the newest both sides know.
+   */
+  apiVersion = OLDEST_API_VERSION;
+  /** Paperless's own version as its last signed-in answer gave it (X-Version), e.g. "3.0.5". */
+  paperlessVersion?: string;
   private readonly agent: http.Agent;
 
   /** `countCall` hears each call's result ('ok', a status, 'network'), where the caller keeps a metric. */
@@ -42,7 +54,8 @@ export class PaperlessClient {
       ...('token' in caller ? { Authorization: `Token ${caller.token}` } : {}),
       ...('user' in caller ? { [caller.header]: caller.user } : {}),
       ...('cookie' in caller ? { Cookie: caller.cookie, ...(caller.host ? { Host: caller.host } : {}) } : {}),
-      Accept: 'application/json; version=9',
+      ...('sessionToken' in caller ? { 'X-Session-Token': caller.sessionToken } : {}),
+      Accept: `application/json; version=${this.apiVersion}`,
       ...(body ? { 'Content-Type': 'application/json', 'Content-Length': body.length } : {}),
     };
     const attempts = options.retry ? ATTEMPTS : 1;
@@ -77,6 +90,7 @@ export class PaperlessClient {
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('end', () => {
           clearTimeout(timer);
+          this.hear(res.headers);
           resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') });
         });
         res.on('error', reject);
@@ -88,6 +102,14 @@ export class PaperlessClient {
       });
       req.end(body);
     });
+  }
+
+  /** Takes what Paperless says of its versions; anything malformed is ignored, never trusted. */
+  private hear(headers: http.IncomingHttpHeaders): void {
+    const version = headers['x-version'];
+    if (typeof version === 'string' && /^\d+\.\d+/.test(version)) this.paperlessVersion = version.slice(0, 40);
+    const api = Number(headers['x-api-version']);
+    if (Number.isInteger(api) && api >= OLDEST_API_VERSION) this.apiVersion = Math.min(api, NEWEST_API_VERSION);
   }
 
   close(): void {

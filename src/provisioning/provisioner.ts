@@ -6,9 +6,10 @@ import { GatewayError } from '../errors.js';
 import { RedisUnavailableError } from '../redis/errors.js';
 import type { RedisKeys } from '../redis/keys.js';
 import { desiredState, mappedGroupNames, type DesiredAccount, type DesiredGroup, type DesiredState } from './desired.js';
-import { LocalAccountError, PaperlessApiError, ReservedAccountError } from './errors.js';
+import { LocalAccountError, MappingVersionMismatchError, PaperlessApiError, ReservedAccountError } from './errors.js';
 import { withLock } from './lock.js';
-import type { ProvisioningMapping } from '../config/mapping.js';
+import { mappingForLine, MappingVersionError, type ProvisioningMapping } from '../config/mapping.js';
+import { lineOf } from '../config/permissions.js';
 import type { PaperlessApi, PaperlessGroup, PaperlessUser } from './paperless-api.js';
 import { byName } from './by-name.js';
 
@@ -45,6 +46,8 @@ export function userChanges(current: PaperlessUser, account: DesiredAccount, gro
 export class Provisioner {
   private readonly mapped: Set<string>;
   private tokenUser?: Promise<string>;
+  /** The mapping in the codenames of the Paperless version it was last resolved for. */
+  private resolved?: { version: string; mapping: ProvisioningMapping };
 
   constructor(
     readonly api: PaperlessApi,
@@ -81,8 +84,26 @@ export class Provisioner {
     return this.keys.provisioning(name);
   }
 
-  desired(user: DirectoryUser): DesiredState {
-    return desiredState(user, this.mapping);
+  /**
+   * The mapping for the Paperless that answers now: its version is read from every answer, so an
+   * upgrade from 2.x to 3.x while the gateway runs is followed at the next sign-in.
+   */
+  async lineMapping(): Promise<ProvisioningMapping> {
+    if (this.api.paperlessVersion === undefined) await this.tokenUsername();
+    const version = this.api.paperlessVersion ?? 'of unknown version (no X-Version header)';
+    if (this.resolved?.version !== version) {
+      try {
+        this.resolved = { version, mapping: mappingForLine(this.mapping, lineOf(this.api.paperlessVersion), version) };
+      } catch (err) {
+        if (err instanceof MappingVersionError) throw new MappingVersionMismatchError(err.message, { cause: err });
+        throw err;
+      }
+    }
+    return this.resolved.mapping;
+  }
+
+  async desired(user: DirectoryUser): Promise<DesiredState> {
+    return desiredState(user, await this.lineMapping());
   }
 
   private hash(state: DesiredState): string {
@@ -107,7 +128,7 @@ export class Provisioner {
 
   private async provisionOnce(user: DirectoryUser): Promise<boolean> {
     await this.refuseTokenUser(user.username);
-    const state = this.desired(user);
+    const state = await this.desired(user);
     // The common case, without a lock: Paperless already holds what the directory says.
     if ((await this.redis.get(this.key(`state:${user.username}`))) === this.hash(state)) return false;
     return this.writeAndRecord(state, { unlessCurrent: true });

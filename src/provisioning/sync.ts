@@ -71,7 +71,7 @@ export async function planSync(directory: Pick<Directory, 'listUsers'>, allowedG
     options.onProgress?.(++seen, 0, 'reading directory');
     if (!isAllowed(user, allowedGroups)) continue;
     inScope.add(user.username);
-    const state = provisioner.desired(user);
+    const state = await provisioner.desired(user);
     for (const g of state.groups) {
       if (idOf(g.name) === undefined) missingGroups.add(g.name);
       else if (!g.permissions) managed.add(g.name);

@@ -1,17 +1,25 @@
 import type { Logger } from 'pino';
-import type { PaperlessClient } from '../provisioning/paperless-client.js';
+import type { PaperlessCaller, PaperlessClient } from '../provisioning/paperless-client.js';
 
 /**
- * Ends Paperless's own session at logout. Sent without the identity header, which would sign
- * the user straight back in; a failure is logged, and the gateway's logout goes on (the
+ * Ends one of Paperless's own sessions at logout. Sent without the identity header, which would
+ * sign the user straight back in; a failure is logged, and the gateway's logout goes on (the
  * Paperless session is useless without the gateway's anyway, since it never leaves the jar).
  */
+async function endSession(paperless: PaperlessClient, log: Logger, method: string, path: string, caller: PaperlessCaller): Promise<void> {
+  try {
+    await paperless.call(method, path, caller);
+  } catch (err) {
+    log.warn({ err: String(err), path }, 'could not end the Paperless session at logout');
+  }
+}
+
+/** A browser's session, by its cookies and the Host it was made for. */
 export function paperlessLogout(paperless: PaperlessClient, log: Logger): (cookie: string, host: string | undefined) => Promise<void> {
-  return async (cookie, host) => {
-    try {
-      await paperless.call('GET', '/accounts/logout/', { cookie, ...(host ? { host } : {}) });
-    } catch (err) {
-      log.warn({ err: String(err) }, 'could not end the Paperless session at logout');
-    }
-  };
+  return (cookie, host) => endSession(paperless, log, 'GET', '/accounts/logout/', { cookie, ...(host ? { host } : {}) });
+}
+
+/** An app's headless session (Paperless 3.x), by its session token. */
+export function paperlessAppLogout(paperless: PaperlessClient, log: Logger): (sessionToken: string) => Promise<void> {
+  return (sessionToken) => endSession(paperless, log, 'DELETE', '/api/auth/headless/app/v1/auth/session', { sessionToken });
 }

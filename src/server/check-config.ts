@@ -1,5 +1,7 @@
 import type { Config } from '../config/config.js';
 import type { Directory } from '../directory/directory.js';
+import { mappingForLine, type ProvisioningMapping } from '../config/mapping.js';
+import { lineOf } from '../config/permissions.js';
 import type { PaperlessApi } from '../provisioning/paperless-api.js';
 import { PaperlessClient } from '../provisioning/paperless-client.js';
 import type { RedisClient as Redis } from '../redis/client.js';
@@ -83,6 +85,7 @@ export async function runChecks(deps: CheckDeps): Promise<CheckResult[]> {
       ? { name: 'Paperless API token', status: 'ok', detail: `belongs to superuser ${me.username}` }
       : { name: 'Paperless API token', status: 'fail', detail: `belongs to ${me.username}, who is not a superuser`, fix: 'use the token of a Paperless superuser: only they may set admin flags' },
   );
+  results.push(mappingCheck(config.provisioning.mapping, me.version, (deps.api as PaperlessApi).apiVersion));
 
   const ui = await timed(() => asUser(config, '/', me.username));
   results.push(
@@ -147,4 +150,16 @@ const MARK = { ok: '✔', warn: '!', fail: '✘', skip: '-' } as const;
 
 export function formatChecks(results: CheckResult[]): string {
   return results.map((r) => `${MARK[r.status]} ${r.name}: ${r.detail}${r.fix ? `\n    fix: ${r.fix}` : ''}`).join('\n') + '\n';
+}
+
+/** The Paperless line decides which permissions exist: the mapping must fit the one that answered. */
+function mappingCheck(mapping: ProvisioningMapping, version: string | undefined, apiVersion: number): CheckResult {
+  const name = 'Paperless version and mapping';
+  const which = version ? `Paperless ${version}, API version ${apiVersion}` : `Paperless did not say its version (no X-Version header), taken as 2.x; API version ${apiVersion}`;
+  try {
+    mappingForLine(mapping, lineOf(version), version ?? 'of unknown version');
+    return { name, status: 'ok', detail: `${which}; the mapping's permissions all exist there` };
+  } catch (err) {
+    return { name, status: 'fail', detail: `${which}: ${(err as Error).message}`, fix: 'name only permissions this Paperless has in GATEWAY_PROVISIONING_FILE (README: "Permissions by Paperless version")' };
+  }
 }

@@ -10,7 +10,7 @@ import { tokenCheck } from '../proxy/token-check.js';
 import { createApiClientStep } from '../proxy/api-clients.js';
 import { clientAddress } from '../proxy/client-address.js';
 import { CredentialCache } from '../proxy/credential-cache.js';
-import { paperlessLogout } from '../proxy/paperless-logout.js';
+import { paperlessAppLogout, paperlessLogout } from '../proxy/paperless-logout.js';
 import { createRequestPath } from '../proxy/request-path.js';
 import { canonicalTarget } from '../proxy/request-target.js';
 import { pathOf } from '../url-path.js';
@@ -26,7 +26,7 @@ import { afterPassword } from '../web/after-password.js';
 import { passwordStep } from '../web/password-step.js';
 import { canChangePasswords } from '../directory/password-change.js';
 import { secondStepRouter } from '../web/second-step.js';
-import { logoutRouter } from '../web/logout.js';
+import { HEADLESS_LOGOUTS, logoutRouter } from '../web/logout.js';
 import type { Services } from './services.js';
 
 const STATIC_DIR = fileURLToPath(new URL('../../views/static/', import.meta.url));
@@ -35,13 +35,14 @@ const STATIC_DIR = fileURLToPath(new URL('../../views/static/', import.meta.url)
 const ACCEPTED_TOKEN_TTL_MS = 60_000;
 
 /**
- * Paperless's other logouts (Django admin's, the browsable API's): they end only Paperless's
- * session, so the gateway answers them itself with a whole logout.
+ * Paperless's other logouts (Django admin's, the browsable API's, and on 3.x allauth's headless
+ * API for browsers and apps): they end only Paperless's session, so the gateway answers them
+ * itself with a whole logout.
  */
 const PAPERLESS_LOGOUTS = new Set(['/admin/logout/', '/api/auth/logout/']);
 
 function isPaperlessLogout(method: string | undefined, path: string): boolean {
-  return method === 'POST' && PAPERLESS_LOGOUTS.has(path);
+  return (method === 'POST' && PAPERLESS_LOGOUTS.has(path)) || (method === 'DELETE' && HEADLESS_LOGOUTS.includes(path));
 }
 
 /** The person's own account page (second factors), answered by the gateway. */
@@ -209,6 +210,7 @@ export function buildRoutes(services: Services) {
     logoutRouter({
       sessions,
       endPaperlessSession: paperlessLogout(paperless, log),
+      endPaperlessAppSession: paperlessAppLogout(paperless, log),
       paperlessCookiePrefix: config.identity.paperlessCookiePrefix,
       gatewayCookieName: config.session.cookieName,
       secureCookie: config.session.secureCookie,

@@ -3,10 +3,18 @@ import { parse as parseCookies } from 'cookie';
 import type { Logger } from 'pino';
 import type { SessionService } from '../session/sessions.js';
 
+/** allauth's headless session endpoints (Paperless 3.x): DELETE there is a logout. */
+export const HEADLESS_LOGOUTS = ['/api/auth/headless/browser/v1/auth/session', '/api/auth/headless/app/v1/auth/session'];
+
+/** What allauth's headless API answers once nobody is signed in: the client's own logout code expects it. */
+const HEADLESS_SIGNED_OUT = { status: 401, data: { flows: [{ id: 'login' }] }, meta: { is_authenticated: false } };
+
 export interface LogoutDeps {
   sessions: SessionService;
   /** Ends the Paperless session of these cookies; resolves even when Paperless is down. */
   endPaperlessSession: (cookieHeader: string, host: string | undefined) => Promise<void>;
+  /** Ends a headless app session of Paperless's (X-Session-Token); resolves even when Paperless is down. */
+  endPaperlessAppSession: (sessionToken: string) => Promise<void>;
   paperlessCookiePrefix: string;
   gatewayCookieName: string;
   secureCookie: boolean;
@@ -63,9 +71,22 @@ export function logoutRouter(deps: LogoutDeps): Router {
     res.redirect(303, '/accounts/login/?loggedout=1');
   };
 
-  const logout = [endGatewaySession, endPaperlessSession, expireCookies, showSignedOut];
-  router.all('/accounts/logout/', ...logout);
+  // An app signed in to allauth's headless API holds a session token instead of cookies.
+  const endAppSession: RequestHandler = async (req, _res, next) => {
+    const token = req.headers['x-session-token'];
+    if (typeof token === 'string' && token !== '') await deps.endPaperlessAppSession(token);
+    next();
+  };
+
+  const answerHeadless: RequestHandler = (req, res) => {
+    if (res.locals.username) deps.log.info({ event: 'logout', username: res.locals.username, ip: req.ip, via: 'headless' }, 'logged out');
+    res.status(401).json(HEADLESS_SIGNED_OUT);
+  };
+
+  const ending = [endGatewaySession, endPaperlessSession, expireCookies];
+  router.all('/accounts/logout/', ...ending, showSignedOut);
   // Django admin's and the browsable API's "Log out" end only Paperless's session; here they end both.
-  router.post(['/admin/logout/', '/api/auth/logout/'], ...logout);
+  router.post(['/admin/logout/', '/api/auth/logout/'], ...ending, showSignedOut);
+  router.delete(HEADLESS_LOGOUTS, ...ending, endAppSession, answerHeadless);
   return router;
 }

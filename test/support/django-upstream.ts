@@ -57,10 +57,13 @@ function settingsEnv(options: UpstreamOptions): Record<string, string> {
   if (options.paperlessUrl) env.PAPERLESS_URL = options.paperlessUrl;
   if (options.trustForwardedProto) env.PAPERLESS_PROXY_SSL_HEADER = '["HTTP_X_FORWARDED_PROTO", "https"]';
   if (options.logoutRedirectUrl) env.PAPERLESS_LOGOUT_REDIRECT_URL = options.logoutRedirectUrl;
+  // Not a Paperless setting: which release line the shell reproduces (contract §7 or §8).
+  env.PAPERLESS_TEST_LINE = String(options.line ?? 2);
   return env;
 }
 
-let template: string | undefined;
+/** One template database per release line: their permission tables differ. */
+const templates = new Map<number, string>();
 
 /** Process groups of running upstreams: killed if the test process ends without stopping them. */
 const running = new Set<number>();
@@ -74,13 +77,14 @@ process.once('exit', () => {
   }
 });
 
-/** A migrated database, made once per test process and copied for each upstream. */
-function templateDatabase(venv: string): string {
-  if (template && existsSync(template)) return template;
+/** A migrated database, made once per test process and release line, and copied for each upstream. */
+function templateDatabase(venv: string, line: number): string {
+  const made = templates.get(line);
+  if (made && existsSync(made)) return made;
   const dir = mkdtempSync(join(tmpdir(), 'plg-django-template-'));
   const db = join(dir, 'db.sqlite3');
-  runOrThrow(join(venv, 'bin/python'), ['manage.py', 'migrate', '-v0'], { cwd: DJANGO_APP, env: { PAPERLESS_DBNAME: db, PYTHONDONTWRITEBYTECODE: '1' } });
-  template = db;
+  runOrThrow(join(venv, 'bin/python'), ['manage.py', 'migrate', '-v0'], { cwd: DJANGO_APP, env: { PAPERLESS_DBNAME: db, PAPERLESS_TEST_LINE: String(line), PYTHONDONTWRITEBYTECODE: '1' } });
+  templates.set(line, db);
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   return db;
 }
@@ -103,7 +107,7 @@ export class DjangoUpstream implements Upstream {
     const venv = djangoVenv();
     if (!this.dataDir) {
       this.dataDir = mkdtempSync(join(tmpdir(), 'plg-django-'));
-      copyFileSync(templateDatabase(venv), join(this.dataDir, 'db.sqlite3'));
+      copyFileSync(templateDatabase(venv, this.options.line ?? 2), join(this.dataDir, 'db.sqlite3'));
     }
     this.port = port || this.port || (await freePort());
     const child = spawn(
@@ -220,5 +224,15 @@ export class DjangoUpstream implements Upstream {
 
   async sendStatus(owner: string, status: string): Promise<void> {
     await this.control('POST', 'status/', { owner, status });
+  }
+
+  /** 3.x's document chat: lets the stream send its next event (they wait for the test). */
+  async releaseChatEvent(): Promise<void> {
+    await this.control('POST', 'chat/release/', {});
+  }
+
+  /** The next chat stream starts again with nothing released. */
+  async resetChat(): Promise<void> {
+    await this.control('POST', 'chat/release/', { count: 0 });
   }
 }

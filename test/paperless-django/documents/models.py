@@ -58,3 +58,16 @@ class CustomField(models.Model):
 
 class Workflow(models.Model):
     name = models.CharField(max_length=256)
+
+
+class ShareLinkBundle(models.Model):
+    """Paperless 3.x's share-link bundles; on 2.x its permissions are removed after migrating (documents/apps.py)."""
+
+    slug = models.SlugField(max_length=50, unique=True)
+
+    class Meta:
+        # Paperless 3.x declares these two elsewhere; only their codenames matter here.
+        permissions = [
+            ("view_global_statistics", "View global statistics"),
+            ("view_system_monitoring", "View system monitoring"),
+        ]

@@ -18,7 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework.authtoken.models import Token
 
 from documents.models import ShareLink
-from paperless import recorder
+from paperless import chat, recorder
 from paperless.serializers import GroupSerializer, UserSerializer
 from paperless.views import send_status
 
@@ -125,7 +125,14 @@ def status(request, body):
     return JsonResponse({"sent": True})
 
 
+@control
+def chat_release(request, body):
+    chat.released["count"] = int(body.get("count", chat.released["count"] + 1))
+    return JsonResponse({"released": chat.released["count"]})
+
+
 urlpatterns = [
+    path("chat/release/", chat_release),
     path("users/", users),
     path("users/<str:username>/", user),
     path("groups/", groups),

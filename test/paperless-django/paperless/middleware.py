@@ -1,6 +1,6 @@
 from django.conf import settings
 
-PAPERLESS_VERSION = "2.20.15"
+PAPERLESS_VERSION = "3.0.5" if settings.PAPERLESS_TEST_LINE == 3 else "2.20.15"
 
 
 class ApiVersionMiddleware:

@@ -16,6 +16,10 @@ def _bool(name: str, default: str = "NO") -> bool:
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("PAPERLESS_DATA_DIR", BASE_DIR / "data"))
 
+# Not a Paperless setting: which release line this shell reproduces, 2 (2.20.15, contract §7)
+# or 3 (3.0.5, contract §8).
+PAPERLESS_TEST_LINE = int(os.getenv("PAPERLESS_TEST_LINE", "2"))
+
 SECRET_KEY = os.getenv("PAPERLESS_SECRET_KEY", "e11fl1oa-*ytql8p)(06fbj4ukrlo+n7k&q5+$1md7i+mge=ee")
 DEBUG = False
 ALLOWED_HOSTS = ["*"]
@@ -94,6 +98,12 @@ REST_FRAMEWORK = {
     "DEFAULT_VERSION": "1",
     "ALLOWED_VERSIONS": ["1", "2", "3", "4", "5", "6", "7", "8", "9"],
 }
+if PAPERLESS_TEST_LINE == 3:
+    # 3.x accepts only 9 (legacy) and 10, its default.
+    REST_FRAMEWORK["DEFAULT_VERSION"] = "10"
+    REST_FRAMEWORK["ALLOWED_VERSIONS"] = ["9", "10"]
+    # django-allauth's headless API, which 3.x serves under /api/auth/headless/.
+    INSTALLED_APPS.append("allauth.headless")
 
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",

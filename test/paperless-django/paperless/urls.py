@@ -7,7 +7,10 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from rest_framework.authtoken import views as token_views
 from rest_framework.routers import DefaultRouter
 
+from django.conf import settings
+
 from paperless import control
+from paperless.chat import ChatStreamView
 from paperless.consumers import StatusConsumer
 from paperless.views import (
     DocumentViewSet,
@@ -29,12 +32,14 @@ api_router.register(r"groups", GroupViewSet, basename="groups")
 urlpatterns = [
     # Not Paperless's: the tests' control API (data set-up and the request record).
     path("__upstream__/", include(control.urlpatterns)),
+    *([path("api/auth/headless/", include("allauth.headless.urls"))] if settings.PAPERLESS_TEST_LINE == 3 else []),
     re_path(
         r"^api/",
         include(
             [
                 re_path(r"^auth/", include(("rest_framework.urls", "rest_framework"), namespace="rest_framework")),
                 re_path(r"^documents/post_document/", PostDocumentView.as_view(), name="post_document"),
+                *([path("documents/chat/", ChatStreamView.as_view())] if settings.PAPERLESS_TEST_LINE == 3 else []),
                 re_path(r"^ui_settings/", UiSettingsView.as_view(), name="ui_settings"),
                 path("token/", token_views.obtain_auth_token),
                 re_path(

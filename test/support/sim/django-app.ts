@@ -13,6 +13,9 @@ import type { RestApi } from './rest-api.js';
 import type { SimStore } from './store.js';
 import { uiPage } from './ui-page.js';
 
+/** allauth headless's answer when nobody is signed in. */
+const HEADLESS_SIGNED_OUT = { status: 401, data: { flows: [{ id: 'login' }] }, meta: { is_authenticated: false } };
+
 export class DjangoApp {
   constructor(
     private readonly store: SimStore,
@@ -31,7 +34,7 @@ export class DjangoApp {
       const auth = this.auth.authenticate(req, url.pathname, cookies);
       setCookies = auth.setCookies;
       user = auth.user?.username;
-      if (isApi(url.pathname)) checkApiVersion(req);
+      if (isApi(url.pathname)) checkApiVersion(req, this.settings.line);
       const unsafe = !['GET', 'HEAD', 'OPTIONS'].includes(req.method ?? 'GET');
       if (unsafe && auth.via === 'session') this.auth.checkCsrf(req, cookies);
       const routed = await this.route(req, url, auth, cookies);
@@ -43,7 +46,7 @@ export class DjangoApp {
       }
       answer = { status: err.status, body: err.body, headers: err.headers, cookies: setCookies };
     }
-    send(res, { ...answer, headers: { ...answer.headers, ...versionHeaders(user !== undefined) } });
+    send(res, { ...answer, headers: { ...answer.headers, ...versionHeaders(user !== undefined, this.settings.line) } });
     return { status: answer.status, user };
   };
 
@@ -66,6 +69,19 @@ export class DjangoApp {
       if (path === '/admin/logout/' && !auth.user?.is_staff) return redirect('/admin/');
       this.logout(cookies);
       return redirect(this.settings.logoutRedirectUrl, [this.auth.clearSession()]);
+    }
+
+    // 3.x: django-allauth's headless API; DELETE on the session is its logout (contract §8).
+    if (this.settings.line === 3 && path === '/api/auth/headless/browser/v1/auth/session') {
+      if (method === 'DELETE') {
+        this.logout(cookies);
+        return { ...json(401, HEADLESS_SIGNED_OUT), cookies: [this.auth.clearSession()] };
+      }
+      if (!auth.user) return json(401, HEADLESS_SIGNED_OUT);
+      return json(200, { status: 200, data: { user: { username: auth.user.username } }, meta: { is_authenticated: true } });
+    }
+    if (this.settings.line === 3 && path === '/api/auth/headless/app/v1/auth/session' && method === 'DELETE') {
+      return json(401, HEADLESS_SIGNED_OUT);
     }
 
     if (path === '/accounts/logout/') {

@@ -43,15 +43,17 @@ export function authorizationParts(header: string | undefined): string[] {
   return (header ?? '').split(/[ \t\n\r\v\f]+/).filter(Boolean);
 }
 
-/** DRF's AcceptHeaderVersioning with Paperless's ALLOWED_VERSIONS (1 to 9). */
-export function checkApiVersion(req: http.IncomingMessage): void {
+/** DRF's AcceptHeaderVersioning with Paperless's ALLOWED_VERSIONS (1 to 9 on 2.x, 9 and 10 on 3.x). */
+export function checkApiVersion(req: http.IncomingMessage, line: 2 | 3): void {
   const version = /(?:^|;)\s*version=([^;,\s]*)/.exec(req.headers.accept ?? '')?.[1];
-  if (version !== undefined && !/^[1-9]$/.test(version)) throw new HttpError(406, { detail: 'Invalid version in "Accept" header.' });
+  const allowed = line === 3 ? /^(9|10)$/ : /^[1-9]$/;
+  if (version !== undefined && !allowed.test(version)) throw new HttpError(406, { detail: 'Invalid version in "Accept" header.' });
 }
 
 /** Paperless's ApiVersionMiddleware: versions on every answer to a signed-in user. */
-export function versionHeaders(signedIn: boolean): Record<string, string> {
-  return signedIn ? { 'X-Api-Version': '9', 'X-Version': '2.20.15' } : {};
+export function versionHeaders(signedIn: boolean, line: 2 | 3): Record<string, string> {
+  if (!signedIn) return {};
+  return line === 3 ? { 'X-Api-Version': '10', 'X-Version': '3.0.5' } : { 'X-Api-Version': '9', 'X-Version': '2.20.15' };
 }
 
 /** Django's redirect_to_login quotes `next` with urllib's quote(safe='/'). */

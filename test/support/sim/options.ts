@@ -10,6 +10,8 @@ export interface SimOptions {
   /** PAPERLESS_PROXY_SSL_HEADER set to X-Forwarded-Proto: https. */
   trustForwardedProto?: boolean;
   logoutRedirectUrl?: string;
+  /** Which Paperless-ngx release line to behave as: 2 (2.20.15) or 3 (3.0.5; contract §8). */
+  line?: 2 | 3;
   /** DRF's max_page_size (Paperless: 100000); lower it to make clients follow `next`. */
   maxPageSize?: number;
 }
@@ -26,6 +28,7 @@ export function settings(options: SimOptions): Settings {
     trustForwardedProto: false,
     logoutRedirectUrl: '/accounts/login/?loggedout=1',
     maxPageSize: 100000,
+    line: 2,
     ...options,
   };
 }

@@ -5,7 +5,16 @@ const MODELS = [
   'sharelink', 'customfield', 'workflow', 'processedmail',
 ];
 
-export const ALL_CODENAMES = MODELS.flatMap((m) => ['add', 'change', 'delete', 'view'].map((a) => `${a}_${m}`));
+const withActions = (models: string[]) => models.flatMap((m) => ['add', 'change', 'delete', 'view'].map((a) => `${a}_${m}`));
+
+export const ALL_CODENAMES = withActions(MODELS);
+
+/** 3.x adds share-link bundles and two permissions of their own (contract §8). */
+const CODENAMES_3 = [...ALL_CODENAMES, ...withActions(['sharelinkbundle']), 'view_global_statistics', 'view_system_monitoring'];
+
+export function codenamesOf(line: 2 | 3): string[] {
+  return line === 3 ? CODENAMES_3 : ALL_CODENAMES;
+}
 
 const APP_OF: Record<string, string> = {
   user: 'auth', group: 'auth', logentry: 'auditlog', mailaccount: 'paperless_mail', mailrule: 'paperless_mail',

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { documentBytes } from '../multipart.js';
 import { type Answer, HttpError, json, paginate, readJson } from './http.js';
 import type { Settings } from './options.js';
-import { ALL_CODENAMES, codenameFor } from './permissions.js';
+import { codenameFor, codenamesOf } from './permissions.js';
 import type { SimGroup, SimStore, SimUser } from './store.js';
 
 /** Tells the status websockets about a document's progress. */
@@ -112,7 +112,7 @@ export class RestApi {
       user.groups = body.groups as number[];
     }
     if (Array.isArray(body.user_permissions)) {
-      for (const p of body.user_permissions) if (!ALL_CODENAMES.includes(p as string)) throw new HttpError(400, { user_permissions: [`Object with codename=${String(p)} does not exist.`] });
+      for (const p of body.user_permissions) if (!codenamesOf(this.settings.line).includes(p as string)) throw new HttpError(400, { user_permissions: [`Object with codename=${String(p)} does not exist.`] });
       user.user_permissions = body.user_permissions as string[];
     }
   }
@@ -125,7 +125,7 @@ export class RestApi {
       const body = await readJson(req);
       if (typeof body.name !== 'string' || body.name === '') throw new HttpError(400, { name: ['This field is required.'] });
       if (this.store.groups.some((g) => g.name === body.name)) throw new HttpError(400, { name: ['group with this name already exists.'] });
-      return json(201, { ...this.store.addGroup(body.name, validPermissions(body.permissions)) });
+      return json(201, { ...this.store.addGroup(body.name, validPermissions(body.permissions, this.settings.line)) });
     }
     const group: SimGroup | undefined = this.store.groups.find((g) => g.id === id);
     if (!group) throw new HttpError(404, { detail: 'Not found.' });
@@ -136,7 +136,7 @@ export class RestApi {
     }
     const body = await readJson(req);
     if (typeof body.name === 'string') group.name = body.name;
-    if (body.permissions !== undefined) group.permissions = validPermissions(body.permissions);
+    if (body.permissions !== undefined) group.permissions = validPermissions(body.permissions, this.settings.line);
     return json(200, { ...group });
   }
 }
@@ -149,10 +149,10 @@ function guardPrivileged(actor: SimUser, body: Record<string, unknown>, target: 
   }
 }
 
-function validPermissions(value: unknown): string[] {
+function validPermissions(value: unknown, line: 2 | 3): string[] {
   if (value === undefined) throw new HttpError(400, { permissions: ['This field is required.'] });
   if (!Array.isArray(value)) throw new HttpError(400, { permissions: ['Expected a list of items.'] });
-  for (const p of value) if (!ALL_CODENAMES.includes(p as string)) throw new HttpError(400, { permissions: [`Object with codename=${String(p)} does not exist.`] });
+  for (const p of value) if (!codenamesOf(line).includes(p as string)) throw new HttpError(400, { permissions: [`Object with codename=${String(p)} does not exist.`] });
   return value as string[];
 }
 
