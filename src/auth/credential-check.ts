@@ -5,7 +5,7 @@ import { AccountRestrictedError, DirectoryUnavailableError, PasswordChangeRequir
 import type { Metrics } from '../ops/metrics.js';
 import { regulationKey } from '../directory/username.js';
 import { GatewayError } from '../errors.js';
-import { PaperlessApiError } from '../provisioning/errors.js';
+import { LocalAccountError, PaperlessApiError, ReservedAccountError } from '../provisioning/errors.js';
 import type { Provisioner } from '../provisioning/provisioner.js';
 import { BannedError, countFailure, type Regulation } from './regulation.js';
 import type { ResponseTiming } from './response-timing.js';
@@ -167,8 +167,11 @@ export class CredentialCheck {
       const error = err instanceof GatewayError ? err : new PaperlessApiError(`provisioning failed: ${String(err)}`, undefined, { cause: err });
       this.deps.metrics.provisioningFailures.inc();
       log.error({ event: 'provisioning.failure', username: user.username, err: error.message, policy: provisioningFailure }, 'could not provision user');
-      // allow: the person gets in with whatever Paperless has; the next sign-in tries again.
-      if (provisioningFailure === 'deny') throw error;
+      // allow: the person gets in with whatever Paperless has; the next sign-in tries again. A
+      // refusal is no failure: leniency there would sign a directory user in as the token's
+      // superuser or into someone's local account.
+      const refusal = error instanceof ReservedAccountError || error instanceof LocalAccountError;
+      if (provisioningFailure === 'deny' || refusal) throw error;
     }
   }
 }

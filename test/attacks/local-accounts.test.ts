@@ -53,6 +53,22 @@ for (const kind of upstreamKinds()) {
   });
 }
 
+describe('GATEWAY_PROVISIONING_FAILURE=allow', () => {
+  it("lets people in when Paperless is out of reach, never past a refusal: not as the token's user, not into a local account", async () => {
+    const stack = await startStack({ tokenUser: { username: 'alice', is_superuser: true, is_staff: true, password: 'local-admin-pass' }, env: { GATEWAY_PROVISIONING_FAILURE: 'allow' } });
+    try {
+      const res = await stack.browser().login('alice', 'alice-pass');
+      assert.equal(res.status, 403, 'a refusal is no failure to be lenient about');
+      assert.equal(message(res.body), 'This account is kept for the gateway itself and cannot sign in here. Ask your administrator.');
+      stack.sim.addUser({ username: 'carol', password: 'her-local-password' });
+      assert.equal((await stack.browser().login('carol', 'carol-pass')).status, 403);
+      assert.equal((await stack.browser().post('/api/token/', { username: 'alice', password: 'alice-pass' })).status, 400, 'app sign-in refused too');
+    } finally {
+      await stack.stop();
+    }
+  });
+});
+
 describe('GATEWAY_PROVISIONING_ADOPT_LOCAL_USERS=true', () => {
   it('lets a directory user take over a local account of the same name', async () => {
     const stack = await startStack({ env: { GATEWAY_PROVISIONING_ADOPT_LOCAL_USERS: 'true' } });
