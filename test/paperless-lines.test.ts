@@ -12,7 +12,9 @@ import { paperlessSessionOf } from './support/jar.js';
 import { mappingFile } from './support/mapping.js';
 import type { RecordedRequest } from './support/paperless-sim.js';
 import type { DjangoUpstream } from './support/django-upstream.js';
+import { documentUpload, postUpload } from './support/multipart.js';
 import { pollUntil } from './support/poll.js';
+import { openSocket } from './support/status-socket.js';
 import { startStack, startStackOn, type Stack, type UpstreamStack } from './support/stack.js';
 
 /** A mapping written for 3.x: bundles, statistics and monitoring, and the shorthands. */
@@ -153,7 +155,7 @@ describe("Paperless 3.x's own stack (the Django upstream in 3.0.5 mode)", () => 
   let stack: UpstreamStack;
   let django: DjangoUpstream;
   before(async () => {
-    stack = await startStackOn('django', { upstream: { line: 3, enableRemoteUserApi: true }, env: { GATEWAY_PROVISIONING_FILE: mappingFile(MAPPING_3) } });
+    stack = await startStackOn('django', { upstream: { line: 3, enableRemoteUserApi: true, aiEnabled: true }, env: { GATEWAY_PROVISIONING_FILE: mappingFile(MAPPING_3) } });
     django = stack.upstream as DjangoUpstream;
   });
   after(async () => stack?.stop());
@@ -170,6 +172,36 @@ describe("Paperless 3.x's own stack (the Django upstream in 3.0.5 mode)", () => 
 
   it("allauth's headless session endpoint sees the user, and its DELETE ends both sessions", async () => {
     await headlessLogoutEndsBoth(stack);
+  });
+
+  it("app sign-ins are answered by the gateway, so 3.x's five-a-minute /api/token/ throttle never counts them", async () => {
+    const mark = await django.mark();
+    for (let i = 0; i < 7; i++) {
+      const res = await stack.browser().request('POST', '/api/token/', { body: 'username=alice&password=alice-pass', headers: [['Content-Type', 'application/x-www-form-urlencoded']] });
+      assert.equal(res.status, 200, `sign-in ${i + 1}: ${res.body}`);
+    }
+    assert.deepEqual((await django.requestsSince(mark)).filter((r) => r.path === '/api/token/'), [], 'none reached Paperless');
+  });
+
+  it('document_updated, the 3.x websocket message, reaches the owner through the gateway', async () => {
+    const b = stack.browser();
+    await b.login('alice', 'alice-pass');
+    await b.get('/');
+    const { ws, status } = await openSocket(stack.gateway.url.replace('http', 'ws') + '/ws/status/', { Cookie: b.cookieHeader(), Origin: stack.gateway.url });
+    assert.ok(ws, `websocket refused with ${status}`);
+    const messages: Array<{ type: string; data: { document_id: number | null } }> = [];
+    ws.on('message', (d: Buffer) => messages.push(JSON.parse(d.toString()) as (typeof messages)[number]));
+    assert.equal((await postUpload(stack.gateway.url, b, documentUpload(65536, { filename: 'scan.pdf' }))).status, 200);
+    await pollUntil(async () => messages.some((m) => m.data.document_id !== null), 'the upload is reported with its document', 100, 50);
+    const id = messages.find((m) => m.data.document_id !== null)?.data.document_id;
+    const patched = await b.request('PATCH', `/api/documents/${id}/?version=1`, {
+      headers: [['Content-Type', 'application/json'], ['X-CSRFToken', b.jar.get('csrftoken') ?? ''], ['Origin', stack.gateway.url]],
+      body: JSON.stringify({ title: 'renamed' }),
+    });
+    assert.equal(patched.status, 200, patched.body);
+    await pollUntil(async () => messages.some((m) => m.type === 'document_updated'), 'document_updated arrives', 100, 50);
+    assert.equal(messages.find((m) => m.type === 'document_updated')?.data.document_id, id);
+    ws.close();
   });
 
   /** Reads a server-sent-event stream through the gateway, releasing one event at a time. */

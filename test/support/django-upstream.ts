@@ -57,6 +57,7 @@ function settingsEnv(options: UpstreamOptions): Record<string, string> {
   if (options.paperlessUrl) env.PAPERLESS_URL = options.paperlessUrl;
   if (options.trustForwardedProto) env.PAPERLESS_PROXY_SSL_HEADER = '["HTTP_X_FORWARDED_PROTO", "https"]';
   if (options.logoutRedirectUrl) env.PAPERLESS_LOGOUT_REDIRECT_URL = options.logoutRedirectUrl;
+  if (options.aiEnabled) env.PAPERLESS_AI_ENABLED = 'true';
   // Not a Paperless setting: which release line the shell reproduces (contract §7 or §8).
   env.PAPERLESS_TEST_LINE = String(options.line ?? 2);
   return env;

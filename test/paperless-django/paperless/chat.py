@@ -7,7 +7,8 @@ passed on at once from one it held back.
 import asyncio
 import json
 
-from django.http import StreamingHttpResponse
+from django.conf import settings
+from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAuthenticated
 
@@ -27,6 +28,8 @@ class ChatStreamView(GenericAPIView):
     permission_classes = (IsAuthenticated,)
 
     def post(self, request, *args, **kwargs):
+        if not settings.AI_ENABLED:
+            return HttpResponseBadRequest("AI is required for this feature")
         response = StreamingHttpResponse(_events(), content_type="text/event-stream")
         response["Cache-Control"] = "no-cache"
         return response

@@ -56,3 +56,10 @@ class StatusConsumer(WebsocketConsumer):
             self.close()
         elif self._can_view(event["data"]):
             self.send(json.dumps(event))
+
+    def document_updated(self, event):
+        # 3.x only: the message the UI reloads an open document on.
+        if not self._authenticated():
+            self.close()
+        elif self._can_view(event["data"]):
+            self.send(json.dumps(event))

@@ -104,6 +104,10 @@ if PAPERLESS_TEST_LINE == 3:
     REST_FRAMEWORK["ALLOWED_VERSIONS"] = ["9", "10"]
     # django-allauth's headless API, which 3.x serves under /api/auth/headless/.
     INSTALLED_APPS.append("allauth.headless")
+    # 3.x throttles POST /api/token/ per client address (DRF's ScopedRateThrottle).
+    REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"login": os.getenv("PAPERLESS_TOKEN_THROTTLE_RATE", "5/m")}
+    # The document chat needs an AI backend; without one it answers 400.
+    AI_ENABLED = _bool("PAPERLESS_AI_ENABLED")
 
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",

@@ -20,6 +20,7 @@ from paperless.views import (
     PostDocumentView,
     ProfileView,
     SharedLinkView,
+    ThrottledObtainAuthToken,
     UiSettingsView,
     UserViewSet,
 )
@@ -41,7 +42,7 @@ urlpatterns = [
                 re_path(r"^documents/post_document/", PostDocumentView.as_view(), name="post_document"),
                 *([path("documents/chat/", ChatStreamView.as_view())] if settings.PAPERLESS_TEST_LINE == 3 else []),
                 re_path(r"^ui_settings/", UiSettingsView.as_view(), name="ui_settings"),
-                path("token/", token_views.obtain_auth_token),
+                path("token/", ThrottledObtainAuthToken.as_view() if settings.PAPERLESS_TEST_LINE == 3 else token_views.obtain_auth_token),
                 re_path(
                     "^profile/",
                     include(

@@ -20,6 +20,8 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import DjangoModelPermissions, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.authtoken.models import Token
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.viewsets import ModelViewSet
 
 from documents.models import Document, ShareLink, UiSettings
@@ -123,6 +125,18 @@ class DocumentViewSet(ModelViewSet):
     def list(self, request, *args, **kwargs):
         return self.get_paginated_response(self.paginate_queryset(self.get_queryset()) or [])
 
+    def partial_update(self, request, pk=None, *args, **kwargs):
+        document = Document.objects.filter(pk=pk).first()
+        if document is None or not (request.user.is_superuser or document.owner_id == request.user.id):
+            return Response({"detail": "No Document matches the given query."}, status=404)
+        if "title" in request.data:
+            document.title = str(request.data["title"])
+            document.save()
+        if settings.PAPERLESS_TEST_LINE == 3:
+            # 3.x tells every viewer's /ws/status/ that the document changed.
+            send_document_updated(document)
+        return Response({"id": document.id, "title": document.title, "owner": document.owner_id})
+
 
 class UiSettingsView(GenericAPIView):
     queryset = UiSettings.objects.all()
@@ -154,6 +168,13 @@ class ProfileView(GenericAPIView):
         return Response(self.get_serializer(request.user).data)
 
 
+class ThrottledObtainAuthToken(ObtainAuthToken):
+    """3.x's /api/token/: five tries a minute per client address (PAPERLESS_TOKEN_THROTTLE_RATE)."""
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "login"
+
+
 class GenerateAuthTokenView(GenericAPIView):
     permission_classes = (IsAuthenticated,)
 
@@ -177,6 +198,22 @@ def send_status(user, status, progress, message, task_id, filename, document_id=
                 "message": message,
                 "document_id": document_id,
                 "owner_id": user.id,
+                "users_can_view": [],
+                "groups_can_view": [],
+            },
+        },
+    )
+
+
+def send_document_updated(document):
+    async_to_sync(get_channel_layer().group_send)(
+        "status_updates",
+        {
+            "type": "document_updated",
+            "data": {
+                "document_id": document.id,
+                "modified": timezone.now().isoformat(),
+                "owner_id": document.owner_id,
                 "users_can_view": [],
                 "groups_can_view": [],
             },

@@ -16,7 +16,13 @@ import { uiPage } from './ui-page.js';
 /** allauth headless's answer when nobody is signed in. */
 const HEADLESS_SIGNED_OUT = { status: 401, data: { flows: [{ id: 'login' }] }, meta: { is_authenticated: false } };
 
+/** 3.x's POST /api/token/ rate (PAPERLESS_TOKEN_THROTTLE_RATE, default 5/m). */
+const TOKEN_THROTTLE = { requests: 5, windowMs: 60_000 };
+
 export class DjangoApp {
+  /** DRF's ScopedRateThrottle history for /api/token/, per client address. */
+  private readonly tokenTries = new Map<string, number[]>();
+
   constructor(
     private readonly store: SimStore,
     private readonly settings: Settings,
@@ -90,6 +96,7 @@ export class DjangoApp {
     }
 
     if (path === '/api/token/' && method === 'POST') {
+      if (this.settings.line === 3) this.throttleToken(req, auth);
       const body = await readBody(req);
       const form = (req.headers['content-type'] ?? '').includes('json') ? (JSON.parse(body || '{}') as Record<string, string>) : Object.fromEntries(new URLSearchParams(body));
       const user = this.store.user(form.username ?? '');
@@ -112,6 +119,22 @@ export class DjangoApp {
       body: uiPage(auth.user, this.store.groupNamesOf(auth.user), permissions, path, this.auth.cookie('csrftoken')),
       headers: { 'Content-Type': 'text/html; charset=utf-8' },
     };
+  }
+
+  /**
+   * DRF's ScopedRateThrottle as 3.x sets it on /api/token/: keyed by the user when a session
+   * authenticated, otherwise by X-Forwarded-For with its whitespace removed, or the peer address.
+   */
+  private throttleToken(req: http.IncomingMessage, auth: Auth): void {
+    const xff = req.headers['x-forwarded-for'];
+    const ident = auth.user ? `user:${auth.user.id}` : typeof xff === 'string' && xff !== '' ? xff.replace(/\s/g, '') : (req.socket.remoteAddress ?? '');
+    const now = Date.now();
+    const history = (this.tokenTries.get(ident) ?? []).filter((t) => t > now - TOKEN_THROTTLE.windowMs);
+    if (history.length >= TOKEN_THROTTLE.requests) {
+      const wait = Math.ceil((TOKEN_THROTTLE.windowMs - (now - (history[0] as number))) / 1000);
+      throw new HttpError(429, { detail: `Request was throttled. Expected available in ${wait} second${wait === 1 ? '' : 's'}.` }, { 'Retry-After': String(wait) });
+    }
+    this.tokenTries.set(ident, [...history, now]);
   }
 
   private logout(cookies: Record<string, string | undefined>): void {

@@ -12,6 +12,8 @@ export interface SimOptions {
   logoutRedirectUrl?: string;
   /** Which Paperless-ngx release line to behave as: 2 (2.20.15) or 3 (3.0.5; contract §8). */
   line?: 2 | 3;
+  /** PAPERLESS_AI_ENABLED: 3.x's document chat answers 400 without it (only the Django upstream has the chat). */
+  aiEnabled?: boolean;
   /** DRF's max_page_size (Paperless: 100000); lower it to make clients follow `next`. */
   maxPageSize?: number;
 }
@@ -29,6 +31,7 @@ export function settings(options: SimOptions): Settings {
     logoutRedirectUrl: '/accounts/login/?loggedout=1',
     maxPageSize: 100000,
     line: 2,
+    aiEnabled: false,
     ...options,
   };
 }
