@@ -15,32 +15,15 @@ import { applySync, planSync } from './provisioning/sync.js';
 import { createRedis, waitReady } from './redis/client.js';
 import { redisKeys } from './redis/keys.js';
 import { revokeUserSessions } from './session/revoke.js';
-import { MFA_USAGE, mfaCommand } from './server/mfa-command.js';
-import { SESSIONS_USAGE, sessionsCommand } from './server/sessions-command.js';
+import { mfaCommand } from './server/mfa-command.js';
+import { sessionsCommand } from './server/sessions-command.js';
+import { commandHelp, overviewHelp, parseCommandLine, type CommandLine, type CommandSpec } from './cli/command-line.js';
+import { COMMANDS } from './cli/commands.js';
+import { initCommand } from './cli/init.js';
 import { CommandUsageError } from './server/usage-error.js';
 import type { Config } from './config/config.js';
 import type { Logger } from 'pino';
 import type { RedisClient } from './redis/client.js';
-
-const USAGE = `usage: paperless-ldap-gateway [serve | check-config | sync [--dry-run] [--deprovision] [--json] | ${MFA_USAGE} | ${SESSIONS_USAGE} | help]`;
-const HELP = `${USAGE}
-
-commands:
-  serve          run the gateway (the default); settings come from GATEWAY_* variables
-  check-config   try every dependency (Redis, directory, Paperless) and print a checklist with fixes
-  sync           provision every directory user into Paperless now
-                   --dry-run      print the plan, change nothing
-                   --deprovision  also deactivate Paperless users who left the directory
-                   --json         print the plan and the result as JSON
-  mfa issue USER print a one-time link with which USER sets up an authenticator app
-  mfa reset USER forget USER's second factors and remembered devices
-  mfa list       everyone with a second factor: app, passkeys, recovery codes left, app passwords
-  sessions list [USER]  every signed-in session (of USER): address, browser, sign-in, last seen
-  sessions revoke USER  sign USER out everywhere (websockets close on every replica)
-  help           print this text (also --help, -h)
-
-README.md lists every setting with its default.
-`;
 
 function readConfig(): Config {
   try {
@@ -118,22 +101,15 @@ async function checkConfig(): Promise<void> {
   }
 }
 
-async function sync(): Promise<void> {
-  const flags = new Set(process.argv.slice(3));
-  const known = ['--dry-run', '--deprovision', '--json'];
-  const unknown = [...flags].filter((f) => !known.includes(f));
-  if (unknown.length > 0) {
-    process.stderr.write(`paperless-ldap-gateway: unknown option ${unknown.join(', ')}\n${USAGE}\n`);
-    process.exit(2);
-  }
+async function sync(line: CommandLine): Promise<void> {
   const config = readConfig();
   if (!config.provisioning.enabled) {
     process.stderr.write('paperless-ldap-gateway: sync needs provisioning (GATEWAY_PROVISIONING=on and GATEWAY_PAPERLESS_TOKEN)\n');
     process.exit(2);
   }
-  const json = flags.has('--json');
-  const dryRun = flags.has('--dry-run');
-  const deprovision = flags.has('--deprovision');
+  const json = line.values.json === true;
+  const dryRun = line.values['dry-run'] === true;
+  const deprovision = line.values.deprovision === true;
   // Logs go to stderr: stdout holds the plan (and must stay valid JSON with --json).
   const log = createLogger(config.log.level === 'info' ? 'warn' : config.log.level, 2);
   const redis = createRedis(config.redis.url, log, 'sync');
@@ -163,7 +139,7 @@ async function sync(): Promise<void> {
 }
 
 /** A command that needs only the settings and Redis, and prints what it found or did. */
-async function withRedis(name: string, run: (args: string[], config: Config, redis: RedisClient, log: Logger) => Promise<string>): Promise<void> {
+async function withRedis(name: string, args: string[], run: (args: string[], config: Config, redis: RedisClient, log: Logger) => Promise<string>): Promise<void> {
   const config = readConfig();
   const log = createLogger(config.log.level === 'info' ? 'warn' : config.log.level, 2);
   const redis = createRedis(config.redis.url, log, name);
@@ -171,43 +147,64 @@ async function withRedis(name: string, run: (args: string[], config: Config, red
     await waitReady(redis, 5000).catch(() => {
       throw new Error(`Redis is unreachable at ${config.redis.url}`);
     });
-    const output = await run(process.argv.slice(3), config, redis, log);
+    const output = await run(args, config, redis, log);
     await new Promise<void>((resolve) => process.stdout.write(output, () => resolve()));
-  } catch (err) {
-    if (!(err instanceof CommandUsageError)) throw err;
-    process.stderr.write(`paperless-ldap-gateway: ${err.message}\n`);
-    process.exitCode = 2;
   } finally {
     redis.disconnect();
   }
 }
 
-const commands: Record<string, () => Promise<void>> = {
+const runners: Record<string, (line: CommandLine) => Promise<void>> = {
   serve,
   'check-config': checkConfig,
   sync,
-  mfa: () => withRedis('mfa', mfaCommand),
-  sessions: () => withRedis('sessions', sessionsCommand),
+  mfa: (line) => withRedis('mfa', line.positionals, mfaCommand),
+  sessions: (line) => withRedis('sessions', line.positionals, sessionsCommand),
+  init: async (line) => {
+    const output = await initCommand(line);
+    await new Promise<void>((resolve) => process.stdout.write(output, () => resolve()));
+  },
+  help: async (line) => {
+    const topic = line.positionals[0];
+    const spec = topic === undefined ? undefined : specOf(topic);
+    await new Promise<void>((resolve) => process.stdout.write(spec ? commandHelp(spec) : overviewHelp(COMMANDS), () => resolve()));
+  },
 };
 
-function start(command: string): void {
-  const run = commands[command];
-  if (!run) {
-    process.stderr.write(`paperless-ldap-gateway: unknown command "${command}"\n${USAGE}\n`);
-    process.exit(2);
-  }
-  run().then(
-    () => {
-      // Short-lived commands end here; serve keeps its own handles open.
-      if (command !== 'serve') process.exit(process.exitCode ?? 0);
-    },
-    (err: unknown) => {
-      process.stderr.write(`paperless-ldap-gateway: ${err instanceof Error ? err.message : String(err)}\n`);
-      process.exit(1);
-    },
-  );
+function specOf(name: string): CommandSpec {
+  const spec = COMMANDS.find((c) => c.name === name);
+  if (!spec) throw new CommandUsageError(`unknown command "${name}"\nusage: paperless-ldap-gateway [COMMAND] [OPTIONS]   (paperless-ldap-gateway --help lists the commands)`);
+  return spec;
 }
 
-const command = process.argv[2] ?? 'serve';
-if (['help', '--help', '-h'].includes(command)) process.stdout.write(HELP, () => process.exit(0));
-else start(command);
+/** One parser for every command: unknown options are refused, --help works everywhere. */
+async function start(argv: string[]): Promise<string> {
+  // A first word that is an option belongs to serve, the default (`--help` lists the commands).
+  const [first] = argv;
+  const named = first !== undefined && !first.startsWith('-');
+  const words = named ? argv.slice(1) : argv;
+  if (!named && (words.includes('--help') || words.includes('-h'))) {
+    await new Promise<void>((resolve) => process.stdout.write(overviewHelp(COMMANDS), () => resolve()));
+    return 'help';
+  }
+  const spec = specOf(named ? first : 'serve');
+  const line = parseCommandLine(spec, words);
+  if (line === 'help') {
+    await new Promise<void>((resolve) => process.stdout.write(commandHelp(spec), () => resolve()));
+    return 'help';
+  }
+  await (runners[spec.name] as (line: CommandLine) => Promise<void>)(line);
+  return spec.name;
+}
+
+start(process.argv.slice(2)).then(
+  (ran) => {
+    // Short-lived commands end here; serve keeps its own handles open.
+    if (ran !== 'serve') process.exit(process.exitCode ?? 0);
+  },
+  (err: unknown) => {
+    const usage = err instanceof CommandUsageError;
+    process.stderr.write(`paperless-ldap-gateway: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(usage ? 2 : 1);
+  },
+);

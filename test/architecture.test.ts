@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 const SRC = fileURLToPath(new URL('../src/', import.meta.url));
 
 /** Top to bottom; a file may import from its own layer or any below it. */
-const LAYERS = ['(entry)', 'server', 'web', 'proxy', 'mfa', 'auth', 'provisioning', 'session', 'directory', 'redis', 'ops', 'config', '(shared)'];
+const LAYERS = ['(entry)', 'cli', 'server', 'web', 'proxy', 'mfa', 'auth', 'provisioning', 'session', 'directory', 'redis', 'ops', 'config', '(shared)'];
 
 function files(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));

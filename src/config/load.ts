@@ -156,6 +156,12 @@ function checkLogoFile(path: string, files: ConfigFiles, problems: ConfigProblem
 }
 
 /**
+ * Variables of compose.yaml, not of the gateway: compose hands the whole .env to the gateway, so
+ * they reach it and are not typos.
+ */
+export const COMPOSE_VARIABLES = ['GATEWAY_PUBLISH_PORT', 'GATEWAY_PROVISIONING_HOST_FILE', 'GATEWAY_ENV_FILE'];
+
+/**
  * Reads and validates the configuration; throws ConfigError naming every bad variable.
  * `files` reads what settings point at (`_FILE` secrets, the mapping, a logo); tests may pass their own.
  */
@@ -163,7 +169,7 @@ export function loadConfig(environment: Environment = process.env, files: Config
   const problems: ConfigProblem[] = [];
   const env = resolveSecretFiles(environment, files, problems);
   const picked = Object.fromEntries(Object.entries(env).filter(([k, v]) => k.startsWith('GATEWAY_') && v !== ''));
-  const known = new Set([...Object.keys(envSchema.shape), ...SECRET_VARIABLES.map((n) => `${n}_FILE`)]);
+  const known = new Set([...Object.keys(envSchema.shape), ...SECRET_VARIABLES.map((n) => `${n}_FILE`), ...COMPOSE_VARIABLES]);
   for (const name of Object.keys(picked)) {
     if (!known.has(name)) problems.push({ variable: name, message: 'is not a setting of this gateway (a typo?)' });
   }

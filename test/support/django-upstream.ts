@@ -104,6 +104,28 @@ export class DjangoUpstream implements Upstream {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  /**
+   * Runs `manage.py ARGS` on this upstream's database with its settings, as a one-shot
+   * container would in Paperless's image (compose's paperless-bootstrap service).
+   */
+  manage(args: string[], env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
+    if (!this.dataDir) throw new Error('start the upstream first: manage.py needs its database');
+    const res = spawnSync(join(djangoVenv(), 'bin/python'), ['manage.py', ...args], {
+      cwd: DJANGO_APP,
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: {
+        PATH: process.env.PATH ?? '',
+        ...settingsEnv(this.options),
+        PAPERLESS_DBNAME: join(this.dataDir, 'db.sqlite3'),
+        PAPERLESS_DATA_DIR: this.dataDir,
+        PYTHONDONTWRITEBYTECODE: '1',
+        ...env,
+      },
+    });
+    return { status: res.status, stdout: res.stdout ?? '', stderr: res.stderr ?? '' };
+  }
+
   async start(port = 0): Promise<void> {
     const venv = djangoVenv();
     if (!this.dataDir) {

@@ -34,8 +34,8 @@ export function runCli(args: string[], env: Record<string, string>, launch: Laun
 }
 
 /** Runs a CLI command to its end and collects what it printed. */
-export function runCliToEnd(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = runCli(args, env);
+export function runCliToEnd(args: string[], env: Record<string, string>, launch: Launch = SOURCE_LAUNCH): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = runCli(args, env, launch);
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
