@@ -7,7 +7,7 @@ import { loadConfig } from '../src/config/load.js';
 import { mappingForLine } from '../src/config/mapping.js';
 import { ConfigError } from '../src/config/errors.js';
 import { envSchema } from '../src/config/schema.js';
-import { GatewayProcess, REPO_ROOT, baseEnv, freePort, runCliToEnd } from './support/gateway.js';
+import { COMPILED_LAUNCH, GatewayProcess, REPO_ROOT, baseEnv, freePort, runCliToEnd } from './support/gateway.js';
 
 const REQUIRED = [
   'GATEWAY_PUBLIC_URL',
@@ -47,7 +47,8 @@ describe('configuration', () => {
     const { code, stdout } = await runCliToEnd(['check-config'], env);
     assert.equal(code, 1);
     assert.match(stdout, /✔ configuration: every setting is valid/);
-    assert.match(stdout, /✘ Redis: .*\n {4}fix: check GATEWAY_REDIS_URL/);
+    assert.match(stdout, /✘ Redis: Redis at 127\.0\.0\.1:\d+ is unreachable: nothing accepts connections there \(connection refused\)\. Check that Redis runs and that GATEWAY_REDIS_URL points at it\.\n {4}fix: start Redis, or set GATEWAY_REDIS_URL to where it runs/);
+    assert.doesNotMatch(stdout, /writeable|enableOfflineQueue/, "ioredis's own words say nothing to an admin");
     assert.match(stdout, /✘ directory: service account: no LDAP server answered/);
   });
 
@@ -111,6 +112,69 @@ describe('configuration', () => {
     assert.match(p.get('GATEWAY_LDAP_BIND_PASWORD') ?? '', /not a setting/);
   });
 
+  it('every kind of value: a bad one is refused at load, naming the variable and what it must be', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gw-values-'));
+    writeFileSync(join(dir, 'not-a-cert.pem'), 'hello');
+    const cases: Array<[string, string, RegExp]> = [
+      ['GATEWAY_PUBLIC_URL', 'ftp://paperless.example.com', /must start with http:\/\/ or https:\/\//],
+      ['GATEWAY_UPSTREAM_URL', 'paperless 8000', /must be an absolute URL/],
+      ['GATEWAY_PORT', '0', /between 1 and 65535/],
+      ['GATEWAY_UPSTREAM_MAX_PER_CLIENT', '12.5', /whole number/],
+      ['GATEWAY_UPSTREAM_TIMEOUT', '0s', /positive duration/],
+      ['GATEWAY_REMEMBER_ME_DURATION', '30s', /must be off or a duration/],
+      ['GATEWAY_SYNC_INTERVAL', 'hourly', /must be off or a duration/],
+      ['GATEWAY_LDAP_STARTTLS', 'maybe', /must be true or false \(also yes\/no, on\/off, 1\/0, in any case\) \(got "maybe"\)/],
+      ['GATEWAY_LDAP_NESTED_GROUPS', 'sometimes', /must be true or false/],
+      ['GATEWAY_PROVISIONING', 'auto', /must be true or false/],
+      ['GATEWAY_LANGUAGE', 'klingon', /must be auto or one of/],
+      ['GATEWAY_MFA', 'always', /must be off, optional or required|must be one of|off/],
+      ['GATEWAY_LDAP_GROUP_MODE', 'nested', /memberof or search/],
+      ['GATEWAY_TRUST_PROXY', 'bogus', /not "bogus"/],
+      ['GATEWAY_TRUST_PROXY', '10.0.0.0/33', /not "10\.0\.0\.0\/33"/],
+      ['GATEWAY_TRUST_PROXY', 'loopback, fd00::/129', /not "fd00::\/129"/],
+      ['GATEWAY_TRUST_PROXY', 'on', /would trust every client/],
+      ['GATEWAY_BRAND_ACCENT', '#ffff00', /too light/],
+      ['GATEWAY_BRAND_ACCENT', 'green', /#rrggbb/],
+      ['GATEWAY_BRAND_FOOTER', 'x'.repeat(201), /at most 200 characters/],
+      ['GATEWAY_BRAND_TITLE', 'x'.repeat(61), /at most 60 characters/],
+      ['GATEWAY_BRAND_LOGO', '/config/logo.txt', /must be an image file/],
+      ['GATEWAY_SESSION_COOKIE_NAME', 'my cookie', /valid cookie name/],
+      ['GATEWAY_LDAP_USERNAME_ATTRIBUTE', '1uid', /LDAP attribute name/],
+      ['GATEWAY_MFA_KEY', 'passphrase', /32 random bytes/],
+      ['GATEWAY_LDAP_TLS_MIN_VERSION', 'TLSv1.1', /TLSv1\.2 or/],
+      ['GATEWAY_LDAP_CA_FILE', join(dir, 'missing.pem'), /cannot read .*missing\.pem: no such file \(ENOENT\)/],
+      ['GATEWAY_LDAP_CA_FILE', join(dir, 'not-a-cert.pem'), /holds no PEM certificate/],
+    ];
+    for (const [name, value, pattern] of cases) {
+      assert.match(problems({ ...valid(), [name]: value }).get(name) ?? `${name}=${value} was accepted`, pattern, `${name}=${value}`);
+    }
+  });
+
+  it('every on/off setting takes the same spellings, in any case', () => {
+    for (const [value, expected] of [['true', true], ['TRUE', true], ['On', true], ['yes', true], ['1', true], ['false', false], ['OFF', false], ['No', false], ['0', false]] as const) {
+      const config = loadConfig({ ...valid(), GATEWAY_LDAP_STARTTLS: value, GATEWAY_PROVISIONING: value, GATEWAY_LOG_REQUESTS: value });
+      assert.equal(config.ldap.startTls, expected, `GATEWAY_LDAP_STARTTLS=${value}`);
+      assert.equal(config.provisioning.enabled, expected, `GATEWAY_PROVISIONING=${value}`);
+      assert.equal(config.log.requests, expected, `GATEWAY_LOG_REQUESTS=${value}`);
+    }
+    const env = { ...valid(), GATEWAY_PROVISIONING: 'No' };
+    delete (env as Record<string, string | undefined>).GATEWAY_PAPERLESS_TOKEN;
+    assert.equal(loadConfig(env).provisioning.enabled, false, 'no token needed when provisioning is off, however spelled');
+  });
+
+  it('serve and check-config stop with exit 2 on a bad trust-proxy list or a missing CA file, naming the variable', async () => {
+    for (const [command, name, value, pattern] of [
+      ['serve', 'GATEWAY_TRUST_PROXY', 'bogus', /GATEWAY_TRUST_PROXY: must be false, a hop count, or addresses/],
+      ['check-config', 'GATEWAY_TRUST_PROXY', '10.0.0.0/33', /GATEWAY_TRUST_PROXY: .*not "10\.0\.0\.0\/33"/],
+      ['serve', 'GATEWAY_LDAP_CA_FILE', '/nonexistent/ca.pem', /GATEWAY_LDAP_CA_FILE: cannot read \/nonexistent\/ca\.pem: no such file \(ENOENT\)/],
+    ] as const) {
+      const { code, stderr, stdout } = await runCliToEnd([command], { ...valid(), [name]: value }, COMPILED_LAUNCH);
+      assert.equal(code, 2, `${command} with ${name}=${value}: ${stdout}${stderr}`);
+      assert.match(stderr, pattern);
+      assert.doesNotMatch(stdout, /every setting is valid/);
+    }
+  });
+
   it('refuses a public URL with a path and a lifetime shorter than the idle timeout', () => {
     const p = problems({ ...valid(), GATEWAY_PUBLIC_URL: 'https://example.com/paperless', GATEWAY_SESSION_IDLE_TIMEOUT: '2h', GATEWAY_SESSION_MAX_LIFETIME: '1h' });
     assert.match(p.get('GATEWAY_PUBLIC_URL') ?? '', /without a path/);
@@ -167,7 +231,7 @@ describe('configuration', () => {
     }
     const byVariable = new Map(refused?.problems.map((p) => [p.variable, p.message]));
     assert.match(byVariable.get('GATEWAY_BRAND_LOGO') ?? '', /2048 KiB; a logo may be 1 MiB at most/);
-    assert.match(byVariable.get('GATEWAY_LDAP_BIND_PASSWORD_FILE') ?? '', /cannot read \/run\/secrets\/bind: ENOENT/);
+    assert.match(byVariable.get('GATEWAY_LDAP_BIND_PASSWORD_FILE') ?? '', /cannot read \/run\/secrets\/bind: no such file \(ENOENT\)/);
   });
 
   it('parses the allowed-groups list (names, one DN, several DNs) and trust-proxy forms', () => {

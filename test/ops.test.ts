@@ -43,6 +43,8 @@ describe('operations endpoints', () => {
       const body = JSON.parse(res.body);
       assert.deepEqual([body.checks.redis.status, body.checks.directory.status, body.checks.paperless.status], ['down', 'down', 'down']);
       assert.ok(body.checks.directory.error.length > 0);
+      assert.match(body.checks.redis.error, /^Redis at 127\.0\.0\.1:\d+ is unreachable: .+\. Check that Redis runs and that GATEWAY_REDIS_URL points at it\.$/);
+      assert.doesNotMatch(body.checks.redis.error, /writeable|enableOfflineQueue/, "ioredis's own words say nothing to an admin");
       assert.equal((await stack.browser().get('/_gateway/health')).status, 200);
     } finally {
       await Promise.all([stack.redis.start(), stack.slapd.start(), stack.sim.start(port)]);

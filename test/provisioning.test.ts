@@ -118,7 +118,8 @@ describe('provisioning failures', () => {
     const start = stack.sim.requests.length;
     const res = await loginWith(() => (stack.sim.faults.failWith = { status: 500, body: { detail: 'boom' } }));
     assert.equal(res.status, 502);
-    assert.match(res.body, /Paperless could not be updated/);
+    assert.match(res.body, /Paperless could not be updated with your account details, so you are not signed in/);
+    assert.doesNotMatch(res.body, /You are signed in/, 'nobody is: the form must not say so');
     assert.equal(stack.sim.requests.slice(start).filter(isApiCall).length, 3, 'three attempts with backoff');
     assert.equal(res.setCookies.some((c) => c.startsWith('gateway_session=')), false, 'no session (policy deny)');
   });

@@ -14,3 +14,10 @@ export const diskFiles: ConfigFiles = {
   read: (path) => readFileSync(path, 'utf8'),
   size: (path) => statSync(path).size,
 };
+
+/** A file error in words, with Node's code for searching: "no such file (ENOENT)". */
+export function fileError(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  const words: Record<string, string> = { ENOENT: 'no such file', EACCES: 'permission denied', EISDIR: 'it is a folder', ENOTDIR: 'a part of the path is not a folder' };
+  return code ? `${words[code] ?? 'cannot be read'} (${code})` : String(err);
+}

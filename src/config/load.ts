@@ -1,4 +1,4 @@
-import { type ConfigFiles, diskFiles } from './files.js';
+import { type ConfigFiles, diskFiles, fileError } from './files.js';
 import { envSchema, MAX_LOGO_BYTES, SECRET_VARIABLES, type Env } from './schema.js';
 import { domainRoot, PRESETS } from './directory-presets.js';
 import { DEFAULT_MAPPING, loadMapping, type ProvisioningMapping } from './mapping.js';
@@ -21,7 +21,7 @@ function resolveSecretFiles(env: Environment, files: ConfigFiles, problems: Conf
     try {
       out[name] = files.read(path).replace(/\r?\n$/, '');
     } catch (err) {
-      problems.push({ variable: fileVar, message: `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` });
+      problems.push({ variable: fileVar, message: `cannot read ${path}: ${fileError(err)}` });
     }
   }
   return out;
@@ -155,6 +155,20 @@ function checkLogoFile(path: string, files: ConfigFiles, problems: ConfigProblem
   if (size > MAX_LOGO_BYTES) problems.push({ variable: 'GATEWAY_BRAND_LOGO', message: `is ${Math.round(size / 1024)} KiB; a logo may be 1 MiB at most` });
 }
 
+/** The CA file is read at every LDAP connection: a missing one must stop the start, not the first sign-in. */
+function checkCaFile(path: string, files: ConfigFiles, problems: ConfigProblem[]): void {
+  let text: string;
+  try {
+    text = files.read(path);
+  } catch (err) {
+    problems.push({ variable: 'GATEWAY_LDAP_CA_FILE', message: `cannot read ${path}: ${fileError(err)}` });
+    return;
+  }
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) {
+    problems.push({ variable: 'GATEWAY_LDAP_CA_FILE', message: `${path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)` });
+  }
+}
+
 /**
  * Variables of compose.yaml, not of the gateway: compose hands the whole .env to the gateway, so
  * they reach it and are not typos.
@@ -174,7 +188,7 @@ export function loadConfig(environment: Environment = process.env, files: Config
     if (!known.has(name)) problems.push({ variable: name, message: 'is not a setting of this gateway (a typo?)' });
   }
   // Checked on the raw values so it is reported even when other settings are wrong too.
-  if (picked.GATEWAY_PROVISIONING !== 'off' && !picked.GATEWAY_PAPERLESS_TOKEN) {
+  if (envSchema.shape.GATEWAY_PROVISIONING.safeParse(picked.GATEWAY_PROVISIONING).data !== 'off' && !picked.GATEWAY_PAPERLESS_TOKEN) {
     problems.push({
       variable: 'GATEWAY_PAPERLESS_TOKEN',
       message: "is required while GATEWAY_PROVISIONING is on (a Paperless superuser's API token; or set GATEWAY_PROVISIONING=off)",
@@ -195,6 +209,7 @@ export function loadConfig(environment: Environment = process.env, files: Config
   // Checked on its own so it is reported alongside any other problem.
   const logo = envSchema.shape.GATEWAY_BRAND_LOGO.safeParse(picked.GATEWAY_BRAND_LOGO).data;
   if (logo && 'file' in logo) checkLogoFile(logo.file, files, problems);
+  if (picked.GATEWAY_LDAP_CA_FILE) checkCaFile(picked.GATEWAY_LDAP_CA_FILE.trim(), files, problems);
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   return toConfig(parsed.data, mapping);
 }

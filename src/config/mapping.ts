@@ -1,4 +1,4 @@
-import type { ConfigFiles } from './files.js';
+import { type ConfigFiles, fileError } from './files.js';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { expandPermissions, UI_PERMISSIONS, unknownPermissions, type PaperlessLine } from './permissions.js';
@@ -124,7 +124,7 @@ export function loadMapping(path: string | undefined, files: ConfigFiles): Provi
   try {
     text = files.read(path);
   } catch (err) {
-    throw new Error(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    throw new Error(`cannot read ${path}: ${fileError(err)}`);
   }
   return parseMapping(text, path);
 }

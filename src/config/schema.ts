@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { extname } from 'node:path';
 import { z } from 'zod';
@@ -70,11 +71,25 @@ const logo = z
     return { file: v };
   });
 
-const bool = (fallback: boolean) =>
-  z
-    .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
-    .optional()
-    .transform((v) => (v === undefined ? fallback : ['true', '1', 'yes'].includes(v)));
+/** The spellings every on/off setting accepts, in any case. */
+const TRUE_WORDS = ['true', '1', 'yes', 'on'];
+const FALSE_WORDS = ['false', '0', 'no', 'off'];
+const BOOL_ERROR = 'must be true or false (also yes/no, on/off, 1/0, in any case)';
+
+/** A boolean spelling, or undefined when unset; an unknown spelling is an issue, never a silent default. */
+const boolWord = z
+  .string()
+  .optional()
+  .transform((v, ctx): boolean | undefined => {
+    if (v === undefined) return undefined;
+    const w = v.trim().toLowerCase();
+    if (TRUE_WORDS.includes(w)) return true;
+    if (FALSE_WORDS.includes(w)) return false;
+    ctx.addIssue({ code: 'custom', message: `${BOOL_ERROR} (got "${v}")` });
+    return z.NEVER;
+  });
+
+const bool = (fallback: boolean) => boolWord.transform((v) => v ?? fallback);
 
 const int = (fallback: number, min: number, max: number) =>
   z
@@ -84,10 +99,7 @@ const int = (fallback: number, min: number, max: number) =>
     .transform((v) => Number(v))
     .refine((n) => n >= min && n <= max, { error: `must be between ${min} and ${max}` });
 
-const optionalBool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
-  .optional()
-  .transform((v) => (v === undefined ? undefined : ['true', '1', 'yes'].includes(v)));
+const optionalBool = boolWord;
 
 const attribute = z.string().trim().regex(/^[A-Za-z][A-Za-z0-9-]*$/, { error: 'must be an LDAP attribute name' }).optional();
 
@@ -103,14 +115,30 @@ const trustProxy = z
   .default('false')
   .transform((v, ctx): false | number | string[] => {
     const t = v.trim();
-    if (t === 'false' || t === '') return false;
+    if (FALSE_WORDS.includes(t.toLowerCase()) && t !== '0') return false;
     if (/^\d+$/.test(t)) return Number(t);
-    if (t === 'true') {
-      ctx.addIssue({ code: 'custom', message: 'must name the proxies to trust (a hop count, or addresses/CIDRs); "true" would trust every client' });
+    if (TRUE_WORDS.includes(t.toLowerCase())) {
+      ctx.addIssue({ code: 'custom', message: `must name the proxies to trust (a hop count, or addresses/CIDRs); "${t}" would trust every client` });
       return z.NEVER;
     }
-    return t.split(',').map((s) => s.trim()).filter(Boolean);
+    const entries = t.split(',').map((s) => s.trim()).filter(Boolean);
+    const bad = entries.filter((e) => !isProxyAddress(e));
+    if (bad.length > 0) {
+      ctx.addIssue({ code: 'custom', message: `must be false, a hop count, or addresses/CIDRs/loopback/linklocal/uniquelocal separated by commas; not ${bad.map((b) => `"${b}"`).join(', ')}` });
+      return z.NEVER;
+    }
+    return entries;
   });
+
+/** An address, a CIDR (v4 /0–32, v6 /0–128), or one of Express's names for address ranges. */
+function isProxyAddress(entry: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) return true;
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const version = isIP(address);
+  if (version === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128);
+}
 
 /** `GATEWAY_MFA_KEY`: exactly 32 bytes, as 64 hex digits or base64; a passphrase is refused (too weak for AES). */
 const mfaKey = z
@@ -230,7 +258,7 @@ export const envSchema = z
     GATEWAY_PAPERLESS_TOKEN: z.string().trim().optional(),
     GATEWAY_PAPERLESS_API_URL: httpUrl('where the gateway calls the Paperless API, e.g. http://paperless:8000').optional(),
     GATEWAY_PAPERLESS_API_TIMEOUT: duration('10s'),
-    GATEWAY_PROVISIONING: z.enum(['on', 'off'], { error: 'must be on or off' }).default('on'),
+    GATEWAY_PROVISIONING: bool(true).transform((on) => (on ? 'on' : 'off')),
     GATEWAY_PROVISIONING_FILE: z.string().trim().optional(),
     GATEWAY_PROVISIONING_FAILURE: z.enum(['deny', 'allow'], { error: 'must be deny or allow' }).default('deny'),
     GATEWAY_PROVISIONING_ADOPT_LOCAL_USERS: bool(false),

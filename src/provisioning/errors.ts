@@ -8,7 +8,7 @@ export class PaperlessApiError extends GatewayError {
     readonly httpStatus?: number,
     options?: { cause?: unknown },
   ) {
-    super(message, 'You are signed in, but Paperless could not be updated with your account details. Please try again in a moment.', options);
+    super(message, 'Your password is correct, but Paperless could not be updated with your account details, so you are not signed in. Please try again in a moment.', options);
   }
 }
 

@@ -35,11 +35,16 @@ function connect(url: string): RedisClient {
   });
 }
 
+/** Where the client keeps its last connection error, for pingRedis to say why Redis is down. */
+const LAST_ERROR = Symbol('lastConnectionError');
+type Explained = RedisClient & { [LAST_ERROR]?: Error };
+
 /** `metrics` counts connection errors; short-lived commands (check-config, sync) pass none. */
 export function createRedis(url: string, log: Logger, role: string, metrics?: Pick<Metrics, 'redisErrors'>): RedisClient {
-  const client = connect(url);
+  const client: Explained = connect(url);
   let down = false;
   client.on('error', (err: Error) => {
+    client[LAST_ERROR] = err;
     metrics?.redisErrors.inc();
     if (!down) log.error({ err: err.message, role }, 'redis connection failed');
     down = true;
@@ -65,4 +70,40 @@ export function waitReady(client: RedisClient, ms: number): Promise<void> {
     };
     client.once('ready', onReady);
   });
+}
+
+/**
+ * PING, with a failure said in words: with the offline queue off, a command on a client that is
+ * not connected fails with ioredis's "Stream isn't writeable…", which tells an admin nothing.
+ */
+export async function pingRedis(client: RedisClient, url: string): Promise<void> {
+  if (client.status === 'ready') {
+    try {
+      await client.ping();
+      return;
+    } catch (err) {
+      throw new Error(redisDownMessage(url, err instanceof Error ? err : new Error(String(err))));
+    }
+  }
+  throw new Error(redisDownMessage(url, (client as Explained)[LAST_ERROR]));
+}
+
+function redisDownMessage(url: string, cause: Error | undefined): string {
+  const where = redisAddress(url);
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+  const text = cause?.message ?? '';
+  const reason =
+    code === 'ECONNREFUSED' ? 'nothing accepts connections there (connection refused)'
+    : code === 'ENOTFOUND' || code === 'EAI_AGAIN' ? 'its host name does not resolve'
+    : code === 'ETIMEDOUT' || /timed? ?out/i.test(text) ? 'it does not answer (timed out)'
+    : /NOAUTH|WRONGPASS|invalid password|invalid username-password/i.test(text) ? 'it refused the user name or password in GATEWAY_REDIS_URL'
+    : cause ? cause.message
+    : 'the gateway is not connected to it yet';
+  return `Redis at ${where} is unreachable: ${reason}. Check that Redis runs and that GATEWAY_REDIS_URL points at it.`;
+}
+
+/** The servers of GATEWAY_REDIS_URL, without its password. */
+function redisAddress(url: string): string {
+  const m = /^[a-z+]+:\/\/(?:[^@/]*@)?([^/?#]+)/i.exec(url.trim());
+  return m?.[1] ?? 'GATEWAY_REDIS_URL';
 }

@@ -4,7 +4,7 @@ import { mappingForLine, type ProvisioningMapping } from '../config/mapping.js';
 import { lineOf } from '../config/permissions.js';
 import type { PaperlessApi } from '../provisioning/paperless-api.js';
 import { PaperlessClient } from '../provisioning/paperless-client.js';
-import type { RedisClient as Redis } from '../redis/client.js';
+import { pingRedis, type RedisClient as Redis } from '../redis/client.js';
 import { redisKeys } from '../redis/keys.js';
 import { FactorStore } from '../mfa/factor-store.js';
 import { MfaKeys } from '../mfa/mfa-keys.js';
@@ -46,10 +46,10 @@ export async function runChecks(deps: CheckDeps): Promise<CheckResult[]> {
   const { config } = deps;
   const results: CheckResult[] = [{ name: 'configuration', status: 'ok', detail: 'every setting is valid' }];
 
-  const ping = await timed(() => deps.redis.ping());
+  const ping = await timed(() => pingRedis(deps.redis, config.redis.url));
   results.push(
     ping.error
-      ? { name: 'Redis', status: 'fail', detail: message(ping.error), fix: 'check GATEWAY_REDIS_URL and that Redis runs' }
+      ? { name: 'Redis', status: 'fail', detail: message(ping.error), fix: 'start Redis, or set GATEWAY_REDIS_URL to where it runs' }
       : { name: 'Redis', status: 'ok', detail: `PING answered in ${ping.ms} ms` },
   );
 

@@ -1,17 +1,17 @@
 import type { Directory } from '../directory/directory.js';
 import type { PaperlessApi } from '../provisioning/paperless-api.js';
 import type { PaperlessClient } from '../provisioning/paperless-client.js';
-import type { RedisClient } from '../redis/client.js';
+import { pingRedis, type RedisClient } from '../redis/client.js';
 import type { ReadinessCheck } from '../ops/health.js';
 
 /**
  * What /_gateway/ready asks: Redis, the directory, and Paperless — with a token, through the
  * API as provisioning uses it; without, any answer from Paperless will do.
  */
-export function readinessChecks(deps: { redis: RedisClient; directory: Directory; paperlessApi?: PaperlessApi; paperless: PaperlessClient }): Record<string, ReadinessCheck> {
+export function readinessChecks(deps: { redis: RedisClient; redisUrl: string; directory: Directory; paperlessApi?: PaperlessApi; paperless: PaperlessClient }): Record<string, ReadinessCheck> {
   const { redis, directory, paperlessApi, paperless } = deps;
   return {
-    redis: () => redis.ping(),
+    redis: () => pingRedis(redis, deps.redisUrl),
     directory: () => directory.check(),
     paperless: paperlessApi ? () => paperlessApi.whoami() : () => paperless.call('HEAD', '/', { anonymous: true }),
   };

@@ -113,7 +113,7 @@ export function buildRoutes(services: Services) {
   app.use(
     opsRouter({
       metrics,
-      checks: readinessChecks({ redis: services.redis, directory: services.directory, ...(services.paperlessApi ? { paperlessApi: services.paperlessApi } : {}), paperless }),
+      checks: readinessChecks({ redis: services.redis, redisUrl: config.redis.url, directory: services.directory, ...(services.paperlessApi ? { paperlessApi: services.paperlessApi } : {}), paperless }),
       ...(config.ops.metricsToken ? { metricsToken: config.ops.metricsToken } : {}),
       timeoutMs: 5000,
     }),
