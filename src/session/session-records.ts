@@ -13,11 +13,13 @@ export class SessionRecords {
   /** The store express-session is given, on the same keys. */
   readonly store: RedisStore;
 
+  /** `ttlMsOf`: how long a record written by express-session lives (connect-redis asks at each write). */
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
+    ttlMsOf: (data: SessionData) => number = () => 86_400_000,
   ) {
-    this.store = new RedisStore({ client: redis, prefix: keys.sessionPrefix });
+    this.store = new RedisStore({ client: redis, prefix: keys.sessionPrefix, ttl: (data) => Math.max(1, Math.ceil(ttlMsOf(data) / 1000)) });
   }
 
   read(sid: string): Promise<SessionData | null | undefined> {

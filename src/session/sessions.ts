@@ -3,8 +3,7 @@ import { promisify } from 'node:util';
 import type { Request, RequestHandler } from 'express';
 import session, { type SessionData } from 'express-session';
 import type { RedisClient as Redis } from '../redis/client.js';
-import { parse as parseCookies, serialize as serializeCookie } from 'cookie';
-import onHeaders from 'on-headers';
+import { parse as parseCookies } from 'cookie';
 import { unsign } from 'cookie-signature';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
@@ -50,7 +49,6 @@ export class SessionService {
   readonly middleware: RequestHandler;
   private readonly records: SessionRecords;
   /** The cookie as express-session sets it at sign-in and as the request path renews it. */
-  private readonly cookieAttributes: { path: string; httpOnly: boolean; sameSite: 'lax'; secure: boolean };
   private readonly index: UserSessionIndex;
   private readonly channel: string;
   private readonly listeners: RevokedListener[] = [];
@@ -66,9 +64,8 @@ export class SessionService {
     private readonly keys: RedisKeys,
     private readonly log: Logger,
   ) {
-    this.records = new SessionRecords(redis, keys);
+    this.records = new SessionRecords(redis, keys, (data) => this.storeTtlMs(data, Date.now()));
     const cookie = { path: '/', httpOnly: true, sameSite: 'lax' as const, secure: config.secureCookie };
-    this.cookieAttributes = cookie;
     this.index = new UserSessionIndex(redis, keys, config.maxLifetimeMs);
     this.channel = keys.sessionEnded;
     this.touchIntervalMs = Math.min(60_000, Math.floor(config.idleTimeoutMs / 10));
@@ -81,22 +78,31 @@ export class SessionService {
       rolling: true,
       // 'keep': a request whose session failed to load must not delete it on the way out.
       unset: 'keep',
-      cookie: { ...cookie, maxAge: config.idleTimeoutMs },
+      // No maxAge: a browser-session cookie, gone when the browser closes. The idle timeout is
+      // the record's TTL in Redis; "remember me" gives the cookie a fixed end (establish).
+      cookie,
     });
     // A store error is an outage, and must read as one (503), not as a generic failure.
     this.middleware = (req, res, next) => {
       // The public URL, not the hop that reached us, says whether the browser is on https; without
       // this, express-session silently drops a Secure cookie behind a TLS-terminating proxy.
       if (config.secureCookie) Object.defineProperty(req, 'secure', { value: true, configurable: true });
-      inner(req, res, (err?: unknown) => next(err ? new RedisUnavailableError('sessions', `session store: ${String(err)}`, { cause: err }) : undefined));
+      inner(req, res, (err?: unknown) => {
+        if (err) {
+          next(new RedisUnavailableError('sessions', `session store: ${String(err)}`, { cause: err }));
+          return;
+        }
+        keepRememberedEnd(req.session);
+        next();
+      });
     };
   }
 
   /**
    * The signed-in session behind a Cookie header, for proxied requests and
    * websockets: express-session is not involved. One Redis read per session
-   * per second at most (see SESSION_CACHE_MS); with `res`, the idle expiry (store
-   * TTL and cookie) is pushed forward at most once per touch interval.
+   * per second at most (see SESSION_CACHE_MS); with `res` (an HTTP request, which is use), the
+   * idle expiry is pushed forward at most once per touch interval.
    */
   lookup(cookieHeader: string | undefined, res?: ServerResponse): LoadedSession | undefined | Promise<LoadedSession | undefined> {
     const raw = this.cookieValue(cookieHeader);
@@ -113,7 +119,7 @@ export class SessionService {
       this.cache.dropSid(entry.session.sid);
       return undefined;
     }
-    if (res && now - entry.touchedAt >= this.touchIntervalMs) this.touch(entry, raw, now, res);
+    if (res && now - entry.touchedAt >= this.touchIntervalMs) this.touch(entry, now);
     return entry.session;
   }
 
@@ -190,16 +196,21 @@ export class SessionService {
     await redisCall('sessions', 'cannot update session', () => this.redis.set(key, value, 'PX', ttl));
   }
 
-  /** What express-session's rolling cookie does, once per touch interval instead of on every response. */
-  private touch(entry: CachedSession, raw: string, now: number, res: ServerResponse): void {
+  /**
+   * Use pushes the idle expiry forward, once per touch interval: only the record's TTL, never
+   * past the session's end. The cookie needs nothing: it either ends with the browser or has the
+   * fixed end "remember me" gave it.
+   */
+  private touch(entry: CachedSession, now: number): void {
     entry.touchedAt = now;
-    this.records.extend(entry.session.sid, entry.session.idleMs).catch((err: Error) => this.log.warn({ err: err.message }, 'cannot extend session'));
-    const cookie = serializeCookie(this.config.cookieName, raw, { ...this.cookieAttributes, expires: new Date(now + entry.session.idleMs) });
-    // Added as the headers go out, beside (never instead of) the cookies Paperless sets.
-    onHeaders(res, () => {
-      const existing = res.getHeader('set-cookie');
-      res.setHeader('set-cookie', [...(Array.isArray(existing) ? existing : existing === undefined ? [] : [String(existing)]), cookie]);
-    });
+    const ttl = Math.max(1000, Math.min(entry.session.idleMs, entry.session.endsAt - now));
+    this.records.extend(entry.session.sid, ttl).catch((err: Error) => this.log.warn({ err: err.message }, 'cannot extend session'));
+  }
+
+  /** How long a record lives from `now`: the idle timeout, or a remembered session's remaining time. */
+  private storeTtlMs(data: SessionData, now: number): number {
+    if (data.rememberMs !== undefined && typeof data.createdAt === 'number') return Math.max(1000, data.createdAt + data.rememberMs - now);
+    return this.config.idleTimeoutMs;
   }
 
   /**
@@ -259,8 +270,7 @@ export class SessionService {
     if (!data) return;
     const now = Date.now();
     const updated: SessionData = { ...data, user: sessionUserFrom(user), checkedAt: now };
-    const ttl = session.idleMs;
-    updated.cookie = Object.assign(updated.cookie ?? {}, { expires: new Date(now + ttl) });
+    const ttl = this.storeTtlMs(updated, now);
     await redisCall('sessions', 'cannot update session', () => this.records.replaceIfPresent(session.sid, updated, ttl));
     if (entry) {
       entry.data = updated;
@@ -329,4 +339,14 @@ export class SessionService {
       await this.redis.publish(this.channel, sid).catch((err: Error) => this.log.warn({ err: err.message }, 'cannot announce session end'));
     }
   }
+}
+
+/**
+ * express-session re-sends the cookie with Expires = now + originalMaxAge on each response it
+ * handles; a remembered session's cookie must keep the end it got at sign-in, so its
+ * originalMaxAge becomes the time left.
+ */
+function keepRememberedEnd(session: Partial<SessionData> & { cookie?: { originalMaxAge: number | null } }): void {
+  if (!session.cookie || session.rememberMs === undefined || typeof session.createdAt !== 'number') return;
+  session.cookie.originalMaxAge = Math.max(0, session.createdAt + session.rememberMs - Date.now());
 }
