@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import proxyaddr from 'proxy-addr';
 import { availableParallelism } from 'node:os';
 import { extname } from 'node:path';
 import { z } from 'zod';
@@ -125,6 +126,13 @@ const trustProxy = z
     const bad = entries.filter((e) => !isProxyAddress(e));
     if (bad.length > 0) {
       ctx.addIssue({ code: 'custom', message: `must be false, a hop count, or addresses/CIDRs/loopback/linklocal/uniquelocal separated by commas; not ${bad.map((b) => `"${b}"`).join(', ')}` });
+      return z.NEVER;
+    }
+    try {
+      // What the request path will compile: anything it refuses must stop the start, not a request.
+      proxyaddr.compile(entries);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `is not a list of addresses/CIDRs: ${(err as Error).message}` });
       return z.NEVER;
     }
     return entries;
