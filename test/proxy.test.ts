@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { paperlessSessionOf } from './support/jar.js';
 import type { Browser } from './support/http-client.js';
@@ -207,5 +208,67 @@ describe('proxy: a custom identity header name', () => {
     assert.ok(seen);
     assert.equal(seen.remoteUser, 'bob');
     assert.equal(seen.user, 'bob');
+  });
+});
+
+describe('proxy: what HTTP allows beyond a plain answer', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack();
+  });
+  after(async () => {
+    stack.sim.faults.answerWith = undefined;
+    await stack?.stop();
+  });
+
+  /** A signed-in GET through the gateway, read with node:http so trailers and 1xx show. */
+  async function rawGet(path: string, answer: (req: http.IncomingMessage, res: http.ServerResponse) => void): Promise<{ status: number; body: string; trailers: NodeJS.Dict<string>; informational: number[]; links: string[] }> {
+    const b = stack.browser();
+    await b.login('alice', 'alice-pass');
+    // Paperless answers this way only once alice is in (sign-in talks to its API too).
+    stack.sim.faults.answerWith = answer;
+    const url = new URL(path, stack.gateway.url);
+    return new Promise((resolve, reject) => {
+      const informational: number[] = [];
+      const links: string[] = [];
+      const req = http.get(url, { headers: { Cookie: b.cookieHeader() } }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, trailers: res.trailers, informational, links }));
+      });
+      req.on('information', (info) => {
+        informational.push(info.statusCode);
+        if (typeof info.headers.link === 'string') links.push(info.headers.link);
+      });
+      req.on('error', reject);
+    });
+  }
+
+  it("passes Paperless's trailers on after a chunked body", async () => {
+    const res = await rawGet('/api/documents/1/download/', (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/plain', Trailer: 'X-Checksum' });
+      res.write('part one, ');
+      res.write('part two');
+      res.addTrailers({ 'X-Checksum': 'abc123' });
+      res.end();
+    });
+    stack.sim.faults.answerWith = undefined;
+    assert.equal(res.status, 200);
+    assert.equal(res.body, 'part one, part two');
+    assert.equal(res.trailers['x-checksum'], 'abc123');
+  });
+
+  it('passes 103 Early Hints on before the answer', async () => {
+    const res = await rawGet('/documents/', (_req, res) => {
+      res.writeEarlyHints({ link: '</static/main.css>; rel=preload; as=style' });
+      res.writeHead(200, { 'Content-Type': 'text/html' });
+      res.end('<p>page</p>');
+    });
+    stack.sim.faults.answerWith = undefined;
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.informational, [103]);
+    assert.deepEqual(res.links, ['</static/main.css>; rel=preload; as=style']);
+    assert.equal(res.body, '<p>page</p>');
   });
 });

@@ -59,6 +59,11 @@ http {
 `;
   }
 
+  /** The master's pid (its workers are its children), for CPU accounting. */
+  get pid(): number {
+    return this.process?.pid ?? 0;
+  }
+
   async start(): Promise<void> {
     const file = join(this.dir, 'nginx.conf');
     writeFileSync(file, this.config());

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { openSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DIST_MAIN, REPO_ROOT } from '../support/gateway.js';
@@ -55,4 +55,23 @@ export function resetPeakMemory(pid: number): void {
     throw new Error(`cannot reset the peak memory of process ${pid} (/proc/${pid}/clear_refs): the transfer measurement needs it`);
   }
   for (const child of children(pid)) resetPeakMemory(child);
+}
+
+/** Clock ticks per second of /proc's CPU times (USER_HZ, 100 on Linux). */
+const TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+function cpuMsOf(pid: number): number {
+  try {
+    // Fields 14 and 15 (utime, stime) counted after the command name, which may hold spaces.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU time (user + system, ms) used so far by processes and all their descendants: every process on one path. */
+export function treeCpuMs(pids: number[]): number {
+  return pids.reduce((sum, pid) => sum + cpuMsOf(pid) + treeCpuMs(children(pid)), 0);
 }

@@ -15,7 +15,8 @@ import { PaperlessSim } from '../support/paperless-sim.js';
 import { RedisServer } from '../support/redis.js';
 import { Slapd } from '../support/slapd.js';
 import { Nginx } from './nginx.js';
-import { resetPeakMemory, startGateway, startScript, stop, treeMemory } from './processes.js';
+import { resetPeakMemory, startGateway, startScript, stop, treeCpuMs, treeMemory } from './processes.js';
+import { soak } from './soak.js';
 import { download, upload } from './transfers.js';
 import { openMany, receivedBy } from './websockets.js';
 import { wrk, type LoadResult } from './wrk.js';
@@ -28,6 +29,8 @@ const CONNECTIONS = 50;
 const GIB = Number(process.env.BENCH_TRANSFER_BYTES ?? 1024 ** 3);
 const WEBSOCKETS = Number(process.env.BENCH_WEBSOCKETS ?? 5000);
 const LOGIN_SECONDS = Number(process.env.BENCH_LOGIN_SECONDS ?? 5);
+/** The soak's length: 10 minutes unless BENCH_SOAK_SECONDS says otherwise (0 skips it). */
+const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 600);
 const MIB = 1024 * 1024;
 /** BENCH_PROFILE=<dir>: the 1-worker gateway runs with --cpu-prof, its profile written there (open it in Chrome DevTools). */
 const PROFILE_DIR = process.env.BENCH_PROFILE;
@@ -36,11 +39,19 @@ function say(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
-async function measure(name: string, url: string, headers: Record<string, string> = {}): Promise<LoadResult> {
+/**
+ * One setup under load. `pids`: every process on that setup's path besides the shared upstream
+ * (the gateway; nginx and the auth server; a bare core), whose CPU time per answer is the figure
+ * that holds on a noisy machine.
+ */
+async function measure(name: string, url: string, pids: number[], headers: Record<string, string> = {}): Promise<LoadResult> {
   await wrk(url, { seconds: WARMUP, connections: CONNECTIONS, headers });
+  const cpuBefore = treeCpuMs(pids);
   const result = await wrk(url, { seconds: SECONDS, connections: CONNECTIONS, headers });
   if (result.errors > 0) throw new Error(`${name}: ${result.errors} failed requests during the run; not a valid measurement`);
-  say(`  ${name.padEnd(28)} ${Math.round(result.requestsPerSecond)} req/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms`);
+  if (pids.length > 0 && result.requests > 0) result.cpuUsPerRequest = ((treeCpuMs(pids) - cpuBefore) * 1000) / result.requests;
+  const cpu = result.cpuUsPerRequest === undefined ? '' : `  CPU ${result.cpuUsPerRequest.toFixed(1)} µs/req`;
+  say(`  ${name.padEnd(28)} ${Math.round(result.requestsPerSecond)} req/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms${cpu}`);
   return result;
 }
 
@@ -83,12 +94,15 @@ async function main(): Promise<void> {
   try {
     say('starting slapd, redis-server, the Paperless simulator (provisioning API), the fixed upstream, nginx, bare http-proxy-3');
     await Promise.all([slapd.start().then(() => slapd.seed()), redis.start(), sim.start()]);
-    const [upstreamPort, authPort, barePort, plainPort, forwardAuthPort, guidePort, gatewayPort, workersPort] = await Promise.all(Array.from({ length: 8 }, () => freePort()));
+    const [upstreamPort, authPort, barePort, undiciPort, plainPort, forwardAuthPort, guidePort, gatewayPort, workersPort] = await Promise.all(Array.from({ length: 9 }, () => freePort()));
     const upstream = await startScript('upstream.ts', [String(upstreamPort)], upstreamPort as number);
     children.push(upstream);
-    children.push(await startScript('upstream.ts', [String(authPort)], authPort as number));
+    const authServer = await startScript('upstream.ts', [String(authPort)], authPort as number);
+    children.push(authServer);
     const upstreamUrl = `http://127.0.0.1:${upstreamPort}`;
-    children.push(await startScript('bare-proxy.ts', [upstreamUrl, String(barePort)], barePort as number));
+    const bareProxy = await startScript('bare-proxy.ts', [upstreamUrl, String(barePort)], barePort as number);
+    const bareUndici = await startScript('bare-undici.ts', [upstreamUrl, String(undiciPort)], undiciPort as number);
+    children.push(bareProxy, bareUndici);
     nginx = new Nginx({ plain: plainPort as number, forwardAuth: forwardAuthPort as number, forwardAuthGuide: guidePort as number, upstream: upstreamPort as number, auth: authPort as number });
     await nginx.start();
 
@@ -112,12 +126,15 @@ async function main(): Promise<void> {
     // after the heavy scenarios below, to show whether they leave it slower.
     say(`throughput: wrk -t1 -c${CONNECTIONS}, ${WARMUP} s warm-up then ${SECONDS} s, 1 KB JSON`);
     const path = '/api/documents/';
-    const direct = await measure('direct', `${upstreamUrl}${path}`);
-    const plain = await measure('nginx proxy_pass', `http://127.0.0.1:${plainPort}${path}`);
-    const floor = await measure('forward-auth, as guides', `http://127.0.0.1:${guidePort}${path}`);
-    const floorKeepAlive = await measure('forward-auth, keep-alive', `http://127.0.0.1:${forwardAuthPort}${path}`);
-    const bare = await measure('bare http-proxy-3', `http://127.0.0.1:${barePort}${path}`);
-    const gateway1 = await measure('gateway, 1 worker', `${gatewayUrl}${path}`, { Cookie: cookie });
+    const pidOf = (child: ChildProcess) => child.pid ?? 0;
+    const nginxPath = [nginx.pid, pidOf(authServer)];
+    const direct = await measure('direct', `${upstreamUrl}${path}`, []);
+    const plain = await measure('nginx proxy_pass', `http://127.0.0.1:${plainPort}${path}`, [nginx.pid]);
+    const floor = await measure('forward-auth, as guides', `http://127.0.0.1:${guidePort}${path}`, nginxPath);
+    const floorKeepAlive = await measure('forward-auth, keep-alive', `http://127.0.0.1:${forwardAuthPort}${path}`, nginxPath);
+    const bare = await measure('bare http-proxy-3', `http://127.0.0.1:${barePort}${path}`, [pidOf(bareProxy)]);
+    const bareCore = await measure('bare undici core', `http://127.0.0.1:${undiciPort}${path}`, [pidOf(bareUndici)]);
+    const gateway1 = await measure('gateway, 1 worker', `${gatewayUrl}${path}`, [pid], { Cookie: cookie });
 
     say(`1 GiB transfers (${GIB} bytes)`);
     const rssBefore = treeMemory(pid);
@@ -130,6 +147,9 @@ async function main(): Promise<void> {
     const bareUrl = `http://127.0.0.1:${barePort}`;
     const uploadBare = await upload(`${bareUrl}/bench/upload`, GIB);
     const downloadBare = await download(`${bareUrl}/bench/big?bytes=${GIB}`, GIB);
+    const coreUrl = `http://127.0.0.1:${undiciPort}`;
+    const uploadCore = await upload(`${coreUrl}/bench/upload`, GIB);
+    const downloadCore = await download(`${coreUrl}/bench/big?bytes=${GIB}`, GIB);
     const transferGrowth = treeMemory(pid, 'VmHWM') - rssBefore;
     say(`  upload ${(GIB / MIB / uploadGateway).toFixed(0)} MiB/s (direct ${(GIB / MIB / uploadDirect).toFixed(0)}), download ${(GIB / MIB / downloadGateway).toFixed(0)} MiB/s (direct ${(GIB / MIB / downloadDirect).toFixed(0)}), peak RSS growth ${(transferGrowth / MIB).toFixed(1)} MiB`);
 
@@ -147,7 +167,12 @@ async function main(): Promise<void> {
     say('logins per second');
     const logins = await loginRate(gatewayUrl, LOGIN_SECONDS, 16);
     say(`  ${logins.toFixed(0)} logins/s`);
-    const gatewayAfter = await measure('gateway, 1 worker, again', `${gatewayUrl}${path}`, { Cookie: cookie });
+    const gatewayAfter = await measure('gateway, 1 worker, again', `${gatewayUrl}${path}`, [pid], { Cookie: cookie });
+
+    const soaked = SOAK_SECONDS > 0
+      ? (say(`soak: ${SOAK_SECONDS} s at 70 % of ${Math.round(gateway1.requestsPerSecond)} req/s, with uploads, websockets and sign-ins beside`),
+        await soak({ url: gatewayUrl, cookie, pid, maxRps: gateway1.requestsPerSecond, seconds: SOAK_SECONDS, connections: CONNECTIONS, work, signIn, say }))
+      : undefined;
 
     await stop(gateway);
     if (PROFILE_DIR) say(`CPU profile of the 1-worker gateway written to ${PROFILE_DIR}`);
@@ -156,13 +181,13 @@ async function main(): Promise<void> {
     const gatewayN = await startGateway(gatewayEnv(workersPort as number, workers), join(work, 'gateway-workers.log'));
     children.push(gatewayN);
     const workersUrl = `http://127.0.0.1:${workersPort}`;
-    const gatewayWorkers = await measure(`gateway, ${workers} workers`, `${workersUrl}${path}`, { Cookie: await signIn(workersUrl) });
+    const gatewayWorkers = await measure(`gateway, ${workers} workers`, `${workersUrl}${path}`, [gatewayN.pid ?? 0], { Cookie: await signIn(workersUrl) });
 
     const results: Results = {
       machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), memoryGiB: Math.round(totalmem() / 1024 ** 3), kernel: release(), node: process.version },
       date: new Date().toISOString(),
       settings: { seconds: SECONDS, warmup: WARMUP, connections: CONNECTIONS, transferBytes: GIB, websockets: WEBSOCKETS },
-      throughput: { direct, nginx: plain, forwardAuthFloor: floor, forwardAuthKeepAlive: floorKeepAlive, bareHttpProxy3: bare, gateway: gateway1, gatewayAfterHeavy: gatewayAfter, gatewayWorkers: { ...gatewayWorkers, workers: Number(workers) } },
+      throughput: { direct, nginx: plain, forwardAuthFloor: floor, forwardAuthKeepAlive: floorKeepAlive, bareHttpProxy3: bare, bareUndiciCore: bareCore, gateway: gateway1, gatewayAfterHeavy: gatewayAfter, gatewayWorkers: { ...gatewayWorkers, workers: Number(workers) } },
       transfers: {
         uploadRatio: uploadDirect / uploadGateway,
         downloadRatio: downloadDirect / downloadGateway,
@@ -171,7 +196,10 @@ async function main(): Promise<void> {
         peakRssGrowthMiB: transferGrowth / MIB,
         bareUploadRatio: uploadDirect / uploadBare,
         bareDownloadRatio: downloadDirect / downloadBare,
+        vsCoreUpload: uploadCore / uploadGateway,
+        vsCoreDownload: downloadCore / downloadGateway,
       },
+      ...(soaked ? { soak: soaked } : {}),
       websockets: { count: sockets.length, delivered, rssGrowthMiB: (wsRssAfter - wsRssBefore) / MIB },
       loginsPerSecond: logins,
       targets: [],

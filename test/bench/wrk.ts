@@ -6,6 +6,10 @@ export interface LoadResult {
   p99Ms: number;
   /** Non-2xx/3xx answers and socket errors: a run with any is not a valid measurement. */
   errors: number;
+  /** Answers counted in the run. */
+  requests: number;
+  /** CPU time (user + system) of every process on the path, per answer, in µs (set by the benchmark). */
+  cpuUsPerRequest?: number;
 }
 
 function toMs(value: string, unit: string): number {
@@ -22,12 +26,14 @@ export function parseWrk(output: string): LoadResult {
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(output)?.[1] ?? 0);
   const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
   const socket = socketErrors ? socketErrors.slice(1).reduce((a, b) => a + Number(b), 0) : 0;
-  return { requestsPerSecond: Number(rps), p50Ms: toMs(p50[1] ?? '0', p50[2] ?? 'ms'), p99Ms: toMs(p99[1] ?? '0', p99[2] ?? 'ms'), errors: non2xx + socket };
+  const requests = Number(/(\d+) requests in /.exec(output)?.[1] ?? 0);
+  return { requests, requestsPerSecond: Number(rps), p50Ms: toMs(p50[1] ?? '0', p50[2] ?? 'ms'), p99Ms: toMs(p99[1] ?? '0', p99[2] ?? 'ms'), errors: non2xx + socket };
 }
 
 /** One wrk run: keep-alive, `connections` connections on one thread, as the issue's reference numbers were taken. */
-export async function wrk(url: string, options: { seconds: number; connections: number; headers?: Record<string, string> }): Promise<LoadResult> {
+export async function wrk(url: string, options: { seconds: number; connections: number; headers?: Record<string, string>; script?: string }): Promise<LoadResult> {
   const args = ['-t1', `-c${options.connections}`, `-d${options.seconds}s`, '--latency'];
+  if (options.script) args.push('-s', options.script);
   for (const [k, v] of Object.entries(options.headers ?? {})) args.push('-H', `${k}: ${v}`);
   args.push(url);
   const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });

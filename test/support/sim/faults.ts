@@ -1,4 +1,5 @@
 /** Fault injection around the simulated Paperless: outages, slowness, odd handshakes, stalled uploads. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HttpHandler } from './handler.js';
 import { send } from './http.js';
 
@@ -7,6 +8,8 @@ export class Faults {
   failWith?: { status: number; body: unknown };
   /** Delay before answering, to simulate a slow Paperless. */
   delayMs = 0;
+  /** Takes over every HTTP answer, for what no Paperless view does (trailers, early hints). */
+  answerWith?: (req: IncomingMessage, res: ServerResponse) => void;
   /** Set-Cookie values added to every accepted websocket handshake. */
   upgradeSetCookies: string[] = [];
   /** While set, uploads wait here before their body is read. */
@@ -15,6 +18,10 @@ export class Faults {
   http(inner: HttpHandler): HttpHandler {
     return async (req, res) => {
       if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
+      if (this.answerWith) {
+        this.answerWith(req, res);
+        return { status: 200 };
+      }
       if (this.failWith) {
         send(res, { status: this.failWith.status, body: this.failWith.body });
         return { status: this.failWith.status };

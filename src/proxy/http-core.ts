@@ -1,0 +1,141 @@
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { Pool, type Dispatcher } from 'undici';
+
+/**
+ * Headers that belong to one hop (RFC 9110 §7.6.1) or that undici sets itself: never copied
+ * from the browser to Paperless. `expect` is answered by Node's server already.
+ */
+const REQUEST_HOP_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'expect', 'http2-settings']);
+/** The same for answers; `trailer` stays, since Node sends trailers only when it was announced. */
+const RESPONSE_HOP_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
+
+export interface HttpCoreHooks {
+  /** Which of an answer's Set-Cookie lines the browser gets. */
+  setCookies(lines: string[], req: IncomingMessage): string[];
+  /** Paperless failed (no connection, no answer in time, a broken answer) and the client is still there. */
+  failed(err: Error, req: IncomingMessage, res: ServerResponse): void;
+  /** The client left before the exchange ended; Paperless's side has been aborted. */
+  clientLeft(detail: string, req: IncomingMessage): void;
+}
+
+/**
+ * Plain HTTP to Paperless on undici: one keep-alive pool, bodies streamed both ways with
+ * backpressure, Host kept as the browser sent it, trailers passed on, a client that leaves
+ * aborts Paperless's side, and Paperless's silence is bounded by the upstream timeout (for the
+ * headers, and between body chunks). Websockets are not here (see Upstream).
+ */
+export class HttpCore {
+  private readonly pool: Pool;
+
+  constructor(
+    private readonly origin: URL,
+    timeoutMs: number,
+    private readonly hooks: HttpCoreHooks,
+  ) {
+    this.pool = new Pool(origin.origin, { connections: 256, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+  }
+
+  forward(req: IncomingMessage, res: ServerResponse): void {
+    const headers: IncomingHttpHeaders = {};
+    for (const name in req.headers) if (!REQUEST_HOP_HEADERS.has(name)) headers[name] = req.headers[name];
+    // A body is what HTTP/1.1 framing says there is: a length other than 0, or chunks.
+    const length = req.headers['content-length'];
+    const hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+    const options: Dispatcher.DispatchOptions = {
+      origin: this.origin.origin,
+      path: req.url ?? '/',
+      method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
+      headers: headers as Record<string, string | string[]>,
+      body: hasBody ? req : null,
+    };
+    this.pool.dispatch(options, new Exchange(req, res, this.hooks));
+  }
+
+  close(): Promise<void> {
+    return this.pool.destroy();
+  }
+}
+
+/** One request's answer, copied to the client as it arrives. */
+class Exchange implements Dispatcher.DispatchHandler {
+  private controller?: Dispatcher.DispatchController;
+  private clientGone = false;
+  private waitingForDrain = false;
+
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly hooks: HttpCoreHooks,
+  ) {
+    res.once('close', () => {
+      if (res.writableFinished) return;
+      this.clientGone = true;
+      this.controller?.abort(new Error('the client left'));
+    });
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.clientGone) controller.abort(new Error('the client left'));
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
+    if (statusCode < 200) {
+      // Informational answers: early hints go on to the browser; 100 Continue Node's server
+      // already sent it, and the others mean nothing to a browser.
+      const link = headers.link;
+      if (statusCode === 103 && link !== undefined && !this.res.headersSent) this.res.writeEarlyHints({ link });
+      return;
+    }
+    const out: OutgoingHttpHeaders = {};
+    for (const name in headers) {
+      if (RESPONSE_HOP_HEADERS.has(name)) continue;
+      const value = headers[name];
+      if (value === undefined) continue;
+      out[name] = name === 'set-cookie' ? this.hooks.setCookies(Array.isArray(value) ? value : [value], this.req) : value;
+    }
+    if (Array.isArray(out['set-cookie']) && out['set-cookie'].length === 0) delete out['set-cookie'];
+    if (this.res.destroyed) {
+      controller.abort(new Error('the client left'));
+      return;
+    }
+    if (statusMessage) this.res.writeHead(statusCode, statusMessage, out);
+    else this.res.writeHead(statusCode, out);
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.res.write(chunk) || this.waitingForDrain) return;
+    // The client reads slower than Paperless sends: stop reading Paperless until it catches up.
+    this.waitingForDrain = true;
+    controller.pause();
+    this.res.once('drain', () => {
+      this.waitingForDrain = false;
+      controller.resume();
+    });
+  }
+
+  onResponseEnd(_controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
+    let any = false;
+    for (const _name in trailers) {
+      any = true;
+      break;
+    }
+    if (any && this.res.getHeader('trailer') !== undefined) this.res.addTrailers(trailers as Record<string, string>);
+    this.res.end();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    const detail = `upstream ${this.req.method} ${this.req.url}: ${err.message}`;
+    if (this.clientGone || this.res.destroyed || this.req.destroyed) {
+      this.hooks.clientLeft(detail, this.req);
+      this.res.destroy();
+      return;
+    }
+    if (this.res.headersSent) {
+      // Part of the answer is out: the client must see it cut off, not a 502 inside a 200.
+      this.res.destroy(err);
+      return;
+    }
+    this.hooks.failed(Object.assign(new Error(detail), { cause: err }), this.req, this.res);
+  }
+}
