@@ -99,8 +99,13 @@ class Exchange implements Dispatcher.DispatchHandler {
       controller.abort(new Error('the client left'));
       return;
     }
-    if (statusMessage) this.res.writeHead(statusCode, statusMessage, out);
-    else this.res.writeHead(statusCode, out);
+    try {
+      if (statusMessage) this.res.writeHead(statusCode, statusMessage, out);
+      else this.res.writeHead(statusCode, out);
+    } catch (err) {
+      // A header Node will not send (a bad character from Paperless): a 502, not a crash.
+      controller.abort(err instanceof Error ? err : new Error(String(err)));
+    }
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {

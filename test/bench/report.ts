@@ -24,6 +24,8 @@ export interface Results {
     gateway: LoadResult;
     /** The same gateway again after the transfers, websockets and logins. */
     gatewayAfterHeavy: LoadResult;
+    /** Again, after 30 s of rest: tells a lasting slowdown from a collector catching up. */
+    gatewayRested: LoadResult;
     gatewayWorkers: LoadResult & { workers: number };
   };
   transfers: {
@@ -100,6 +102,7 @@ export function markdown(r: Results): string {
     row('bare undici core (`Pool.stream`)', t.bareUndiciCore),
     row('**gateway**, signed in, 1 worker', t.gateway),
     row('the same gateway after the transfers, websockets and logins below', t.gatewayAfterHeavy),
+    row('the same, after 30 s of rest', t.gatewayRested),
     row(`**gateway**, signed in, ${t.gatewayWorkers.workers} workers`, t.gatewayWorkers),
     '',
     '| target | measured | met |',
