@@ -48,7 +48,6 @@ type RevokedListener = (sid: string) => void;
 export class SessionService {
   readonly middleware: RequestHandler;
   private readonly records: SessionRecords;
-  /** The cookie as express-session sets it at sign-in and as the request path renews it. */
   private readonly index: UserSessionIndex;
   private readonly channel: string;
   private readonly listeners: RevokedListener[] = [];
