@@ -12,7 +12,7 @@ import { PaperlessApi } from './provisioning/paperless-api.js';
 import { Provisioner } from './provisioning/provisioner.js';
 import { appliedSummary, planJson, planSummary, planTable } from './provisioning/sync-report.js';
 import { applySync, planSync } from './provisioning/sync.js';
-import { createRedis, waitReady } from './redis/client.js';
+import { createRedis, pingRedis, waitReady } from './redis/client.js';
 import { redisKeys } from './redis/keys.js';
 import { revokeUserSessions } from './session/revoke.js';
 import { mfaCommand } from './server/mfa-command.js';
@@ -24,6 +24,11 @@ import { CommandUsageError } from './server/usage-error.js';
 import type { Config } from './config/config.js';
 import type { Logger } from 'pino';
 import type { RedisClient } from './redis/client.js';
+
+/** Writes to stdout and waits until it is flushed: a pipe takes large output asynchronously, and the process may exit next. */
+function print(text: string): Promise<void> {
+  return new Promise<void>((resolve) => process.stdout.write(text, () => resolve()));
+}
 
 function readConfig(): Config {
   try {
@@ -94,7 +99,7 @@ async function checkConfig(): Promise<void> {
       directory: new LdapDirectory(config.ldap),
       ...(config.provisioning.enabled ? { api: new PaperlessApi(config.provisioning) } : {}),
     });
-    await new Promise<void>((resolve) => process.stdout.write(formatChecks(results), () => resolve()));
+    await print(formatChecks(results));
     if (results.some((r) => r.status === 'fail')) process.exitCode = 1;
   } finally {
     redis.disconnect();
@@ -114,9 +119,8 @@ async function sync(line: CommandLine): Promise<void> {
   const log = createLogger(config.log.level === 'info' ? 'warn' : config.log.level, 2);
   const redis = createRedis(config.redis.url, log, 'sync');
   try {
-    await waitReady(redis, 5000).catch(() => {
-      throw new Error(`Redis is unreachable at ${config.redis.url}`);
-    });
+    // Not ready in time: pingRedis says why in words (and never prints the URL's password).
+    await waitReady(redis, 5000).catch(() => pingRedis(redis, config.redis.url));
     const directory = new LdapDirectory(config.ldap);
     const keys = redisKeys(config.redis.keyPrefix);
     const provisioner = new Provisioner(new PaperlessApi(config.provisioning), redis, keys, config.provisioning.mapping, log, { adoptLocalUsers: config.provisioning.adoptLocalUsers });
@@ -131,8 +135,7 @@ async function sync(line: CommandLine): Promise<void> {
     const output = json
       ? `${JSON.stringify({ dryRun, deprovision, plan: planJson(plan), ...(summary ? { applied: summary } : {}) }, null, 2)}\n`
       : `${planTable(plan)}${planSummary(plan)}\n${summary ? appliedSummary(summary) : 'Dry run: nothing was changed.'}\n`;
-    // A pipe takes large output asynchronously: wait until it is flushed before the process exits.
-    await new Promise<void>((resolve) => process.stdout.write(output, () => resolve()));
+    await print(output);
   } finally {
     redis.disconnect();
   }
@@ -144,11 +147,10 @@ async function withRedis(name: string, args: string[], run: (args: string[], con
   const log = createLogger(config.log.level === 'info' ? 'warn' : config.log.level, 2);
   const redis = createRedis(config.redis.url, log, name);
   try {
-    await waitReady(redis, 5000).catch(() => {
-      throw new Error(`Redis is unreachable at ${config.redis.url}`);
-    });
+    // Not ready in time: pingRedis says why in words (and never prints the URL's password).
+    await waitReady(redis, 5000).catch(() => pingRedis(redis, config.redis.url));
     const output = await run(args, config, redis, log);
-    await new Promise<void>((resolve) => process.stdout.write(output, () => resolve()));
+    await print(output);
   } finally {
     redis.disconnect();
   }
@@ -162,12 +164,12 @@ const runners: Record<string, (line: CommandLine) => Promise<void>> = {
   sessions: (line) => withRedis('sessions', line.positionals, sessionsCommand),
   init: async (line) => {
     const output = await initCommand(line);
-    await new Promise<void>((resolve) => process.stdout.write(output, () => resolve()));
+    await print(output);
   },
   help: async (line) => {
     const topic = line.positionals[0];
     const spec = topic === undefined ? undefined : specOf(topic);
-    await new Promise<void>((resolve) => process.stdout.write(spec ? commandHelp(spec) : overviewHelp(COMMANDS), () => resolve()));
+    await print(spec ? commandHelp(spec) : overviewHelp(COMMANDS));
   },
 };
 
@@ -184,13 +186,13 @@ async function start(argv: string[]): Promise<string> {
   const named = first !== undefined && !first.startsWith('-');
   const words = named ? argv.slice(1) : argv;
   if (!named && (words.includes('--help') || words.includes('-h'))) {
-    await new Promise<void>((resolve) => process.stdout.write(overviewHelp(COMMANDS), () => resolve()));
+    await print(overviewHelp(COMMANDS));
     return 'help';
   }
   const spec = specOf(named ? first : 'serve');
   const line = parseCommandLine(spec, words);
   if (line === 'help') {
-    await new Promise<void>((resolve) => process.stdout.write(commandHelp(spec), () => resolve()));
+    await print(commandHelp(spec));
     return 'help';
   }
   await (runners[spec.name] as (line: CommandLine) => Promise<void>)(line);

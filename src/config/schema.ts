@@ -100,8 +100,6 @@ const int = (fallback: number, min: number, max: number) =>
     .transform((v) => Number(v))
     .refine((n) => n >= min && n <= max, { error: `must be between ${min} and ${max}` });
 
-const optionalBool = boolWord;
-
 const attribute = z.string().trim().regex(/^[A-Za-z][A-Za-z0-9-]*$/, { error: 'must be an LDAP attribute name' }).optional();
 
 const required = (hint: string) => z.string({ error: `is required (${hint})` }).trim().min(1, { error: `must not be empty (${hint})` });
@@ -246,7 +244,7 @@ export const envSchema = z
       .optional()
       .refine((v) => v === undefined || v.includes('{dn}') || v.includes('{username}'), { error: 'must contain {dn} or {username}' }),
     GATEWAY_LDAP_GROUP_NAME_ATTRIBUTE: attribute,
-    GATEWAY_LDAP_NESTED_GROUPS: optionalBool,
+    GATEWAY_LDAP_NESTED_GROUPS: boolWord,
     GATEWAY_LDAP_NESTED_DEPTH: int(10, 1, 50),
     GATEWAY_LDAP_ALLOWED_GROUPS: z.string().default('').transform(splitGroupList),
     GATEWAY_LDAP_STARTTLS: bool(false),

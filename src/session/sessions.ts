@@ -208,7 +208,8 @@ export class SessionService {
 
   /** How long a record lives from `now`: the idle timeout, or a remembered session's remaining time. */
   private storeTtlMs(data: SessionData, now: number): number {
-    if (data.rememberMs !== undefined && typeof data.createdAt === 'number') return Math.max(1000, data.createdAt + data.rememberMs - now);
+    const left = rememberedTimeLeft(data, now);
+    if (left !== undefined) return Math.max(1000, left);
     return this.config.idleTimeoutMs;
   }
 
@@ -346,6 +347,12 @@ export class SessionService {
  * originalMaxAge becomes the time left.
  */
 function keepRememberedEnd(session: Partial<SessionData> & { cookie?: { originalMaxAge: number | null } }): void {
-  if (!session.cookie || session.rememberMs === undefined || typeof session.createdAt !== 'number') return;
-  session.cookie.originalMaxAge = Math.max(0, session.createdAt + session.rememberMs - Date.now());
+  const left = rememberedTimeLeft(session, Date.now());
+  if (session.cookie && left !== undefined) session.cookie.originalMaxAge = Math.max(0, left);
+}
+
+/** How long a remembered session has left (it lasts its remember-me duration from sign-in); undefined for others. */
+function rememberedTimeLeft(data: Partial<SessionData>, now: number): number | undefined {
+  if (data.rememberMs === undefined || typeof data.createdAt !== 'number') return undefined;
+  return data.createdAt + data.rememberMs - now;
 }
