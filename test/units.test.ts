@@ -8,6 +8,7 @@ import { normalizeUsername } from '../src/directory/username.js';
 import { drfAuthorization } from '../src/proxy/api-clients.js';
 import { djangoCookieName, parseSetCookie, rewriteCookies } from '../src/proxy/cookies.js';
 import { stripIdentityHeaders } from '../src/proxy/identity-headers.js';
+import { LineBatch } from '../src/ops/line-batch.js';
 import { redisCall, RedisUnavailableError } from '../src/redis/errors.js';
 import { redisKeys } from '../src/redis/keys.js';
 import { safeNextPath } from '../src/web/next-path.js';
@@ -167,5 +168,22 @@ describe('Redis: keys and failures', () => {
     for (const name of names) assert.ok(name.startsWith('p:'), name);
     assert.equal(new Set(names).size, names.length);
     assert.equal(keys.session('abc'), `${keys.sessionPrefix}abc`, "connect-redis's prefix and ours agree");
+  });
+});
+
+describe('access-line batching', () => {
+  it('hands sonic-boom one string per batch, the rest on flush, and flushes the sink before exit', () => {
+    const written: string[] = [];
+    let synced = 0;
+    const batch = new LineBatch({ write: (text) => written.push(text), flushSync: () => synced++ }, 3);
+    for (const n of [1, 2, 3, 4]) batch.write(`line ${n}\n`);
+    assert.deepEqual(written, ['line 1\nline 2\nline 3\n'], 'three lines, one write; the fourth waits');
+    batch.flush();
+    batch.flush();
+    assert.deepEqual(written, ['line 1\nline 2\nline 3\n', 'line 4\n'], 'the rest on flush, nothing for an empty batch');
+    batch.write('line 5\n');
+    batch.flushSync();
+    assert.deepEqual(written.at(-1), 'line 5\n');
+    assert.equal(synced, 1);
   });
 });

@@ -53,8 +53,7 @@ export function createForwarder(deps: ForwarderDeps) {
 
   /** No client address may hold more than its share of the upstream pool. */
   const inFlight = new Map<string, number>();
-  function toPaperless(req: IncomingMessage, res: ServerResponse): void {
-    const ip = deps.ipOf(req);
+  function toPaperless(req: IncomingMessage, res: ServerResponse, ip: string): void {
     const count = inFlight.get(ip) ?? 0;
     if (count >= deps.maxPerClient) {
       log.warn({ event: 'upstream.client_limit', ip, inFlight: count }, 'too many requests in flight from one address');
@@ -62,12 +61,11 @@ export function createForwarder(deps: ForwarderDeps) {
       return;
     }
     inFlight.set(ip, count + 1);
-    res.once('close', () => {
+    upstream.web(req, res, () => {
       const left = (inFlight.get(ip) ?? 1) - 1;
       if (left <= 0) inFlight.delete(ip);
       else inFlight.set(ip, left);
     });
-    upstream.web(req, res);
   }
 
   function refuse(exchange: Exchange, status: number, detail: string, headers: Record<string, string> = {}): void {
@@ -98,9 +96,10 @@ export function createForwarder(deps: ForwarderDeps) {
       req.headers[identityKey] = decision.username;
     }
     rewriteCookies(req.headers, notForwarded, jar);
-    setForwardingHeaders(req.headers, { ip: deps.ipOf(req), proto, host: req.headers.host });
+    const ip = deps.ipOf(req);
+    setForwardingHeaders(req.headers, { ip, proto, host: req.headers.host });
     if (exchange.to.kind === 'http') {
-      toPaperless(req, exchange.to.res);
+      toPaperless(req, exchange.to.res, ip);
       return;
     }
     if (decision.kind === 'user' && decision.via === 'session') deps.websockets.track(decision.session.sid, decision.session.endsAt, exchange.to.socket);

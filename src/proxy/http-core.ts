@@ -16,6 +16,8 @@ export interface HttpCoreHooks {
   failed(err: Error, req: IncomingMessage, res: ServerResponse): void;
   /** The client left before the exchange ended; Paperless's side has been aborted. */
   clientLeft(detail: string, req: IncomingMessage): void;
+  /** The exchange is over, however it ended (the response's one `close` listener calls it). */
+  finished(res: ServerResponse, seconds: number): void;
 }
 
 /**
@@ -35,7 +37,8 @@ export class HttpCore {
     this.pool = new Pool(origin.origin, { connections: 256, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
   }
 
-  forward(req: IncomingMessage, res: ServerResponse): void {
+  /** `done`: called once when the exchange is over, however it ended. */
+  forward(req: IncomingMessage, res: ServerResponse, done?: () => void): void {
     const headers: IncomingHttpHeaders = {};
     for (const name in req.headers) if (!REQUEST_HOP_HEADERS.has(name)) headers[name] = req.headers[name];
     // A body is what HTTP/1.1 framing says there is: a length other than 0, or chunks.
@@ -48,7 +51,7 @@ export class HttpCore {
       headers: headers as Record<string, string | string[]>,
       body: hasBody ? req : null,
     };
-    this.pool.dispatch(options, new Exchange(req, res, this.hooks));
+    this.pool.dispatch(options, new Exchange(req, res, this.hooks, done));
   }
 
   close(): Promise<void> {
@@ -66,11 +69,17 @@ class Exchange implements Dispatcher.DispatchHandler {
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
     private readonly hooks: HttpCoreHooks,
+    done: (() => void) | undefined,
   ) {
+    const started = performance.now();
+    // One listener for everything that happens at the end: each `close` listener on the hot path costs.
     res.once('close', () => {
-      if (res.writableFinished) return;
-      this.clientGone = true;
-      this.controller?.abort(new Error('the client left'));
+      if (!res.writableFinished) {
+        this.clientGone = true;
+        this.controller?.abort(new Error('the client left'));
+      }
+      hooks.finished(res, (performance.now() - started) / 1000);
+      done?.();
     });
   }
 

@@ -2,6 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import { ProxyServer } from 'http-proxy-3';
+import type { Histogram } from 'prom-client';
 import type { Config } from '../config/config.js';
 import { type Metrics, statusClass } from '../ops/metrics.js';
 import { UpstreamUnavailableError } from './errors.js';
@@ -48,6 +49,7 @@ export class Upstream {
       setCookies: (lines, req) => (this.setCookieFilter ? this.setCookieFilter(lines, req) : lines),
       failed: (err, req, res) => events.unavailable(new UpstreamUnavailableError(err.message, { cause: err.cause }), req, res),
       clientLeft: (detail, req) => events.clientLeft(detail, req),
+      finished: (res, seconds) => this.observe(res.statusCode, seconds),
     });
     const Agent = config.url.protocol === 'https:' ? https.Agent : http.Agent;
     this.agent = new Agent(UPSTREAM_AGENT_OPTIONS);
@@ -107,10 +109,21 @@ export class Upstream {
     if (lines && this.setCookieFilter) proxyRes.headers['set-cookie'] = this.setCookieFilter(lines, req);
   }
 
-  web(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const done = this.metrics.proxied.startTimer();
-    res.once('close', () => done({ status_class: statusClass(res.statusCode) }));
-    this.http.forward(req, res);
+  /** `done`: called once when the exchange is over, however it ended. */
+  web(req: http.IncomingMessage, res: http.ServerResponse, done?: () => void): void {
+    this.http.forward(req, res, done);
+  }
+
+  /** One labelled series per status class, looked up once: prom-client's timer costs a closure and a label merge a request. */
+  private readonly byClass = new Map<number, Histogram.Internal<'status_class'>>();
+  private observe(status: number, seconds: number): void {
+    const key = Math.floor(status / 100);
+    let series = this.byClass.get(key);
+    if (!series) {
+      series = this.metrics.proxied.labels({ status_class: statusClass(status) });
+      this.byClass.set(key, series);
+    }
+    series.observe(seconds);
   }
 
   ws(req: http.IncomingMessage, socket: Socket, head: Buffer): void {

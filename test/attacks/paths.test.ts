@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { canonicalTarget, isShareLink } from '../../src/proxy/request-target.js';
+import { canonicalTarget, isParserFixedPoint, isShareLink, parsedTarget } from '../../src/proxy/request-target.js';
 import { startStackOn, type UpstreamStack } from '../support/stack.js';
 import { upstreamKinds } from '../support/upstream.js';
 import { rawRequest as raw } from '../support/raw-http.js';
@@ -97,5 +97,24 @@ describe('property: the path Paperless receives is the one the gateway decided o
       }),
       { numRuns: Number(process.env.FC_RUNS ?? 20_000) },
     );
+  });
+
+  it("the fast answer for plain targets is the WHATWG parser's answer", () => {
+    // Every character class the parser treats specially, beside ordinary ones.
+    const char = fc.constantFrom(...'aZ09-._~!$&\'()*+,;=:@/?%#[]|^{}`"<> \\\t\n\x00\x7f\u00e9\u2028.', '%2e', '%2E', '/.', '/..', '//', '?', '??');
+    const target = fc.array(char, { maxLength: 24 }).map((parts) => `/${parts.join('')}`);
+    fc.assert(
+      fc.property(target, (raw) => {
+        if (isParserFixedPoint(raw)) assert.equal(raw, parsedTarget(raw), `${JSON.stringify(raw)} taken as unchanged by the fast path`);
+        assert.equal(canonicalTarget(raw), parsedTarget(raw));
+      }),
+      { numRuns: Number(process.env.FC_RUNS ?? 100_000) },
+    );
+    for (const plain of ['/api/documents/', '/api/documents/?page=2&page_size=25&ordering=-created', '/static/frontend/en-US/main.js', '/ws/status/', '/share/abc_1/']) {
+      assert.ok(isParserFixedPoint(plain), `${plain} takes the fast path`);
+    }
+    for (const odd of ['//evil/x', '/a/../b', '/a/%2e%2e/b', '/a\\b', '/a?', "/a?b'c", '/a b', '/.well-known/x', '/a#frag']) {
+      assert.ok(!isParserFixedPoint(odd), `${odd} goes through the parser`);
+    }
   });
 });

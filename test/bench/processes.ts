@@ -15,9 +15,9 @@ export async function startScript(script: string, args: string[], port: number):
 }
 
 /** The built gateway (dist/, as the image runs it), its log written to a file rather than read by the benchmark. */
-export async function startGateway(env: Record<string, string>, logFile: string, nodeArgs: string[] = []): Promise<ChildProcess> {
+export async function startGateway(env: Record<string, string>, logFile: string, nodeArgs: string[] = [], main = DIST_MAIN): Promise<ChildProcess> {
   const out = openSync(logFile, 'a');
-  const child = spawn(process.execPath, [...nodeArgs, DIST_MAIN, 'serve'], { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', out, out] });
+  const child = spawn(process.execPath, [...nodeArgs, main, 'serve'], { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', out, out] });
   await waitForPort(Number(env.GATEWAY_PORT), '127.0.0.1', 20_000);
   return child;
 }

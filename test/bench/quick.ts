@@ -1,0 +1,150 @@
+/**
+ * `npm run bench:quick`: the gateway's cost per proxied request against the bare undici core,
+ * alternating rounds so both see the same machine. For trying a change in a minute; the
+ * targets are judged by `npm run bench` alone.
+ *   BENCH_ROUNDS (3), BENCH_SECONDS (5), BENCH_PROFILE=<dir> (--cpu-prof for the gateway),
+ *   BENCH_GATEWAY_ENV='{"NAME":"value"}', BENCH_SIGN_INS=<n> (sign-ins to the last gateway halfway),
+ *   BENCH_OTHER=<path to another build's dist/main.js>: measured beside this one, same rounds,
+ *   BENCH_OTHER_NODE_ARGS='--trace-deopt' (node options for that one), BENCH_KEEP_LOGS=1,
+ *   BENCH_TRANSFER_BYTES=<n>: an upload and a download of n bytes through each at the end,
+ *   BENCH_PIN=1: the gateway and the core on CPU 0, everything else on CPU 1 (less noise on 2 cores).
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { baseEnv, freePort } from '../support/gateway.js';
+import { Browser } from '../support/http-client.js';
+import { PaperlessSim } from '../support/paperless-sim.js';
+import { RedisServer } from '../support/redis.js';
+import { Slapd } from '../support/slapd.js';
+import { resetPeakMemory, startGateway, startScript, stop, treeCpuMs, treeMemory } from './processes.js';
+import { download, upload } from './transfers.js';
+import { wrk } from './wrk.js';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const SIGN_INS = Number(process.env.BENCH_SIGN_INS ?? 0);
+const PROFILE_DIR = process.env.BENCH_PROFILE;
+const PIN = process.env.BENCH_PIN === '1';
+const TRANSFER = Number(process.env.BENCH_TRANSFER_BYTES ?? 0);
+const OTHER = process.env.BENCH_OTHER;
+const NODE_ARGS = (process.env.BENCH_OTHER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
+/** Moves a process (every thread) to one CPU. */
+function pin(pid: number | undefined, cpu: number): void {
+  if (!PIN || pid === undefined) return;
+  const done = spawnSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { encoding: 'utf8' });
+  if (done.status !== 0) throw new Error(`taskset failed: ${done.stderr}`);
+}
+
+async function signIn(url: string): Promise<string> {
+  const browser = new Browser(url);
+  const reply = await browser.login('alice', 'alice-pass');
+  if (reply.status !== 303 && reply.status !== 302) throw new Error(`sign-in failed with ${reply.status}`);
+  return browser.cookieHeader();
+}
+
+async function round(url: string, pid: number, headers: Record<string, string>): Promise<{ rps: number; us: number }> {
+  await wrk(url, { seconds: 1, connections: 50, headers });
+  const before = treeCpuMs([pid]);
+  const result = await wrk(url, { seconds: SECONDS, connections: 50, headers });
+  if (result.errors > 0) throw new Error(`${result.errors} failed requests`);
+  return { rps: result.requestsPerSecond, us: ((treeCpuMs([pid]) - before) * 1000) / result.requests };
+}
+
+/** CPU seconds so far of each thread of a process, by thread name: where the time outside the main thread goes. */
+function threadCpu(pid: number): string {
+  const byName = new Map<string, string>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    const name = `${stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"))}#${tid === String(pid) ? "main" : tid}`;
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const user = Number(fields[11]) / 100;
+    const system = Number(fields[12]) / 100;
+    if (user + system >= 0.1) byName.set(name, `${name} user ${user.toFixed(1)} s, system ${system.toFixed(1)} s`);
+  }
+  return [...byName.values()].join('; ');
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+
+async function main(): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), 'gw-quick-'));
+  const slapd = new Slapd();
+  const redis = new RedisServer();
+  const sim = new PaperlessSim();
+  const children: ChildProcess[] = [];
+  try {
+    pin(process.pid, 1);
+    await Promise.all([slapd.start().then(() => slapd.seed()), redis.start(), sim.start()]);
+    const [upstreamPort, undiciPort, gatewayPort, otherPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+    const upstreamUrl = `http://127.0.0.1:${upstreamPort}`;
+    children.push(await startScript('upstream.ts', [String(upstreamPort)], upstreamPort as number));
+    const core = await startScript('bare-undici.ts', [upstreamUrl, String(undiciPort)], undiciPort as number);
+    children.push(core);
+    pin(core.pid, 0);
+    const token = sim.tokenFor(sim.addUser({ username: 'gateway-admin', is_superuser: true, is_staff: true }).username);
+    const env = (port: number) => ({
+      ...baseEnv({ ldapUrl: slapd.url, redisUrl: redis.url, upstreamUrl, port, paperlessToken: token }),
+      GATEWAY_PAPERLESS_API_URL: sim.url,
+      GATEWAY_WORKERS: '1',
+      GATEWAY_UPSTREAM_MAX_PER_CLIENT: '10000',
+      ...(JSON.parse(process.env.BENCH_GATEWAY_ENV ?? '{}') as Record<string, string>),
+    });
+    const setups: { name: string; url: string; pid: number; headers: Record<string, string>; runs: { rps: number; us: number }[] }[] = [
+      { name: 'core', url: `http://127.0.0.1:${undiciPort}`, pid: core.pid ?? 0, headers: {}, runs: [] },
+    ];
+    const gateways: [string, number, string | undefined][] = [['gateway', gatewayPort as number, undefined]];
+    if (OTHER) gateways.push(['other', otherPort as number, OTHER]);
+    for (const [name, port, main] of gateways) {
+      const gateway = await startGateway(env(port), join(work, `${name}.log`), [...(PROFILE_DIR && !main ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []), ...(main ? NODE_ARGS : [])], main);
+      children.push(gateway);
+      pin(gateway.pid, 0);
+      const url = `http://127.0.0.1:${port}`;
+      setups.push({ name, url, pid: gateway.pid ?? 0, headers: { Cookie: await signIn(url), Origin: url }, runs: [] });
+    }
+    const path = '/api/documents/';
+    for (let i = 0; i < ROUNDS; i++) {
+      // The last gateway only: beside BENCH_OTHER set to this build, the first one is the control.
+      const last = setups.at(-1);
+      if (SIGN_INS > 0 && i === Math.floor(ROUNDS / 2) && last) for (let n = 0; n < SIGN_INS; n++) await signIn(last.url);
+      const line: string[] = [];
+      for (const setup of setups) {
+        const run = await round(`${setup.url}${path}`, setup.pid, setup.headers);
+        setup.runs.push(run);
+        line.push(`${setup.name} ${Math.round(run.rps)} req/s ${run.us.toFixed(1)} µs`);
+      }
+      process.stderr.write(`round ${i + 1}: ${line.join('; ')}\n`);
+    }
+    if (TRANSFER > 0) {
+      for (const setup of setups) {
+        const before = treeMemory(setup.pid);
+        resetPeakMemory(setup.pid);
+        const up = await upload(`${setup.url}/bench/upload`, TRANSFER, setup.headers);
+        const down = await download(`${setup.url}/bench/big?bytes=${TRANSFER}`, TRANSFER, setup.headers);
+        const growth = (treeMemory(setup.pid, 'VmHWM') - before) / 1024 ** 2;
+        process.stdout.write(`transfer ${setup.name}: upload ${(TRANSFER / 1024 ** 2 / up).toFixed(0)} MiB/s, download ${(TRANSFER / 1024 ** 2 / down).toFixed(0)} MiB/s, peak RSS growth ${growth.toFixed(1)} MiB\n`);
+      }
+    }
+    const [coreSetup] = setups;
+    const cu = median(coreSetup?.runs.map((r) => r.us) ?? []);
+    const cr = median(coreSetup?.runs.map((r) => r.rps) ?? []);
+    for (const setup of setups) {
+      const gu = median(setup.runs.map((r) => r.us));
+      const gr = median(setup.runs.map((r) => r.rps));
+      process.stdout.write(`  threads of ${setup.name}: ${threadCpu(setup.pid)}\n`);
+      process.stdout.write(`median ${setup.name}: ${Math.round(gr)} req/s ${gu.toFixed(1)} µs; vs core req/s ${(gr / cr).toFixed(2)}×, CPU ${(gu / cu).toFixed(2)}×\n`);
+    }
+  } finally {
+    await Promise.all(children.map(stop));
+    await Promise.all([sim.stop(), redis.destroy(), slapd.destroy()]);
+    if (process.env.BENCH_KEEP_LOGS) process.stderr.write(`logs kept in ${work}\n`);
+    else rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`quick benchmark failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
