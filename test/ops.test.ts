@@ -109,6 +109,35 @@ describe('operations endpoints', () => {
     for (let i = 0; i < 20 && !stack.gateway.logs.some((l) => l.includes(`"reqId":"${id}"`)); i++) await new Promise((r) => setTimeout(r, 50));
     assert.ok(stack.gateway.logs.some((l) => l.includes(`"reqId":"${id}"`)));
   });
+
+  it("the id is on every answer: Paperless's, the gateway's pages, refusals, the sign-in redirect, the 502 page", async () => {
+    const anonymous = stack.browser();
+    const signedIn = stack.browser();
+    await signedIn.login('bob', 'bob-pass');
+    const ids = new Set<string>();
+    const idOf = (what: string, res: { status: number; headers: Record<string, string | string[] | undefined> }, status: number) => {
+      assert.equal(res.status, status, what);
+      const id = res.headers['x-request-id'];
+      assert.equal(typeof id, 'string', `${what}: one X-Request-Id`);
+      assert.match(String(id), /^[0-9a-f-]{36}$/, what);
+      ids.add(String(id));
+    };
+    idOf('the sign-in page', await anonymous.get('/accounts/login/'), 200);
+    idOf('a page without a session', await anonymous.get('/documents/'), 302);
+    idOf('an API call without a session', await anonymous.get('/api/documents/'), 401);
+    idOf('a health check', await anonymous.get('/_gateway/health'), 200);
+    idOf('a proxied answer', await signedIn.get('/documents/'), 200);
+    // Paperless's own X-Request-Id does not replace the gateway's.
+    stack.sim.faults.answerWith = (_req, res) => res.writeHead(200, { 'X-Request-Id': 'from-paperless', 'Content-Length': '0' }).end();
+    try {
+      idOf("an answer carrying Paperless's own id", await signedIn.get('/api/documents/'), 200);
+      stack.sim.faults.answerWith = (req) => req.socket.destroy();
+      idOf('the 502 page', await signedIn.get('/api/documents/'), 502);
+    } finally {
+      stack.sim.faults.answerWith = undefined;
+    }
+    assert.equal(ids.size, 7, 'a new id for each request');
+  });
 });
 
 describe('graceful shutdown', () => {

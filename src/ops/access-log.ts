@@ -4,7 +4,17 @@ import type { Logger } from 'pino';
 import { pathOf } from '../url-path.js';
 
 /**
- * One id per request, in the response, passed on to Paperless as
+ * Puts the request's id on an answer the gateway writes itself. Proxied answers carry it in the
+ * headers they are written with: a header set before writeHead makes Node merge every one of
+ * Paperless's headers one by one (about 2 µs a request).
+ */
+export function echoRequestId(req: IncomingMessage, res: ServerResponse): void {
+  const id = req.headers['x-request-id'];
+  if (typeof id === 'string' && !res.headersSent) res.setHeader('X-Request-Id', id);
+}
+
+/**
+ * One id per request, in the response (see echoRequestId), passed on to Paperless as
  * X-Request-Id (a client's own is replaced) and in the access log line.
  * The line holds no headers and no query string: cookies, tokens and share
  * keys stay out of the log, and it costs little on the proxied path.
@@ -13,7 +23,6 @@ export function requestIdAndAccessLog(log: Logger, logRequests: boolean): (req: 
   return (req, res) => {
     const id = randomUUID();
     req.headers['x-request-id'] = id;
-    res.setHeader('X-Request-Id', id);
     const url = req.url ?? '/';
     if (logRequests && !url.startsWith('/_gateway/')) {
       const started = performance.now();

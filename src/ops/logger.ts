@@ -22,19 +22,21 @@ export function createLogger(level: string, fd: 1 | 2 = 1): Logger {
 
 /** How long a request line may wait in memory before it is written. */
 const REQUEST_LOG_FLUSH_MS = 250;
-/** Lines per write: about 8 KiB of access lines, under sonic-boom's 16 KiB single write. */
-const REQUEST_LOG_BATCH_LINES = 32;
+/** Lines per write: about 30 KiB of access lines (a write costs tens of µs whatever it holds). */
+const REQUEST_LOG_BATCH_LINES = 128;
+/** sonic-boom's largest single write, raised from its 16 KiB so a batch goes out in one. */
+const REQUEST_LOG_MAX_WRITE = 64 * 1024;
 
 /**
  * A logger for the access lines only: one per request, so their writes are
- * batched (32 lines, or every 250 ms when traffic is light); one write system
+ * batched (128 lines, or every 250 ms when traffic is light); one write system
  * call per request cost about a tenth of the proxy's throughput. Still written
  * by the same thread as every other line, so lines never interleave. Audit
  * events (sign-ins, bans, revocations) go through the main logger, unbuffered.
  */
 export function createRequestLogger(level: string): { log: Logger; close(): void } {
   if (process.stdout.isTTY === true) return { log: createLogger(level), close: () => undefined };
-  const batch = new LineBatch(pino.destination({ fd: 1, sync: true }), REQUEST_LOG_BATCH_LINES);
+  const batch = new LineBatch(pino.destination({ fd: 1, sync: true, maxWrite: REQUEST_LOG_MAX_WRITE }), REQUEST_LOG_BATCH_LINES);
   const timer = setInterval(() => batch.flush(), REQUEST_LOG_FLUSH_MS);
   timer.unref();
   // A process that exits without close() (a crash) still writes what it collected.

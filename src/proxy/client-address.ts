@@ -14,5 +14,8 @@ export function compileTrust(setting: false | number | string[]): TrustFunction 
 }
 
 export function clientAddress(req: IncomingMessage, trust: TrustFunction): string {
+  // Without X-Forwarded-For there is no hop to trust: the socket's peer, as proxy-addr would
+  // answer, without building its list of addresses on every proxied request.
+  if (!req.headers['x-forwarded-for']) return req.socket.remoteAddress ?? '';
   return proxyaddr(req, trust);
 }

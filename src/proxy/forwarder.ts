@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import { fitsIdentityHeader, UsernameNotRepresentableError } from '../directory/errors.js';
 import { GatewayError } from '../errors.js';
+import { echoRequestId } from '../ops/access-log.js';
 import type { LoadedSession, SessionService } from '../session/sessions.js';
 import { isApiPath, pathOf } from '../url-path.js';
 import { parseSetCookie, rewriteCookies } from './cookies.js';
@@ -56,6 +57,7 @@ export function createForwarder(deps: ForwarderDeps) {
   function toPaperless(req: IncomingMessage, res: ServerResponse, ip: string): void {
     const count = inFlight.get(ip) ?? 0;
     if (count >= deps.maxPerClient) {
+      echoRequestId(req, res);
       log.warn({ event: 'upstream.client_limit', ip, inFlight: count }, 'too many requests in flight from one address');
       sendJson(res, 503, { detail: 'Too many requests from your address are still waiting for Paperless. Try again in a moment.' }, { 'Retry-After': '1' });
       return;
@@ -69,13 +71,16 @@ export function createForwarder(deps: ForwarderDeps) {
   }
 
   function refuse(exchange: Exchange, status: number, detail: string, headers: Record<string, string> = {}): void {
-    if (exchange.to.kind === 'http') sendJson(exchange.to.res, status, { detail }, headers);
-    else rejectUpgrade(exchange.to.socket, status, detail);
+    if (exchange.to.kind === 'http') {
+      echoRequestId(exchange.req, exchange.to.res);
+      sendJson(exchange.to.res, status, { detail }, headers);
+    } else rejectUpgrade(exchange.to.socket, status, detail);
   }
 
   function signIn(exchange: Exchange): void {
     const { req } = exchange;
     if (exchange.to.kind === 'http' && !isApiPath(exchange.path) && (req.method === 'GET' || req.method === 'HEAD')) {
+      echoRequestId(req, exchange.to.res);
       redirect(exchange.to.res, `/accounts/login/?next=${encodeURIComponent(req.url ?? '/')}`);
       return;
     }
@@ -120,6 +125,7 @@ export function createForwarder(deps: ForwarderDeps) {
   /** Nothing on the request path may take the process down: this one request or socket is refused. */
   function fail(exchange: Exchange, err: unknown): void {
     if (exchange.to.kind === 'http') {
+      echoRequestId(exchange.req, exchange.to.res);
       deps.httpFailure(err, exchange.req, exchange.to.res);
       return;
     }

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
+import { echoRequestId } from '../ops/access-log.js';
 
 /**
  * Headers that belong to one hop (RFC 9110 §7.6.1) or that undici sets itself: never copied
@@ -64,6 +65,8 @@ class Exchange implements Dispatcher.DispatchHandler {
   private controller?: Dispatcher.DispatchController;
   private clientGone = false;
   private waitingForDrain = false;
+  /** Node sends trailers only for an answer that announced them in a Trailer header. */
+  private trailerAnnounced = false;
 
   constructor(
     private readonly req: IncomingMessage,
@@ -104,6 +107,10 @@ class Exchange implements Dispatcher.DispatchHandler {
       out[name] = name === 'set-cookie' ? this.hooks.setCookies(Array.isArray(value) ? value : [value], this.req) : value;
     }
     if (Array.isArray(out['set-cookie']) && out['set-cookie'].length === 0) delete out['set-cookie'];
+    // The gateway's request id, the one Paperless received, in the same writeHead (see echoRequestId).
+    const id = this.req.headers['x-request-id'];
+    if (id !== undefined) out['x-request-id'] = id;
+    this.trailerAnnounced = out.trailer !== undefined;
     if (this.res.destroyed) {
       controller.abort(new Error('the client left'));
       return;
@@ -134,7 +141,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       any = true;
       break;
     }
-    if (any && this.res.getHeader('trailer') !== undefined) this.res.addTrailers(trailers as Record<string, string>);
+    if (any && this.trailerAnnounced) this.res.addTrailers(trailers as Record<string, string>);
     this.res.end();
   }
 
@@ -150,6 +157,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.res.destroy(err);
       return;
     }
+    echoRequestId(this.req, this.res);
     this.hooks.failed(Object.assign(new Error(detail), { cause: err }), this.req, this.res);
   }
 }

@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
-import { requestIdAndAccessLog } from '../ops/access-log.js';
+import { echoRequestId, requestIdAndAccessLog } from '../ops/access-log.js';
 import { hasBody } from '../proxy/exchange.js';
 import { rejectUpgrade } from '../proxy/forwarder.js';
 import { sendError } from '../web/error-responses.js';
@@ -21,12 +21,15 @@ export function createHttpServer(config: Config, routes: Routes, pages: Pages, r
     accessLog(req, res);
     stallGuard(req, config.client.bodyIdleTimeoutMs);
     if (!canonicalize(req)) {
+      echoRequestId(req, res);
       sendError(pages, req, res, 400, 'The request could not be read.');
       return;
     }
     // Proxied requests skip Express entirely; it serves only the gateway's own pages.
-    if (isGatewayRoute(req)) routes.app(req, res);
-    else routes.requestPath.http(req, res);
+    if (isGatewayRoute(req)) {
+      echoRequestId(req, res);
+      routes.app(req, res);
+    } else routes.requestPath.http(req, res);
   });
   // Uploads of any size stream through: no whole-request deadline, only one for the headers.
   server.requestTimeout = 0;

@@ -4,6 +4,7 @@
  * targets are judged by `npm run bench` alone.
  *   BENCH_ROUNDS (3), BENCH_SECONDS (5), BENCH_PROFILE=<dir> (--cpu-prof for the gateway),
  *   BENCH_GATEWAY_ENV='{"NAME":"value"}', BENCH_SIGN_INS=<n> (sign-ins to the last gateway halfway),
+ *   BENCH_BETWEEN_PATH=/_gateway/health (3 s of requests to that path of the last gateway halfway),
  *   BENCH_OTHER=<path to another build's dist/main.js>: measured beside this one, same rounds,
  *   BENCH_OTHER_NODE_ARGS='--trace-deopt' (node options for that one), BENCH_KEEP_LOGS=1,
  *   BENCH_TRANSFER_BYTES=<n>: an upload and a download of n bytes through each at the end,
@@ -25,6 +26,7 @@ import { wrk } from './wrk.js';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const SIGN_INS = Number(process.env.BENCH_SIGN_INS ?? 0);
+const BETWEEN_PATH = process.env.BENCH_BETWEEN_PATH;
 const PROFILE_DIR = process.env.BENCH_PROFILE;
 const PIN = process.env.BENCH_PIN === '1';
 const TRANSFER = Number(process.env.BENCH_TRANSFER_BYTES ?? 0);
@@ -108,7 +110,11 @@ async function main(): Promise<void> {
     for (let i = 0; i < ROUNDS; i++) {
       // The last gateway only: beside BENCH_OTHER set to this build, the first one is the control.
       const last = setups.at(-1);
-      if (SIGN_INS > 0 && i === Math.floor(ROUNDS / 2) && last) for (let n = 0; n < SIGN_INS; n++) await signIn(last.url);
+      if (i === Math.floor(ROUNDS / 2) && last) {
+        for (let n = 0; n < SIGN_INS; n++) await signIn(last.url);
+        // Requests to one of the gateway's own pages (Express) in between: what they leave behind.
+        if (BETWEEN_PATH) await wrk(`${last.url}${BETWEEN_PATH}`, { seconds: 3, connections: 10 });
+      }
       const line: string[] = [];
       for (const setup of setups) {
         const run = await round(`${setup.url}${path}`, setup.pid, setup.headers);
