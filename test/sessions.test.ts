@@ -118,6 +118,19 @@ describe('sessions: per-user index and revocation across replicas', () => {
     assert.equal((await b.get('/documents/')).status, 302);
     assert.equal((await bob.get('/documents/')).status, 200, 'other users keep their sessions');
   });
+
+  it('requests that find a session stale at once share one read of it', async () => {
+    const carol = stack.browser();
+    await carol.login('bob', 'bob-pass');
+    const reads = async () => Number(/cmdstat_get:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
+    const before = await reads();
+    // This replica has never seen the session: fifty requests arrive before the first read is back.
+    const found = await Promise.all(Array.from({ length: 50 }, () => service.lookup(carol.cookieHeader())));
+    const during = (await reads()) - before;
+    assert.ok(found.every((session) => session?.user.username === 'bob'), 'every request gets the session');
+    // One read is two GETs (the record and Paperless's session); fifty separate reads would be a hundred.
+    assert.ok(during <= 4, `${during} GETs for fifty lookups of one session`);
+  });
 });
 
 describe('sessions: idle timeout and absolute lifetime', () => {

@@ -52,6 +52,8 @@ export class SessionService {
   private readonly channel: string;
   private readonly listeners: RevokedListener[] = [];
   private readonly cache = new SessionCache();
+  /** Reads under way, by cookie: the requests that find a session stale together share one. */
+  private readonly fetching = new Map<string, Promise<CachedSession | undefined>>();
   /** The idle expiry is pushed forward at most this often per session and process, not on every request. */
   private readonly touchIntervalMs: number;
   private sweepTimer?: NodeJS.Timeout;
@@ -110,7 +112,13 @@ export class SessionService {
     const entry = this.cache.get(raw);
     // A fresh cache hit answers synchronously: no promise, no extra tick on the hot path.
     if (entry && now - entry.fetchedAt < SESSION_CACHE_MS) return this.use(entry, raw, now, res);
-    return this.fetch(raw, now, entry?.touchedAt ?? 0).then((fresh) => (fresh ? this.use(fresh, raw, now, res) : undefined));
+    let pending = this.fetching.get(raw);
+    if (!pending) {
+      const started = this.fetch(raw, now, entry?.touchedAt ?? 0).finally(() => this.fetching.delete(raw));
+      this.fetching.set(raw, started);
+      pending = started;
+    }
+    return pending.then((fresh) => (fresh ? this.use(fresh, raw, now, res) : undefined));
   }
 
   private use(entry: CachedSession, raw: string, now: number, res: ServerResponse | undefined): LoadedSession | undefined {
