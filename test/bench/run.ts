@@ -149,11 +149,15 @@ async function main(): Promise<void> {
     const bareUrl = `http://127.0.0.1:${barePort}`;
     const uploadBare = await upload(`${bareUrl}/bench/upload`, GIB);
     const downloadBare = await download(`${bareUrl}/bench/big?bytes=${GIB}`, GIB);
+    const transferGrowth = treeMemory(pid, 'VmHWM') - rssBefore;
+    // The bare core's own growth over the same transfers: what a Node proxy with nothing on top shows.
     const coreUrl = `http://127.0.0.1:${undiciPort}`;
+    const coreRssBefore = treeMemory(pidOf(bareUndici));
+    resetPeakMemory(pidOf(bareUndici));
     const uploadCore = await upload(`${coreUrl}/bench/upload`, GIB);
     const downloadCore = await download(`${coreUrl}/bench/big?bytes=${GIB}`, GIB);
-    const transferGrowth = treeMemory(pid, 'VmHWM') - rssBefore;
-    say(`  upload ${(GIB / MIB / uploadGateway).toFixed(0)} MiB/s (direct ${(GIB / MIB / uploadDirect).toFixed(0)}), download ${(GIB / MIB / downloadGateway).toFixed(0)} MiB/s (direct ${(GIB / MIB / downloadDirect).toFixed(0)}), peak RSS growth ${(transferGrowth / MIB).toFixed(1)} MiB`);
+    const coreGrowth = treeMemory(pidOf(bareUndici), 'VmHWM') - coreRssBefore;
+    say(`  upload ${(GIB / MIB / uploadGateway).toFixed(0)} MiB/s (direct ${(GIB / MIB / uploadDirect).toFixed(0)}), download ${(GIB / MIB / downloadGateway).toFixed(0)} MiB/s (direct ${(GIB / MIB / downloadDirect).toFixed(0)}), peak RSS growth ${(transferGrowth / MIB).toFixed(1)} MiB (bare core ${(coreGrowth / MIB).toFixed(1)} MiB)`);
 
     say(`${WEBSOCKETS} authenticated websockets`);
     const wsRssBefore = treeMemory(pid);
@@ -199,6 +203,7 @@ async function main(): Promise<void> {
         uploadMiBps: GIB / MIB / uploadGateway,
         downloadMiBps: GIB / MIB / downloadGateway,
         peakRssGrowthMiB: transferGrowth / MIB,
+        corePeakRssGrowthMiB: coreGrowth / MIB,
         bareUploadRatio: uploadDirect / uploadBare,
         bareDownloadRatio: downloadDirect / downloadBare,
         vsCoreUpload: uploadCore / uploadGateway,
