@@ -58,7 +58,7 @@ export function resetPeakMemory(pid: number): void {
 }
 
 /** Clock ticks per second of /proc's CPU times (USER_HZ, 100 on Linux). */
-const TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+export const TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
 function cpuMsOf(pid: number): number {
   try {

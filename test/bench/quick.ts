@@ -10,7 +10,7 @@
  *   BENCH_TRANSFER_BYTES=<n>: an upload and a download of n bytes through each at the end,
  *   BENCH_PIN=1: the gateway and the core on CPU 0, everything else on CPU 1 (less noise on 2 cores).
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync, type ChildProcess } from 'node:child_process';
@@ -19,7 +19,7 @@ import { Browser } from '../support/http-client.js';
 import { PaperlessSim } from '../support/paperless-sim.js';
 import { RedisServer } from '../support/redis.js';
 import { Slapd } from '../support/slapd.js';
-import { resetPeakMemory, startGateway, startScript, stop, treeCpuMs, treeMemory } from './processes.js';
+import { resetPeakMemory, startGateway, startScript, stop, TICKS, treeCpuMs, treeMemory } from './processes.js';
 import { download, upload } from './transfers.js';
 import { wrk } from './wrk.js';
 
@@ -31,6 +31,7 @@ const PROFILE_DIR = process.env.BENCH_PROFILE;
 const PIN = process.env.BENCH_PIN === '1';
 const TRANSFER = Number(process.env.BENCH_TRANSFER_BYTES ?? 0);
 const OTHER = process.env.BENCH_OTHER;
+const SNAPSHOTS = process.env.BENCH_HEAP_SNAPSHOTS === '1';
 const NODE_ARGS = (process.env.BENCH_OTHER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 /** Moves a process (every thread) to one CPU. */
@@ -55,6 +56,22 @@ async function round(url: string, pid: number, headers: Record<string, string>):
   return { rps: result.requestsPerSecond, us: ((treeCpuMs([pid]) - before) * 1000) / result.requests };
 }
 
+/** A heap snapshot of the process in `dir` (Node writes it on SIGUSR2 with --heapsnapshot-signal). */
+async function heapSnapshot(pid: number, dir: string): Promise<void> {
+  const count = () => readdirSync(dir).filter((f) => f.endsWith('.heapsnapshot')).length;
+  const before = count();
+  process.kill(pid, 'SIGUSR2');
+  for (let i = 0; i < 600 && count() === before; i++) await new Promise((r) => setTimeout(r, 100));
+  // Written in pieces: wait until its size stops changing.
+  let size = -1;
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const now = readdirSync(dir).filter((f) => f.endsWith('.heapsnapshot')).reduce((sum, f) => sum + statSync(join(dir, f)).size, 0);
+    if (now === size) break;
+    size = now;
+  }
+}
+
 /** CPU seconds so far of each thread of a process, by thread name: where the time outside the main thread goes. */
 function threadCpu(pid: number): string {
   const byName = new Map<string, string>();
@@ -62,8 +79,8 @@ function threadCpu(pid: number): string {
     const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
     const name = `${stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"))}#${tid === String(pid) ? "main" : tid}`;
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const user = Number(fields[11]) / 100;
-    const system = Number(fields[12]) / 100;
+    const user = Number(fields[11]) / TICKS;
+    const system = Number(fields[12]) / TICKS;
     if (user + system >= 0.1) byName.set(name, `${name} user ${user.toFixed(1)} s, system ${system.toFixed(1)} s`);
   }
   return [...byName.values()].join('; ');
@@ -100,7 +117,7 @@ async function main(): Promise<void> {
     const gateways: [string, number, string | undefined][] = [['gateway', gatewayPort as number, undefined]];
     if (OTHER) gateways.push(['other', otherPort as number, OTHER]);
     for (const [name, port, main] of gateways) {
-      const gateway = await startGateway(env(port), join(work, `${name}.log`), [...(PROFILE_DIR && !main ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []), ...(main ? NODE_ARGS : [])], main);
+      const gateway = await startGateway(env(port), join(work, `${name}.log`), [...(PROFILE_DIR && !main ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []), ...(main ? NODE_ARGS : []), ...(SNAPSHOTS && (main || !OTHER) ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${work}`] : [])], main);
       children.push(gateway);
       pin(gateway.pid, 0);
       const url = `http://127.0.0.1:${port}`;
@@ -111,6 +128,7 @@ async function main(): Promise<void> {
       // The last gateway only: beside BENCH_OTHER set to this build, the first one is the control.
       const last = setups.at(-1);
       if (i === Math.floor(ROUNDS / 2) && last) {
+        if (SNAPSHOTS) await heapSnapshot(last.pid, work);
         for (let n = 0; n < SIGN_INS; n++) await signIn(last.url);
         // Requests to one of the gateway's own pages (Express) in between: what they leave behind.
         if (BETWEEN_PATH) await wrk(`${last.url}${BETWEEN_PATH}`, { seconds: 3, connections: 10 });
@@ -123,6 +141,8 @@ async function main(): Promise<void> {
       }
       process.stderr.write(`round ${i + 1}: ${line.join('; ')}\n`);
     }
+    const last = setups.at(-1);
+    if (SNAPSHOTS && last) await heapSnapshot(last.pid, work);
     if (TRANSFER > 0) {
       for (const setup of setups) {
         const before = treeMemory(setup.pid);

@@ -10,7 +10,7 @@ export interface Target {
 export interface Results {
   machine: { cpu: string; cores: number; memoryGiB: number; kernel: string; node: string };
   date: string;
-  settings: { seconds: number; warmup: number; connections: number; transferBytes: number; websockets: number };
+  settings: { seconds: number; warmup: number; runs: number; connections: number; transferBytes: number; websockets: number };
   throughput: {
     direct: LoadResult;
     nginx: LoadResult;
@@ -92,7 +92,7 @@ export function markdown(r: Results): string {
   const row = (name: string, l: LoadResult) => `| ${name} | ${Math.round(l.requestsPerSecond).toLocaleString('en-US')} | ${l.p50Ms.toFixed(2)} | ${l.p99Ms.toFixed(2)} | ${cpu(l)} | ${(l.requestsPerSecond / direct).toFixed(2)}× |`;
   return [
     `Machine: ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB, Linux ${r.machine.kernel}, Node ${r.machine.node}; ${r.date.slice(0, 10)}.`,
-    `wrk -t1 -c${r.settings.connections}, keep-alive, ${r.settings.seconds} s after ${r.settings.warmup} s warm-up, 1 KB JSON upstream; everything on the same machine.`,
+    `wrk -t1 -c${r.settings.connections}, keep-alive, ${r.settings.seconds} s after ${r.settings.warmup} s warm-up, 1 KB JSON upstream; everything on the same machine. The bare undici core and the fresh gateway: the median (by CPU per request) of ${r.settings.runs} runs each, taken in turn; the gateway again and rested: the median of ${r.settings.runs}.`,
     '',
     '| setup | req/s | p50 ms | p99 ms | CPU µs/req | vs direct |',
     '|---|---:|---:|---:|---:|---:|',
