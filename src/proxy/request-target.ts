@@ -9,7 +9,7 @@ const BASE = 'http://base.invalid';
 
 /**
  * Targets the WHATWG parser returns unchanged: a path of characters it never encodes, no `%`
- * (no encoded dot segments), no `/.` (no dot segments), no `\\`, no `//` start; a non-empty
+ * (no encoded dot segments), no `/.` (no dot segments), no backslash, no `//` start; a non-empty
  * query of characters it never encodes (not `'`, which a special scheme's query encodes).
  * Nearly every real request is one; test/attacks/paths.test.ts holds the fast answer to the
  * parser's on random targets.
