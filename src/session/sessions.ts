@@ -114,9 +114,8 @@ export class SessionService {
     if (entry && now - entry.fetchedAt < SESSION_CACHE_MS) return this.use(entry, raw, now, res);
     let pending = this.fetching.get(raw);
     if (!pending) {
-      const started = this.fetch(raw, now, entry?.touchedAt ?? 0).finally(() => this.fetching.delete(raw));
-      this.fetching.set(raw, started);
-      pending = started;
+      pending = this.fetch(raw, now, entry?.touchedAt ?? 0).finally(() => this.fetching.delete(raw));
+      this.fetching.set(raw, pending);
     }
     return pending.then((fresh) => (fresh ? this.use(fresh, raw, now, res) : undefined));
   }

@@ -1,7 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { openSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { DIST_MAIN, REPO_ROOT } from '../support/gateway.js';
+import { baseEnv, DIST_MAIN, REPO_ROOT } from '../support/gateway.js';
 import { waitForPort } from '../support/ports.js';
 import { stopChild } from '../support/process.js';
 
@@ -12,6 +12,29 @@ export async function startScript(script: string, args: string[], port: number):
   const child = spawn(process.execPath, ['--import', 'tsx', `${HERE}${script}`, ...args], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
   await waitForPort(port);
   return child;
+}
+
+/** What a benchmarked gateway talks to. */
+export interface GatewayParts {
+  ldapUrl: string;
+  redisUrl: string;
+  upstreamUrl: string;
+  /** The Paperless simulator, for provisioning at sign-in. */
+  paperlessApiUrl: string;
+  paperlessToken: string;
+}
+
+/** A benchmarked gateway's settings: the test defaults, provisioning against the simulator, BENCH_GATEWAY_ENV on top. */
+export function gatewayEnv(parts: GatewayParts, port: number, workers: string): Record<string, string> {
+  return {
+    ...baseEnv({ ldapUrl: parts.ldapUrl, redisUrl: parts.redisUrl, upstreamUrl: parts.upstreamUrl, port, paperlessToken: parts.paperlessToken }),
+    GATEWAY_PAPERLESS_API_URL: parts.paperlessApiUrl,
+    GATEWAY_WORKERS: workers,
+    // Every load comes from one address here; the per-client bound is for real clients.
+    GATEWAY_UPSTREAM_MAX_PER_CLIENT: '10000',
+    // BENCH_GATEWAY_ENV='{"GATEWAY_LOG_REQUESTS":"false"}': what a setting costs.
+    ...(JSON.parse(process.env.BENCH_GATEWAY_ENV ?? '{}') as Record<string, string>),
+  };
 }
 
 /** The built gateway (dist/, as the image runs it), its log written to a file rather than read by the benchmark. */

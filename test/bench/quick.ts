@@ -14,12 +14,12 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { baseEnv, freePort } from '../support/gateway.js';
+import { freePort } from '../support/gateway.js';
 import { Browser } from '../support/http-client.js';
 import { PaperlessSim } from '../support/paperless-sim.js';
 import { RedisServer } from '../support/redis.js';
 import { Slapd } from '../support/slapd.js';
-import { resetPeakMemory, startGateway, startScript, stop, TICKS, treeCpuMs, treeMemory } from './processes.js';
+import { gatewayEnv, resetPeakMemory, startGateway, startScript, stop, TICKS, treeCpuMs, treeMemory } from './processes.js';
 import { download, upload } from './transfers.js';
 import { wrk } from './wrk.js';
 
@@ -104,20 +104,14 @@ async function main(): Promise<void> {
     children.push(core);
     pin(core.pid, 0);
     const token = sim.tokenFor(sim.addUser({ username: 'gateway-admin', is_superuser: true, is_staff: true }).username);
-    const env = (port: number) => ({
-      ...baseEnv({ ldapUrl: slapd.url, redisUrl: redis.url, upstreamUrl, port, paperlessToken: token }),
-      GATEWAY_PAPERLESS_API_URL: sim.url,
-      GATEWAY_WORKERS: '1',
-      GATEWAY_UPSTREAM_MAX_PER_CLIENT: '10000',
-      ...(JSON.parse(process.env.BENCH_GATEWAY_ENV ?? '{}') as Record<string, string>),
-    });
+    const parts = { ldapUrl: slapd.url, redisUrl: redis.url, upstreamUrl, paperlessApiUrl: sim.url, paperlessToken: token };
     const setups: { name: string; url: string; pid: number; headers: Record<string, string>; runs: { rps: number; us: number }[] }[] = [
       { name: 'core', url: `http://127.0.0.1:${undiciPort}`, pid: core.pid ?? 0, headers: {}, runs: [] },
     ];
     const gateways: [string, number, string | undefined][] = [['gateway', gatewayPort as number, undefined]];
     if (OTHER) gateways.push(['other', otherPort as number, OTHER]);
     for (const [name, port, main] of gateways) {
-      const gateway = await startGateway(env(port), join(work, `${name}.log`), [...(PROFILE_DIR && !main ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []), ...(main ? NODE_ARGS : []), ...(SNAPSHOTS && (main || !OTHER) ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${work}`] : [])], main);
+      const gateway = await startGateway(gatewayEnv(parts, port, '1'), join(work, `${name}.log`), [...(PROFILE_DIR && !main ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []), ...(main ? NODE_ARGS : []), ...(SNAPSHOTS && (main || !OTHER) ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${work}`] : [])], main);
       children.push(gateway);
       pin(gateway.pid, 0);
       const url = `http://127.0.0.1:${port}`;

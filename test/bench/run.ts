@@ -9,13 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
-import { baseEnv, freePort } from '../support/gateway.js';
+import { freePort } from '../support/gateway.js';
 import { Browser } from '../support/http-client.js';
 import { PaperlessSim } from '../support/paperless-sim.js';
 import { RedisServer } from '../support/redis.js';
 import { Slapd } from '../support/slapd.js';
 import { Nginx } from './nginx.js';
-import { resetPeakMemory, startGateway, startScript, stop, treeCpuMs, treeMemory } from './processes.js';
+import { gatewayEnv, resetPeakMemory, startGateway, startScript, stop, treeCpuMs, treeMemory } from './processes.js';
 import { soak } from './soak.js';
 import { download, upload } from './transfers.js';
 import { openMany, receivedBy } from './websockets.js';
@@ -124,17 +124,9 @@ async function main(): Promise<void> {
     await nginx.start();
 
     const token = sim.tokenFor(sim.addUser({ username: 'gateway-admin', is_superuser: true, is_staff: true }).username);
-    const gatewayEnv = (port: number, workers: string): Record<string, string> => ({
-      ...baseEnv({ ldapUrl: slapd.url, redisUrl: redis.url, upstreamUrl, port, paperlessToken: token }),
-      GATEWAY_PAPERLESS_API_URL: sim.url,
-      GATEWAY_WORKERS: workers,
-      // Every load comes from one address here; the per-client bound is for real clients.
-      GATEWAY_UPSTREAM_MAX_PER_CLIENT: '10000',
-      // BENCH_GATEWAY_ENV='{"GATEWAY_LOG_REQUESTS":"false"}': what a setting costs.
-      ...(JSON.parse(process.env.BENCH_GATEWAY_ENV ?? '{}') as Record<string, string>),
-    });
+    const parts = { ldapUrl: slapd.url, redisUrl: redis.url, upstreamUrl, paperlessApiUrl: sim.url, paperlessToken: token };
     say('starting the gateway (1 worker)');
-    const gateway = await startGateway(gatewayEnv(gatewayPort as number, '1'), join(work, 'gateway.log'), PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []);
+    const gateway = await startGateway(gatewayEnv(parts, gatewayPort as number, '1'), join(work, 'gateway.log'), PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []);
     children.push(gateway);
     const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
     const cookie = await signIn(gatewayUrl);
@@ -212,7 +204,7 @@ async function main(): Promise<void> {
     if (PROFILE_DIR) say(`CPU profile of the 1-worker gateway written to ${PROFILE_DIR}`);
     const workers = String(availableParallelism());
     say(`starting the gateway (${workers} workers)`);
-    const gatewayN = await startGateway(gatewayEnv(workersPort as number, workers), join(work, 'gateway-workers.log'));
+    const gatewayN = await startGateway(gatewayEnv(parts, workersPort as number, workers), join(work, 'gateway-workers.log'));
     children.push(gatewayN);
     const workersUrl = `http://127.0.0.1:${workersPort}`;
     const gatewayWorkers = await measure(`gateway, ${workers} workers`, `${workersUrl}${path}`, [gatewayN.pid ?? 0], { Cookie: await signIn(workersUrl) });
