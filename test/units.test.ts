@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import type { IncomingHttpHeaders } from 'node:http';
 import { describe, it } from 'node:test';
 import { parseDuration } from '../src/config/duration.js';
@@ -69,6 +70,27 @@ describe('cookie removal', () => {
       assert.equal(headers.cookie, 'a=1', JSON.stringify(disguise));
     }
     assert.equal(djangoCookieName('sessionid'), '', 'a chunk without = has an empty name in Django');
+  });
+
+  it("names every Latin-1 character at either end of a cookie name as Python's own str.strip() does", () => {
+    // The oracle is Python itself: which of the 256 characters strip() removes.
+    const python = spawnSync('python3', ['-c', "import sys; sys.stdout.write(','.join(str(i) for i in range(256) if chr(i).strip() == ''))"], { encoding: 'utf8' });
+    assert.equal(python.status, 0, python.stderr);
+    const stripped = new Set(python.stdout.split(',').map(Number));
+    assert.ok(stripped.has(0x85) && stripped.has(0x1c) && !stripped.has(0x00), 'Python answered');
+    for (let code = 0; code < 256; code++) {
+      if (code === 0x3d) continue; // '=' ends the name
+      const c = String.fromCharCode(code);
+      const gone = stripped.has(code);
+      for (const [chunk, name] of [
+        [`${c}sid=v`, gone ? 'sid' : `${c}sid`],
+        [`sid${c}=v`, gone ? 'sid' : `sid${c}`],
+        [`${c}${c}sid${c}=v`, gone ? 'sid' : `${c}${c}sid${c}`],
+        [`${c}=v`, gone ? '' : c],
+      ] as const) {
+        assert.equal(djangoCookieName(chunk), name, `character ${code} in ${JSON.stringify(chunk)}`);
+      }
+    }
   });
 
   it('splits Authorization as DRF does, on ASCII whitespace only', () => {

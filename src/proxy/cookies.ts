@@ -7,10 +7,18 @@ import type { IncomingHttpHeaders } from 'node:http';
  */
 const PY_STRIP = /^[\t\n\v\f\r\x1c-\x1f \x85\xa0]+|[\t\n\v\f\r\x1c-\x1f \x85\xa0]+$/g;
 
+/** Whether str.strip() removes this character (the class PY_STRIP holds). */
+function isPyStripped(code: number): boolean {
+  return (code >= 0x09 && code <= 0x0d) || (code >= 0x1c && code <= 0x20) || code === 0x85 || code === 0xa0;
+}
+
 /** The name Django's parse_cookie gives one `;`-separated chunk ('' for a chunk without `=`). */
 export function djangoCookieName(chunk: string): string {
   const eq = chunk.indexOf('=');
-  return eq === -1 ? '' : chunk.slice(0, eq).replace(PY_STRIP, '');
+  if (eq === -1) return '';
+  // Most names have nothing to strip at either end: the regular expression is for the rest.
+  if (eq > 0 && !isPyStripped(chunk.charCodeAt(0)) && !isPyStripped(chunk.charCodeAt(eq - 1))) return chunk.slice(0, eq);
+  return chunk.slice(0, eq).replace(PY_STRIP, '');
 }
 
 /**

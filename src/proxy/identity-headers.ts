@@ -5,13 +5,24 @@ export function djangoKey(headerName: string): string {
   return headerName.toUpperCase().replace(/-/g, '_');
 }
 
+/** The configured header's Django key, built once, not on every request. */
+let lastName = '';
+let lastKey = '';
+function configuredKey(headerName: string): string {
+  if (headerName !== lastName) {
+    lastKey = djangoKey(headerName);
+    lastName = headerName;
+  }
+  return lastKey;
+}
+
 /**
  * Deletes every header Paperless would read as the identity header, in any
  * spelling; Node keeps `remote-user` and `remote_user` as two keys, and Django
  * would join them. Returns how many were removed (a spoof attempt when > 0).
  */
 export function stripIdentityHeaders(headers: IncomingHttpHeaders, headerName: string): number {
-  const wanted = djangoKey(headerName);
+  const wanted = configuredKey(headerName);
   let removed = 0;
   for (const name in headers) {
     // The length test first: it rules out nearly every header without building a string.

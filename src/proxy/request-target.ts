@@ -1,9 +1,10 @@
 /**
- * The request target exactly as Paperless will receive it. http-proxy-3 rebuilds the upstream
- * path with the WHATWG URL parser, which resolves `..` and `%2e%2e` segments, turns `\` into
- * `/` and re-encodes characters. Deciding on the raw target while forwarding the parsed one let
- * `/share/../api/…` past the sign-in, so the gateway parses once, up front, the same way, and
- * every later decision and the forwarder see that one string.
+ * The request target exactly as Paperless will receive it. http-proxy-3 (websockets) rebuilds
+ * the upstream path with the WHATWG URL parser, which resolves `..` and `%2e%2e` segments, turns
+ * `\` into `/` and re-encodes characters; deciding on the raw target while forwarding the parsed
+ * one let `/share/../api/…` past the sign-in. So the gateway parses once, up front, the same way,
+ * and every later decision and both forwarding cores (undici sends the path as given) see that
+ * one string.
  */
 const BASE = 'http://base.invalid';
 

@@ -8,8 +8,8 @@ import { stopChild } from '../support/process.js';
 const HERE = fileURLToPath(new URL('./', import.meta.url));
 
 /** A helper script of the benchmark as its own Node process (so it does not share the benchmark's CPU time). */
-export async function startScript(script: string, args: string[], port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', `${HERE}${script}`, ...args], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
+export async function startScript(script: string, args: string[], port: number, nodeArgs: string[] = []): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', `${HERE}${script}`, ...args], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
   await waitForPort(port);
   return child;
 }

@@ -2,9 +2,10 @@
  * `npm run bench:quick`: the gateway's cost per proxied request against the bare undici core,
  * alternating rounds so both see the same machine. For trying a change in a minute; the
  * targets are judged by `npm run bench` alone.
- *   BENCH_ROUNDS (3), BENCH_SECONDS (5), BENCH_PROFILE=<dir> (--cpu-prof for the gateway),
+ *   BENCH_ROUNDS (3), BENCH_SECONDS (5), BENCH_PROFILE=<dir> (--cpu-prof for the gateway and the core),
  *   BENCH_GATEWAY_ENV='{"NAME":"value"}', BENCH_SIGN_INS=<n> (sign-ins to the last gateway halfway),
  *   BENCH_BETWEEN_PATH=/_gateway/health (3 s of requests to that path of the last gateway halfway),
+ *   BENCH_HALFWAY_ALL=1 (the sign-ins and requests halfway to every gateway, not the last only),
  *   BENCH_OTHER=<path to another build's dist/main.js>: measured beside this one, same rounds,
  *   BENCH_OTHER_NODE_ARGS='--trace-deopt' (node options for that one), BENCH_KEEP_LOGS=1,
  *   BENCH_TRANSFER_BYTES=<n>: an upload and a download of n bytes through each at the end,
@@ -32,6 +33,7 @@ const PIN = process.env.BENCH_PIN === '1';
 const TRANSFER = Number(process.env.BENCH_TRANSFER_BYTES ?? 0);
 const OTHER = process.env.BENCH_OTHER;
 const SNAPSHOTS = process.env.BENCH_HEAP_SNAPSHOTS === '1';
+const HALFWAY_ALL = process.env.BENCH_HALFWAY_ALL === '1';
 const NODE_ARGS = (process.env.BENCH_OTHER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 /** Moves a process (every thread) to one CPU. */
@@ -100,7 +102,10 @@ async function main(): Promise<void> {
     const [upstreamPort, undiciPort, gatewayPort, otherPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
     const upstreamUrl = `http://127.0.0.1:${upstreamPort}`;
     children.push(await startScript('upstream.ts', [String(upstreamPort)], upstreamPort as number));
-    const core = await startScript('bare-undici.ts', [upstreamUrl, String(undiciPort)], undiciPort as number);
+    // Profiled beside the gateway: the difference between the two profiles is what the gateway adds.
+    // One directory each: tsx's loader thread writes a profile of its own (the smaller file).
+    const profile = (name: string) => (PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${join(PROFILE_DIR, name)}`] : []);
+    const core = await startScript('bare-undici.ts', [upstreamUrl, String(undiciPort)], undiciPort as number, profile('core'));
     children.push(core);
     pin(core.pid, 0);
     const token = sim.tokenFor(sim.addUser({ username: 'gateway-admin', is_superuser: true, is_staff: true }).username);
@@ -111,21 +116,27 @@ async function main(): Promise<void> {
     const gateways: [string, number, string | undefined][] = [['gateway', gatewayPort as number, undefined]];
     if (OTHER) gateways.push(['other', otherPort as number, OTHER]);
     for (const [name, port, main] of gateways) {
-      const gateway = await startGateway(gatewayEnv(parts, port, '1'), join(work, `${name}.log`), [...(PROFILE_DIR && !main ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []), ...(main ? NODE_ARGS : []), ...(SNAPSHOTS && (main || !OTHER) ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${work}`] : [])], main);
+      const gateway = await startGateway(gatewayEnv(parts, port, '1'), join(work, `${name}.log`), [...(main ? [] : profile(name)), ...(main ? NODE_ARGS : []), ...(SNAPSHOTS && (main || !OTHER) ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${work}`] : [])], main);
       children.push(gateway);
       pin(gateway.pid, 0);
       const url = `http://127.0.0.1:${port}`;
       setups.push({ name, url, pid: gateway.pid ?? 0, headers: { Cookie: await signIn(url), Origin: url }, runs: [] });
     }
+    // The core gets the same request as the gateways (the signed-in browser's headers).
+    const [coreSetup, firstGateway] = setups;
+    if (coreSetup && firstGateway) coreSetup.headers = firstGateway.headers;
     const path = '/api/documents/';
     for (let i = 0; i < ROUNDS; i++) {
       // The last gateway only: beside BENCH_OTHER set to this build, the first one is the control.
-      const last = setups.at(-1);
-      if (i === Math.floor(ROUNDS / 2) && last) {
-        if (SNAPSHOTS) await heapSnapshot(last.pid, work);
-        for (let n = 0; n < SIGN_INS; n++) await signIn(last.url);
-        // Requests to one of the gateway's own pages (Express) in between: what they leave behind.
-        if (BETWEEN_PATH) await wrk(`${last.url}${BETWEEN_PATH}`, { seconds: 3, connections: 10 });
+      // With BENCH_HALFWAY_ALL=1 every gateway gets it (two builds, each against its own rounds before).
+      const halfway = HALFWAY_ALL ? setups.slice(1) : setups.slice(-1);
+      if (i === Math.floor(ROUNDS / 2)) {
+        for (const setup of halfway) {
+          if (SNAPSHOTS) await heapSnapshot(setup.pid, work);
+          for (let n = 0; n < SIGN_INS; n++) await signIn(setup.url);
+          // Requests to one of the gateway's own pages (Express) in between: what they leave behind.
+          if (BETWEEN_PATH) await wrk(`${setup.url}${BETWEEN_PATH}`, { seconds: 3, connections: 10 });
+        }
       }
       const line: string[] = [];
       for (const setup of setups) {
@@ -147,7 +158,6 @@ async function main(): Promise<void> {
         process.stdout.write(`transfer ${setup.name}: upload ${(TRANSFER / 1024 ** 2 / up).toFixed(0)} MiB/s, download ${(TRANSFER / 1024 ** 2 / down).toFixed(0)} MiB/s, peak RSS growth ${growth.toFixed(1)} MiB\n`);
       }
     }
-    const [coreSetup] = setups;
     const cu = median(coreSetup?.runs.map((r) => r.us) ?? []);
     const cr = median(coreSetup?.runs.map((r) => r.rps) ?? []);
     for (const setup of setups) {
