@@ -194,10 +194,10 @@ describe('Redis: keys and failures', () => {
 });
 
 describe('access-line batching', () => {
-  it('hands sonic-boom one string per batch, the rest on flush, and flushes the sink before exit', () => {
+  it('hands sonic-boom one buffer per batch, the rest on flush, and flushes the sink before exit', () => {
     const written: string[] = [];
     let synced = 0;
-    const batch = new LineBatch({ write: (text) => written.push(text), flushSync: () => synced++ }, 3);
+    const batch = new LineBatch({ write: (bytes) => written.push(bytes.toString('utf8')), flushSync: () => synced++ }, 3, 64);
     for (const n of [1, 2, 3, 4]) batch.write(`line ${n}\n`);
     assert.deepEqual(written, ['line 1\nline 2\nline 3\n'], 'three lines, one write; the fourth waits');
     batch.flush();
@@ -206,6 +206,21 @@ describe('access-line batching', () => {
     batch.write('line 5\n');
     batch.flushSync();
     assert.deepEqual(written.at(-1), 'line 5\n');
+    // Bytes, not UTF-16 units, fill the buffer: a line that might not fit starts the next batch,
+    // one larger than the buffer goes out alone, and every character arrives whole.
+    written.length = 0;
+    const wide = 'ü€😀'.repeat(3) + '\n';
+    for (let n = 0; n < 3; n++) batch.write(wide);
+    batch.write('x'.repeat(30) + '\n');
+    batch.flush();
+    assert.deepEqual(written, [wide, wide, wide, 'x'.repeat(30) + '\n'], 'each wide line in a batch of its own (two might not fit), every character whole, in order');
+    written.length = 0;
+    const long = 'y'.repeat(100) + '\n';
+    batch.write('a\n');
+    batch.write(long);
+    assert.deepEqual(written, ['a\n', long], 'a line longer than the buffer: what waited first, then the line alone');
+    batch.flush();
+    assert.deepEqual(written, ['a\n', long], 'nothing left behind');
     assert.equal(synced, 1);
   });
 });

@@ -1,37 +1,56 @@
 import type { DestinationStream } from 'pino';
 
-/** What a batch is handed to: sonic-boom (pino.destination), which owns the file descriptor. */
+/** What a batch is handed to: sonic-boom (pino.destination, contentMode 'buffer'), which owns the file descriptor. */
 export interface LineSink {
-  write(text: string): unknown;
+  write(bytes: Buffer): unknown;
   flushSync(): void;
 }
 
 /**
- * Access lines collected in an array and handed to sonic-boom as one string per batch.
- * sonic-boom's own buffering (minLength) appends every line to a growing string and measures
- * that string's UTF-8 length again on each write: at one line per proxied request that cost
- * about 5 µs a request, a tenth of what the gateway adds to a bare proxy. Here a line costs a
- * push; sonic-boom still does the writing (partial writes, EAGAIN on a full pipe).
+ * Access lines encoded into one buffer as they come, handed to sonic-boom as one write per batch.
+ * Each line is pino's string built piece by piece; encoded at once it is read while still in the
+ * cache. Collected as strings instead (then joined), a batch cost about 2 µs a line: the join
+ * flattened 128 such strings long after they were built, and sonic-boom's text mode measured the
+ * batch's UTF-8 length, encoded it for the write and encoded it again to account for the write
+ * (about 4 % of the gateway's CPU per proxied request). sonic-boom still does the writing
+ * (partial writes, EAGAIN on a full pipe).
  */
 export class LineBatch implements DestinationStream {
-  private lines: string[] = [];
+  private buffer: Buffer;
+  private used = 0;
+  private lines = 0;
 
   constructor(
     private readonly sink: LineSink,
     private readonly maxLines: number,
-  ) {}
+    private readonly maxBytes: number,
+  ) {
+    this.buffer = Buffer.allocUnsafe(maxBytes);
+  }
 
   write(line: string): void {
-    this.lines.push(line);
-    if (this.lines.length >= this.maxLines) this.flush();
+    // UTF-8 takes at most three bytes per UTF-16 unit: a line that might not fit starts a new batch.
+    const worst = line.length * 3;
+    if (this.used + worst > this.buffer.length) {
+      this.flush();
+      if (worst > this.buffer.length) {
+        this.sink.write(Buffer.from(line));
+        return;
+      }
+    }
+    this.used += this.buffer.write(line, this.used);
+    if (++this.lines >= this.maxLines) this.flush();
   }
 
   /** Hands what is collected to sonic-boom, which writes it at once (it runs with sync: true). */
   flush(): void {
-    if (this.lines.length === 0) return;
-    const text = this.lines.join('');
-    this.lines = [];
-    this.sink.write(text);
+    if (this.used === 0) return;
+    const bytes = this.buffer.subarray(0, this.used);
+    // A fresh buffer for the next batch: sonic-boom may keep this one until a full pipe drains.
+    this.buffer = Buffer.allocUnsafe(this.maxBytes);
+    this.used = 0;
+    this.lines = 0;
+    this.sink.write(bytes);
   }
 
   /** Before the process exits: everything collected, written now. */

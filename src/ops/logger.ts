@@ -24,7 +24,7 @@ export function createLogger(level: string, fd: 1 | 2 = 1): Logger {
 const REQUEST_LOG_FLUSH_MS = 250;
 /** Lines per write: about 30 KiB of access lines (a write costs tens of µs whatever it holds). */
 const REQUEST_LOG_BATCH_LINES = 128;
-/** sonic-boom's largest single write, raised from its 16 KiB so a batch goes out in one. */
+/** A batch's buffer, and sonic-boom's largest single write (raised from its 16 KiB so a batch goes out in one). */
 const REQUEST_LOG_MAX_WRITE = 64 * 1024;
 
 /**
@@ -36,7 +36,11 @@ const REQUEST_LOG_MAX_WRITE = 64 * 1024;
  */
 export function createRequestLogger(level: string): { log: Logger; close(): void } {
   if (process.stdout.isTTY === true) return { log: createLogger(level), close: () => undefined };
-  const batch = new LineBatch(pino.destination({ fd: 1, sync: true, maxWrite: REQUEST_LOG_MAX_WRITE }), REQUEST_LOG_BATCH_LINES);
+  const boom = pino.destination({ fd: 1, sync: true, maxWrite: REQUEST_LOG_MAX_WRITE, contentMode: 'buffer' });
+  // sonic-boom's types describe its text mode only; in buffer mode write() takes the bytes as they are.
+  const writeBytes = boom.write as unknown as (this: typeof boom, bytes: Buffer) => boolean;
+  const sink = { write: (bytes: Buffer) => writeBytes.call(boom, bytes), flushSync: () => boom.flushSync() };
+  const batch = new LineBatch(sink, REQUEST_LOG_BATCH_LINES, REQUEST_LOG_MAX_WRITE);
   const timer = setInterval(() => batch.flush(), REQUEST_LOG_FLUSH_MS);
   timer.unref();
   // A process that exits without close() (a crash) still writes what it collected.
