@@ -9,7 +9,7 @@ import type { LoadedSession, SessionService } from '../session/sessions.js';
 import { isApiPath, pathOf } from '../url-path.js';
 import { parseSetCookie, rewriteCookies } from './cookies.js';
 import { redirect, sendJson, type Decision, type Exchange } from './exchange.js';
-import { dropConnectionNamedHeaders, setForwardingHeaders, stripIdentityHeaders } from './identity-headers.js';
+import { dropConnectionNamedHeaders, identityHeaderStripper, setForwardingHeaders } from './identity-headers.js';
 import type { Upstream } from './upstream.js';
 import type { WebsocketRegistry } from './websockets.js';
 
@@ -44,11 +44,12 @@ export function createForwarder(deps: ForwarderDeps) {
   const sessionOf = new WeakMap<IncomingMessage, LoadedSession>();
   const proto = deps.publicUrl.protocol.slice(0, -1);
   const identityKey = identity.remoteUserHeader.toLowerCase();
+  const stripIdentity = identityHeaderStripper(identity.remoteUserHeader);
 
   /** Runs first on every request (the gateway's own pages too): the identity header is the gateway's alone. */
   function strip(req: IncomingMessage): void {
     dropConnectionNamedHeaders(req.headers, req.headers.upgrade !== undefined);
-    const removed = stripIdentityHeaders(req.headers, identity.remoteUserHeader);
+    const removed = stripIdentity(req.headers);
     if (removed > 0) log.warn({ path: pathOf(req.url), ip: deps.ipOf(req), removed }, 'client-sent identity header removed');
   }
 

@@ -5,33 +5,29 @@ export function djangoKey(headerName: string): string {
   return headerName.toUpperCase().replace(/-/g, '_');
 }
 
-/** The configured header's Django key, built once, not on every request. */
-let lastName = '';
-let lastKey = '';
-function configuredKey(headerName: string): string {
-  if (headerName !== lastName) {
-    lastKey = djangoKey(headerName);
-    lastName = headerName;
-  }
-  return lastKey;
-}
-
 /**
  * Deletes every header Paperless would read as the identity header, in any
  * spelling; Node keeps `remote-user` and `remote_user` as two keys, and Django
  * would join them. Returns how many were removed (a spoof attempt when > 0).
  */
 export function stripIdentityHeaders(headers: IncomingHttpHeaders, headerName: string): number {
-  const wanted = configuredKey(headerName);
-  let removed = 0;
-  for (const name in headers) {
-    // The length test first: it rules out nearly every header without building a string.
-    if (name.length === wanted.length && djangoKey(name) === wanted) {
-      delete headers[name];
-      removed++;
+  return identityHeaderStripper(headerName)(headers);
+}
+
+/** stripIdentityHeaders for one configured header, its Django key built once rather than per request. */
+export function identityHeaderStripper(headerName: string): (headers: IncomingHttpHeaders) => number {
+  const wanted = djangoKey(headerName);
+  return (headers) => {
+    let removed = 0;
+    for (const name in headers) {
+      // The length test first: it rules out nearly every header without building a string.
+      if (name.length === wanted.length && djangoKey(name) === wanted) {
+        delete headers[name];
+        removed++;
+      }
     }
-  }
-  return removed;
+    return removed;
+  };
 }
 
 /**
