@@ -10,7 +10,7 @@
  *   (two identical builds: 'gateway' measured about 8 % faster than 'other', in either start and
  *   round order, for reasons not found; compare two builds both ways round, running this script
  *   from each checkout with the other as BENCH_OTHER, and take the geometric mean of the ratios),
- *   BENCH_OTHER_NODE_ARGS='--trace-deopt' (node options for that one), BENCH_KEEP_LOGS=1,
+ *   BENCH_OTHER_NODE_ARGS='--trace-deopt' (node options for that one; BENCH_NODE_ARGS for this one), BENCH_KEEP_LOGS=1,
  *   BENCH_TRANSFER_BYTES=<n>: an upload and a download of n bytes through each at the end,
  *   BENCH_PIN=1: the gateway and the core on CPU 0, everything else on CPU 1 (less noise on 2 cores).
  */
@@ -38,6 +38,7 @@ const OTHER = process.env.BENCH_OTHER;
 const SNAPSHOTS = process.env.BENCH_HEAP_SNAPSHOTS === '1';
 const HALFWAY_ALL = process.env.BENCH_HALFWAY_ALL === '1';
 const NODE_ARGS = (process.env.BENCH_OTHER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const OWN_NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 /** Moves a process (every thread) to one CPU. */
 function pin(pid: number | undefined, cpu: number): void {
@@ -119,7 +120,7 @@ async function main(): Promise<void> {
     const gateways: [string, number, string | undefined][] = [['gateway', gatewayPort as number, undefined]];
     if (OTHER) gateways.push(['other', otherPort as number, OTHER]);
     for (const [name, port, main] of gateways) {
-      const gateway = await startGateway(gatewayEnv(parts, port, '1'), join(work, `${name}.log`), [...(main ? [] : profile(name)), ...(main ? NODE_ARGS : []), ...(SNAPSHOTS && (main || !OTHER) ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${work}`] : [])], main);
+      const gateway = await startGateway(gatewayEnv(parts, port, '1'), join(work, `${name}.log`), [...(main ? [] : profile(name)), ...(main ? NODE_ARGS : OWN_NODE_ARGS), ...(SNAPSHOTS && (main || !OTHER) ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${work}`] : [])], main);
       children.push(gateway);
       pin(gateway.pid, 0);
       const url = `http://127.0.0.1:${port}`;
