@@ -1,13 +1,11 @@
 import type { IncomingHttpHeaders } from 'node:http';
 
 /**
- * Python's str.strip() for the characters a Latin-1 header can hold: Django strips cookie names
- * with it, so `\x85sessionid` and `\x1csessionid` are `sessionid` to Paperless. JavaScript's
- * trim() leaves \x1c-\x1f and \x85 alone; deciding with it let a session cookie through.
+ * Whether Python's str.strip() removes this character, for the characters a Latin-1 header can
+ * hold: Django strips cookie names with it, so `\x85sessionid` and `\x1csessionid` are `sessionid`
+ * to Paperless. JavaScript's trim() leaves \x1c-\x1f and \x85 alone; deciding with it let a
+ * session cookie through.
  */
-const PY_STRIP = /^[\t\n\v\f\r\x1c-\x1f \x85\xa0]+|[\t\n\v\f\r\x1c-\x1f \x85\xa0]+$/g;
-
-/** Whether str.strip() removes this character (the class PY_STRIP holds). */
 function isPyStripped(code: number): boolean {
   return (code >= 0x09 && code <= 0x0d) || (code >= 0x1c && code <= 0x20) || code === 0x85 || code === 0xa0;
 }
@@ -16,9 +14,11 @@ function isPyStripped(code: number): boolean {
 export function djangoCookieName(chunk: string): string {
   const eq = chunk.indexOf('=');
   if (eq === -1) return '';
-  // Most names have nothing to strip at either end: the regular expression is for the rest.
-  if (eq > 0 && !isPyStripped(chunk.charCodeAt(0)) && !isPyStripped(chunk.charCodeAt(eq - 1))) return chunk.slice(0, eq);
-  return chunk.slice(0, eq).replace(PY_STRIP, '');
+  let start = 0;
+  let end = eq;
+  while (start < end && isPyStripped(chunk.charCodeAt(start))) start++;
+  while (end > start && isPyStripped(chunk.charCodeAt(end - 1))) end--;
+  return chunk.slice(start, end);
 }
 
 /**
