@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import type { IncomingHttpHeaders } from 'node:http';
 import { describe, it } from 'node:test';
+import { parse as parseCookies } from 'cookie';
+import fc from 'fast-check';
+import { AggregatorRegistry, Histogram, Registry } from 'prom-client';
 import { parseDuration } from '../src/config/duration.js';
 import { sameDn } from '../src/directory/dn.js';
 import { escapeFilterValue, fillFilter } from '../src/directory/filter.js';
@@ -10,8 +13,10 @@ import { drfAuthorization } from '../src/proxy/api-clients.js';
 import { djangoCookieName, parseSetCookie, rewriteCookies } from '../src/proxy/cookies.js';
 import { stripIdentityHeaders } from '../src/proxy/identity-headers.js';
 import { LineBatch } from '../src/ops/line-batch.js';
+import { TalliedHistogram } from '../src/ops/tallied-histogram.js';
 import { redisCall, RedisUnavailableError } from '../src/redis/errors.js';
 import { redisKeys } from '../src/redis/keys.js';
+import { CookieValues } from '../src/session/cookie-values.js';
 import { safeNextPath } from '../src/web/next-path.js';
 
 const ORIGIN = new URL('https://paperless.example.com');
@@ -62,6 +67,27 @@ describe('cookie removal', () => {
     assert.equal(jar.cookie, 'csrftoken=t; sessionid=kept');
   });
 
+  it('rewrites any header as splitting on ; and keeping each non-blank chunk under a kept name would', () => {
+    // The plain statement of the rule, which the one-pass rewrite must match on every header.
+    const byTheRule = (header: string | undefined, drop: ReadonlySet<string>, add?: { name: string; value: string }) => {
+      const kept = (header ?? '').split(';').filter((chunk) => chunk.trim() !== '' && !drop.has(djangoCookieName(chunk)));
+      if (add) kept.push(`${kept.length ? ' ' : ''}${add.name}=${add.value}`);
+      return kept.length === 0 ? undefined : kept.join(';');
+    };
+    const piece = fc.constantFrom('sessionid', 'gw', 'a', '=', '==', ';', '; ', ' ', '\t', '\u3000', '\ufeff', '\x85', '\xa0', '\x1c', 'v', '"x"');
+    const header = fc.option(fc.array(piece, { maxLength: 20 }).map((parts) => parts.join('')), { nil: undefined });
+    const add = fc.option(fc.record({ name: fc.constant('sessionid'), value: fc.stringMatching(/^[a-z0-9]{1,8}$/) }), { nil: undefined });
+    fc.assert(
+      fc.property(header, add, (cookie, jar) => {
+        const headers: IncomingHttpHeaders = cookie === undefined ? {} : { cookie };
+        rewriteCookies(headers, new Set(['sessionid', 'gw']), jar);
+        assert.equal(headers.cookie, byTheRule(cookie, new Set(['sessionid', 'gw']), jar));
+        assert.equal('cookie' in headers, headers.cookie !== undefined, 'no empty Cookie header left behind');
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
   it("reads cookie names as Django does (Python's str.strip), not as JavaScript's trim", () => {
     for (const disguise of ['\x85', '\x1c', '\x1d', '\x1e', '\x1f', '\xa0', '\v', '\f', ' \t']) {
       assert.equal(djangoCookieName(`${disguise}sessionid${disguise}=abc`), 'sessionid', JSON.stringify(disguise));
@@ -104,6 +130,73 @@ describe('cookie removal', () => {
   it("reads Paperless's Set-Cookie lines, deletions included", () => {
     assert.deepEqual(parseSetCookie('sessionid=abc; expires=Tue, 22 Dec 2099 04:37:51 GMT; HttpOnly; Max-Age=1814400; Path=/; SameSite=Lax'), { name: 'sessionid', value: 'abc', deletes: false });
     assert.equal(parseSetCookie('sessionid=""; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/').deletes, true);
+  });
+});
+
+describe('the session cookie read from a Cookie header', () => {
+  // Pieces that make headers where the cookie package's choices matter: repeats, spaces, bad and good percent-encoding.
+  const piece = fc.constantFrom('gw', 'gw ', ' gw', 'gw2', 'xgw', '=', ';', '; ', ' ', '\t', '%', '%3A', '%2F', '%E0%A4', '%ZZ', 's', ':', 'a.b', '"', 'é');
+  const header = fc.array(piece, { maxLength: 24 }).map((parts) => parts.join(''));
+
+  it("gives what the cookie package's own parse gives, remembered or not", () => {
+    fc.assert(
+      fc.property(header, (h) => {
+        const values = new CookieValues('gw', 3);
+        const expected = parseCookies(h)['gw'];
+        assert.equal(values.of(h), expected);
+        assert.equal(values.of(h), expected, 'the remembered decoding');
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('stays within its bound and still answers right when it starts over', () => {
+    const values = new CookieValues('gw', 3);
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 10; i++) assert.equal(values.of(`a=1; gw=s%3Aid${i}.sig%2F; gw=second`), `s:id${i}.sig/`);
+    }
+    assert.equal(values.of(undefined), undefined);
+    assert.equal(values.of('gw=%E0%A4'), '%E0%A4', 'not decodable: kept as it is');
+    assert.ok((values as unknown as { decoded: Map<string, string> }).decoded.size <= 3);
+  });
+});
+
+describe('the tallied histogram of proxied requests', () => {
+  const buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+  /** The same observations into the gateway's histogram and into prom-client's own, each in a registry of its own. */
+  const both = (observations: [string, number][]) => {
+    const [ours, theirs] = [new Registry(), new Registry()];
+    const tallied = new TalliedHistogram('status_class', { name: 'h_seconds', help: 'help', buckets, registers: [ours] });
+    const plain = new Histogram({ name: 'h_seconds', help: 'help', labelNames: ['status_class'], buckets, registers: [theirs] });
+    for (const [label, value] of observations) {
+      tallied.record(label, value);
+      plain.observe({ status_class: label }, value);
+    }
+    return { ours, theirs, tallied };
+  };
+  const observation = fc.tuple(fc.constantFrom('2xx', '3xx', '5xx'), fc.oneof(fc.constantFrom(...buckets, 0, 31), fc.double({ min: 0, max: 40, noNaN: true })));
+
+  it("is exposed exactly as prom-client's own histogram, as text, as JSON and aggregated across workers", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(observation, { maxLength: 30 }), fc.array(observation, { maxLength: 30 }), async (first, second) => {
+        const a = both(first);
+        const b = both(second);
+        assert.equal(await a.ours.metrics(), await a.theirs.metrics());
+        // As a worker sends it to the primary: serialized.
+        const json = async (r: Registry) => JSON.parse(JSON.stringify(await r.getMetricsAsJSON())) as unknown;
+        assert.deepEqual(await json(a.ours), await json(a.theirs));
+        const merged = async (x: Registry, y: Registry) => (await AggregatorRegistry.aggregate([await x.getMetricsAsJSON(), await y.getMetricsAsJSON()]).metrics());
+        assert.equal(await merged(a.ours, b.ours), await merged(a.theirs, b.theirs));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('starts from nothing again when the registry is reset', async () => {
+    const { ours, theirs } = both([['2xx', 0.2]]);
+    ours.resetMetrics();
+    theirs.resetMetrics();
+    assert.equal(await ours.metrics(), await theirs.metrics());
   });
 });
 

@@ -3,7 +3,6 @@ import { promisify } from 'node:util';
 import type { Request, RequestHandler } from 'express';
 import session, { type SessionData } from 'express-session';
 import type { RedisClient as Redis } from '../redis/client.js';
-import { parse as parseCookies } from 'cookie';
 import { unsign } from 'cookie-signature';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
@@ -15,6 +14,7 @@ import { listUserSessions, type SessionSummary } from './session-list.js';
 import { revokeSessions, revokeUserSessions } from './revoke.js';
 import { UserSessionIndex } from './user-index.js';
 import { SessionCache, type CachedSession } from './session-cache.js';
+import { CookieValues } from './cookie-values.js';
 import { SessionRecords } from './session-records.js';
 
 /**
@@ -52,6 +52,7 @@ export class SessionService {
   private readonly channel: string;
   private readonly listeners: RevokedListener[] = [];
   private readonly cache = new SessionCache();
+  private readonly cookies: CookieValues;
   /** Reads under way, by cookie: the requests that find a session stale together share one. */
   private readonly fetching = new Map<string, Promise<CachedSession | undefined>>();
   /** The idle expiry is pushed forward at most this often per session and process, not on every request. */
@@ -65,6 +66,7 @@ export class SessionService {
     private readonly keys: RedisKeys,
     private readonly log: Logger,
   ) {
+    this.cookies = new CookieValues(config.cookieName);
     this.records = new SessionRecords(redis, keys, (data) => this.storeTtlMs(data, Date.now()));
     const cookie = { path: '/', httpOnly: true, sameSite: 'lax' as const, secure: config.secureCookie };
     this.index = new UserSessionIndex(redis, keys, config.maxLifetimeMs);
@@ -136,8 +138,7 @@ export class SessionService {
   }
 
   private cookieValue(cookieHeader: string | undefined): string | undefined {
-    if (!cookieHeader || !cookieHeader.includes(this.config.cookieName)) return undefined;
-    const raw = parseCookies(cookieHeader)[this.config.cookieName];
+    const raw = this.cookies.of(cookieHeader);
     return raw?.startsWith('s:') ? raw : undefined;
   }
 
