@@ -26,7 +26,8 @@ export function requestIdAndAccessLog(log: Logger, logRequests: boolean): (req: 
     const url = req.url ?? '/';
     if (logRequests && !url.startsWith('/_gateway/')) {
       const started = performance.now();
-      res.once('close', () => {
+      // 'close' comes once per response; `on` spares the once-wrapper and its removal on every request.
+      res.on('close', () => {
         const line = { reqId: id, method: req.method, path: pathOf(url), status: res.statusCode, ms: Math.round(performance.now() - started) };
         if (!res.writableFinished) log.warn(line, 'request aborted before its response was sent');
         else if (res.statusCode >= 500) log.warn(line, 'request completed');

@@ -40,8 +40,6 @@ export function createForwarder(deps: ForwarderDeps) {
   // Neither the gateway's cookie nor any browser cookie Django would read as its session cookie
   // goes upstream: Paperless's session comes from the gateway session's jar alone.
   const notForwarded = new Set([deps.sessionCookieName, paperlessSessionCookie]);
-  /** Which gateway session a forwarded request belongs to, for its answer's Set-Cookie. */
-  const sessionOf = new WeakMap<IncomingMessage, LoadedSession>();
   const proto = deps.publicUrl.protocol.slice(0, -1);
   const identityKey = identity.remoteUserHeader.toLowerCase();
   const stripIdentity = identityHeaderStripper(identity.remoteUserHeader);
@@ -55,7 +53,7 @@ export function createForwarder(deps: ForwarderDeps) {
 
   /** No client address may hold more than its share of the upstream pool. */
   const inFlight = new Map<string, number>();
-  function toPaperless(req: IncomingMessage, res: ServerResponse, ip: string): void {
+  function toPaperless(req: IncomingMessage, res: ServerResponse, ip: string, session: LoadedSession | undefined): void {
     const count = inFlight.get(ip) ?? 0;
     if (count >= deps.maxPerClient) {
       echoRequestId(req, res);
@@ -64,7 +62,7 @@ export function createForwarder(deps: ForwarderDeps) {
       return;
     }
     inFlight.set(ip, count + 1);
-    upstream.web(req, res, () => {
+    upstream.web(req, res, session, () => {
       const left = (inFlight.get(ip) ?? 1) - 1;
       if (left <= 0) inFlight.delete(ip);
       else inFlight.set(ip, left);
@@ -91,12 +89,14 @@ export function createForwarder(deps: ForwarderDeps) {
   function forward(exchange: Exchange, decision: Extract<Decision, { kind: 'anonymous' | 'user' }>): void {
     const { req } = exchange;
     let jar: { name: string; value: string } | undefined;
+    // The gateway session the answer's Set-Cookie lines belong to (see keepPaperlessSession).
+    let session: LoadedSession | undefined;
     if (decision.kind === 'user') {
       // Sign-in refuses such names; a session from before that rule must not reach Node's header check.
       if (!fitsIdentityHeader(decision.username)) throw new UsernameNotRepresentableError(decision.username);
       if (decision.via === 'basic') delete req.headers.authorization; // the password stays here
       else {
-        sessionOf.set(req, decision.session);
+        session = decision.session;
         if (decision.session.paperlessSession) jar = { name: paperlessSessionCookie, value: decision.session.paperlessSession };
       }
       req.headers[identityKey] = decision.username;
@@ -105,11 +105,11 @@ export function createForwarder(deps: ForwarderDeps) {
     const ip = deps.ipOf(req);
     setForwardingHeaders(req.headers, { ip, proto, host: req.headers.host });
     if (exchange.to.kind === 'http') {
-      toPaperless(req, exchange.to.res, ip);
+      toPaperless(req, exchange.to.res, ip, session);
       return;
     }
-    if (decision.kind === 'user' && decision.via === 'session') deps.websockets.track(decision.session.sid, decision.session.endsAt, exchange.to.socket);
-    upstream.ws(req, exchange.to.socket, exchange.to.head);
+    if (session) deps.websockets.track(session.sid, session.endsAt, exchange.to.socket);
+    upstream.ws(req, exchange.to.socket, exchange.to.head, session);
   }
 
   function apply(exchange: Exchange, decision: Decision): void {
@@ -140,7 +140,7 @@ export function createForwarder(deps: ForwarderDeps) {
    * the gateway session it belongs to (rotation and deletion followed). Answers to requests
    * without a gateway session lose it too.
    */
-  function keepPaperlessSession(setCookies: string[], req: IncomingMessage): string[] {
+  function keepPaperlessSession(setCookies: string[], session: LoadedSession | undefined): string[] {
     const kept: string[] = [];
     for (const line of setCookies) {
       const cookie = parseSetCookie(line);
@@ -148,7 +148,6 @@ export function createForwarder(deps: ForwarderDeps) {
         kept.push(line);
         continue;
       }
-      const session = sessionOf.get(req);
       if (!session) continue;
       const value = cookie.deletes ? undefined : cookie.value;
       if (value === session.paperlessSession) continue;

@@ -10,9 +10,9 @@ const REQUEST_HOP_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connecti
 /** The same for answers; `trailer` stays, since Node sends trailers only when it was announced. */
 const RESPONSE_HOP_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
 
-export interface HttpCoreHooks {
-  /** Which of an answer's Set-Cookie lines the browser gets. */
-  setCookies(lines: string[], req: IncomingMessage): string[];
+export interface HttpCoreHooks<Owner> {
+  /** Which of an answer's Set-Cookie lines the browser gets; `owner` is what the request was forwarded with. */
+  setCookies(lines: string[], req: IncomingMessage, owner: Owner | undefined): string[];
   /** Paperless failed (no connection, no answer in time, a broken answer) and the client is still there. */
   failed(err: Error, req: IncomingMessage, res: ServerResponse): void;
   /** The client left before the exchange ended; Paperless's side has been aborted. */
@@ -27,19 +27,23 @@ export interface HttpCoreHooks {
  * aborts Paperless's side, and Paperless's silence is bounded by the upstream timeout (for the
  * headers, and between body chunks). Websockets are not here (see Upstream).
  */
-export class HttpCore {
+export class HttpCore<Owner> {
   private readonly pool: Pool;
 
   constructor(
     private readonly origin: URL,
     timeoutMs: number,
-    private readonly hooks: HttpCoreHooks,
+    private readonly hooks: HttpCoreHooks<Owner>,
   ) {
     this.pool = new Pool(origin.origin, { connections: 256, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
   }
 
-  /** `done`: called once when the exchange is over, however it ended. */
-  forward(req: IncomingMessage, res: ServerResponse, done?: () => void): void {
+  /**
+   * `owner`: handed back with the answer's Set-Cookie lines (carried by the exchange, not kept
+   * beside the request: a WeakMap entry per request was most of the forwarder's own time).
+   * `done`: called once when the exchange is over, however it ended.
+   */
+  forward(req: IncomingMessage, res: ServerResponse, owner: Owner | undefined, done?: () => void): void {
     const headers: IncomingHttpHeaders = {};
     for (const name in req.headers) if (!REQUEST_HOP_HEADERS.has(name)) headers[name] = req.headers[name];
     // A body is what HTTP/1.1 framing says there is: a length other than 0, or chunks.
@@ -52,7 +56,7 @@ export class HttpCore {
       headers: headers as Record<string, string | string[]>,
       body: hasBody ? req : null,
     };
-    this.pool.dispatch(options, new Exchange(req, res, this.hooks, done));
+    this.pool.dispatch(options, new Exchange(req, res, this.hooks, owner, done));
   }
 
   close(): Promise<void> {
@@ -61,7 +65,7 @@ export class HttpCore {
 }
 
 /** One request's answer, copied to the client as it arrives. */
-class Exchange implements Dispatcher.DispatchHandler {
+class Exchange<Owner> implements Dispatcher.DispatchHandler {
   private controller?: Dispatcher.DispatchController;
   private clientGone = false;
   private waitingForDrain = false;
@@ -71,12 +75,14 @@ class Exchange implements Dispatcher.DispatchHandler {
   constructor(
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
-    private readonly hooks: HttpCoreHooks,
+    private readonly hooks: HttpCoreHooks<Owner>,
+    private readonly owner: Owner | undefined,
     done: (() => void) | undefined,
   ) {
     const started = performance.now();
-    // One listener for everything that happens at the end: each `close` listener on the hot path costs.
-    res.once('close', () => {
+    // One listener for everything that happens at the end: each `close` listener on the hot path
+    // costs. `on`, not `once`: a response closes once, and once's wrapper and removal cost too.
+    res.on('close', () => {
       if (!res.writableFinished) {
         this.clientGone = true;
         this.controller?.abort(new Error('the client left'));
@@ -104,7 +110,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       if (RESPONSE_HOP_HEADERS.has(name)) continue;
       const value = headers[name];
       if (value === undefined) continue;
-      out[name] = name === 'set-cookie' ? this.hooks.setCookies(Array.isArray(value) ? value : [value], this.req) : value;
+      out[name] = name === 'set-cookie' ? this.hooks.setCookies(Array.isArray(value) ? value : [value], this.req, this.owner) : value;
     }
     if (Array.isArray(out['set-cookie']) && out['set-cookie'].length === 0) delete out['set-cookie'];
     // The gateway's request id, the one Paperless received, in the same writeHead (see echoRequestId).

@@ -3,6 +3,7 @@ import https from 'node:https';
 import type { Socket } from 'node:net';
 import { ProxyServer } from 'http-proxy-3';
 import type { Config } from '../config/config.js';
+import type { LoadedSession } from '../session/sessions.js';
 import { type Metrics, statusClass } from '../ops/metrics.js';
 import { UpstreamUnavailableError } from './errors.js';
 import { HttpCore } from './http-core.js';
@@ -26,8 +27,8 @@ function clientGone(res: http.ServerResponse | Socket): boolean {
   return !socket || socket.destroyed;
 }
 
-/** Decides which of an answer's Set-Cookie lines the browser gets. */
-export type SetCookieFilter = (setCookies: string[], req: http.IncomingMessage) => string[];
+/** Decides which of an answer's Set-Cookie lines the browser gets, knowing the gateway session the request was forwarded for. */
+export type SetCookieFilter = (setCookies: string[], session: LoadedSession | undefined) => string[];
 
 /**
  * The one connection to Paperless: a keep-alive agent shared by every
@@ -37,7 +38,9 @@ export type SetCookieFilter = (setCookies: string[], req: http.IncomingMessage) 
 export class Upstream {
   readonly agent: http.Agent;
   /** Plain HTTP: undici (about twice http-proxy-3's requests per second; README "Performance"). */
-  private readonly http: HttpCore;
+  private readonly http: HttpCore<LoadedSession>;
+  /** The session of each websocket handshake under way (rare beside plain requests, which carry theirs). */
+  private readonly handshakeSessions = new WeakMap<http.IncomingMessage, LoadedSession>();
   /** Websocket handshakes and their sockets. */
   private readonly proxy: ProxyServer;
   private setCookieFilter?: SetCookieFilter;
@@ -48,7 +51,7 @@ export class Upstream {
     private readonly metrics: Pick<Metrics, 'proxied'>,
   ) {
     this.http = new HttpCore(config.url, config.timeoutMs, {
-      setCookies: (lines, req) => (this.setCookieFilter ? this.setCookieFilter(lines, req) : lines),
+      setCookies: (lines, _req, session) => (this.setCookieFilter ? this.setCookieFilter(lines, session) : lines),
       failed: (err, req, res) => events.unavailable(new UpstreamUnavailableError(err.message, { cause: err.cause }), req, res),
       clientLeft: (detail, req) => events.clientLeft(detail, req),
       finished: (res, seconds) => this.observe(res.statusCode, seconds),
@@ -108,19 +111,20 @@ export class Upstream {
 
   private filterCookies(proxyRes: http.IncomingMessage, req: http.IncomingMessage): void {
     const lines = proxyRes.headers['set-cookie'];
-    if (lines && this.setCookieFilter) proxyRes.headers['set-cookie'] = this.setCookieFilter(lines, req);
+    if (lines && this.setCookieFilter) proxyRes.headers['set-cookie'] = this.setCookieFilter(lines, this.handshakeSessions.get(req));
   }
 
-  /** `done`: called once when the exchange is over, however it ended. */
-  web(req: http.IncomingMessage, res: http.ServerResponse, done?: () => void): void {
-    this.http.forward(req, res, done);
+  /** `session`: the gateway session the request is forwarded for; `done`: called once when the exchange is over, however it ended. */
+  web(req: http.IncomingMessage, res: http.ServerResponse, session: LoadedSession | undefined, done?: () => void): void {
+    this.http.forward(req, res, session, done);
   }
 
   private observe(status: number, seconds: number): void {
     this.metrics.proxied.record(STATUS_CLASSES[Math.floor(status / 100)] ?? statusClass(status), seconds);
   }
 
-  ws(req: http.IncomingMessage, socket: Socket, head: Buffer): void {
+  ws(req: http.IncomingMessage, socket: Socket, head: Buffer, session: LoadedSession | undefined): void {
+    if (session) this.handshakeSessions.set(req, session);
     void this.proxy.ws(req, socket, head);
   }
 
