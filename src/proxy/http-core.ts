@@ -44,11 +44,13 @@ export class HttpCore<Owner> {
    * `done`: called once when the exchange is over, however it ended.
    */
   forward(req: IncomingMessage, res: ServerResponse, owner: Owner | undefined, done?: () => void): void {
+    // Read once: `req.headers` is a getter, and this loop would call it for every header.
+    const incoming = req.headers;
     const headers: IncomingHttpHeaders = {};
-    for (const name in req.headers) if (!REQUEST_HOP_HEADERS.has(name)) headers[name] = req.headers[name];
+    for (const name in incoming) if (!REQUEST_HOP_HEADERS.has(name)) headers[name] = incoming[name];
     // A body is what HTTP/1.1 framing says there is: a length other than 0, or chunks.
-    const length = req.headers['content-length'];
-    const hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+    const length = incoming['content-length'];
+    const hasBody = incoming['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
     const options: Dispatcher.DispatchOptions = {
       origin: this.origin.origin,
       path: req.url ?? '/',
