@@ -14,6 +14,7 @@ import { djangoCookieName, parseSetCookie, rewriteCookies } from '../src/proxy/c
 import { stripIdentityHeaders } from '../src/proxy/identity-headers.js';
 import { LineBatch } from '../src/ops/line-batch.js';
 import { TalliedHistogram } from '../src/ops/tallied-histogram.js';
+import { statusClass } from '../src/ops/metrics.js';
 import { redisCall, RedisUnavailableError } from '../src/redis/errors.js';
 import { redisKeys } from '../src/redis/keys.js';
 import { CookieValues } from '../src/session/cookie-values.js';
@@ -190,6 +191,10 @@ describe('the tallied histogram of proxied requests', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('labels every status with its class', () => {
+    for (const status of [0, 99, 100, 101, 199, 200, 204, 302, 404, 499, 500, 502, 599, 600, 999]) assert.equal(statusClass(status), `${Math.floor(status / 100)}xx`, String(status));
   });
 
   it('starts from nothing again when the registry is reset', async () => {

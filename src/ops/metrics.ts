@@ -50,6 +50,9 @@ export class Metrics {
   }
 }
 
+/** The usual labels, built once: the proxied path labels every answer. */
+const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'];
+
 export function statusClass(status: number): string {
-  return `${Math.floor(status / 100)}xx`;
+  return STATUS_CLASSES[Math.floor(status / 100) - 1] ?? `${Math.floor(status / 100)}xx`;
 }

@@ -12,7 +12,7 @@ const RESPONSE_HOP_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connect
 
 export interface HttpCoreHooks<Owner> {
   /** Which of an answer's Set-Cookie lines the browser gets; `owner` is what the request was forwarded with. */
-  setCookies(lines: string[], req: IncomingMessage, owner: Owner | undefined): string[];
+  setCookies(lines: string[], owner: Owner | undefined): string[];
   /** Paperless failed (no connection, no answer in time, a broken answer) and the client is still there. */
   failed(err: Error, req: IncomingMessage, res: ServerResponse): void;
   /** The client left before the exchange ended; Paperless's side has been aborted. */
@@ -112,7 +112,7 @@ class Exchange<Owner> implements Dispatcher.DispatchHandler {
       if (RESPONSE_HOP_HEADERS.has(name)) continue;
       const value = headers[name];
       if (value === undefined) continue;
-      out[name] = name === 'set-cookie' ? this.hooks.setCookies(Array.isArray(value) ? value : [value], this.req, this.owner) : value;
+      out[name] = name === 'set-cookie' ? this.hooks.setCookies(Array.isArray(value) ? value : [value], this.owner) : value;
     }
     if (Array.isArray(out['set-cookie']) && out['set-cookie'].length === 0) delete out['set-cookie'];
     // The gateway's request id, the one Paperless received, in the same writeHead (see echoRequestId).

@@ -8,9 +8,6 @@ import { type Metrics, statusClass } from '../ops/metrics.js';
 import { UpstreamUnavailableError } from './errors.js';
 import { HttpCore } from './http-core.js';
 
-/** The status class labels, built once rather than on every answer. */
-const STATUS_CLASSES = ['0xx', '1xx', '2xx', '3xx', '4xx', '5xx'];
-
 /** Keep-alive sockets to Paperless, shared by every request (the benchmark's bare proxy uses the same). */
 export const UPSTREAM_AGENT_OPTIONS: http.AgentOptions = { keepAlive: true, maxSockets: 256, maxFreeSockets: 64, timeout: 60_000 };
 
@@ -51,7 +48,7 @@ export class Upstream {
     private readonly metrics: Pick<Metrics, 'proxied'>,
   ) {
     this.http = new HttpCore(config.url, config.timeoutMs, {
-      setCookies: (lines, _req, session) => (this.setCookieFilter ? this.setCookieFilter(lines, session) : lines),
+      setCookies: (lines, session) => (this.setCookieFilter ? this.setCookieFilter(lines, session) : lines),
       failed: (err, req, res) => events.unavailable(new UpstreamUnavailableError(err.message, { cause: err.cause }), req, res),
       clientLeft: (detail, req) => events.clientLeft(detail, req),
       finished: (res, seconds) => this.observe(res.statusCode, seconds),
@@ -120,7 +117,7 @@ export class Upstream {
   }
 
   private observe(status: number, seconds: number): void {
-    this.metrics.proxied.record(STATUS_CLASSES[Math.floor(status / 100)] ?? statusClass(status), seconds);
+    this.metrics.proxied.record(statusClass(status), seconds);
   }
 
   ws(req: http.IncomingMessage, socket: Socket, head: Buffer, session: LoadedSession | undefined): void {
