@@ -24,6 +24,8 @@ export interface Results {
     gateway: LoadResult;
     /** The same gateway again after the transfers, websockets and logins. */
     gatewayAfterHeavy: LoadResult;
+    /** The bare undici core measured again in turn with the gateway's after-use runs (it served the transfers too). */
+    bareUndiciCoreAgain: LoadResult;
     /** Again, after 30 s of rest: tells a lasting slowdown from a collector catching up. */
     gatewayRested: LoadResult;
     gatewayWorkers: LoadResult & { workers: number };
@@ -38,7 +40,7 @@ export interface Results {
     corePeakRssGrowthMiB: number;
     bareUploadRatio: number;
     bareDownloadRatio: number;
-    /** The gateway's throughput over the bare undici core's (≥ 0.9 wanted). */
+    /** The gateway's throughput over the bare undici core's (≥ 0.9 wanted): the median of `runs` pairs taken in turn. */
     vsCoreUpload: number;
     vsCoreDownload: number;
   };
@@ -59,13 +61,16 @@ export function evaluate(r: Results): Target[] {
   const vsCore = t.gateway.requestsPerSecond / t.bareUndiciCore.requestsPerSecond;
   const cpu = (t.gateway.cpuUsPerRequest ?? Infinity) / (t.bareUndiciCore.cpuUsPerRequest ?? 1);
   const after = t.gatewayAfterHeavy.requestsPerSecond / t.gateway.requestsPerSecond;
+  // The same, each figure over the bare core's beside it: what is left when the machine itself moved.
+  const afterBesideCore = t.gatewayAfterHeavy.requestsPerSecond / t.bareUndiciCoreAgain.requestsPerSecond / vsCore;
   const transfers = Math.min(r.transfers.vsCoreUpload, r.transfers.vsCoreDownload);
   const targets: Target[] = [
     { name: '1 worker ≥ 2.0× the forward-auth floor', measured: x(vsFloor), met: vsFloor >= 2 },
     { name: '1 worker ≥ 0.8× the bare undici core', measured: x(vsCore), met: vsCore >= 0.8 },
     { name: "CPU per request ≤ 1.3× the bare undici core's", measured: `${x(cpu)} (${(t.gateway.cpuUsPerRequest ?? 0).toFixed(1)} vs ${(t.bareUndiciCore.cpuUsPerRequest ?? 0).toFixed(1)} µs)`, met: cpu <= 1.3 },
     { name: "p99 ≤ the floor's", measured: `${t.gateway.p99Ms.toFixed(2)} ms vs ${t.forwardAuthFloor.p99Ms.toFixed(2)} ms`, met: t.gateway.p99Ms <= t.forwardAuthFloor.p99Ms },
-    { name: 'after heavy use ≥ 0.95× fresh', measured: x(after), met: after >= 0.95 },
+    // Met only when both say so: the raw figure cannot tell a slower gateway from a slower machine, nor the other one a faster machine from a recovering gateway.
+    { name: 'after heavy use ≥ 0.95× fresh', measured: `${x(after)}; each beside the bare core: ${x(afterBesideCore)}`, met: after >= 0.95 && afterBesideCore >= 0.95 },
     { name: `${gib} transfers ≥ 0.9× the bare core's throughput`, measured: `upload ${x(r.transfers.vsCoreUpload)}, download ${x(r.transfers.vsCoreDownload)}`, met: transfers >= 0.9 },
     { name: `${gib} transfers ≤ 32 MiB RSS growth`, measured: `${r.transfers.peakRssGrowthMiB.toFixed(1)} MiB (bare core: ${r.transfers.corePeakRssGrowthMiB.toFixed(1)} MiB)`, met: r.transfers.peakRssGrowthMiB <= 32 },
     {
@@ -92,7 +97,7 @@ export function markdown(r: Results): string {
   const row = (name: string, l: LoadResult) => `| ${name} | ${Math.round(l.requestsPerSecond).toLocaleString('en-US')} | ${l.p50Ms.toFixed(2)} | ${l.p99Ms.toFixed(2)} | ${cpu(l)} | ${(l.requestsPerSecond / direct).toFixed(2)}× |`;
   return [
     `Machine: ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB, Linux ${r.machine.kernel}, Node ${r.machine.node}; ${r.date.slice(0, 10)}.`,
-    `wrk -t1 -c${r.settings.connections}, keep-alive, ${r.settings.seconds} s after ${r.settings.warmup} s warm-up, 1 KB JSON upstream; everything on the same machine. The bare undici core and the fresh gateway: the median (by CPU per request) of ${r.settings.runs} runs each, taken in turn; the gateway again and rested: the median of ${r.settings.runs}.`,
+    `wrk -t1 -c${r.settings.connections}, keep-alive, ${r.settings.seconds} s after ${r.settings.warmup} s warm-up, 1 KB JSON upstream; everything on the same machine. The bare undici core and the fresh gateway: the median (by CPU per request) of ${r.settings.runs} runs each, taken in turn; the gateway again (in turn with the bare core again) and rested: the median of ${r.settings.runs}.`,
     '',
     '| setup | req/s | p50 ms | p99 ms | CPU µs/req | vs direct |',
     '|---|---:|---:|---:|---:|---:|',
@@ -104,6 +109,7 @@ export function markdown(r: Results): string {
     row('bare undici core (`Pool.stream`)', t.bareUndiciCore),
     row('**gateway**, signed in, 1 worker', t.gateway),
     row('the same gateway after the transfers, websockets and logins below', t.gatewayAfterHeavy),
+    row('the bare undici core again, in turn with that', t.bareUndiciCoreAgain),
     row('the same, after 30 s of rest', t.gatewayRested),
     row(`**gateway**, signed in, ${t.gatewayWorkers.workers} workers`, t.gatewayWorkers),
     '',
@@ -111,7 +117,7 @@ export function markdown(r: Results): string {
     '|---|---|---|',
     ...r.targets.map((target) => `| ${target.name} | ${target.measured} | ${target.met ? 'yes' : '**no**'} |`),
     '',
-    `${size(r.settings.transferBytes)} through the gateway: upload ${r.transfers.uploadMiBps.toFixed(0)} MiB/s, download ${r.transfers.downloadMiBps.toFixed(0)} MiB/s;`,
+    `${size(r.settings.transferBytes)} through the gateway (the median of ${r.settings.runs}, each beside one through the bare undici core): upload ${r.transfers.uploadMiBps.toFixed(0)} MiB/s, download ${r.transfers.downloadMiBps.toFixed(0)} MiB/s;`,
     `bare http-proxy-3 reaches ${x(r.transfers.bareUploadRatio)} (upload) and ${x(r.transfers.bareDownloadRatio)} (download) of direct in the same run.`,
     '',
     ...(r.soak
