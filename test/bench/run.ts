@@ -149,14 +149,16 @@ async function main(): Promise<void> {
     const bare = await measure('bare http-proxy-3', `http://127.0.0.1:${barePort}${path}`, [pidOf(bareProxy)], browser);
     // The two figures the targets compare, in alternating runs: on a shared VM one run of the same
     // core moved by a fifth from the next, so each is the median of RUNS runs taken side by side.
-    const coreRuns: LoadResult[] = [];
-    const gatewayRuns: LoadResult[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      coreRuns.push(await measure('bare undici core', `http://127.0.0.1:${undiciPort}${path}`, [pidOf(bareUndici)], browser));
-      gatewayRuns.push(await measure('gateway, 1 worker', `${gatewayUrl}${path}`, [pid], browser));
-    }
-    const bareCore = medianRun(coreRuns);
-    const gateway1 = medianRun(gatewayRuns);
+    const inTurn = async (suffix: string): Promise<[LoadResult, LoadResult]> => {
+      const coreRuns: LoadResult[] = [];
+      const gatewayRuns: LoadResult[] = [];
+      for (let i = 0; i < RUNS; i++) {
+        coreRuns.push(await measure(`bare undici core${suffix}`, `http://127.0.0.1:${undiciPort}${path}`, [pidOf(bareUndici)], browser));
+        gatewayRuns.push(await measure(`gateway, 1 worker${suffix}`, `${gatewayUrl}${path}`, [pid], browser));
+      }
+      return [medianRun(coreRuns), medianRun(gatewayRuns)];
+    };
+    const [bareCore, gateway1] = await inTurn('');
 
     say(`1 GiB transfers (${GIB} bytes)`);
     // The gateway against the bare core, RUNS times each way and in turn (one transfer of either
@@ -204,14 +206,7 @@ async function main(): Promise<void> {
     say(`  ${logins.toFixed(0)} logins/s`);
     // The bare core again, in turn with the gateway as before: on a shared VM the machine itself
     // moves between the fresh runs and these, and only the core beside them tells by how much.
-    const coreAgainRuns: LoadResult[] = [];
-    const gatewayAgainRuns: LoadResult[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      coreAgainRuns.push(await measure('bare undici core, again', `http://127.0.0.1:${undiciPort}${path}`, [pidOf(bareUndici)], browser));
-      gatewayAgainRuns.push(await measure('gateway, 1 worker, again', `${gatewayUrl}${path}`, [pid], browser));
-    }
-    const bareCoreAgain = medianRun(coreAgainRuns);
-    const gatewayAfter = medianRun(gatewayAgainRuns);
+    const [bareCoreAgain, gatewayAfter] = await inTurn(', again');
     // Whether the drop lasts: the same after half a minute of rest (a collector catching up recovers, a leak does not).
     await new Promise((r) => setTimeout(r, 30_000));
     const gatewayRested = await measureMedian('gateway, 1 worker, rested', `${gatewayUrl}${path}`, [pid], browser);
