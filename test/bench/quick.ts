@@ -5,6 +5,9 @@
  *   BENCH_ROUNDS (3), BENCH_SECONDS (5), BENCH_PROFILE=<dir> (--cpu-prof for the gateway and the core),
  *   BENCH_GATEWAY_ENV='{"NAME":"value"}', BENCH_SIGN_INS=<n> (sign-ins to the last gateway halfway),
  *   BENCH_BETWEEN_PATH=/_gateway/health (3 s of requests to that path of the last gateway halfway),
+ *   BENCH_HALFWAY_WEBSOCKETS=<n> (n websockets opened and closed halfway), BENCH_HALFWAY_TRANSFER_BYTES=<n>
+ *   (an upload and a download of n bytes halfway): each part of the full benchmark's "heavy use" alone,
+ *   BENCH_HALFWAY_VARIED=<n> (n proxied requests halfway whose extra headers differ, as browsers and apps differ),
  *   BENCH_HALFWAY_ALL=1 (the sign-ins and requests halfway to every gateway, not the last only),
  *   BENCH_OTHER=<path to another build's dist/main.js>: measured beside this one, same rounds,
  *   (two identical builds: 'gateway' measured about 8 % faster than 'other', in either start and
@@ -25,6 +28,7 @@ import { RedisServer } from '../support/redis.js';
 import { Slapd } from '../support/slapd.js';
 import { gatewayEnv, resetPeakMemory, startGateway, startScript, stop, TICKS, treeCpuMs, treeMemory } from './processes.js';
 import { download, upload } from './transfers.js';
+import { openMany } from './websockets.js';
 import { wrk } from './wrk.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -36,6 +40,9 @@ const PIN = process.env.BENCH_PIN === '1';
 const TRANSFER = Number(process.env.BENCH_TRANSFER_BYTES ?? 0);
 const OTHER = process.env.BENCH_OTHER;
 const SNAPSHOTS = process.env.BENCH_HEAP_SNAPSHOTS === '1';
+const HALFWAY_WEBSOCKETS = Number(process.env.BENCH_HALFWAY_WEBSOCKETS ?? 0);
+const HALFWAY_TRANSFER = Number(process.env.BENCH_HALFWAY_TRANSFER_BYTES ?? 0);
+const HALFWAY_VARIED = Number(process.env.BENCH_HALFWAY_VARIED ?? 0);
 const HALFWAY_ALL = process.env.BENCH_HALFWAY_ALL === '1';
 const NODE_ARGS = (process.env.BENCH_OTHER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const OWN_NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
@@ -92,6 +99,18 @@ function threadCpu(pid: number): string {
   return [...byName.values()].join('; ');
 }
 
+/** Proxied GETs whose extra headers differ in set and order, as different browsers and apps send them. */
+async function variedRequests(url: string, count: number, headers: Record<string, string>): Promise<void> {
+  const extras = ['accept-language', 'referer', 'dnt', 'sec-fetch-mode', 'sec-fetch-site', 'x-requested-with', 'if-none-match', 'cache-control', 'pragma', 'upgrade-insecure-requests'];
+  for (let i = 0; i < count; i++) {
+    const picked = extras.filter((_, j) => (i >> j) & 1);
+    const own: Record<string, string> = {};
+    for (const name of i % 2 ? picked.reverse() : picked) own[name] = 'x';
+    const reply = await fetch(url, { headers: { ...own, ...headers } });
+    await reply.arrayBuffer();
+  }
+}
+
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
 async function main(): Promise<void> {
@@ -140,6 +159,15 @@ async function main(): Promise<void> {
           for (let n = 0; n < SIGN_INS; n++) await signIn(setup.url);
           // Requests to one of the gateway's own pages (Express) in between: what they leave behind.
           if (BETWEEN_PATH) await wrk(`${setup.url}${BETWEEN_PATH}`, { seconds: 3, connections: 10 });
+          if (HALFWAY_WEBSOCKETS > 0) {
+            const sockets = await openMany(`${setup.url.replace('http', 'ws')}/ws/status/`, HALFWAY_WEBSOCKETS, setup.headers);
+            await Promise.all(sockets.map((ws) => new Promise((resolve) => ws.once('close', resolve).close())));
+          }
+          if (HALFWAY_VARIED > 0) await variedRequests(`${setup.url}${path}`, HALFWAY_VARIED, setup.headers);
+          if (HALFWAY_TRANSFER > 0) {
+            await upload(`${setup.url}/bench/upload`, HALFWAY_TRANSFER, setup.headers);
+            await download(`${setup.url}/bench/big?bytes=${HALFWAY_TRANSFER}`, HALFWAY_TRANSFER, setup.headers);
+          }
         }
       }
       const line: string[] = [];
