@@ -8,7 +8,12 @@ import { startScheduledSync } from './provisioning/scheduled-sync.js';
 import { startWebsocketSweep } from './proxy/websocket-sweep.js';
 import { waitReady } from './redis/client.js';
 import { createHttpServer } from './server/http-server.js';
-import { buildRoutes } from './server/routes.js';
+import { ClusterMetrics } from './ops/cluster.js';
+import { echoRequestId } from './ops/access-log.js';
+import { metricsListener } from './ops/health.js';
+import { PagesLink } from './server/pages-link.js';
+import { buildRequestPath } from './server/routes.js';
+import { sendError } from './web/error-responses.js';
 import { buildServices } from './server/services.js';
 import { closeGracefully, listenOn } from './server/shutdown.js';
 
@@ -20,30 +25,41 @@ export interface Gateway {
 }
 
 /**
- * The composition root: services (server/services.ts), routes (server/routes.ts) and the public
- * listener (server/http-server.ts). Nothing runs until `listen()`.
+ * The composition root: services (server/services.ts), the request path (server/routes.ts), the
+ * pages thread (server/pages-link.ts) and the public listener (server/http-server.ts). Nothing
+ * runs until `listen()`.
  */
 export function createGateway(config: Config, directory: Directory, log: Logger, metrics: Metrics): Gateway {
   const services = buildServices(config, directory, log, metrics);
   const { redis, subscriber, sessions, websockets, upstream, provisioner } = services;
-  const routes = buildRoutes(services);
+  const proxied = buildRequestPath(services);
   const requestLog = createRequestLogger(config.log.level);
-  const server = createHttpServer(config, routes, services.pages, requestLog.log);
-  const metricsServer = routes.metricsApp ? http.createServer(routes.metricsApp) : undefined;
+  const pagesLink = new PagesLink({
+    log,
+    strip: proxied.requestPath.strip,
+    unavailable: (req, res, message) => {
+      echoRequestId(req, res);
+      sendError(services.pages, req, res, 503, message);
+    },
+    forgetBasic: proxied.forgetBasic,
+    metricsText: (): Promise<string> => clusterMetrics.text(),
+    shutdownTimeoutMs: config.ops.shutdownTimeoutMs,
+    ...(services.paperlessApi ? { paperless: services.paperlessApi } : {}),
+  });
+  // This thread's metrics and the pages thread's, as one process's.
+  const clusterMetrics = new ClusterMetrics([metrics.registry, pagesLink.registry]);
+  const server = createHttpServer(config, proxied.requestPath, pagesLink, services.pages, requestLog.log);
+  const metricsServer = config.ops.metricsAddress ? http.createServer(metricsListener(clusterMetrics, config.ops.metricsToken)) : undefined;
   const stops: Array<() => void> = [];
 
   return {
     server,
     listen: async () => {
       metrics.collectProcessMetrics();
-      routes.metrics.start();
+      clusterMetrics.start();
       sessions.start();
-      // Learn whose token this is and which Paperless answers (the mapping must fit its version)
-      // before the first sign-in; a failure here is asked again at sign-in.
-      provisioner?.lineMapping().then(
-        () => log.info({ event: 'paperless.version', version: provisioner.api.paperlessVersion, apiVersion: provisioner.api.apiVersion }, 'Paperless reachable'),
-        (err: unknown) => log.error({ event: 'paperless.check_failed', err: err instanceof Error ? err.message : String(err) }, 'Paperless check failed at startup'),
-      );
+      // Paperless's version and the token's user are learnt at start by the pages thread, where
+      // sign-ins provision; what it hears of the versions this thread's client adopts.
       stops.push(startWebsocketSweep(websockets, sessions, config.session.idleTimeoutMs));
       if (provisioner && config.provisioning.syncIntervalMs) {
         stops.push(
@@ -59,7 +75,10 @@ export function createGateway(config: Config, directory: Directory, log: Logger,
       }
       // Give Redis a moment first, so the first requests do not meet a 503 from a connection still
       // being made; if it stays down, serve anyway (health works, pages say Redis is unavailable).
-      await waitReady(redis, 5000).catch(() => log.error({ event: 'redis.unavailable' }, 'Redis not reachable at startup; serving 503 until it is'));
+      await Promise.all([
+        pagesLink.start(),
+        waitReady(redis, 5000).catch(() => log.error({ event: 'redis.unavailable' }, 'Redis not reachable at startup; serving 503 until it is')),
+      ]);
       await listenOn(server, config.server.port, config.server.host);
       if (metricsServer && config.ops.metricsAddress) {
         await listenOn(metricsServer, config.ops.metricsAddress.port, config.ops.metricsAddress.host);
@@ -74,8 +93,9 @@ export function createGateway(config: Config, directory: Directory, log: Logger,
       await closing;
       metricsServer?.close();
       metricsServer?.closeAllConnections();
+      await pagesLink.close();
       upstream.close();
-      routes.close();
+      proxied.close();
       services.paperlessApi?.close();
       await directory.close();
       sessions.close();

@@ -5,6 +5,7 @@ import { freePort, runCliToEnd } from './support/gateway.js';
 import { Browser } from './support/http-client.js';
 import { documentUpload, postUpload } from './support/multipart.js';
 import { pollUntil } from './support/poll.js';
+import { rawRequest } from './support/raw-http.js';
 import { startStack, type Stack } from './support/stack.js';
 
 function metricValue(text: string, name: string, labels = ''): number {
@@ -95,6 +96,35 @@ describe('operations endpoints', () => {
     assert.ok(grew('gateway_directory_operation_seconds_count', 'operation="authenticate",outcome="ok"') >= 1);
     assert.ok(grew('gateway_provisioning_calls_total', 'result="ok"') >= 1);
     assert.equal(metricValue(during, 'gateway_websockets_active'), 1);
+  });
+
+  it("one scrape holds both threads' metrics, each once, and the process's own", async () => {
+    const browser = stack.browser();
+    await browser.login('alice', 'alice-pass');
+    assert.equal((await browser.get('/documents/')).status, 200);
+    const text = await metricsText();
+    const types = text.split('\n').filter((l) => l.startsWith('# TYPE '));
+    assert.deepEqual(types, [...new Set(types)], 'a metric held by both threads is one metric');
+    // The process's own, which only the proxying thread collects, keep their values (prom-client's
+    // aggregation would drop the start time and average others).
+    assert.ok(metricValue(text, 'gateway_process_process_start_time_seconds') > 1_700_000_000, 'start time kept');
+    assert.ok(metricValue(text, 'gateway_process_process_resident_memory_bytes') > 0);
+    // Sign-ins are counted in the pages thread, proxied requests in the proxying thread.
+    assert.ok(metricValue(text, 'gateway_logins_total', 'outcome="success",via="form"') >= 1);
+    assert.ok(metricValue(text, 'gateway_proxied_request_seconds_count', 'status_class="2xx"') >= 1);
+  });
+
+  it("the gateway's pages run in a thread of their own that answers nobody but the gateway", async () => {
+    const line = stack.gateway.logs.find((l) => l.includes('"event":"pages.listening"'));
+    assert.ok(line, 'the pages thread says where it listens');
+    const port = (JSON.parse(line) as { port: number }).port;
+    const nothing = await rawRequest(port, 'GET /_gateway/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    assert.match(nothing, /^HTTP\/1\.1 403 /, 'no secret, no page');
+    const guessed = await rawRequest(port, 'GET /_gateway/health HTTP/1.1\r\nHost: x\r\nX-Gateway-Pages-Secret: guessed\r\nConnection: close\r\n\r\n');
+    assert.match(guessed, /^HTTP\/1\.1 403 /, 'a wrong secret, no page');
+    // A client's own secret header is replaced by the gateway's, so the page still answers.
+    const through = await stack.browser().get('/_gateway/health', { headers: [['X-Gateway-Pages-Secret', 'guessed']] });
+    assert.equal(through.status, 200);
   });
 
   it('every request gets an id, in the response and passed to Paperless; a client cannot choose it', async () => {

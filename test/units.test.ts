@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { describe, it } from 'node:test';
 import { parse as parseCookies } from 'cookie';
 import fc from 'fast-check';
@@ -10,6 +10,8 @@ import { sameDn } from '../src/directory/dn.js';
 import { escapeFilterValue, fillFilter } from '../src/directory/filter.js';
 import { normalizeUsername } from '../src/directory/username.js';
 import { drfAuthorization } from '../src/proxy/api-clients.js';
+import { clientAddress, compileTrust } from '../src/proxy/client-address.js';
+import { behindProxyingThread } from '../src/server/pages-messages.js';
 import { djangoCookieName, parseSetCookie, rewriteCookies } from '../src/proxy/cookies.js';
 import { stripIdentityHeaders } from '../src/proxy/identity-headers.js';
 import { LineBatch } from '../src/ops/line-batch.js';
@@ -320,5 +322,35 @@ describe('access-line batching', () => {
     batch.flush();
     assert.deepEqual(written, ['a\n', long], 'nothing left behind');
     assert.equal(synced, 1);
+  });
+});
+
+describe('the pages thread sees the client the proxying thread sees', () => {
+  // Every GATEWAY_TRUST_PROXY form, every chain a client or proxies can send, and any peer: the
+  // pages thread's rule on the proxying thread's appended hop picks the same address.
+  const octet = fc.integer({ min: 0, max: 255 });
+  const address = fc.oneof(
+    fc.tuple(fc.constantFrom(10, 127, 172, 192, 203), octet, octet, octet).map((parts) => parts.join('.')),
+    fc.constantFrom('::1', 'fd00::7', '2001:db8::1'),
+  );
+  const setting = fc.oneof(
+    fc.constant(false as const),
+    fc.integer({ min: 1, max: 4 }),
+    fc.subarray(['loopback', '10.0.0.0/8', '192.168.0.0/16', 'uniquelocal', '203.0.113.0/24'], { minLength: 1 }),
+  );
+  const request = (peer: string, forwarded: string | undefined) =>
+    ({ headers: forwarded === undefined ? {} : { 'x-forwarded-for': forwarded }, socket: { remoteAddress: peer }, connection: { remoteAddress: peer } }) as unknown as IncomingMessage;
+
+  it('for random trust settings, peers and X-Forwarded-For chains', () => {
+    fc.assert(
+      fc.property(setting, address, fc.option(fc.array(address, { minLength: 1, maxLength: 5 }), { nil: undefined }), (trustProxy, peer, chain) => {
+        const trust = compileTrust(trustProxy);
+        const forwarded = chain?.join(', ');
+        const direct = clientAddress(request(peer, forwarded), trust);
+        const handedOver = clientAddress(request('127.0.0.1', forwarded ? `${forwarded}, ${peer}` : peer), behindProxyingThread(trust));
+        assert.equal(handedOver, direct);
+      }),
+      { numRuns: Number(process.env.FC_RUNS ?? 2000) },
+    );
   });
 });

@@ -1,5 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
-import { AggregatorRegistry, type Registry } from 'prom-client';
+import { AggregatorRegistry, Registry } from 'prom-client';
 import type { Logger } from 'pino';
 
 /**
@@ -33,18 +33,33 @@ export interface MetricsSource {
 }
 
 /**
- * This process's registry, or, in a worker once started, every worker's metrics summed by the
- * primary (each worker answers the primary's aggregation requests).
+ * Several registries of one process (its threads') as one: a metric both hold is summed as
+ * prom-client sums workers; one that only one holds keeps its own value (prom-client's
+ * aggregators would otherwise drop or average the process's own, such as its start time).
+ */
+export async function combinedMetrics(registries: readonly Registry[]): Promise<string> {
+  const [only] = registries;
+  if (registries.length === 1 && only) return only.metrics();
+  const lists = await Promise.all(registries.map((registry) => registry.getMetricsAsJSON()));
+  const holders = new Map<string, number>();
+  for (const list of lists) for (const metric of list) holders.set(metric.name, (holders.get(metric.name) ?? 0) + 1);
+  const marked = lists.map((list) => list.map((metric) => (holders.get(metric.name) === 1 ? { ...metric, aggregator: 'sum' as const } : metric)));
+  return AggregatorRegistry.aggregate(marked).metrics();
+}
+
+/**
+ * This process's registries (one per thread), or, in a worker once started, every worker's
+ * metrics summed by the primary (each worker answers the primary's aggregation requests).
  */
 export class ClusterMetrics implements MetricsSource {
   private readonly pending = new Map<number, (reply: MetricsReply) => void>();
   private nextId = 0;
   private send: ((message: MetricsRequest) => void) | undefined;
 
-  constructor(private readonly registry: Registry) {}
+  constructor(private readonly registries: readonly Registry[]) {}
 
   get contentType(): string {
-    return this.registry.contentType;
+    return Registry.PROMETHEUS_CONTENT_TYPE;
   }
 
   /** In a worker: answer the primary's aggregation requests and hear the replies to ours. Called once at start. */
@@ -54,7 +69,7 @@ export class ClusterMetrics implements MetricsSource {
     this.send = (message) => send(message);
     // prom-client answers the primary's aggregation requests in a worker once an AggregatorRegistry
     // has been made there (its constructor adds the listener), from the registries named here.
-    AggregatorRegistry.setRegistries([this.registry]);
+    AggregatorRegistry.setRegistries([...this.registries]);
     new AggregatorRegistry();
     process.on('message', (message: unknown) => {
       if (isMessage<MetricsReply>(message, REPLY)) this.pending.get(message.id)?.(message);
@@ -63,7 +78,7 @@ export class ClusterMetrics implements MetricsSource {
 
   text(): Promise<string> {
     const send = this.send;
-    if (!send) return this.registry.metrics();
+    if (!send) return combinedMetrics(this.registries);
     const id = ++this.nextId;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {

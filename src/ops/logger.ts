@@ -1,9 +1,12 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 import { LineBatch } from './line-batch.js';
 
-/** JSON logs on stdout (fd 1), or stderr (fd 2) for commands whose stdout is their output. */
-export function createLogger(level: string, fd: 1 | 2 = 1): Logger {
-  const pretty = (fd === 1 ? process.stdout : process.stderr).isTTY === true;
+/**
+ * JSON logs on stdout (fd 1), or stderr (fd 2) for commands whose stdout is their output.
+ * `destination`: somewhere else for the same lines (the pages thread hands its lines to the main thread).
+ */
+export function createLogger(level: string, fd: 1 | 2 = 1, destination?: DestinationStream): Logger {
+  const pretty = destination === undefined && (fd === 1 ? process.stdout : process.stderr).isTTY === true;
   return pino(
     {
       level,
@@ -16,8 +19,17 @@ export function createLogger(level: string, fd: 1 | 2 = 1): Logger {
     },
     // JSON for machines; readable lines when a person watches a terminal. Written synchronously: an
     // audit line (a ban, a revocation) must not be lost when the process dies right after it.
-    pretty ? pino.transport({ target: 'pino-pretty', options: { destination: fd, colorize: true, translateTime: 'SYS:HH:MM:ss' } }) : pino.destination({ fd, sync: true }),
+    destination ?? (pretty ? pino.transport({ target: 'pino-pretty', options: { destination: fd, colorize: true, translateTime: 'SYS:HH:MM:ss' } }) : pino.destination({ fd, sync: true })),
   );
+}
+
+/**
+ * Writes whole log lines that another thread built, from this thread and synchronously like
+ * every other line here: two threads writing one pipe could split each other's lines.
+ */
+export function logLineWriter(): (line: string) => void {
+  const boom = pino.destination({ fd: 1, sync: true });
+  return (line) => boom.write(line);
 }
 
 /** How long a request line may wait in memory before it is written. */

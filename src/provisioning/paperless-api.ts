@@ -2,7 +2,7 @@ import type { ProvisioningConfig } from '../config/config.js';
 import type { Metrics } from '../ops/metrics.js';
 import { PaperlessApiError } from './errors.js';
 import { byName } from './by-name.js';
-import { jsonOf, PaperlessClient } from './paperless-client.js';
+import { jsonOf, PaperlessClient, type PaperlessVersions } from './paperless-client.js';
 
 export interface PaperlessUser {
   id: number;
@@ -145,5 +145,15 @@ export class PaperlessApi {
   /** The API version the calls use now (negotiated from Paperless's answers). */
   get apiVersion(): number {
     return this.client.apiVersion;
+  }
+
+  /** Each change of Paperless's versions as its answers give them (shared with the other thread's API). */
+  onVersions(listener: (versions: PaperlessVersions) => void): void {
+    this.client.onVersions(listener);
+  }
+
+  /** What the other thread's API heard: negotiated once per process, not once per thread. */
+  adoptVersions(versions: PaperlessVersions): void {
+    this.client.adopt(versions);
   }
 }

@@ -63,6 +63,8 @@ export function createRequestPath(deps: RequestPathDeps) {
       forwarder.strip(req);
       websocket({ req, path: pathOf(req.url), to: { kind: 'websocket', socket, head } });
     },
+    /** The same header cleaning for requests handed to the gateway's own pages. */
+    strip: forwarder.strip,
     /** The same header cleaning for the gateway's own pages (served by Express). */
     stripSpoofedHeaders: ((req, _res, next) => {
       forwarder.strip(req);

@@ -7,13 +7,14 @@ import { hasBody } from '../proxy/exchange.js';
 import { rejectUpgrade } from '../proxy/forwarder.js';
 import { sendError } from '../web/error-responses.js';
 import type { Pages } from '../web/pages.js';
-import { canonicalize, isGatewayRoute, type Routes } from './routes.js';
+import type { PagesLink } from './pages-link.js';
+import { canonicalize, isGatewayRoute, type ProxiedPath } from './routes.js';
 
 /**
  * The public listener: client timeouts, the target parsed once, then the split between the
- * gateway's own pages (Express) and the request path, for requests and websocket upgrades.
+ * gateway's own pages (the pages thread) and the request path, for requests and websocket upgrades.
  */
-export function createHttpServer(config: Config, routes: Routes, pages: Pages, requestLog: Logger): http.Server {
+export function createHttpServer(config: Config, requestPath: ProxiedPath['requestPath'], pagesLink: PagesLink, pages: Pages, requestLog: Logger): http.Server {
   const accessLog = requestIdAndAccessLog(requestLog, config.log.requests);
   // Node checks the header deadline on this interval (30 s by default, which would make a 20 s limit 50 s).
   const checkEvery = Math.min(30_000, Math.max(250, Math.floor(config.client.headerTimeoutMs / 4)));
@@ -25,11 +26,9 @@ export function createHttpServer(config: Config, routes: Routes, pages: Pages, r
       sendError(pages, req, res, 400, 'The request could not be read.');
       return;
     }
-    // Proxied requests skip Express entirely; it serves only the gateway's own pages.
-    if (isGatewayRoute(req)) {
-      echoRequestId(req, res);
-      routes.app(req, res);
-    } else routes.requestPath.http(req, res);
+    // Proxied requests never meet Express: it serves the gateway's own pages, in their own thread.
+    if (isGatewayRoute(req)) pagesLink.forward(req, res);
+    else requestPath.http(req, res);
   });
   // Uploads of any size stream through: no whole-request deadline, only one for the headers.
   server.requestTimeout = 0;
@@ -41,7 +40,7 @@ export function createHttpServer(config: Config, routes: Routes, pages: Pages, r
       rejectUpgrade(socket, 400, 'The request could not be read.');
       return;
     }
-    routes.requestPath.upgrade(req, socket, head);
+    requestPath.upgrade(req, socket, head);
   });
   return server;
 }

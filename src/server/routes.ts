@@ -1,8 +1,8 @@
 import type http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
-import { ClusterMetrics } from '../ops/cluster.js';
-import { metricsListener, opsRouter } from '../ops/health.js';
+import type { MetricsSource } from '../ops/cluster.js';
+import { opsRouter } from '../ops/health.js';
 import { readinessChecks } from './readiness-checks.js';
 import { PaperlessClient } from '../provisioning/paperless-client.js';
 import { PaperlessUserToken } from '../provisioning/user-token.js';
@@ -71,15 +71,14 @@ export function canonicalize(req: http.IncomingMessage): boolean {
 }
 
 /**
- * The routes: the gateway's own pages on Express (sign-in, sign-out, app sign-in, health,
- * static files), and the request path for everything that is Paperless's.
+ * The request path: everything that is Paperless's (plain requests and websockets), with the
+ * calls to Paperless the gateway makes for it. The proxying thread runs it; the pages thread
+ * builds one too, for what its own routes do not answer.
  */
-export function buildRoutes(services: Services) {
-  const { config, log, sessions, credentials, upstream, pages, fail } = services;
-  const metrics = new ClusterMetrics(services.metrics.registry);
+export function buildRequestPath(services: Services) {
+  const { config, log, sessions, credentials, upstream, fail } = services;
   // The gateway's anonymous and per-request calls to Paperless (not provisioning's: those are counted).
   const paperless = new PaperlessClient({ url: config.upstream.url, timeoutMs: config.upstream.timeoutMs });
-  const tokens = new PaperlessUserToken({ apiUrl: config.upstream.url, headerName: config.identity.remoteUserHeader, timeoutMs: config.provisioning.timeoutMs });
   const basicCache = config.apiClients.basicAuth ? new CredentialCache<string>(config.apiClients.basicCacheTtlMs) : undefined;
   const requestPath = createRequestPath({
     identity: config.identity,
@@ -103,6 +102,28 @@ export function buildRoutes(services: Services) {
     log,
   });
   upstream.filterSetCookies(requestPath.keepPaperlessSession);
+  return {
+    requestPath,
+    paperless,
+    /** A changed password's old one must stop working for Basic at once, not when its cache entry expires. */
+    forgetBasic: (username: string, password: string): void => {
+      basicCache?.delete(username, password);
+    },
+    close: () => paperless.close(),
+  };
+}
+
+export type ProxiedPath = ReturnType<typeof buildRequestPath>;
+
+/**
+ * The gateway's own pages on Express (sign-in, sign-out, account, app sign-in, health, metrics,
+ * static files). They run in a thread of their own (server/pages-thread.ts): see README
+ * "Performance" for why Express stays out of the proxying thread.
+ */
+export function buildPages(services: Services, proxied: ProxiedPath, metrics: MetricsSource) {
+  const { config, log, sessions, credentials, pages, fail } = services;
+  const { requestPath, paperless } = proxied;
+  const tokens = new PaperlessUserToken({ apiUrl: config.upstream.url, headerName: config.identity.remoteUserHeader, timeoutMs: config.provisioning.timeoutMs });
 
   const app = express();
   app.disable('x-powered-by');
@@ -141,7 +162,7 @@ export function buildRoutes(services: Services) {
   const { secondFactors, provisioner } = services;
   // AD over plain LDAP cannot take a new password: then neither the account page nor a sign-in offers a change.
   const passwordChange = canChangePasswords(config.ldap) ? services.passwordChange : undefined;
-  const forgetBasic = (username: string, password: string) => basicCache?.delete(username, password);
+  const { forgetBasic } = proxied;
   const continueAfterPassword = afterPassword({
     ...(secondFactors ? { secondFactors } : {}),
     // Without provisioning nobody can tell a first sign-in (configuration refuses first-login then).
@@ -224,17 +245,7 @@ export function buildRoutes(services: Services) {
   return {
     /** The gateway's own pages. */
     app,
-    /** Started with the listeners: in a worker it joins the primary's metrics aggregation. */
-    metrics,
-    requestPath,
-    /** The metrics on a listener of their own, when GATEWAY_METRICS_ADDRESS is set. */
-    metricsApp: config.ops.metricsAddress ? metricsListener(metrics, config.ops.metricsToken) : undefined,
-    /** Closes the connections the routes' own calls to Paperless keep open. */
-    close: () => {
-      paperless.close();
-      tokens.close();
-    },
+    /** Closes the connections the pages' own calls to Paperless keep open. */
+    close: () => tokens.close(),
   };
 }
-
-export type Routes = ReturnType<typeof buildRoutes>;

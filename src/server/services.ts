@@ -57,7 +57,11 @@ export interface Services {
   trust: TrustFunction;
 }
 
-export function buildServices(config: Config, directory: Directory, log: Logger, metrics: Metrics): Services {
+/**
+ * `trust`: whose X-Forwarded-For counts; by default GATEWAY_TRUST_PROXY's rule (the pages thread
+ * puts the proxying thread in front of it).
+ */
+export function buildServices(config: Config, directory: Directory, log: Logger, metrics: Metrics, trust: TrustFunction = compileTrust(config.server.trustProxy)): Services {
   const redis = createRedis(config.redis.url, log, 'sessions', metrics);
   const subscriber = createRedis(config.redis.url, log, 'session-events', metrics);
   const keys = redisKeys(config.redis.keyPrefix);
@@ -118,6 +122,6 @@ export function buildServices(config: Config, directory: Directory, log: Logger,
     credentials,
     ...(passwordChange ? { passwordChange } : {}),
     ...(mfa ? { secondFactors: mfa.secondFactors, appPasswords: mfa.appPasswords } : {}),
-    trust: compileTrust(config.server.trustProxy),
+    trust,
   };
 }

@@ -1,0 +1,221 @@
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import { Registry } from 'prom-client';
+import { logLineWriter } from '../ops/logger.js';
+import { HttpCore } from '../proxy/http-core.js';
+import type { PaperlessApi } from '../provisioning/paperless-api.js';
+import type { PaperlessVersions } from '../provisioning/paperless-client.js';
+import { pathOf } from '../url-path.js';
+import { isMessage, PAGES_SECRET_HEADER, PendingReplies, type FromPages, type PagesThreadData, type ToPages } from './pages-messages.js';
+
+/**
+ * The thread's file, beside this module. Compiled (dist/, the image), it is started as it is.
+ * From the sources through tsx (development, tests), the thread registers tsx first: tsx's
+ * `--import` hooks do not reach worker threads (privatenumber/tsx#354).
+ */
+function startThread(data: PagesThreadData): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./pages-thread.js', import.meta.url), { workerData: data });
+  const thread = new URL('./pages-thread.ts', import.meta.url).href;
+  const code = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then(({ register }) => { register(); return import(${JSON.stringify(thread)}); })`;
+  return new Worker(code, { eval: true, workerData: data });
+}
+/** How long the thread may take to start (modules, Redis); past it the gateway does not start. */
+const START_TIMEOUT_MS = 30_000;
+/** A thread that ended unexpectedly is started again after this pause. */
+const RESTART_DELAY_MS = 1000;
+/** A page may wait on the directory and on Paperless, which have their own timeouts; this only ends a hung thread's requests. */
+const PAGE_TIMEOUT_MS = 300_000;
+
+export interface PagesLinkDeps {
+  log: Logger;
+  /** The request path's header cleaning, before the client's address is appended. */
+  strip(req: IncomingMessage): void;
+  /** The error page (503) when the thread is not there. */
+  unavailable(req: IncomingMessage, res: ServerResponse, message: string): void;
+  /** The proxying thread's Basic cache: a changed password's old one stops working at once. */
+  forgetBasic(username: string, password: string): void;
+  /** The whole gateway's metrics, for a scrape the pages thread serves. */
+  metricsText(): Promise<string>;
+  /** GATEWAY_SHUTDOWN_TIMEOUT: how long the thread's requests in flight may take at shutdown. */
+  shutdownTimeoutMs: number;
+  /** Provisioning's API client: what either thread's hears of Paperless's versions, the other adopts. */
+  paperless?: Pick<PaperlessApi, 'onVersions' | 'adoptVersions'>;
+}
+
+/** The pages thread's registry, as seen from the main thread: asked for each scrape. */
+class PagesRegistry extends Registry {
+  constructor(private readonly ask: () => Promise<unknown[]>) {
+    super();
+  }
+
+  override async getMetricsAsJSON(): ReturnType<Registry['getMetricsAsJSON']> {
+    return (await this.ask()) as Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
+  }
+}
+
+/**
+ * The main thread's side of the pages thread (server/pages-thread.ts): starts it, hands it the
+ * gateway's own page requests over loopback (undici, as proxied requests go to Paperless), starts
+ * it again if it ends, and relays its log lines and metrics.
+ */
+export class PagesLink {
+  /** Every request to the thread carries it: the thread refuses anyone else on loopback. */
+  private readonly secret = randomBytes(32).toString('base64url');
+  private readonly writeLine = logLineWriter();
+  private readonly metricsReplies = new PendingReplies<unknown[]>('the pages thread\'s metrics');
+  private worker?: Worker;
+  private core?: HttpCore<undefined>;
+  private stopping = false;
+  readonly registry = new PagesRegistry(() => this.metricsJson());
+
+  /** What this thread's provisioning client last heard of Paperless's versions. */
+  private versions?: PaperlessVersions;
+
+  constructor(private readonly deps: PagesLinkDeps) {
+    deps.paperless?.onVersions((versions) => {
+      this.versions = versions;
+      this.tell({ type: 'paperless-versions', ...versions });
+    });
+  }
+
+  /** Resolves once the thread listens; rejects with its reason if it cannot start. */
+  start(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const data: PagesThreadData = { secret: this.secret, tty: process.stdout.isTTY === true };
+      const worker = startThread(data);
+      this.worker = worker;
+      const timer = setTimeout(() => {
+        reject(new Error(`the pages thread did not start within ${START_TIMEOUT_MS / 1000} s`));
+        void worker.terminate();
+      }, START_TIMEOUT_MS);
+      let started = false;
+      worker.on('message', (message: unknown) => {
+        if (!isMessage<FromPages>(message)) return;
+        if (message.type === 'ready') {
+          started = true;
+          clearTimeout(timer);
+          this.core?.close().catch(() => undefined);
+          this.core = this.connect(message.port);
+          // A thread started (or restarted) after this one heard Paperless speaks what it said.
+          if (this.versions) this.tell({ type: 'paperless-versions', ...this.versions });
+          resolve();
+        } else if (message.type === 'failed') {
+          clearTimeout(timer);
+          reject(new Error(`the pages thread could not start: ${message.error}`));
+        } else this.heard(message);
+      });
+      worker.on('error', (err) => {
+        this.deps.log.error({ event: 'pages.error', err: err.stack ?? err.message }, 'the pages thread failed');
+        if (!started) {
+          clearTimeout(timer);
+          reject(err);
+        }
+      });
+      worker.on('exit', (code) => {
+        if (this.worker === worker) {
+          this.worker = undefined;
+          this.core?.close().catch(() => undefined);
+          this.core = undefined;
+        }
+        this.metricsReplies.failAll('the pages thread ended');
+        if (this.stopping || !started) return;
+        this.deps.log.error({ event: 'pages.exited', code }, `the pages thread ended (code ${code}); starting it again in ${RESTART_DELAY_MS / 1000} s`);
+        this.restartAfter(RESTART_DELAY_MS);
+      });
+    });
+  }
+
+  /** Until it is back: each failed start waits twice as long before the next, up to a minute. */
+  private restartAfter(delayMs: number): void {
+    setTimeout(() => {
+      if (this.stopping) return;
+      this.start().then(
+        () => this.deps.log.info({ event: 'pages.restarted' }, 'the pages thread is back'),
+        (err: Error) => {
+          const next = Math.min(delayMs * 2, 60_000);
+          this.deps.log.error({ event: 'pages.restart_failed', err: err.message }, `the pages thread could not start again; trying again in ${next / 1000} s`);
+          this.restartAfter(next);
+        },
+      );
+    }, delayMs).unref();
+  }
+
+  private connect(port: number): HttpCore<undefined> {
+    const { log } = this.deps;
+    return new HttpCore<undefined>(new URL(`http://127.0.0.1:${port}`), PAGE_TIMEOUT_MS, {
+      // The pages' own cookies (the gateway's session, CSRF): the browser gets every one.
+      setCookies: (lines) => lines,
+      failed: (err, req, res) => {
+        log.error({ event: 'pages.unanswered', err: err.message }, 'the pages thread did not answer');
+        this.deps.unavailable(req, res, 'The gateway\'s sign-in pages did not answer. Try again in a moment.');
+      },
+      clientLeft: (detail, req) => log.info({ event: 'client.left', detail, path: pathOf(req.url) }, 'client left before the page was sent'),
+      finished: () => undefined,
+    });
+  }
+
+  private heard(message: FromPages): void {
+    if (message.type === 'log') this.writeLine(message.line);
+    else if (message.type === 'closed') void this.worker?.terminate();
+    else if (message.type === 'paperless-versions') {
+      this.versions = { paperlessVersion: message.paperlessVersion, apiVersion: message.apiVersion };
+      this.deps.paperless?.adoptVersions(this.versions);
+    }
+    else if (message.type === 'forget-basic') this.deps.forgetBasic(message.username, message.password);
+    else if (message.type === 'metrics-json-reply') {
+      this.metricsReplies.answer(message.id, message);
+    } else if (message.type === 'metrics-text') {
+      this.deps.metricsText().then(
+        (value) => this.tell({ type: 'metrics-text-reply', id: message.id, value }),
+        (err: Error) => this.tell({ type: 'metrics-text-reply', id: message.id, error: err.message }),
+      );
+    }
+  }
+
+  private tell(message: ToPages): void {
+    this.worker?.postMessage(message);
+  }
+
+  private metricsJson(): Promise<unknown[]> {
+    if (!this.worker) return Promise.resolve([]);
+    return this.metricsReplies.ask((id) => this.tell({ type: 'metrics-json', id }));
+  }
+
+  /** One of the gateway's own pages: to the thread, with the client's address appended as the next hop. */
+  forward(req: IncomingMessage, res: ServerResponse): void {
+    const core = this.core;
+    const peer = req.socket.remoteAddress;
+    if (!core) {
+      this.deps.unavailable(req, res, 'The gateway\'s sign-in pages are starting. Try again in a moment.');
+      return;
+    }
+    // A socket already closed has no address, and nobody to answer.
+    if (peer === undefined) {
+      res.destroy();
+      return;
+    }
+    this.deps.strip(req);
+    const headers = req.headers;
+    const forwarded = headers['x-forwarded-for'];
+    headers['x-forwarded-for'] = forwarded ? `${forwarded}, ${peer}` : peer;
+    headers[PAGES_SECRET_HEADER] = this.secret;
+    core.forward(req, res, undefined);
+  }
+
+  /** Ends the thread after its requests in flight (its own shutdown timeout). */
+  async close(): Promise<void> {
+    this.stopping = true;
+    const worker = this.worker;
+    if (worker) {
+      const ended = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+      this.tell({ type: 'close' });
+      // A thread that hangs must not hold the shutdown: past its own timeout it is ended.
+      const timer = setTimeout(() => void worker.terminate(), this.deps.shutdownTimeoutMs + 5000);
+      await ended;
+      clearTimeout(timer);
+    }
+    await this.core?.close();
+  }
+}

@@ -1,0 +1,130 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { Registry } from 'prom-client';
+import { loadConfig } from '../config/load.js';
+import { LdapDirectory } from '../directory/ldap-directory.js';
+import { echoRequestId } from '../ops/access-log.js';
+import type { MetricsSource } from '../ops/cluster.js';
+import { createLogger } from '../ops/logger.js';
+import { Metrics } from '../ops/metrics.js';
+import { compileTrust } from '../proxy/client-address.js';
+import { waitReady } from '../redis/client.js';
+import { behindProxyingThread, isMessage, PAGES_SECRET_HEADER, PendingReplies, sameSecret, type FromPages, type PagesThreadData, type ToPages } from './pages-messages.js';
+import { buildPages, buildRequestPath } from './routes.js';
+import { buildServices } from './services.js';
+import { closeGracefully } from './shutdown.js';
+
+/**
+ * The gateway's own pages (sign-in, sign-out, account, health, metrics), in a thread of their
+ * own. Express gives every request and response it serves a prototype and properties of its own;
+ * in the proxying thread those objects made V8 re-optimize Node's shared HTTP functions for
+ * several shapes, and every proxied request ran slower after the first sign-ins (README
+ * "Performance"). Here they meet only each other. The proxying thread hands each page request
+ * over loopback with a secret, and appends the client's address to X-Forwarded-For.
+ */
+async function run(port: MessagePort, data: PagesThreadData): Promise<void> {
+  const send = (message: FromPages) => port.postMessage(message);
+  // The configuration was checked by the main thread; this reads the same environment.
+  const config = loadConfig();
+  const log = data.tty ? createLogger(config.log.level) : createLogger(config.log.level, 1, { write: (line: string) => send({ type: 'log', line }) });
+  // As in the main thread: one request's bug is logged, not a reason to drop everyone's sign-ins.
+  process.on('unhandledRejection', (reason) => log.error({ err: reason instanceof Error ? reason.stack : String(reason) }, 'BUG: unhandled rejection in the pages thread; it keeps serving'));
+  process.on('uncaughtException', (err) => log.error({ err: err.stack ?? err.message }, 'BUG: uncaught exception in the pages thread; it keeps serving'));
+  const metrics = new Metrics();
+  const directory = new LdapDirectory(config.ldap, metrics);
+  const services = buildServices(config, directory, log, metrics, behindProxyingThread(compileTrust(config.server.trustProxy)));
+  const proxied = buildRequestPath(services);
+  const scrapes = new PendingReplies<string>('the proxying thread\'s metrics');
+  // The scrape is answered by the main thread: it holds the proxied requests' metrics, and in a
+  // cluster it asks the primary for every worker's.
+  const metricsSource: MetricsSource = {
+    contentType: Registry.PROMETHEUS_CONTENT_TYPE,
+    text: () => scrapes.ask((id) => send({ type: 'metrics-text', id })),
+  };
+  const pages = buildPages(
+    services,
+    {
+      ...proxied,
+      // The proxying thread checks Basic credentials too: it must forget the old password as well.
+      forgetBasic: (username, password) => {
+        proxied.forgetBasic(username, password);
+        send({ type: 'forget-basic', username, password });
+      },
+    },
+    metricsSource,
+  );
+  const server = http.createServer((req, res) => {
+    if (!sameSecret(req.headers[PAGES_SECRET_HEADER], data.secret)) {
+      res.writeHead(403, { 'Content-Type': 'text/plain; charset=utf-8' }).end('Only the gateway itself talks to this listener.\n');
+      return;
+    }
+    delete req.headers[PAGES_SECRET_HEADER];
+    echoRequestId(req, res);
+    pages.app(req, res);
+  });
+  // Longer than the proxying thread's pool keeps an idle connection, so it never sends on one being closed.
+  server.keepAliveTimeout = 65_000;
+  server.requestTimeout = 0;
+
+  services.paperlessApi?.onVersions((versions) => send({ type: 'paperless-versions', ...versions }));
+  port.on('message', (message: unknown) => {
+    if (!isMessage<ToPages>(message)) return;
+    if (message.type === 'paperless-versions') services.paperlessApi?.adoptVersions(message);
+    else if (message.type === 'metrics-json') {
+      metrics.registry.getMetricsAsJSON().then(
+        // As plain JSON: prom-client's objects carry functions, which cannot cross to another thread.
+        (value) => send({ type: 'metrics-json-reply', id: message.id, value: JSON.parse(JSON.stringify(value)) as unknown[] }),
+        (err: Error) => send({ type: 'metrics-json-reply', id: message.id, error: err.message }),
+      );
+    } else if (message.type === 'metrics-text-reply') {
+      scrapes.answer(message.id, message);
+    } else if (message.type === 'close') {
+      void close();
+    }
+  });
+
+  const close = async () => {
+    await closeGracefully(server, config.ops.shutdownTimeoutMs, log);
+    proxied.close();
+    pages.close();
+    services.upstream.close();
+    services.paperlessApi?.close();
+    await directory.close();
+    services.sessions.close();
+    services.redis.disconnect();
+    services.subscriber.disconnect();
+    // The main thread ends the thread on this (a timer or socket left behind must not keep it).
+    send({ type: 'closed' });
+  };
+
+  services.sessions.start();
+  await waitReady(services.redis, 5000).catch(() => undefined);
+  // `exclusive`: in a GATEWAY_WORKERS process this thread would otherwise ask the cluster's
+  // primary for a shared handle, over an IPC channel threads do not have.
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port: 0, host: '127.0.0.1', exclusive: true }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  // Learn whose token this is and which Paperless answers (the mapping must fit its version)
+  // before the first sign-in; a failure here is asked again at sign-in.
+  const provisioner = services.provisioner;
+  provisioner?.lineMapping().then(
+    () => log.info({ event: 'paperless.version', version: provisioner.api.paperlessVersion, apiVersion: provisioner.api.apiVersion }, 'Paperless reachable'),
+    (err: unknown) => log.error({ event: 'paperless.check_failed', err: err instanceof Error ? err.message : String(err) }, 'Paperless check failed at startup'),
+  );
+  const listening = (server.address() as AddressInfo).port;
+  log.info({ event: 'pages.listening', port: listening }, 'pages thread listening on loopback');
+  send({ type: 'ready', port: listening });
+}
+
+if (!parentPort) throw new Error('server/pages-thread.js runs as the gateway\'s worker thread, not on its own');
+const main = parentPort;
+run(main, workerData as PagesThreadData).catch((err: unknown) => {
+  // Before 'ready': the main thread reports it and does not start.
+  main.postMessage({ type: 'failed', error: err instanceof Error ? (err.stack ?? err.message) : String(err) } satisfies FromPages);
+  process.exit(1);
+});
