@@ -44,7 +44,7 @@ export function createGateway(config: Config, directory: Directory, log: Logger,
     forgetBasic: proxied.forgetBasic,
     metricsText: (): Promise<string> => clusterMetrics.text(),
     shutdownTimeoutMs: config.ops.shutdownTimeoutMs,
-    ...(services.paperlessApi ? { paperless: services.paperlessApi } : {}),
+    ...(provisioner ? { provisioner } : {}),
   });
   // This thread's metrics and the pages thread's, as one process's.
   const clusterMetrics = new ClusterMetrics([metrics.registry, pagesLink.registry]);
@@ -58,8 +58,13 @@ export function createGateway(config: Config, directory: Directory, log: Logger,
       metrics.collectProcessMetrics();
       clusterMetrics.start();
       sessions.start();
-      // Paperless's version and the token's user are learnt at start by the pages thread, where
-      // sign-ins provision; what it hears of the versions this thread's client adopts.
+      // Learn whose token this is and which Paperless answers (the mapping must fit its version)
+      // before the first sign-in; a failure here is asked again at sign-in. The pages thread,
+      // where sign-ins provision, adopts what this learns (server/pages-link.ts).
+      const checked = provisioner?.lineMapping().then(
+        () => log.info({ event: 'paperless.version', version: provisioner.api.paperlessVersion, apiVersion: provisioner.api.apiVersion }, 'Paperless reachable'),
+        (err: unknown) => log.error({ event: 'paperless.check_failed', err: err instanceof Error ? err.message : String(err) }, 'Paperless check failed at startup'),
+      );
       stops.push(startWebsocketSweep(websockets, sessions, config.session.idleTimeoutMs));
       if (provisioner && config.provisioning.syncIntervalMs) {
         stops.push(
@@ -78,6 +83,9 @@ export function createGateway(config: Config, directory: Directory, log: Logger,
       await Promise.all([
         pagesLink.start(),
         waitReady(redis, 5000).catch(() => log.error({ event: 'redis.unavailable' }, 'Redis not reachable at startup; serving 503 until it is')),
+        // A moment for the Paperless check too, so the first sign-ins need not ask again; a slow
+        // or absent Paperless does not hold the start.
+        Promise.race([checked, new Promise((resolve) => setTimeout(resolve, 2000).unref())]),
       ]);
       await listenOn(server, config.server.port, config.server.host);
       if (metricsServer && config.ops.metricsAddress) {

@@ -147,11 +147,6 @@ export class PaperlessApi {
     return this.client.apiVersion;
   }
 
-  /** Each change of Paperless's versions as its answers give them (shared with the other thread's API). */
-  onVersions(listener: (versions: PaperlessVersions) => void): void {
-    this.client.onVersions(listener);
-  }
-
   /** What the other thread's API heard: negotiated once per process, not once per thread. */
   adoptVersions(versions: PaperlessVersions): void {
     this.client.adopt(versions);

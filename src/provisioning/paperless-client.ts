@@ -47,7 +47,6 @@ export class PaperlessClient {
   /** Paperless's own version as its last signed-in answer gave it (X-Version), e.g. "3.0.5". */
   paperlessVersion?: string;
   private readonly agent: http.Agent;
-  private readonly versionListeners: Array<(versions: PaperlessVersions) => void> = [];
 
   /** `countCall` hears each call's result ('ok', a status, 'network'), where the caller keeps a metric. */
   constructor(private readonly config: { url: URL; timeoutMs: number; countCall?: (result: string) => void }) {
@@ -113,19 +112,10 @@ export class PaperlessClient {
 
   /** Takes what Paperless says of its versions; anything malformed is ignored, never trusted. */
   private hear(headers: http.IncomingHttpHeaders): void {
-    const before = { paperlessVersion: this.paperlessVersion, apiVersion: this.apiVersion };
     const version = headers['x-version'];
     if (typeof version === 'string' && /^\d+\.\d+/.test(version)) this.paperlessVersion = version.slice(0, 40);
     const api = Number(headers['x-api-version']);
     if (Number.isInteger(api) && api >= OLDEST_API_VERSION) this.apiVersion = Math.min(api, NEWEST_API_VERSION);
-    if (this.paperlessVersion !== undefined && (this.paperlessVersion !== before.paperlessVersion || this.apiVersion !== before.apiVersion)) {
-      for (const listener of this.versionListeners) listener({ paperlessVersion: this.paperlessVersion, apiVersion: this.apiVersion });
-    }
-  }
-
-  /** Hears each change of what Paperless said of its versions (the other thread's client learns it too). */
-  onVersions(listener: (versions: PaperlessVersions) => void): void {
-    this.versionListeners.push(listener);
   }
 
   /** What another thread's client heard from the same Paperless: this one speaks it from its first call. */

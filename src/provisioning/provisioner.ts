@@ -43,9 +43,17 @@ export function userChanges(current: PaperlessUser, account: DesiredAccount, gro
  * (created with their permissions when missing). A hash of the desired state
  * in Redis makes an unchanged login cost no Paperless call at all.
  */
+/** What a provisioner learns from Paperless at its first question: whose token it holds, and Paperless's versions. */
+export interface PaperlessFacts {
+  tokenUsername: string;
+  paperlessVersion: string | undefined;
+  apiVersion: number;
+}
+
 export class Provisioner {
   private readonly mapped: Set<string>;
   private tokenUser?: Promise<string>;
+  private readonly learntListeners: Array<(facts: PaperlessFacts) => void> = [];
   /** The mapping in the codenames of the Paperless version it was last resolved for. */
   private resolved?: { version: string; mapping: ProvisioningMapping };
 
@@ -63,13 +71,31 @@ export class Provisioner {
   /** The Paperless user of the API token, asked once (a failure is asked again next time). */
   tokenUsername(): Promise<string> {
     this.tokenUser ??= this.api.whoami().then(
-      (me) => me.username,
+      (me) => {
+        const facts: PaperlessFacts = { tokenUsername: me.username, paperlessVersion: this.api.paperlessVersion, apiVersion: this.api.apiVersion };
+        for (const listener of this.learntListeners) listener(facts);
+        return me.username;
+      },
       (err: unknown) => {
         this.tokenUser = undefined;
         throw err;
       },
     );
     return this.tokenUser;
+  }
+
+  /** Hears what this provisioner learnt by asking Paperless (the other thread's adopts it). */
+  onLearnt(listener: (facts: PaperlessFacts) => void): void {
+    this.learntListeners.push(listener);
+  }
+
+  /**
+   * What the other thread's provisioner learnt from the same Paperless with the same token: asked
+   * once per process, not once per thread (a question already under way here is kept).
+   */
+  adopt(facts: PaperlessFacts): void {
+    this.tokenUser ??= Promise.resolve(facts.tokenUsername);
+    if (facts.paperlessVersion !== undefined) this.api.adoptVersions({ paperlessVersion: facts.paperlessVersion, apiVersion: facts.apiVersion });
   }
 
   /** Nobody signs in as the token's user, and nothing here ever changes it. */

@@ -5,8 +5,7 @@ import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { logLineWriter } from '../ops/logger.js';
 import { HttpCore } from '../proxy/http-core.js';
-import type { PaperlessApi } from '../provisioning/paperless-api.js';
-import type { PaperlessVersions } from '../provisioning/paperless-client.js';
+import type { PaperlessFacts, Provisioner } from '../provisioning/provisioner.js';
 import { pathOf } from '../url-path.js';
 import { isMessage, PAGES_SECRET_HEADER, PendingReplies, type FromPages, type PagesThreadData, type ToPages } from './pages-messages.js';
 
@@ -40,8 +39,8 @@ export interface PagesLinkDeps {
   metricsText(): Promise<string>;
   /** GATEWAY_SHUTDOWN_TIMEOUT: how long the thread's requests in flight may take at shutdown. */
   shutdownTimeoutMs: number;
-  /** Provisioning's API client: what either thread's hears of Paperless's versions, the other adopts. */
-  paperless?: Pick<PaperlessApi, 'onVersions' | 'adoptVersions'>;
+  /** Provisioning: what either thread's provisioner learns from Paperless, the other adopts. */
+  provisioner?: Pick<Provisioner, 'onLearnt' | 'adopt'>;
 }
 
 /** The pages thread's registry, as seen from the main thread: asked for each scrape. */
@@ -70,13 +69,13 @@ export class PagesLink {
   private stopping = false;
   readonly registry = new PagesRegistry(() => this.metricsJson());
 
-  /** What this thread's provisioning client last heard of Paperless's versions. */
-  private versions?: PaperlessVersions;
+  /** What either thread's provisioner learnt from Paperless. */
+  private facts?: PaperlessFacts;
 
   constructor(private readonly deps: PagesLinkDeps) {
-    deps.paperless?.onVersions((versions) => {
-      this.versions = versions;
-      this.tell({ type: 'paperless-versions', ...versions });
+    deps.provisioner?.onLearnt((facts) => {
+      this.facts = facts;
+      this.tell({ type: 'paperless-facts', facts });
     });
   }
 
@@ -98,8 +97,8 @@ export class PagesLink {
           clearTimeout(timer);
           this.core?.close().catch(() => undefined);
           this.core = this.connect(message.port);
-          // A thread started (or restarted) after this one heard Paperless speaks what it said.
-          if (this.versions) this.tell({ type: 'paperless-versions', ...this.versions });
+          // A thread started (or restarted) after this one learnt from Paperless asks nothing again.
+          if (this.facts) this.tell({ type: 'paperless-facts', facts: this.facts });
           resolve();
         } else if (message.type === 'failed') {
           clearTimeout(timer);
@@ -159,9 +158,9 @@ export class PagesLink {
   private heard(message: FromPages): void {
     if (message.type === 'log') this.writeLine(message.line);
     else if (message.type === 'closed') void this.worker?.terminate();
-    else if (message.type === 'paperless-versions') {
-      this.versions = { paperlessVersion: message.paperlessVersion, apiVersion: message.apiVersion };
-      this.deps.paperless?.adoptVersions(this.versions);
+    else if (message.type === 'paperless-facts') {
+      this.facts = message.facts;
+      this.deps.provisioner?.adopt(message.facts);
     }
     else if (message.type === 'forget-basic') this.deps.forgetBasic(message.username, message.password);
     else if (message.type === 'metrics-json-reply') {

@@ -1,21 +1,22 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { TrustFunction } from '../proxy/client-address.js';
+import type { PaperlessFacts } from '../provisioning/provisioner.js';
 
 /**
  * What the proxying thread and the pages thread say to each other (server/pages-link.ts and
  * server/pages-thread.ts): one process, two isolates, so every exchange is a message.
  */
-/** Paperless's versions, learnt by either thread's provisioning client and told to the other. */
-export type VersionsMessage = { type: 'paperless-versions'; paperlessVersion: string; apiVersion: number };
+/** What either thread's provisioner learnt from Paperless (the token's user, its versions), told to the other. */
+export type FactsMessage = { type: 'paperless-facts'; facts: PaperlessFacts };
 
 export type ToPages =
-  | VersionsMessage
+  | FactsMessage
   | { type: 'metrics-json'; id: number }
   | { type: 'metrics-text-reply'; id: number; value?: string; error?: string }
   | { type: 'close' };
 
 export type FromPages =
-  | VersionsMessage
+  | FactsMessage
   | { type: 'ready'; port: number }
   | { type: 'failed'; error: string }
   | { type: 'log'; line: string }

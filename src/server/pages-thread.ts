@@ -67,10 +67,10 @@ async function run(port: MessagePort, data: PagesThreadData): Promise<void> {
   server.keepAliveTimeout = 65_000;
   server.requestTimeout = 0;
 
-  services.paperlessApi?.onVersions((versions) => send({ type: 'paperless-versions', ...versions }));
+  services.provisioner?.onLearnt((facts) => send({ type: 'paperless-facts', facts }));
   port.on('message', (message: unknown) => {
     if (!isMessage<ToPages>(message)) return;
-    if (message.type === 'paperless-versions') services.paperlessApi?.adoptVersions(message);
+    if (message.type === 'paperless-facts') services.provisioner?.adopt(message.facts);
     else if (message.type === 'metrics-json') {
       metrics.registry.getMetricsAsJSON().then(
         // As plain JSON: prom-client's objects carry functions, which cannot cross to another thread.
@@ -109,13 +109,6 @@ async function run(port: MessagePort, data: PagesThreadData): Promise<void> {
       resolve();
     });
   });
-  // Learn whose token this is and which Paperless answers (the mapping must fit its version)
-  // before the first sign-in; a failure here is asked again at sign-in.
-  const provisioner = services.provisioner;
-  provisioner?.lineMapping().then(
-    () => log.info({ event: 'paperless.version', version: provisioner.api.paperlessVersion, apiVersion: provisioner.api.apiVersion }, 'Paperless reachable'),
-    (err: unknown) => log.error({ event: 'paperless.check_failed', err: err instanceof Error ? err.message : String(err) }, 'Paperless check failed at startup'),
-  );
   const listening = (server.address() as AddressInfo).port;
   log.info({ event: 'pages.listening', port: listening }, 'pages thread listening on loopback');
   send({ type: 'ready', port: listening });
