@@ -21,6 +21,12 @@ const OLDEST_API_VERSION = 9;
 const NEWEST_API_VERSION = 10;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** What Paperless said of itself: its release and the newest API version both sides know. */
+export interface PaperlessVersions {
+  paperlessVersion: string;
+  apiVersion: number;
+}
+
 /**
  * The one HTTP client for the gateway's own calls to Paperless (provisioning, app sign-in,
  * token checks, readiness, logout, `check-config`): one timeout for the whole exchange, one
@@ -30,12 +36,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * a detour. node:http rather than fetch, because logout must send the browser's Host (fetch
  * replaces it), and Django checks it.
  */
-/** What Paperless said of itself: its release and the newest API version both sides know. */
-export interface PaperlessVersions {
-  paperlessVersion: string;
-  apiVersion: number;
-}
-
 export class PaperlessClient {
   /** Calls made, retries included (tests and `sync` report them). */
   calls = 0;

@@ -20,6 +20,7 @@ function startThread(data: PagesThreadData): Worker {
   const code = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then(({ register }) => { register(); return import(${JSON.stringify(thread)}); })`;
   return new Worker(code, { eval: true, workerData: data });
 }
+
 /** How long the thread may take to start (modules, Redis); past it the gateway does not start. */
 const START_TIMEOUT_MS = 30_000;
 /** A thread that ended unexpectedly is started again after this pause. */
