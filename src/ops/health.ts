@@ -1,6 +1,6 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type Router } from 'express';
+import { sameSecret } from '../same-secret.js';
 import { pathOf } from '../url-path.js';
 import type { MetricsSource } from './cluster.js';
 
@@ -21,12 +21,6 @@ function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
     work,
     new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms))),
   ]).finally(() => clearTimeout(timer));
-}
-
-function sameSecret(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 /**

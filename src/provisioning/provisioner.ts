@@ -37,12 +37,6 @@ export function userChanges(current: PaperlessUser, account: DesiredAccount, gro
   return changes;
 }
 
-/**
- * Makes Paperless match the directory for one person, before their first
- * proxied request: the account, its names and flags, its managed groups
- * (created with their permissions when missing). A hash of the desired state
- * in Redis makes an unchanged login cost no Paperless call at all.
- */
 /** What a provisioner learns from Paperless at its first question: whose token it holds, and Paperless's versions. */
 export interface PaperlessFacts {
   tokenUsername: string;
@@ -50,6 +44,12 @@ export interface PaperlessFacts {
   apiVersion: number;
 }
 
+/**
+ * Makes Paperless match the directory for one person, before their first
+ * proxied request: the account, its names and flags, its managed groups
+ * (created with their permissions when missing). A hash of the desired state
+ * in Redis makes an unchanged login cost no Paperless call at all.
+ */
 export class Provisioner {
   private readonly mapped: Set<string>;
   private tokenUser?: Promise<string>;

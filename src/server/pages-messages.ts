@@ -1,14 +1,13 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { TrustFunction } from '../proxy/client-address.js';
 import type { PaperlessFacts } from '../provisioning/provisioner.js';
+
+/** What either thread's provisioner learnt from Paperless (the token's user, its versions), told to the other. */
+export type FactsMessage = { type: 'paperless-facts'; facts: PaperlessFacts };
 
 /**
  * What the proxying thread and the pages thread say to each other (server/pages-link.ts and
  * server/pages-thread.ts): one process, two isolates, so every exchange is a message.
  */
-/** What either thread's provisioner learnt from Paperless (the token's user, its versions), told to the other. */
-export type FactsMessage = { type: 'paperless-facts'; facts: PaperlessFacts };
-
 export type ToPages =
   | FactsMessage
   | { type: 'metrics-json'; id: number }
@@ -37,13 +36,6 @@ export const PAGES_SECRET_HEADER = 'x-gateway-pages-secret';
 
 export function isMessage<T extends { type: string }>(message: unknown): message is T {
   return typeof message === 'object' && message !== null && typeof (message as { type?: unknown }).type === 'string';
-}
-
-export function sameSecret(given: string | string[] | undefined, expected: string): boolean {
-  if (typeof given !== 'string') return false;
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 /**
