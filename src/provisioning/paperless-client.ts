@@ -110,18 +110,20 @@ export class PaperlessClient {
     });
   }
 
-  /** Takes what Paperless says of its versions; anything malformed is ignored, never trusted. */
+  /** Takes what Paperless says of its versions. */
   private hear(headers: http.IncomingHttpHeaders): void {
-    const version = headers['x-version'];
-    if (typeof version === 'string' && /^\d+\.\d+/.test(version)) this.paperlessVersion = version.slice(0, 40);
-    const api = Number(headers['x-api-version']);
-    if (Number.isInteger(api) && api >= OLDEST_API_VERSION) this.apiVersion = Math.min(api, NEWEST_API_VERSION);
+    this.take(headers['x-version'], Number(headers['x-api-version']));
   }
 
   /** What another thread's client heard from the same Paperless: this one speaks it from its first call. */
   adopt(versions: PaperlessVersions): void {
-    if (typeof versions.paperlessVersion === 'string' && /^\d+\.\d+/.test(versions.paperlessVersion)) this.paperlessVersion = versions.paperlessVersion.slice(0, 40);
-    if (Number.isInteger(versions.apiVersion)) this.apiVersion = Math.max(OLDEST_API_VERSION, Math.min(versions.apiVersion, NEWEST_API_VERSION));
+    this.take(versions.paperlessVersion, versions.apiVersion);
+  }
+
+  /** Anything malformed is ignored, never trusted. */
+  private take(version: unknown, api: number): void {
+    if (typeof version === 'string' && /^\d+\.\d+/.test(version)) this.paperlessVersion = version.slice(0, 40);
+    if (Number.isInteger(api) && api >= OLDEST_API_VERSION) this.apiVersion = Math.min(api, NEWEST_API_VERSION);
   }
 
   close(): void {
