@@ -1,6 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry, Registry } from 'prom-client';
 import type { Logger } from 'pino';
+import { PendingReplies } from './pending-replies.js';
 
 /**
  * GATEWAY_WORKERS: one process per core with node:cluster. Workers share
@@ -52,8 +53,7 @@ export async function combinedMetrics(registries: readonly Registry[]): Promise<
  * metrics summed by the primary (each worker answers the primary's aggregation requests).
  */
 export class ClusterMetrics implements MetricsSource {
-  private readonly pending = new Map<number, (reply: MetricsReply) => void>();
-  private nextId = 0;
+  private readonly replies = new PendingReplies<string>({ timedOut: 'the workers did not report their metrics within 5 s', failed: (error) => error ?? 'no metrics' });
   private send: ((message: MetricsRequest) => void) | undefined;
 
   constructor(private readonly registries: readonly Registry[]) {}
@@ -72,27 +72,14 @@ export class ClusterMetrics implements MetricsSource {
     AggregatorRegistry.setRegistries([...this.registries]);
     new AggregatorRegistry();
     process.on('message', (message: unknown) => {
-      if (isMessage<MetricsReply>(message, REPLY)) this.pending.get(message.id)?.(message);
+      if (isMessage<MetricsReply>(message, REPLY)) this.replies.answer(message.id, { value: message.text, error: message.error });
     });
   }
 
   text(): Promise<string> {
     const send = this.send;
     if (!send) return combinedMetrics(this.registries);
-    const id = ++this.nextId;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new Error('the workers did not report their metrics within 5 s'));
-      }, 5000);
-      this.pending.set(id, (reply) => {
-        clearTimeout(timer);
-        this.pending.delete(id);
-        if (reply.text !== undefined) resolve(reply.text);
-        else reject(new Error(reply.error ?? 'no metrics'));
-      });
-      send({ type: REQUEST, id });
-    });
+    return this.replies.ask((id) => send({ type: REQUEST, id }));
   }
 }
 

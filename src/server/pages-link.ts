@@ -4,10 +4,11 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { logLineWriter } from '../ops/logger.js';
+import { repliesAbout } from '../ops/pending-replies.js';
 import { HttpCore } from '../proxy/http-core.js';
 import type { PaperlessFacts, Provisioner } from '../provisioning/provisioner.js';
 import { pathOf } from '../url-path.js';
-import { isMessage, PAGES_SECRET_HEADER, PendingReplies, type FromPages, type PagesThreadData, type ToPages } from './pages-messages.js';
+import { isMessage, PAGES_SECRET_HEADER, type FromPages, type PagesThreadData, type ToPages } from './pages-messages.js';
 
 /**
  * The thread's file, beside this module. Compiled (dist/, the image), it is started as it is.
@@ -64,7 +65,7 @@ export class PagesLink {
   /** Every request to the thread carries it: the thread refuses anyone else on loopback. */
   private readonly secret = randomBytes(32).toString('base64url');
   private readonly writeLine = logLineWriter();
-  private readonly metricsReplies = new PendingReplies<unknown[]>('the pages thread\'s metrics');
+  private readonly metricsReplies = repliesAbout<unknown[]>('the pages thread\'s metrics');
   private worker?: Worker;
   private core?: HttpCore<undefined>;
   private stopping = false;

@@ -11,7 +11,8 @@ import { Metrics } from '../ops/metrics.js';
 import { compileTrust } from '../proxy/client-address.js';
 import { waitReady } from '../redis/client.js';
 import { sameSecret } from '../same-secret.js';
-import { behindProxyingThread, isMessage, PAGES_SECRET_HEADER, PendingReplies, type FromPages, type PagesThreadData, type ToPages } from './pages-messages.js';
+import { repliesAbout } from '../ops/pending-replies.js';
+import { behindProxyingThread, isMessage, PAGES_SECRET_HEADER, type FromPages, type PagesThreadData, type ToPages } from './pages-messages.js';
 import { buildPages, buildRequestPath } from './routes.js';
 import { buildServices } from './services.js';
 import { closeGracefully } from './shutdown.js';
@@ -36,7 +37,7 @@ async function run(port: MessagePort, data: PagesThreadData): Promise<void> {
   const directory = new LdapDirectory(config.ldap, metrics);
   const services = buildServices(config, directory, log, metrics, behindProxyingThread(compileTrust(config.server.trustProxy)));
   const proxied = buildRequestPath(services);
-  const scrapes = new PendingReplies<string>('the proxying thread\'s metrics');
+  const scrapes = repliesAbout<string>('the proxying thread\'s metrics');
   // The scrape is answered by the main thread: it holds the proxied requests' metrics, and in a
   // cluster it asks the primary for every worker's.
   const metricsSource: MetricsSource = {
