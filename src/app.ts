@@ -14,7 +14,7 @@ import { metricsListener } from './ops/health.js';
 import { PagesLink } from './server/pages-link.js';
 import { buildRequestPath } from './server/routes.js';
 import { sendError } from './web/error-responses.js';
-import { buildServices } from './server/services.js';
+import { buildServices, closeServices } from './server/services.js';
 import { closeGracefully, listenOn } from './server/shutdown.js';
 
 export interface Gateway {
@@ -31,7 +31,7 @@ export interface Gateway {
  */
 export function createGateway(config: Config, directory: Directory, log: Logger, metrics: Metrics): Gateway {
   const services = buildServices(config, directory, log, metrics);
-  const { redis, subscriber, sessions, websockets, upstream, provisioner } = services;
+  const { redis, sessions, websockets, provisioner } = services;
   const proxied = buildRequestPath(services);
   const requestLog = createRequestLogger(config.log.level);
   const pagesLink = new PagesLink({
@@ -102,13 +102,8 @@ export function createGateway(config: Config, directory: Directory, log: Logger,
       metricsServer?.close();
       metricsServer?.closeAllConnections();
       await pagesLink.close();
-      upstream.close();
       proxied.close();
-      services.paperlessApi?.close();
-      await directory.close();
-      sessions.close();
-      redis.disconnect();
-      subscriber.disconnect();
+      await closeServices(services);
       requestLog.close();
     },
   };

@@ -14,8 +14,8 @@ import { sameSecret } from '../same-secret.js';
 import { repliesAbout } from '../ops/pending-replies.js';
 import { behindProxyingThread, isMessage, PAGES_SECRET_HEADER, type FromPages, type PagesThreadData, type ToPages } from './pages-messages.js';
 import { buildPages, buildRequestPath } from './routes.js';
-import { buildServices } from './services.js';
-import { closeGracefully } from './shutdown.js';
+import { buildServices, closeServices } from './services.js';
+import { closeGracefully, listenOn } from './shutdown.js';
 
 /**
  * The gateway's own pages (sign-in, sign-out, account, health, metrics), in a thread of their
@@ -90,12 +90,7 @@ async function run(port: MessagePort, data: PagesThreadData): Promise<void> {
     await closeGracefully(server, config.ops.shutdownTimeoutMs, log);
     proxied.close();
     pages.close();
-    services.upstream.close();
-    services.paperlessApi?.close();
-    await directory.close();
-    services.sessions.close();
-    services.redis.disconnect();
-    services.subscriber.disconnect();
+    await closeServices(services);
     // The main thread ends the thread on this (a timer or socket left behind must not keep it).
     send({ type: 'closed' });
   };
@@ -104,13 +99,7 @@ async function run(port: MessagePort, data: PagesThreadData): Promise<void> {
   await waitReady(services.redis, 5000).catch(() => undefined);
   // `exclusive`: in a GATEWAY_WORKERS process this thread would otherwise ask the cluster's
   // primary for a shared handle, over an IPC channel threads do not have.
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ port: 0, host: '127.0.0.1', exclusive: true }, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listenOn(server, 0, '127.0.0.1', true);
   const listening = (server.address() as AddressInfo).port;
   log.info({ event: 'pages.listening', port: listening }, 'pages thread listening on loopback');
   send({ type: 'ready', port: listening });

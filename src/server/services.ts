@@ -125,3 +125,13 @@ export function buildServices(config: Config, directory: Directory, log: Logger,
     trust,
   };
 }
+
+/** Closes what buildServices opened: connections to Paperless, the directory and Redis, and the session cache. */
+export async function closeServices(services: Services): Promise<void> {
+  services.upstream.close();
+  services.paperlessApi?.close();
+  await services.directory.close();
+  services.sessions.close();
+  services.redis.disconnect();
+  services.subscriber.disconnect();
+}

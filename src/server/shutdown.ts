@@ -22,10 +22,11 @@ export async function closeGracefully(server: http.Server, timeoutMs: number, lo
   }
 }
 
-export function listenOn(server: http.Server, port: number, host: string): Promise<void> {
+/** `exclusive`: a handle of this thread's own, never shared through a cluster's primary. */
+export function listenOn(server: http.Server, port: number, host: string, exclusive = false): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    server.listen({ port, host, exclusive }, () => {
       server.off('error', reject);
       resolve();
     });
