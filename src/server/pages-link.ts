@@ -160,13 +160,11 @@ export class PagesLink {
   private heard(message: FromPages): void {
     if (message.type === 'log') this.writeLine(message.line);
     else if (message.type === 'closed') void this.worker?.terminate();
+    else if (message.type === 'forget-basic') this.deps.forgetBasic(message.username, message.password);
+    else if (message.type === 'metrics-json-reply') this.metricsReplies.answer(message.id, message);
     else if (message.type === 'paperless-facts') {
       this.facts = message.facts;
       this.deps.provisioner?.adopt(message.facts);
-    }
-    else if (message.type === 'forget-basic') this.deps.forgetBasic(message.username, message.password);
-    else if (message.type === 'metrics-json-reply') {
-      this.metricsReplies.answer(message.id, message);
     } else if (message.type === 'metrics-text') {
       this.deps.metricsText().then(
         (value) => this.tell({ type: 'metrics-text-reply', id: message.id, value }),
