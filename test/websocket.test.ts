@@ -113,6 +113,28 @@ describe('websockets through the gateway', () => {
     assert.equal(await paperlessSessionOf(stack.redis.url, b), 'rotated-on-upgrade');
   });
 
+  it("passes Paperless's refusal of a handshake to the browser as it came, chunked body and all, its session cookie kept in the jar", async () => {
+    const b = stack.browser();
+    await b.login('carol', 'carol-pass');
+    await b.get('/');
+    stack.sim.faults.upgradeAnswer =
+      'HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n' +
+      'Set-Cookie: sessionid=from-refusal; Path=/\r\nSet-Cookie: sessionid_hint=1; Path=/\r\n\r\n5\r\nbusy!\r\n6\r\n again\r\n0\r\n\r\n';
+    try {
+      const res = await open(wsUrl, { Cookie: b.cookieHeader() });
+      assert.equal(res.status, 503);
+      assert.equal(res.body, 'busy! again');
+      assert.equal(res.headers?.['content-type'], 'text/plain');
+      assert.deepEqual(res.headers?.['set-cookie'], ['sessionid_hint=1; Path=/']);
+    } finally {
+      stack.sim.faults.upgradeAnswer = undefined;
+    }
+    assert.equal(await paperlessSessionOf(stack.redis.url, b), 'from-refusal');
+    const { ws } = await open(wsUrl, { Cookie: alice.cookieHeader() });
+    assert.ok(ws, 'the next handshake is carried as before');
+    ws.close();
+  });
+
   it("a browser that leaves mid-handshake frees Paperless's socket at once, and is not logged as Paperless being unavailable", async () => {
     const b = stack.browser();
     await b.login('carol', 'carol-pass'); // a new session without Paperless's session yet: Paperless (granian) never answers such a handshake

@@ -1,6 +1,8 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { Pool, type Dispatcher } from 'undici';
 import { echoRequestId } from '../ops/access-log.js';
+import { Handshake } from './handshake.js';
 
 /**
  * Headers that belong to one hop (RFC 9110 §7.6.1) or that undici sets itself: never copied
@@ -14,7 +16,7 @@ export interface HttpCoreHooks<Owner> {
   /** Which of an answer's Set-Cookie lines the browser gets; `owner` is what the request was forwarded with. */
   setCookies(lines: string[], owner: Owner | undefined): string[];
   /** Paperless failed (no connection, no answer in time, a broken answer) and the client is still there. */
-  failed(err: Error, req: IncomingMessage, res: ServerResponse): void;
+  failed(err: Error, req: IncomingMessage, to: ServerResponse | Socket): void;
   /** The client left before the exchange ended; Paperless's side has been aborted. */
   clientLeft(detail: string, req: IncomingMessage): void;
   /** The exchange is over, however it ended (the response's one `close` listener calls it). */
@@ -25,14 +27,14 @@ export interface HttpCoreHooks<Owner> {
  * Plain HTTP to Paperless on undici: one keep-alive pool, bodies streamed both ways with
  * backpressure, Host kept as the browser sent it, trailers passed on, a client that leaves
  * aborts Paperless's side, and Paperless's silence is bounded by the upstream timeout (for the
- * headers, and between body chunks). Websockets are not here (see Upstream).
+ * headers, and between body chunks). Websocket handshakes use the same pool (see Handshake).
  */
 export class HttpCore<Owner> {
   private readonly pool: Pool;
 
   constructor(
     private readonly origin: URL,
-    timeoutMs: number,
+    private readonly timeoutMs: number,
     private readonly hooks: HttpCoreHooks<Owner>,
   ) {
     this.pool = new Pool(origin.origin, { connections: 256, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
@@ -61,9 +63,33 @@ export class HttpCore<Owner> {
     this.pool.dispatch(options, new Exchange(req, res, this.hooks, owner, done));
   }
 
+  /** A websocket handshake, then the socket's bytes both ways (see Handshake). */
+  upgrade(req: IncomingMessage, socket: Socket, head: Buffer, owner: Owner | undefined): void {
+    const options: Dispatcher.DispatchOptions = {
+      origin: this.origin.origin,
+      path: req.url ?? '/',
+      method: 'GET',
+      headers: handshakeHeaders(req.headers) as Record<string, string | string[]>,
+      body: null,
+      // undici writes `Connection: upgrade` and this `Upgrade` itself.
+      upgrade: req.headers.upgrade ?? 'websocket',
+    };
+    this.pool.dispatch(options, new Handshake(req, socket, head, this.hooks, owner, this.timeoutMs));
+  }
+
   close(): Promise<void> {
     return this.pool.destroy();
   }
+}
+
+/**
+ * The browser's headers but the hop's own, as `forward` copies them. Not shared with `forward`:
+ * its copy stays inline there, out of reach of what handshakes do to a shared function's code.
+ */
+function handshakeHeaders(incoming: IncomingHttpHeaders): IncomingHttpHeaders {
+  const headers: IncomingHttpHeaders = {};
+  for (const name in incoming) if (!REQUEST_HOP_HEADERS.has(name)) headers[name] = incoming[name];
+  return headers;
 }
 
 /** One request's answer, copied to the client as it arrives. */

@@ -1,10 +1,10 @@
 /**
- * The request target exactly as Paperless will receive it. http-proxy-3 (websockets) rebuilds
- * the upstream path with the WHATWG URL parser, which resolves `..` and `%2e%2e` segments, turns
- * `\` into `/` and re-encodes characters; deciding on the raw target while forwarding the parsed
- * one let `/share/../api/…` past the sign-in. So the gateway parses once, up front, the same way,
- * and every later decision and both forwarding cores (undici sends the path as given) see that
- * one string.
+ * The request target exactly as Paperless will receive it. The gateway parses each target once,
+ * up front, with the WHATWG URL parser (it resolves `..` and `%2e%2e` segments, turns `\` into
+ * `/` and re-encodes characters), and every later decision and the forwarding core (undici sends
+ * the path as given, for requests and websocket handshakes) see that one string. Deciding on the
+ * raw target while a proxy forwarded a parsed one (http-proxy-3, which once carried websockets,
+ * parses again) let `/share/../api/…` past the sign-in.
  */
 const BASE = 'http://base.invalid';
 
@@ -33,7 +33,7 @@ export function canonicalTarget(raw: string): string | undefined {
 /** The WHATWG parser's answer, always (the reference the fast answer is tested against). */
 export function parsedTarget(raw: string): string | undefined {
   try {
-    // As http-proxy-3 does: `//x` would otherwise be read as a host.
+    // `//x` would otherwise be read as a host.
     const url = new URL(raw.startsWith('//') ? `${BASE}${raw}` : raw, BASE);
     return `${url.pathname}${url.search}`;
   } catch {

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ServerResponse, type IncomingMessage } from 'node:http';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { logLineWriter } from '../ops/logger.js';
 import { repliesAbout } from '../ops/pending-replies.js';
+import { rejectUpgrade } from '../proxy/forwarder.js';
 import { HttpCore } from '../proxy/http-core.js';
 import type { PaperlessFacts, Provisioner } from '../provisioning/provisioner.js';
 import { pathOf } from '../url-path.js';
@@ -148,9 +149,12 @@ export class PagesLink {
     return new HttpCore<undefined>(new URL(`http://127.0.0.1:${port}`), PAGE_TIMEOUT_MS, {
       // The pages' own cookies (the gateway's session, CSRF): the browser gets every one.
       setCookies: (lines) => lines,
-      failed: (err, req, res) => {
+      failed: (err, req, to) => {
         log.error({ event: 'pages.unanswered', err: err.message }, 'the pages thread did not answer');
-        this.deps.unavailable(req, res, 'The gateway\'s sign-in pages did not answer. Try again in a moment.');
+        const message = "The gateway's sign-in pages did not answer. Try again in a moment.";
+        // The pages take no websockets; a handshake is refused all the same, not left hanging.
+        if (to instanceof ServerResponse) this.deps.unavailable(req, to, message);
+        else rejectUpgrade(to, 503, message);
       },
       clientLeft: (detail, req) => log.info({ event: 'client.left', detail, path: pathOf(req.url) }, 'client left before the page was sent'),
       finished: () => undefined,

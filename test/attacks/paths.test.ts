@@ -85,12 +85,12 @@ describe('property: the path Paperless receives is the one the gateway decided o
   const separator = fc.constantFrom('/', '//', '\\', '/./', '%2f');
   const paths = fc.array(fc.tuple(separator, segment), { minLength: 1, maxLength: 8 }).map((parts) => parts.map(([sep, seg]) => sep + seg).join(''));
 
-  it("canonical targets are stable under http-proxy-3's own parse, and share links stay inside /share/", () => {
+  it('canonical targets are stable under a second parse (as a proxy that parses again would do), and share links stay inside /share/', () => {
     fc.assert(
       fc.property(paths, (path) => {
         const target = canonicalTarget(path);
         if (target === undefined) return;
-        // http-proxy-3 parses the (already canonical) target again: it must not move.
+        // Parsed again (http-proxy-3 did, when it carried websockets), the canonical target must not move.
         assert.equal(canonicalTarget(target), target);
         const pathOnly = target.split('?')[0] ?? '';
         if (isShareLink(pathOnly)) assert.match(pathOnly, /^\/share\/[A-Za-z0-9_]+\/?$/);

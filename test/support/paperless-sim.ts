@@ -34,7 +34,7 @@ export class PaperlessSim {
   constructor(options: SimOptions = {}) {
     this.options = settings(options);
     const auth = new DjangoAuth(this.store, this.options);
-    this.status = new StatusSockets(this.store, auth, () => this.faults.upgradeHeaders());
+    this.status = new StatusSockets(this.store, auth, () => this.faults.upgradeHeaders(), () => this.faults.upgradeAnswer);
     const app = new DjangoApp(this.store, this.options, auth, new RestApi(this.store, this.options, (owner, data) => this.status.statusUpdate(owner, data)));
     this.recorder = new Recorder(() => this.options.remoteUserKey);
     this.handleHttp = this.recorder.http(this.faults.http(app.handle));

@@ -12,6 +12,8 @@ export class Faults {
   answerWith?: (req: IncomingMessage, res: ServerResponse) => void;
   /** Set-Cookie values added to every accepted websocket handshake. */
   upgradeSetCookies: string[] = [];
+  /** Raw bytes that answer every websocket handshake instead (a refusal), after which the socket ends. */
+  upgradeAnswer?: string;
   /** While set, uploads wait here before their body is read. */
   private uploadsHeld?: Promise<void>;
 

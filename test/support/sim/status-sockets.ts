@@ -18,11 +18,12 @@ export class StatusSockets {
   private readonly unanswered = new Set<Socket>();
   private readonly wss = new WebSocketServer({ noServer: true });
 
-  /** `extraHeaders` adds lines to every accepted handshake's answer (fault injection). */
+  /** `extraHeaders` adds lines to every accepted handshake's answer; `answer`, when it gives one, replaces the answer (fault injection). */
   constructor(
     private readonly store: SimStore,
     private readonly auth: DjangoAuth,
     extraHeaders: () => string[],
+    private readonly answer: () => string | undefined = () => undefined,
   ) {
     this.wss.on('headers', (headers: string[]) => headers.push(...extraHeaders()));
   }
@@ -33,6 +34,11 @@ export class StatusSockets {
 
   readonly upgrade = (req: http.IncomingMessage, socket: Socket, head: Buffer): Outcome => {
     const url = new URL(req.url ?? '/', 'http://sim');
+    const forced = this.answer();
+    if (forced !== undefined) {
+      socket.end(forced);
+      return { status: Number(forced.split(' ')[1]) };
+    }
     if (url.pathname !== '/ws/status/') {
       socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n');
       return { status: 404 };
