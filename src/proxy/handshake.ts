@@ -91,6 +91,7 @@ export class Handshake<Owner> implements Dispatcher.DispatchHandler {
     this.socket.write(`${statusLine(statusCode, statusMessage)}${this.headerLines(headers)}Connection: close\r\n\r\n`);
   }
 
+  /** Backpressure as the request Exchange does it: copied, not shared, so that hot code meets only its own objects. */
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.socket.write(chunk) || this.waitingForDrain) return;
     this.waitingForDrain = true;

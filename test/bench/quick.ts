@@ -7,6 +7,7 @@
  *   BENCH_BETWEEN_PATH=/_gateway/health (3 s of requests to that path of the last gateway halfway),
  *   BENCH_HALFWAY_WEBSOCKETS=<n> (n websockets opened and closed halfway), BENCH_HALFWAY_TRANSFER_BYTES=<n>
  *   (an upload and a download of n bytes halfway): each part of the full benchmark's "heavy use" alone,
+ *   BENCH_HALFWAY_FULL_GC=1 (after the halfway steps, a full collection, by a heap snapshot),
  *   BENCH_HALFWAY_VARIED=<n> (n proxied requests halfway whose extra headers differ, as browsers and apps differ),
  *   BENCH_HALFWAY_ALL=1 (the sign-ins and requests halfway to every gateway, not the last only),
  *   BENCH_OTHER=<path to another build's dist/main.js>: measured beside this one, same rounds,
@@ -41,6 +42,7 @@ const TRANSFER = Number(process.env.BENCH_TRANSFER_BYTES ?? 0);
 const OTHER = process.env.BENCH_OTHER;
 const SNAPSHOTS = process.env.BENCH_HEAP_SNAPSHOTS === '1';
 const HALFWAY_WEBSOCKETS = Number(process.env.BENCH_HALFWAY_WEBSOCKETS ?? 0);
+const FULL_GC = process.env.BENCH_HALFWAY_FULL_GC === '1';
 const HALFWAY_TRANSFER = Number(process.env.BENCH_HALFWAY_TRANSFER_BYTES ?? 0);
 const HALFWAY_VARIED = Number(process.env.BENCH_HALFWAY_VARIED ?? 0);
 const HALFWAY_ALL = process.env.BENCH_HALFWAY_ALL === '1';
@@ -139,7 +141,7 @@ async function main(): Promise<void> {
     const gateways: [string, number, string | undefined][] = [['gateway', gatewayPort as number, undefined]];
     if (OTHER) gateways.push(['other', otherPort as number, OTHER]);
     for (const [name, port, main] of gateways) {
-      const gateway = await startGateway(gatewayEnv(parts, port, '1'), join(work, `${name}.log`), [...(main ? [] : profile(name)), ...(main ? NODE_ARGS : OWN_NODE_ARGS), ...(SNAPSHOTS && (main || !OTHER) ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${work}`] : [])], main);
+      const gateway = await startGateway(gatewayEnv(parts, port, '1'), join(work, `${name}.log`), [...(main ? [] : profile(name)), ...(main ? NODE_ARGS : OWN_NODE_ARGS), ...((SNAPSHOTS || FULL_GC) && (main || !OTHER) ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${work}`] : [])], main);
       children.push(gateway);
       pin(gateway.pid, 0);
       const url = `http://127.0.0.1:${port}`;
@@ -168,6 +170,8 @@ async function main(): Promise<void> {
             await upload(`${setup.url}/bench/upload`, HALFWAY_TRANSFER, setup.headers);
             await download(`${setup.url}/bench/big?bytes=${HALFWAY_TRANSFER}`, HALFWAY_TRANSFER, setup.headers);
           }
+          // A heap snapshot collects the whole heap first: what is left after it is not heap state.
+          if (FULL_GC) await heapSnapshot(setup.pid, work);
         }
       }
       const line: string[] = [];
