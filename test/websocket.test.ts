@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import type { Browser } from './support/http-client.js';
@@ -133,6 +134,30 @@ describe('websockets through the gateway', () => {
     const { ws } = await open(wsUrl, { Cookie: alice.cookieHeader() });
     assert.ok(ws, 'the next handshake is carried as before');
     ws.close();
+  });
+
+  it("a browser that leaves while Paperless's refusal is still coming frees Paperless's socket", async () => {
+    const body = 'x'.repeat(8 * 1024 * 1024); // more than the sockets between hold: the gateway must wait to send it
+    stack.sim.faults.upgradeAnswer = `HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    try {
+      const { port } = new URL(stack.gateway.url);
+      const browser = net.connect(Number(port), '127.0.0.1');
+      browser.write(
+        `GET /ws/status/ HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+          `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nCookie: ${alice.cookieHeader()}\r\n\r\n`,
+      );
+      const first = await new Promise<string>((resolve, reject) => {
+        browser.once('data', (chunk: Buffer) => resolve(chunk.toString('latin1')));
+        browser.once('error', reject);
+      });
+      assert.match(first, /^HTTP\/1\.1 503 /);
+      browser.pause(); // reads nothing more
+      await pollUntil(async () => stack.sim.status.forcedAnswersOpen === 1, 'Paperless is not sending its refusal', 50, 50);
+      browser.destroy();
+      await pollUntil(async () => stack.sim.status.forcedAnswersOpen === 0, "Paperless's socket stayed open after the browser left", 50, 50);
+    } finally {
+      stack.sim.faults.upgradeAnswer = undefined;
+    }
   });
 
   it("a browser that leaves mid-handshake frees Paperless's socket at once, and is not logged as Paperless being unavailable", async () => {

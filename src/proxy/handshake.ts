@@ -37,6 +37,8 @@ export class Handshake<Owner> implements Dispatcher.DispatchHandler {
     this.socket.destroy();
   };
   private waitingForDrain = false;
+  /** Paperless's refusal has been passed on whole, or has failed. */
+  private answered = false;
 
   constructor(
     private readonly req: IncomingMessage,
@@ -89,6 +91,10 @@ export class Handshake<Owner> implements Dispatcher.DispatchHandler {
     this.settle();
     // Paperless refused the socket: the browser gets that answer, and the connection ends with it.
     this.socket.write(`${statusLine(statusCode, statusMessage)}${this.headerLines(headers)}Connection: close\r\n\r\n`);
+    // A browser gone mid-answer must not leave Paperless's side paused for good (no drain will come).
+    this.socket.once('close', () => {
+      if (!this.answered) controller.abort(new Error('the client left during the answer'));
+    });
   }
 
   /** Backpressure as the request Exchange does it: copied, not shared, so that hot code meets only its own objects. */
@@ -103,10 +109,12 @@ export class Handshake<Owner> implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
+    this.answered = true;
     this.socket.end();
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    this.answered = true;
     if (this.settled) {
       // The browser left (logged then), or part of a refusal is out: the browser sees it cut off.
       this.socket.destroy();

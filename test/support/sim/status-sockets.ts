@@ -16,6 +16,8 @@ export class StatusSockets {
   private readonly owners = new Map<WebSocket, SimUser>();
   /** Denied handshakes, held open without an answer as granian holds them. */
   private readonly unanswered = new Set<Socket>();
+  /** Sockets still sending a forced answer (fault injection). */
+  private readonly answering = new Set<Socket>();
   private readonly wss = new WebSocketServer({ noServer: true });
 
   /** `extraHeaders` adds lines to every accepted handshake's answer; `answer`, when it gives one, replaces the answer (fault injection). */
@@ -32,10 +34,18 @@ export class StatusSockets {
     return this.unanswered.size;
   }
 
+  /** Handshakes given the forced answer whose sockets are still open (the answer still being sent). */
+  get forcedAnswersOpen(): number {
+    return this.answering.size;
+  }
+
   readonly upgrade = (req: http.IncomingMessage, socket: Socket, head: Buffer): Outcome => {
     const url = new URL(req.url ?? '/', 'http://sim');
     const forced = this.answer();
     if (forced !== undefined) {
+      this.answering.add(socket);
+      socket.on('close', () => this.answering.delete(socket));
+      socket.on('error', () => socket.destroy());
       socket.end(forced);
       return { status: Number(forced.split(' ')[1]) };
     }
@@ -84,5 +94,6 @@ export class StatusSockets {
     for (const ws of this.open) ws.terminate();
     this.owners.clear();
     for (const socket of this.unanswered) socket.destroy();
+    for (const socket of this.answering) socket.destroy();
   }
 }
