@@ -8,6 +8,7 @@ import { ConfigError } from './config/errors.js';
 import { LdapDirectory } from './directory/ldap-directory.js';
 import { formatChecks, runChecks } from './server/check-config.js';
 import { createLogger } from './ops/logger.js';
+import { capYoungGeneration } from './ops/young-generation.js';
 import { PaperlessApi } from './provisioning/paperless-api.js';
 import { Provisioner } from './provisioning/provisioner.js';
 import { appliedSummary, planJson, planSummary, planTable } from './provisioning/sync-report.js';
@@ -44,6 +45,8 @@ function readConfig(): Config {
 
 async function serve(): Promise<void> {
   const config = readConfig();
+  // Before any socket is read (see capYoungGeneration: large transfers' memory on Node 22+).
+  const youngGeneration = capYoungGeneration();
   const log = createLogger(config.log.level);
   // The last resort: every entry point catches its own errors, and one that slips through is a
   // bug to log, not a reason to drop every other user's requests and websockets.
@@ -68,7 +71,7 @@ async function serve(): Promise<void> {
   );
   const gateway = createGateway(config, directory, log, metrics);
   await gateway.listen();
-  log.info({ host: config.server.host, port: config.server.port, upstream: config.upstream.url.origin, publicUrl: config.server.publicUrl.origin }, 'gateway listening');
+  log.info({ host: config.server.host, port: config.server.port, upstream: config.upstream.url.origin, publicUrl: config.server.publicUrl.origin, youngGeneration }, 'gateway listening');
 
   let stopping = false;
   const stop = (signal: string) => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { YOUNG_GENERATION_CAP_MB } from '../src/ops/young-generation.js';
 import { freePort } from './support/gateway.js';
 import { pollUntil } from './support/poll.js';
 import { startStack, type Stack } from './support/stack.js';
@@ -28,6 +29,12 @@ describe('GATEWAY_WORKERS: one process per core', () => {
     await pollUntil(async () => workerPids(stack.gateway.pid).length === 2 && stack.gateway.logs.filter((l) => l.includes('gateway listening')).length === 2, 'two workers never listened');
   });
   after(async () => stack?.stop());
+
+  it('caps the young generation in every worker (Node 22 and later)', () => {
+    const expected = Number(process.versions.node.split('.')[0]) >= 22 ? { capMb: YOUNG_GENERATION_CAP_MB } : { skipped: 'Node.js before 22' };
+    const listening = stack.gateway.logs.filter((l) => l.includes('gateway listening')).map((l) => (JSON.parse(l) as { youngGeneration?: unknown }).youngGeneration);
+    assert.deepEqual(listening, [expected, expected]);
+  });
 
   it('serves sessions across workers, and one scrape counts every worker', async () => {
     const b = stack.browser();
