@@ -15,8 +15,8 @@ const modern = Number(process.versions.node.split('.')[0]) >= 22;
 /**
  * What a proxy does to memory while a large body passes: short-lived objects as requests make
  * them (so the young generation has grown), then 512 MiB in 64 KiB buffers, each written and
- * dropped as a socket's read buffer is. Growth beyond V8's bound: this process's own (tsx, the
- * collections' lag), about 15–20 MiB. Prints the cap's outcome and the peak RSS growth in MiB.
+ * dropped as a socket's read buffer is. V8 frees the dead buffers on another thread while the next
+ * ones pile up, and tsx runs beside: on Node 24 the capped growth was 26–37 MiB, the uncapped 75–116. Prints the cap's outcome and the peak RSS growth in MiB.
  */
 const CHURN = `
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -67,12 +67,12 @@ describe('young-generation cap', () => {
     }
     assert.deepEqual(capped.outcome, { capMb: YOUNG_GENERATION_CAP_MB });
     const uncapped = churn(false);
-    // Without the cap V8 12+ waits for 128 MiB of them; with it, for 16 MiB.
-    assert.ok(uncapped.growth > 80, `uncapped peak growth ${uncapped.growth.toFixed(1)} MiB: the measurement no longer shows V8's default`);
-    assert.ok(capped.growth < 56 && capped.growth < uncapped.growth / 2, `capped peak growth ${capped.growth.toFixed(1)} MiB (uncapped ${uncapped.growth.toFixed(1)} MiB)`);
+    // Without the cap V8 12+ waits for 128 MiB of them; with it, for 8 MiB.
+    assert.ok(uncapped.growth > 56, `uncapped peak growth ${uncapped.growth.toFixed(1)} MiB: the measurement no longer shows V8's default`);
+    assert.ok(capped.growth < 48, `capped peak growth ${capped.growth.toFixed(1)} MiB (uncapped ${uncapped.growth.toFixed(1)} MiB)`);
     // The operator's value on the command line is the one V8 uses.
     const operator = churn(true, ['--scavenger-max-new-space-capacity-mb=32']);
     assert.deepEqual(operator.outcome, { skipped: 'set on the command line' });
-    assert.ok(operator.growth > 80, `peak growth ${operator.growth.toFixed(1)} MiB with the default given on the command line`);
+    assert.ok(operator.growth > 56, `peak growth ${operator.growth.toFixed(1)} MiB with the default given on the command line`);
   });
 });

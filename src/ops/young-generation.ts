@@ -5,9 +5,11 @@ const FLAG = '--scavenger-max-new-space-capacity-mb';
 
 /**
  * MiB: without pointer compression (Node's builds) V8 doubles it, so dead socket buffers are
- * collected once they reach 16 MiB (twice the 8 MiB semi-space it stands for; see capYoungGeneration).
+ * collected once they reach 8 MiB (twice the 4 MiB semi-space it stands for; see capYoungGeneration).
+ * 4 left 14–37 MiB of peak growth over a 1 GiB transfer, since V8 frees them on another thread
+ * while the next ones pile up; 2 left 7–14 MiB at the same throughput.
  */
-export const YOUNG_GENERATION_CAP_MB = 4;
+export const YOUNG_GENERATION_CAP_MB = 2;
 
 export type YoungGenerationCap = { capMb: number } | { skipped: 'set on the command line' | 'Node.js before 22' };
 
@@ -17,7 +19,7 @@ export type YoungGenerationCap = { capMb: number } | { skipped: 'set on the comm
  * comes only when V8 forces it: once the buffers reach twice the largest semi-space. That is 32 MiB
  * on Node 20, but V8 12 raised the young generation fourfold: on Node 24, the image's runtime,
  * a 1 GiB transfer kept up to 128 MiB of dead buffers resident (measured: 92 MiB of peak growth
- * for the gateway, 115 MiB for a bare loop of 64 KiB buffers). The cap brings that back to 16 MiB.
+ * for the gateway, 115 MiB for a bare loop of 64 KiB buffers). The cap brings that down to 8 MiB.
  *
  * Set at run time, not on the command line: V8 sized this thread's young generation when the
  * process started and keeps that size (requests keep their allocation budget between collections;
