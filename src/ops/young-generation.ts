@@ -23,7 +23,7 @@ export type YoungGenerationCap = { capMb: number } | { skipped: 'set on the comm
  *
  * Set at run time, not on the command line: V8 sized this thread's young generation when the
  * process started and keeps that size (requests keep their allocation budget between collections;
- * on the command line the flag would shrink it eightfold), while the point where dead buffers force
+ * on the command line the flag would shrink it to a sixteenth), while the point where dead buffers force
  * a collection is read from the flag each time. The pages thread, started later, gets the smaller
  * young generation. And no way of starting the gateway (image, `npm start`, the cluster's workers,
  * a service unit) can miss it.
