@@ -16,24 +16,25 @@ const modern = Number(process.versions.node.split('.')[0]) >= 22;
  * What a proxy does to memory while a large body passes: short-lived objects as requests make
  * them (so the young generation has grown), then 512 MiB in 64 KiB buffers, each written and
  * dropped as a socket's read buffer is. V8 frees the dead buffers on another thread while the next
- * ones pile up, and tsx runs beside: on Node 24 the capped growth was 26–37 MiB, the uncapped 75–116. Prints the cap's outcome and the peak RSS growth in MiB.
+ * ones pile up, and tsx runs beside: on Node 24 the capped growth was 26–37 MiB, the uncapped
+ * 75–116. Measured as the benchmark measures (test/bench/processes.ts). Prints the cap's outcome
+ * and the peak RSS growth.
  */
 const CHURN = `
-import { readFileSync, writeFileSync } from 'node:fs';
 import { capYoungGeneration } from './src/ops/young-generation.ts';
-const field = (name) => Number(new RegExp(name + ':\\\\s+(\\\\d+)').exec(readFileSync('/proc/self/status', 'utf8'))[1]) * 1024;
+import { resetPeakMemory, treeMemory } from './test/bench/processes.ts';
 const outcome = process.env.CAP === '1' ? capYoungGeneration() : null;
 let live = [];
 for (let i = 0; i < 3e6; i++) { live.push({ n: i, s: 'x' + i }); if (live.length > 2000) live = []; }
-writeFileSync('/proc/self/clear_refs', '5');
-const before = field('VmRSS');
+resetPeakMemory(process.pid);
+const before = treeMemory(process.pid);
 for (let i = 0; i < 8192; i++) {
   Buffer.allocUnsafeSlow(65536).fill(i & 255);
   // A megabyte per turn of the event loop, as sockets deliver it: V8 frees dead buffers on
   // another thread after each collection, and a loop that never yields outruns it.
   if (i % 16 === 15) await new Promise((resolve) => setImmediate(resolve));
 }
-process.stdout.write(JSON.stringify({ outcome, growth: field('VmHWM') - before }));
+process.stdout.write(JSON.stringify({ outcome, growth: treeMemory(process.pid, 'VmHWM') - before }));
 `;
 
 function churn(cap: boolean, nodeArgs: string[] = []): { outcome: unknown; growth: number; stderr: string } {

@@ -23,12 +23,12 @@ export type YoungGenerationCap = { capMb: number } | { skipped: 'set on the comm
  *
  * Set at run time, not on the command line: V8 sized this thread's young generation when the
  * process started and keeps that size (requests keep their allocation budget between collections;
- * on the command line the flag would shrink it to a sixteenth), while the point where dead buffers force
- * a collection is read from the flag each time. The pages thread, started later, gets the smaller
- * young generation (12 MiB); sign-ins per second did not change measurably (Node 24, in turn with
- * the default: 0.94×, and the thread given 48 MiB against 12: 0.97×, rounds moving by ±10 %). And no way of starting the gateway (image, `npm start`, the cluster's workers,
- * a service unit) can miss it.
- * A value given on Node's command line is the operator's and is left alone.
+ * on the command line the flag would shrink it to a sixteenth), while the point where dead buffers
+ * force a collection is read from the flag each time. The pages thread, started later, gets the
+ * smaller young generation (12 MiB); sign-ins per second did not change measurably (Node 24, in
+ * turn with the default: 0.94×, and the thread given 48 MiB against 12: 0.97×, rounds moving by
+ * ±10 %). And no way of starting the gateway (image, `npm start`, the cluster's workers, a service
+ * unit) can miss it. A value given on Node's command line is the operator's and is left alone.
  */
 export function capYoungGeneration(execArgv: readonly string[] = process.execArgv, nodeVersion: string = process.versions.node): YoungGenerationCap {
   if (Number(nodeVersion.split('.')[0]) < 22) return { skipped: 'Node.js before 22' };
