@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: the gateway against direct, nginx, the forward-auth floor
- * and bare http-proxy-3, all measured in one run on this machine, every
+ * and the bare cores (http-proxy-3, node:http, undici), all measured in one run on this machine, every
  * result relative to the others. Writes test/bench/results.json and results.md.
  */
 import { cpus, totalmem, availableParallelism, release } from 'node:os';
@@ -109,9 +109,9 @@ async function main(): Promise<void> {
   const children: ChildProcess[] = [];
   let nginx: Nginx | undefined;
   try {
-    say('starting slapd, redis-server, the Paperless simulator (provisioning API), the fixed upstream, nginx, bare http-proxy-3');
+    say('starting slapd, redis-server, the Paperless simulator (provisioning API), the fixed upstream, nginx, the bare cores');
     await Promise.all([slapd.start().then(() => slapd.seed()), redis.start(), sim.start()]);
-    const [upstreamPort, authPort, barePort, undiciPort, plainPort, forwardAuthPort, guidePort, gatewayPort, workersPort] = await Promise.all(Array.from({ length: 9 }, () => freePort()));
+    const [upstreamPort, authPort, barePort, undiciPort, nodeHttpPort, plainPort, forwardAuthPort, guidePort, gatewayPort, workersPort] = await Promise.all(Array.from({ length: 10 }, () => freePort()));
     const upstream = await startScript('upstream.ts', [String(upstreamPort)], upstreamPort as number);
     children.push(upstream);
     const authServer = await startScript('upstream.ts', [String(authPort)], authPort as number);
@@ -119,7 +119,8 @@ async function main(): Promise<void> {
     const upstreamUrl = `http://127.0.0.1:${upstreamPort}`;
     const bareProxy = await startScript('bare-proxy.ts', [upstreamUrl, String(barePort)], barePort as number);
     const bareUndici = await startScript('bare-undici.ts', [upstreamUrl, String(undiciPort)], undiciPort as number);
-    children.push(bareProxy, bareUndici);
+    const bareNodeHttp = await startScript('bare-node-http.ts', [upstreamUrl, String(nodeHttpPort)], nodeHttpPort as number);
+    children.push(bareProxy, bareUndici, bareNodeHttp);
     nginx = new Nginx({ plain: plainPort as number, forwardAuth: forwardAuthPort as number, forwardAuthGuide: guidePort as number, upstream: upstreamPort as number, auth: authPort as number });
     await nginx.start();
 
@@ -147,6 +148,7 @@ async function main(): Promise<void> {
     const floor = await measure('forward-auth, as guides', `http://127.0.0.1:${guidePort}${path}`, nginxPath, browser);
     const floorKeepAlive = await measure('forward-auth, keep-alive', `http://127.0.0.1:${forwardAuthPort}${path}`, nginxPath, browser);
     const bare = await measure('bare http-proxy-3', `http://127.0.0.1:${barePort}${path}`, [pidOf(bareProxy)], browser);
+    const nodeHttp = await measure('bare node:http core', `http://127.0.0.1:${nodeHttpPort}${path}`, [pidOf(bareNodeHttp)], browser);
     // The two figures the targets compare, in alternating runs: on a shared VM one run of the same
     // core moved by a fifth from the next, so each is the median of RUNS runs taken side by side.
     const inTurn = async (suffix: string): Promise<[LoadResult, LoadResult]> => {
@@ -229,7 +231,7 @@ async function main(): Promise<void> {
       machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), memoryGiB: Math.round(totalmem() / 1024 ** 3), kernel: release(), node: process.version },
       date: new Date().toISOString(),
       settings: { seconds: SECONDS, warmup: WARMUP, runs: RUNS, connections: CONNECTIONS, transferBytes: GIB, websockets: WEBSOCKETS },
-      throughput: { direct, nginx: plain, forwardAuthFloor: floor, forwardAuthKeepAlive: floorKeepAlive, bareHttpProxy3: bare, bareUndiciCore: bareCore, gateway: gateway1, bareUndiciCoreAgain: bareCoreAgain, gatewayAfterHeavy: gatewayAfter, gatewayRested, gatewayWorkers: { ...gatewayWorkers, workers: Number(workers) } },
+      throughput: { direct, nginx: plain, forwardAuthFloor: floor, forwardAuthKeepAlive: floorKeepAlive, bareHttpProxy3: bare, bareNodeHttp: nodeHttp, bareUndiciCore: bareCore, gateway: gateway1, bareUndiciCoreAgain: bareCoreAgain, gatewayAfterHeavy: gatewayAfter, gatewayRested, gatewayWorkers: { ...gatewayWorkers, workers: Number(workers) } },
       transfers: {
         uploadRatio: uploadDirect / uploadGateway,
         downloadRatio: downloadDirect / downloadGateway,
