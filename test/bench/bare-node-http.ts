@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { announcesBody, endToEndHeaders } from './bare-core-headers.js';
 
 /**
  * The third candidate the issue named: a lean `node:http` path, no proxy library. Node's own
@@ -7,14 +8,10 @@ import http from 'node:http';
  */
 const [target, port] = [new URL(process.argv[2] ?? ''), Number(process.argv[3] ?? 0)];
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'expect']);
 const server = http.createServer((req, res) => {
-  const headers: http.OutgoingHttpHeaders = {};
-  for (const name in req.headers) if (!HOP.has(name)) headers[name] = req.headers[name];
+  const headers = endToEndHeaders(req.headers);
   const upstream = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers, agent }, (answer) => {
-    const out: http.OutgoingHttpHeaders = {};
-    for (const name in answer.headers) if (!HOP.has(name)) out[name] = answer.headers[name];
-    res.writeHead(answer.statusCode ?? 502, out);
+    res.writeHead(answer.statusCode ?? 502, endToEndHeaders(answer.headers));
     answer.pipe(res);
   });
   upstream.on('error', () => {
@@ -24,8 +21,7 @@ const server = http.createServer((req, res) => {
   res.on('close', () => {
     if (!res.writableFinished) upstream.destroy();
   });
-  const length = req.headers['content-length'];
-  if (req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')) req.pipe(upstream);
+  if (announcesBody(req.headers)) req.pipe(upstream);
   else upstream.end();
 });
 server.keepAliveTimeout = 65_000;

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { Pool } from 'undici';
+import { announcesBody, endToEndHeaders } from './bare-core-headers.js';
 
 /**
  * A bare proxy core on undici (`Pool.stream`): hop-by-hop headers dropped, bodies streamed both
@@ -7,18 +8,13 @@ import { Pool } from 'undici';
  */
 const [target, port] = [process.argv[2] ?? '', Number(process.argv[3] ?? 0)];
 const pool = new Pool(target, { connections: 256 });
-const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'expect']);
 const server = http.createServer((req, res) => {
-  const headers: Record<string, string | string[]> = {};
-  for (const name in req.headers) if (!HOP.has(name)) headers[name] = req.headers[name] as string | string[];
-  const length = req.headers['content-length'];
-  const body = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0') ? req : null;
+  const headers = endToEndHeaders(req.headers) as Record<string, string | string[]>;
+  const body = announcesBody(req.headers) ? req : null;
   pool.stream(
     { path: req.url ?? '/', method: (req.method ?? 'GET') as 'GET', headers, body },
     ({ statusCode, headers: answer }) => {
-      const out: http.OutgoingHttpHeaders = {};
-      for (const name in answer) if (!HOP.has(name)) out[name] = answer[name];
-      res.writeHead(statusCode, out);
+      res.writeHead(statusCode, endToEndHeaders(answer));
       return res;
     },
     (err) => {
