@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { announcesBody, endToEndHeaders } from './bare-core-headers.js';
+import { announcesBody, answerHeaders, requestHeaders } from './bare-core-headers.js';
 
 /**
  * The third candidate the issue named: a lean `node:http` path, no proxy library. Node's own
@@ -9,9 +9,9 @@ import { announcesBody, endToEndHeaders } from './bare-core-headers.js';
 const [target, port] = [new URL(process.argv[2] ?? ''), Number(process.argv[3] ?? 0)];
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 const server = http.createServer((req, res) => {
-  const headers = endToEndHeaders(req.headers);
+  const headers = requestHeaders(req.headers);
   const upstream = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers, agent }, (answer) => {
-    res.writeHead(answer.statusCode ?? 502, endToEndHeaders(answer.headers));
+    res.writeHead(answer.statusCode ?? 502, answerHeaders(answer.headers));
     answer.pipe(res);
   });
   upstream.on('error', () => {

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { Pool } from 'undici';
-import { announcesBody, endToEndHeaders } from './bare-core-headers.js';
+import { announcesBody, answerHeaders, requestHeaders } from './bare-core-headers.js';
 
 /**
  * A bare proxy core on undici (`Pool.stream`): hop-by-hop headers dropped, bodies streamed both
@@ -9,12 +9,12 @@ import { announcesBody, endToEndHeaders } from './bare-core-headers.js';
 const [target, port] = [process.argv[2] ?? '', Number(process.argv[3] ?? 0)];
 const pool = new Pool(target, { connections: 256 });
 const server = http.createServer((req, res) => {
-  const headers = endToEndHeaders(req.headers) as Record<string, string | string[]>;
+  const headers = requestHeaders(req.headers) as Record<string, string | string[]>;
   const body = announcesBody(req.headers) ? req : null;
   pool.stream(
     { path: req.url ?? '/', method: (req.method ?? 'GET') as 'GET', headers, body },
     ({ statusCode, headers: answer }) => {
-      res.writeHead(statusCode, endToEndHeaders(answer));
+      res.writeHead(statusCode, answerHeaders(answer));
       return res;
     },
     (err) => {
