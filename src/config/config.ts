@@ -5,10 +5,19 @@ import type { Language } from './languages.js';
 /** The gateway's validated settings, grouped by the part of the gateway that uses them. */
 export interface Config {
   server: { host: string; port: number; workers: number; publicUrl: URL; trustProxy: false | number | string[] };
-  /** maxPerClient: requests one client address may have in flight to Paperless at once. */
-  upstream: { url: URL; timeoutMs: number; maxPerClient: number };
+  /**
+   * maxPerClient: requests and websocket handshakes one client address may have in flight to
+   * Paperless at once; connections: the upstream pool's size; handshakeTimeoutMs: how long a
+   * websocket handshake may wait for Paperless's answer.
+   */
+  upstream: { url: URL; timeoutMs: number; maxPerClient: number; connections: number; handshakeTimeoutMs: number };
   /** How long a client may take to send its headers, and how long its request body may stall. */
   client: { headerTimeoutMs: number; bodyIdleTimeoutMs: number };
+  /**
+   * The gateway's own pages: how many connections the pages thread takes, and the whole time a
+   * page's request body may take to arrive (read before the request reaches the pages).
+   */
+  pages: { connections: number; bodyTimeoutMs: number };
   redis: { url: string; keyPrefix: string };
   session: { secret: string; cookieName: string; idleTimeoutMs: number; maxLifetimeMs: number; secureCookie: boolean };
   ldap: LdapConfig;

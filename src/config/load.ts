@@ -73,8 +73,15 @@ function toConfig(env: Env, mapping: ProvisioningMapping): Config {
       publicUrl: env.GATEWAY_PUBLIC_URL,
       trustProxy: env.GATEWAY_TRUST_PROXY,
     },
-    upstream: { url: env.GATEWAY_UPSTREAM_URL, timeoutMs: env.GATEWAY_UPSTREAM_TIMEOUT, maxPerClient: env.GATEWAY_UPSTREAM_MAX_PER_CLIENT },
+    upstream: {
+      url: env.GATEWAY_UPSTREAM_URL,
+      timeoutMs: env.GATEWAY_UPSTREAM_TIMEOUT,
+      maxPerClient: env.GATEWAY_UPSTREAM_MAX_PER_CLIENT,
+      connections: env.GATEWAY_UPSTREAM_CONNECTIONS,
+      handshakeTimeoutMs: env.GATEWAY_WEBSOCKET_HANDSHAKE_TIMEOUT,
+    },
     client: { headerTimeoutMs: env.GATEWAY_CLIENT_HEADER_TIMEOUT, bodyIdleTimeoutMs: env.GATEWAY_CLIENT_BODY_IDLE_TIMEOUT },
+    pages: { connections: env.GATEWAY_PAGES_CONNECTIONS, bodyTimeoutMs: env.GATEWAY_PAGES_BODY_TIMEOUT },
     redis: { url: env.GATEWAY_REDIS_URL, keyPrefix: env.GATEWAY_REDIS_KEY_PREFIX },
     session: {
       secret: env.GATEWAY_SESSION_SECRET,

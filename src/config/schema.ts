@@ -186,6 +186,10 @@ export const envSchema = z
     GATEWAY_UPSTREAM_URL: httpUrl('where the gateway reaches Paperless, e.g. http://paperless:8000'),
     GATEWAY_UPSTREAM_TIMEOUT: duration('120s'),
     GATEWAY_UPSTREAM_MAX_PER_CLIENT: int(64, 1, 10_000),
+    GATEWAY_UPSTREAM_CONNECTIONS: int(256, 1, 10_000),
+    GATEWAY_WEBSOCKET_HANDSHAKE_TIMEOUT: duration('10s'),
+    GATEWAY_PAGES_CONNECTIONS: int(256, 1, 10_000),
+    GATEWAY_PAGES_BODY_TIMEOUT: duration('10s'),
     GATEWAY_CLIENT_HEADER_TIMEOUT: duration('20s'),
     GATEWAY_CLIENT_BODY_IDLE_TIMEOUT: duration('60s'),
     GATEWAY_REDIS_URL: required('e.g. redis://redis:6379/0').superRefine((v, ctx) => {
