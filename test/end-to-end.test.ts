@@ -86,21 +86,72 @@ for (const kind of upstreamKinds()) {
       assert.ok(stack.gateway.logs.some((l) => l.includes('no answer to the websocket handshake')), 'the log says why');
     });
 
-    it("Paperless's other logouts (Django admin's, the browsable API's) end the gateway session too", async () => {
-      for (const path of ['/admin/logout/', '/api/auth/logout/']) {
+    it("every logout Paperless honours, as Django routes it, ends the gateway session too (§9)", async () => {
+      const own: Array<[string, string]> = [['Origin', stack.gateway.url]];
+      const cases: Array<[string, string, Array<[string, string]>]> = [
+        ['POST', '/admin/logout/', own],
+        ['POST', '/api/auth/logout/', own],
+        // allauth's logout with ACCOUNT_LOGOUT_ON_GET: a link from Paperless's own page (its Referer).
+        ['GET', '/api/auth/logout/', []],
+        ['HEAD', '/api/auth/logout/', []],
+        // Django routes the decoded path, and the admin is mounted unanchored.
+        ['GET', '/api/auth/%6cogout/', []],
+        ['GET', '/accounts/%6Cogout/', [['Sec-Fetch-Site', 'same-origin']]],
+        ['POST', '/admin/%6cogout/', own],
+        ['POST', '/x/admin/logout/', own],
+        ['POST', '/api/documents/admin/logout/', own],
+        ['POST', '/documents/admin%2flogout/', own],
+      ];
+      for (const [method, path, headers] of cases) {
         const b = stack.browser();
         await b.login('alice', 'alice-pass');
         await b.get('/');
         const sid = (await paperlessSessionOf(stack.redis.url, b)) ?? '';
         assert.equal(await stack.upstream.sessionUser(sid), 'alice');
-        const res = await b.request('POST', path, { headers: [['Origin', stack.gateway.url], ['X-CSRFToken', b.jar.get('csrftoken') ?? '']] });
-        assert.equal(res.status, 303, path);
+        const res = await b.request(method, path, { headers: [...headers, ['X-CSRFToken', b.jar.get('csrftoken') ?? '']], typed: headers.length > 0 });
+        assert.equal(res.status, 303, `${method} ${path}`);
         assert.equal(res.headers.location, '/accounts/login/?loggedout=1');
-        assert.equal(await stack.upstream.sessionUser(sid), undefined, `${path}: Paperless's session is flushed`);
+        assert.equal(await stack.upstream.sessionUser(sid), undefined, `${method} ${path}: Paperless's session is flushed`);
         const after = await b.get('/documents/');
-        assert.equal(after.status, 302, `${path}: the gateway session is gone`);
+        assert.equal(after.status, 302, `${method} ${path}: the gateway session is gone`);
         assert.match((await b.get('/accounts/login/?loggedout=1')).body, /You have been signed out/);
       }
+    });
+
+    it('a logout asked for by another site, or with no sign of our own page, is confirmed first and never forwarded', async () => {
+      const b = stack.browser();
+      await b.login('alice', 'alice-pass');
+      await b.get('/');
+      const sid = (await paperlessSessionOf(stack.redis.url, b)) ?? '';
+      const evil = 'https://evil.example';
+      const cases: Array<[string, string, Array<[string, string]>]> = [
+        ['GET', '/accounts/logout/', []],
+        ['GET', '/accounts/logout/', [['Referer', `${evil}/page`]]],
+        ['GET', '/api/auth/logout/', [['Referer', `${evil}/page`]]],
+        ['HEAD', '/api/auth/logout/', []],
+        // Sec-Fetch-Site, where a browser sends it, decides alone.
+        ['GET', '/api/auth/%6cogout/', [['Sec-Fetch-Site', 'cross-site'], ['Referer', `${stack.gateway.url}/`]]],
+        ['GET', '/accounts/logout/', [['Sec-Fetch-Site', 'none']]],
+        ['POST', '/admin/logout/', [['Origin', evil]]],
+        ['POST', '/x/admin/%6cogout/', [['Origin', 'null']]],
+        ['POST', '/api/auth/logout/', [['Origin', evil], ['Referer', `${stack.gateway.url}/`]]],
+        ['POST', '/accounts/logout/', []],
+      ];
+      const mark = await stack.upstream.mark();
+      for (const [method, path, headers] of cases) {
+        const res = await b.request(method, path, { headers, typed: true });
+        assert.equal(res.status, 200, `${method} ${path} ${JSON.stringify(headers)}`);
+        if (method !== 'HEAD') assert.match(res.body, /Sign out\?[\s\S]*<form method="post" action="\/accounts\/logout\/">/);
+        assert.equal(await stack.upstream.sessionUser(sid), 'alice', `${method} ${path}: Paperless's session stays`);
+        assert.equal((await b.get('/documents/')).status, 200, `${method} ${path}: still signed in`);
+      }
+      const forwarded = (await stack.upstream.requestsSince(mark)).filter((r) => /logout/i.test(decodeURIComponent(r.path)));
+      assert.deepEqual(forwarded.map((r) => r.path), [], 'no logout reached Paperless');
+      // The confirm page's button: a POST from our own page.
+      const res = await b.request('POST', '/accounts/logout/', { headers: [['Origin', stack.gateway.url]] });
+      assert.equal(res.status, 303);
+      assert.equal(await stack.upstream.sessionUser(sid), undefined);
+      assert.equal((await b.get('/documents/')).status, 302);
     });
 
     it('the sign-in page says "signed out" only when nobody is, and shows Paperless\'s share-link notices', async () => {

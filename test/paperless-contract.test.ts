@@ -150,7 +150,7 @@ for (const kind of upstreamKinds()) {
       assert.equal(next.headers.location, '/accounts/login/?next=/');
     });
 
-    it("the other logouts, Django admin's and the browsable API's, are POSTs under CSRF that end only Paperless's session", async () => {
+    it("the other logouts, Django admin's and allauth's at /api/auth/, check CSRF on POST and end only Paperless's session", async () => {
       await up.addUser({ username: 'staffer', is_staff: true });
       for (const [path, username] of [['/api/auth/logout/', 'api-leaver'], ['/admin/logout/', 'staffer']] as const) {
         const b = await signedIn(username);
@@ -168,6 +168,24 @@ for (const kind of upstreamKinds()) {
       const res = await b.request('POST', '/admin/logout/', { headers: [['Origin', up.url], ['X-CSRFToken', b.jar.get('csrftoken') ?? '']] });
       assert.equal(res.headers.location, '/admin/');
       assert.equal(await up.sessionUser(b.jar.get('sessionid') ?? ''), 'not-staff');
+    });
+
+    it('allauth signs out on GET and HEAD at /api/auth/logout/, and Django routes the decoded path, the admin unanchored (§9)', async () => {
+      for (const [method, path] of [['GET', '/api/auth/logout/'], ['HEAD', '/api/auth/logout/'], ['GET', '/api/auth/%6cogout/'], ['GET', '/accounts/%6Cogout/']] as const) {
+        const b = await signedIn('get-leaver');
+        const sid = b.jar.get('sessionid') ?? '';
+        const res = await b.request(method, path);
+        assert.equal(res.status, 302, `${method} ${path}`);
+        assert.equal(await up.sessionUser(sid), undefined, `${method} ${path} flushed the session`);
+      }
+      await up.addUser({ username: 'staff-leaver', is_staff: true });
+      for (const path of ['/admin/%6cogout/', '/x/admin/logout/', '/documents/admin/logout/', '/api/documents/admin/logout/', '/xadmin/logout/']) {
+        const b = await signedIn('staff-leaver');
+        const sid = b.jar.get('sessionid') ?? '';
+        const res = await b.request('POST', path, { headers: [['Origin', up.url], ['X-CSRFToken', b.jar.get('csrftoken') ?? '']] });
+        assert.equal(res.status, 302, path);
+        assert.equal(await up.sessionUser(sid), undefined, `${path} reached the admin's logout`);
+      }
     });
 
     it('/ws/status/ authenticates by the session cookie only and says nothing on connect', async () => {

@@ -26,24 +26,14 @@ import { afterPassword } from '../web/after-password.js';
 import { passwordStep } from '../web/password-step.js';
 import { canChangePasswords } from '../directory/password-change.js';
 import { secondStepRouter } from '../web/second-step.js';
-import { HEADLESS_LOGOUTS, logoutRouter } from '../web/logout.js';
+import { logoutRouter } from '../web/logout.js';
+import { logoutKind } from '../web/logout-paths.js';
 import type { Services } from './services.js';
 
 const STATIC_DIR = fileURLToPath(new URL('../../views/static/', import.meta.url));
 
 /** How long a token that Paperless accepted is believed without asking again (requests with a body only). */
 const ACCEPTED_TOKEN_TTL_MS = 60_000;
-
-/**
- * Paperless's other logouts (Django admin's, the browsable API's, and on 3.x allauth's headless
- * API for browsers and apps): they end only Paperless's session, so the gateway answers them
- * itself with a whole logout.
- */
-const PAPERLESS_LOGOUTS = new Set(['/admin/logout/', '/api/auth/logout/']);
-
-function isPaperlessLogout(method: string | undefined, path: string): boolean {
-  return (method === 'POST' && PAPERLESS_LOGOUTS.has(path)) || (method === 'DELETE' && HEADLESS_LOGOUTS.includes(path));
-}
 
 /** The person's own account page (second factors), answered by the gateway. */
 function isAccountPage(path: string): boolean {
@@ -52,7 +42,7 @@ function isAccountPage(path: string): boolean {
 
 /** The gateway's own pages that sign in and out (express-session runs there only). */
 function isSessionPage(method: string | undefined, path: string): boolean {
-  return path.startsWith('/accounts/login') || path.startsWith('/accounts/logout') || isPaperlessLogout(method, path);
+  return path.startsWith('/accounts/login') || logoutKind(method, path) !== undefined;
 }
 
 /** Requests the gateway answers itself (Express); everything else goes straight down the request path. */
@@ -235,6 +225,8 @@ export function buildPages(services: Services, proxied: ProxiedPath, metrics: Me
       paperlessCookiePrefix: config.identity.paperlessCookiePrefix,
       gatewayCookieName: config.session.cookieName,
       secureCookie: config.session.secureCookie,
+      publicUrl: config.server.publicUrl,
+      pages,
       log,
     }),
   );

@@ -2,9 +2,8 @@ import express, { type RequestHandler, type Router } from 'express';
 import { parse as parseCookies } from 'cookie';
 import type { Logger } from 'pino';
 import type { SessionService } from '../session/sessions.js';
-
-/** allauth's headless session endpoints (Paperless 3.x): DELETE there is a logout. */
-export const HEADLESS_LOGOUTS = ['/api/auth/headless/browser/v1/auth/session', '/api/auth/headless/app/v1/auth/session'];
+import { logoutKind } from './logout-paths.js';
+import type { Pages } from './pages.js';
 
 /** What allauth's headless API answers once nobody is signed in: the client's own logout code expects it. */
 const HEADLESS_SIGNED_OUT = { status: 401, data: { flows: [{ id: 'login' }] }, meta: { is_authenticated: false } };
@@ -18,7 +17,27 @@ export interface LogoutDeps {
   paperlessCookiePrefix: string;
   gatewayCookieName: string;
   secureCookie: boolean;
+  publicUrl: URL;
+  pages: Pages;
   log: Logger;
+}
+
+/**
+ * Whether the browser says this request comes from one of the gateway's (or Paperless's) own
+ * pages. Sec-Fetch-Site, where a browser sends it (https and localhost only), decides alone;
+ * otherwise Origin, then Referer: browsers send no Sec-Fetch-Site over plain http, and Paperless's
+ * own pages keep the Referer for same-origin navigations.
+ */
+export function fromOwnPage(headers: { 'sec-fetch-site'?: string | string[]; origin?: string; referer?: string }, publicUrl: URL): boolean {
+  const site = headers['sec-fetch-site'];
+  if (site !== undefined) return site === 'same-origin';
+  if (headers.origin !== undefined) return headers.origin === publicUrl.origin;
+  if (!headers.referer) return false;
+  try {
+    return new URL(headers.referer).origin === publicUrl.origin;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -83,10 +102,30 @@ export function logoutRouter(deps: LogoutDeps): Router {
     res.status(401).json(HEADLESS_SIGNED_OUT);
   };
 
+  /**
+   * A link on another site (or an address typed or bookmarked) must not sign anyone out: without
+   * evidence that one of our own pages asked, the person confirms with a POST from ours.
+   */
+  const confirmUnlessOwnPage: RequestHandler = (req, res, next) => {
+    if (fromOwnPage(req.headers, deps.publicUrl)) {
+      next();
+      return;
+    }
+    deps.log.info({ event: 'logout.confirm', path: req.path, method: req.method, ip: req.ip }, 'logout without evidence of our own page: asked to confirm');
+    deps.pages.render(req, res, 200, 'logout-confirm.njk', {});
+  };
+
   const ending = [endGatewaySession, endPaperlessSession, expireCookies];
-  router.all('/accounts/logout/', ...ending, showSignedOut);
-  // Django admin's and the browsable API's "Log out" end only Paperless's session; here they end both.
-  router.post(['/admin/logout/', '/api/auth/logout/'], ...ending, showSignedOut);
-  router.delete(HEADLESS_LOGOUTS, ...ending, endAppSession, answerHeadless);
+  const browserLogout = express.Router().use(confirmUnlessOwnPage, ...ending, showSignedOut);
+  // A headless DELETE cannot be sent cross-site without a CORS preflight Paperless refuses.
+  const headlessLogout = express.Router().use(...ending, endAppSession, answerHeadless);
+  // Every logout Paperless would honour, on the path as Django routes it (logout-paths.ts): each
+  // ends only Paperless's session there; here it ends both.
+  router.use((req, res, next) => {
+    const kind = logoutKind(req.method, req.path);
+    if (kind === undefined) next();
+    else if (kind === 'headless') headlessLogout(req, res, next);
+    else browserLogout(req, res, next);
+  });
   return router;
 }

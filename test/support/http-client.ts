@@ -11,9 +11,15 @@ export interface RequestOptions {
   /** Raw header pairs, sent exactly (duplicates and odd spellings included). */
   headers?: Array<[string, string]>;
   body?: string | Buffer;
+  /** An address typed or opened from a bookmark: no Referer (see Browser). */
+  typed?: boolean;
 }
 
-/** A tiny cookie-keeping HTTP client: raw headers allowed, redirects never followed. */
+/**
+ * A tiny cookie-keeping HTTP client: raw headers allowed, redirects never followed. A GET or HEAD
+ * carries a Referer of the site's own origin, as a person following the site's links would send
+ * (the gateway's logout reads it); `typed` sends none, and a Referer given in `headers` wins.
+ */
 export class Browser {
   readonly jar = new Map<string, string>();
 
@@ -30,6 +36,8 @@ export class Browser {
     // With raw headers Node adds no Host of its own.
     if (!extra.some(([k]) => k.toLowerCase() === 'host')) headers.push('Host', url.host);
     if (this.jar.size && !extra.some(([k]) => k.toLowerCase() === 'cookie')) headers.push('Cookie', this.cookieHeader());
+    const navigation = (method === 'GET' || method === 'HEAD') && !options.typed;
+    if (navigation && !extra.some(([k]) => k.toLowerCase() === 'referer')) headers.push('Referer', `${url.origin}/`);
     for (const [k, v] of extra) headers.push(k, v);
     if (options.body !== undefined) headers.push('Content-Length', String(Buffer.byteLength(options.body)));
     return new Promise((resolve, reject) => {

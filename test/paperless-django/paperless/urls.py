@@ -1,5 +1,6 @@
 """paperless/urls.py of Paperless-ngx 2.20.x, for the routes the gateway meets."""
 
+from allauth.account.views import LogoutView as AllauthLogoutView
 from django.contrib import admin
 from django.contrib.auth.decorators import login_required
 from django.urls import include, path, re_path
@@ -38,6 +39,9 @@ urlpatterns = [
         r"^api/",
         include(
             [
+                # Both releases answer /api/auth/logout/ with allauth's logout (ACCOUNT_LOGOUT_ON_GET:
+                # GET and HEAD sign out too), not DRF's POST-only one (paperless-contract.md §9).
+                path("auth/logout/", AllauthLogoutView.as_view()),
                 re_path(r"^auth/", include(("rest_framework.urls", "rest_framework"), namespace="rest_framework")),
                 re_path(r"^documents/post_document/", PostDocumentView.as_view(), name="post_document"),
                 *([path("documents/chat/", ChatStreamView.as_view())] if settings.PAPERLESS_TEST_LINE == 3 else []),

@@ -3,7 +3,7 @@
  * then its routes: share links, the three logout views, /api/token/, the REST API and the UI.
  */
 import type http from 'node:http';
-import { checkApiVersion, djangoQuote, isApi, parseCookies, versionHeaders } from './django-parsing.js';
+import { adminRoute, checkApiVersion, djangoQuote, isApi, parseCookies, routedPath, versionHeaders } from './django-parsing.js';
 import type { Auth, DjangoAuth } from './django-auth.js';
 import type { Outcome } from './handler.js';
 import { type Answer, HttpError, json, readBody, redirect, send } from './http.js';
@@ -69,16 +69,23 @@ export class DjangoApp {
       return { status: 200, body: `shared document ${slug}`, headers: { 'Content-Type': 'text/plain' } };
     }
 
-    // Django's LogoutView behind Django admin and DRF's browsable API: POST only (CSRF checked
-    // with every unsafe session request above); admin sends a user who is not staff to /admin/.
-    if ((path === '/api/auth/logout/' || path === '/admin/logout/') && method === 'POST') {
-      if (path === '/admin/logout/' && !auth.user?.is_staff) return redirect('/admin/');
+    // Routing reads the decoded path, as Django's resolver does (contract §9).
+    const routed = routedPath(path);
+    // allauth's logout at /accounts/logout/ and /api/auth/logout/, with ACCOUNT_LOGOUT_ON_GET:
+    // GET and HEAD sign out as POST does (CSRF checked with every unsafe session request above).
+    if ((routed === '/accounts/logout/' || routed === '/api/auth/logout/') && ['GET', 'HEAD', 'POST'].includes(method)) {
+      this.logout(cookies);
+      return redirect(url.searchParams.get('next') ?? this.settings.logoutRedirectUrl, [this.auth.clearSession()]);
+    }
+    // Django admin's LogoutView: POST only; a user who is not staff is sent to the admin's login.
+    if (adminRoute(routed) === 'logout/' && method === 'POST') {
+      if (!auth.user?.is_staff) return redirect('/admin/');
       this.logout(cookies);
       return redirect(this.settings.logoutRedirectUrl, [this.auth.clearSession()]);
     }
 
     // 3.x: django-allauth's headless API; DELETE on the session is its logout (contract §8).
-    if (this.settings.line === 3 && path === '/api/auth/headless/browser/v1/auth/session') {
+    if (this.settings.line === 3 && routed === '/api/auth/headless/browser/v1/auth/session') {
       if (method === 'DELETE') {
         this.logout(cookies);
         return { ...json(401, HEADLESS_SIGNED_OUT), cookies: [this.auth.clearSession()] };
@@ -86,13 +93,8 @@ export class DjangoApp {
       if (!auth.user) return json(401, HEADLESS_SIGNED_OUT);
       return json(200, { status: 200, data: { user: { username: auth.user.username } }, meta: { is_authenticated: true } });
     }
-    if (this.settings.line === 3 && path === '/api/auth/headless/app/v1/auth/session' && method === 'DELETE') {
+    if (this.settings.line === 3 && routed === '/api/auth/headless/app/v1/auth/session' && method === 'DELETE') {
       return json(401, HEADLESS_SIGNED_OUT);
-    }
-
-    if (path === '/accounts/logout/') {
-      this.logout(cookies);
-      return redirect(url.searchParams.get('next') ?? this.settings.logoutRedirectUrl, [this.auth.clearSession()]);
     }
 
     if (path === '/api/token/' && method === 'POST') {

@@ -65,3 +65,24 @@ export function djangoQuote(value: string): string {
 export function isApi(path: string): boolean {
   return path.includes('/api/');
 }
+
+/**
+ * The path Django's resolver matches: granian hands Django the percent-decoded path (UTF-8;
+ * a malformed sequence is kept byte by byte, which no route of Paperless's matches either).
+ */
+export function routedPath(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path.replace(/%([0-9A-Fa-f]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+  }
+}
+
+/**
+ * Paperless mounts the admin with an unanchored `re_path("admin/")`: Django searches for the
+ * first `admin/` anywhere in the path, and the admin's own routes match what follows it.
+ */
+export function adminRoute(routed: string): string | undefined {
+  const at = routed.indexOf('admin/', 1);
+  return at === -1 ? undefined : routed.slice(at + 'admin/'.length);
+}
