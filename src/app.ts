@@ -41,6 +41,12 @@ export function createGateway(config: Config, directory: Directory, log: Logger,
       echoRequestId(req, res);
       sendError(services.pages, req, res, 503, message);
     },
+    refuse: (req, res, status, message) => {
+      echoRequestId(req, res);
+      sendError(services.pages, req, res, status, message);
+    },
+    connections: config.pages.connections,
+    bodyTimeoutMs: config.pages.bodyTimeoutMs,
     forgetBasic: proxied.forgetBasic,
     metricsText: (): Promise<string> => clusterMetrics.text(),
     shutdownTimeoutMs: config.ops.shutdownTimeoutMs,

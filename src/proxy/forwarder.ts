@@ -9,7 +9,9 @@ import type { LoadedSession, SessionService } from '../session/sessions.js';
 import { isApiPath, pathOf } from '../url-path.js';
 import { parseSetCookie, rewriteCookies } from './cookies.js';
 import { redirect, sendJson, type Decision, type Exchange } from './exchange.js';
+import type { RetryReason } from './handshake.js';
 import { dropConnectionNamedHeaders, identityHeaderStripper, setForwardingHeaders } from './identity-headers.js';
+import { paperlessSessionRefresh } from './paperless-session-refresh.js';
 import type { Upstream } from './upstream.js';
 import type { WebsocketRegistry } from './websockets.js';
 
@@ -20,7 +22,7 @@ export interface ForwarderDeps {
   ipOf: (req: IncomingMessage) => string;
   sessions: SessionService;
   upstream: Upstream;
-  /** Requests one client address may have in flight to Paperless (the pool has 256 sockets). */
+  /** Requests and websocket handshakes one client address may have in flight to Paperless (a share of the pool). */
   maxPerClient: number;
   websockets: WebsocketRegistry;
   /** The error page for HTTP (the web concern renders it). */
@@ -31,8 +33,8 @@ export interface ForwarderDeps {
 /**
  * The one place that turns a decision into what Paperless and the client receive, for HTTP and
  * websockets alike: the identity header, Paperless's session from the gateway's jar and no
- * browser copy of it, forwarding headers, the per-address share of the upstream pool, and
- * every refusal.
+ * browser copy of it, forwarding headers, the per-address share of the upstream pool (requests
+ * and handshakes alike), and every refusal.
  */
 export function createForwarder(deps: ForwarderDeps) {
   const { identity, sessions, upstream, log } = deps;
@@ -53,20 +55,92 @@ export function createForwarder(deps: ForwarderDeps) {
 
   /** No client address may hold more than its share of the upstream pool. */
   const inFlight = new Map<string, number>();
-  function toPaperless(req: IncomingMessage, res: ServerResponse, ip: string, session: LoadedSession | undefined): void {
+  const CLIENT_LIMIT = 'Too many requests from your address are still waiting for Paperless. Try again in a moment.';
+  /** Takes a place of `ip`'s share, or says false when it has none left. */
+  function take(ip: string, websocket: boolean): boolean {
     const count = inFlight.get(ip) ?? 0;
     if (count >= deps.maxPerClient) {
-      echoRequestId(req, res);
-      log.warn({ event: 'upstream.client_limit', ip, inFlight: count }, 'too many requests in flight from one address');
-      sendJson(res, 503, { detail: 'Too many requests from your address are still waiting for Paperless. Try again in a moment.' }, { 'Retry-After': '1' });
-      return;
+      log.warn({ event: 'upstream.client_limit', ip, inFlight: count, websocket }, 'too many requests in flight from one address');
+      return false;
     }
     inFlight.set(ip, count + 1);
-    upstream.web(req, res, session, () => {
-      const left = (inFlight.get(ip) ?? 1) - 1;
-      if (left <= 0) inFlight.delete(ip);
-      else inFlight.set(ip, left);
-    });
+    return true;
+  }
+  function give(ip: string): void {
+    const left = (inFlight.get(ip) ?? 1) - 1;
+    if (left <= 0) inFlight.delete(ip);
+    else inFlight.set(ip, left);
+  }
+  function toPaperless(req: IncomingMessage, res: ServerResponse, ip: string, session: LoadedSession | undefined): void {
+    if (!take(ip, false)) {
+      echoRequestId(req, res);
+      sendJson(res, 503, { detail: CLIENT_LIMIT }, { 'Retry-After': '1' });
+      return;
+    }
+    upstream.web(req, res, session, () => give(ip));
+  }
+
+  const refreshPaperlessSession = paperlessSessionRefresh({ upstream, sessions, paperlessSessionCookie, notForwarded });
+
+  /**
+   * A websocket handshake holds a socket of the pool until Paperless answers, so it takes a
+   * place of the address's share until then, as a request does. With a gateway session whose
+   * jar holds no Paperless session, a fresh one is asked for first; with one Paperless may have
+   * forgotten, a refusal (403, or no answer within the handshake timeout) brings one fresh
+   * session and one more try. Either way at most one refresh per handshake.
+   */
+  function toPaperlessSocket(req: IncomingMessage, socket: Socket, head: Buffer, ip: string, session: LoadedSession | undefined): void {
+    if (!take(ip, true)) {
+      rejectUpgrade(socket, 503, CLIENT_LIMIT, { 'Retry-After': '1' });
+      return;
+    }
+    if (session) deps.websockets.track(session.sid, session.endsAt, socket);
+    // The browser leaving while the gateway asks Paperless for a session ends that request too.
+    const abandoned = new AbortController();
+    const gone = () => abandoned.abort(new Error('the client left during the handshake'));
+    const halfClosed = () => socket.destroy();
+    socket.once('close', gone);
+    socket.once('end', halfClosed);
+    let over = false;
+    const finished = () => {
+      if (over) return;
+      over = true;
+      socket.off('close', gone);
+      socket.off('end', halfClosed);
+      give(ip);
+    };
+    const dispatch = (retry: boolean) => {
+      if (socket.destroyed) return finished();
+      upstream.ws(req, socket, head, session, retry ? { finished, retry: (reason) => refresh(reason) } : { finished });
+    };
+    const refresh = (after?: RetryReason) => {
+      const current = session as LoadedSession;
+      refreshPaperlessSession(req, current, abandoned.signal).then(
+        (value) => {
+          if (socket.destroyed) return finished();
+          if (value === undefined && after !== undefined) {
+            log.warn({ event: 'websocket.no_paperless_session', path: pathOf(req.url), user: current.user.username, after }, 'Paperless refused the websocket and gave no new session');
+            rejectUpgrade(socket, after === 'refused' ? 403 : 504, 'Paperless refused the live-update connection for your account. Reload the page to try again.');
+            return finished();
+          }
+          if (value !== undefined) rewriteCookies(req.headers, notForwarded, { name: paperlessSessionCookie, value });
+          dispatch(false);
+        },
+        (err: unknown) => {
+          if (socket.destroyed) {
+            log.info({ event: 'client.left', path: pathOf(req.url) }, 'client left before Paperless answered');
+            return finished();
+          }
+          log.warn({ event: 'websocket.session_refresh_failed', err: err instanceof Error ? err.message : String(err), path: pathOf(req.url) }, "cannot get a Paperless session for a websocket");
+          const timedOut = (err as { code?: unknown }).code === 'UND_ERR_HEADERS_TIMEOUT' || (err as { code?: unknown }).code === 'UND_ERR_BODY_TIMEOUT';
+          rejectUpgrade(socket, timedOut ? 504 : 502, timedOut ? 'Paperless did not answer the live-update connection in time. Reload the page to try again.' : 'Paperless is unreachable right now. Please try again in a moment.');
+          finished();
+        },
+      );
+    };
+    if (!session) dispatch(false);
+    else if (session.paperlessSession === undefined) refresh();
+    else dispatch(true);
   }
 
   function refuse(exchange: Exchange, status: number, detail: string, headers: Record<string, string> = {}): void {
@@ -108,8 +182,7 @@ export function createForwarder(deps: ForwarderDeps) {
       toPaperless(req, exchange.to.res, ip, session);
       return;
     }
-    if (session) deps.websockets.track(session.sid, session.endsAt, exchange.to.socket);
-    upstream.ws(req, exchange.to.socket, exchange.to.head, session);
+    toPaperlessSocket(req, exchange.to.socket, exchange.to.head, ip, session);
   }
 
   function apply(exchange: Exchange, decision: Decision): void {
@@ -160,13 +233,15 @@ export function createForwarder(deps: ForwarderDeps) {
 }
 
 /** Answers a websocket handshake with an HTTP refusal; the reason goes in the body for people and logs. */
-export function rejectUpgrade(socket: Socket, status: number, detail?: string): void {
+export function rejectUpgrade(socket: Socket, status: number, detail?: string, headers: Record<string, string> = {}): void {
   if (!socket.writable) {
     socket.destroy();
     return;
   }
   const body = detail === undefined ? '' : JSON.stringify({ detail });
+  let extra = '';
+  for (const name in headers) extra += `${name}: ${headers[name]}\r\n`;
   socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nConnection: close\r\nContent-Type: application/json\r\nCache-Control: no-store\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nConnection: close\r\n${extra}Content-Type: application/json\r\nCache-Control: no-store\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
 }

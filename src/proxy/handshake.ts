@@ -2,6 +2,7 @@ import { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage } from 'no
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { Dispatcher } from 'undici';
+import { HandshakeTimeoutError } from './handshake-timeout.js';
 
 /** Headers of Paperless's answer that belong to its hop; `connection` and `upgrade` of a 101 are written anew. */
 const ANSWER_HOP_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
@@ -14,11 +15,27 @@ export interface HandshakeHooks<Owner> {
   clientLeft(detail: string, req: IncomingMessage): void;
 }
 
+/** Why a handshake may be tried again: Channels denied it (403), or the denial never came. */
+export type RetryReason = 'refused' | 'no answer';
+
+/** What the caller of one handshake learns about it. */
+export interface HandshakeAttempt {
+  /** Called once when the exchange with Paperless is over (upgraded, refused, failed or abandoned), unless `retry` is called instead. */
+  finished?(): void;
+  /**
+   * When set, a 403 from Paperless (its refusal when it knows no session for the user) or a
+   * handshake that times out is not passed to the browser: this is called instead, once
+   * Paperless's side is done, and the caller may try again. The browser's socket is untouched.
+   */
+  retry?(reason: RetryReason): void;
+}
+
 /**
  * One websocket handshake to Paperless on undici, the same pool as plain requests: Paperless's
  * 101 is written to the browser and the two sockets are piped both ways; any other answer (a
- * refusal) goes to the browser as it came, then the socket closes. The pool's headers timeout
- * bounds the wait: Paperless's server (granian) never answers a handshake that Channels denies.
+ * refusal) goes to the browser as it came, then the socket closes. The handshake's own headers
+ * timeout bounds the wait: Paperless's server (granian 2.5.4) never answers a handshake that
+ * Channels denies, and each such wait holds a socket of the pool.
  *
  * Why not http-proxy-3, which carried websockets before: it speaks through Node's HTTP client,
  * whose requests and client-side answers share Node's HTTP functions with the server's. After a
@@ -32,13 +49,18 @@ export class Handshake<Owner> implements Dispatcher.DispatchHandler {
   private readonly left = () => {
     if (this.settled) return;
     this.settle();
+    this.discarding = false;
     this.controller?.abort(new Error('the client left during the handshake'));
     this.hooks.clientLeft(`upstream ${this.req.method} ${this.req.url}: the client left during the handshake`, this.req);
     this.socket.destroy();
+    this.finish();
   };
   private waitingForDrain = false;
   /** Paperless's refusal has been passed on whole, or has failed. */
   private answered = false;
+  /** A refusal being read to its end before the caller tries again; nothing of it reaches the browser. */
+  private discarding = false;
+  private over = false;
 
   constructor(
     private readonly req: IncomingMessage,
@@ -47,9 +69,25 @@ export class Handshake<Owner> implements Dispatcher.DispatchHandler {
     private readonly hooks: HandshakeHooks<Owner>,
     private readonly owner: Owner | undefined,
     private readonly timeoutMs: number,
+    private readonly attempt: HandshakeAttempt = {},
   ) {
     socket.once('end', this.left);
     socket.once('close', this.left);
+  }
+
+  /** The exchange with Paperless is over: the caller's count of handshakes in flight goes down once. */
+  private finish(): void {
+    if (this.over) return;
+    this.over = true;
+    this.attempt.finished?.();
+  }
+
+  /** Paperless's side is done and the caller tries again instead (see HandshakeAttempt.retry). */
+  private handBack(reason: RetryReason): void {
+    if (this.over) return;
+    this.over = true;
+    this.settle();
+    (this.attempt.retry as (reason: RetryReason) => void)(reason);
   }
 
   private settle(): void {
@@ -69,6 +107,8 @@ export class Handshake<Owner> implements Dispatcher.DispatchHandler {
       return;
     }
     this.settle();
+    // The upgraded socket has left undici's pool: the handshake no longer holds a place in it.
+    this.finish();
     const { socket } = this;
     const upgrade = headers.upgrade;
     socket.write(`${statusLine(statusCode)}Connection: Upgrade\r\nUpgrade: ${Array.isArray(upgrade) ? upgrade.join(', ') : (upgrade ?? 'websocket')}\r\n${this.headerLines(headers)}\r\n`);
@@ -88,6 +128,11 @@ export class Handshake<Owner> implements Dispatcher.DispatchHandler {
       controller.abort(new Error('the client left during the handshake'));
       return;
     }
+    if (statusCode === 403 && this.attempt.retry) {
+      // Read to its end (often empty), so the connection goes back to the pool; the browser still waits.
+      this.discarding = true;
+      return;
+    }
     this.settle();
     // Paperless refused the socket: the browser gets that answer, and the connection ends with it.
     this.socket.write(`${statusLine(statusCode, statusMessage)}${this.headerLines(headers)}Connection: close\r\n\r\n`);
@@ -99,6 +144,7 @@ export class Handshake<Owner> implements Dispatcher.DispatchHandler {
 
   /** Backpressure as the request Exchange does it: copied, not shared, so that hot code meets only its own objects. */
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.discarding) return;
     if (this.socket.write(chunk) || this.waitingForDrain) return;
     this.waitingForDrain = true;
     controller.pause();
@@ -110,20 +156,41 @@ export class Handshake<Owner> implements Dispatcher.DispatchHandler {
 
   onResponseEnd(): void {
     this.answered = true;
+    if (this.discarding) {
+      this.discarding = false;
+      this.handBack('refused');
+      return;
+    }
     this.socket.end();
+    this.finish();
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
     this.answered = true;
+    if (this.discarding) {
+      this.discarding = false;
+      this.handBack('refused');
+      return;
+    }
     if (this.settled) {
       // The browser left (logged then), or part of a refusal is out: the browser sees it cut off.
       this.socket.destroy();
+      this.finish();
+      return;
+    }
+    const timedOut = (err as { code?: unknown }).code === 'UND_ERR_HEADERS_TIMEOUT';
+    // undici has destroyed Paperless's socket already: the pool has its place back.
+    if (timedOut && this.attempt.retry) {
+      this.handBack('no answer');
       return;
     }
     this.settle();
-    const timedOut = (err as { code?: unknown }).code === 'UND_ERR_HEADERS_TIMEOUT';
-    const message = timedOut ? `no answer to the websocket handshake within ${this.timeoutMs} ms (Paperless denies the socket without a Paperless session)` : err.message;
-    this.hooks.failed(Object.assign(new Error(`upstream ${this.req.method} ${this.req.url}: ${message}`), { cause: err }), this.req, this.socket);
+    const detail = `upstream ${this.req.method} ${this.req.url}: `;
+    const failure = timedOut
+      ? new HandshakeTimeoutError(`${detail}no answer to the websocket handshake within ${this.timeoutMs} ms (Paperless never answers a handshake it denies)`, { cause: err })
+      : Object.assign(new Error(`${detail}${err.message}`), { cause: err });
+    this.finish();
+    this.hooks.failed(failure, this.req, this.socket);
   }
 
   /** Paperless's headers but its hop's, each line ending in CRLF; Set-Cookie filtered for the browser. */

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerR
 import type { Socket } from 'node:net';
 import { Pool, type Dispatcher } from 'undici';
 import { echoRequestId } from '../ops/access-log.js';
-import { Handshake } from './handshake.js';
+import { Handshake, type HandshakeAttempt } from './handshake.js';
 
 /**
  * Headers that belong to one hop (RFC 9110 §7.6.1) or that undici sets itself: never copied
@@ -29,15 +29,28 @@ export interface HttpCoreHooks<Owner> {
  * aborts Paperless's side, and Paperless's silence is bounded by the upstream timeout (for the
  * headers, and between body chunks). Websocket handshakes use the same pool (see Handshake).
  */
+export interface HttpCoreLimits {
+  /** How long Paperless may stay silent: before its headers, and between body chunks. */
+  timeoutMs: number;
+  /** The pool's size: at most this many exchanges are in flight at once, the rest wait in its queue. */
+  connections: number;
+  /** How long a websocket handshake may wait for its answer (Paperless's server may never send one). */
+  handshakeTimeoutMs?: number;
+}
+
 export class HttpCore<Owner> {
   private readonly pool: Pool;
+  private readonly timeoutMs: number;
+  private readonly handshakeTimeoutMs: number;
 
   constructor(
     private readonly origin: URL,
-    private readonly timeoutMs: number,
+    limits: HttpCoreLimits,
     private readonly hooks: HttpCoreHooks<Owner>,
   ) {
-    this.pool = new Pool(origin.origin, { connections: 256, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+    this.timeoutMs = limits.timeoutMs;
+    this.handshakeTimeoutMs = Math.min(limits.handshakeTimeoutMs ?? limits.timeoutMs, limits.timeoutMs);
+    this.pool = new Pool(origin.origin, { connections: limits.connections, headersTimeout: limits.timeoutMs, bodyTimeout: limits.timeoutMs });
   }
 
   /**
@@ -63,8 +76,30 @@ export class HttpCore<Owner> {
     this.pool.dispatch(options, new Exchange(req, res, this.hooks, owner, done));
   }
 
-  /** A websocket handshake, then the socket's bytes both ways (see Handshake). */
-  upgrade(req: IncomingMessage, socket: Socket, head: Buffer, owner: Owner | undefined): void {
+  /**
+   * A request whose body the caller has already read in full: sent with its length, so no
+   * connection of the pool waits on the client's pace. Kept apart from `forward`, the hot path.
+   */
+  forwardRead(req: IncomingMessage, res: ServerResponse, body: Buffer, owner: Owner | undefined): void {
+    const incoming = req.headers;
+    const headers: IncomingHttpHeaders = {};
+    for (const name in incoming) if (!REQUEST_HOP_HEADERS.has(name) && name !== 'content-length') headers[name] = incoming[name];
+    if (body.length > 0 || incoming['content-length'] !== undefined) headers['content-length'] = String(body.length);
+    const options: Dispatcher.DispatchOptions = {
+      origin: this.origin.origin,
+      path: req.url ?? '/',
+      method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
+      headers: headers as Record<string, string | string[]>,
+      body: body.length > 0 ? body : null,
+    };
+    this.pool.dispatch(options, new Exchange(req, res, this.hooks, owner, undefined));
+  }
+
+  /**
+   * A websocket handshake, then the socket's bytes both ways (see Handshake), bounded by the
+   * handshake timeout rather than the upstream timeout.
+   */
+  upgrade(req: IncomingMessage, socket: Socket, head: Buffer, owner: Owner | undefined, attempt: HandshakeAttempt = {}): void {
     const options: Dispatcher.DispatchOptions = {
       origin: this.origin.origin,
       path: req.url ?? '/',
@@ -73,8 +108,30 @@ export class HttpCore<Owner> {
       body: null,
       // undici writes `Connection: upgrade` and this `Upgrade` itself.
       upgrade: req.headers.upgrade ?? 'websocket',
+      headersTimeout: this.handshakeTimeoutMs,
     };
-    this.pool.dispatch(options, new Handshake(req, socket, head, this.hooks, owner, this.timeoutMs));
+    this.pool.dispatch(options, new Handshake(req, socket, head, this.hooks, owner, this.handshakeTimeoutMs, attempt));
+  }
+
+  /**
+   * A plain GET to Paperless for what its answer sets (its session cookie), body discarded,
+   * bounded by the handshake timeout: it runs while a browser waits for its websocket.
+   */
+  async setCookiesOf(path: string, headers: IncomingHttpHeaders, signal: AbortSignal): Promise<{ status: number; setCookies: string[] }> {
+    const copy: IncomingHttpHeaders = {};
+    for (const name in headers) if (!REQUEST_HOP_HEADERS.has(name) && name !== 'content-length') copy[name] = headers[name];
+    const answer = await this.pool.request({
+      origin: this.origin.origin,
+      path,
+      method: 'GET',
+      headers: copy as Record<string, string | string[]>,
+      headersTimeout: this.handshakeTimeoutMs,
+      bodyTimeout: this.handshakeTimeoutMs,
+      signal,
+    });
+    await answer.body.dump();
+    const value = answer.headers['set-cookie'];
+    return { status: answer.statusCode, setCookies: value === undefined ? [] : Array.isArray(value) ? value : [value] };
   }
 
   close(): Promise<void> {

@@ -4,11 +4,13 @@ import type { Config } from '../config/config.js';
 import type { LoadedSession } from '../session/sessions.js';
 import { type Metrics, statusClass } from '../ops/metrics.js';
 import { UpstreamUnavailableError } from './errors.js';
+import type { HandshakeAttempt } from './handshake.js';
+import { HandshakeTimeoutError } from './handshake-timeout.js';
 import { HttpCore } from './http-core.js';
 
 export interface UpstreamEvents {
-  /** Paperless could not be reached or did not answer in time; the client is still there. */
-  unavailable: (error: UpstreamUnavailableError, req: http.IncomingMessage, res: http.ServerResponse | Socket) => void;
+  /** Paperless could not be reached or did not answer in time (a handshake: 504); the client is still there. */
+  unavailable: (error: UpstreamUnavailableError | HandshakeTimeoutError, req: http.IncomingMessage, res: http.ServerResponse | Socket) => void;
   /** The client left before Paperless answered: nothing is wrong with Paperless, nobody to answer. */
   clientLeft: (detail: string, req: http.IncomingMessage) => void;
 }
@@ -31,9 +33,10 @@ export class Upstream {
     events: UpstreamEvents,
     private readonly metrics: Pick<Metrics, 'proxied'>,
   ) {
-    this.http = new HttpCore(config.url, config.timeoutMs, {
+    const limits = { timeoutMs: config.timeoutMs, connections: config.connections, handshakeTimeoutMs: config.handshakeTimeoutMs };
+    this.http = new HttpCore(config.url, limits, {
       setCookies: (lines, session) => (this.setCookieFilter ? this.setCookieFilter(lines, session) : lines),
-      failed: (err, req, to) => events.unavailable(new UpstreamUnavailableError(err.message, { cause: err.cause }), req, to),
+      failed: (err, req, to) => events.unavailable(err instanceof HandshakeTimeoutError ? err : new UpstreamUnavailableError(err.message, { cause: err.cause }), req, to),
       clientLeft: (detail, req) => events.clientLeft(detail, req),
       finished: (res, seconds) => this.observe(res.statusCode, seconds),
     });
@@ -53,8 +56,14 @@ export class Upstream {
     this.metrics.proxied.record(statusClass(status), seconds);
   }
 
-  ws(req: http.IncomingMessage, socket: Socket, head: Buffer, session: LoadedSession | undefined): void {
-    this.http.upgrade(req, socket, head, session);
+  /** `attempt`: when the handshake is over, and whether a refusal goes back to the caller to try again (see Handshake). */
+  ws(req: http.IncomingMessage, socket: Socket, head: Buffer, session: LoadedSession | undefined, attempt?: HandshakeAttempt): void {
+    this.http.upgrade(req, socket, head, session, attempt);
+  }
+
+  /** A plain GET to Paperless, for the cookies its answer sets (a fresh Paperless session before a handshake). */
+  setCookiesOf(path: string, headers: http.IncomingHttpHeaders, signal: AbortSignal): Promise<{ status: number; setCookies: string[] }> {
+    return this.http.setCookiesOf(path, headers, signal);
   }
 
   close(): void {

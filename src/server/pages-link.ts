@@ -5,10 +5,13 @@ import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { logLineWriter } from '../ops/logger.js';
 import { repliesAbout } from '../ops/pending-replies.js';
+import { GatewayError } from '../errors.js';
+import { hasBody } from '../proxy/exchange.js';
 import { rejectUpgrade } from '../proxy/forwarder.js';
 import { HttpCore } from '../proxy/http-core.js';
 import type { PaperlessFacts, Provisioner } from '../provisioning/provisioner.js';
 import { pathOf } from '../url-path.js';
+import { PageBodyAbandonedError, readPageBody } from './page-body.js';
 import { isMessage, PAGES_SECRET_HEADER, type FromPages, type PagesThreadData, type ToPages } from './pages-messages.js';
 
 /**
@@ -36,6 +39,12 @@ export interface PagesLinkDeps {
   strip(req: IncomingMessage): void;
   /** The error page (503) when the thread is not there. */
   unavailable(req: IncomingMessage, res: ServerResponse, message: string): void;
+  /** The error page for a request refused before it reaches the thread (408, 413). */
+  refuse(req: IncomingMessage, res: ServerResponse, status: number, message: string): void;
+  /** GATEWAY_PAGES_CONNECTIONS: the connections to the thread; more requests wait in line. */
+  connections: number;
+  /** GATEWAY_PAGES_BODY_TIMEOUT: the whole time a page's request body may take to arrive. */
+  bodyTimeoutMs: number;
   /** The proxying thread's Basic cache: a changed password's old one stops working at once. */
   forgetBasic(username: string, password: string): void;
   /** The whole gateway's metrics, for a scrape the pages thread serves. */
@@ -146,7 +155,7 @@ export class PagesLink {
 
   private connect(port: number): HttpCore<undefined> {
     const { log } = this.deps;
-    return new HttpCore<undefined>(new URL(`http://127.0.0.1:${port}`), PAGE_TIMEOUT_MS, {
+    return new HttpCore<undefined>(new URL(`http://127.0.0.1:${port}`), { timeoutMs: PAGE_TIMEOUT_MS, connections: this.deps.connections }, {
       // The pages' own cookies (the gateway's session, CSRF): the browser gets every one.
       setCookies: (lines) => lines,
       failed: (err, req, to) => {
@@ -186,11 +195,15 @@ export class PagesLink {
     return this.metricsReplies.ask((id) => this.tell({ type: 'metrics-json', id }));
   }
 
-  /** One of the gateway's own pages: to the thread, with the client's address appended as the next hop. */
+  /**
+   * One of the gateway's own pages: to the thread, with the client's address appended as the
+   * next hop. A body is read in full here first, under GATEWAY_PAGES_BODY_TIMEOUT: the
+   * connections to the thread are shared by every address (behind a proxy without
+   * GATEWAY_TRUST_PROXY a whole office is one), so none of them may wait on a client's pace.
+   */
   forward(req: IncomingMessage, res: ServerResponse): void {
-    const core = this.core;
     const peer = req.socket.remoteAddress;
-    if (!core) {
+    if (!this.core) {
       this.deps.unavailable(req, res, 'The gateway\'s sign-in pages are starting. Try again in a moment.');
       return;
     }
@@ -204,7 +217,31 @@ export class PagesLink {
     const forwarded = headers['x-forwarded-for'];
     headers['x-forwarded-for'] = forwarded ? `${forwarded}, ${peer}` : peer;
     headers[PAGES_SECRET_HEADER] = this.secret;
-    core.forward(req, res, undefined);
+    if (!hasBody(req)) {
+      this.core.forward(req, res, undefined);
+      return;
+    }
+    readPageBody(req, this.deps.bodyTimeoutMs).then(
+      (body) => {
+        // The thread may have been started again meanwhile: the connection of now.
+        const core = this.core;
+        if (res.destroyed) return;
+        if (!core) this.deps.unavailable(req, res, 'The gateway\'s sign-in pages are starting. Try again in a moment.');
+        else core.forwardRead(req, res, body, undefined);
+      },
+      (err: unknown) => {
+        if (err instanceof PageBodyAbandonedError || res.destroyed) {
+          res.destroy();
+          return;
+        }
+        const known = err instanceof GatewayError;
+        this.deps.log.warn({ event: 'pages.body_refused', err: err instanceof Error ? err.message : String(err), path: pathOf(req.url), ip: peer }, 'page request body refused');
+        // The rest of the body is not read: the connection ends with the answer.
+        res.shouldKeepAlive = false;
+        res.setHeader('Connection', 'close');
+        this.deps.refuse(req, res, known ? err.status : 400, known ? err.userMessage : 'The request could not be read.');
+      },
+    );
   }
 
   /** Ends the thread after its requests in flight (its own shutdown timeout). */

@@ -34,7 +34,14 @@ export class PaperlessSim {
   constructor(options: SimOptions = {}) {
     this.options = settings(options);
     const auth = new DjangoAuth(this.store, this.options);
-    this.status = new StatusSockets(this.store, auth, () => this.faults.upgradeHeaders(), () => this.faults.upgradeAnswer);
+    this.status = new StatusSockets(
+      this.store,
+      auth,
+      () => this.faults.upgradeHeaders(),
+      () => this.faults.upgradeAnswer,
+      () => this.options.deniedHandshake ?? (this.options.line === 3 ? 'forbidden' : 'never'),
+      () => this.faults.holdHandshakes,
+    );
     const app = new DjangoApp(this.store, this.options, auth, new RestApi(this.store, this.options, (owner, data) => this.status.statusUpdate(owner, data)));
     this.recorder = new Recorder(() => this.options.remoteUserKey);
     this.handleHttp = this.recorder.http(this.faults.http(app.handle));

@@ -14,6 +14,8 @@ export class Faults {
   upgradeSetCookies: string[] = [];
   /** Raw bytes that answer every websocket handshake instead (a refusal), after which the socket ends. */
   upgradeAnswer?: string;
+  /** While set, no websocket handshake is answered at all, accepted or not (a Paperless that hangs). */
+  holdHandshakes = false;
   /** While set, uploads wait here before their body is read. */
   private uploadsHeld?: Promise<void>;
 

@@ -16,9 +16,15 @@ export interface SimOptions {
   aiEnabled?: boolean;
   /** DRF's max_page_size (Paperless: 100000); lower it to make clients follow `next`. */
   maxPageSize?: number;
+  /**
+   * How Paperless's server answers a websocket handshake Channels denies (contract §9):
+   * 'never' as granian 2.5.4 under 2.20.15 (the socket stays open, no answer), 'forbidden' as
+   * granian 2.7 under 3.0.5 (403, empty body). Default: by `line`.
+   */
+  deniedHandshake?: 'never' | 'forbidden';
 }
 
-export type Settings = Required<SimOptions>;
+export type Settings = Required<Omit<SimOptions, 'deniedHandshake'>> & Pick<SimOptions, 'deniedHandshake'>;
 
 export function settings(options: SimOptions): Settings {
   return {

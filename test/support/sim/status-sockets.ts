@@ -1,6 +1,7 @@
 /**
  * Paperless's /ws/status/ under Channels and granian: the session cookie alone identifies the
- * user, denied handshakes are never answered, and status updates go to owners and superusers.
+ * user, denied handshakes are never answered (2.20.15's granian 2.5.4) or answered 403 (3.0.5's
+ * granian 2.7), and status updates go to owners and superusers.
  */
 import type http from 'node:http';
 import type { Socket } from 'node:net';
@@ -26,12 +27,26 @@ export class StatusSockets {
     private readonly auth: DjangoAuth,
     extraHeaders: () => string[],
     private readonly answer: () => string | undefined = () => undefined,
+    private readonly denied: () => 'never' | 'forbidden' = () => 'never',
+    private readonly hold: () => boolean = () => false,
   ) {
     this.wss.on('headers', (headers: string[]) => headers.push(...extraHeaders()));
   }
 
+  /** Handshakes held open without an answer (denied under granian 2.5.4, or held by the fault). */
   get pendingHandshakes(): number {
     return this.unanswered.size;
+  }
+
+  /** Handshakes denied so far (answered or not), for tests that count refusals. */
+  denials = 0;
+
+  private leaveUnanswered(socket: Socket): void {
+    this.unanswered.add(socket);
+    socket.on('close', () => this.unanswered.delete(socket));
+    socket.on('error', () => socket.destroy());
+    // The other side leaving ends the wait (the server's sockets are half-open: 'end' comes first).
+    socket.on('end', () => socket.destroy());
   }
 
   /** Handshakes given the forced answer whose sockets are still open (the answer still being sent). */
@@ -49,6 +64,10 @@ export class StatusSockets {
       socket.end(forced);
       return { status: Number(forced.split(' ')[1]) };
     }
+    if (this.hold()) {
+      this.leaveUnanswered(socket);
+      return { status: 0 };
+    }
     if (url.pathname !== '/ws/status/') {
       socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n');
       return { status: 404 };
@@ -56,12 +75,12 @@ export class StatusSockets {
     // Channels' AuthMiddlewareStack: the session cookie only; the header is ignored here.
     const user = this.store.sessionUser(parseCookies(req.headers.cookie ?? '')[this.auth.cookie('sessionid')]);
     if (!user) {
-      // Channels denies the connection; granian 2.5.4, Paperless's server, then never answers
-      // the handshake (granian issue #818: no 403 as the ASGI spec asks). Neither do we.
-      this.unanswered.add(socket);
-      socket.on('close', () => this.unanswered.delete(socket));
-      // The other side leaving ends the wait (the server's sockets are half-open: 'end' comes first).
-      socket.on('end', () => socket.destroy());
+      this.denials++;
+      // Channels denies the connection. granian 2.7 (Paperless 3.0.5) answers 403 with an empty
+      // body; granian 2.5.4 (2.20.15) never answers it (granian issue #818: no 403 as the ASGI
+      // spec asks), and neither do we then.
+      if (this.denied() === 'forbidden') socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+      else this.leaveUnanswered(socket);
       return { status: 403 };
     }
     // Paperless says nothing on connect: it only forwards status updates.
