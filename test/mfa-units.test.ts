@@ -147,12 +147,13 @@ describe('SecondFactors on a private redis-server', () => {
   let prefix = 0;
   let clock = 1_800_000_000_000;
 
-  function factors(mode: MfaConfig['mode'] = 'required', enrolment: MfaConfig['enrolment'] = 'link') {
+  function factors(mode: MfaConfig['mode'] = 'required', enrolment: MfaConfig['enrolment'] = 'link', rememberDevices = false) {
     const keys = redisKeys(`u${++prefix}:`);
     const mfaKeys = new MfaKeys(KEY);
     const regulation = { enabled: true, maxFailuresPerUserAndIp: 3, maxFailuresPerIp: 50, maxFailuresPerUser: 50, windowMs: 600_000, banMs: 60_000, maxBanMs: 60_000 };
     return new SecondFactors({
       config: { mode, requiredGroups: [], enrolment, issuer: 'Test' },
+      ...(rememberDevices ? { devices: new RememberedDevices(mfaKeys, 30 * 86_400_000) } : {}),
       store: new FactorStore(redis, keys, mfaKeys.seal),
       links: new EnrolmentLinks(redis, keys, mfaKeys, 60_000),
       keys: mfaKeys,
@@ -238,5 +239,31 @@ describe('SecondFactors on a private redis-server', () => {
     assert.equal(f.enrolmentSecret('grace', 'sid-1', started.sealed), started.secret);
     clock += 15 * 60_000 + 1;
     assert.throws(() => f.enrolmentSecret('grace', 'sid-1', started.sealed), EnrolmentExpiredError);
+  });
+
+  /** The step after the password on a browser holding `cookie`. */
+  const stepWith = (f: SecondFactors, username: string, cookie: string | undefined) => f.nextStep(user(username), { deviceCookie: cookie, firstSignIn: async () => false });
+
+  it('a device remembered before the authenticator app was replaced asks for the second factor again', async () => {
+    const f = factors('required', 'link', true);
+    await enrolled(f, 'ivan');
+    const cookie = await f.rememberDevice('ivan');
+    assert.deepEqual(await stepWith(f, 'ivan', cookie), { step: 'done', remembered: true }, 'remembered until the app changes');
+    clock += 30_000;
+    const started = await f.beginTotp('ivan', 'sid');
+    await f.confirmTotp('ivan', f.enrolmentSecret('ivan', 'sid', started.sealed), totp(started.secret, 0, clock), '10.0.0.1', { replace: true });
+    assert.deepEqual(await stepWith(f, 'ivan', cookie), { step: 'verify' }, 'the replaced app took the device trust with it');
+    const fresh = await f.rememberDevice('ivan');
+    assert.deepEqual(await stepWith(f, 'ivan', fresh), { step: 'done', remembered: true }, 'a device remembered with the new app is remembered');
+  });
+
+  it('a device remembered before a factor was removed and another added asks again', async () => {
+    const f = factors('optional', 'link', true);
+    await enrolled(f, 'judy');
+    const cookie = await f.rememberDevice('judy');
+    await f.removeTotp(user('judy'));
+    clock += 30_000;
+    await enrolled(f, 'judy');
+    assert.deepEqual(await stepWith(f, 'judy', cookie), { step: 'verify' });
   });
 });

@@ -19,7 +19,7 @@ import { startStack, type Stack } from './support/stack.js';
 import { fieldsOn, secretOn, totp } from './support/totp.js';
 
 const MFA_KEY = 'ab'.repeat(32);
-const EXTRA_USERS = ['dave', 'erin', 'frank', 'grace', 'heidi'];
+const EXTRA_USERS = ['dave', 'erin', 'frank', 'grace', 'heidi', 'ivan'];
 
 function extraUsersLdif(): string {
   return EXTRA_USERS.map((u) => `dn: ${userDn(u)}\nobjectClass: inetOrgPerson\nuid: ${u}\ncn: ${u}\nsn: ${u}\nmail: ${u}@example.com\nuserPassword: ${u}-pass\n`).join('\n');
@@ -229,6 +229,27 @@ describe('second factors, required for everyone (GATEWAY_MFA=required, enrolment
     await mfaCli(stack, 'reset', 'bob');
     const afterReset = await b.login('bob', 'bob-pass');
     assert.equal(afterReset.status, 403, 'after a reset the device is forgotten, and bob must enrol again');
+  });
+
+  it('replacing the authenticator app on the account page forgets the devices remembered before', async () => {
+    const b = stack.browser();
+    const page = await linkSignIn(stack, b, 'ivan');
+    const secret = secretOn(page.body);
+    await confirmEnrolment(b, page);
+    const res = await signInWithCode(b, 'ivan', totp(secret, 1), { remember_device: '1' });
+    assert.equal(res.status, 303);
+    assert.equal((await b.login('ivan', 'ivan-pass', '/documents/')).headers.location, '/documents/', 'the device is remembered');
+    const setup = await b.get('/accounts/security/totp/');
+    const replacement = secretOn(setup.body);
+    assert.notEqual(replacement, secret);
+    const done = await b.post('/accounts/security/totp/', { ...fieldsOn(setup.body, ['_csrf', 'enrolment']), code: totp(replacement), password: 'ivan-pass' });
+    assert.equal(done.status, 200, alertOf(done));
+    assert.match(done.body, /id="recovery-codes"/);
+    const again = await b.login('ivan', 'ivan-pass', '/documents/');
+    assert.equal(again.headers.location, '/accounts/login/verify/', 'the device remembered with the old app asks for a code again');
+    const verify = await b.get('/accounts/login/verify/');
+    const old = await b.post('/accounts/login/verify/', { _csrf: fieldsOn(verify.body, ['_csrf'])._csrf as string, code: totp(secret, 2) });
+    assert.equal(old.status, 401, "and the old app's codes do not answer it");
   });
 
   it('bans the second step after repeated wrong codes, even for the right code, with Retry-After', async () => {

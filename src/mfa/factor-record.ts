@@ -17,8 +17,9 @@ export interface FactorRecord {
   /** Passwords for apps and scripts, which cannot answer a second step (keyed hashes only). */
   appPasswords?: AppPassword[];
   /**
-   * Random, and new with every record and every reset: a remembered device is signed for one
-   * generation, so a reset (or a record lost and made again) forgets every remembered device.
+   * Random, and new with every record, every reset and every change of factor but one more
+   * passkey: a remembered device is signed for one generation, so a reset, a replaced or removed
+   * factor (or a record lost and made again) forgets every remembered device.
    */
   generation: string;
 }

@@ -3,8 +3,9 @@ import type { MfaKeys } from './mfa-keys.js';
 
 /**
  * "Remember this device": a cookie signed with its own key, naming the person, their factors'
- * generation, an expiry and a random device id. A reset or a removed factor starts a new
- * generation, which every remembered device of that person fails to match.
+ * generation, an expiry and a random device id. A reset, a removed factor, a new or replaced
+ * authenticator app and a first passkey start a new generation, which every remembered device
+ * of that person fails to match.
  */
 export class RememberedDevices {
   constructor(

@@ -167,7 +167,7 @@ export class SecondFactors {
 
   /**
    * Stores a new authenticator once its first code is right (regulated like the second step), with
-   * ten new recovery codes, which are returned to be shown once. `replace`: an existing app is
+   * ten new recovery codes, which are returned to be shown once, and forgets every remembered device. `replace`: an existing app is
    * replaced (from the account page, after a code of the old one); otherwise it is an error.
    * `link`: the enrolment link that allowed this, spent here, so it works exactly once.
    */
@@ -183,8 +183,10 @@ export class SecondFactors {
       await this.update(username, (record) => {
         if (record.totp && !options.replace) throw new AlreadyEnrolledError(username);
         const now = this.deps.now();
+        // A new app starts a new generation: a device remembered before it (with the app it
+        // replaces, or with one removed earlier) asks for the second factor again.
         return {
-          record: { ...record, totp: { secret, lastStep: step, addedAt: now }, recoveryCodes: codes.map((c) => this.recoveryHash(c)), recoveryCodesCreatedAt: now },
+          record: { ...record, totp: { secret, lastStep: step, addedAt: now }, recoveryCodes: codes.map((c) => this.recoveryHash(c)), recoveryCodesCreatedAt: now, generation: emptyRecord().generation },
           result: undefined,
         };
       });
@@ -251,7 +253,9 @@ export class SecondFactors {
       if (existing.length >= MAX_PASSKEYS) throw new PasskeyRefusedError('too many passkeys', 'You have 10 passkeys already. Remove one you no longer use first.');
       if (existing.some((p) => p.id === passkey.id)) throw new PasskeyRefusedError('passkey registered twice', 'This passkey is set up already.');
       const isFirst = !hasFactor(record);
-      const withCodes = isFirst ? { recoveryCodes: codes.map((c) => this.recoveryHash(c)), recoveryCodesCreatedAt: this.deps.now() } : {};
+      // A first factor starts a new generation too (see confirmTotp); one more passkey beside a
+      // factor still in use leaves the devices remembered with that factor alone.
+      const withCodes = isFirst ? { recoveryCodes: codes.map((c) => this.recoveryHash(c)), recoveryCodesCreatedAt: this.deps.now(), generation: emptyRecord().generation } : {};
       return { record: { ...record, ...withCodes, passkeys: [...existing, passkey] }, result: isFirst };
     });
     this.seenWithFactor.add(username);
