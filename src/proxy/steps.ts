@@ -17,9 +17,13 @@ export interface StepDeps {
 /** Methods that change nothing; every other one, PROPFIND and made-up ones included, is checked. */
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 
-/** The origin a browser says a request comes from: Origin, else Referer's origin. */
+/**
+ * The origin a browser says a request comes from: Origin, else Referer's origin. `Origin: null`
+ * counts as an origin (an opaque one): browsers send it from sandboxed frames and data: or file:
+ * pages, which are pages all the same, and whose Referer may well name this site.
+ */
 function sourceOrigin(origin: string | undefined, referer: string | undefined): string | undefined {
-  if (origin && origin !== 'null') return origin;
+  if (origin) return origin;
   if (!referer) return undefined;
   try {
     return new URL(referer).origin;
@@ -72,7 +76,8 @@ export function createSteps(deps: StepDeps) {
     // Browsers send Origin with every websocket handshake: one without is no page's, so no forgery.
     if (upgrade && source === undefined) return undefined;
     log.warn({ event: 'csrf.refused', path, origin, referer, ip: deps.ipOf(req), websocket: upgrade }, 'request from another origin refused');
-    return { kind: 'refuse', status: 403, detail: `CSRF Failed: Origin checking failed - ${source ?? 'no Origin or Referer'} does not match ${deps.publicUrl.origin}.` };
+    const named = source === 'null' ? 'null (a sandboxed frame, or a data: or file: page)' : (source ?? 'no Origin or Referer');
+    return { kind: 'refuse', status: 403, detail: `CSRF Failed: Origin checking failed - ${named} does not match ${deps.publicUrl.origin}.` };
   };
 
   /** Once per interval, asks the directory whether the account may still be used. */

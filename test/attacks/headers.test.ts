@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { startStackOn, type UpstreamStack } from '../support/stack.js';
 import { upstreamKinds } from '../support/upstream.js';
 import { rawRequest as raw } from '../support/raw-http.js';
+import { openSocket } from '../support/status-socket.js';
 
 for (const kind of upstreamKinds()) describe(`attacks through headers (${kind})`, () => {
   let stack: UpstreamStack;
@@ -52,6 +53,38 @@ for (const kind of upstreamKinds()) describe(`attacks through headers (${kind})`
     assert.equal(seen.user, 'alice', 'the identity the gateway set still arrives');
     assert.equal(seen.remoteUser, 'alice');
     assert.ok(seen.rawHeaders.some(([k]) => k.toLowerCase() === 'x-forwarded-for'), 'and so do the forwarding headers');
+  });
+
+  it('Origin: null (a sandboxed frame, a data: or file: page) is a page: its websocket handshake is refused with a reason, whatever the Referer', async () => {
+    const b = stack.browser();
+    await b.login('alice', 'alice-pass');
+    await b.get('/'); // Paperless's sessionid, which /ws/status/ authenticates by
+    const url = `${stack.gateway.url.replace('http', 'ws')}/ws/status/`;
+    const before = await stack.upstream.mark();
+    for (const headers of [{ Origin: 'null' }, { Origin: 'null', Referer: `${stack.gateway.url}/documents/` }, { Origin: 'null', Referer: 'https://evil.example/' }]) {
+      const res = await openSocket(url, { Cookie: b.cookieHeader(), ...headers });
+      assert.equal(res.status, 403, JSON.stringify(headers));
+      assert.match(JSON.parse(res.body ?? '{}').detail, /Origin checking failed - null \(a sandboxed frame, or a data: or file: page\) does not match/);
+    }
+    assert.deepEqual(await stack.upstream.requestsSince(before), [], 'Paperless saw none of them');
+    // Non-browser clients send no Origin at all, and keep working; the site's own pages too.
+    for (const headers of [{}, { Origin: stack.gateway.url }]) {
+      const res = await openSocket(url, { Cookie: b.cookieHeader(), ...headers });
+      assert.ok(res.ws, `opens with ${JSON.stringify(headers)}: ${res.status} ${res.body}`);
+      res.ws.close();
+    }
+  });
+
+  it('Origin: null on an unsafe request is refused even with a same-site Referer', async () => {
+    const b = stack.browser();
+    await b.login('alice', 'alice-pass');
+    const before = await stack.upstream.mark();
+    for (const method of ['POST', 'DELETE', 'PATCH']) {
+      const res = await b.request(method, '/api/documents/1/', { headers: [['Origin', 'null'], ['Referer', `${stack.gateway.url}/documents/`]] });
+      assert.equal(res.status, 403, method);
+      assert.match(JSON.parse(res.body).detail, /CSRF Failed: Origin checking failed - null/);
+    }
+    assert.deepEqual(await stack.upstream.requestsSince(before), [], 'Paperless saw none of them');
   });
 
   it("the gateway's own pages carry strict security headers; error pages too", async () => {
