@@ -7,7 +7,8 @@ import { regulationKey } from '../directory/username.js';
 import { GatewayError } from '../errors.js';
 import { LocalAccountError, PaperlessApiError, ReservedAccountError } from '../provisioning/errors.js';
 import type { Provisioner } from '../provisioning/provisioner.js';
-import { BannedError, countFailure, type Regulation } from './regulation.js';
+import { BannedError, countFailure, countReservedFailure, type Regulation, type Reservation } from './regulation.js';
+import { ReservedUsernameError, type ReservedUsernames } from './reserved-usernames.js';
 import type { ResponseTiming } from './response-timing.js';
 import { redisCall } from '../redis/errors.js';
 import type { SignInChannel } from './refused-sign-in.js';
@@ -18,6 +19,7 @@ function outcomeOf(err: unknown): string {
   if (err instanceof NotAllowedError) return 'not_allowed';
   if (err instanceof AccountRestrictedError) return 'restricted';
   if (err instanceof UsernameNotRepresentableError) return 'unrepresentable';
+  if (err instanceof ReservedUsernameError) return 'reserved';
   if (err instanceof DirectoryUnavailableError) return 'directory_unavailable';
   if (err instanceof PasswordChangeRequiredError) return 'password_change_required';
   return 'error';
@@ -28,7 +30,19 @@ export interface CredentialCheckDeps {
   allowedGroups: readonly string[];
   provisioner?: Pick<Provisioner, 'provision'>;
   provisioningFailure: 'deny' | 'allow';
-  regulation: Pick<Regulation, 'check' | 'failed' | 'succeeded'>;
+  /**
+   * `reserve`, `release` and `confirm` take each attempt's point before the bind (see Regulation):
+   * always there in the gateway. Without them (a unit test's fake) failures are counted after the
+   * bind, which a burst of concurrent attempts can outrun.
+   */
+  regulation: Pick<Regulation, 'check' | 'failed' | 'succeeded'> & Partial<Pick<Regulation, 'reserve' | 'release' | 'confirm'>>;
+  /**
+   * The person a typed name stands for, before the directory is asked (`signInName` with the
+   * directory's preset): the ban checked first, without the directory. Default: the name itself.
+   */
+  signInName?: (typed: string) => string;
+  /** Names no directory user may sign in as (GATEWAY_RESERVED_USERNAMES). */
+  reservedUsernames?: ReservedUsernames;
   timing: ResponseTiming;
   metrics: Pick<Metrics, 'logins' | 'bans' | 'provisioningFailures'>;
   /**
@@ -98,12 +112,16 @@ export class CredentialCheck {
     const { appPasswords, directory, regulation } = this.deps;
     if (!appPasswords?.looksLike(password)) return Promise.resolve(undefined);
     return this.counted(via, async () => {
-      const typed = regulationKey(username);
+      const typed = this.typedKey(username);
       await redisCall('regulation', 'sign-in attempts', () => regulation.check(typed, ip));
       const user = await directory.lookup(username);
-      if (!user || !(await appPasswords.matches(user.username, password, via))) return undefined;
+      if (!user) return undefined;
+      const person = regulationKey(user.username);
+      // The person's ban, whichever spelling found them.
+      if (person !== typed) await redisCall('regulation', 'sign-in attempts', () => regulation.check(person, ip));
+      if (!(await appPasswords.matches(user.username, password, via))) return undefined;
       this.admissible(user);
-      await redisCall('regulation', 'sign-in attempts', () => regulation.succeeded(regulationKey(user.username), ip));
+      await redisCall('regulation', 'sign-in attempts', () => regulation.succeeded(person, ip));
       return user;
     });
   }
@@ -123,34 +141,64 @@ export class CredentialCheck {
     }
   }
 
+  /** The regulation key of a typed name, before the directory says whose it is. */
+  private typedKey(username: string): string {
+    return regulationKey(this.deps.signInName ? this.deps.signInName(username) : username);
+  }
+
+  /**
+   * The password against the directory, regulated on the person the directory resolves the name
+   * to (or on the name, when it resolves to nobody): their ban is checked and their attempt
+   * reserved before the bind, so no spelling of a banned person reaches the bind and a burst
+   * reaches it at most the limit's number of times. Whether the password was right is never
+   * looked at for a banned attempt, so its answer cannot depend on it.
+   */
   private async authenticate(username: string, password: string, ip: string): Promise<DirectoryUser> {
     const { regulation, directory, timing } = this.deps;
-    const typed = regulationKey(username);
+    const reservations = this.reservations();
+    const typed = this.typedKey(username);
     const started = timing.now();
+    let reservation: Reservation | undefined;
+    const beforeBind = async (person: string): Promise<void> => {
+      const key = regulationKey(person);
+      if (reservations) reservation = await redisCall('regulation', 'sign-in attempts', () => reservations.reserve(key, ip));
+      else if (key !== typed) await redisCall('regulation', 'sign-in attempts', () => regulation.check(key, ip));
+    };
+    const giveBack = async (): Promise<void> => {
+      const taken = reservation;
+      if (taken && reservations) await redisCall('regulation', 'sign-in attempts', () => reservations.release(taken));
+    };
     try {
+      // A ban on the name as typed needs no directory at all (it may be down).
       await redisCall('regulation', 'sign-in attempts', () => regulation.check(typed, ip));
-      const user = await directory.authenticate(username, password);
-      // A spelling the fold above missed still reaches the entry's own ban.
-      const entry = regulationKey(user.username);
-      if (entry !== typed) await redisCall('regulation', 'sign-in attempts', () => regulation.check(entry, ip));
+      const user = await directory.authenticate(username, password, beforeBind);
       timing.recordSuccess(timing.now() - started);
-      await redisCall('regulation', 'sign-in attempts', () => regulation.succeeded(entry, ip));
+      await giveBack();
+      await redisCall('regulation', 'sign-in attempts', () => regulation.succeeded(regulationKey(user.username), ip));
       return user;
     } catch (err) {
-      if (err instanceof InvalidCredentialsError) {
-        if (!(err instanceof BannedError)) {
-          const key = err.entryUsername === undefined ? typed : regulationKey(err.entryUsername);
-          await countFailure(regulation, key, ip, this.deps);
-        }
-        // Unknown user, wrong password and a ban must not be told apart by how long they take.
-        await timing.pad(started);
-      }
+      const failed = err instanceof InvalidCredentialsError && !(err instanceof BannedError);
+      if (failed && reservation && reservations) await countReservedFailure(reservations, reservation, this.deps);
+      else if (failed) await countFailure(regulation, err.entryUsername === undefined ? typed : regulationKey(err.entryUsername), ip, this.deps);
+      // The password was right (restricted, must change) or never judged (an outage): no failure.
+      else await giveBack().catch(() => undefined);
+      // Unknown user, wrong password and a ban must not be told apart by how long they take.
+      if (err instanceof InvalidCredentialsError) await timing.pad(started);
       throw err;
     }
   }
 
+  /** The regulation's reservations, when it has them (the gateway's always does). */
+  private reservations(): Pick<Regulation, 'reserve' | 'release' | 'confirm'> | undefined {
+    const { regulation } = this.deps;
+    const { reserve, release, confirm } = regulation;
+    if (!reserve || !release || !confirm) return undefined;
+    return { reserve: reserve.bind(regulation), release: release.bind(regulation), confirm: confirm.bind(regulation) };
+  }
+
   private admissible(user: DirectoryUser): void {
     if (!fitsIdentityHeader(user.username)) throw new UsernameNotRepresentableError(user.username);
+    this.deps.reservedUsernames?.refuse(user.username);
     this.requireAllowedGroup(user);
   }
 

@@ -4,7 +4,7 @@ import { InvalidCredentialsError, PasswordRejectedError } from '../directory/err
 import { regulationKey } from '../directory/username.js';
 import type { Metrics } from '../ops/metrics.js';
 import { redisCall } from '../redis/errors.js';
-import { BannedError, countFailure, type Regulation } from './regulation.js';
+import { BannedError, countReservedFailure, type Regulation, type Reservation } from './regulation.js';
 
 /** Where a change was made: the account page, or at sign-in (must change, expired). */
 export type ChangeWhere = 'account' | 'sign-in';
@@ -12,14 +12,15 @@ export type ChangeWhere = 'account' | 'sign-in';
 export interface PasswordChangeDeps {
   directory: Pick<Directory, 'changePassword'>;
   /** The password regulation: a wrong current password is a failed sign-in like any other. */
-  regulation: Pick<Regulation, 'check' | 'failed' | 'succeeded'>;
+  regulation: Pick<Regulation, 'reserve' | 'release' | 'confirm' | 'succeeded'>;
   metrics: Pick<Metrics, 'passwordChanges' | 'bans'>;
   log: Logger;
 }
 
 /**
  * A person changes their own directory password, proving the current one. Guessing the current
- * password here is guessing a password: it counts against the same bans as the sign-in form.
+ * password here is guessing a password: it counts against the same bans as the sign-in form, and
+ * is reserved before the directory's bind as a sign-in is.
  */
 export class PasswordChange {
   constructor(private readonly deps: PasswordChangeDeps) {}
@@ -27,15 +28,21 @@ export class PasswordChange {
   async change(username: string, current: string, next: string, ip: string, where: ChangeWhere): Promise<void> {
     const { regulation, directory, metrics, log } = this.deps;
     const key = regulationKey(username);
+    let reservation: Reservation | undefined;
     try {
       if (next === current) throw new PasswordRejectedError('same', 'the new password equals the current one');
-      await redisCall('regulation', 'sign-in attempts', () => regulation.check(key, ip));
+      reservation = await redisCall('regulation', 'sign-in attempts', () => regulation.reserve(key, ip));
       await directory.changePassword(username, current, next);
+      const taken = reservation;
+      await redisCall('regulation', 'sign-in attempts', () => regulation.release(taken));
       await redisCall('regulation', 'sign-in attempts', () => regulation.succeeded(key, ip));
     } catch (err) {
       const outcome = err instanceof BannedError ? 'banned' : err instanceof InvalidCredentialsError ? 'wrong_current' : err instanceof PasswordRejectedError ? 'rejected' : 'error';
       metrics.passwordChanges.inc({ outcome, where });
-      if (err instanceof InvalidCredentialsError && !(err instanceof BannedError)) await countFailure(regulation, key, ip, this.deps);
+      const taken = reservation;
+      if (taken && err instanceof InvalidCredentialsError) await countReservedFailure(regulation, taken, this.deps);
+      // The current password was right (the new one was refused) or never judged: no failure.
+      else if (taken) await redisCall('regulation', 'sign-in attempts', () => regulation.release(taken)).catch(() => undefined);
       log.info({ event: 'password.change_refused', username, ip, where, reason: err instanceof Error ? err.name : 'error', detail: err instanceof Error ? err.message : String(err) }, 'password change refused');
       throw err;
     }

@@ -32,12 +32,36 @@ interface Counter {
 }
 
 /**
+ * The points one attempt took from each counter before its password reached the directory.
+ * `release` gives them back (the password was right, or the directory never judged it);
+ * `confirm` keeps them as a failure.
+ */
+export interface Reservation {
+  readonly username: string;
+  readonly ip: string;
+  /** Per counter: its count with this attempt, and how long until that count (or its ban) ends. */
+  readonly taken: ReadonlyArray<{ counter: Counter; consumed: number; msBeforeNext: number }>;
+}
+
+/**
+ * Takes a point back, unless the key has gone meanwhile (a success deleted it, or its window
+ * ended): a counter below zero would hand out an extra attempt.
+ */
+const GIVE_BACK = `local n = tonumber(redis.call('get', KEYS[1]) or '0')
+if n > 0 then return redis.call('decr', KEYS[1]) end
+return 0`;
+
+/**
  * Failed sign-ins counted in Redis (shared by every replica) per username and
  * address, per address, and per username, each with its own limit; bans grow
  * with each repeat. The per-username limit never refuses an address that has
  * signed in as that user before, so a stranger cannot cheaply lock a real
  * user out from elsewhere. Banned attempts never reach the directory, which
  * keeps the directory's own lockout from ever triggering.
+ *
+ * A password is checked against a reservation, not against a count: `reserve` takes the point
+ * before the bind, atomically, so N concurrent attempts reach the directory at most as many
+ * times as the limit allows, however they interleave.
  */
 export class Regulation {
   private readonly counters: Counter[];
@@ -62,10 +86,14 @@ export class Regulation {
     return this.keys.regulationKnown(username, ip);
   }
 
+  private async known(username: string, ip: string): Promise<boolean> {
+    return (await this.redis.exists(this.knownKey(username, ip))) === 1;
+  }
+
   /** Throws BannedError when any counter that applies has banned this attempt. */
   async check(username: string, ip: string): Promise<void> {
     if (!this.config.enabled) return;
-    const known = (await this.redis.exists(this.knownKey(username, ip))) === 1;
+    const known = await this.known(username, ip);
     for (const c of this.counters) {
       if (c.name === 'user' && known) continue;
       const res = await c.limiter.get(c.key(username, ip));
@@ -75,33 +103,52 @@ export class Regulation {
     }
   }
 
-  /** Counts one failure; returns the bans it started (for the audit log). */
-  async failed(username: string, ip: string): Promise<Array<{ limit: string; seconds: number }>> {
+  /**
+   * Takes one point from every counter for an attempt about to reach the directory. Throws
+   * BannedError (and keeps nothing) when the attempt would go past a limit that applies: a ban
+   * already running, or the last allowed attempts still under way. The answer does not depend on
+   * the password, which has not been looked at.
+   */
+  async reserve(username: string, ip: string): Promise<Reservation> {
+    if (!this.config.enabled) return { username, ip, taken: [] };
+    const known = await this.known(username, ip);
+    const reservation = await this.take(username, ip);
+    let retryAfterMs = -1;
+    let limit = '';
+    for (const { counter, consumed, msBeforeNext } of reservation.taken) {
+      if (consumed <= counter.limiter.points || (counter.name === 'user' && known)) continue;
+      if (msBeforeNext > retryAfterMs) {
+        retryAfterMs = msBeforeNext;
+        limit = counter.name;
+      }
+    }
+    if (retryAfterMs < 0) return reservation;
+    await this.release(reservation);
+    throw new BannedError(`banned by the ${limit} limit`, Math.max(1, Math.ceil(retryAfterMs / 1000)));
+  }
+
+  /** The reserved attempt was no failure: its points go back. */
+  async release(reservation: Reservation): Promise<void> {
+    for (const { counter } of reservation.taken) {
+      await this.redis.eval(GIVE_BACK, 1, counter.limiter.getKey(counter.key(reservation.username, reservation.ip)));
+    }
+  }
+
+  /** The reserved attempt failed: its points stay, and a counter it brought to its limit bans. */
+  async confirm(reservation: Reservation): Promise<Array<{ limit: string; seconds: number }>> {
     const started: Array<{ limit: string; seconds: number }> = [];
-    if (!this.config.enabled) return started;
-    for (const c of this.counters) {
-      const key = c.key(username, ip);
-      let consumed: number;
-      try {
-        consumed = (await c.limiter.consume(key)).consumedPoints;
-      } catch (err) {
-        if (!(err instanceof RateLimiterRes)) throw err;
-        consumed = err.consumedPoints;
-      }
-      if (consumed < c.limiter.points) continue;
-      // The limit is reached: ban, twice as long as the last time (up to the maximum).
-      let bansSoFar = 1;
-      try {
-        bansSoFar = (await this.bans.consume(`${c.name}|${key}`)).consumedPoints;
-      } catch (banErr) {
-        if (!(banErr instanceof RateLimiterRes)) throw banErr;
-        bansSoFar = banErr.consumedPoints;
-      }
-      const seconds = Math.ceil(Math.min(this.config.banMs * 2 ** (bansSoFar - 1), this.config.maxBanMs) / 1000);
-      await c.limiter.block(key, seconds);
-      started.push({ limit: c.name, seconds });
+    for (const { counter, consumed } of reservation.taken) {
+      // Exactly one attempt brings a counter to its limit, however many ran at once.
+      if (consumed !== counter.limiter.points) continue;
+      started.push(await this.ban(counter, counter.key(reservation.username, reservation.ip)));
     }
     return started;
+  }
+
+  /** Counts one failure that no reservation preceded; returns the bans it started (for the audit log). */
+  async failed(username: string, ip: string): Promise<Array<{ limit: string; seconds: number }>> {
+    if (!this.config.enabled) return [];
+    return this.confirm(await this.take(username, ip));
   }
 
   async succeeded(username: string, ip: string): Promise<void> {
@@ -109,6 +156,36 @@ export class Regulation {
     const userIp = this.counters[0];
     if (userIp) await userIp.limiter.delete(userIp.key(username, ip));
     await this.redis.set(this.knownKey(username, ip), '1', 'EX', KNOWN_ADDRESS_TTL_S);
+  }
+
+  /** One point from every counter, past the limit too (the limiter refuses but still counts). */
+  private async take(username: string, ip: string): Promise<Reservation> {
+    const taken: Array<{ counter: Counter; consumed: number; msBeforeNext: number }> = [];
+    for (const counter of this.counters) {
+      let res: RateLimiterRes;
+      try {
+        res = await counter.limiter.consume(counter.key(username, ip));
+      } catch (err) {
+        if (!(err instanceof RateLimiterRes)) throw err;
+        res = err;
+      }
+      taken.push({ counter, consumed: res.consumedPoints, msBeforeNext: res.msBeforeNext });
+    }
+    return { username, ip, taken };
+  }
+
+  /** Bans a key that reached its limit, twice as long as the last time (up to the maximum). */
+  private async ban(counter: Counter, key: string): Promise<{ limit: string; seconds: number }> {
+    let bansSoFar = 1;
+    try {
+      bansSoFar = (await this.bans.consume(`${counter.name}|${key}`)).consumedPoints;
+    } catch (banErr) {
+      if (!(banErr instanceof RateLimiterRes)) throw banErr;
+      bansSoFar = banErr.consumedPoints;
+    }
+    const seconds = Math.ceil(Math.min(this.config.banMs * 2 ** (bansSoFar - 1), this.config.maxBanMs) / 1000);
+    await counter.limiter.block(key, seconds);
+    return { limit: counter.name, seconds };
   }
 }
 
@@ -123,8 +200,19 @@ export async function countFailure(
   ip: string,
   report: { metrics: Pick<Metrics, 'bans'>; log: Logger; step?: 'second-factor' },
 ): Promise<void> {
-  const { metrics, log, step } = report;
+  const { step } = report;
   const bans = await redisCall('regulation', step ? 'second-step attempts' : 'sign-in attempts', () => regulation.failed(key, ip));
+  reportBans(bans, key, ip, report);
+}
+
+/** Keeps a reserved attempt's points as a failure; bans that start are counted and logged as countFailure's are. */
+export async function countReservedFailure(regulation: Pick<Regulation, 'confirm'>, reservation: Reservation, report: { metrics: Pick<Metrics, 'bans'>; log: Logger }): Promise<void> {
+  const bans = await redisCall('regulation', 'sign-in attempts', () => regulation.confirm(reservation));
+  reportBans(bans, reservation.username, reservation.ip, report);
+}
+
+function reportBans(bans: Array<{ limit: string; seconds: number }>, key: string, ip: string, report: { metrics: Pick<Metrics, 'bans'>; log: Logger; step?: 'second-factor' }): void {
+  const { metrics, log, step } = report;
   for (const ban of bans) {
     metrics.bans.inc({ limit: step ? `${step} ${ban.limit}` : ban.limit });
     log.warn({ event: 'regulation.ban', ...(step ? { step } : {}), username: key, ip, limit: ban.limit, seconds: ban.seconds }, step ? 'second steps banned' : 'sign-ins banned');

@@ -18,12 +18,19 @@ export interface DirectoryGroup {
 }
 
 /**
+ * Called by `authenticate` once the user search has answered and before any bind as the person:
+ * with the entry's username, or, when the search found nobody, with the name as searched
+ * (`signInName`). Throwing stops the sign-in there: the password never reaches the directory.
+ */
+export type BeforeBind = (person: string) => Promise<void>;
+
+/**
  * The directory as sign-in, the periodic re-check and `sync` use it. Modelled on Authelia's
  * UserProvider: check a password, get details, a startup check, close.
  */
 export interface Directory {
-  /** Throws InvalidCredentialsError or DirectoryUnavailableError. */
-  authenticate(username: string, password: string): Promise<DirectoryUser>;
+  /** Throws InvalidCredentialsError or DirectoryUnavailableError, or what `beforeBind` throws. */
+  authenticate(username: string, password: string, beforeBind?: BeforeBind): Promise<DirectoryUser>;
   /** The user's current details, or undefined when the directory no longer has them. */
   lookup(username: string): Promise<DirectoryUser | undefined>;
   /** Every user in scope (the user filter), streamed page by page. */

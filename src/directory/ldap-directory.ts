@@ -5,7 +5,7 @@ import type { Metrics } from '../ops/metrics.js';
 import { adPasswordChangeReason, userBindError } from './bind-errors.js';
 import { adPasswordChange, canChangePasswords, passwordModify } from './password-change.js';
 import { LdapConnector } from './connection.js';
-import type { Directory, DirectoryUser } from './directory.js';
+import type { BeforeBind, Directory, DirectoryUser } from './directory.js';
 import { firstValue } from './entry.js';
 import { DirectoryUnavailableError, InvalidCredentialsError, PasswordChangeNeedsTlsError, PasswordChangeRequiredError, PasswordExpiredError } from './errors.js';
 import { PasswordPolicyControl } from './password-policy-control.js';
@@ -13,7 +13,7 @@ import { expiryAttribute, passwordExpiry } from './password-expiry.js';
 import { escapeFilterValue, fillFilter } from './filter.js';
 import { GroupResolver } from './groups.js';
 import { loginName } from '../config/directory-presets.js';
-import { hasControlCharacters, normalizeUsername } from './username.js';
+import { hasControlCharacters, normalizeUsername, signInName } from './username.js';
 
 async function timed<T>(metrics: Pick<Metrics, 'directoryDuration'> | undefined, operation: string, work: () => Promise<T>): Promise<T> {
   if (!metrics) return work();
@@ -41,16 +41,18 @@ export class LdapDirectory implements Directory {
     this.groups = new GroupResolver(config);
   }
 
-  async authenticate(username: string, password: string): Promise<DirectoryUser> {
-    return timed(this.metrics, 'authenticate', () => this.authenticateOnce(username, password));
+  async authenticate(username: string, password: string, beforeBind?: BeforeBind): Promise<DirectoryUser> {
+    return timed(this.metrics, 'authenticate', () => this.authenticateOnce(username, password, beforeBind));
   }
 
-  private async authenticateOnce(username: string, password: string): Promise<DirectoryUser> {
+  private async authenticateOnce(username: string, password: string, beforeBind: BeforeBind | undefined): Promise<DirectoryUser> {
     const wanted = normalizeUsername(loginName(this.config.preset, username));
     // An empty password would be an anonymous bind, which many servers accept: refuse it before any bind.
     if (wanted === '' || password === '') throw new InvalidCredentialsError('empty username or password');
     if (hasControlCharacters(wanted)) throw new InvalidCredentialsError('control characters in the username');
     const found = await this.withService((client) => this.findUser(client, fillFilter(this.config.userFilter, { username: wanted })));
+    // Asked for nobody too, so that a name without an account is refused and counted as one with.
+    await beforeBind?.(found ? found.username : signInName(this.config.preset, username));
     if (!found) throw new InvalidCredentialsError(`no entry for ${wanted}`);
     // The password policy control rides along: ppolicy answers a reset or a grace sign-in with it.
     const policy = new PasswordPolicyControl();

@@ -1,0 +1,43 @@
+import { normalizeUsername } from '../directory/username.js';
+import { GatewayError } from '../errors.js';
+
+/**
+ * Paperless accounts that exist before any directory user signs in: the superuser Paperless's
+ * install makes (`admin`, PAPERLESS_ADMIN_USER in its image) and the one compose gives the
+ * gateway's token. Header login would make a directory user of the same name that account.
+ */
+export const DEFAULT_RESERVED_USERNAMES: readonly string[] = ['admin', 'gateway+service'];
+
+/**
+ * A directory user whose name is reserved for a local Paperless account. Provisioning tells local
+ * accounts apart by asking Paperless; this holds without a single API call, so it holds with
+ * provisioning off too.
+ */
+export class ReservedUsernameError extends GatewayError {
+  readonly status = 403;
+  constructor(username: string) {
+    super(
+      `${username} is in GATEWAY_RESERVED_USERNAMES: a local Paperless account has this name, and header login would make the directory user that account`,
+      'This name belongs to a local Paperless account, so it cannot sign in here. Ask your administrator.',
+    );
+  }
+}
+
+/** The reserved names, compared as Paperless receives names (normalised, lower case). */
+export class ReservedUsernames {
+  private readonly names: ReadonlySet<string>;
+
+  constructor(names: readonly string[]) {
+    this.names = new Set(names.map(normalizeUsername).filter((n) => n !== ''));
+  }
+
+  /** Throws ReservedUsernameError for a reserved name. */
+  refuse(username: string): void {
+    if (this.names.has(normalizeUsername(username))) throw new ReservedUsernameError(username);
+  }
+
+  /** For the start-up line. */
+  list(): string[] {
+    return [...this.names].sort();
+  }
+}
