@@ -22,8 +22,11 @@ describe('operations endpoints', () => {
 
   const metricsText = async () => (await stack.browser().get('/_gateway/metrics', { headers: [['Authorization', 'Bearer metrics-secret-0123456789']] })).body;
 
-  it('ready: every dependency up, with latencies', async () => {
-    const res = await stack.browser().get('/_gateway/ready');
+  const METRICS_AUTH: Array<[string, string]> = [['Authorization', 'Bearer metrics-secret-0123456789']];
+  const readyWithToken = () => stack.browser().get('/_gateway/ready', { headers: METRICS_AUTH });
+
+  it('ready: every dependency up, with latencies (for the metrics token)', async () => {
+    const res = await readyWithToken();
     assert.equal(res.status, 200);
     const body = JSON.parse(res.body);
     assert.equal(body.status, 'ready');
@@ -33,13 +36,19 @@ describe('operations endpoints', () => {
     }
   });
 
-  it('ready: 503 naming each dependency that is down; health stays 200', async () => {
+  it('ready: 503 naming each dependency that is down (for the metrics token), a bare "failing" for anyone; health stays 200', async () => {
     const port = stack.sim.port;
     await stack.redis.stop();
     await stack.slapd.stop();
     await stack.sim.stop();
     try {
-      const res = await stack.browser().get('/_gateway/ready');
+      for (const headers of [[], [['Authorization', 'Bearer wrong']], [['Authorization', 'Basic bWV0cmljczptZXRyaWNzLXNlY3JldC0wMTIzNDU2Nzg5']]] as Array<Array<[string, string]>>) {
+        const anonymous = await stack.browser().get('/_gateway/ready', { headers });
+        assert.equal(anonymous.status, 503);
+        assert.deepEqual(JSON.parse(anonymous.body), { status: 'unavailable', checks: { redis: 'failing', directory: 'failing', paperless: 'failing' } }, JSON.stringify(headers));
+        assert.doesNotMatch(anonymous.body, /GATEWAY_|Redis at|latency/, 'no hint at how the gateway is set up');
+      }
+      const res = await readyWithToken();
       assert.equal(res.status, 503);
       const body = JSON.parse(res.body);
       assert.deepEqual([body.checks.redis.status, body.checks.directory.status, body.checks.paperless.status], ['down', 'down', 'down']);
@@ -47,10 +56,28 @@ describe('operations endpoints', () => {
       assert.match(body.checks.redis.error, /^Redis at 127\.0\.0\.1:\d+ is unreachable: .+\. Check that Redis runs and that GATEWAY_REDIS_URL points at it\.$/);
       assert.doesNotMatch(body.checks.redis.error, /writeable|enableOfflineQueue/, "ioredis's own words say nothing to an admin");
       assert.equal((await stack.browser().get('/_gateway/health')).status, 200);
+      assert.deepEqual(JSON.parse((await stack.browser().get('/_gateway/health')).body), { status: 'ok' });
     } finally {
       await Promise.all([stack.redis.start(), stack.slapd.start(), stack.sim.start(port)]);
     }
     await pollUntil(async () => (await stack.browser().get('/_gateway/ready')).status === 200, 'not ready again after the dependencies came back', 50, 200);
+    assert.deepEqual(JSON.parse((await stack.browser().get('/_gateway/ready')).body), { status: 'ready', checks: { redis: 'ok', directory: 'ok', paperless: 'ok' } }, 'anyone: ok per check, nothing more');
+  });
+
+  it('ready without a metrics token configured: never any details, whatever the caller sends', async () => {
+    const bare = await startStack();
+    try {
+      await bare.slapd.stop();
+      try {
+        const res = await bare.browser().get('/_gateway/ready', { headers: [['Authorization', 'Bearer ']] });
+        assert.equal(res.status, 503);
+        assert.deepEqual(JSON.parse(res.body), { status: 'unavailable', checks: { redis: 'ok', directory: 'failing', paperless: 'ok' } });
+      } finally {
+        await bare.slapd.start();
+      }
+    } finally {
+      await bare.stop();
+    }
   });
 
   it('without a token, metrics are not on the public listener but on GATEWAY_METRICS_ADDRESS alone', async () => {

@@ -23,32 +23,64 @@ function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   ]).finally(() => clearTimeout(timer));
 }
 
+interface CheckResult {
+  status: 'up' | 'down';
+  latencyMs: number;
+  error?: string;
+}
+
+async function runChecks(checks: Record<string, ReadinessCheck>, timeoutMs: number): Promise<Array<readonly [string, CheckResult]>> {
+  return Promise.all(
+    Object.entries(checks).map(async ([name, check]) => {
+      const start = performance.now();
+      try {
+        await withTimeout(check(), timeoutMs);
+        return [name, { status: 'up', latencyMs: Math.round(performance.now() - start) }] as const;
+      } catch (err) {
+        return [name, { status: 'down', latencyMs: Math.round(performance.now() - start), error: err instanceof Error ? err.message : String(err) }] as const;
+      }
+    }),
+  );
+}
+
+/** Whether `Authorization` is `Bearer <token>`, compared in constant time. */
+function bearerIs(authorization: string | undefined, token: string): boolean {
+  const given = /^Bearer\s+(.+)$/i.exec(authorization ?? '')?.[1] ?? '';
+  return sameSecret(given, token);
+}
+
 /**
  * The gateway's own endpoints under /_gateway/ (never proxied): liveness,
- * readiness with each dependency's status and latency, Prometheus metrics.
+ * readiness with each dependency's status (and, for the metrics token, latency and error), Prometheus metrics.
  */
 export function opsRouter(deps: OpsDeps): Router {
   const router = express.Router();
+
+  // Callers that come while the checks run share that run: a crowd of anonymous probes costs
+  // the directory and Paperless one check each, not one per probe.
+  let running: Promise<Array<readonly [string, CheckResult]>> | undefined;
+  const readiness = (): Promise<Array<readonly [string, CheckResult]>> => {
+    running ??= runChecks(deps.checks, deps.timeoutMs).finally(() => (running = undefined));
+    return running;
+  };
 
   // Liveness only: no dependency is checked, so Docker never restarts a gateway because Redis blinked.
   router.get('/_gateway/health', (_req, res) => {
     res.set('Cache-Control', 'no-store').json({ status: 'ok' });
   });
 
-  router.get('/_gateway/ready', async (_req, res) => {
-    const entries = await Promise.all(
-      Object.entries(deps.checks).map(async ([name, check]) => {
-        const start = performance.now();
-        try {
-          await withTimeout(check(), deps.timeoutMs);
-          return [name, { status: 'up', latencyMs: Math.round(performance.now() - start) }] as const;
-        } catch (err) {
-          return [name, { status: 'down', latencyMs: Math.round(performance.now() - start), error: err instanceof Error ? err.message : String(err) }] as const;
-        }
-      }),
-    );
+  /**
+   * Readiness for load balancers and people. Anyone gets the status code and a bare ok/failing
+   * per check; why a check fails (which setting to look at, what Paperless or the directory
+   * answered) and the latencies are for holders of the metrics token alone: they tell an
+   * attacker how the gateway is set up.
+   */
+  router.get('/_gateway/ready', async (req, res) => {
+    const entries = await readiness();
     const ready = entries.every(([, r]) => r.status === 'up');
-    res.status(ready ? 200 : 503).set('Cache-Control', 'no-store').json({ status: ready ? 'ready' : 'unavailable', checks: Object.fromEntries(entries) });
+    const detailed = deps.metricsToken !== undefined && bearerIs(req.get('authorization'), deps.metricsToken);
+    const checks = detailed ? Object.fromEntries(entries) : Object.fromEntries(entries.map(([name, r]) => [name, r.status === 'up' ? 'ok' : 'failing']));
+    res.status(ready ? 200 : 503).set('Cache-Control', 'no-store').json({ status: ready ? 'ready' : 'unavailable', checks });
   });
 
   // On the public listener metrics need the token: counts of logins, bans and users are no one else's business.
@@ -76,8 +108,7 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 /** The scrape itself; with a token set, only `Authorization: Bearer <token>` gets it. */
 async function scrape(metrics: MetricsSource, authorization: string | undefined, token: string | undefined): Promise<ScrapeAnswer> {
   if (token) {
-    const given = /^Bearer\s+(.+)$/i.exec(authorization ?? '')?.[1] ?? '';
-    if (!sameSecret(given, token)) {
+    if (!bearerIs(authorization, token)) {
       return { status: 401, headers: { 'Content-Type': JSON_TYPE, 'WWW-Authenticate': 'Bearer' }, body: JSON.stringify({ detail: 'A valid metrics token is required (GATEWAY_METRICS_TOKEN).' }) };
     }
   }
