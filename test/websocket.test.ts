@@ -5,7 +5,7 @@ import WebSocket from 'ws';
 import type { Browser } from './support/http-client.js';
 import { paperlessSessionOf } from './support/jar.js';
 import { pollUntil } from './support/poll.js';
-import { startStack, type Stack } from './support/stack.js';
+import { startStack, startStackOn, type Stack, type UpstreamStack } from './support/stack.js';
 import { closedWithin, nextMessage, openSocket } from './support/status-socket.js';
 
 const open = openSocket;
@@ -189,5 +189,126 @@ describe('websockets through the gateway', () => {
     } finally {
       await stack.sim.start(port);
     }
+  });
+});
+
+/**
+ * Paperless authenticates /ws/status/ by its own `sessionid` alone. A handshake the gateway
+ * forwards without one Paperless knows is denied, and Paperless 2.20.15's server (granian 2.5.4)
+ * never answers that denial (3.0.5's answers 403): the gateway gets Paperless a session first.
+ */
+for (const line of [2, 3] as const) {
+  describe(`websockets and Paperless's session, on the simulator as ${line === 2 ? '2.20.15 (a denial is never answered)' : '3.0.5 (a denial is answered 403)'}`, () => {
+    let stack: Stack;
+    let wsUrl: string;
+    before(async () => {
+      stack = await startStack({ sim: { line }, env: { GATEWAY_WEBSOCKET_HANDSHAKE_TIMEOUT: '1s' } });
+      wsUrl = stack.gateway.url.replace('http', 'ws') + '/ws/status/';
+    });
+    after(async () => stack?.stop());
+
+    it('opens a websocket that is the very first request after sign-in, and relays its messages', async () => {
+      const b = stack.browser();
+      await b.login('alice', 'alice-pass');
+      assert.equal(await paperlessSessionOf(stack.redis.url, b), undefined, 'no Paperless session yet');
+      const denials = stack.sim.status.denials;
+      const { ws, status, timedOut } = await open(wsUrl, { Cookie: b.cookieHeader() });
+      assert.ok(ws, `the handshake was answered ${status ?? (timedOut ? 'never' : 'with an error')}`);
+      assert.equal(stack.sim.status.denials, denials, 'Paperless never had to deny it');
+      const jar = await paperlessSessionOf(stack.redis.url, b);
+      assert.ok(jar, "the new Paperless session is in the gateway's jar");
+      assert.equal(stack.sim.store.sessionUser(jar)?.username, 'alice');
+      assert.ok(!b.jar.has('sessionid'), 'the browser never gets it');
+      const message = nextMessage(ws);
+      stack.sim.status.statusUpdate(stack.sim.user('alice') as NonNullable<ReturnType<typeof stack.sim.user>>, { status: 'STARTED' });
+      assert.equal(((await message) as { data: { status: string } }).data.status, 'STARTED');
+      ws.close();
+      // An ordinary request afterwards rides on that same Paperless session.
+      await b.get('/');
+      assert.equal(await paperlessSessionOf(stack.redis.url, b), jar);
+    });
+
+    it('replaces a Paperless session Paperless no longer knows (expired, logged out, database reset) and tries the handshake once more', async () => {
+      const b = stack.browser();
+      await b.login('bob', 'bob-pass');
+      await b.get('/');
+      const stale = await paperlessSessionOf(stack.redis.url, b);
+      assert.ok(stale);
+      stack.sim.store.sessions.delete(stale);
+      const denials = stack.sim.status.denials;
+      const { ws, status, timedOut } = await open(wsUrl, { Cookie: b.cookieHeader() });
+      assert.ok(ws, `the handshake was answered ${status ?? (timedOut ? 'never' : 'with an error')}`);
+      assert.equal(stack.sim.status.denials, denials + 1, 'Paperless denied the first try only');
+      const fresh = await paperlessSessionOf(stack.redis.url, b);
+      assert.ok(fresh && fresh !== stale);
+      assert.equal(stack.sim.store.sessionUser(fresh)?.username, 'bob');
+      assert.equal(stack.sim.status.pendingHandshakes, 0, 'no socket of Paperless is left waiting');
+      ws.close();
+    });
+
+    it('a handshake Paperless never answers gets 504 after the handshake timeout, and frees Paperless\'s socket', async () => {
+      const b = stack.browser();
+      await b.login('carol', 'carol-pass');
+      await b.get('/');
+      stack.sim.faults.holdHandshakes = true;
+      try {
+        const res = await open(wsUrl, { Cookie: b.cookieHeader() }, 30_000);
+        assert.equal(res.status, 504, `answered ${res.status ?? (res.timedOut ? 'never' : 'with an error')}`);
+        assert.match(res.body ?? '', /did not answer the live-update connection in time/);
+        await pollUntil(async () => stack.sim.status.pendingHandshakes === 0, "Paperless's socket stayed open", 50, 50);
+      } finally {
+        stack.sim.faults.holdHandshakes = false;
+      }
+      const { ws } = await open(wsUrl, { Cookie: b.cookieHeader() });
+      assert.ok(ws, 'the next handshake opens');
+      ws.close();
+    });
+  });
+}
+
+describe('websockets and Paperless\'s session, on the Django upstream (granian 2.5.4)', () => {
+  let stack: UpstreamStack;
+  let wsUrl: string;
+  before(async () => {
+    stack = await startStackOn('django', { env: { GATEWAY_WEBSOCKET_HANDSHAKE_TIMEOUT: '2s' } });
+    wsUrl = stack.gateway.url.replace('http', 'ws') + '/ws/status/';
+  });
+  after(async () => stack?.stop());
+
+  it('granian never answers a handshake Channels denies (what the gateway must not wait 120 s for)', async () => {
+    const direct = await open(`${stack.upstream.url.replace('http', 'ws')}/ws/status/`, {}, 3000);
+    assert.equal(direct.timedOut, true, `granian answered ${direct.status}`);
+  });
+
+  it('opens a websocket that is the very first request after sign-in, and relays its messages', async () => {
+    const b = stack.browser();
+    await b.login('alice', 'alice-pass');
+    assert.equal(await paperlessSessionOf(stack.redis.url, b), undefined, 'no Paperless session yet');
+    const { ws, status, timedOut } = await open(wsUrl, { Cookie: b.cookieHeader() });
+    assert.ok(ws, `the handshake was answered ${status ?? (timedOut ? 'never' : 'with an error')}`);
+    const jar = await paperlessSessionOf(stack.redis.url, b);
+    assert.ok(jar);
+    assert.equal(await stack.upstream.sessionUser(jar), 'alice');
+    const message = nextMessage(ws);
+    await stack.upstream.sendStatus('alice', 'WORKING');
+    assert.equal(((await message) as { data: { status: string } }).data.status, 'WORKING');
+    ws.close();
+  });
+
+  it('replaces a Paperless session that Paperless ended, and tries the handshake once more', async () => {
+    const b = stack.browser();
+    await b.login('bob', 'bob-pass');
+    await b.get('/');
+    const stale = await paperlessSessionOf(stack.redis.url, b);
+    assert.ok(stale);
+    // Paperless's own logout, straight to Paperless: it flushes that session.
+    await fetch(`${stack.upstream.url}/accounts/logout/`, { headers: { Cookie: `sessionid=${stale}` }, redirect: 'manual' });
+    assert.equal(await stack.upstream.sessionUser(stale), undefined);
+    const { ws, status, timedOut } = await open(wsUrl, { Cookie: b.cookieHeader() }, 20_000);
+    assert.ok(ws, `the handshake was answered ${status ?? (timedOut ? 'never' : 'with an error')}`);
+    const fresh = await paperlessSessionOf(stack.redis.url, b);
+    assert.ok(fresh && fresh !== stale);
+    assert.equal(await stack.upstream.sessionUser(fresh), 'bob');
+    ws.close();
   });
 });
