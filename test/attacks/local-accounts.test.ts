@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { USER_BASE } from '../support/directory-data.js';
 import { mappingFile } from '../support/mapping.js';
 import { startStack, startStackOn, type UpstreamStack } from '../support/stack.js';
 import { upstreamKinds } from '../support/upstream.js';
@@ -81,3 +82,49 @@ describe('GATEWAY_PROVISIONING_ADOPT_LOCAL_USERS=true', () => {
     }
   });
 });
+
+/** A person in the test directory whose uid is `name` (LDIF-escaped for the DN). */
+function directoryPerson(name: string, password: string): string {
+  const rdn = name.replace(/([,+"\\<>;=])/g, '\\$1');
+  return `dn: uid=${rdn},${USER_BASE}\nobjectClass: inetOrgPerson\nuid: ${name}\ncn: ${name}\nsn: ${name}\nmail: ${name}@example.com\nuserPassword: ${password}\n`;
+}
+
+for (const kind of upstreamKinds()) {
+  describe(`attack: with GATEWAY_PROVISIONING=off, a directory user named like a local Paperless superuser (${kind})`, () => {
+    let stack: UpstreamStack;
+    before(async () => {
+      // Paperless's install-time superuser `admin` holds the token; provisioning is off, so the
+      // gateway makes no API call and cannot ask Paperless who has a local password.
+      stack = await startStackOn(kind, {
+        tokenUser: { username: 'admin', is_superuser: true, is_staff: true, password: 'local-admin-pass' },
+        env: { GATEWAY_PROVISIONING: 'off' },
+      });
+      await stack.slapd.ldapadd([directoryPerson('admin', 'directory-admin-pass'), directoryPerson('gateway+service', 'directory-service-pass')].join('\n'));
+    });
+    after(async () => stack?.stop());
+
+    for (const [name, password] of [['admin', 'directory-admin-pass'], ['gateway+service', 'directory-service-pass'], ['ADMIN', 'directory-admin-pass']] as const) {
+      it(`${name} is refused on the form, at /api/token/ and by Basic, and never reaches Paperless`, async () => {
+        const mark = await stack.upstream.mark();
+        const before = await stack.upstream.user('admin');
+        const browser = stack.browser();
+        const res = await browser.login(name, password);
+        assert.equal(res.status, 403);
+        assert.equal(message(res.body), 'This name belongs to a local Paperless account, so it cannot sign in here. Ask your administrator.');
+        assert.equal((await browser.get('/api/documents/')).status, 401, 'no session was made');
+        assert.equal((await stack.browser().post('/api/token/', { username: name, password })).status, 400, 'app sign-in refused too');
+        const basic = await stack.browser().get('/api/documents/', { headers: [['Authorization', `Basic ${Buffer.from(`${name}:${password}`).toString('base64')}`]] });
+        assert.equal(basic.status, 403, 'Basic refused too');
+        const seen = (await stack.upstream.requestsSince(mark)).map((r) => r.remoteUser).filter((u) => u !== undefined);
+        assert.deepEqual(seen, [], 'Paperless never received the name');
+        assert.deepEqual(await stack.upstream.user('admin'), before, "Paperless's admin is unchanged");
+        assert.ok(stack.gateway.logs.some((l) => l.includes('"login.failure"') && l.includes('ReservedUsernameError') && l.includes('GATEWAY_RESERVED_USERNAMES')), 'the log names the setting');
+      });
+    }
+
+    it('other directory users sign in as before, and the start-up log names the reserved names', async () => {
+      assert.equal((await stack.browser().login('bob', 'bob-pass')).status, 303);
+      assert.ok(stack.gateway.logs.some((l) => l.includes('"startup.reserved_usernames"') && l.includes('admin') && l.includes('gateway+service')));
+    });
+  });
+}

@@ -24,7 +24,20 @@ export class Slapd {
    * `schema`: extra schema text (e.g. FreeIPA's nsAccountLock); `memberOf`: which group class the
    * memberof overlay follows (groupOfNames/member by default, LLDAP uses groupOfUniqueNames/uniqueMember).
    */
-  constructor(private readonly options: { tls?: boolean; schema?: string; memberOf?: 'groupOfNames' | 'groupOfUniqueNames'; ppolicy?: boolean } = {}) {}
+  /**
+   * `stats`: slapd logs every operation (its `stats` level), so a test can count the binds that
+   * reached it (`binds`).
+   */
+  constructor(private readonly options: { tls?: boolean; schema?: string; memberOf?: 'groupOfNames' | 'groupOfUniqueNames'; ppolicy?: boolean; stats?: boolean } = {}) {}
+
+  /** slapd's log since it started, with `stats`. */
+  private statsLog = '';
+
+  /** Simple binds as `dn` that reached this server (needs `stats`). */
+  binds(dn: string): number {
+    if (!this.options.stats) throw new Error('Slapd counts binds only with { stats: true }');
+    return this.statsLog.split('\n').filter((line) => line.includes(` BIND dn="${dn}" method=128`)).length;
+  }
 
   /** The default password policy's DN when `ppolicy` is on (its entry is loaded by the test). */
   static readonly POLICY_DN = `cn=default,ou=policies,${BASE_DN}`;
@@ -90,10 +103,13 @@ access to * by users read by anonymous auth
 `,
     );
     const listeners = [this.url + '/', ...(this.options.tls ? [this.ldapsUrl + '/'] : [])].join(' ');
-    this.process = spawn('slapd', ['-d', '0', '-f', conf, '-h', listeners], { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.process = spawn('slapd', ['-d', this.options.stats ? 'stats' : '0', '-f', conf, '-h', listeners], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
-    this.process.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<never>((_, reject) => this.process?.once('exit', (code) => reject(new Error(`slapd exited with ${code}: ${stderr}`))));
+    this.process.stderr?.on('data', (d: Buffer) => {
+      if (this.options.stats) this.statsLog += d.toString();
+      else stderr += d.toString();
+    });
+    const exited = new Promise<never>((_, reject) => this.process?.once('exit', (code) => reject(new Error(`slapd exited with ${code}: ${this.options.stats ? this.statsLog.slice(-2000) : stderr}`))));
     const ready = Promise.all([waitForPort(this.port, this.host), ...(this.options.tls ? [waitForPort(this.tlsPort, this.host)] : [])]);
     await Promise.race([ready, exited]);
   }
