@@ -107,3 +107,45 @@ describe('account page: where you are signed in', () => {
     assert.match(bad.stderr, /usage: paperless-ldap-gateway sessions list \[USER\] \| sessions revoke USER/);
   });
 });
+
+describe('remembered sessions that outlive GATEWAY_SESSION_MAX_LIFETIME can still be found and ended', () => {
+  let stack: Stack;
+  before(async () => {
+    // Every session of a person must be findable for as long as it lives: a remembered one lives
+    // longer than the lifetime of a session that is not.
+    stack = await startStack({ env: { GATEWAY_SESSION_IDLE_TIMEOUT: '1s', GATEWAY_SESSION_MAX_LIFETIME: '2s', GATEWAY_REMEMBER_ME_DURATION: '1m' } });
+  });
+  after(async () => stack?.stop());
+
+  async function remembered(username: string, userAgent: string): Promise<Browser> {
+    const b = stack.browser();
+    const page = await b.get('/accounts/login/', { headers: [['User-Agent', userAgent]] });
+    const res = await b.post('/accounts/login/', { username, password: `${username}-pass`, _csrf: fieldsOn(page.body, ['_csrf'])._csrf, next: '', remember: '1' }, { headers: [['User-Agent', userAgent]] });
+    assert.equal(res.status, 303);
+    return b;
+  }
+
+  it('the account page lists them, "sign out the others" and `sessions revoke` end them', async () => {
+    const signedInAt = Date.now();
+    const laptop = await remembered('carol', FIREFOX);
+    const phone = await remembered('carol', SAFARI);
+    const tablet = await remembered('carol', SAFARI);
+    // Past the lifetime of a session that is not remembered (the index's old lifetime).
+    await new Promise((r) => setTimeout(r, Math.max(0, signedInAt + 2500 - Date.now())));
+    assert.equal((await tablet.get('/documents/')).status, 200, 'a remembered session outlives the lifetime');
+    const page = await laptop.get('/accounts/security/');
+    assert.equal(page.status, 200);
+    assert.equal((page.body.match(/name="session" value=/g) ?? []).length, 2, 'both other remembered sessions are listed');
+
+    const ended = await laptop.post('/accounts/security/sessions/end-others', { _csrf: fieldsOn(page.body, ['_csrf'])._csrf });
+    assert.equal(ended.headers.location, '/accounts/security/?done=others-ended');
+    assert.equal((await phone.get('/documents/')).status, 302, 'the phone is signed out');
+    assert.equal((await tablet.get('/documents/')).status, 302, 'the tablet is signed out');
+
+    const list = await runCliToEnd(['sessions', 'list', 'carol'], stack.gateway.env);
+    assert.match(list.stdout, /^carol\t127\.0\.0\.1\tFirefox · Windows\t/m);
+    const revoked = await runCliToEnd(['sessions', 'revoke', 'carol'], stack.gateway.env);
+    assert.match(revoked.stdout, /Signed carol out of 1 session;/);
+    assert.equal((await laptop.get('/documents/')).status, 302, 'a stolen remembered cookie stops working');
+  });
+});

@@ -10,9 +10,7 @@ import type { DirectoryUser } from '../directory/directory.js';
 import { redisCall, RedisUnavailableError } from '../redis/errors.js';
 import type { RedisKeys } from '../redis/keys.js';
 import { sessionUserFrom, type PendingSignIn, type SessionUser } from './session-data.js';
-import { listUserSessions, type SessionSummary } from './session-list.js';
-import { revokeSessions, revokeUserSessions } from './revoke.js';
-import { UserSessionIndex } from './user-index.js';
+import { UserSessionIndex, type SessionSummary } from './user-index.js';
 import { SessionCache, type CachedSession } from './session-cache.js';
 import { CookieValues } from './cookie-values.js';
 import { SessionRecords } from './session-records.js';
@@ -69,7 +67,7 @@ export class SessionService {
     this.cookies = new CookieValues(config.cookieName);
     this.records = new SessionRecords(redis, keys, (data) => this.storeTtlMs(data, Date.now()));
     const cookie = { path: '/', httpOnly: true, sameSite: 'lax' as const, secure: config.secureCookie };
-    this.index = new UserSessionIndex(redis, keys, config.maxLifetimeMs);
+    this.index = new UserSessionIndex(redis, keys);
     this.channel = keys.sessionEnded;
     this.touchIntervalMs = Math.min(60_000, Math.floor(config.idleTimeoutMs / 10));
     const inner = session({
@@ -210,8 +208,11 @@ export class SessionService {
    */
   private touch(entry: CachedSession, now: number): void {
     entry.touchedAt = now;
-    const ttl = Math.max(1000, Math.min(entry.session.idleMs, entry.session.endsAt - now));
-    this.records.extend(entry.session.sid, ttl).catch((err: Error) => this.log.warn({ err: err.message }, 'cannot extend session'));
+    const { sid, user, idleMs, endsAt } = entry.session;
+    const ttl = Math.max(1000, Math.min(idleMs, endsAt - now));
+    this.records.extend(sid, ttl).catch((err: Error) => this.log.warn({ err: err.message }, 'cannot extend session'));
+    // A session in use must stay findable until its end: an index lost or cut short heals here.
+    this.index.add(user.username, sid, endsAt - now).catch((err: Error) => this.log.warn({ err: err.message }, 'cannot renew the session index'));
   }
 
   /** How long a record lives from `now`: the idle timeout, or a remembered session's remaining time. */
@@ -239,7 +240,7 @@ export class SessionService {
       if (userAgent) req.session.userAgent = userAgent.slice(0, 300);
       req.session.checkedAt = req.session.createdAt;
       await promisify(req.session.save.bind(req.session))();
-      await this.index.add(user.username, req.sessionID);
+      await this.index.add(user.username, req.sessionID, rememberMs ?? this.config.maxLifetimeMs);
     });
   }
 
@@ -286,14 +287,14 @@ export class SessionService {
     }
   }
 
-  /** Every live session of one person (see session-list.ts). */
+  /** Every live session of one person (see UserSessionIndex). */
   list(username: string): Promise<SessionSummary[]> {
-    return redisCall('sessions', 'cannot list sessions', () => listUserSessions(this.redis, this.keys, this.config, username));
+    return redisCall('sessions', 'cannot list sessions', () => this.index.summaries(username, this.config.idleTimeoutMs));
   }
 
   /** Ends these sessions of one person (ids that are not theirs are ignored); returns how many ended. */
   async revoke(username: string, sids: readonly string[]): Promise<number> {
-    const ended = await redisCall('sessions', 'cannot revoke sessions', () => revokeSessions(this.redis, this.keys, this.config.maxLifetimeMs, username, sids));
+    const ended = await redisCall('sessions', 'cannot revoke sessions', () => this.index.revokeSome(username, sids));
     for (const sid of ended) this.ended(sid);
     this.log.info({ event: 'session.revoked', username, sessions: ended.length, by: 'owner' }, 'sessions revoked');
     return ended.length;
@@ -301,7 +302,7 @@ export class SessionService {
 
   /** Revokes every session of one user; returns how many there were. */
   async revokeUser(username: string): Promise<number> {
-    const sids = await redisCall('sessions', 'cannot revoke sessions', () => revokeUserSessions(this.redis, this.keys, this.config.maxLifetimeMs, username));
+    const sids = await redisCall('sessions', 'cannot revoke sessions', () => this.index.revokeAll(username));
     // Local sockets close at once; other replicas hear it on the channel.
     for (const sid of sids) this.ended(sid);
     this.log.info({ event: 'session.revoked', username, sessions: sids.length }, 'sessions revoked');
