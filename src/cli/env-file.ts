@@ -14,19 +14,40 @@ export interface InitAnswers {
 /** The name of the gateway's own Paperless account, made by compose's paperless-bootstrap service. */
 export const SERVICE_ACCOUNT = 'gateway+service';
 
+/** Characters every .env reader takes verbatim, unquoted. */
 const PLAIN = /^[A-Za-z0-9_./:@,=+-]*$/;
 
 /**
- * One `.env` value as both compose v1 (python-dotenv) and compose v2 read it back unchanged:
- * plain when it can be, otherwise in single quotes, where neither expands `$NAME` nor cuts at `#`.
+ * One `.env` value as compose v1 (python-dotenv) and compose v2 (compose-go) both read it back
+ * exactly, or a refusal with a way out.
+ * - Plain when it can be.
+ * - A `\` at the end escapes any closing quote for python-dotenv, which then reads on to the
+ *   next quote in the file and loses the settings in between: such a value goes unquoted, which
+ *   neither reader unescapes, if it also has no `$` (v2 expands it), no `#` (a comment), and
+ *   no space (trimmed) or quote at its start.
+ * - Otherwise single quotes, where neither reads `$NAME` or `#`, if nothing in it means
+ *   something there: v1 expands `${…}` even in single quotes and unescapes `\\`, v2 does not.
+ * - Otherwise double quotes with `\` and `"` escaped, which both unescape alike, if it has no
+ *   `$` (v2 expands `$NAME` there, v1 only `${…}`, and no escape of `$` means the same to both).
  */
 export function envValue(name: string, value: string): string {
   if (PLAIN.test(value)) return value;
-  // Compose v1 expands ${…} even in single quotes; v2 does not: neither can be written safely.
-  if (value.includes("'") || value.includes('${') || /[\r\n]/.test(value)) {
-    throw new CommandUsageError(`${name}: a value with a single quote, \${ or a line break cannot be written to .env safely; put it in a file and set ${name}_FILE instead (README: "Settings")`);
+  const wayOut = `put it in a file and set ${name}_FILE instead (README: "Settings")`;
+  if (/[\0\r\n]/.test(value)) throw new CommandUsageError(`${name}: a value with a line break cannot be written to .env; ${wayOut}`);
+  if (value.endsWith('\\')) {
+    if (/^[^'"\s]/.test(value) && !/[$#]/.test(value)) return value;
+    throw new CommandUsageError(`${name}: a value ending in \\ cannot be written to .env with a $, a #, a space at its start or a quote at its start; ${wayOut}`);
   }
-  return `'${value}'`;
+  if (!value.includes("'") && !value.includes('${') && !value.includes('\\\\')) return `'${value}'`;
+  if (!value.includes('$')) return `"${value.replace(/[\\"]/g, '\\$&')}"`;
+  throw new CommandUsageError(`${name}: a value with a $ and also a single quote, \${ or two backslashes in a row cannot be written to .env so that every compose reads it back; ${wayOut}`);
+}
+
+/** What a line's value written by envValue stands for (init checks its answers as they will be read). */
+export function readEnvValue(written: string): string {
+  if (written.startsWith("'")) return written.slice(1, -1);
+  if (written.startsWith('"')) return written.slice(1, -1).replace(/\\([\\"])/g, '$1');
+  return written;
 }
 
 /** A fresh secret: hex, so it survives every .env reader and shell. */

@@ -5,7 +5,7 @@ import { PRESET_NAMES } from '../config/directory-presets.js';
 import { loadConfig } from '../config/load.js';
 import { CommandUsageError } from '../server/usage-error.js';
 import type { CommandLine, CommandSpec } from './command-line.js';
-import { renderEnvFile, type InitAnswers } from './env-file.js';
+import { readEnvValue, renderEnvFile, type InitAnswers } from './env-file.js';
 
 export const INIT: CommandSpec = {
   name: 'init',
@@ -101,7 +101,7 @@ function checkAnswers(text: string): void {
   const env: Record<string, string> = { ...COMPOSE_FIXED };
   for (const l of text.split('\n')) {
     const m = /^(GATEWAY_[A-Z_]+)=(.*)$/.exec(l);
-    if (m) env[m[1] as string] = (m[2] as string).replace(/^'(.*)'$/, '$1');
+    if (m) env[m[1] as string] = readEnvValue(m[2] as string);
   }
   try {
     loadConfig(env);
