@@ -32,24 +32,41 @@ interface Counter {
 }
 
 /**
- * The points one attempt took from each counter before its password reached the directory.
+ * The points one attempt took from the counters before its password reached the directory.
  * `release` gives them back (the password was right, or the directory never judged it);
  * `confirm` keeps them as a failure.
  */
 export interface Reservation {
   readonly username: string;
   readonly ip: string;
-  /** Per counter: its count with this attempt, and how long until that count (or its ban) ends. */
-  readonly taken: ReadonlyArray<{ counter: Counter; consumed: number; msBeforeNext: number }>;
+  /** Per counter: whether a point was taken, and the count with it. */
+  readonly taken: ReadonlyArray<{ counter: Counter; took: boolean; consumed: number }>;
 }
 
 /**
- * Takes a point back, unless the key has gone meanwhile (a success deleted it, or its window
- * ended): a counter below zero would hand out an extra attempt.
+ * Takes a point only while the count is below the limit (KEYS[1]; ARGV: limit, window in ms), in
+ * one step: a count at its limit, or banned (a ban stores the limit + 1), is left as it is, so
+ * attempts refused at once never move it. Answers the count, its time to live, and whether a
+ * point was taken.
+ */
+const TAKE_BELOW_LIMIT = `local n = tonumber(redis.call('get', KEYS[1]) or '0')
+if n >= tonumber(ARGV[1]) then return {n, redis.call('pttl', KEYS[1]), 0} end
+n = redis.call('incr', KEYS[1])
+local ttl = redis.call('pttl', KEYS[1])
+if ttl < 0 then
+  redis.call('pexpire', KEYS[1], ARGV[2])
+  ttl = tonumber(ARGV[2])
+end
+return {n, ttl, 1}`;
+
+/**
+ * Gives a point back (KEYS[1]; ARGV: limit) unless the count has gone (a success deleted it, its
+ * window ended) or a ban replaced it meanwhile: giving back from a ban would shorten it to
+ * nothing, and a count below zero would hand out an extra attempt.
  */
 const GIVE_BACK = `local n = tonumber(redis.call('get', KEYS[1]) or '0')
-if n > 0 then return redis.call('decr', KEYS[1]) end
-return 0`;
+if n > 0 and n <= tonumber(ARGV[1]) then return redis.call('decr', KEYS[1]) end
+return n`;
 
 /**
  * Failed sign-ins counted in Redis (shared by every replica) per username and
@@ -66,6 +83,7 @@ return 0`;
 export class Regulation {
   private readonly counters: Counter[];
   private readonly bans: RateLimiterRedis;
+  private readonly windowMs: number;
 
   constructor(
     private readonly redis: Redis,
@@ -73,6 +91,7 @@ export class Regulation {
     private readonly config: RegulationConfig,
   ) {
     const windowS = Math.max(1, Math.ceil(config.windowMs / 1000));
+    this.windowMs = windowS * 1000;
     const limiter = (name: string, points: number) => new RateLimiterRedis({ storeClient: redis, keyPrefix: keys.regulationCounter(name), points, duration: windowS });
     this.counters = [
       { name: 'user+ip', limiter: limiter('user-ip', config.maxFailuresPerUserAndIp), key: (u, ip) => `${u}|${ip}` },
@@ -105,41 +124,42 @@ export class Regulation {
 
   /**
    * Takes one point from every counter for an attempt about to reach the directory. Throws
-   * BannedError (and keeps nothing) when the attempt would go past a limit that applies: a ban
-   * already running, or the last allowed attempts still under way. The answer does not depend on
-   * the password, which has not been looked at.
+   * BannedError (and keeps nothing) when a limit that applies is reached: a ban already running,
+   * or the last allowed attempts still under way. The answer does not depend on the password,
+   * which has not been looked at.
    */
   async reserve(username: string, ip: string): Promise<Reservation> {
     if (!this.config.enabled) return { username, ip, taken: [] };
     const known = await this.known(username, ip);
-    const reservation = await this.take(username, ip);
-    let retryAfterMs = -1;
-    let limit = '';
-    for (const { counter, consumed, msBeforeNext } of reservation.taken) {
-      if (consumed <= counter.limiter.points || (counter.name === 'user' && known)) continue;
-      if (msBeforeNext > retryAfterMs) {
-        retryAfterMs = msBeforeNext;
-        limit = counter.name;
-      }
+    const taken: Array<{ counter: Counter; took: boolean; consumed: number }> = [];
+    const reservation = { username, ip, taken };
+    let refusal: { limit: string; ms: number } | undefined;
+    for (const counter of this.counters) {
+      const result = (await this.redis.eval(TAKE_BELOW_LIMIT, 1, counter.limiter.getKey(counter.key(username, ip)), counter.limiter.points, this.windowMs)) as [number, number, number];
+      const [consumed, ms, took] = result;
+      taken.push({ counter, took: took === 1, consumed });
+      // The per-user limit never refuses an address the person signed in from.
+      if (took === 1 || (counter.name === 'user' && known)) continue;
+      if (!refusal || ms > refusal.ms) refusal = { limit: counter.name, ms };
     }
-    if (retryAfterMs < 0) return reservation;
+    if (!refusal) return reservation;
     await this.release(reservation);
-    throw new BannedError(`banned by the ${limit} limit`, Math.max(1, Math.ceil(retryAfterMs / 1000)));
+    throw new BannedError(`banned by the ${refusal.limit} limit`, Math.max(1, Math.ceil(refusal.ms / 1000)));
   }
 
   /** The reserved attempt was no failure: its points go back. */
   async release(reservation: Reservation): Promise<void> {
-    for (const { counter } of reservation.taken) {
-      await this.redis.eval(GIVE_BACK, 1, counter.limiter.getKey(counter.key(reservation.username, reservation.ip)));
+    for (const { counter, took } of reservation.taken) {
+      if (took) await this.redis.eval(GIVE_BACK, 1, counter.limiter.getKey(counter.key(reservation.username, reservation.ip)), counter.limiter.points);
     }
   }
 
   /** The reserved attempt failed: its points stay, and a counter it brought to its limit bans. */
   async confirm(reservation: Reservation): Promise<Array<{ limit: string; seconds: number }>> {
     const started: Array<{ limit: string; seconds: number }> = [];
-    for (const { counter, consumed } of reservation.taken) {
+    for (const { counter, took, consumed } of reservation.taken) {
       // Exactly one attempt brings a counter to its limit, however many ran at once.
-      if (consumed !== counter.limiter.points) continue;
+      if (!took || consumed !== counter.limiter.points) continue;
       started.push(await this.ban(counter, counter.key(reservation.username, reservation.ip)));
     }
     return started;
@@ -160,7 +180,7 @@ export class Regulation {
 
   /** One point from every counter, past the limit too (the limiter refuses but still counts). */
   private async take(username: string, ip: string): Promise<Reservation> {
-    const taken: Array<{ counter: Counter; consumed: number; msBeforeNext: number }> = [];
+    const taken: Array<{ counter: Counter; took: boolean; consumed: number }> = [];
     for (const counter of this.counters) {
       let res: RateLimiterRes;
       try {
@@ -169,7 +189,7 @@ export class Regulation {
         if (!(err instanceof RateLimiterRes)) throw err;
         res = err;
       }
-      taken.push({ counter, consumed: res.consumedPoints, msBeforeNext: res.msBeforeNext });
+      taken.push({ counter, took: true, consumed: res.consumedPoints });
     }
     return { username, ip, taken };
   }

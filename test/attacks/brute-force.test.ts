@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { userDn } from '../support/directory-data.js';
 import { Browser } from '../support/http-client.js';
 import { startStack, type Stack } from '../support/stack.js';
 
@@ -115,5 +116,45 @@ describe('regulation: failed sign-ins counted in Redis', () => {
     } finally {
       await direct.stop();
     }
+  });
+});
+
+describe('attack: a burst of concurrent wrong passwords', () => {
+  const LIMIT = 5;
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack({
+      slapd: { stats: true },
+      env: {
+        GATEWAY_TRUST_PROXY: 'loopback',
+        GATEWAY_REGULATION_MAX_FAILURES_USER_IP: String(LIMIT),
+        GATEWAY_REGULATION_MAX_FAILURES_USER: '1000',
+        GATEWAY_REGULATION_MAX_FAILURES_IP: '1000',
+        GATEWAY_REGULATION_WINDOW: '1h',
+        GATEWAY_REGULATION_BAN: '1h',
+      },
+    });
+  });
+  after(async () => stack?.stop());
+
+  /** 100 wrong passwords for one name from one address, all at once, by the app's sign-in (no CSRF step). */
+  async function burst(ip: string, username: string) {
+    const a = from(stack, ip);
+    return Promise.all(Array.from({ length: 100 }, (_, i) => a.token(username, `wrong-${i}`)));
+  }
+
+  it("reaches the directory's bind at most the limit's number of times", async () => {
+    const answers = await burst('10.9.0.1', 'bob');
+    assert.ok(stack.slapd.binds(userDn('bob')) <= LIMIT, `${stack.slapd.binds(userDn('bob'))} binds as bob reached slapd; the limit is ${LIMIT}`);
+    assert.ok(answers.every((r) => r.status === 400 && r.body === '{"non_field_errors":["Unable to log in with provided credentials."]}'), 'every answer is the one refusal');
+    assert.equal(answers.filter((r) => r.headers['retry-after'] === undefined).length, LIMIT, 'exactly the limit went through; the rest were banned');
+  });
+
+  it('a name that resolves to nobody is answered exactly as a person is', async () => {
+    const answers = await burst('10.9.0.2', 'nobody-here');
+    assert.ok(answers.every((r) => r.status === 400 && r.body === '{"non_field_errors":["Unable to log in with provided credentials."]}'));
+    assert.equal(answers.filter((r) => r.headers['retry-after'] === undefined).length, LIMIT, 'as many refusals without Retry-After as for bob');
+    const banned = await from(stack, '10.9.0.2').token('nobody-here', 'anything');
+    assert.ok(Number(banned.headers['retry-after']) > 3000, 'then banned like a person');
   });
 });
