@@ -182,6 +182,36 @@ export class Provisioner {
     });
   }
 
+  /** Whether the gateway provisioned this user (a directory person, not a local Paperless account). */
+  async provisioned(username: string): Promise<boolean> {
+    return (await this.redis.sismember(this.key('users'), username)) === 1;
+  }
+
+  /**
+   * Deactivates, at once, a user the gateway provisioned whom the directory no longer lets in,
+   * so their Paperless token stops everywhere (also on requests that never pass the gateway),
+   * and takes them out of the groups the gateway manages, as `sync --deprovision` does. Nothing
+   * is deleted: a later allowed sign-in makes the account active again. Never the API token's
+   * user; that user is a superuser, so the last active superuser is never the one deactivated.
+   * Returns whether Paperless was changed.
+   */
+  async deactivate(username: string): Promise<boolean> {
+    if (!(await this.provisioned(username))) return false;
+    if (username === (await this.tokenUsername())) return false;
+    const changed = await withLock(this.redis, this.key(`lock:user:${username}`), USER_LOCK, async () => {
+      const current = await this.api.findUser(username);
+      if (!current?.is_active || current.username !== username) return false;
+      const managed = await this.managedGroupNames();
+      const managedIds = new Set((await this.api.listGroups()).filter((g) => managed.has(g.name)).map((g) => g.id));
+      await this.api.updateUser(current.id, { is_active: false, groups: current.groups.filter((id) => !managedIds.has(id)) });
+      return true;
+    });
+    // The recorded state said "matches": without forgetting it, the next allowed sign-in would not reactivate.
+    await this.forget(username);
+    if (changed) this.log.info({ event: 'provisioning.user_deactivated', username }, 'Paperless user deactivated: the directory no longer lets them in');
+    return changed;
+  }
+
   /** Forgets that Paperless matched, so the next login or sync writes again. */
   async forget(username: string): Promise<void> {
     await this.redis.del(this.key(`state:${username}`));

@@ -7,6 +7,8 @@ import { applySync, planSync, type RevokeSessions } from './sync.js';
 export interface ScheduledSyncOptions {
   intervalMs: number;
   deprovision: boolean;
+  /** The deprovisioning guard's share (see SyncOptions); its default when absent. */
+  maxDeprovisionShare?: number;
   allowedGroups: readonly string[];
   syncLock: string;
 }
@@ -24,8 +26,9 @@ export function startScheduledSync(redis: Redis, directory: Directory, provision
     try {
       const claimed = await redis.set(options.syncLock, String(process.pid), 'PX', options.intervalMs, 'NX');
       if (claimed !== 'OK') return;
-      const plan = await planSync(directory, options.allowedGroups, provisioner, { deprovision: options.deprovision });
-      const summary = await applySync(plan, provisioner, revoke, { deprovision: options.deprovision });
+      const syncOptions = { deprovision: options.deprovision, ...(options.maxDeprovisionShare === undefined ? {} : { maxDeprovisionShare: options.maxDeprovisionShare }) };
+      const plan = await planSync(directory, options.allowedGroups, provisioner, syncOptions);
+      const summary = await applySync(plan, provisioner, revoke, syncOptions);
       log.info({ event: 'sync.finished', ...summary }, 'scheduled sync finished');
     } catch (err) {
       log.error({ event: 'sync.failed', err: String(err) }, 'scheduled sync failed');

@@ -21,7 +21,8 @@ export function planTable(plan: SyncPlan): string {
 }
 
 export function planSummary(plan: SyncPlan): string {
-  return `Plan: ${plan.create.length} to create, ${plan.update.length} to update, ${plan.deactivate.length} to deactivate, ${plan.createGroups.length} groups to create, ${plan.unchanged} unchanged.`;
+  const summary = `Plan: ${plan.create.length} to create, ${plan.update.length} to update, ${plan.deactivate.length} to deactivate, ${plan.createGroups.length} groups to create, ${plan.unchanged} unchanged.`;
+  return plan.halt ? `${summary}\nStopped: ${plan.halt}. This plan will not be applied.` : summary;
 }
 
 export function appliedSummary(s: SyncSummary): string {
@@ -38,5 +39,6 @@ export function planJson(plan: SyncPlan) {
     protected: plan.protected,
     createGroups: plan.createGroups,
     unchanged: plan.unchanged,
+    ...(plan.halt ? { halt: plan.halt } : {}),
   };
 }

@@ -4,6 +4,7 @@ import type { DesiredState } from './desired.js';
 import type { PaperlessApi, PaperlessGroup, PaperlessUser } from './paperless-api.js';
 import { userChanges, type Provisioner, type UserChange } from './provisioner.js';
 import { byName } from './by-name.js';
+import { GatewayError } from '../errors.js';
 
 export interface UserPlan {
   username: string;
@@ -29,11 +30,53 @@ export interface SyncPlan {
   /** Users who would be deactivated but must not be, and why. */
   protected: Array<{ username: string; reason: string }>;
   createGroups: string[];
+  /**
+   * Why this plan must not be applied (the deprovisioning guard): the directory looks broken
+   * rather than emptied, so nothing at all is written.
+   */
+  halt?: string;
 }
 
 export interface SyncOptions {
   deprovision: boolean;
+  /**
+   * The largest share (0 to 1) of the gateway's active users one sync may deactivate; beyond
+   * it (and beyond DEPROVISION_ALWAYS_ALLOWED) the sync stops. Default DEFAULT_MAX_DEPROVISION_SHARE.
+   */
+  maxDeprovisionShare?: number;
   onProgress?: (done: number, total: number, phase: string) => void;
+}
+
+/** The share of the gateway's active users one sync may deactivate unless told otherwise. */
+export const DEFAULT_MAX_DEPROVISION_SHARE = 0.1;
+/** This many deactivations are always allowed, whatever the share: a small site may lose a few people at once. */
+export const DEPROVISION_ALWAYS_ALLOWED = 3;
+
+/** A sync stopped by the deprovisioning guard: nothing was written, and the message says why. */
+export class SyncHaltedError extends GatewayError {
+  readonly status = 409;
+  constructor(reason: string) {
+    super(`sync stopped, nothing was changed: ${reason}`, 'The directory sync stopped without changing anything. Ask your administrator.');
+  }
+}
+
+/**
+ * The deprovisioning guard: a directory that suddenly returns nobody in scope, or a plan that
+ * would deactivate more than the allowed share of the gateway's active users, is far likelier a
+ * broken search (a wrong base, filter or group name, a replica half-way through a restore) than
+ * people leaving; deactivating on it would lock everyone out.
+ */
+function guard(plan: SyncPlan, inScope: number, activeManaged: number, maxShare: number): string | undefined {
+  const count = plan.deactivate.length;
+  if (count === 0) return undefined;
+  if (inScope === 0) {
+    return `the directory returned nobody in scope, yet ${count} users would be deactivated; check GATEWAY_LDAP_USER_BASE, the user filter and GATEWAY_LDAP_ALLOWED_GROUPS`;
+  }
+  const limit = Math.max(DEPROVISION_ALWAYS_ALLOWED, Math.floor(maxShare * activeManaged));
+  if (count > limit) {
+    return `${count} of ${activeManaged} active users would be deactivated, more than the allowed ${Math.round(maxShare * 100)} % (at most ${limit}); check the directory, or deactivate them with a larger GATEWAY_SYNC_DEPROVISION_MAX_SHARE once you are sure`;
+  }
+  return undefined;
 }
 
 /** What planning reads: Paperless's users and groups, and what the gateway has recorded. */
@@ -120,6 +163,9 @@ export async function planSync(directory: Pick<Directory, 'listUsers'>, allowedG
       if (current.is_superuser) activeSuperusers--;
       plan.deactivate.push({ username, id: current.id, removeGroups: current.groups.filter((id) => managedIds.has(id)).map((id) => nameOf.get(id) ?? String(id)) });
     }
+    const activeManaged = provisioned.filter((username) => username !== me.username && findUser(users, username)?.is_active).length;
+    const halt = guard(plan, inScope.size, activeManaged, options.maxDeprovisionShare ?? DEFAULT_MAX_DEPROVISION_SHARE);
+    if (halt) plan.halt = halt;
   }
   return plan;
 }
@@ -135,6 +181,8 @@ export interface SyncSummary {
 
 /** Carries a plan out through the same provisioning code logins use. */
 export async function applySync(plan: SyncPlan, provisioner: Provisioner, revoke: RevokeSessions, options: SyncOptions): Promise<SyncSummary> {
+  // Before any write: a directory that looks broken must not half-apply either.
+  if (plan.halt) throw new SyncHaltedError(plan.halt);
   const groups: PaperlessGroup[] = await provisioner.api.listGroups();
   const work = [...plan.create, ...plan.update];
   const total = work.length + plan.deactivate.length;

@@ -5,6 +5,8 @@ import { InvalidCredentialsError } from '../directory/errors.js';
 import { refusedSignIn } from '../auth/refused-sign-in.js';
 import type { CredentialCache } from './credential-cache.js';
 import { hasBody, type Decision, type Exchange, type Step } from './exchange.js';
+import type { TokenOwners } from './token-owners.js';
+import type { DirectoryRecheck } from '../session/recheck.js';
 import { isApiPath } from '../url-path.js';
 
 export interface ApiClientDeps {
@@ -15,8 +17,60 @@ export interface ApiClientDeps {
   tokenValid: (key: string) => Promise<boolean>;
   /** Tokens Paperless recently accepted. */
   tokenCache: CredentialCache<true>;
+  /** Whose each token is (recorded at app sign-in, else asked of Paperless). */
+  tokenOwners: Pick<TokenOwners, 'ownerOf'>;
+  /**
+   * Each token's person, or null for a token of an account the gateway does not manage,
+   * remembered for one re-check interval: a token's every request costs no Redis or Paperless
+   * call inside the interval.
+   */
+  tokenPeople: CredentialCache<{ username: string | null }>;
+  /** Whether this Paperless user is a directory person the gateway manages (not a local account). */
+  isDirectoryPerson: (username: string) => Promise<boolean>;
+  /** The directory's verdict on a person, asked at most once per interval (shared with sessions). */
+  recheck: Pick<DirectoryRecheck, 'recent' | 'person'>;
+  /** Someone the directory let in by Basic: their tokens follow the directory too. */
+  recordPerson?: (username: string) => Promise<void>;
+  /** The gateway's own origin: Basic requests that change something must come from it or from no page. */
+  publicUrl: URL;
   ipOf: (req: IncomingMessage) => string;
   log: Logger;
+}
+
+/** Methods that change nothing; every other one is checked for its origin. */
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
+
+/**
+ * The origin a browser says a request comes from: Origin, else Referer's origin. `Origin: null`
+ * (sandboxed frames, data: and file: pages) counts as a foreign origin.
+ */
+function sourceOrigin(origin: string | undefined, referer: string | undefined): string | undefined {
+  if (origin) return origin;
+  if (!referer) return undefined;
+  try {
+    return new URL(referer).origin;
+  } catch {
+    return 'an unreadable Referer';
+  }
+}
+
+/**
+ * Whether a request looks like a browser's, so that a refusal must not carry a Basic
+ * challenge (the browser would prompt for a password and then send it on its own, to any
+ * site's requests): it carries a Fetch Metadata header (`Sec-Fetch-*`), `Origin` or
+ * `X-Requested-With`, or a `Mozilla/` User-Agent together with `Accept` naming `text/html`.
+ * Scripts send none of these, and keep the challenge they may wait for (curl --anyauth).
+ */
+export function looksLikeBrowser(req: IncomingMessage): boolean {
+  const h = req.headers;
+  if (h['sec-fetch-mode'] !== undefined || h['sec-fetch-site'] !== undefined || h['sec-fetch-dest'] !== undefined) return true;
+  if (h.origin !== undefined || h['x-requested-with'] !== undefined) return true;
+  return (h['user-agent'] ?? '').startsWith('Mozilla/') && (h.accept ?? '').toLowerCase().includes('text/html');
+}
+
+/** The Basic challenge for scripts; browsers get Paperless's own `Token` one, which they never prompt for. */
+function challengeFor(req: IncomingMessage): Record<string, string> {
+  return { 'WWW-Authenticate': looksLikeBrowser(req) ? 'Token' : 'Basic realm="Paperless", charset="UTF-8"' };
 }
 
 /**
@@ -39,24 +93,30 @@ function basicCredentials(credentials: string[]): { username: string; password: 
 
 /**
  * API clients without a gateway session (mobile apps, scripts): a Paperless token is passed
- * through for Paperless to judge; Basic credentials are checked against the directory here
- * and replaced by the identity header (by the forwarder). Anything else falls through to
- * "require login" (401 JSON). Runs after "load session": a signed-in browser's API calls are
- * not API clients.
+ * through for Paperless to judge, once the gateway knows whose it is and the directory still
+ * lets that person in; Basic credentials are checked against the directory here and replaced by
+ * the identity header (by the forwarder). Anything else falls through to "require login" (401
+ * JSON). Runs after "load session": a signed-in browser's API calls are not API clients.
  */
 export function createApiClientStep(deps: ApiClientDeps): Step {
   const basic = async (exchange: Exchange, credentials: string[]): Promise<Decision> => {
+    const { req } = exchange;
+    const refuse = (detail: string, headers: Record<string, string> = {}): Decision => ({ kind: 'refuse', status: 401, detail, headers: { ...headers, ...challengeFor(req) } });
+    // A browser that holds a Basic password sends it on any site's forms too: Paperless skips
+    // CSRF for header-authenticated requests, so the gateway checks the origin as for sessions.
+    if (!SAFE.has(req.method ?? 'GET')) {
+      const source = sourceOrigin(req.headers.origin, req.headers.referer);
+      if (source !== undefined && source !== deps.publicUrl.origin) {
+        deps.log.warn({ event: 'csrf.refused', via: 'basic', path: exchange.path, origin: req.headers.origin, referer: req.headers.referer, ip: deps.ipOf(req) }, 'Basic request from another origin refused');
+        const named = source === 'null' ? 'null (a sandboxed frame, or a data: or file: page)' : source;
+        return { kind: 'refuse', status: 403, detail: `CSRF Failed: Origin checking failed - ${named} does not match ${deps.publicUrl.origin}.` };
+      }
+    }
     const creds = basicCredentials(credentials);
-    const refuse = (detail: string, headers: Record<string, string> = {}): Decision => ({
-      kind: 'refuse',
-      status: 401,
-      detail,
-      headers: { ...headers, 'WWW-Authenticate': 'Basic realm="Paperless", charset="UTF-8"' },
-    });
     if (!creds) return refuse('Invalid basic header. Credentials not correctly base64 encoded.');
     let username = deps.basicCache?.get(creds.username, creds.password);
     if (!username) {
-      const ip = deps.ipOf(exchange.req);
+      const ip = deps.ipOf(req);
       try {
         username = (await deps.verify(creds.username, creds.password, ip)).username;
       } catch (err) {
@@ -66,6 +126,8 @@ export function createApiClientStep(deps: ApiClientDeps): Step {
         throw err;
       }
       deps.basicCache?.set(username, creds.username, creds.password);
+      const person = username;
+      await deps.recordPerson?.(person).catch((err: unknown) => deps.log.warn({ event: 'token.person_not_recorded', username: person, err: String(err) }, 'could not record a directory person'));
     }
     return { kind: 'user', username, via: 'basic' };
   };
@@ -76,9 +138,11 @@ export function createApiClientStep(deps: ApiClientDeps): Step {
    * allows, again and again. So a token that brings a body is asked about first (and
    * remembered for a minute): only a token Paperless accepts may hold a socket with a body.
    */
-  const tokenWithBody = async (exchange: Exchange, credentials: string[]): Promise<Decision> => {
-    const key = credentials.length === 1 ? (credentials[0] as string) : undefined;
-    if (key !== undefined && deps.tokenCache.get(key)) return { kind: 'anonymous', reason: 'token' };
+  const tokenWithBody = async (exchange: Exchange, key: string | undefined, acceptedJustNow: boolean): Promise<Decision> => {
+    if (key !== undefined && (acceptedJustNow || deps.tokenCache.get(key))) {
+      if (acceptedJustNow) deps.tokenCache.set(true, key);
+      return { kind: 'anonymous', reason: 'token' };
+    }
     // Remembered from the check only, never renewed by use: a revoked token ages out.
     if (key !== undefined && (await deps.tokenValid(key))) {
       deps.tokenCache.set(true, key);
@@ -89,11 +153,46 @@ export function createApiClientStep(deps: ApiClientDeps): Step {
     return { kind: 'refuse', status: 403, detail: 'Invalid token.' };
   };
 
+  /** A token whose person the directory no longer lets in: 401, so the app asks to sign in again. */
+  const refusedPerson = (exchange: Exchange, username: string, reason: string): Decision => {
+    deps.log.info({ event: 'token.refused', username, reason, ip: deps.ipOf(exchange.req), path: exchange.path }, 'token refused: the directory no longer lets its person in');
+    return { kind: 'refuse', status: 401, detail: `The account this token belongs to may no longer sign in: ${reason}.`, headers: { 'WWW-Authenticate': 'Token' } };
+  };
+
+  /** What follows once the token's person is known (or known to be nobody the gateway manages). */
+  const afterPerson = (exchange: Exchange, key: string, username: string | null, acceptedJustNow: boolean): Decision | Promise<Decision> => {
+    const pass = (): Decision | Promise<Decision> => (hasBody(exchange.req) ? tokenWithBody(exchange, key, acceptedJustNow) : { kind: 'anonymous', reason: 'token' });
+    if (username === null) return pass();
+    const recent = deps.recheck.recent(username);
+    if (recent) return recent.active ? pass() : refusedPerson(exchange, username, recent.reason);
+    return deps.recheck.person(username).then((verdict) => (verdict && !verdict.active ? refusedPerson(exchange, username, verdict.reason) : pass()));
+  };
+
+  /** Whose the token is, and whether the gateway manages that person; remembered for an interval. */
+  const findPerson = async (exchange: Exchange, key: string): Promise<Decision> => {
+    const owner = await deps.tokenOwners.ownerOf(key);
+    if (owner.kind === 'refused') {
+      deps.log.info({ event: 'login.failure', via: 'token', reason: 'InvalidToken', ip: deps.ipOf(exchange.req), path: exchange.path }, 'request refused: Paperless does not accept its token');
+      return { kind: 'refuse', status: owner.status, detail: owner.detail, headers: owner.status === 401 ? { 'WWW-Authenticate': 'Token' } : {} };
+    }
+    const username = owner.kind === 'person' && (await deps.isDirectoryPerson(owner.username)) ? owner.username : null;
+    if (owner.kind === 'unattributed') deps.log.debug({ event: 'token.unattributed', path: exchange.path }, 'Paperless does not name this token\'s user (no view_uisettings): an account the gateway does not manage');
+    deps.tokenPeople.set({ username }, key);
+    return afterPerson(exchange, key, username, owner.kind === 'person' && owner.askedPaperless);
+  };
+
+  const token = (exchange: Exchange, credentials: string[]): Decision | Promise<Decision> => {
+    const key = credentials.length === 1 ? (credentials[0] as string) : undefined;
+    // DRF's own errors (no key, spaces in it) come from Paperless, for a request without a body.
+    if (key === undefined) return hasBody(exchange.req) ? tokenWithBody(exchange, key, false) : { kind: 'anonymous', reason: 'token' };
+    const known = deps.tokenPeople.get(key);
+    return known ? afterPerson(exchange, key, known.username, false) : findPerson(exchange, key);
+  };
+
   return (exchange) => {
     if (exchange.session || !isApiPath(exchange.path)) return undefined;
     const { scheme, credentials } = drfAuthorization(exchange.req.headers.authorization ?? '');
-    // A token is Paperless's to judge; DRF's own errors (no key, spaces in it) come from there too.
-    if (scheme === 'token') return hasBody(exchange.req) ? tokenWithBody(exchange, credentials) : { kind: 'anonymous', reason: 'token' };
+    if (scheme === 'token') return token(exchange, credentials);
     if (scheme === 'basic' && deps.basicCache) return basic(exchange, credentials);
     return undefined;
   };

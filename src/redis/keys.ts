@@ -23,6 +23,13 @@ export function redisKeys(prefix: string) {
     regulationKnown: (username: string, ip: string) => `${prefix}rl:known:${username}|${ip}`,
     /** Provisioning's locks and its record of what it last wrote. */
     provisioning: (name: string) => `${prefix}prov:${name}`,
+    /**
+     * Whose a Paperless token is, by the SHA-256 of the token (its 160 random bits make a plain
+     * hash safe): the directory person it is re-checked for.
+     */
+    tokenOwner: (tokenHash: string) => `${prefix}token-owner:${tokenHash}`,
+    /** Everyone the gateway has let in as a directory person (their tokens follow the directory). */
+    directoryPeople: `${prefix}directory-people`,
     /** Held for a whole interval by the replica that runs the scheduled sync. */
     syncLock: `${prefix}sync:lock`,
     /** One person's second factors, sealed (AES-256-GCM): TOTP, recovery codes, passkeys, app passwords. */

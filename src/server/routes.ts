@@ -10,6 +10,7 @@ import { tokenCheck } from '../proxy/token-check.js';
 import { createApiClientStep } from '../proxy/api-clients.js';
 import { clientAddress } from '../proxy/client-address.js';
 import { CredentialCache } from '../proxy/credential-cache.js';
+import { TokenOwners } from '../proxy/token-owners.js';
 import { paperlessAppLogout, paperlessLogout } from '../proxy/paperless-logout.js';
 import { createRequestPath } from '../proxy/request-path.js';
 import { canonicalTarget } from '../proxy/request-target.js';
@@ -34,6 +35,14 @@ const STATIC_DIR = fileURLToPath(new URL('../../views/static/', import.meta.url)
 
 /** How long a token that Paperless accepted is believed without asking again (requests with a body only). */
 const ACCEPTED_TOKEN_TTL_MS = 60_000;
+
+/** How long the record of whose a token is lives after its last use (a token unused this long is asked about again). */
+const TOKEN_OWNER_TTL_SECONDS = 30 * 24 * 3600;
+
+/** Whose a token is, in Redis (shared by every replica and both threads). */
+function tokenOwners(services: Services, paperless?: PaperlessClient): TokenOwners {
+  return new TokenOwners({ redis: services.redis, keys: services.keys, ...(paperless ? { paperless } : {}), ttlSeconds: TOKEN_OWNER_TTL_SECONDS });
+}
 
 /** The person's own account page (second factors), answered by the gateway. */
 function isAccountPage(path: string): boolean {
@@ -69,7 +78,26 @@ export function buildRequestPath(services: Services) {
   const { config, log, sessions, credentials, upstream, fail } = services;
   // The gateway's anonymous and per-request calls to Paperless (not provisioning's: those are counted).
   const paperless = new PaperlessClient({ url: config.upstream.url, timeoutMs: config.upstream.timeoutMs });
-  const basicCache = config.apiClients.basicAuth ? new CredentialCache<string>(config.apiClients.basicCacheTtlMs) : undefined;
+  // A password remembered longer than the re-check interval would outlive the person's removal from the directory.
+  const basicCache = config.apiClients.basicAuth ? new CredentialCache<string>(Math.min(config.apiClients.basicCacheTtlMs, config.ldap.recheckIntervalMs)) : undefined;
+  const owners = tokenOwners(services, paperless);
+  const { provisioner } = services;
+  const recordPerson = (username: string): Promise<void> => owners.addPerson(username);
+  // A session's person confirmed by the directory is a directory person: their tokens made in Paperless follow the directory too.
+  services.recheck.onConfirmed((username) => {
+    recordPerson(username).catch((err: unknown) => log.warn({ event: 'token.person_not_recorded', username, err: String(err) }, 'could not record a directory person'));
+  });
+  /**
+   * A directory person the gateway manages: one it provisioned, or one it let in (sign-in, app
+   * sign-in, Basic). Never the API token's own user, a local account whatever the records say.
+   */
+  const isDirectoryPerson = async (username: string): Promise<boolean> => {
+    if (provisioner) {
+      if (username === (await provisioner.tokenUsername().catch(() => undefined))) return false;
+      if (await provisioner.provisioned(username)) return true;
+    }
+    return owners.isPerson(username);
+  };
   const requestPath = createRequestPath({
     identity: config.identity,
     sessionCookieName: config.session.cookieName,
@@ -85,6 +113,12 @@ export function buildRequestPath(services: Services) {
       ...(basicCache ? { basicCache } : {}),
       tokenValid: tokenCheck(paperless),
       tokenCache: new CredentialCache<true>(ACCEPTED_TOKEN_TTL_MS),
+      tokenOwners: owners,
+      tokenPeople: new CredentialCache<{ username: string | null }>(config.ldap.recheckIntervalMs),
+      isDirectoryPerson,
+      recheck: services.recheck,
+      recordPerson,
+      publicUrl: config.server.publicUrl,
       ipOf: (req) => clientAddress(req, services.trust),
       log,
     }),
@@ -135,6 +169,7 @@ export function buildPages(services: Services, proxied: ProxiedPath, metrics: Me
     apiTokenRouter({
       credentials,
       tokens,
+      owners: tokenOwners(services),
       log,
     }),
   );

@@ -6,10 +6,13 @@ import { GatewayError } from '../errors.js';
 import { refusedSignIn } from '../auth/refused-sign-in.js';
 import type { PaperlessUserToken } from '../provisioning/user-token.js';
 import type { CredentialCheck } from '../auth/credential-check.js';
+import type { TokenOwners } from '../proxy/token-owners.js';
 
 export interface ApiTokenDeps {
   credentials: CredentialCheck;
   tokens: PaperlessUserToken;
+  /** Records whose each handed-out token is: its requests are then re-checked against the directory. */
+  owners: Pick<TokenOwners, 'record'>;
   log: Logger;
 }
 
@@ -52,6 +55,8 @@ export function apiTokenRouter(deps: ApiTokenDeps): Router {
     const user = res.locals.user as DirectoryUser;
     try {
       const token = await deps.tokens.tokenFor(user.username);
+      // Without the record the token is still attributed (Paperless is asked), so a Redis hiccup does not refuse the app.
+      await deps.owners.record(token, user.username).catch((err: unknown) => deps.log.warn({ event: 'token.owner_not_recorded', username: user.username, err: String(err) }, 'could not record whose the token is'));
       deps.log.info({ event: 'login.success', via: 'api-token', username: user.username, ip: req.ip }, 'app signed in');
       res.set('Cache-Control', 'no-store').json({ token });
     } catch (err) {
