@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { Client } from 'ldapts';
 import { loadConfig } from '../src/config/load.js';
 import type { DirectoryUser } from '../src/directory/directory.js';
 import { AccountRestrictedError, DirectoryUnavailableError, InvalidCredentialsError, PasswordChangeRequiredError } from '../src/directory/errors.js';
@@ -203,5 +204,120 @@ describe('Active Directory through the gateway', () => {
     const res = await stack.browser().login('carol', 'C4rol!Outside');
     assert.equal(res.status, 403);
     assert.match(res.body, /not allowed to use Paperless/);
+  });
+});
+
+/**
+ * Bans on the person Active Directory resolves, whatever was typed: `EXAMPLE\carol`,
+ * `OTHER\carol`, her UPN and their case variants are one person, so once she is banned none of
+ * them reaches AD's bind (whose own lockout, at 3 failures here, would count them).
+ */
+describe('Active Directory: bans on the person, whatever spelling (Samba AD DC)', () => {
+  const dc = new SambaDc();
+  let stack: Stack;
+  const WRONG_FORM = 'Wrong username or password.';
+  const WRONG_APP = '{"non_field_errors":["Unable to log in with provided credentials."]}';
+  before(async () => {
+    await dc.start();
+    stack = await startStack({
+      env: {
+        ...adEnv(dc.url),
+        GATEWAY_TRUST_PROXY: 'loopback',
+        // Below the domain's lockout threshold of 3, as README tells admins to set it.
+        GATEWAY_REGULATION_MAX_FAILURES_USER_IP: '2',
+        GATEWAY_REGULATION_MAX_FAILURES_USER: '2',
+        GATEWAY_REGULATION_MAX_FAILURES_IP: '1000',
+        GATEWAY_REGULATION_WINDOW: '1h',
+        GATEWAY_REGULATION_BAN: '1h',
+      },
+    });
+  });
+  after(async () => {
+    await stack?.stop();
+    await dc.destroy();
+  });
+
+  /** A client "from" an address (the gateway trusts X-Forwarded-For from loopback here). */
+  function from(ip: string) {
+    const xff: [string, string] = ['X-Forwarded-For', ip];
+    return {
+      login: async (username: string, password: string) => {
+        const b = stack.browser();
+        const page = await b.get('/accounts/login/', { headers: [xff] });
+        const csrf = /name="_csrf" value="([^"]+)"/.exec(page.body)?.[1] ?? '';
+        return b.post('/accounts/login/', { username, password, _csrf: csrf, next: '' }, { headers: [xff] });
+      },
+      token: (username: string, password: string) => stack.browser().post('/api/token/', { username, password }, { headers: [xff] }),
+    };
+  }
+
+  /** What AD itself counted: failed binds, and whether it locked the account. */
+  async function adCounts(name: string): Promise<{ badPwdCount: number; locked: boolean }> {
+    const client = new Client({ url: dc.url });
+    try {
+      await client.bind(`CN=Administrator,${AD.users}`, AD.adminPassword);
+      const { searchEntries } = await client.search(`CN=${name},${AD.users}`, { scope: 'base', filter: '(objectClass=*)', attributes: ['badPwdCount', 'lockoutTime'] });
+      const entry = searchEntries[0];
+      return { badPwdCount: Number(entry?.badPwdCount ?? 0), locked: Number(entry?.lockoutTime ?? 0) !== 0 };
+    } finally {
+      await client.unbind();
+    }
+  }
+
+  const alert = (body: string) => /role="alert">([^<]+)</.exec(body)?.[1];
+  const spellings = (name: string) => [name, name.toUpperCase(), `EXAMPLE\\${name}`, `OTHER\\${name}`, `example\\${name.toUpperCase()}`, `${name}@example.test`, `${name.toUpperCase()}@EXAMPLE.TEST`];
+
+  it("once carol is banned, none of her spellings reaches AD's bind, right password or wrong", async () => {
+    const a = from('10.20.0.1');
+    for (let i = 0; i < 2; i++) assert.equal((await a.login('carol', 'wrong')).status, 401);
+    assert.deepEqual(await adCounts('carol'), { badPwdCount: 2, locked: false });
+    for (const spelling of spellings('carol')) {
+      for (const password of ['wrong', 'C4rol!Outside']) {
+        const res = await a.login(spelling, password);
+        assert.equal(res.status, 401, `${spelling} / ${password}`);
+        assert.equal(alert(res.body), WRONG_FORM, `${spelling} / ${password}`);
+        assert.ok(Number(res.headers['retry-after']) > 3000, `${spelling} / ${password}: Retry-After of the ban`);
+      }
+    }
+    assert.deepEqual(await adCounts('carol'), { badPwdCount: 2, locked: false }, 'AD counted no further failure and did not lock carol out');
+  });
+
+  it('a banned attempt gets the same status, body and Retry-After whatever the password', async () => {
+    const a = from('10.20.0.2');
+    for (let i = 0; i < 2; i++) await a.token('EXAMPLE\\heidi', 'wrong');
+    for (const spelling of spellings('heidi')) {
+      // Right, wrong, right: the wrong one's Retry-After lies between the two right ones' (the
+      // ban's end, counted down), so it is the same ban's, not a tell.
+      const right1 = await a.token(spelling, 'He1di!Young');
+      const wrong = await a.token(spelling, `wrong-${spelling}`);
+      const right2 = await a.token(spelling, 'He1di!Young');
+      for (const res of [right1, wrong, right2]) {
+        assert.equal(res.status, 400, spelling);
+        assert.equal(res.body, WRONG_APP, spelling);
+      }
+      const [r1, w, r2] = [right1, wrong, right2].map((r) => Number(r.headers['retry-after'])) as [number, number, number];
+      assert.ok(r1 >= w && w >= r2 && r2 > 3000, `${spelling}: Retry-After ${r1} / ${w} / ${r2}`);
+    }
+    assert.deepEqual(await adCounts('heidi'), { badPwdCount: 2, locked: false });
+  });
+
+  it('a name that resolves to nobody is banned across its spellings exactly as a person is', async () => {
+    for (const [ip, name] of [['10.20.0.3', 'ivan'], ['10.20.0.4', 'nobody']] as const) {
+      const a = from(ip);
+      for (let i = 0; i < 2; i++) assert.equal((await a.token(`OTHER\\${name}`, 'wrong')).status, 400);
+      for (const spelling of spellings(name)) {
+        const res = await a.token(spelling, 'wrong');
+        assert.equal(res.body, WRONG_APP, `${name}: ${spelling}`);
+        assert.ok(Number(res.headers['retry-after']) > 3000, `${name}: ${spelling} is banned`);
+      }
+    }
+    assert.deepEqual(await adCounts('ivan'), { badPwdCount: 2, locked: false });
+  });
+
+  it('a burst of concurrent wrong passwords in every spelling never locks the account out', async () => {
+    const a = from('10.20.0.5');
+    const names = spellings('bob');
+    await Promise.all(Array.from({ length: 40 }, (_, i) => a.token(names[i % names.length] as string, `wrong-${i}`)));
+    assert.deepEqual(await adCounts('bob'), { badPwdCount: 2, locked: false }, 'AD saw the limit of binds, and no more');
   });
 });
