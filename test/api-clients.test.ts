@@ -86,6 +86,55 @@ describe('API and mobile clients', () => {
     assert.deepEqual(JSON.parse(wrong.body), { detail: 'Invalid username/password.' });
   });
 
+  it('Basic with a foreign Origin or Referer on an unsafe request: 403 with the reason, before Paperless sees it', async () => {
+    const own = stack.gateway.url;
+    const send = (method: string, headers: Array<[string, string]>) =>
+      app().request(method, '/api/documents/post_document/', { headers: [['Authorization', basic('bob', 'bob-pass')], ['Content-Type', 'application/json'], ...headers], body: '{}' });
+    for (const [method, headers] of [
+      ['POST', [['Origin', 'https://evil.example']]],
+      ['DELETE', [['Referer', 'https://evil.example/page']]],
+      ['PUT', [['Origin', 'null']]],
+      ['PATCH', [['Origin', 'https://evil.example'], ['Referer', `${own}/documents/`]]],
+    ] as Array<[string, Array<[string, string]>]>) {
+      const before = stack.sim.requests.length;
+      const res = await send(method, headers);
+      assert.equal(res.status, 403, `${method} ${JSON.stringify(headers)}`);
+      assert.match(JSON.parse(res.body).detail, /^CSRF Failed: Origin checking failed - .* does not match http:\/\/127\.0\.0\.1:\d+\.$/);
+      assert.equal(stack.sim.requests.length, before, 'Paperless saw nothing');
+    }
+    // Scripts send no Origin, and the gateway's own pages send their own: both pass to Paperless.
+    for (const headers of [[], [['Origin', own]], [['Referer', `${own}/documents/`]]] as Array<Array<[string, string]>>) {
+      const res = await send('POST', headers);
+      assert.notEqual(res.status, 401);
+      assert.notEqual(res.status, 403, res.body);
+      assert.deepEqual(identity(lastTo('/api/documents/post_document/')), ['bob']);
+    }
+    // Reading is safe from any origin, as for sessions.
+    const read = await app().get('/api/documents/', { headers: [['Authorization', basic('bob', 'bob-pass')], ['Origin', 'https://evil.example']] });
+    assert.notEqual(read.status, 403);
+  });
+
+  it('a wrong Basic password from a browser gets no Basic challenge (no prompt, no cached password); scripts keep it', async () => {
+    const wrong = (headers: Array<[string, string]>) => app().get('/api/documents/', { headers: [['Authorization', basic('bob', 'wrong')], ...headers] });
+    for (const headers of [
+      [['Sec-Fetch-Mode', 'cors']],
+      [['Sec-Fetch-Site', 'same-origin']],
+      [['Origin', stack.gateway.url]],
+      [['X-Requested-With', 'XMLHttpRequest']],
+      [['User-Agent', 'Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0'], ['Accept', 'text/html,application/xhtml+xml,*/*;q=0.8']],
+    ] as Array<Array<[string, string]>>) {
+      const res = await wrong(headers);
+      assert.equal(res.status, 401, JSON.stringify(headers));
+      assert.equal(res.headers['www-authenticate'], 'Token', `no Basic challenge for ${JSON.stringify(headers)}`);
+      assert.deepEqual(JSON.parse(res.body), { detail: 'Invalid username/password.' });
+    }
+    for (const headers of [[], [['User-Agent', 'curl/8.5.0'], ['Accept', '*/*']], [['User-Agent', 'python-requests/2.32.3']], [['User-Agent', 'Mozilla/5.0'], ['Accept', 'application/json']]] as Array<Array<[string, string]>>) {
+      const res = await wrong(headers);
+      assert.equal(res.status, 401);
+      assert.match(String(res.headers['www-authenticate']), /^Basic realm="Paperless"/, `scripts keep the challenge: ${JSON.stringify(headers)}`);
+    }
+  });
+
   it('Basic cache: a password changed in LDAP stops working once the TTL has passed', async () => {
     const get = (password: string) => app().get('/api/documents/', { headers: [['Authorization', basic('alice', password)]] });
     assert.equal((await get('alice-pass')).status, 200);
