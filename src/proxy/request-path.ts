@@ -31,19 +31,22 @@ export interface RequestPathDeps {
 
 /**
  * Every proxied request and websocket upgrade runs down one table until a step decides
- * (anonymous share, token client, user by Basic, user by session, or a refusal); the forwarder
+ * (anonymous share, token client, user by Basic, user by session, or a refusal, such as a
+ * profile change setting a local Paperless password); the forwarder
  * then applies that decision's header and cookie policy. Headers are cleaned before any step
  * reads them.
  */
 export function createRequestPath(deps: RequestPathDeps) {
   const ipOf = (req: IncomingMessage): string => clientAddress(req, deps.trust);
   const forwarder = createForwarder({ ...deps, ipOf });
-  const { publicShares, loadSession, requireLogin, checkOrigin, recheckAccount, signedIn } = createSteps({ ...deps, ipOf });
+  const { publicShares, loadSession, noLocalPasswords, requireLogin, checkOrigin, recheckAccount, signedIn } = createSteps({ ...deps, ipOf });
   const use = (step: Step, ...on: Row['on'][number][]): Row => ({ step, on: on.length > 0 ? on : HTTP_AND_WEBSOCKET });
 
   const table: Row[] = [
     use(publicShares, 'http'),
     use(loadSession),
+    // Before the token and Basic clients decide: a token can change the profile too.
+    use(noLocalPasswords, 'http'),
     use(deps.apiClients, 'http'),
     use(requireLogin),
     use(checkOrigin),

@@ -2,7 +2,9 @@ import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { DirectoryRecheck } from '../session/recheck.js';
 import type { LoadedSession, SessionService } from '../session/sessions.js';
-import { hasBody, type Step } from './exchange.js';
+import { hasBody, type Decision, type Step } from './exchange.js';
+import { readAndPutBack, type BodyTrouble } from './inspected-body.js';
+import { isProfilePath, LOCAL_PASSWORD_REFUSED, localPasswordIn, PROFILE_BODY_LIMIT_BYTES, PROFILE_BODY_TIMEOUT_MS, UnreadableProfileChange } from './local-password.js';
 import { isShareLink } from './request-target.js';
 
 export interface StepDeps {
@@ -30,6 +32,17 @@ function sourceOrigin(origin: string | undefined, referer: string | undefined): 
   } catch {
     return undefined;
   }
+}
+
+/** A profile change that did not arrive as a small, whole body; the rest of it is not read, so the connection closes. */
+function bodyRefusal(trouble: BodyTrouble): Decision {
+  const detail =
+    trouble === 'too-large'
+      ? `A profile change is at most ${PROFILE_BODY_LIMIT_BYTES / 1024} KiB.`
+      : trouble === 'too-slow'
+        ? `The profile change did not arrive within ${PROFILE_BODY_TIMEOUT_MS / 1000} seconds. Please send it again.`
+        : 'The profile change could not be read.';
+  return { kind: 'refuse', status: 400, detail, headers: { Connection: 'close' } };
 }
 
 /** The deciding steps of the request path; each looks at the exchange and decides, or passes. */
@@ -60,6 +73,31 @@ export function createSteps(deps: StepDeps) {
   };
 
   const requireLogin: Step = (exchange) => (exchange.session ? undefined : { kind: 'sign-in' });
+
+  /**
+   * No local Paperless password for the people the gateway signs in (see local-password.ts):
+   * a profile change is read before it is forwarded (small, under a deadline, the same bytes
+   * forwarded after), and refused when it sets a password. Every method: Paperless answers
+   * PATCH today, and a body that would set a password has no business in any other. Requests
+   * with neither a session nor credentials are left to the sign-in steps, unread.
+   */
+  const noLocalPasswords: Step = (exchange) => {
+    const { req, path } = exchange;
+    if (!hasBody(req) || !isProfilePath(path)) return undefined;
+    if (!exchange.session && req.headers.authorization === undefined) return undefined;
+    return readAndPutBack(req, PROFILE_BODY_LIMIT_BYTES, PROFILE_BODY_TIMEOUT_MS).then((body): Decision | undefined => {
+      if (typeof body === 'string') return bodyRefusal(body);
+      const verdict = localPasswordIn(req.headers['content-type'], body);
+      if (verdict === 'keeps') return undefined;
+      const username = exchange.session?.user.username;
+      if (verdict instanceof UnreadableProfileChange) {
+        log.warn({ event: 'profile.unreadable', path, username, ip: deps.ipOf(req), contentType: req.headers['content-type'] }, 'profile change the gateway cannot read refused');
+        return { kind: 'refuse', status: 400, detail: verdict.reason };
+      }
+      log.warn({ event: 'profile.local_password_refused', path, username, ip: deps.ipOf(req) }, 'a local Paperless password refused');
+      return { kind: 'refuse', status: 400, detail: LOCAL_PASSWORD_REFUSED };
+    });
+  };
 
   /**
    * Paperless skips its own CSRF check for requests authenticated by the header, so the gateway
@@ -96,5 +134,5 @@ export function createSteps(deps: StepDeps) {
     return { kind: 'user', username: session.user.username, via: 'session', session };
   };
 
-  return { publicShares, loadSession, requireLogin, checkOrigin, recheckAccount, signedIn };
+  return { publicShares, loadSession, noLocalPasswords, requireLogin, checkOrigin, recheckAccount, signedIn };
 }

@@ -61,14 +61,14 @@ for (const kind of upstreamKinds()) describe(`attacks through headers (${kind})`
     await b.get('/'); // Paperless's sessionid, which /ws/status/ authenticates by
     const url = `${stack.gateway.url.replace('http', 'ws')}/ws/status/`;
     const before = await stack.upstream.mark();
-    for (const headers of [{ Origin: 'null' }, { Origin: 'null', Referer: `${stack.gateway.url}/documents/` }, { Origin: 'null', Referer: 'https://evil.example/' }]) {
+    for (const headers of [{ Origin: 'null' }, { Origin: 'null', Referer: `${stack.gateway.url}/documents/` }, { Origin: 'null', Referer: 'https://evil.example/' }] as Array<Record<string, string>>) {
       const res = await openSocket(url, { Cookie: b.cookieHeader(), ...headers });
       assert.equal(res.status, 403, JSON.stringify(headers));
       assert.match(JSON.parse(res.body ?? '{}').detail, /Origin checking failed - null \(a sandboxed frame, or a data: or file: page\) does not match/);
     }
     assert.deepEqual(await stack.upstream.requestsSince(before), [], 'Paperless saw none of them');
     // Non-browser clients send no Origin at all, and keep working; the site's own pages too.
-    for (const headers of [{}, { Origin: stack.gateway.url }]) {
+    for (const headers of [{}, { Origin: stack.gateway.url }] as Array<Record<string, string>>) {
       const res = await openSocket(url, { Cookie: b.cookieHeader(), ...headers });
       assert.ok(res.ws, `opens with ${JSON.stringify(headers)}: ${res.status} ${res.body}`);
       res.ws.close();
