@@ -96,4 +96,35 @@ describe('Regulation: per user and address, per address, per user', () => {
     await off.check('dave', '10.0.0.8');
     assert.deepEqual(await redis.keys(`t${prefix}:*`), [], 'and nothing is written');
   });
+
+  it('reserve: a burst of concurrent attempts gets at most the limit, and the refused ones move no count', async () => {
+    const r = regulation({ maxFailuresPerIp: 1000, maxFailuresPerUser: 1000 });
+    const outcomes = await Promise.allSettled(Array.from({ length: 20 }, () => r.reserve('alice', '10.2.0.1')));
+    const granted = outcomes.filter((o) => o.status === 'fulfilled');
+    assert.equal(granted.length, 3, 'the limit of 3');
+    assert.ok(outcomes.every((o) => o.status === 'fulfilled' || o.reason instanceof BannedError), 'the rest are banned attempts');
+    assert.equal(await redis.get(`t${prefix}:rl:user-ip:alice|10.2.0.1`), '3');
+    assert.equal(await redis.get(`t${prefix}:rl:user:alice`), '3', 'a refused attempt gave back what it took from the other counters');
+  });
+
+  it('reserve: the attempt that reaches the limit and fails bans; giving points back afterwards never shortens the ban', async () => {
+    const r = regulation({ maxFailuresPerIp: 1000, maxFailuresPerUser: 1000 });
+    const [first, second, third] = await Promise.all([r.reserve('bob', '10.2.0.2'), r.reserve('bob', '10.2.0.2'), r.reserve('bob', '10.2.0.2')]);
+    assert.deepEqual(await r.confirm(third), [{ limit: 'user+ip', seconds: 60 }]);
+    assert.deepEqual(await r.confirm(second), [], 'one ban, however many failed');
+    await r.release(first); // its password was right, or the directory was down
+    await assert.rejects(r.check('bob', '10.2.0.2'), BannedError);
+    const banned = await r.reserve('bob', '10.2.0.2').then(() => undefined, (err: unknown) => err);
+    assert.ok(banned instanceof BannedError && banned.retryAfterSeconds > 55, 'still banned, with the ban\'s Retry-After');
+  });
+
+  it('reserve: a released attempt is no failure, and the per-user limit never refuses an address the person signed in from', async () => {
+    const r = regulation();
+    await r.release(await r.reserve('carol', '10.2.0.3'));
+    assert.deepEqual(await redis.keys(`t${prefix}:rl:user:*`).then((keys) => Promise.all(keys.map((k) => redis.get(k)))), ['0']);
+    await r.succeeded('carol', '10.2.0.4');
+    for (let i = 0; i < 4; i++) await r.confirm(await r.reserve('carol', `10.2.1.${i}`));
+    await assert.rejects(r.reserve('carol', '10.2.1.9'), BannedError, 'strangers are refused');
+    await r.release(await r.reserve('carol', '10.2.0.4'));
+  });
 });
