@@ -164,8 +164,10 @@ export class CredentialCheck {
       if (reservations) reservation = await redisCall('regulation', 'sign-in attempts', () => reservations.reserve(key, ip));
       else if (key !== typed) await redisCall('regulation', 'sign-in attempts', () => regulation.check(key, ip));
     };
+    // Once only: a failure after it (Redis, on recording the success) must not give back twice.
     const giveBack = async (): Promise<void> => {
       const taken = reservation;
+      reservation = undefined;
       if (taken && reservations) await redisCall('regulation', 'sign-in attempts', () => reservations.release(taken));
     };
     try {

@@ -34,6 +34,8 @@ export class PasswordChange {
       reservation = await redisCall('regulation', 'sign-in attempts', () => regulation.reserve(key, ip));
       await directory.changePassword(username, current, next);
       const taken = reservation;
+      // Given back once: a failure after this must not give it back again.
+      reservation = undefined;
       await redisCall('regulation', 'sign-in attempts', () => regulation.release(taken));
       await redisCall('regulation', 'sign-in attempts', () => regulation.succeeded(key, ip));
     } catch (err) {
