@@ -2,13 +2,6 @@ import { normalizeUsername } from '../directory/username.js';
 import { GatewayError } from '../errors.js';
 
 /**
- * Paperless accounts that exist before any directory user signs in: the superuser Paperless's
- * install makes (`admin`, PAPERLESS_ADMIN_USER in its image) and the one compose gives the
- * gateway's token. Header login would make a directory user of the same name that account.
- */
-export const DEFAULT_RESERVED_USERNAMES: readonly string[] = ['admin', 'gateway+service'];
-
-/**
  * A directory user whose name is reserved for a local Paperless account. Provisioning tells local
  * accounts apart by asking Paperless; this holds without a single API call, so it holds with
  * provisioning off too.

@@ -21,7 +21,8 @@ export interface Config {
   redis: { url: string; keyPrefix: string };
   session: { secret: string; cookieName: string; idleTimeoutMs: number; maxLifetimeMs: number; secureCookie: boolean };
   ldap: LdapConfig;
-  identity: { remoteUserHeader: string; paperlessCookiePrefix: string };
+  /** reservedUsernames: local Paperless accounts no directory user may become (GATEWAY_RESERVED_USERNAMES). */
+  identity: { remoteUserHeader: string; paperlessCookiePrefix: string; reservedUsernames: string[] };
   provisioning: ProvisioningConfig;
   apiClients: { basicAuth: boolean; basicCacheTtlMs: number };
   regulation: RegulationConfig;

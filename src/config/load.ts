@@ -129,6 +129,7 @@ function toConfig(env: Env, mapping: ProvisioningMapping): Config {
     identity: {
       remoteUserHeader: env.GATEWAY_REMOTE_USER_HEADER,
       paperlessCookiePrefix: env.GATEWAY_PAPERLESS_COOKIE_PREFIX,
+      reservedUsernames: env.GATEWAY_RESERVED_USERNAMES,
     },
     log: { level: env.GATEWAY_LOG_LEVEL, requests: env.GATEWAY_LOG_REQUESTS },
     ops: {

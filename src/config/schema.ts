@@ -260,6 +260,10 @@ export const envSchema = z
     GATEWAY_LDAP_RECHECK_INTERVAL: duration('5m'),
     GATEWAY_LDAP_CONNECT_TIMEOUT: duration('5s'),
     GATEWAY_LDAP_TIMEOUT: duration('10s'),
+    GATEWAY_RESERVED_USERNAMES: z
+      .string()
+      .default('admin, gateway+service')
+      .transform((v) => v.split(',').map((n) => n.trim()).filter(Boolean)),
     GATEWAY_REMOTE_USER_HEADER: z
       .string()
       .trim()
@@ -275,9 +279,9 @@ export const envSchema = z
     GATEWAY_SYNC_INTERVAL: offOrDuration(1000, '1h'),
     GATEWAY_SYNC_DEPROVISION: bool(false),
     GATEWAY_REGULATION: bool(true),
-    GATEWAY_REGULATION_MAX_FAILURES_USER_IP: int(5, 1, 1000),
+    GATEWAY_REGULATION_MAX_FAILURES_USER_IP: int(4, 1, 1000),
     GATEWAY_REGULATION_MAX_FAILURES_IP: int(30, 1, 100000),
-    GATEWAY_REGULATION_MAX_FAILURES_USER: int(20, 1, 100000),
+    GATEWAY_REGULATION_MAX_FAILURES_USER: int(4, 1, 100000),
     GATEWAY_REGULATION_WINDOW: duration('15m'),
     GATEWAY_REGULATION_BAN: duration('15m'),
     GATEWAY_REGULATION_MAX_BAN: duration('24h'),

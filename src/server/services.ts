@@ -12,7 +12,7 @@ import { Upstream } from '../proxy/upstream.js';
 import { SESSION_ENDED, WebsocketRegistry } from '../proxy/websockets.js';
 import { Regulation } from '../auth/regulation.js';
 import { ResponseTiming } from '../auth/response-timing.js';
-import { DEFAULT_RESERVED_USERNAMES, ReservedUsernames } from '../auth/reserved-usernames.js';
+import { ReservedUsernames } from '../auth/reserved-usernames.js';
 import { signInName } from '../directory/username.js';
 import { createRedis, type RedisClient } from '../redis/client.js';
 import { redisKeys, type RedisKeys } from '../redis/keys.js';
@@ -91,10 +91,13 @@ export function buildServices(config: Config, directory: Directory, log: Logger,
   const mfa = secondFactorsFor(config, redis, keys, metrics, log);
 
   const regulation = new Regulation(redis, keys, config.regulation);
-  // Until GATEWAY_RESERVED_USERNAMES is a setting, the default list: the names local accounts get at install.
-  const reservedUsernames = new ReservedUsernames(DEFAULT_RESERVED_USERNAMES);
-  // Directory users of these names signed in before this rule (as Paperless's own accounts): say so at start.
-  log.info({ event: 'startup.reserved_usernames', names: reservedUsernames.list() }, `directory users named ${reservedUsernames.list().join(', ')} are refused at sign-in: local Paperless accounts have these names (GATEWAY_RESERVED_USERNAMES)`);
+  // Local Paperless accounts (the install's admin, compose's token user): header login would make
+  // a directory user of the same name that account, and with provisioning off nothing else asks.
+  const reservedUsernames = new ReservedUsernames(config.identity.reservedUsernames);
+  // Directory users of these names could sign in before this rule: say so at every start.
+  if (reservedUsernames.list().length > 0) {
+    log.info({ event: 'startup.reserved_usernames', names: reservedUsernames.list() }, `directory users named ${reservedUsernames.list().join(', ')} are refused at sign-in: local Paperless accounts have these names (GATEWAY_RESERVED_USERNAMES)`);
+  }
   const credentials = new CredentialCheck({
     directory,
     allowedGroups: config.ldap.allowedGroups,
