@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { userDn } from './support/directory-data.js';
 import { Browser } from './support/http-client.js';
@@ -132,6 +133,29 @@ describe('API and mobile clients', () => {
       const res = await wrong(headers);
       assert.equal(res.status, 401);
       assert.match(String(res.headers['www-authenticate']), /^Basic realm="Paperless"/, `scripts keep the challenge: ${JSON.stringify(headers)}`);
+    }
+  });
+
+  it('made-up tokens: a few owner lookups at once per client, the rest 503 with a reason; many requests with one token share one lookup', async () => {
+    const lookups = () => stack.sim.requestsTo('/api/ui_settings/').filter((r) => r.rawHeaders.some(([k, v]) => k.toLowerCase() === 'authorization' && v.startsWith('Token '))).length;
+    const send = (token: string) => app().get('/api/documents/', { headers: [['Authorization', `Token ${token}`]] });
+    stack.sim.faults.delayMs = 1500;
+    try {
+      const before = lookups();
+      const answers = await Promise.all(Array.from({ length: 10 }, () => send(randomBytes(20).toString('hex'))));
+      const limited = answers.filter((r) => r.status === 503);
+      assert.equal(limited.length, 6, answers.map((r) => r.status).join(' '));
+      assert.match(JSON.parse(limited[0]?.body ?? '{}').detail, /^Too many new tokens are being checked at once from your address/);
+      assert.equal(limited[0]?.headers['retry-after'], '1');
+      assert.equal(lookups() - before, 4, 'Paperless was asked about four tokens only');
+
+      const shared = stack.sim.tokenFor('printer');
+      const again = lookups();
+      const same = await Promise.all(Array.from({ length: 10 }, () => send(shared)));
+      assert.ok(same.every((r) => r.status !== 503), same.map((r) => r.status).join(' '));
+      assert.equal(lookups() - again, 1, 'one lookup for ten requests with the same token');
+    } finally {
+      stack.sim.faults.delayMs = 0;
     }
   });
 

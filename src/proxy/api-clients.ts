@@ -5,7 +5,7 @@ import { InvalidCredentialsError } from '../directory/errors.js';
 import { refusedSignIn } from '../auth/refused-sign-in.js';
 import type { CredentialCache } from './credential-cache.js';
 import { hasBody, type Decision, type Exchange, type Step } from './exchange.js';
-import type { TokenOwners } from './token-owners.js';
+import type { TokenOwner, TokenOwners } from './token-owners.js';
 import type { DirectoryRecheck } from '../session/recheck.js';
 import { isApiPath } from '../url-path.js';
 
@@ -36,6 +36,13 @@ export interface ApiClientDeps {
   ipOf: (req: IncomingMessage) => string;
   log: Logger;
 }
+
+/**
+ * Token owner lookups one client address may have waiting at once (distinct tokens; requests
+ * with the same token share one): made-up tokens each cost a question to Paperless, and without
+ * a cap one client's could queue everyone else's sign-ins behind them.
+ */
+const MAX_LOOKUPS_PER_CLIENT = 4;
 
 /** Methods that change nothing; every other one is checked for its origin. */
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
@@ -168,9 +175,35 @@ export function createApiClientStep(deps: ApiClientDeps): Step {
     return deps.recheck.person(username).then((verdict) => (verdict && !verdict.active ? refusedPerson(exchange, username, verdict.reason) : pass()));
   };
 
+  const lookups = new Map<string, Promise<TokenOwner>>();
+  const lookupsPerClient = new Map<string, number>();
+
+  /** One lookup per token however many requests bring it, and a few per client address at most. */
+  const lookUp = (exchange: Exchange, key: string): Promise<TokenOwner> | undefined => {
+    const joined = lookups.get(key);
+    if (joined) return joined;
+    const ip = deps.ipOf(exchange.req);
+    const busy = lookupsPerClient.get(ip) ?? 0;
+    if (busy >= MAX_LOOKUPS_PER_CLIENT) return undefined;
+    lookupsPerClient.set(ip, busy + 1);
+    const pending = deps.tokenOwners.ownerOf(key).finally(() => {
+      lookups.delete(key);
+      const left = (lookupsPerClient.get(ip) ?? 1) - 1;
+      if (left > 0) lookupsPerClient.set(ip, left);
+      else lookupsPerClient.delete(ip);
+    });
+    lookups.set(key, pending);
+    return pending;
+  };
+
   /** Whose the token is, and whether the gateway manages that person; remembered for an interval. */
   const findPerson = async (exchange: Exchange, key: string): Promise<Decision> => {
-    const owner = await deps.tokenOwners.ownerOf(key);
+    const pending = lookUp(exchange, key);
+    if (!pending) {
+      deps.log.warn({ event: 'token.lookups_limited', ip: deps.ipOf(exchange.req), path: exchange.path }, 'too many token lookups at once from one client');
+      return { kind: 'refuse', status: 503, detail: 'Too many new tokens are being checked at once from your address. Try again in a moment.', headers: { 'Retry-After': '1' } };
+    }
+    const owner = await pending;
     if (owner.kind === 'refused') {
       deps.log.info({ event: 'login.failure', via: 'token', reason: 'InvalidToken', ip: deps.ipOf(exchange.req), path: exchange.path }, 'request refused: Paperless does not accept its token');
       return { kind: 'refuse', status: owner.status, detail: owner.detail, headers: owner.status === 401 ? { 'WWW-Authenticate': 'Token' } : {} };
