@@ -21,7 +21,7 @@ export interface SessionSummary {
  * remembered one out of it. A set without an expiry (PTTL -1, just created) gets this one.
  */
 const ADD = `
-redis.call('SADD', KEYS[1], ARGV[1])
+local added = redis.call('SADD', KEYS[1], ARGV[1])
 local left = redis.call('PTTL', KEYS[1])
 if left < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return left`;
