@@ -15,7 +15,7 @@ import { appliedSummary, planJson, planSummary, planTable } from './provisioning
 import { applySync, planSync } from './provisioning/sync.js';
 import { createRedis, pingRedis, waitReady } from './redis/client.js';
 import { redisKeys } from './redis/keys.js';
-import { revokeUserSessions } from './session/revoke.js';
+import { UserSessionIndex } from './session/user-index.js';
 import { mfaCommand } from './server/mfa-command.js';
 import { sessionsCommand } from './server/sessions-command.js';
 import { commandHelp, overviewHelp, parseCommandLine, type CommandLine, type CommandSpec } from './cli/command-line.js';
@@ -133,7 +133,7 @@ async function sync(line: CommandLine): Promise<void> {
     if (progress) process.stderr.write('\n');
     const summary = dryRun
       ? undefined
-      : await applySync(plan, provisioner, (username) => revokeUserSessions(redis, keys, config.session.maxLifetimeMs, username).then((s) => s.length), options);
+      : await applySync(plan, provisioner, (username) => new UserSessionIndex(redis, keys).revokeAll(username).then((s) => s.length), options);
     if (progress && summary) process.stderr.write('\n');
     const output = json
       ? `${JSON.stringify({ dryRun, deprovision, plan: planJson(plan), ...(summary ? { applied: summary } : {}) }, null, 2)}\n`
