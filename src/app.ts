@@ -79,7 +79,7 @@ export function createGateway(config: Config, directory: Directory, log: Logger,
             directory,
             provisioner,
             (username) => sessions.revokeUser(username),
-            { intervalMs: config.provisioning.syncIntervalMs, deprovision: config.provisioning.syncDeprovision, allowedGroups: config.ldap.allowedGroups, syncLock: services.keys.syncLock },
+            { intervalMs: config.provisioning.syncIntervalMs, deprovision: config.provisioning.syncDeprovision, maxDeprovisionShare: config.provisioning.syncDeprovisionMaxShare, allowedGroups: config.ldap.allowedGroups, syncLock: services.keys.syncLock },
             log,
           ),
         );

@@ -128,7 +128,7 @@ async function sync(line: CommandLine): Promise<void> {
     const keys = redisKeys(config.redis.keyPrefix);
     const provisioner = new Provisioner(new PaperlessApi(config.provisioning), redis, keys, config.provisioning.mapping, log, { adoptLocalUsers: config.provisioning.adoptLocalUsers });
     const progress = process.stderr.isTTY && !json ? (done: number, total: number, phase: string) => process.stderr.write(`\r${phase}: ${done}${total ? `/${total}` : ''}   `) : undefined;
-    const options = { deprovision, ...(progress ? { onProgress: progress } : {}) };
+    const options = { deprovision, maxDeprovisionShare: config.provisioning.syncDeprovisionMaxShare, ...(progress ? { onProgress: progress } : {}) };
     const plan = await planSync(directory, config.ldap.allowedGroups, provisioner, options);
     if (progress) process.stderr.write('\n');
     const summary = dryRun
@@ -139,6 +139,8 @@ async function sync(line: CommandLine): Promise<void> {
       ? `${JSON.stringify({ dryRun, deprovision, plan: planJson(plan), ...(summary ? { applied: summary } : {}) }, null, 2)}\n`
       : `${planTable(plan)}${planSummary(plan)}\n${summary ? appliedSummary(summary) : 'Dry run: nothing was changed.'}\n`;
     await print(output);
+    // A plan the guard stopped is no success, dry run or not: scripts must see it.
+    if (plan.halt) process.exitCode = 1;
   } finally {
     redis.disconnect();
   }

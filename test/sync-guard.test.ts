@@ -100,6 +100,7 @@ describe('deprovisioning guard, against slapd and Paperless', () => {
     const env = { ...stack.gateway.env, GATEWAY_LDAP_ALLOWED_GROUPS: 'no-such-group' };
     const dry = await runCliToEnd(['sync', '--dry-run', '--deprovision'], env);
     assert.match(dry.stdout, /^Stopped: the directory returned nobody in scope, yet 8 users would be deactivated.*This plan will not be applied\.$/m);
+    assert.equal(dry.code, 1, 'a stopped plan is no success, dry run or not');
     const res = await runCliToEnd(['sync', '--deprovision'], env);
     assert.equal(res.code, 1);
     assert.match(res.stderr, /sync stopped, nothing was changed: the directory returned nobody in scope/);
@@ -126,5 +127,10 @@ describe('deprovisioning guard, against slapd and Paperless', () => {
       await scheduled.stop();
     }
     assert.deepEqual(active(), before);
+
+    // The share is the admin's to set: at 50 % the same four go.
+    const allowed = await runCliToEnd(['sync', '--deprovision'], { ...stack.gateway.env, GATEWAY_SYNC_DEPROVISION_MAX_SHARE: '50' });
+    assert.equal(allowed.code, 0, allowed.stderr);
+    assert.deepEqual(active(), before.filter((u) => !extra.slice(0, 4).includes(u)));
   });
 });

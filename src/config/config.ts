@@ -62,6 +62,8 @@ export interface ProvisioningConfig {
   adoptLocalUsers: boolean;
   syncIntervalMs?: number;
   syncDeprovision: boolean;
+  /** The largest share (0 to 1) of the gateway's active users one sync may deactivate (GATEWAY_SYNC_DEPROVISION_MAX_SHARE). */
+  syncDeprovisionMaxShare: number;
 }
 
 export interface LdapConfig {

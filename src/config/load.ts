@@ -101,6 +101,7 @@ function toConfig(env: Env, mapping: ProvisioningMapping): Config {
       adoptLocalUsers: env.GATEWAY_PROVISIONING_ADOPT_LOCAL_USERS,
       ...(env.GATEWAY_SYNC_INTERVAL ? { syncIntervalMs: env.GATEWAY_SYNC_INTERVAL } : {}),
       syncDeprovision: env.GATEWAY_SYNC_DEPROVISION,
+      syncDeprovisionMaxShare: env.GATEWAY_SYNC_DEPROVISION_MAX_SHARE / 100,
     },
     regulation: {
       enabled: env.GATEWAY_REGULATION,
