@@ -145,3 +145,31 @@ for (const kind of upstreamKinds()) {
     });
   });
 }
+
+describe('Paperless tokens follow the directory with provisioning off (simulator)', () => {
+  let stack: UpstreamStack;
+  before(async () => {
+    stack = await startStackOn('simulator', {
+      upstream: { enableRemoteUserApi: true },
+      env: { GATEWAY_PROVISIONING: 'off', GATEWAY_LDAP_RECHECK_INTERVAL: `${INTERVAL_MS}ms`, GATEWAY_LDAP_ALLOWED_GROUPS: 'paperless-users' },
+    });
+  });
+  after(async () => stack?.stop());
+
+  it('a token made in Paperless by someone who only signed in on the form stops once the directory drops them, even before their first re-check', async () => {
+    const uid = 'vera';
+    await stack.slapd.ldapadd(`dn: ${userDn(uid)}\nobjectClass: inetOrgPerson\nuid: ${uid}\ncn: ${uid}\nsn: ${uid}\nuserPassword: ${uid}-pass\n`);
+    await stack.slapd.ldapadd(`dn: ${groupDn('paperless-users')}\nchangetype: modify\nadd: member\nmember: ${userDn(uid)}\n`, true);
+    // Without provisioning the admin gives people the UI's permissions in Paperless.
+    await stack.upstream.addUser({ username: uid, user_permissions: ['view_uisettings', 'view_document'] });
+    assert.equal((await stack.browser().login(uid, `${uid}-pass`)).status, 303);
+    const token = await stack.upstream.tokenFor(uid);
+    const get = () => new Browser(stack.gateway.url).get('/api/documents/', { headers: [['Authorization', `Token ${token}`]] });
+    assert.equal((await get()).status, 200);
+    await stack.slapd.ldapadd(`dn: ${userDn(uid)}\nchangetype: delete\n`, true);
+    await pastInterval();
+    const res = await get();
+    assert.equal(res.status, 401, res.body);
+    assert.match((JSON.parse(res.body) as { detail: string }).detail, /no longer found in the directory/);
+  });
+});

@@ -61,7 +61,17 @@ export interface CredentialCheckDeps {
  * person, and Paperless is made to match before anything is forwarded.
  */
 export class CredentialCheck {
+  private readonly admitted: Array<(username: string) => void> = [];
+
   constructor(private readonly deps: CredentialCheckDeps) {}
+
+  /**
+   * Told of everyone let in through the directory (every way in), when they are: from then on
+   * what they hold (tokens made in Paperless too) follows the directory.
+   */
+  onAdmitted(listener: (username: string) => void): void {
+    this.admitted.push(listener);
+  }
 
   /**
    * A whole sign-in with a password alone (apps' /api/token/, Basic): the password, then
@@ -130,6 +140,7 @@ export class CredentialCheck {
   async admit(user: DirectoryUser, via: SignInChannel): Promise<void> {
     await this.counted(via, () => this.provision(user));
     this.deps.metrics.logins.inc({ outcome: 'success', via });
+    for (const listener of this.admitted) listener(user.username);
   }
 
   private async counted<T>(via: SignInChannel, work: () => Promise<T>): Promise<T> {

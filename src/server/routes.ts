@@ -83,10 +83,12 @@ export function buildRequestPath(services: Services) {
   const owners = tokenOwners(services, paperless);
   const { provisioner } = services;
   const recordPerson = (username: string): Promise<void> => owners.addPerson(username);
-  // A session's person confirmed by the directory is a directory person: their tokens made in Paperless follow the directory too.
-  services.recheck.onConfirmed((username) => {
+  // Someone let in, or confirmed, by the directory is a directory person: their tokens made in Paperless follow the directory too.
+  const recordInBackground = (username: string): void => {
     recordPerson(username).catch((err: unknown) => log.warn({ event: 'token.person_not_recorded', username, err: String(err) }, 'could not record a directory person'));
-  });
+  };
+  credentials.onAdmitted(recordInBackground);
+  services.recheck.onConfirmed(recordInBackground);
   /**
    * A directory person the gateway manages: one it provisioned, or one it let in (sign-in, app
    * sign-in, Basic). Never the API token's own user, a local account whatever the records say.
