@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { CredentialCheck } from '../src/auth/credential-check.js';
-import { BannedError } from '../src/auth/regulation.js';
+import { BannedError, type Reservation } from '../src/auth/regulation.js';
 import { ResponseTiming } from '../src/auth/response-timing.js';
 import { DEFAULT_MAPPING, type ProvisioningMapping } from '../src/config/mapping.js';
 import type { Directory, DirectoryUser } from '../src/directory/directory.js';
@@ -159,6 +159,18 @@ describe('CredentialCheck: every sign-in rule, in order', () => {
     async succeeded(username: string, ip: string): Promise<void> {
       this.calls.push(`succeeded ${username} ${ip}`);
     }
+    async reserve(username: string, ip: string): Promise<Reservation> {
+      this.calls.push(`reserve ${username} ${ip}`);
+      if (this.banned.has(username)) throw new BannedError('banned by the user limit', 60);
+      return { username, ip, taken: [] };
+    }
+    async release(reservation: Reservation): Promise<void> {
+      this.calls.push(`release ${reservation.username} ${reservation.ip}`);
+    }
+    async confirm(reservation: Reservation) {
+      this.calls.push(`confirm ${reservation.username} ${reservation.ip}`);
+      return reservation.username === 'mallory' ? [{ limit: 'user+ip', seconds: 60 }] : [];
+    }
   }
 
   function build(options: { people?: Record<string, DirectoryUser>; provisioning?: 'deny' | 'allow'; provisionFails?: boolean; allowedGroups?: string[]; directoryDown?: boolean } = {}) {
@@ -168,10 +180,12 @@ describe('CredentialCheck: every sign-in rule, in order', () => {
     const provisioned: string[] = [];
     const slept: number[] = [];
     const directory: Directory = {
-      async authenticate(username, password) {
+      async authenticate(username, password, beforeBind) {
         asked.push(username);
         if (options.directoryDown) throw new DirectoryUnavailableError('ldap down');
-        const found = options.people?.[username.toLowerCase()];
+        const found = options.people?.[username.trim().toLowerCase()];
+        // As the directory does: after the search, before the bind, with the person it found.
+        await beforeBind?.(found ? found.username : username.trim().toLowerCase());
         if (!found || password !== 'secret') {
           const error = new InvalidCredentialsError('wrong');
           if (found) error.entryUsername = found.username;
@@ -213,7 +227,7 @@ describe('CredentialCheck: every sign-in rule, in order', () => {
     const { check, regulation, provisioned, logins } = build({ people });
     const user = await check.verify('Alice', 'secret', '10.0.0.1', 'form');
     assert.equal(user.username, 'alice');
-    assert.deepEqual(regulation.calls, ['check alice 10.0.0.1', 'succeeded alice 10.0.0.1']);
+    assert.deepEqual(regulation.calls, ['check alice 10.0.0.1', 'reserve alice 10.0.0.1', 'release alice 10.0.0.1', 'succeeded alice 10.0.0.1']);
     assert.deepEqual(provisioned, ['alice']);
     assert.deepEqual(await logins(), ['success/form=1']);
   });
@@ -231,7 +245,7 @@ describe('CredentialCheck: every sign-in rule, in order', () => {
   it("a wrong password counts against the entry's own name, whatever spelling was typed", async () => {
     const { check, regulation, metrics } = build({ people });
     await assert.rejects(check.verify(' ALICE', 'nope', '10.0.0.2', 'api-token'), InvalidCredentialsError);
-    assert.deepEqual(regulation.calls, ['check alice 10.0.0.2', 'failed alice 10.0.0.2']);
+    assert.deepEqual(regulation.calls, ['check alice 10.0.0.2', 'reserve alice 10.0.0.2', 'confirm alice 10.0.0.2']);
     await assert.rejects(check.verify('mallory', 'nope', '10.0.0.2', 'form'), InvalidCredentialsError);
     assert.deepEqual((await metrics.bans.get()).values.map((v) => [v.labels.limit, v.value]), [['user+ip', 1]], 'a ban that starts is counted');
   });

@@ -30,12 +30,8 @@ export interface CredentialCheckDeps {
   allowedGroups: readonly string[];
   provisioner?: Pick<Provisioner, 'provision'>;
   provisioningFailure: 'deny' | 'allow';
-  /**
-   * `reserve`, `release` and `confirm` take each attempt's point before the bind (see Regulation):
-   * always there in the gateway. Without them (a unit test's fake) failures are counted after the
-   * bind, which a burst of concurrent attempts can outrun.
-   */
-  regulation: Pick<Regulation, 'check' | 'failed' | 'succeeded'> & Partial<Pick<Regulation, 'reserve' | 'release' | 'confirm'>>;
+  /** `reserve`, `release` and `confirm` take each attempt's point before the bind (see Regulation). */
+  regulation: Pick<Regulation, 'check' | 'failed' | 'succeeded' | 'reserve' | 'release' | 'confirm'>;
   /**
    * The person a typed name stands for, before the directory is asked (`signInName` with the
    * directory's preset): the ban checked first, without the directory. Default: the name itself.
@@ -166,20 +162,18 @@ export class CredentialCheck {
    */
   private async authenticate(username: string, password: string, ip: string): Promise<DirectoryUser> {
     const { regulation, directory, timing } = this.deps;
-    const reservations = this.reservations();
     const typed = this.typedKey(username);
     const started = timing.now();
     let reservation: Reservation | undefined;
     const beforeBind = async (person: string): Promise<void> => {
       const key = regulationKey(person);
-      if (reservations) reservation = await redisCall('regulation', 'sign-in attempts', () => reservations.reserve(key, ip));
-      else if (key !== typed) await redisCall('regulation', 'sign-in attempts', () => regulation.check(key, ip));
+      reservation = await redisCall('regulation', 'sign-in attempts', () => regulation.reserve(key, ip));
     };
     // Once only: a failure after it (Redis, on recording the success) must not give back twice.
     const giveBack = async (): Promise<void> => {
       const taken = reservation;
       reservation = undefined;
-      if (taken && reservations) await redisCall('regulation', 'sign-in attempts', () => reservations.release(taken));
+      if (taken) await redisCall('regulation', 'sign-in attempts', () => regulation.release(taken));
     };
     try {
       // A ban on the name as typed needs no directory at all (it may be down).
@@ -191,7 +185,8 @@ export class CredentialCheck {
       return user;
     } catch (err) {
       const failed = err instanceof InvalidCredentialsError && !(err instanceof BannedError);
-      if (failed && reservation && reservations) await countReservedFailure(reservations, reservation, this.deps);
+      if (failed && reservation) await countReservedFailure(regulation, reservation, this.deps);
+      // Refused before the bind (nothing reserved): counted on the name as typed, or the entry's.
       else if (failed) await countFailure(regulation, err.entryUsername === undefined ? typed : regulationKey(err.entryUsername), ip, this.deps);
       // The password was right (restricted, must change) or never judged (an outage): no failure.
       else await giveBack().catch(() => undefined);
@@ -199,14 +194,6 @@ export class CredentialCheck {
       if (err instanceof InvalidCredentialsError) await timing.pad(started);
       throw err;
     }
-  }
-
-  /** The regulation's reservations, when it has them (the gateway's always does). */
-  private reservations(): Pick<Regulation, 'reserve' | 'release' | 'confirm'> | undefined {
-    const { regulation } = this.deps;
-    const { reserve, release, confirm } = regulation;
-    if (!reserve || !release || !confirm) return undefined;
-    return { reserve: reserve.bind(regulation), release: release.bind(regulation), confirm: confirm.bind(regulation) };
   }
 
   private admissible(user: DirectoryUser): void {
