@@ -24,9 +24,13 @@ export class ReservedUsernames {
     this.names = new Set(names.map(normalizeUsername).filter((n) => n !== ''));
   }
 
+  has(username: string): boolean {
+    return this.names.has(normalizeUsername(username));
+  }
+
   /** Throws ReservedUsernameError for a reserved name. */
   refuse(username: string): void {
-    if (this.names.has(normalizeUsername(username))) throw new ReservedUsernameError(username);
+    if (this.has(username)) throw new ReservedUsernameError(username);
   }
 
   /** For the start-up line. */

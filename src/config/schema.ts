@@ -263,7 +263,8 @@ export const envSchema = z
     GATEWAY_RESERVED_USERNAMES: z
       .string()
       .default('admin, gateway+service')
-      .transform((v) => v.split(',').map((n) => n.trim()).filter(Boolean)),
+      // An empty value reads as unset (compose passes empty variables), so none is said in words.
+      .transform((v) => (v.trim().toLowerCase() === 'none' ? [] : v.split(',').map((n) => n.trim()).filter(Boolean))),
     GATEWAY_REMOTE_USER_HEADER: z
       .string()
       .trim()

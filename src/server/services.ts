@@ -13,6 +13,7 @@ import { SESSION_ENDED, WebsocketRegistry } from '../proxy/websockets.js';
 import { Regulation } from '../auth/regulation.js';
 import { ResponseTiming } from '../auth/response-timing.js';
 import { ReservedUsernames } from '../auth/reserved-usernames.js';
+import type { AccountStatus } from '../directory/account-status.js';
 import { signInName } from '../directory/username.js';
 import { createRedis, type RedisClient } from '../redis/client.js';
 import { redisKeys, type RedisKeys } from '../redis/keys.js';
@@ -86,7 +87,6 @@ export function buildServices(config: Config, directory: Directory, log: Logger,
     ? new Provisioner(paperlessApi, redis, keys, config.provisioning.mapping, log, { adoptLocalUsers: config.provisioning.adoptLocalUsers })
     : undefined;
 
-  const recheck = new DirectoryRecheck(refreshingAccountStatus(directory, config.ldap.allowedGroups, provisioner, log), config.ldap.recheckIntervalMs, sessions, log);
 
   const mfa = secondFactorsFor(config, redis, keys, metrics, log);
 
@@ -94,6 +94,12 @@ export function buildServices(config: Config, directory: Directory, log: Logger,
   // Local Paperless accounts (the install's admin, compose's token user): header login would make
   // a directory user of the same name that account, and with provisioning off nothing else asks.
   const reservedUsernames = new ReservedUsernames(config.identity.reservedUsernames);
+  const directoryStatus = refreshingAccountStatus(directory, config.ldap.allowedGroups, provisioner, log);
+  // A session or token of a reserved name from before the rule (or before the list changed) ends
+  // at its next re-check; the local account itself is never touched.
+  const recheckStatus = async (username: string): Promise<AccountStatus> =>
+    reservedUsernames.has(username) ? { active: false, reason: 'a local Paperless account has this name (GATEWAY_RESERVED_USERNAMES)' } : directoryStatus(username);
+  const recheck = new DirectoryRecheck(recheckStatus, config.ldap.recheckIntervalMs, sessions, log);
   // Directory users of these names could sign in before this rule: say so at every start.
   if (reservedUsernames.list().length > 0) {
     log.info({ event: 'startup.reserved_usernames', names: reservedUsernames.list() }, `directory users named ${reservedUsernames.list().join(', ')} are refused at sign-in: local Paperless accounts have these names (GATEWAY_RESERVED_USERNAMES)`);

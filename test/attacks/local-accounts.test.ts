@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { USER_BASE } from '../support/directory-data.js';
+import { GatewayProcess, freePort } from '../support/gateway.js';
+import { Browser } from '../support/http-client.js';
 import { mappingFile } from '../support/mapping.js';
 import { startStack, startStackOn, type UpstreamStack } from '../support/stack.js';
 import { upstreamKinds } from '../support/upstream.js';
@@ -97,7 +99,7 @@ for (const kind of upstreamKinds()) {
       // gateway makes no API call and cannot ask Paperless who has a local password.
       stack = await startStackOn(kind, {
         tokenUser: { username: 'admin', is_superuser: true, is_staff: true, password: 'local-admin-pass' },
-        env: { GATEWAY_PROVISIONING: 'off' },
+        env: { GATEWAY_PROVISIONING: 'off', GATEWAY_LDAP_RECHECK_INTERVAL: '1s' },
       });
       await stack.slapd.ldapadd([directoryPerson('admin', 'directory-admin-pass'), directoryPerson('gateway+service', 'directory-service-pass')].join('\n'));
     });
@@ -121,6 +123,30 @@ for (const kind of upstreamKinds()) {
         assert.ok(stack.gateway.logs.some((l) => l.includes('"login.failure"') && l.includes('ReservedUsernameError') && l.includes('GATEWAY_RESERVED_USERNAMES')), 'the log names the setting');
       });
     }
+
+    it('a session a reserved name got before the rule (a gateway without the list) ends at its next re-check', async () => {
+      const port = await freePort();
+      const older = new GatewayProcess({ ...stack.gateway.env, GATEWAY_PORT: String(port), GATEWAY_PUBLIC_URL: `http://127.0.0.1:${port}`, GATEWAY_RESERVED_USERNAMES: 'none' });
+      let cookie: string | undefined;
+      try {
+        await older.start();
+        const before = new Browser(older.url);
+        assert.equal((await before.login('admin', 'directory-admin-pass')).status, 303, 'signed in while the name was not reserved');
+        cookie = before.jar.get('gateway_session');
+      } finally {
+        await older.stop();
+      }
+      assert.ok(cookie);
+      const b = stack.browser();
+      b.jar.set('gateway_session', cookie);
+      await new Promise((r) => setTimeout(r, 1200));
+      const mark = await stack.upstream.mark();
+      const res = await b.get('/documents/');
+      assert.equal(res.status, 302, 'the re-check ends it');
+      assert.match(String(res.headers.location), /^\/accounts\/login\//);
+      assert.deepEqual((await stack.upstream.requestsSince(mark)).map((r) => r.remoteUser).filter((u) => u !== undefined), [], 'Paperless never received the name');
+      assert.ok(stack.gateway.logs.some((l) => l.includes('"session.revoked"') && l.includes('GATEWAY_RESERVED_USERNAMES')));
+    });
 
     it('other directory users sign in as before, and the start-up log names the reserved names', async () => {
       assert.equal((await stack.browser().login('bob', 'bob-pass')).status, 303);
