@@ -36,7 +36,11 @@ export type Decision =
   | { kind: 'user'; username: string; via: 'basic' }
   /** Nobody is signed in: pages go to the sign-in form, API calls and websockets get 401. */
   | { kind: 'sign-in' }
-  | { kind: 'refuse'; status: 400 | 401 | 403 | 503; detail: string; headers?: Record<string, string> };
+  /**
+   * `fields`: a refusal of one field of a form Paperless's UI sent, in DRF's `{field: [messages]}`
+   * shape, which the UI shows beside that field; otherwise the body is `{detail}`.
+   */
+  | { kind: 'refuse'; status: 400 | 401 | 403 | 503; detail: string; headers?: Record<string, string>; fields?: Record<string, string[]> };
 
 /** A step decides, or answers undefined to let the next one look. */
 export type Step = (exchange: Exchange) => Decision | undefined | Promise<Decision | undefined>;

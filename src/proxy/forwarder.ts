@@ -143,10 +143,10 @@ export function createForwarder(deps: ForwarderDeps) {
     else dispatch(true);
   }
 
-  function refuse(exchange: Exchange, status: number, detail: string, headers: Record<string, string> = {}): void {
+  function refuse(exchange: Exchange, status: number, detail: string, headers: Record<string, string> = {}, fields?: Record<string, string[]>): void {
     if (exchange.to.kind === 'http') {
       echoRequestId(exchange.req, exchange.to.res);
-      sendJson(exchange.to.res, status, { detail }, headers);
+      sendJson(exchange.to.res, status, fields ?? { detail }, headers);
     } else rejectUpgrade(exchange.to.socket, status, detail);
   }
 
@@ -188,7 +188,7 @@ export function createForwarder(deps: ForwarderDeps) {
   function apply(exchange: Exchange, decision: Decision): void {
     switch (decision.kind) {
       case 'refuse':
-        return refuse(exchange, decision.status, decision.detail, decision.headers);
+        return refuse(exchange, decision.status, decision.detail, decision.headers, decision.fields);
       case 'sign-in':
         return signIn(exchange);
       default:

@@ -95,7 +95,7 @@ export function createSteps(deps: StepDeps) {
         return { kind: 'refuse', status: 400, detail: verdict.reason };
       }
       log.warn({ event: 'profile.local_password_refused', path, username, ip: deps.ipOf(req) }, 'a local Paperless password refused');
-      return { kind: 'refuse', status: 400, detail: LOCAL_PASSWORD_REFUSED };
+      return { kind: 'refuse', status: 400, detail: LOCAL_PASSWORD_REFUSED, fields: { password: [LOCAL_PASSWORD_REFUSED] } };
     });
   };
 
