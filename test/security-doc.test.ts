@@ -44,7 +44,7 @@ describe('SECURITY.md', () => {
       // literal fills in) and end with one ("(both upstreams)").
       const bare = name.replace(/^\([^)]*\)\s*/, '').replace(/\s*\([^)]*\)\s*$/, '');
       const stem = bare.split('…').map((p) => p.trim()).sort((a, b) => b.length - a.length)[0] ?? '';
-      const source = readFileSync(path, 'utf8').replace(/\\'/g, "'");
+      const source = readFileSync(path, 'utf8').replace(/\\(['\\])/g, '$1');
       if (stem.length < 5 || !source.includes(stem)) missing.push(`${file} › ${name}`);
     }
     assert.deepEqual(missing, []);
