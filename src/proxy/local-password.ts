@@ -6,6 +6,8 @@
  * Paperless is reached without the gateway (and at /api/token/ when it is forwarded).
  */
 
+import { djangoRoutedPath } from '../url-path.js';
+
 /** The profile dialog sends a few hundred bytes; anything near this is no profile change. */
 export const PROFILE_BODY_LIMIT_BYTES = 16 * 1024;
 
@@ -17,31 +19,25 @@ const ACCOUNT_PAGE = '/accounts/security/';
 
 export const LOCAL_PASSWORD_REFUSED = `Paperless does not keep a password of its own for you: you sign in with your directory password. To change it, set your password on the account page at ${ACCOUNT_PAGE}.`;
 
+/** For an administrator setting a local password on a user through Paperless's users API. */
+export const USER_PASSWORD_REFUSED = 'Local Paperless passwords are not set through the gateway: people sign in with their directory password. Set a local account\'s password on the Paperless host (manage.py changepassword).';
+
 /**
- * Whether Django would route `path` (the canonical target's path, still percent-encoded) to
- * Paperless's profile view. Django routes the percent-decoded path, so `/api/%70rofile/` and
+ * Which of Paperless's views that take a `password` Django would route `path` to (the canonical
+ * target's path, still percent-encoded): the profile (one's own), or the users API (anyone's, for
+ * an administrator). Django routes the percent-decoded path, so `/api/%70rofile/` and
  * `/api%2Fprofile/` are `/api/profile/`. Wider than Django on purpose (repeated slashes, no
  * trailing slash, any case): a wrong yes costs only a look at a small body.
  */
-export function isProfilePath(path: string): boolean {
-  if (!path.includes('%')) return PROFILE.test(path);
-  return PROFILE.test(percentDecoded(path));
+export function passwordView(path: string): 'profile' | 'users' | undefined {
+  const routed = djangoRoutedPath(path);
+  if (PROFILE.test(routed)) return 'profile';
+  if (USERS.test(routed)) return 'users';
+  return undefined;
 }
 
 const PROFILE = /^\/+api\/+profile\/*$/i;
-
-/** Every `%XX` as its byte, the bytes read as UTF-8 (what an ASGI server hands Django). */
-function percentDecoded(path: string): string {
-  const bytes: number[] = [];
-  for (let i = 0; i < path.length; i++) {
-    const hex = path.slice(i + 1, i + 3);
-    if (path[i] === '%' && /^[0-9A-Fa-f]{2}$/.test(hex)) {
-      bytes.push(parseInt(hex, 16));
-      i += 2;
-    } else bytes.push(...Buffer.from(path[i] as string));
-  }
-  return Buffer.from(bytes).toString('utf8');
-}
+const USERS = /^\/+api\/+users(?:\/+[^/]*)?\/*$/i;
 
 /** A body the gateway cannot read as Paperless would: refused, since it might set a password. */
 export class UnreadableProfileChange {

@@ -39,10 +39,11 @@ export interface RequestPathDeps {
 export function createRequestPath(deps: RequestPathDeps) {
   const ipOf = (req: IncomingMessage): string => clientAddress(req, deps.trust);
   const forwarder = createForwarder({ ...deps, ipOf });
-  const { publicShares, loadSession, noLocalPasswords, requireLogin, checkOrigin, recheckAccount, signedIn } = createSteps({ ...deps, ipOf });
+  const { noPaperlessSignIn, publicShares, loadSession, noLocalPasswords, requireLogin, checkOrigin, recheckAccount, signedIn } = createSteps({ ...deps, ipOf });
   const use = (step: Step, ...on: Row['on'][number][]): Row => ({ step, on: on.length > 0 ? on : HTTP_AND_WEBSOCKET });
 
   const table: Row[] = [
+    use(noPaperlessSignIn, 'http'),
     use(publicShares, 'http'),
     use(loadSession),
     // Before the token and Basic clients decide: a token can change the profile too.

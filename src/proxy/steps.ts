@@ -4,7 +4,8 @@ import type { DirectoryRecheck } from '../session/recheck.js';
 import type { LoadedSession, SessionService } from '../session/sessions.js';
 import { hasBody, type Decision, type Step } from './exchange.js';
 import { readAndPutBack, type BodyTrouble } from './inspected-body.js';
-import { isProfilePath, LOCAL_PASSWORD_REFUSED, localPasswordIn, PROFILE_BODY_LIMIT_BYTES, PROFILE_BODY_TIMEOUT_MS, UnreadableProfileChange } from './local-password.js';
+import { passwordView, LOCAL_PASSWORD_REFUSED, USER_PASSWORD_REFUSED, localPasswordIn, PROFILE_BODY_LIMIT_BYTES, PROFILE_BODY_TIMEOUT_MS, UnreadableProfileChange } from './local-password.js';
+import { paperlessSignInRoute } from './paperless-sign-in.js';
 import { isShareLink } from './request-target.js';
 
 export interface StepDeps {
@@ -50,6 +51,14 @@ export function createSteps(deps: StepDeps) {
   const { sessions, recheck, log } = deps;
 
   /** Public share links need no sign-in: exactly Paperless's share route, read-only, without a body. */
+  /** Paperless's own local-password views (paperless-sign-in.ts): refused for everyone, in every spelling. */
+  const noPaperlessSignIn: Step = ({ req, path }) => {
+    const refused = paperlessSignInRoute(req.method, path);
+    if (refused === undefined) return undefined;
+    log.warn({ event: 'paperless_sign_in.refused', path, method: req.method, ip: deps.ipOf(req) }, "a request for Paperless's own sign-in refused");
+    return { kind: 'refuse', status: 403, detail: refused };
+  };
+
   const publicShares: Step = ({ req, path }) => {
     if (!isShareLink(path) || (req.method !== 'GET' && req.method !== 'HEAD')) return undefined;
     // A body nobody needs would hold an upstream socket for as long as a client trickles it.
@@ -83,7 +92,8 @@ export function createSteps(deps: StepDeps) {
    */
   const noLocalPasswords: Step = (exchange) => {
     const { req, path } = exchange;
-    if (!hasBody(req) || !isProfilePath(path)) return undefined;
+    const view = hasBody(req) ? passwordView(path) : undefined;
+    if (view === undefined) return undefined;
     if (!exchange.session && req.headers.authorization === undefined) return undefined;
     return readAndPutBack(req, PROFILE_BODY_LIMIT_BYTES, PROFILE_BODY_TIMEOUT_MS).then((body): Decision | undefined => {
       if (typeof body === 'string') return bodyRefusal(body);
@@ -95,7 +105,8 @@ export function createSteps(deps: StepDeps) {
         return { kind: 'refuse', status: 400, detail: verdict.reason };
       }
       log.warn({ event: 'profile.local_password_refused', path, username, ip: deps.ipOf(req) }, 'a local Paperless password refused');
-      return { kind: 'refuse', status: 400, detail: LOCAL_PASSWORD_REFUSED, fields: { password: [LOCAL_PASSWORD_REFUSED] } };
+      const reason = view === 'profile' ? LOCAL_PASSWORD_REFUSED : USER_PASSWORD_REFUSED;
+      return { kind: 'refuse', status: 400, detail: reason, fields: { password: [reason] } };
     });
   };
 
@@ -134,5 +145,5 @@ export function createSteps(deps: StepDeps) {
     return { kind: 'user', username: session.user.username, via: 'session', session };
   };
 
-  return { publicShares, loadSession, noLocalPasswords, requireLogin, checkOrigin, recheckAccount, signedIn };
+  return { noPaperlessSignIn, publicShares, loadSession, noLocalPasswords, requireLogin, checkOrigin, recheckAccount, signedIn };
 }

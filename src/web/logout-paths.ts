@@ -8,6 +8,8 @@
  * logout (paperless-contract.md §9).
  */
 
+import { djangoRoutedPath } from '../url-path.js';
+
 /** allauth's headless session endpoints (Paperless 3.x): DELETE there is a logout. */
 export const HEADLESS_LOGOUTS: readonly string[] = ['/api/auth/headless/browser/v1/auth/session', '/api/auth/headless/app/v1/auth/session'];
 
@@ -18,17 +20,6 @@ export type LogoutKind =
   | 'paperless'
   /** allauth's headless DELETE of the session (browsers' and apps'). */
   | 'headless';
-
-const PERCENT = /%([0-9A-Fa-f]{2})/g;
-
-/**
- * The path as Django's resolver sees it. Each `%XX` becomes one character of that byte's Latin-1
- * value: ASCII decodes exactly as UTF-8 would, and a non-ASCII byte can only turn into a
- * character no logout route contains, so no spelling of a logout escapes and none is invented.
- */
-export function djangoRoutedPath(path: string): string {
-  return path.includes('%') ? path.replace(PERCENT, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16))) : path;
-}
 
 /** The logout a request is, as Paperless would route it; undefined when it is none. */
 export function logoutKind(method: string | undefined, path: string): LogoutKind | undefined {
