@@ -166,6 +166,9 @@ export class CredentialCheck {
     const started = timing.now();
     let reservation: Reservation | undefined;
     const beforeBind = async (person: string): Promise<void> => {
+      // Before the bind, whatever the password: refused after it, the answer would tell a right
+      // password from a wrong one.
+      this.deps.reservedUsernames?.refuse(person);
       const key = regulationKey(person);
       reservation = await redisCall('regulation', 'sign-in attempts', () => regulation.reserve(key, ip));
     };
@@ -190,8 +193,8 @@ export class CredentialCheck {
       else if (failed) await countFailure(regulation, err.entryUsername === undefined ? typed : regulationKey(err.entryUsername), ip, this.deps);
       // The password was right (restricted, must change) or never judged (an outage): no failure.
       else await giveBack().catch(() => undefined);
-      // Unknown user, wrong password and a ban must not be told apart by how long they take.
-      if (err instanceof InvalidCredentialsError) await timing.pad(started);
+      // Unknown user, wrong password, a ban and a reserved name must not be told apart by how long they take.
+      if (err instanceof InvalidCredentialsError || err instanceof ReservedUsernameError) await timing.pad(started);
       throw err;
     }
   }

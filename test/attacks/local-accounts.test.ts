@@ -124,6 +124,16 @@ for (const kind of upstreamKinds()) {
       });
     }
 
+    it("a reserved name's answer does not depend on the password: no oracle for the directory account's password", async () => {
+      const answers = async (password: string) => {
+        const form = await stack.browser().login('admin', password);
+        const app = await stack.browser().post('/api/token/', { username: 'admin', password });
+        const basic = await stack.browser().get('/api/documents/', { headers: [['Authorization', `Basic ${Buffer.from(`admin:${password}`).toString('base64')}`]] });
+        return [form.status, message(form.body), app.status, app.body, basic.status, basic.body];
+      };
+      assert.deepEqual(await answers('a-wrong-password'), await answers('directory-admin-pass'));
+    });
+
     it('a session a reserved name got before the rule (a gateway without the list) ends at its next re-check', async () => {
       const port = await freePort();
       const older = new GatewayProcess({ ...stack.gateway.env, GATEWAY_PORT: String(port), GATEWAY_PUBLIC_URL: `http://127.0.0.1:${port}`, GATEWAY_RESERVED_USERNAMES: 'none' });
