@@ -8,6 +8,7 @@ import { hasBody, type Decision, type Exchange, type Step } from './exchange.js'
 import type { TokenOwner, TokenOwners } from './token-owners.js';
 import type { DirectoryRecheck } from '../session/recheck.js';
 import { isApiPath } from '../url-path.js';
+import { SAFE_METHODS, sourceOrigin } from './request-origin.js';
 
 export interface ApiClientDeps {
   verify: (username: string, password: string, ip: string) => Promise<DirectoryUser>;
@@ -43,23 +44,6 @@ export interface ApiClientDeps {
  * a cap one client's could queue everyone else's sign-ins behind them.
  */
 const MAX_LOOKUPS_PER_CLIENT = 4;
-
-/** Methods that change nothing; every other one is checked for its origin. */
-const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
-
-/**
- * The origin a browser says a request comes from: Origin, else Referer's origin. `Origin: null`
- * (sandboxed frames, data: and file: pages) counts as a foreign origin.
- */
-function sourceOrigin(origin: string | undefined, referer: string | undefined): string | undefined {
-  if (origin) return origin;
-  if (!referer) return undefined;
-  try {
-    return new URL(referer).origin;
-  } catch {
-    return 'an unreadable Referer';
-  }
-}
 
 /**
  * Whether a request looks like a browser's, so that a refusal must not carry a Basic
@@ -111,7 +95,7 @@ export function createApiClientStep(deps: ApiClientDeps): Step {
     const refuse = (detail: string, headers: Record<string, string> = {}): Decision => ({ kind: 'refuse', status: 401, detail, headers: { ...headers, ...challengeFor(req) } });
     // A browser that holds a Basic password sends it on any site's forms too: Paperless skips
     // CSRF for header-authenticated requests, so the gateway checks the origin as for sessions.
-    if (!SAFE.has(req.method ?? 'GET')) {
+    if (!SAFE_METHODS.has(req.method ?? 'GET')) {
       const source = sourceOrigin(req.headers.origin, req.headers.referer);
       if (source !== undefined && source !== deps.publicUrl.origin) {
         deps.log.warn({ event: 'csrf.refused', via: 'basic', path: exchange.path, origin: req.headers.origin, referer: req.headers.referer, ip: deps.ipOf(req) }, 'Basic request from another origin refused');

@@ -1,4 +1,5 @@
 import { djangoRoutedPath } from '../url-path.js';
+import { SAFE_METHODS } from './request-origin.js';
 
 /**
  * Paperless's own ways to sign in with a local password, or to set one, which must never be
@@ -15,8 +16,6 @@ import { djangoRoutedPath } from '../url-path.js';
 /** Django admin's views that take a local password: its login, and both password forms. */
 const ADMIN_CREDENTIALS = /admin\/(?:login|password_change|auth\/user\/[^/]+\/password)/;
 
-const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
-
 /** Why a request would reach one of Paperless's local-password views; undefined when it would not. */
 export function paperlessSignInRoute(method: string | undefined, path: string): string | undefined {
   const routed = djangoRoutedPath(path);
@@ -25,6 +24,6 @@ export function paperlessSignInRoute(method: string | undefined, path: string): 
   if (ADMIN_CREDENTIALS.test(routed)) return "Paperless's own sign-in and password forms are not reachable through the gateway: people sign in with their directory password.";
   // DRF's browsable-API login and allauth's headless API; their logouts are the gateway's, and
   // reading them (a GET) changes nothing.
-  if (routed.startsWith('/api/auth/') && !SAFE.has(method ?? 'GET')) return "Paperless's own sign-in is not reachable through the gateway: sign in at /accounts/login/.";
+  if (routed.startsWith('/api/auth/') && !SAFE_METHODS.has(method ?? 'GET')) return "Paperless's own sign-in is not reachable through the gateway: sign in at /accounts/login/.";
   return undefined;
 }

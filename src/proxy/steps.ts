@@ -6,6 +6,7 @@ import { hasBody, type Decision, type Step } from './exchange.js';
 import { readAndPutBack, type BodyTrouble } from './inspected-body.js';
 import { passwordView, LOCAL_PASSWORD_REFUSED, USER_PASSWORD_REFUSED, localPasswordIn, PROFILE_BODY_LIMIT_BYTES, PROFILE_BODY_TIMEOUT_MS, UnreadableProfileChange } from './local-password.js';
 import { paperlessSignInRoute } from './paperless-sign-in.js';
+import { SAFE_METHODS, sourceOrigin } from './request-origin.js';
 import { isShareLink } from './request-target.js';
 
 export interface StepDeps {
@@ -15,24 +16,6 @@ export interface StepDeps {
   /** The client's address, as the trusted proxy hops report it. */
   ipOf: (req: IncomingMessage) => string;
   log: Logger;
-}
-
-/** Methods that change nothing; every other one, PROPFIND and made-up ones included, is checked. */
-const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
-
-/**
- * The origin a browser says a request comes from: Origin, else Referer's origin. `Origin: null`
- * counts as an origin (an opaque one): browsers send it from sandboxed frames and data: or file:
- * pages, which are pages all the same, and whose Referer may well name this site.
- */
-function sourceOrigin(origin: string | undefined, referer: string | undefined): string | undefined {
-  if (origin) return origin;
-  if (!referer) return undefined;
-  try {
-    return new URL(referer).origin;
-  } catch {
-    return undefined;
-  }
 }
 
 /** A profile change that did not arrive as a small, whole body; the rest of it is not read, so the connection closes. */
@@ -118,7 +101,7 @@ export function createSteps(deps: StepDeps) {
   const checkOrigin: Step = (exchange) => {
     const { req, path } = exchange;
     const upgrade = exchange.to.kind === 'websocket';
-    if (!upgrade && SAFE.has(req.method ?? 'GET')) return undefined;
+    if (!upgrade && SAFE_METHODS.has(req.method ?? 'GET')) return undefined;
     const { origin, referer } = req.headers;
     const source = sourceOrigin(origin, referer);
     if (source === deps.publicUrl.origin) return undefined;

@@ -2,6 +2,7 @@ import express, { type RequestHandler, type Router } from 'express';
 import { parse as parseCookies } from 'cookie';
 import type { Logger } from 'pino';
 import type { SessionService } from '../session/sessions.js';
+import { sourceOrigin } from '../proxy/request-origin.js';
 import { logoutKind } from './logout-paths.js';
 import type { Pages } from './pages.js';
 
@@ -31,13 +32,7 @@ export interface LogoutDeps {
 export function fromOwnPage(headers: { 'sec-fetch-site'?: string | string[]; origin?: string; referer?: string }, publicUrl: URL): boolean {
   const site = headers['sec-fetch-site'];
   if (site !== undefined) return site === 'same-origin';
-  if (headers.origin !== undefined) return headers.origin === publicUrl.origin;
-  if (!headers.referer) return false;
-  try {
-    return new URL(headers.referer).origin === publicUrl.origin;
-  } catch {
-    return false;
-  }
+  return sourceOrigin(headers.origin, headers.referer) === publicUrl.origin;
 }
 
 /**
