@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { pino } from 'pino';
+import { DEACTIVATIONS_PER_INTERVAL, refreshingAccountStatus } from '../src/provisioning/refreshing-account-status.js';
 import { userDn } from './support/directory-data.js';
 import { startStack, type Stack } from './support/stack.js';
 import { openSocket } from './support/status-socket.js';
@@ -75,5 +77,30 @@ describe('sessions follow the directory (GATEWAY_LDAP_RECHECK_INTERVAL)', () => 
     } finally {
       await stack.slapd.start();
     }
+  });
+});
+
+describe('the re-check deactivates in Paperless only a few people per interval (in-process)', () => {
+  it('past the limit the rest stay active in Paperless, with an error that says why; the next interval goes on', async () => {
+    const lines: string[] = [];
+    const log = pino({ level: 'error' }, { write: (line: string) => void lines.push(line) });
+    const deactivated: string[] = [];
+    let now = 1_000_000;
+    const status = refreshingAccountStatus(
+      // A directory whose service account suddenly sees nobody.
+      { lookup: async () => undefined },
+      [],
+      { provision: async () => true, deactivate: async (username: string) => { deactivated.push(username); return true; } },
+      log,
+      { intervalMs: 60_000, clock: { now: () => now } },
+    );
+    const people = ['p1', 'p2', 'p3', 'p4', 'p5', 'p6'];
+    for (const username of people) assert.equal((await status(username)).active, false, 'the verdict stands for everyone: the gateway refuses them');
+    assert.deepEqual(deactivated, people.slice(0, DEACTIVATIONS_PER_INTERVAL));
+    assert.equal(lines.filter((l) => l.includes('"provisioning.deactivation_held"')).length, people.length - DEACTIVATIONS_PER_INTERVAL);
+    assert.match(lines[0] ?? '', /run sync --deprovision.*GATEWAY_LDAP_USER_BASE/);
+    now += 60_000;
+    await status('p4');
+    assert.deepEqual(deactivated, [...people.slice(0, DEACTIVATIONS_PER_INTERVAL), 'p4'], 'a new interval, a new allowance');
   });
 });

@@ -94,7 +94,7 @@ export function buildServices(config: Config, directory: Directory, log: Logger,
   // Local Paperless accounts (the install's admin, compose's token user): header login would make
   // a directory user of the same name that account, and with provisioning off nothing else asks.
   const reservedUsernames = new ReservedUsernames(config.identity.reservedUsernames);
-  const directoryStatus = refreshingAccountStatus(directory, config.ldap.allowedGroups, provisioner, log);
+  const directoryStatus = refreshingAccountStatus(directory, config.ldap.allowedGroups, provisioner, log, { intervalMs: config.ldap.recheckIntervalMs });
   // A session or token of a reserved name from before the rule (or before the list changed) ends
   // at its next re-check; the local account itself is never touched.
   const recheckStatus = async (username: string): Promise<AccountStatus> =>
