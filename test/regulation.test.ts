@@ -54,6 +54,15 @@ describe('Regulation: per user and address, per address, per user', () => {
     await r.check('bob', '10.0.0.1');
   });
 
+  it('an IPv6 client counts by its /64: rotating addresses within it does not escape a ban; another /64, or IPv4, is apart', async () => {
+    const r = regulation({ maxFailuresPerUserAndIp: 1000, maxFailuresPerUser: 1000 });
+    for (let i = 1; i <= 5; i++) await r.failed(`user${i}`, `2001:db8:1:2::${i.toString(16)}`);
+    const banned = await r.check('someone', '2001:db8:1:2:ffff:eeee:dddd:cccc').then(() => undefined, (err: unknown) => err);
+    assert.ok(banned instanceof BannedError, 'the whole /64 is banned');
+    await r.check('someone', '2001:db8:1:3::1');
+    await r.check('someone', '10.0.0.9');
+  });
+
   it('each further ban of the same key lasts twice as long, up to maxBanMs', async () => {
     const r = regulation({ maxFailuresPerUserAndIp: 1, maxFailuresPerIp: 1000, maxFailuresPerUser: 1000 });
     const seconds: number[] = [];

@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { describe, it } from 'node:test';
 import { parse as parseCookies } from 'cookie';
+import { addressKey } from '../src/address-key.js';
 import fc from 'fast-check';
 import { AggregatorRegistry, Histogram, Registry } from 'prom-client';
 import { parseDuration } from '../src/config/duration.js';
@@ -235,6 +236,24 @@ describe('small parsers', () => {
     assert.ok(sameDn('cn=Accounting\\2C Tax,ou=groups,dc=x', 'CN=accounting\\, tax, OU=Groups, DC=X'));
     assert.ok(sameDn('cn=a+uid=b,dc=x', 'UID=b+CN=a,dc=x'));
     assert.ok(!sameDn('cn=ab,dc=x', 'cn=a,dc=x'));
+  });
+});
+
+describe('the key a client address is counted under', () => {
+  it('IPv6 by its /64 in any spelling, IPv4-mapped as IPv4, IPv4 as itself', () => {
+    const cases: Array<[string, string]> = [
+      ['2001:db8:1:2:3:4:5:6', '2001:db8:1:2::/64'],
+      ['2001:0db8:0001:0002::1', '2001:db8:1:2::/64'],
+      ['2001:db8:1:2::', '2001:db8:1:2::/64'],
+      ['2001:db8::', '2001:db8:0:0::/64'],
+      ['::1', '0:0:0:0::/64'],
+      ['fe80::1%eth0', 'fe80:0:0:0::/64'],
+      ['2001:db8:1:2:3:4:10.0.0.1', '2001:db8:1:2::/64'],
+      ['::ffff:10.0.0.1', '10.0.0.1'],
+      ['10.0.0.1', '10.0.0.1'],
+      ['not an address', 'not an address'],
+    ];
+    assert.deepEqual(cases.map(([ip]) => [ip, addressKey(ip)]), cases);
   });
 });
 

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { InvalidCredentialsError } from '../directory/errors.js';
 import type { Metrics } from '../ops/metrics.js';
 import { redisCall } from '../redis/errors.js';
+import { addressKey } from '../address-key.js';
 
 
 /**
@@ -94,15 +95,15 @@ export class Regulation {
     this.windowMs = windowS * 1000;
     const limiter = (name: string, points: number) => new RateLimiterRedis({ storeClient: redis, keyPrefix: keys.regulationCounter(name), points, duration: windowS });
     this.counters = [
-      { name: 'user+ip', limiter: limiter('user-ip', config.maxFailuresPerUserAndIp), key: (u, ip) => `${u}|${ip}` },
-      { name: 'ip', limiter: limiter('ip', config.maxFailuresPerIp), key: (_u, ip) => ip },
+      { name: 'user+ip', limiter: limiter('user-ip', config.maxFailuresPerUserAndIp), key: (u, ip) => `${u}|${addressKey(ip)}` },
+      { name: 'ip', limiter: limiter('ip', config.maxFailuresPerIp), key: (_u, ip) => addressKey(ip) },
       { name: 'user', limiter: limiter('user', config.maxFailuresPerUser), key: (u) => u },
     ];
     this.bans = new RateLimiterRedis({ storeClient: redis, keyPrefix: keys.regulationBans, points: 1_000_000, duration: Math.ceil(config.maxBanMs / 1000) });
   }
 
   private knownKey(username: string, ip: string): string {
-    return this.keys.regulationKnown(username, ip);
+    return this.keys.regulationKnown(username, addressKey(ip));
   }
 
   private async known(username: string, ip: string): Promise<boolean> {

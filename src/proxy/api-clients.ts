@@ -9,6 +9,7 @@ import type { TokenOwner, TokenOwners } from './token-owners.js';
 import type { DirectoryRecheck } from '../session/recheck.js';
 import { isApiPath } from '../url-path.js';
 import { SAFE_METHODS, sourceOrigin } from './request-origin.js';
+import { addressKey } from '../address-key.js';
 
 export interface ApiClientDeps {
   verify: (username: string, password: string, ip: string) => Promise<DirectoryUser>;
@@ -166,7 +167,7 @@ export function createApiClientStep(deps: ApiClientDeps): Step {
   const lookUp = (exchange: Exchange, key: string): Promise<TokenOwner> | undefined => {
     const joined = lookups.get(key);
     if (joined) return joined;
-    const ip = deps.ipOf(exchange.req);
+    const ip = addressKey(deps.ipOf(exchange.req));
     const busy = lookupsPerClient.get(ip) ?? 0;
     if (busy >= MAX_LOOKUPS_PER_CLIENT) return undefined;
     lookupsPerClient.set(ip, busy + 1);

@@ -14,6 +14,7 @@ import { dropConnectionNamedHeaders, identityHeaderStripper, setForwardingHeader
 import { paperlessSessionRefresh } from './paperless-session-refresh.js';
 import type { Upstream } from './upstream.js';
 import type { WebsocketRegistry } from './websockets.js';
+import { addressKey } from '../address-key.js';
 
 export interface ForwarderDeps {
   identity: Config['identity'];
@@ -58,18 +59,20 @@ export function createForwarder(deps: ForwarderDeps) {
   const CLIENT_LIMIT = 'Too many requests from your address are still waiting for Paperless. Try again in a moment.';
   /** Takes a place of `ip`'s share, or says false when it has none left. */
   function take(ip: string, websocket: boolean): boolean {
-    const count = inFlight.get(ip) ?? 0;
+    const share = addressKey(ip);
+    const count = inFlight.get(share) ?? 0;
     if (count >= deps.maxPerClient) {
       log.warn({ event: 'upstream.client_limit', ip, inFlight: count, websocket }, 'too many requests in flight from one address');
       return false;
     }
-    inFlight.set(ip, count + 1);
+    inFlight.set(share, count + 1);
     return true;
   }
   function give(ip: string): void {
-    const left = (inFlight.get(ip) ?? 1) - 1;
-    if (left <= 0) inFlight.delete(ip);
-    else inFlight.set(ip, left);
+    const share = addressKey(ip);
+    const left = (inFlight.get(share) ?? 1) - 1;
+    if (left <= 0) inFlight.delete(share);
+    else inFlight.set(share, left);
   }
   function toPaperless(req: IncomingMessage, res: ServerResponse, ip: string, session: LoadedSession | undefined): void {
     if (!take(ip, false)) {
