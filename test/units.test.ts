@@ -4,6 +4,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { describe, it } from 'node:test';
 import { parse as parseCookies } from 'cookie';
 import { addressKey } from '../src/address-key.js';
+import { ReservedUsernames } from '../src/auth/reserved-usernames.js';
 import fc from 'fast-check';
 import { AggregatorRegistry, Histogram, Registry } from 'prom-client';
 import { parseDuration } from '../src/config/duration.js';
@@ -254,6 +255,16 @@ describe('the key a client address is counted under', () => {
       ['not an address', 'not an address'],
     ];
     assert.deepEqual(cases.map(([ip]) => [ip, addressKey(ip)]), cases);
+  });
+});
+
+describe('reserved usernames', () => {
+  it('match in every spelling a database collation may take for the same row, and nothing else', () => {
+    const reserved = new ReservedUsernames(['admin', 'gateway+service']);
+    const hits = ['admin', 'ADMIN', 'ádmin', 'admín', 'admin ', 'ａｄｍｉｎ', 'gateway+service'];
+    const misses = ['admins', 'adm in', 'bob', 'gateway service', 'gateway+servic'];
+    assert.deepEqual(hits.filter((n) => !reserved.has(n)), []);
+    assert.deepEqual(misses.filter((n) => reserved.has(n)), []);
   });
 });
 

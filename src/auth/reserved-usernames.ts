@@ -19,13 +19,16 @@ export class ReservedUsernameError extends GatewayError {
 /** The reserved names, compared as Paperless receives names (normalised, lower case). */
 export class ReservedUsernames {
   private readonly names: ReadonlySet<string>;
+  private readonly folded: ReadonlySet<string>;
 
   constructor(names: readonly string[]) {
     this.names = new Set(names.map(normalizeUsername).filter((n) => n !== ''));
+    this.folded = new Set([...this.names].map(fold));
   }
 
+  /** Also in the spellings a database may take for the same row (see fold). */
   has(username: string): boolean {
-    return this.names.has(normalizeUsername(username));
+    return this.folded.has(fold(normalizeUsername(username)));
   }
 
   /** Throws ReservedUsernameError for a reserved name. */
@@ -37,4 +40,12 @@ export class ReservedUsernames {
   list(): string[] {
     return [...this.names].sort();
   }
+}
+
+/**
+ * A name as a case- and accent-insensitive collation that ignores trailing spaces (MariaDB's and
+ * MySQL's defaults) compares it: `ádmin` and `admin ` find the row `admin` there.
+ */
+function fold(name: string): string {
+  return name.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase().trimEnd();
 }
