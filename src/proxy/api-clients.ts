@@ -31,8 +31,6 @@ export interface ApiClientDeps {
   isDirectoryPerson: (username: string) => Promise<boolean>;
   /** The directory's verdict on a person, asked at most once per interval (shared with sessions). */
   recheck: Pick<DirectoryRecheck, 'recent' | 'person'>;
-  /** Someone the directory let in by Basic: their tokens follow the directory too. */
-  recordPerson?: (username: string) => Promise<void>;
   /** The gateway's own origin: Basic requests that change something must come from it or from no page. */
   publicUrl: URL;
   ipOf: (req: IncomingMessage) => string;
@@ -118,8 +116,6 @@ export function createApiClientStep(deps: ApiClientDeps): Step {
         throw err;
       }
       deps.basicCache?.set(username, creds.username, creds.password);
-      const person = username;
-      await deps.recordPerson?.(person).catch((err: unknown) => deps.log.warn({ event: 'token.person_not_recorded', username: person, err: String(err) }, 'could not record a directory person'));
     }
     return { kind: 'user', username, via: 'basic' };
   };

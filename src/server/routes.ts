@@ -119,7 +119,6 @@ export function buildRequestPath(services: Services) {
       tokenPeople: new CredentialCache<{ username: string | null }>(config.ldap.recheckIntervalMs),
       isDirectoryPerson,
       recheck: services.recheck,
-      recordPerson,
       publicUrl: config.server.publicUrl,
       ipOf: (req) => clientAddress(req, services.trust),
       log,
