@@ -32,9 +32,10 @@ interface Page<T> {
 
 
 /** DRF's words for a token it does not accept (Paperless answers them with 403, not 401). */
-const REFUSED_TOKEN = /^(Invalid token|User inactive or deleted|Invalid token header)/;
+export const REFUSED_TOKEN = /^(Invalid token|User inactive or deleted|Invalid token header)/;
 
-function detailOf(body: string): string {
+/** The `detail` of a DRF error body; empty when there is none. */
+export function detailOf(body: string): string {
   try {
     const detail = (JSON.parse(body) as { detail?: unknown }).detail;
     return typeof detail === 'string' ? detail : '';

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { detailOf, REFUSED_TOKEN } from '../provisioning/paperless-api.js';
 import type { PaperlessClient } from '../provisioning/paperless-client.js';
 import type { RedisClient } from '../redis/client.js';
 import type { RedisKeys } from '../redis/keys.js';
@@ -16,18 +17,6 @@ export type TokenOwner =
   | { kind: 'unattributed' }
   /** Paperless does not accept the token; its own status and words, to answer with. */
   | { kind: 'refused'; status: 401 | 403; detail: string };
-
-/** DRF's words for a token it does not accept (Paperless answers them with 403, or 401). */
-const REFUSED_TOKEN = /^(Invalid token|User inactive or deleted|Invalid token header)/;
-
-function detailOf(text: string): string {
-  try {
-    const detail = (JSON.parse(text) as { detail?: unknown }).detail;
-    return typeof detail === 'string' ? detail : '';
-  } catch {
-    return '';
-  }
-}
 
 function usernameOf(text: string): string | undefined {
   try {
