@@ -1,7 +1,13 @@
 import net from 'node:net';
 
-/** A currently free loopback port (the OS picks it; the tiny race is acceptable in tests). */
-export function freePort(host = '127.0.0.1'): Promise<number> {
+/**
+ * Ports already handed out by this process. The OS may give the same free port to two calls in a
+ * row once the first probe closed, and servers started in parallel (slapd, Redis, Paperless) then
+ * race for it: one of them fails to start.
+ */
+const handedOut = new Set<number>();
+
+function probe(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();
@@ -11,6 +17,16 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/** A currently free loopback port, never one this process handed out before (the race with other processes is left). */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  for (;;) {
+    const port = await probe(host);
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
 }
 
 /** Waits until something accepts TCP connections on host:port. */
