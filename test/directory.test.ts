@@ -132,6 +132,26 @@ describe('LDAP directory against a real slapd', () => {
     assert.equal((await right.authenticate('alice', 'alice-pass')).username, 'alice');
   });
 
+  it('missingGroups names the allowed groups that match no group under the group base (names any case, DNs as RFC 4514 compares them)', async () => {
+    const d = directory(slapd, { GATEWAY_LDAP_GROUP_BASE: GROUP_BASE });
+    assert.deepEqual(await d.missingGroups([]), []);
+    const asked = [
+      'PAPERLESS-users',
+      'paperless-admins',
+      'paperless-user', // a typo
+      'Accounting, Tax',
+      'CN=Accounting\\2C Tax, OU=Groups,DC=example,DC=com', // the same group as another spelling of its DN
+      groupDn('paperless-auditors'), // no such group
+      userDn('alice'), // an entry, but not a group
+      'cn=paperless-users,ou=people,dc=example,dc=com', // outside the group base
+    ];
+    assert.deepEqual(await d.missingGroups(asked), ['paperless-user', groupDn('paperless-auditors'), userDn('alice'), 'cn=paperless-users,ou=people,dc=example,dc=com']);
+    const narrow = directory(slapd, { GATEWAY_LDAP_GROUP_BASE: 'ou=people,dc=example,dc=com' });
+    assert.deepEqual(await narrow.missingGroups(['paperless-users', groupDn('paperless-users')]), ['paperless-users', groupDn('paperless-users')], 'groups outside the group base are missing');
+    const down = directory(slapd, { GATEWAY_LDAP_URL: `ldap://127.0.0.1:${await freePort()}` });
+    await assert.rejects(down.missingGroups(['paperless-users']), DirectoryUnavailableError);
+  });
+
   it('uses the configured bases', () => {
     assert.equal(USER_BASE, 'ou=people,dc=example,dc=com');
     assert.equal(GROUP_BASE, 'ou=groups,dc=example,dc=com');

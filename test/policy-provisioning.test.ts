@@ -198,6 +198,7 @@ describe('CredentialCheck: every sign-in rule, in order', () => {
         throw new Error('no sign-in rule changes a password');
       },
       listUsers: async function* () {},
+      missingGroups: async () => [],
       check: async () => undefined,
       close: async () => undefined,
     };

@@ -41,6 +41,12 @@ export interface Directory {
    * PasswordChangeNeedsTlsError (AD over plain LDAP), or DirectoryUnavailableError.
    */
   changePassword(username: string, current: string, next: string): Promise<void>;
+  /**
+   * The entries of `names` (group names or DNs, as GATEWAY_LDAP_ALLOWED_GROUPS takes them) that
+   * match no group under the group base: DNs compared as RFC 4514 means them, names
+   * case-insensitively. Throws DirectoryUnavailableError when the directory cannot be asked.
+   */
+  missingGroups(names: readonly string[]): Promise<string[]>;
   /** Binds the service account once, so a wrong setting shows at startup. */
   check(): Promise<void>;
   close(): Promise<void>;

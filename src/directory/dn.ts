@@ -33,25 +33,36 @@ function unescapeValue(value: string): string {
   return Buffer.from(bytes).toString('utf8');
 }
 
+/** Each RDN of a DN in a canonical form, leaf first (see normalizeDn). */
+function normalizedRdns(dn: string): string[] {
+  return splitUnescaped(dn, ',').map((rdn) =>
+    splitUnescaped(rdn, '+')
+      .map((ava) => {
+        const [type = '', ...rest] = splitUnescaped(ava, '=');
+        return `${type.trim().toLowerCase()}=${JSON.stringify(unescapeValue(rest.join('=')).normalize('NFC').toLowerCase())}`;
+      })
+      .sort()
+      .join('+'),
+  );
+}
+
 /**
  * A canonical form for comparing DNs as RFC 4514 means them: attribute types
  * and (for the usual string attributes) values case-insensitive, spaces
  * around separators insignificant, `\,` and `\2C` the same character.
  */
 export function normalizeDn(dn: string): string {
-  return splitUnescaped(dn, ',')
-    .map((rdn) =>
-      splitUnescaped(rdn, '+')
-        .map((ava) => {
-          const [type = '', ...rest] = splitUnescaped(ava, '=');
-          return `${type.trim().toLowerCase()}=${JSON.stringify(unescapeValue(rest.join('=')).normalize('NFC').toLowerCase())}`;
-        })
-        .sort()
-        .join('+'),
-    )
-    .join(',');
+  return normalizedRdns(dn).join(',');
 }
 
 export function sameDn(a: string, b: string): boolean {
   return normalizeDn(a) === normalizeDn(b);
+}
+
+/** Whether `dn` is `base` or an entry below it, compared RDN by RDN as RFC 4514 means them. */
+export function dnWithin(dn: string, base: string): boolean {
+  const rdns = normalizedRdns(dn);
+  const baseRdns = normalizedRdns(base);
+  if (baseRdns.length > rdns.length) return false;
+  return baseRdns.every((rdn, i) => rdn === rdns[rdns.length - baseRdns.length + i]);
 }

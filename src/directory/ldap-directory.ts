@@ -12,6 +12,7 @@ import { PasswordPolicyControl } from './password-policy-control.js';
 import { expiryAttribute, passwordExpiry } from './password-expiry.js';
 import { escapeFilterValue, fillFilter } from './filter.js';
 import { GroupResolver } from './groups.js';
+import { missingGroups } from './group-existence.js';
 import { loginName } from '../config/directory-presets.js';
 import { hasControlCharacters, normalizeUsername, signInName } from './username.js';
 
@@ -144,6 +145,17 @@ export class LdapDirectory implements Directory {
     } finally {
       await client.unbind().catch(() => undefined);
     }
+  }
+
+  async missingGroups(names: readonly string[]): Promise<string[]> {
+    if (names.length === 0) return [];
+    return this.withService(async (client) => {
+      try {
+        return await missingGroups(client, this.config, names);
+      } catch (err) {
+        throw new DirectoryUnavailableError(`group search failed: ${String(err)}`, { cause: err });
+      }
+    });
   }
 
   async check(): Promise<void> {
