@@ -1,5 +1,5 @@
 /**
- * The map in README's Development section, kept true: each folder of src/ imports only from
+ * The map in CONTRIBUTING.md's Development section, kept true: each folder of src/ imports only from
  * folders below it, and nothing runs on import.
  */
 import assert from 'node:assert/strict';
@@ -31,7 +31,7 @@ describe('architecture', () => {
     const upward: string[] = [];
     for (const file of files(SRC)) {
       const from = layerOf(file);
-      assert.ok(LAYERS.includes(from), `${relative(SRC, file)}: folder ${from} is not on README's map`);
+      assert.ok(LAYERS.includes(from), `${relative(SRC, file)}: folder ${from} is not on CONTRIBUTING.md's map`);
       for (const [, target] of readFileSync(file, 'utf8').matchAll(/from '(\.{1,2}\/[^']+)'/g)) {
         const to = layerOf(normalize(join(dirname(file), target as string)));
         if (LAYERS.indexOf(to) < LAYERS.indexOf(from)) upward.push(`${relative(SRC, file)} (${from}) imports ${target} (${to})`);
