@@ -21,6 +21,7 @@ import { sessionsCommand } from './server/sessions-command.js';
 import { commandHelp, overviewHelp, parseCommandLine, type CommandLine, type CommandSpec } from './cli/command-line.js';
 import { COMMANDS } from './cli/commands.js';
 import { initCommand } from './cli/init.js';
+import { PAPERLESS_BOOTSTRAP_SCRIPT } from './cli/bootstrap-script.js';
 import { CommandUsageError } from './server/usage-error.js';
 import type { Config } from './config/config.js';
 import type { Logger } from 'pino';
@@ -171,6 +172,8 @@ const runners: Record<string, (line: CommandLine) => Promise<void>> = {
     const output = await initCommand(line);
     await print(output);
   },
+  // Needs no settings: it runs where Paperless is, which may have no gateway .env.
+  'paperless-bootstrap-script': () => print(PAPERLESS_BOOTSTRAP_SCRIPT),
   help: async (line) => {
     const topic = line.positionals[0];
     const spec = topic === undefined ? undefined : specOf(topic);

@@ -46,5 +46,17 @@ export const COMMANDS: CommandSpec[] = [
     positionals: { min: 1, max: 2 },
   },
   INIT,
+  {
+    name: 'paperless-bootstrap-script',
+    summary: "print the Python that gives the gateway its Paperless superuser with GATEWAY_PAPERLESS_TOKEN (compose runs it itself)",
+    synopsis: '',
+    details: [
+      'Without Docker, run it in Paperless\'s src folder as Paperless\'s user:',
+      '  GATEWAY_PAPERLESS_TOKEN=... python3 manage.py shell -c "$(paperless-ldap-gateway paperless-bootstrap-script)"',
+      'It creates or checks gateway+service with exactly that token; running it again changes nothing.',
+    ],
+    options: {},
+    positionals: { min: 0, max: 0 },
+  },
   { name: 'help', summary: 'print this text, or one command\'s options (help COMMAND; also --help, -h)', synopsis: '[COMMAND]', options: {}, positionals: { min: 0, max: 1 } },
 ];

@@ -182,7 +182,14 @@ function checkCaFile(path: string, files: ConfigFiles, problems: ConfigProblem[]
  * Variables of compose.yaml, not of the gateway: compose hands the whole .env to the gateway, so
  * they reach it and are not typos.
  */
-export const COMPOSE_VARIABLES = ['GATEWAY_PUBLISH_PORT', 'GATEWAY_PROVISIONING_HOST_FILE', 'GATEWAY_ENV_FILE'];
+export const COMPOSE_VARIABLES = [
+  'GATEWAY_PUBLISH_ADDRESS',
+  'GATEWAY_PUBLISH_PORT',
+  'GATEWAY_PROVISIONING_HOST_FILE',
+  'GATEWAY_ENV_FILE',
+  'GATEWAY_HTTPS_CERTIFICATE',
+  'GATEWAY_HTTPS_PROXY_ADDRESS',
+];
 
 /**
  * Reads and validates the configuration; throws ConfigError naming every bad variable.
