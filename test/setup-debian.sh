@@ -1,11 +1,13 @@
 #!/bin/sh
 # Installs the Debian packages the demo and the test suite run for real:
 # OpenLDAP (slapd + ldap-utils), Samba as an AD domain controller, Redis, openssl (test
-# certificates), docker-compose (to validate compose.yaml), and for `npm run bench` wrk and
+# certificates), docker-compose (to validate compose.yaml), Caddy (compose's https profile, run in
+# front of a test gateway), PostgreSQL (the bootstrap script on Paperless's database), systemd
+# (systemd-analyze verifies README's unit), and for `npm run bench` wrk and
 # nginx (the plain-proxy and forward-auth baselines), Chromium with fonts for the browser tests, and
 # Python 3 with venv for the Django upstream (its packages come from PyPI: npm run setup:django).
 set -eu
-packages="slapd ldap-utils redis-server docker-compose samba samba-ad-dc samba-ad-provision openssl wrk nginx-light chromium fonts-liberation python3 python3-venv"
+packages="slapd ldap-utils redis-server docker-compose caddy postgresql systemd samba samba-ad-dc samba-ad-provision openssl wrk nginx-light chromium fonts-liberation python3 python3-venv"
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -20,3 +22,5 @@ $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-rec
 $SUDO service slapd stop >/dev/null 2>&1 || true
 $SUDO service samba-ad-dc stop >/dev/null 2>&1 || true
 $SUDO service nginx stop >/dev/null 2>&1 || true
+$SUDO service caddy stop >/dev/null 2>&1 || true
+$SUDO service postgresql stop >/dev/null 2>&1 || true
