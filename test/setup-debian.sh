@@ -22,5 +22,7 @@ $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-rec
 $SUDO service slapd stop >/dev/null 2>&1 || true
 $SUDO service samba-ad-dc stop >/dev/null 2>&1 || true
 $SUDO service nginx stop >/dev/null 2>&1 || true
-$SUDO service caddy stop >/dev/null 2>&1 || true
-$SUDO service postgresql stop >/dev/null 2>&1 || true
+# Only those this run installed: a PostgreSQL the machine already ran stays as it was.
+for p in caddy postgresql; do
+  case " $missing " in *" $p "*) $SUDO service "$p" stop >/dev/null 2>&1 || true ;; esac
+done
