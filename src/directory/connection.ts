@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import { Client, ResultCodeError, type Control } from 'ldapts';
 import type { LdapConfig } from '../config/config.js';
-import { DirectoryUnavailableError } from './errors.js';
+import { certificateError } from './certificate-errors.js';
+import { DirectorySettingError, DirectoryUnavailableError } from './errors.js';
 
 /** A connection-level failure (refused, reset, timed out, TLS) rather than an answer from the server. */
 export function isConnectionFailure(err: unknown): boolean {
@@ -43,6 +44,7 @@ export class LdapConnector {
    */
   async bind(dn: string, password: string, control?: Control): Promise<Client> {
     let lastError: unknown;
+    let certificate: DirectorySettingError | undefined;
     for (const url of this.config.urls) {
       const client = this.newClient(url);
       try {
@@ -53,8 +55,11 @@ export class LdapConnector {
         await client.unbind().catch(() => undefined);
         if (!isConnectionFailure(err)) throw err;
         lastError = err;
+        certificate ??= certificateError(err, url, this.config.tls.caFile);
       }
     }
+    // A server that answered with a certificate we cannot trust did answer: say what to set.
+    if (certificate) throw certificate;
     throw new DirectoryUnavailableError(`no LDAP server answered (${this.config.urls.join(', ')}): ${String(lastError)}`, { cause: lastError });
   }
 }

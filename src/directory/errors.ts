@@ -18,6 +18,21 @@ export class DirectoryUnavailableError extends GatewayError {
   }
 }
 
+/**
+ * The directory answered, but a gateway setting does not fit it (a base that does not exist, a
+ * certificate the gateway cannot trust, a size limit): `detail` says what was found, `fix` which
+ * setting to change and how. The person at the form still reads "unavailable".
+ */
+export class DirectorySettingError extends DirectoryUnavailableError {
+  constructor(
+    readonly detail: string,
+    readonly fix: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${detail}: ${fix}`, options);
+  }
+}
+
 export class NotAllowedError extends GatewayError {
   readonly status = 403;
   constructor(username: string) {

@@ -7,6 +7,7 @@ import { isConnectionFailure } from './connection.js';
 import { DirectoryUnavailableError } from './errors.js';
 import { escapeFilterValue, fillFilter } from './filter.js';
 import { completeValues } from './range.js';
+import { baseSearchError } from './search-bases.js';
 
 /** Filter that finds the groups directly containing a given DN, for walking nested groups upward. */
 function parentsFilter(dns: string[]): string {
@@ -36,6 +37,8 @@ export class GroupResolver {
       return this.config.groupMode === 'memberof' ? await this.viaMemberOf(client, user) : await this.viaSearch(client, user.dn, username);
     } catch (err) {
       if (err instanceof DirectoryUnavailableError) throw err;
+      const known = this.config.groupMode === 'search' ? await baseSearchError(client, 'GATEWAY_LDAP_GROUP_BASE', this.config.groupBase, err) : err;
+      if (known instanceof DirectoryUnavailableError) throw known;
       throw new DirectoryUnavailableError(`group lookup failed: ${String(err)}`, { cause: err });
     }
   }

@@ -13,6 +13,8 @@ import { expiryAttribute, passwordExpiry } from './password-expiry.js';
 import { escapeFilterValue, fillFilter } from './filter.js';
 import { GroupResolver } from './groups.js';
 import { missingGroups } from './group-existence.js';
+import { baseSearchError, requireBase } from './search-bases.js';
+import { listingLimitError } from './listing-limits.js';
 import { loginName } from '../config/directory-presets.js';
 import { hasControlCharacters, normalizeUsername, signInName } from './username.js';
 
@@ -125,6 +127,7 @@ export class LdapDirectory implements Directory {
   /** Every user the user filter admits, page by page; groups resolved for each. */
   async *listUsers(): AsyncGenerator<DirectoryUser> {
     const client = await this.bindService();
+    let listed = 0;
     try {
       const filter = this.config.userFilter.replaceAll('{username}', '*');
       const pages = client.searchPaginated(this.config.userBase, {
@@ -136,11 +139,16 @@ export class LdapDirectory implements Directory {
       for await (const page of pages) {
         for (const entry of page.searchEntries) {
           const user = await this.toUser(client, entry);
+          listed++;
           if (user) yield user;
         }
       }
     } catch (err) {
       if (err instanceof DirectoryUnavailableError) throw err;
+      const limit = listingLimitError(err, this.config, listed);
+      if (limit) throw limit;
+      const known = await baseSearchError(client, 'GATEWAY_LDAP_USER_BASE', this.config.userBase, err);
+      if (known instanceof DirectoryUnavailableError) throw known;
       throw new DirectoryUnavailableError(`listing users failed: ${String(err)}`, { cause: err });
     } finally {
       await client.unbind().catch(() => undefined);
@@ -153,14 +161,20 @@ export class LdapDirectory implements Directory {
       try {
         return await missingGroups(client, this.config, names);
       } catch (err) {
+        const known = await baseSearchError(client, 'GATEWAY_LDAP_GROUP_BASE', this.config.groupBase, err);
+        if (known instanceof DirectoryUnavailableError) throw known;
         throw new DirectoryUnavailableError(`group search failed: ${String(err)}`, { cause: err });
       }
     });
   }
 
+  /** The service bind, then the bases searches start from: a wrong setting shows here, not at the first sign-in. */
   async check(): Promise<void> {
-    const client = await this.bindService();
-    await client.unbind().catch(() => undefined);
+    await this.withService(async (client) => {
+      await requireBase(client, 'GATEWAY_LDAP_USER_BASE', this.config.userBase);
+      // memberOf mode reads groups by their DNs: only group search starts from the group base.
+      if (this.config.groupMode === 'search') await requireBase(client, 'GATEWAY_LDAP_GROUP_BASE', this.config.groupBase);
+    });
   }
 
   async close(): Promise<void> {
@@ -203,6 +217,8 @@ export class LdapDirectory implements Directory {
       }));
     } catch (err) {
       if (err instanceof SizeLimitExceededError) return undefined; // more than one match: see below
+      const known = await baseSearchError(client, 'GATEWAY_LDAP_USER_BASE', this.config.userBase, err);
+      if (known instanceof DirectoryUnavailableError) throw known;
       throw new DirectoryUnavailableError(`user search failed: ${String(err)}`, { cause: err });
     }
     // Two matches means the filter is too loose; signing in as either would be a guess.

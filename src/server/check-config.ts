@@ -1,7 +1,8 @@
 import type { Config } from '../config/config.js';
 import type { Directory } from '../directory/directory.js';
+import { DirectorySettingError } from '../directory/errors.js';
 import { mappingForLine, type ProvisioningMapping } from '../config/mapping.js';
-import { lineOf } from '../config/permissions.js';
+import { lineOf, UI_PERMISSIONS } from '../config/permissions.js';
 import type { PaperlessApi } from '../provisioning/paperless-api.js';
 import { PaperlessClient } from '../provisioning/paperless-client.js';
 import { pingRedis, type RedisClient as Redis } from '../redis/client.js';
@@ -58,14 +59,22 @@ export async function runChecks(deps: CheckDeps): Promise<CheckResult[]> {
   const bind = await timed(() => deps.directory.check());
   results.push(
     bind.error
-      ? { name: 'directory: service account', status: 'fail', detail: message(bind.error), fix: 'check GATEWAY_LDAP_URL, GATEWAY_LDAP_BIND_DN and GATEWAY_LDAP_BIND_PASSWORD (and the CA for TLS)' }
-      : { name: 'directory: service account', status: 'ok', detail: `bound in ${bind.ms} ms` },
+      ? directoryFailure('directory: service account', bind.error, 'check GATEWAY_LDAP_URL, GATEWAY_LDAP_BIND_DN and GATEWAY_LDAP_BIND_PASSWORD (and the CA for TLS)')
+      : { name: 'directory: service account', status: 'ok', detail: `bound in ${bind.ms} ms; the search bases exist` },
   );
+  if (config.ldap.tls.skipVerify) {
+    results.push({
+      name: 'directory: certificate',
+      status: 'warn',
+      detail: "GATEWAY_LDAP_TLS_SKIP_VERIFY=true: the directory's certificate is not checked, so anyone between the gateway and the directory can read every password",
+      fix: 'set GATEWAY_LDAP_CA_FILE to the CA that signed the certificate and remove GATEWAY_LDAP_TLS_SKIP_VERIFY',
+    });
+  }
   if (!bind.error) {
     const search = await timed(() => deps.directory.lookup('gateway-check-no-such-user'));
     results.push(
       search.error
-        ? { name: 'directory: user search', status: 'fail', detail: message(search.error), fix: 'check GATEWAY_LDAP_USER_BASE and GATEWAY_LDAP_USER_FILTER, and that the service account may search there' }
+        ? directoryFailure('directory: user search', search.error, 'check GATEWAY_LDAP_USER_BASE and GATEWAY_LDAP_USER_FILTER, and that the service account may search there')
         : { name: 'directory: user search', status: 'ok', detail: `searched ${config.ldap.userBase} in ${search.ms} ms` },
     );
   }
@@ -86,6 +95,14 @@ export async function runChecks(deps: CheckDeps): Promise<CheckResult[]> {
       : { name: 'Paperless API token', status: 'fail', detail: `belongs to ${me.username}, who is not a superuser`, fix: 'use the token of a Paperless superuser: only they may set admin flags' },
   );
   results.push(mappingCheck(config.provisioning.mapping, me.version, (deps.api as PaperlessApi).apiVersion));
+  if (grantsNothing(config.provisioning.mapping)) {
+    results.push({
+      name: 'provisioning mapping',
+      status: 'warn',
+      detail: 'the mapping (GATEWAY_PROVISIONING_FILE) grants no permission and no admin group: nobody will see a document or administer Paperless',
+      fix: 'write the mapping (README: "Provisioning Paperless") or run init',
+    });
+  }
 
   const ui = await timed(() => asUser(config, '/', me.username));
   results.push(
@@ -146,10 +163,22 @@ async function secondFactorChecks(redis: Redis, config: Config): Promise<CheckRe
   return out;
 }
 
+/** A directory that answered but does not fit a setting says which; anything else gets the general fix. */
+function directoryFailure(name: string, err: unknown, generalFix: string): CheckResult {
+  if (err instanceof DirectorySettingError) return { name, status: 'fail', detail: err.detail, fix: err.fix };
+  return { name, status: 'fail', detail: message(err), fix: generalFix };
+}
+
 const MARK = { ok: '✔', warn: '!', fail: '✘', skip: '-' } as const;
 
 export function formatChecks(results: CheckResult[]): string {
   return results.map((r) => `${MARK[r.status]} ${r.name}: ${r.detail}${r.fix ? `\n    fix: ${r.fix}` : ''}`).join('\n') + '\n';
+}
+
+/** Only the UI's own permissions, and no group that adds any or makes an admin. */
+function grantsNothing(mapping: ProvisioningMapping): boolean {
+  const ui = new Set<string>(UI_PERMISSIONS);
+  return mapping.permissions.every((p) => ui.has(p)) && mapping.groups.every((g) => g.permissions.length === 0 && !g.superuser && !g.staff);
 }
 
 /** The Paperless line decides which permissions exist: the mapping must fit the one that answered. */

@@ -28,7 +28,24 @@ export class Slapd {
    * `stats`: slapd logs every operation (its `stats` level), so a test can count the binds that
    * reached it (`binds`).
    */
-  constructor(private readonly options: { tls?: boolean; schema?: string; memberOf?: 'groupOfNames' | 'groupOfUniqueNames'; ppolicy?: boolean; stats?: boolean } = {}) {}
+  /**
+   * `certificateNames`: the names the server certificate is for (its subjectAltName; default
+   * 127.0.0.1 and localhost), to test a gateway that reaches the server by another name.
+   * `limits`: slapd.conf `limits` lines (e.g. a size limit for the service account), `sizeLimit`
+   * the server-wide `sizelimit` (slapd's default is 500).
+   */
+  constructor(
+    private readonly options: {
+      tls?: boolean;
+      schema?: string;
+      memberOf?: 'groupOfNames' | 'groupOfUniqueNames';
+      ppolicy?: boolean;
+      stats?: boolean;
+      certificateNames?: string[];
+      limits?: string[];
+      sizeLimit?: string;
+    } = {},
+  ) {}
 
   /** slapd's log since it started, with `stats`. */
   private statsLog = '';
@@ -59,7 +76,8 @@ export class Slapd {
     const ssl = (args: string[]) => execFileSync('openssl', args, { cwd: d, stdio: 'ignore' });
     ssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=Test CA', '-keyout', 'ca.key', '-out', 'ca.pem', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
     ssl(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', 'server.key', '-out', 'server.csr']);
-    writeFileSync(join(d, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
+    const names = (this.options.certificateNames ?? ['127.0.0.1', 'localhost']).map((n) => (/^[\d.]+$|:/.test(n) ? `IP:${n}` : `DNS:${n}`));
+    writeFileSync(join(d, 'ext.cnf'), `subjectAltName=${names.join(',')}\nextendedKeyUsage=serverAuth\n`);
     ssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-out', 'server.pem', '-extfile', 'ext.cnf']);
     return `TLSCACertificateFile ${join(d, 'ca.pem')}\nTLSCertificateFile ${join(d, 'server.pem')}\nTLSCertificateKeyFile ${join(d, 'server.key')}\n`;
   }
@@ -85,13 +103,13 @@ moduleload back_mdb
 moduleload memberof
 moduleload refint
 ${this.options.ppolicy ? 'moduleload ppolicy\n' : ''}pidfile ${join(this.dir, 'slapd.pid')}
-database mdb
+${this.options.sizeLimit ? `sizelimit ${this.options.sizeLimit}\n` : ''}database mdb
 maxsize 104857600
 suffix "${BASE_DN}"
 rootdn "${ADMIN_DN}"
 rootpw ${ADMIN_PASSWORD}
 directory ${join(this.dir, 'data')}
-overlay memberof
+${(this.options.limits ?? []).map((l) => `limits ${l}\n`).join('')}overlay memberof
 memberof-group-oc ${unique ? 'groupOfUniqueNames' : 'groupOfNames'}
 memberof-member-ad ${unique ? 'uniqueMember' : 'member'}
 memberof-memberof-ad memberOf

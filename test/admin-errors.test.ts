@@ -1,0 +1,191 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { SERVICE_DN, userDn } from './support/directory-data.js';
+import { execFileSync } from 'node:child_process';
+import { loadConfig } from '../src/config/load.js';
+import { LdapDirectory } from '../src/directory/ldap-directory.js';
+import { baseEnv, freePort, GatewayProcess, runCliToEnd } from './support/gateway.js';
+import { Browser } from './support/http-client.js';
+import { Slapd } from './support/slapd.js';
+import { startStack, type Stack } from './support/stack.js';
+
+const METRICS_TOKEN = 'metrics-secret-0123456789';
+const WRONG_BASE = 'ou=peple,dc=example,dc=com';
+
+/** Starts a gateway on the stack's servers with other settings; stopped by the caller. */
+async function gatewayWith(stack: Stack, env: Record<string, string>): Promise<GatewayProcess> {
+  const port = await freePort();
+  const gateway = new GatewayProcess({ ...stack.gateway.env, GATEWAY_PORT: String(port), GATEWAY_PUBLIC_URL: `http://127.0.0.1:${port}`, GATEWAY_METRICS_TOKEN: METRICS_TOKEN, ...env });
+  await gateway.start();
+  return gateway;
+}
+
+async function readiness(gateway: GatewayProcess): Promise<{ status: number; directory: { status: string; error?: string } }> {
+  const res = await new Browser(gateway.url).get('/_gateway/ready', { headers: [['Authorization', `Bearer ${METRICS_TOKEN}`]] });
+  return { status: res.status, directory: JSON.parse(res.body).checks.directory };
+}
+
+/** Waits for a log line matching `pattern` (the gateway logs asynchronously). */
+async function logged(gateway: GatewayProcess, pattern: RegExp): Promise<string> {
+  for (let i = 0; i < 100; i++) {
+    const line = gateway.logs.find((l) => pattern.test(l));
+    if (line) return line;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.fail(`no log line matching ${pattern} in\n${gateway.logs.join('\n')}`);
+}
+
+describe('a directory that does not fit the settings is named in the admin\'s words', () => {
+  let stack: Stack;
+  before(async () => {
+    // The certificate is for localhost only: reaching the server as 127.0.0.1 is a name mismatch.
+    stack = await startStack({ slapd: { tls: true, certificateNames: ['localhost'] } });
+  });
+  after(async () => stack?.stop());
+  const ldapsAs = (host: string) => `ldaps://${host}:${stack.slapd.tlsPort}`;
+
+  it('a user or group base that does not exist: check-config names the setting and what the directory holds, never NoSuchObjectError', async () => {
+    const user = await runCliToEnd(['check-config'], { ...stack.gateway.env, GATEWAY_LDAP_USER_BASE: WRONG_BASE });
+    assert.equal(user.code, 1, user.stdout);
+    assert.match(user.stdout, /✘ directory: service account: GATEWAY_LDAP_USER_BASE "ou=peple,dc=example,dc=com" does not exist in the directory.*\n {4}fix: set GATEWAY_LDAP_USER_BASE to the DN of the entry that holds your users; this directory holds dc=example,dc=com\n/);
+    const group = await runCliToEnd(['check-config'], { ...stack.gateway.env, GATEWAY_LDAP_GROUP_BASE: 'ou=grops,dc=example,dc=com' });
+    assert.equal(group.code, 1, group.stdout);
+    assert.match(group.stdout, /✘ directory: service account: GATEWAY_LDAP_GROUP_BASE "ou=grops,dc=example,dc=com" does not exist in the directory.*\n {4}fix: set GATEWAY_LDAP_GROUP_BASE to the DN of the entry that holds your groups/);
+    for (const out of [user.stdout + user.stderr, group.stdout + group.stderr]) assert.doesNotMatch(out, /NoSuchObject|0x20/);
+    const right = await runCliToEnd(['check-config'], stack.gateway.env);
+    assert.match(right.stdout, /✔ directory: service account: bound in \d+ ms; the search bases exist/);
+  });
+
+  it('a user base that does not exist: readiness, the start-up log and a sign-in\'s log say so', async () => {
+    const gateway = await gatewayWith(stack, { GATEWAY_LDAP_USER_BASE: WRONG_BASE });
+    try {
+      await logged(gateway, /"level":50.*GATEWAY_LDAP_USER_BASE \\"ou=peple,dc=example,dc=com\\" does not exist in the directory.*directory check failed at startup/);
+      const ready = await readiness(gateway);
+      assert.equal(ready.status, 503);
+      assert.match(ready.directory.error ?? '', /^GATEWAY_LDAP_USER_BASE "ou=peple,dc=example,dc=com" does not exist in the directory .*: set GATEWAY_LDAP_USER_BASE to/);
+      const reply = await new Browser(gateway.url).login('alice', 'alice-pass');
+      assert.notEqual(reply.status, 302, 'no sign-in without a user base');
+      const line = await logged(gateway, /"event":"login.failure"/);
+      assert.match(line, /GATEWAY_LDAP_USER_BASE \\"ou=peple,dc=example,dc=com\\" does not exist/);
+      assert.doesNotMatch(line, /NoSuchObject/);
+    } finally {
+      await gateway.stop();
+    }
+  });
+
+  it('an LDAPS certificate signed by an unknown CA: "not trusted, set GATEWAY_LDAP_CA_FILE", never "no LDAP server answered" (check-config, readiness, sign-in log, sync)', async () => {
+    const env = { ...stack.gateway.env, GATEWAY_LDAP_URL: ldapsAs('localhost') };
+    for (const settings of [env, { ...stack.gateway.env, GATEWAY_LDAP_URL: `ldap://localhost:${stack.slapd.port}`, GATEWAY_LDAP_STARTTLS: 'true' }]) {
+      const check = await runCliToEnd(['check-config'], settings);
+      assert.equal(check.code, 1);
+      assert.match(check.stdout, /✘ directory: service account: the directory's certificate is not trusted \(ldaps?:\/\/localhost:\d+: self-signed certificate in certificate chain\)\n {4}fix: set GATEWAY_LDAP_CA_FILE to the CA that signed it/);
+      assert.doesNotMatch(check.stdout, /no LDAP server answered/);
+    }
+    const sync = await runCliToEnd(['sync', '--dry-run'], env);
+    assert.notEqual(sync.code, 0);
+    assert.match(sync.stdout + sync.stderr, /the directory's certificate is not trusted .*set GATEWAY_LDAP_CA_FILE to the CA that signed it/);
+    const gateway = await gatewayWith(stack, { GATEWAY_LDAP_URL: ldapsAs('localhost') });
+    try {
+      assert.match((await readiness(gateway)).directory.error ?? '', /^the directory's certificate is not trusted .*: set GATEWAY_LDAP_CA_FILE to the CA that signed it/);
+      await new Browser(gateway.url).login('alice', 'alice-pass');
+      assert.match(await logged(gateway, /"event":"login.failure"/), /the directory's certificate is not trusted .*set GATEWAY_LDAP_CA_FILE/);
+    } finally {
+      await gateway.stop();
+    }
+  });
+
+  it('a CA file that did not sign the certificate is named', async () => {
+    const other = join(stack.slapd.dir, 'other-ca.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=Other CA', '-keyout', join(stack.slapd.dir, 'other-ca.key'), '-out', other], { stdio: 'ignore' });
+    const check = await runCliToEnd(['check-config'], { ...stack.gateway.env, GATEWAY_LDAP_URL: ldapsAs('localhost'), GATEWAY_LDAP_CA_FILE: other });
+    assert.match(check.stdout, /the directory's certificate is not trusted .*\n {4}fix: GATEWAY_LDAP_CA_FILE \(.*other-ca\.pem\) does not hold the CA that signed it/);
+  });
+
+  it('a certificate for another name: the names it is for, and the settings that choose the name', async () => {
+    const env = { ...stack.gateway.env, GATEWAY_LDAP_URL: ldapsAs('127.0.0.1'), GATEWAY_LDAP_CA_FILE: stack.slapd.caFile };
+    const check = await runCliToEnd(['check-config'], env);
+    assert.equal(check.code, 1);
+    assert.match(check.stdout, /✘ directory: service account: the directory's certificate is for localhost, not for 127\.0\.0\.1 \(ldaps:\/\/127\.0\.0\.1:\d+\)\n {4}fix: use a name the certificate is for in GATEWAY_LDAP_URL \(e\.g\. localhost\), or set GATEWAY_LDAP_TLS_SERVER_NAME to it/);
+    const gateway = await gatewayWith(stack, { GATEWAY_LDAP_URL: ldapsAs('127.0.0.1'), GATEWAY_LDAP_CA_FILE: stack.slapd.caFile });
+    try {
+      assert.match((await readiness(gateway)).directory.error ?? '', /the directory's certificate is for localhost, not for 127\.0\.0\.1/);
+    } finally {
+      await gateway.stop();
+    }
+    for (const fixed of [{ GATEWAY_LDAP_URL: ldapsAs('localhost') }, { GATEWAY_LDAP_TLS_SERVER_NAME: 'localhost' }] as Array<Record<string, string>>) {
+      const ok = await runCliToEnd(['check-config'], { ...env, ...fixed });
+      assert.match(ok.stdout, /✔ directory: service account/, JSON.stringify(fixed));
+    }
+  });
+
+  it('GATEWAY_LDAP_TLS_SKIP_VERIFY=true is a warning in check-config and at start-up', async () => {
+    const env = { GATEWAY_LDAP_URL: ldapsAs('127.0.0.1'), GATEWAY_LDAP_TLS_SKIP_VERIFY: 'true' };
+    const check = await runCliToEnd(['check-config'], { ...stack.gateway.env, ...env });
+    assert.match(check.stdout, /✔ directory: service account/);
+    assert.match(check.stdout, /! directory: certificate: GATEWAY_LDAP_TLS_SKIP_VERIFY=true: the directory's certificate is not checked.*\n {4}fix: set GATEWAY_LDAP_CA_FILE to the CA that signed the certificate and remove GATEWAY_LDAP_TLS_SKIP_VERIFY/);
+    const without = await runCliToEnd(['check-config'], { ...stack.gateway.env, GATEWAY_LDAP_URL: ldapsAs('localhost'), GATEWAY_LDAP_CA_FILE: stack.slapd.caFile });
+    assert.doesNotMatch(without.stdout, /directory: certificate/);
+    const gateway = await gatewayWith(stack, env);
+    try {
+      await logged(gateway, /"level":40.*GATEWAY_LDAP_TLS_SKIP_VERIFY.*LDAP TLS CERTIFICATES ARE NOT VERIFIED/);
+    } finally {
+      await gateway.stop();
+    }
+  });
+
+  it('a provisioning mapping that grants nothing is a warning; one that grants something is not', async () => {
+    const none = await runCliToEnd(['check-config'], stack.gateway.env);
+    assert.match(none.stdout, /! provisioning mapping: the mapping \(GATEWAY_PROVISIONING_FILE\) grants no permission and no admin group: nobody will see a document or administer Paperless\n {4}fix: write the mapping \(README: "Provisioning Paperless"\) or run init/);
+    const empty = join(stack.slapd.dir, 'empty-mapping.yaml');
+    writeFileSync(empty, 'mirror_unmapped_groups: true\ngroups:\n  - ldap: paperless-users\n');
+    assert.match((await runCliToEnd(['check-config'], { ...stack.gateway.env, GATEWAY_PROVISIONING_FILE: empty })).stdout, /! provisioning mapping/);
+    for (const text of ['permissions: [viewer]\n', 'groups:\n  - ldap: paperless-admins\n    superuser: true\n', 'groups:\n  - ldap: paperless-users\n    permissions: [editor]\n']) {
+      const file = join(stack.slapd.dir, 'mapping.yaml');
+      writeFileSync(file, text);
+      const out = await runCliToEnd(['check-config'], { ...stack.gateway.env, GATEWAY_PROVISIONING_FILE: file });
+      assert.equal(out.code, 0, out.stdout);
+      assert.doesNotMatch(out.stdout, /provisioning mapping/, text);
+    }
+  });
+});
+
+describe('sync against a directory that caps the service account', () => {
+  let stack: Stack;
+  const PEOPLE = 3000;
+  before(async () => {
+    // 1,000 entries for the service account, paged or not (OpenLDAP: size.prtotal follows the hard limit).
+    stack = await startStack({ slapd: { limits: [`dn.exact="${SERVICE_DN}" size=1000`] } });
+    const ldif = Array.from({ length: PEOPLE }, (_, i) => `dn: ${userDn(`p${i}`)}\nobjectClass: inetOrgPerson\nuid: p${i}\ncn: Person ${i}\nsn: Person\n`).join('\n');
+    await stack.slapd.ldapadd(ldif);
+  });
+  after(async () => stack?.stop());
+
+  it('says where the directory stopped the listing and what to allow the account, naming it', async () => {
+    const res = await runCliToEnd(['sync', '--dry-run'], stack.gateway.env);
+    assert.notEqual(res.code, 0);
+    const out = res.stdout + res.stderr;
+    assert.match(out, /the directory stopped the listing at its size limit for the service account cn=gateway,ou=services,dc=example,dc=com \(after 1000 entries under GATEWAY_LDAP_USER_BASE\)/);
+    assert.match(out, /allow it more \(OpenLDAP: limits dn\.exact="cn=gateway,ou=services,dc=example,dc=com" size\.prtotal=unlimited; AD: MaxPageSize\)/);
+    assert.doesNotMatch(out, /SizeLimitExceededError/);
+  });
+});
+
+describe('sync over many users once the directory allows the listing', () => {
+  let slapd: Slapd;
+  before(async () => {
+    slapd = new Slapd({ limits: [`dn.exact="${SERVICE_DN}" size=1000 size.prtotal=unlimited`] });
+    await slapd.start();
+    await slapd.seed();
+    await slapd.ldapadd(Array.from({ length: 3000 }, (_, i) => `dn: ${userDn(`p${i}`)}\nobjectClass: inetOrgPerson\nuid: p${i}\ncn: Person ${i}\nsn: Person\n`).join('\n'));
+  });
+  after(async () => slapd?.destroy());
+
+  it('lists every user, page by page, with the README\'s limits line', async () => {
+    const config = loadConfig(baseEnv({ ldapUrl: slapd.url, redisUrl: 'redis://127.0.0.1:1', upstreamUrl: 'http://127.0.0.1:1', port: 1 }));
+    let listed = 0;
+    for await (const _ of new LdapDirectory(config.ldap).listUsers()) listed++;
+    assert.equal(listed, 3003);
+  });
+});
