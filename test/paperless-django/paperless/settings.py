@@ -84,6 +84,18 @@ DATABASES = {
         "OPTIONS": {"timeout": 20},
     },
 }
+# Paperless's rule: a non-empty PAPERLESS_DBHOST means PostgreSQL (compose's profile writes
+# `postgres`); empty or unset, SQLite. Its defaults for name, user and password are `paperless`.
+if os.getenv("PAPERLESS_DBHOST"):
+    DATABASES["default"] = {
+        "ENGINE": "django.db.backends.postgresql",
+        "HOST": os.getenv("PAPERLESS_DBHOST"),
+        "PORT": os.getenv("PAPERLESS_DBPORT", ""),
+        "NAME": os.getenv("PAPERLESS_DBNAME", "paperless"),
+        "USER": os.getenv("PAPERLESS_DBUSER", "paperless"),
+        "PASSWORD": os.getenv("PAPERLESS_DBPASS", "paperless"),
+        "OPTIONS": {"sslmode": os.getenv("PAPERLESS_DBSSLMODE", "prefer")},
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 
 REST_FRAMEWORK = {
