@@ -114,7 +114,7 @@ describe('README', () => {
 
 describe('what left README has a home', () => {
   const homes: Array<[string, string[]]> = [
-    ['CONTRIBUTING.md', ['## Development', '**The map.**', '## Two Paperless upstreams', '## The image, without Docker', '## Two threads in each process']],
+    ['CONTRIBUTING.md', ['## Development', '**The map.**', '## Two Paperless upstreams', '## The image, without Docker', '## Two threads in each process', '## Runtime dependencies, and why', '| `undici` 7 |']],
     ['SECURITY.md', ['## Invariants', '## Defences', '**The attack suite**', '## How failed sign-ins are counted', '| identity header |']],
     ['test/bench/HISTORY.md', ['## Every full run, side by side', '## Targets not met, by how much, and why', '## Where the time goes, and what was cut', '## After heavy use', '## Memory during large transfers', '## Memory over a soak']],
   ];
