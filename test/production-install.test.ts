@@ -1,11 +1,12 @@
 /**
- * The image, without Docker: what the Dockerfile's runtime stage builds (package files,
- * `npm ci --omit=dev`, dist/ and views/), made read-only and run by an unprivileged user.
+ * The install without Docker, as README's recipe writes it (package files, dist/ and views/,
+ * `npm ci --omit=dev`; the settings file for the service's group only), which is also what the
+ * Dockerfile's runtime stage builds: made read-only and run by an unprivileged user.
  * A dependency that only devDependencies provide fails here, as it would in every container.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -32,6 +33,28 @@ function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEn
   return res;
 }
 
+/**
+ * The install lines of README's "Without Docker" recipe that need neither apt nor a new system
+ * user: from `install -d /opt/paperless-ldap-gateway` to the settings file.
+ */
+function readmeRecipe(): string {
+  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+  const block = [...readme.matchAll(/```sh\n([\s\S]*?)\n```/g)].map((m) => m[1] ?? '').find((b) => b.includes('npm ci --omit=dev'));
+  assert.ok(block, 'README has the production install recipe (a ```sh block with npm ci --omit=dev)');
+  const lines = block.split('\n').map((l) => l.replace(/\s+#.*$/, ''));
+  const first = lines.findIndex((l) => l.startsWith('install -d /opt/paperless-ldap-gateway'));
+  const last = lines.findIndex((l) => l.includes('/etc/paperless-ldap-gateway/env'));
+  assert.ok(first >= 0 && last > first, `README's recipe installs into /opt/paperless-ldap-gateway, then makes /etc/paperless-ldap-gateway/env:\n${block}`);
+  const recipe = lines.slice(first, last + 1).join('\n');
+  for (const step of ['npm ci --omit=dev', 'dist', 'views']) assert.ok(recipe.includes(step), `the recipe installs ${step}`);
+  return recipe;
+}
+
+/** The service's group here (README's recipe makes paperless-gateway): Debian's `users`, which nobody is not in. */
+function serviceGroup(): string {
+  return asRoot ? '100' : spawnSync('id', ['-g'], { encoding: 'utf8' }).stdout.trim();
+}
+
 /** chmod -R: read-only (a=rX) or writable again for clean-up. */
 function chmodTree(path: string, writable: boolean): void {
   for (const entry of readdirSync(path, { withFileTypes: true, recursive: true })) {
@@ -52,17 +75,25 @@ function healthcheckCommand(): string[] {
 
 describe('a production install, as the image runs it', () => {
   let app: string;
+  let etc: string;
   let runtime: string;
   let node: string;
   let stack: Stack;
 
   before(async () => {
-    app = mkdtempSync(join(tmpdir(), 'plg-image-app-'));
-    for (const file of ['package.json', 'package-lock.json', '.npmrc']) cpSync(join(REPO_ROOT, file), join(app, file));
-    const install = run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund'], app, { NODE_ENV: 'production' });
-    assert.equal(install.status, 0, install.stderr);
-    cpSync(join(REPO_ROOT, 'dist'), join(app, 'dist'), { recursive: true });
-    cpSync(join(REPO_ROOT, 'views'), join(app, 'views'), { recursive: true });
+    app = join(mkdtempSync(join(tmpdir(), 'plg-image-app-')), 'paperless-ldap-gateway');
+    etc = mkdtempSync(join(tmpdir(), 'plg-image-etc-'));
+    // Where /opt and /etc are: open to everyone.
+    chmodSync(dirname(app), 0o755);
+    chmodSync(etc, 0o755);
+    // README's recipe, line for line, from the built clone (the suite builds first): only the
+    // two folders and the service's group differ on this machine.
+    const recipe = readmeRecipe()
+      .replaceAll('/opt/paperless-ldap-gateway', app)
+      .replaceAll('/etc/paperless-ldap-gateway', join(etc, 'paperless-ldap-gateway'))
+      .replaceAll('-g paperless-gateway', `-g ${serviceGroup()}`);
+    const install = run('sh', ['-ec', recipe], REPO_ROOT);
+    assert.equal(install.status, 0, `${recipe}\n${install.stdout}\n${install.stderr}`);
     chmodTree(app, false);
     // The image has node in /usr/local/bin; ours may sit under /root (npx's node@24), which
     // the unprivileged user cannot enter, so it gets a copy of the same binary.
@@ -83,6 +114,8 @@ describe('a production install, as the image runs it', () => {
       chmodTree(dir, true);
       rmSync(dir, { recursive: true, force: true });
     }
+    if (app) rmSync(dirname(app), { recursive: true, force: true });
+    if (etc) rmSync(etc, { recursive: true, force: true });
   });
 
   it('has only production dependencies, in a tree nobody may write', () => {
@@ -92,6 +125,20 @@ describe('a production install, as the image runs it', () => {
     if (asRoot) {
       const write = run('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--', 'sh', '-c', 'echo x > dist/x'], app);
       assert.notEqual(write.status, 0, 'the unprivileged user cannot write into the app');
+    }
+  });
+
+  it("keeps the settings file from everyone but root and the service's group", () => {
+    const folder = statSync(join(etc, 'paperless-ldap-gateway'));
+    const file = statSync(join(etc, 'paperless-ldap-gateway/env'));
+    assert.equal(folder.mode & 0o777, 0o750);
+    assert.equal(file.mode & 0o777, 0o640);
+    assert.equal(file.gid, Number(serviceGroup()));
+    if (asRoot) {
+      const read = run('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--', 'cat', join(etc, 'paperless-ldap-gateway/env')], etc);
+      assert.notEqual(read.status, 0, 'another unprivileged user cannot read it');
+      const service = run('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, `--groups=${serviceGroup()}`, '--', 'cat', join(etc, 'paperless-ldap-gateway/env')], etc);
+      assert.equal(service.status, 0, `the service's group reads it: ${service.stderr}`);
     }
   });
 
