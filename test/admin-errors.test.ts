@@ -8,6 +8,8 @@ import { loadConfig } from '../src/config/load.js';
 import { LdapDirectory } from '../src/directory/ldap-directory.js';
 import { baseEnv, freePort, GatewayProcess, runCliToEnd } from './support/gateway.js';
 import { Browser } from './support/http-client.js';
+import type { Browser as ChromiumBrowser } from 'playwright-core';
+import { launchChromium } from './support/chromium.js';
 import { Slapd } from './support/slapd.js';
 import { startStack, type Stack } from './support/stack.js';
 
@@ -187,5 +189,78 @@ describe('sync over many users once the directory allows the listing', () => {
     let listed = 0;
     for await (const _ of new LdapDirectory(config.ldap).listUsers()) listed++;
     assert.equal(listed, 3003);
+  });
+});
+
+describe('a sign-in page opened at another address than GATEWAY_PUBLIC_URL', () => {
+  let stack: Stack;
+  let chromium: ChromiumBrowser;
+  before(async () => {
+    // The public URL names localhost; the gateway answers on 127.0.0.1 as well, as on a LAN address.
+    [stack, chromium] = await Promise.all([startStack({ publicHost: 'localhost' }), launchChromium()]);
+  });
+  after(async () => {
+    await chromium?.close();
+    await stack?.stop();
+  });
+  const otherAddress = () => `http://127.0.0.1:${stack.gateway.port}`;
+  const publicOrigin = () => `http://localhost:${stack.gateway.port}`;
+
+  it('in Chromium: the refused post says where the page was opened and links to the public URL, where signing in works; the log names GATEWAY_PUBLIC_URL', async () => {
+    const page = await chromium.newPage();
+    try {
+      await page.goto(`${otherAddress()}/accounts/login/?next=/documents/`);
+      await page.getByLabel('Username').fill('alice');
+      await page.getByLabel('Password').fill('alice-pass');
+      const [response] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.getByRole('button', { name: 'Sign in' }).click()]);
+      assert.equal(response.status(), 403);
+      assert.equal(
+        await page.getByRole('alert').textContent(),
+        `This page was opened at ${otherAddress()}, which is not this site's address, so signing in here cannot work.`,
+      );
+      assert.equal(await page.locator('form').count(), 0, 'no form that cannot work');
+      const link = page.getByRole('link', { name: `Sign in at ${publicOrigin()}` });
+      assert.equal(await link.getAttribute('href'), `${publicOrigin()}/accounts/login/?next=%2Fdocuments%2F`);
+      const line = await logged(stack.gateway, /"event":"login.wrong_address"/);
+      assert.match(line, /"level":40/);
+      assert.match(line, /form posted from a page opened at http:\/\/127\.0\.0\.1:\d+, not at GATEWAY_PUBLIC_URL \(http:\/\/localhost:\d+\)/);
+      await link.click();
+      await page.getByLabel('Username').fill('alice');
+      await page.getByLabel('Password').fill('alice-pass');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.waitForURL(`${publicOrigin()}/documents/`);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('plain http on another address (no Sec-Fetch-Site): the Origin naming the host posted to says the same; the post is refused all the same', async () => {
+    const b = new Browser(otherAddress());
+    const form = await b.get('/accounts/login/');
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(form.body)?.[1] ?? '';
+    const res = await b.post('/accounts/login/', { username: 'alice', password: 'alice-pass', _csrf: csrf }, { headers: [['Origin', otherAddress()]] });
+    assert.equal(res.status, 403);
+    assert.match(res.body, /This page was opened at http:\/\/127\.0\.0\.1:\d+, which is not this site&#39;s address/);
+    assert.equal(res.headers.location, undefined);
+    const after = await b.get('/documents/');
+    assert.equal(after.status, 302, 'not signed in');
+    assert.match(after.headers.location ?? '', /\/accounts\/login\//);
+  });
+
+  it('another site\'s post is still "expired or came from another site", whatever it claims', async () => {
+    for (const headers of [
+      [['Origin', 'http://evil.example'], ['Sec-Fetch-Site', 'cross-site']],
+      [['Origin', 'http://evil.example']],
+      // A forged page on another site cannot make the browser say same-origin, nor send our Host as its Origin.
+      [['Origin', otherAddress()], ['Sec-Fetch-Site', 'cross-site']],
+    ] as Array<Array<[string, string]>>) {
+      const b = new Browser(publicOrigin());
+      const form = await b.get('/accounts/login/');
+      const csrf = /name="_csrf" value="([^"]+)"/.exec(form.body)?.[1] ?? '';
+      const res = await b.post('/accounts/login/', { username: 'alice', password: 'alice-pass', _csrf: csrf }, { headers });
+      assert.equal(res.status, 403, JSON.stringify(headers));
+      assert.match(res.body, /The sign-in form expired or came from another site/, JSON.stringify(headers));
+      assert.doesNotMatch(res.body, /This page was opened at/);
+    }
   });
 });

@@ -7,6 +7,24 @@ export class LoginFormExpiredError extends GatewayError {
   }
 }
 
+/**
+ * A form posted from a page the browser opened at another address than GATEWAY_PUBLIC_URL (an IP
+ * address, an old name, http instead of https): refused as any foreign post is, but said as it is,
+ * with where the page was opened and where to sign in instead.
+ */
+export class WrongAddressError extends GatewayError {
+  readonly status = 403;
+  constructor(
+    readonly openedAt: string,
+    readonly publicUrl: URL,
+  ) {
+    super(
+      `form posted from a page opened at ${openedAt}, not at GATEWAY_PUBLIC_URL (${publicUrl.origin}): link people to GATEWAY_PUBLIC_URL, or set GATEWAY_PUBLIC_URL to the address they use`,
+      'This page was opened at another address than the site’s own. Open the site at its own address and sign in there.',
+    );
+  }
+}
+
 export class BadLoginRequestError extends GatewayError {
   readonly status = 400;
   constructor(detail: string, userMessage: string) {

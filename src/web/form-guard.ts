@@ -1,6 +1,6 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { parse as parseCookies } from 'cookie';
-import { LoginFormExpiredError } from './errors.js';
+import { LoginFormExpiredError, WrongAddressError } from './errors.js';
 import type { LoginCsrf } from './login-csrf.js';
 
 export interface FormGuardDeps {
@@ -15,6 +15,25 @@ export interface FormGuardDeps {
 export function foreignOrigin(req: Request, publicUrl: URL): string | undefined {
   const origin = req.get('origin');
   return origin !== undefined && origin !== 'null' && origin !== publicUrl.origin ? origin : undefined;
+}
+
+/**
+ * Whether a post from `origin` came from a page the browser loaded from this gateway at that
+ * address, rather than from another site. The browser says so itself with `Sec-Fetch-Site:
+ * same-origin` (sent to https and localhost only); elsewhere (plain http on an IP address) its
+ * Origin names the very host it posted to. A site forging a post can make neither happen.
+ */
+function postedFromItself(req: Request, origin: string): boolean {
+  const site = req.get('sec-fetch-site');
+  if (site !== undefined) return site === 'same-origin';
+  const host = req.get('host');
+  if (host === undefined) return false;
+  try {
+    const from = new URL(origin);
+    return new URL(`${from.protocol}//${host}`).host === from.host;
+  } catch {
+    return false; // Origin: null, or a Host no URL can hold
+  }
 }
 
 /**
@@ -33,7 +52,8 @@ export function formGuard(deps: FormGuardDeps) {
   const check: RequestHandler = (req, _res, next) => {
     const origin = foreignOrigin(req, deps.publicUrl);
     if (origin !== undefined) {
-      next(new LoginFormExpiredError(`form posted from foreign origin ${origin}`));
+      // Refused either way; only what the person and the log are told differs.
+      next(postedFromItself(req, origin) ? new WrongAddressError(origin, deps.publicUrl) : new LoginFormExpiredError(`form posted from foreign origin ${origin}`));
       return;
     }
     const nonce = parseCookies(req.headers.cookie ?? '')[deps.cookieName];

@@ -6,7 +6,7 @@ import { GatewayError } from '../errors.js';
 import type { CredentialCheck } from '../auth/credential-check.js';
 import { PasswordChangeRequiredError } from '../directory/errors.js';
 import type { AfterPassword, SignInIntent } from './after-password.js';
-import { BadLoginRequestError } from './errors.js';
+import { BadLoginRequestError, WrongAddressError } from './errors.js';
 import type { FormGuard } from './form-guard.js';
 import { safeNextPath } from './next-path.js';
 import type { Pages } from './pages.js';
@@ -41,12 +41,24 @@ function queryString(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
+/** Where the page was opened and the sign-in page at the public URL, keeping where the person was going. */
+function wrongAddressContext(err: WrongAddressError, next: string | undefined): { openedAt: string; publicOrigin: string; signInUrl: string } {
+  const signIn = new URL('/accounts/login/', err.publicUrl);
+  if (next) signIn.searchParams.set('next', next);
+  return { openedAt: err.openedAt, publicOrigin: err.publicUrl.origin, signInUrl: signIn.href };
+}
+
 /** The login endpoint, built from single-purpose steps in the order they run. */
 export function loginRouter(deps: LoginDeps): Router {
   const { pages, guard, log } = deps;
   const router = express.Router();
 
-  function showForm(req: Request, res: Response, status: number, extra: { error?: string; username?: string; next?: string | undefined; remember?: boolean; enrol?: string | undefined }): void {
+  function showForm(
+    req: Request,
+    res: Response,
+    status: number,
+    extra: { error?: string; username?: string; next?: string | undefined; remember?: boolean; enrol?: string | undefined; wrongAddress?: WrongAddressError },
+  ): void {
     const signedInAs: string | undefined = req.session?.user?.username;
     const queryNext = safeNextPath(req.query.next, deps.publicUrl);
     pages.render(req, res, status, 'login.njk', {
@@ -63,6 +75,7 @@ export function loginRouter(deps: LoginDeps): Router {
       rememberMe: deps.rememberMe,
       remember: extra.remember ?? false,
       enrol: extra.enrol ?? queryString(req.query.enrol) ?? '',
+      wrongAddress: extra.wrongAddress && wrongAddressContext(extra.wrongAddress, extra.next ?? queryNext),
     });
   }
 
@@ -136,7 +149,18 @@ export function loginRouter(deps: LoginDeps): Router {
     }
     const form = res.locals.form as LoginForm | undefined;
     res.set(refusedSignIn(log, err, { via: 'form', username: form?.username, ip: req.ip }));
-    showForm(req, res, err.status, { error: err.userMessage, username: form?.username ?? '', next: form?.next, remember: form?.remember ?? false, enrol: form?.enrol });
+    if (err instanceof WrongAddressError) {
+      // The admin's to fix, not the person's: said where admins look, once per refused post.
+      log.warn({ event: 'login.wrong_address', openedAt: err.openedAt, setting: 'GATEWAY_PUBLIC_URL', publicUrl: err.publicUrl.origin }, err.message);
+    }
+    showForm(req, res, err.status, {
+      error: err.userMessage,
+      username: form?.username ?? '',
+      next: form?.next,
+      remember: form?.remember ?? false,
+      enrol: form?.enrol,
+      ...(err instanceof WrongAddressError ? { wrongAddress: err } : {}),
+    });
   };
 
   router.get('/accounts/login/', showLoginForm);
