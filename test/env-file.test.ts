@@ -136,18 +136,36 @@ describe('.env values as init writes them', () => {
       bindDn: 'cn=gate way,ou=services,dc=example,dc=com',
       bindPassword: 'trailing "back" slash\\',
       userBase: 'ou=people,dc=example,dc=com',
+      adminGroup: 'cn=Admins\\, IT,ou=groups,dc=example,dc=com',
+      userGroup: "O'Brien's \"team\" #1",
+      userPermissions: 'viewer' as const,
+      caFile: true,
+      tlsFront: { kind: 'proxy' as const, addresses: '10.0.0.5, 10.0.1.0/24' },
+      publish: { address: '[::1]', port: 8080 },
+      database: 'postgres' as const,
     };
-    writeFileSync(join(dir, '.env'), renderEnvFile(answers));
+    writeFileSync(join(dir, '.env'), renderEnvFile(answers, { timeZone: 'America/Argentina/Buenos_Aires', uid: 1000, gid: 1000 }));
     const read = dotenvRead('/usr/bin/python3', join(dir, '.env')) ?? dotenvRead('python3', join(dir, '.env'));
     assert.ok(read, 'python-dotenv is installed');
     assert.equal(read.GATEWAY_LDAP_BIND_PASSWORD, answers.bindPassword);
     assert.equal(read.GATEWAY_LDAP_BIND_DN, answers.bindDn);
     assert.equal(read.GATEWAY_LDAP_USER_BASE, answers.userBase);
+    assert.equal(read.GATEWAY_LDAP_ALLOWED_GROUPS, `${answers.adminGroup};${answers.userGroup}`);
+    assert.equal(read.GATEWAY_TRUST_PROXY, answers.tlsFront.addresses);
+    assert.equal(read.GATEWAY_PUBLISH_ADDRESS, '[::1]');
+    assert.equal(read.GATEWAY_LDAP_CA_FILE, '/config/certs/ldap-ca.pem');
+    assert.equal(read.PAPERLESS_TIME_ZONE, 'America/Argentina/Buenos_Aires');
+    assert.match(read.PAPERLESS_DBPASS ?? '', /^[0-9a-f]{48}$/);
     assert.match(read.GATEWAY_SESSION_SECRET ?? '', /^[0-9a-f]{64}$/);
     assert.match(read.GATEWAY_PAPERLESS_TOKEN ?? '', /^[0-9a-f]{40}$/);
     assert.match(read.PAPERLESS_SECRET_KEY ?? '', /^[0-9a-f]{64}$/);
     const { envFile } = composeRead(dir, []);
     assert.equal(envFile.GATEWAY_LDAP_BIND_PASSWORD, answers.bindPassword);
     assert.equal(envFile.GATEWAY_LDAP_USER_BASE, answers.userBase);
+    assert.equal(envFile.GATEWAY_LDAP_ALLOWED_GROUPS, `${answers.adminGroup};${answers.userGroup}`);
+  });
+
+  it('a setting without a _FILE form is refused with another way out', () => {
+    assert.throws(() => envValue('GATEWAY_LDAP_ALLOWED_GROUPS', "admins;it's $team"), /GATEWAY_LDAP_ALLOWED_GROUPS: .*cannot be written to \.env.*give it without those characters/);
   });
 });
