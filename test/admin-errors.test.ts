@@ -3,10 +3,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SERVICE_DN, userDn } from './support/directory-data.js';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { loadConfig } from '../src/config/load.js';
 import { LdapDirectory } from '../src/directory/ldap-directory.js';
-import { baseEnv, freePort, GatewayProcess, runCliToEnd } from './support/gateway.js';
+import { baseEnv, freePort, GatewayProcess, MAIN, REPO_ROOT, runCliToEnd } from './support/gateway.js';
 import { Browser } from './support/http-client.js';
 import type { Browser as ChromiumBrowser } from 'playwright-core';
 import { launchChromium } from './support/chromium.js';
@@ -262,5 +262,37 @@ describe('a sign-in page opened at another address than GATEWAY_PUBLIC_URL', () 
       assert.match(res.body, /The sign-in form expired or came from another site/, JSON.stringify(headers));
       assert.doesNotMatch(res.body, /This page was opened at/);
     }
+  });
+});
+
+describe('log lines on a terminal', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack();
+  });
+  after(async () => stack?.stop());
+
+  it("are pretty-printed alike by the main thread and the pages thread (a pseudo-terminal through util-linux's script)", async () => {
+    const port = await freePort();
+    const env = { ...stack.gateway.env, GATEWAY_PORT: String(port), GATEWAY_PUBLIC_URL: `http://127.0.0.1:${port}`, PATH: process.env.PATH ?? '', TERM: 'dumb' };
+    const command = [process.execPath, '--import', 'tsx', MAIN, 'serve'].map((a) => `'${a}'`).join(' ');
+    const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    try {
+      for (let i = 0; i < 300 && !(output.includes('gateway listening') && output.includes('pages thread listening on loopback')); i++) await new Promise((r) => setTimeout(r, 50));
+      // A line only the pages thread writes: a refused sign-in.
+      await new Browser(`http://127.0.0.1:${port}`).login('alice', 'wrong');
+      for (let i = 0; i < 100 && !output.includes('sign-in refused'); i++) await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      if (child.pid) process.kill(-child.pid, 'SIGTERM');
+    }
+    const lines = output.replace(/\x1b\[[0-9;]*m/g, '').split(/\r?\n/).filter((l) => l.trim() !== '');
+    const pages = lines.filter((l) => /pages thread listening on loopback|sign-in refused/.test(l));
+    const main = lines.filter((l) => l.includes('gateway listening'));
+    assert.equal(pages.length, 2, output);
+    assert.equal(main.length, 1, output);
+    for (const line of [...pages, ...main]) assert.match(line, /^\[\d\d:\d\d:\d\d\] INFO( \(\d+\))?: /, `pretty, not JSON: ${line}`);
+    assert.deepEqual(lines.filter((l) => l.startsWith('{')), [], 'no JSON line on the terminal');
   });
 });

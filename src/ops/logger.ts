@@ -4,9 +4,11 @@ import { LineBatch } from './line-batch.js';
 /**
  * JSON logs on stdout (fd 1), or stderr (fd 2) for commands whose stdout is their output.
  * `destination`: somewhere else for the same lines (the pages thread hands its lines to the main thread).
+ * `terminal`: whether a person watches the output, when this thread cannot tell (in a worker
+ * thread `process.stdout` is a pipe to the main thread, never a TTY); by default the fd decides.
  */
-export function createLogger(level: string, fd: 1 | 2 = 1, destination?: DestinationStream): Logger {
-  const pretty = destination === undefined && (fd === 1 ? process.stdout : process.stderr).isTTY === true;
+export function createLogger(level: string, fd: 1 | 2 = 1, destination?: DestinationStream, terminal?: boolean): Logger {
+  const pretty = destination === undefined && (terminal ?? (fd === 1 ? process.stdout : process.stderr).isTTY === true);
   return pino(
     {
       level,

@@ -29,7 +29,8 @@ async function run(port: MessagePort, data: PagesThreadData): Promise<void> {
   const send = (message: FromPages) => port.postMessage(message);
   // The configuration was checked by the main thread; this reads the same environment.
   const config = loadConfig();
-  const log = data.tty ? createLogger(config.log.level) : createLogger(config.log.level, 1, { write: (line: string) => send({ type: 'log', line }) });
+  // On a terminal the main thread's lines are pretty-printed; this thread's must be too.
+  const log = data.tty ? createLogger(config.log.level, 1, undefined, true) : createLogger(config.log.level, 1, { write: (line: string) => send({ type: 'log', line }) });
   // As in the main thread: one request's bug is logged, not a reason to drop everyone's sign-ins.
   process.on('unhandledRejection', (reason) => log.error({ err: reason instanceof Error ? reason.stack : String(reason) }, 'BUG: unhandled rejection in the pages thread; it keeps serving'));
   process.on('uncaughtException', (err) => log.error({ err: err.stack ?? err.message }, 'BUG: uncaught exception in the pages thread; it keeps serving'));
