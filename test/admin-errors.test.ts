@@ -11,7 +11,8 @@ import { Browser } from './support/http-client.js';
 import type { Browser as ChromiumBrowser } from 'playwright-core';
 import { launchChromium } from './support/chromium.js';
 import { Slapd } from './support/slapd.js';
-import { startStack, type Stack } from './support/stack.js';
+import { startStack, startStackOn, type Stack, type UpstreamStack } from './support/stack.js';
+import { upstreamKinds } from './support/upstream.js';
 
 const METRICS_TOKEN = 'metrics-secret-0123456789';
 const WRONG_BASE = 'ou=peple,dc=example,dc=com';
@@ -296,3 +297,83 @@ describe('log lines on a terminal', () => {
     assert.deepEqual(lines.filter((l) => l.startsWith('{')), [], 'no JSON line on the terminal');
   });
 });
+
+/** Follows the gateway's and Paperless's redirects within the site, as a browser would; returns the last answer. */
+async function follow(b: Browser, path: string): Promise<{ path: string; status: number; body: string }> {
+  let at = path;
+  for (let hops = 0; hops < 5; hops++) {
+    const res = await b.get(at);
+    if (res.status < 300 || res.status >= 400 || !res.headers.location) return { path: at, status: res.status, body: res.body };
+    at = new URL(res.headers.location, b.base).pathname + new URL(res.headers.location, b.base).search;
+  }
+  assert.fail(`more than 5 redirects from ${path}`);
+}
+
+describe('Paperless with PAPERLESS_AUDIT_LOG_ENABLED=false (the simulator; contract §9)', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack({ sim: { enableRemoteUserApi: true, auditLogEnabled: false } });
+  });
+  after(async () => stack?.stop());
+
+  it('check-config names PAPERLESS_AUDIT_LOG_ENABLED when pages go to the login page while the API takes the header', async () => {
+    const { code, stdout } = await runCliToEnd(['check-config'], stack.gateway.env);
+    assert.equal(code, 1);
+    assert.match(stdout, /✘ Paperless remote-user login: Paperless sends a page carrying Remote-User to its login page \(302\), although its API takes the header\n {4}fix: remove PAPERLESS_AUDIT_LOG_ENABLED=false from Paperless's settings/);
+    assert.match(stdout, /✔ Paperless remote-user API/);
+    stack.sim.options.auditLogEnabled = true;
+    try {
+      const fixed = await runCliToEnd(['check-config'], stack.gateway.env);
+      assert.match(fixed.stdout, /✔ Paperless remote-user login/);
+    } finally {
+      stack.sim.options.auditLogEnabled = false;
+    }
+  });
+
+  it('a signed-in person Paperless sends to its login page is told so, and the log names the settings', async () => {
+    const b = stack.browser();
+    assert.equal((await b.login('alice', 'alice-pass')).status, 303);
+    const landed = await follow(b, '/documents/');
+    assert.equal(landed.path, '/accounts/login/?next=/documents/');
+    assert.match(landed.body, /id="paperless-refused"[^>]*>Paperless sent you back here although you are signed in: it is not set up to accept this sign-in\. Please tell your administrator\.</);
+    const line = await logged(stack.gateway, /"event":"paperless.header_login_refused"/);
+    assert.match(line, /"level":40/);
+    assert.match(line, /"username":"alice"/);
+    assert.match(line, /remove PAPERLESS_AUDIT_LOG_ENABLED=false/);
+    stack.sim.options.auditLogEnabled = true;
+    try {
+      assert.equal((await follow(b, '/documents/')).status, 200, 'Paperless takes the header again');
+    } finally {
+      stack.sim.options.auditLogEnabled = false;
+    }
+  });
+
+  it('a signed-in person who opens the sign-in page themselves gets no such notice', async () => {
+    const b = stack.browser();
+    await b.login('alice', 'alice-pass');
+    const page = await b.get('/accounts/login/');
+    assert.match(page.body, /You are already signed in\./);
+    assert.doesNotMatch(page.body, /paperless-refused/);
+  });
+});
+
+for (const kind of upstreamKinds()) {
+  describe(`Paperless with header login off for pages (${kind})`, () => {
+    let stack: UpstreamStack;
+    before(async () => {
+      stack = await startStackOn(kind, { upstream: { enableRemoteUser: false } });
+    });
+    after(async () => stack?.stop());
+
+    it('check-config names both settings that stop it; a signed-in person sent back is told so', async () => {
+      const { code, stdout } = await runCliToEnd(['check-config'], stack.gateway.env);
+      assert.equal(code, 1);
+      assert.match(stdout, /✘ Paperless remote-user login: .*\n {4}fix: set PAPERLESS_ENABLE_HTTP_REMOTE_USER=true .*PAPERLESS_AUDIT_LOG_ENABLED=false also stops header login for pages/);
+      const b = stack.browser();
+      assert.equal((await b.login('alice', 'alice-pass')).status, 303);
+      const landed = await follow(b, '/documents/');
+      assert.match(landed.path, /^\/accounts\/login\/\?next=/);
+      assert.match(landed.body, /id="paperless-refused"/);
+    });
+  });
+}

@@ -105,17 +105,8 @@ export async function runChecks(deps: CheckDeps): Promise<CheckResult[]> {
   }
 
   const ui = await timed(() => asUser(config, '/', me.username));
-  results.push(
-    ui.value === 200
-      ? { name: 'Paperless remote-user login', status: 'ok', detail: `Paperless accepts the ${config.identity.remoteUserHeader} header` }
-      : {
-          name: 'Paperless remote-user login',
-          status: 'fail',
-          detail: ui.error ? message(ui.error) : `Paperless answered ${ui.value} to a request carrying ${config.identity.remoteUserHeader}`,
-          fix: 'set PAPERLESS_ENABLE_HTTP_REMOTE_USER=true (and PAPERLESS_HTTP_REMOTE_USER_HEADER_NAME to match GATEWAY_REMOTE_USER_HEADER)',
-        },
-  );
   const api = await timed(() => asUser(config, '/api/profile/', me.username));
+  results.push(pageLoginCheck(config.identity.remoteUserHeader, ui, api.value === 200));
   results.push(
     api.value === 200
       ? { name: 'Paperless remote-user API', status: 'ok', detail: 'app sign-in and Basic auth can work' }
@@ -161,6 +152,31 @@ async function secondFactorChecks(redis: Redis, config: Config): Promise<CheckRe
       : { name: 'GATEWAY_MFA_KEY', status: 'ok', detail: sample.value ?? '' },
   );
   return out;
+}
+
+/**
+ * Whether Paperless signs people in by the identity header for its pages. A page refused while
+ * the API takes the same header is what PAPERLESS_AUDIT_LOG_ENABLED=false does (contract §9).
+ */
+function pageLoginCheck(header: string, ui: { value?: number; error?: unknown }, apiTakesHeader: boolean): CheckResult {
+  const name = 'Paperless remote-user login';
+  if (ui.value === 200) return { name, status: 'ok', detail: `Paperless accepts the ${header} header` };
+  if (ui.error) return { name, status: 'fail', detail: message(ui.error), fix: 'check GATEWAY_UPSTREAM_URL' };
+  const redirected = ui.value !== undefined && ui.value >= 300 && ui.value < 400;
+  if (redirected && apiTakesHeader) {
+    return {
+      name,
+      status: 'fail',
+      detail: `Paperless sends a page carrying ${header} to its login page (${ui.value}), although its API takes the header`,
+      fix: 'remove PAPERLESS_AUDIT_LOG_ENABLED=false from Paperless\'s settings (off, Paperless stops header login for pages), or set PAPERLESS_ENABLE_HTTP_REMOTE_USER=true if it is not',
+    };
+  }
+  return {
+    name,
+    status: 'fail',
+    detail: `Paperless answered ${ui.value} to a request carrying ${header}`,
+    fix: 'set PAPERLESS_ENABLE_HTTP_REMOTE_USER=true (and PAPERLESS_HTTP_REMOTE_USER_HEADER_NAME to match GATEWAY_REMOTE_USER_HEADER); with it on, PAPERLESS_AUDIT_LOG_ENABLED=false also stops header login for pages: remove it',
+  };
 }
 
 /** A directory that answered but does not fit a setting says which; anything else gets the general fix. */

@@ -57,7 +57,7 @@ export function loginRouter(deps: LoginDeps): Router {
     req: Request,
     res: Response,
     status: number,
-    extra: { error?: string; username?: string; next?: string | undefined; remember?: boolean; enrol?: string | undefined; wrongAddress?: WrongAddressError },
+    extra: { error?: string; username?: string; next?: string | undefined; remember?: boolean; enrol?: string | undefined; wrongAddress?: WrongAddressError; paperlessRefused?: boolean },
   ): void {
     const signedInAs: string | undefined = req.session?.user?.username;
     const queryNext = safeNextPath(req.query.next, deps.publicUrl);
@@ -76,10 +76,25 @@ export function loginRouter(deps: LoginDeps): Router {
       remember: extra.remember ?? false,
       enrol: extra.enrol ?? queryString(req.query.enrol) ?? '',
       wrongAddress: extra.wrongAddress && wrongAddressContext(extra.wrongAddress, extra.next ?? queryNext),
+      paperlessRefused: extra.paperlessRefused ?? false,
     });
   }
 
-  const showLoginForm: RequestHandler = (req, res) => showForm(req, res, 200, {});
+  /**
+   * The gateway sends only people without a session here with a `next`; a signed-in person
+   * arriving so was sent by Paperless, which did not take the identity header for its page.
+   */
+  const showLoginForm: RequestHandler = (req, res) => {
+    const signedInAs: string | undefined = req.session?.user?.username;
+    const sentBack = signedInAs !== undefined && safeNextPath(req.query.next, deps.publicUrl) !== undefined;
+    if (sentBack) {
+      log.warn(
+        { event: 'paperless.header_login_refused', username: signedInAs, next: safeNextPath(req.query.next, deps.publicUrl), settings: ['PAPERLESS_ENABLE_HTTP_REMOTE_USER', 'PAPERLESS_AUDIT_LOG_ENABLED'] },
+        'Paperless sent a signed-in person to its login page: it does not take the identity header for pages. Set PAPERLESS_ENABLE_HTTP_REMOTE_USER=true and remove PAPERLESS_AUDIT_LOG_ENABLED=false (off, Paperless stops header login for pages); check-config tells which',
+      );
+    }
+    showForm(req, res, 200, { paperlessRefused: sentBack });
+  };
 
   const parseForm = express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 10 });
 

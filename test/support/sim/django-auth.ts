@@ -44,7 +44,8 @@ export class DjangoAuth {
       auth.via = 'session';
     }
     const api = isApi(path);
-    if ((!api && this.settings.enableRemoteUser) || (api && this.settings.enableRemoteUserApi)) {
+    const pageHeaderLogin = this.settings.enableRemoteUser && this.settings.auditLogEnabled;
+    if ((!api && pageHeaderLogin) || (api && this.settings.enableRemoteUserApi)) {
       this.remoteUserMiddleware(req, sessionId, auth);
     }
     if (!api) return auth;

@@ -3,6 +3,12 @@ export interface SimOptions {
   /** Django META key, e.g. HTTP_REMOTE_USER (PAPERLESS_HTTP_REMOTE_USER_HEADER_NAME). */
   remoteUserKey?: string;
   enableRemoteUser?: boolean;
+  /**
+   * PAPERLESS_AUDIT_LOG_ENABLED (default true). Off, Paperless 2.20.15 and 3.0.5 stop header login
+   * for pages (a redirect to the login page) while the API still takes the header (contract §9).
+   * The simulator only: the Django upstream's settings do not reproduce it.
+   */
+  auditLogEnabled?: boolean;
   enableRemoteUserApi?: boolean;
   cookiePrefix?: string;
   /** PAPERLESS_URL: added to CSRF trusted origins. */
@@ -30,6 +36,7 @@ export function settings(options: SimOptions): Settings {
   return {
     remoteUserKey: 'HTTP_REMOTE_USER',
     enableRemoteUser: true,
+    auditLogEnabled: true,
     enableRemoteUserApi: false,
     cookiePrefix: '',
     paperlessUrl: '',
