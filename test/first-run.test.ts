@@ -5,13 +5,18 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
+import { fileURLToPath } from 'node:url';
 import { initCommand, type InitIo } from '../src/cli/init.js';
-import { SERVICE_ACCOUNT } from '../src/cli/env-file.js';
+import { InitDirectoryCheckError } from '../src/cli/init-errors.js';
+import { renderMappingFile } from '../src/cli/mapping-file.js';
+import { parseMapping } from '../src/config/mapping.js';
+import { CommandUsageError } from '../src/server/usage-error.js';
+import { readEnvValue, SERVICE_ACCOUNT } from '../src/cli/env-file.js';
 import { COMPOSE_VARIABLES, loadConfig } from '../src/config/load.js';
 import { envSchema, SECRET_VARIABLES } from '../src/config/schema.js';
 import { DjangoUpstream } from './support/django-upstream.js';
@@ -33,7 +38,12 @@ const ANSWERS = {
   // What .env readers trip over: $, #, spaces, double quotes.
   '--bind-password': 'p$ss #word "x" $HOME',
   '--user-base': 'ou=people,dc=example,dc=com',
+  '--admin-group': 'paperless-admins',
+  '--user-group': 'Accounting, Tax',
+  '--tls-front': '10.0.0.5',
 };
+/** The directory of these answers is not reachable from here (first-deployment.test.ts tries a real one). */
+const NO_CHECK = '--no-check';
 
 
 const runToEnd = (args: string[]) => runCliToEnd(args, {}, COMPILED_LAUNCH);
@@ -54,15 +64,14 @@ describe('first run: init, then compose', () => {
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'plg-first-run-'));
     copyFileSync(join(REPO_ROOT, 'compose.yaml'), join(dir, 'compose.yaml'));
-    writeFileSync(join(dir, 'provisioning.yaml'), '');
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('init writes a complete .env with fresh secrets, private, and never overwrites it', async () => {
     const envFile = join(dir, '.env');
-    const res = await runToEnd(['init', '--output', envFile, ...Object.entries(ANSWERS).flat()]);
+    const res = await runToEnd(['init', '--output', envFile, ...Object.entries(ANSWERS).flat(), NO_CHECK]);
     assert.equal(res.code, 0, res.stderr);
-    assert.match(res.stdout, /Wrote .*\.env/);
+    assert.match(res.stdout, /Wrote .*\.env, .*provisioning\.yaml\./);
     assert.equal(statSync(envFile).mode & 0o777, 0o600);
     const text = readFileSync(envFile, 'utf8');
     for (const [name, pattern] of [
@@ -72,11 +81,13 @@ describe('first run: init, then compose', () => {
     ] as const) {
       assert.match(new RegExp(`^${name}=(.*)$`, 'm').exec(text)?.[1] ?? '', pattern, name);
     }
-    const again = await runToEnd(['init', '--output', envFile, ...Object.entries(ANSWERS).flat()]);
+    const mapping = readFileSync(join(dir, 'provisioning.yaml'), 'utf8');
+    const again = await runToEnd(['init', '--output', envFile, ...Object.entries(ANSWERS).flat(), NO_CHECK]);
     assert.equal(again.code, 2);
     assert.match(again.stderr, /exists; init never overwrites it/);
     assert.equal(readFileSync(envFile, 'utf8'), text, 'untouched');
-    const other = await runToEnd(['init', '--output', '-', ...Object.entries(ANSWERS).flat()]);
+    assert.equal(readFileSync(join(dir, 'provisioning.yaml'), 'utf8'), mapping, 'untouched');
+    const other = await runToEnd(['init', '--output', '-', ...Object.entries(ANSWERS).flat(), NO_CHECK]);
     assert.notEqual(/GATEWAY_SESSION_SECRET=(.*)/.exec(other.stdout)?.[1], /GATEWAY_SESSION_SECRET=(.*)/.exec(text)?.[1], 'every init makes new secrets');
   });
 
@@ -98,10 +109,11 @@ describe('first run: init, then compose', () => {
     const full = mkdtempSync(join(tmpdir(), 'plg-every-setting-'));
     try {
       copyFileSync(join(REPO_ROOT, 'compose.yaml'), join(full, 'compose.yaml'));
-      writeFileSync(join(full, 'provisioning.yaml'), '');
+      writeFileSync(join(full, 'provisioning.yaml'), readFileSync(join(dir, 'provisioning.yaml')));
       const base = readFileSync(join(dir, '.env'), 'utf8');
-      // Compose reads these two itself (a port, a path), so they get values it can use.
-      const value = (n: string) => (n === 'GATEWAY_PUBLISH_PORT' ? '8081' : n === 'GATEWAY_PROVISIONING_HOST_FILE' ? './provisioning.yaml' : `value-of-${n}`);
+      // Compose reads these itself (an address, a port, a path), so they get values it can use.
+      const usable: Record<string, string> = { GATEWAY_PUBLISH_ADDRESS: '127.0.0.1', GATEWAY_PUBLISH_PORT: '8081', GATEWAY_PROVISIONING_HOST_FILE: './provisioning.yaml' };
+      const value = (n: string) => usable[n] ?? `value-of-${n}`;
       writeFileSync(join(full, '.env'), `${base}\n${names.map((n) => `${n}=${value(n)}`).join('\n')}\n`);
       const env = composeConfig(full).services.gateway?.environment ?? {};
       for (const name of names) {
@@ -125,31 +137,180 @@ describe('first run: init, then compose', () => {
     assert.equal(validated.status, 0, validated.stderr);
   });
 
-  it('init asks only for what was not given, the password without echo, and checks the answers', async () => {
-    const asked: Array<{ prompt: string; silent: boolean }> = [];
-    const io: InitIo = {
-      interactive: true,
-      ask: async (prompt, { silent }) => {
-        asked.push({ prompt, silent });
-        return prompt.startsWith('Service account password') ? 'typed-secret' : prompt.startsWith('Directory kind') ? '' : 'cn=typed,dc=example,dc=com';
-      },
-    };
-    const text = await initCommand({ values: { output: '-', 'public-url': 'http://localhost:8080', 'ldap-url': 'ldap://dc1.example.com', 'user-base': 'ou=people,dc=example,dc=com' }, positionals: [] }, io);
-    assert.deepEqual(asked.map((a) => [a.prompt.split(' (')[0]?.replace(/:$/, ''), a.silent]), [
+});
+
+/** A terminal that answers from a script, keeping what it was asked and told. */
+function scriptedTerminal(reply: (prompt: string) => string): InitIo & { asked: Array<[string, boolean]>; told: string[] } {
+  const asked: Array<[string, boolean]> = [];
+  const told: string[] = [];
+  return {
+    interactive: true,
+    asked,
+    told,
+    ask: async (prompt, { silent }) => {
+      asked.push([prompt.split(/ \(|:/)[0] as string, silent]);
+      return reply(prompt);
+    },
+    say: (text) => told.push(text),
+  };
+}
+
+/** One setting's value in a written .env, as the readers read it back (env-file.test.ts holds them equal). */
+function valueIn(text: string, name: string): string | undefined {
+  const written = new RegExp(`^${name}=(.*)$`, 'm').exec(text)?.[1];
+  return written === undefined ? undefined : readEnvValue(written);
+}
+
+const NO_TERMINAL: InitIo = { interactive: false, ask: async () => '', say: () => undefined };
+const HOST = { timeZone: 'Europe/Vienna', uid: 1234, gid: 5678 };
+const line = (values: Record<string, string | boolean>) => ({ values, positionals: [] });
+/** Every answer as options, to stdout and without trying the directory. */
+const OPTIONS = { output: '-', 'no-check': true, ...Object.fromEntries(Object.entries(ANSWERS).map(([k, v]) => [k.slice(2), v])) };
+
+describe('init: questions, options and refusals', () => {
+  it('asks only for what was not given, the password without echo, and the CA only for ldaps://', async () => {
+    const terminal = scriptedTerminal((prompt) => {
+      if (prompt.startsWith('Service account password')) return 'typed-secret';
+      if (prompt.startsWith('Directory group whose members administer')) return 'paperless-admins';
+      if (prompt.startsWith('Directory group whose members may sign in')) return 'paperless-users';
+      if (prompt.startsWith('What serves HTTPS')) return 'caddy';
+      if (prompt.startsWith('Service account DN')) return 'cn=typed,dc=example,dc=com';
+      return ''; // the default
+    });
+    const text = await initCommand(line({ output: '-', 'no-check': true, 'public-url': 'https://paperless.example.com', 'ldap-url': 'ldap://dc1.example.com', 'user-base': 'ou=people,dc=example,dc=com' }), terminal, HOST);
+    assert.deepEqual(terminal.asked, [
       ['Directory kind', false],
       ['Service account DN', false],
       ['Service account password', true],
+      ['Directory group whose members administer Paperless', false],
+      ['Directory group whose members may sign in and use Paperless', false],
+      ['What the user group may do', false],
+      ['What serves HTTPS in front', false],
+      ["Caddy's certificate", false],
     ]);
     assert.match(text, /^GATEWAY_LDAP_PRESET=openldap$/m, 'the default kind');
     assert.match(text, /^GATEWAY_LDAP_BIND_PASSWORD=typed-secret$/m);
+    assert.equal(valueIn(text, 'GATEWAY_LDAP_ALLOWED_GROUPS'), 'paperless-admins;paperless-users');
+    assert.match(text, /^COMPOSE_PROFILES=postgres,https$/m);
+    assert.match(text, /^GATEWAY_HTTPS_CERTIFICATE=auto$/m);
+    assert.match(text, /^GATEWAY_TRUST_PROXY=172\.30\.250\.250$/m);
+    assert.match(text, /^GATEWAY_PUBLISH_ADDRESS=127\.0\.0\.1$/m);
+    assert.match(text, /^GATEWAY_PUBLISH_PORT=8080$/m);
+    assert.doesNotMatch(text, /GATEWAY_LDAP_CA_FILE/, 'no CA asked for ldap:// (StartTLS is set by hand)');
+    assert.match(terminal.told.join('\n'), /provisioning\.yaml were not written/);
+
+    const ldaps = scriptedTerminal(() => '');
+    await initCommand(line({ ...OPTIONS, preset: 'openldap', 'user-permissions': 'viewer' }), ldaps, HOST);
+    assert.deepEqual(ldaps.asked, [["The directory's CA certificate, a PEM file", false]], 'ldaps://: the CA is asked, and may be left empty');
+  });
+
+  it('asks again, with the reason, while an answer is refused', async () => {
+    const replies: Record<string, string[]> = { 'What the user group may do': ['editors', 'editor'], 'What serves HTTPS in front': ['true', '10.0.0.0/8'] };
+    const terminal = scriptedTerminal((prompt) => Object.entries(replies).find(([start]) => prompt.startsWith(start))?.[1].shift() ?? '');
+    const rest = Object.fromEntries(Object.entries(OPTIONS).filter(([k]) => k !== 'tls-front'));
+    const text = await initCommand(line(rest), terminal, HOST);
+    assert.deepEqual(terminal.told.slice(0, 2), ['must be viewer or editor, not "editors"; try again.', `must be caddy (compose's https profile), none (plain HTTP), or your reverse proxy's address or CIDR (e.g. 10.0.0.5 or 10.0.0.0/24), not "true"; try again.`]);
+    assert.match(text, /^GATEWAY_TRUST_PROXY=10\.0\.0\.0\/8$/m);
+    assert.equal(valueIn(text, 'GATEWAY_LDAP_ALLOWED_GROUPS'), 'paperless-admins;Accounting, Tax');
+  });
+
+  it('gives up after five refused or empty answers, saying why', async () => {
+    const terminal = scriptedTerminal((prompt) => (prompt.startsWith('Directory kind') ? 'novell' : ''));
+    await assert.rejects(initCommand(line({ ...OPTIONS, preset: '' }), terminal, HOST), /init: nothing written: --preset: must be openldap or activedirectory or freeipa or lldap or custom, not "novell"/);
+    assert.equal(terminal.asked.filter(([p]) => p === 'Directory kind').length, 5);
+    const silent = scriptedTerminal(() => '');
+    await assert.rejects(initCommand(line({ ...OPTIONS, 'tls-front': '' }), silent, HOST), /init: nothing written: --tls-front: no answer/);
+  });
+
+  it('without a terminal, names every value it needs', async () => {
     await assert.rejects(
-      initCommand({ values: { output: '-', 'public-url': 'not a url', 'ldap-url': 'ldap://x', 'bind-dn': 'cn=a', 'bind-password': 'b', 'user-base': 'dc=x' }, positionals: [] }, io),
+      initCommand(line({ output: '-' }), NO_TERMINAL, HOST),
+      /no terminal to ask on; give --public-url, --ldap-url, --bind-dn, --bind-password, --user-base, --admin-group, --user-group, --tls-front$/,
+    );
+  });
+
+  it('refuses each wrong option by name, before writing anything', async () => {
+    const refused: Array<[Record<string, string>, RegExp]> = [
+      [{ 'user-permissions': 'admin' }, /--user-permissions: must be viewer or editor, not "admin"/],
+      [{ 'tls-front': 'true' }, /--tls-front: must be caddy .* not "true"/],
+      [{ 'tls-front': '2' }, /--tls-front: must be caddy/],
+      [{ 'tls-front': 'proxy.example.com' }, /--tls-front: must be caddy/],
+      [{ 'tls-front': 'none', certificate: 'internal' }, /--certificate: is for --tls-front caddy only/],
+      [{ 'tls-front': 'caddy', certificate: 'letsencrypt' }, /--certificate: must be auto or internal or files/],
+      [{ publish: '8080' }, /--publish: must be ADDRESS:PORT/],
+      [{ publish: '0.0.0.0:70000' }, /--publish: must be ADDRESS:PORT/],
+      [{ publish: '300.1.1.1:8080' }, /--publish: must be ADDRESS:PORT/],
+      [{ database: 'mysql' }, /--database: must be postgres or sqlite, not "mysql"/],
+      [{ preset: 'novell' }, /--preset: must be openldap or activedirectory/],
+      [{ 'ca-file': '/nonexistent/ca.pem' }, /--ca-file: cannot read \/nonexistent\/ca\.pem: no such file \(ENOENT\)/],
+      [{ 'ca-file': fileURLToPath(import.meta.url) }, /--ca-file: .* holds no PEM certificate/],
+      [{ 'admin-group': 'a;b' }, /--admin-group: a group name cannot hold ";"/],
+      [{ 'user-group': 'PAPERLESS-ADMINS' }, /--user-group: is the admin group too/],
+    ];
+    for (const [options, reason] of refused) {
+      await assert.rejects(initCommand(line({ ...OPTIONS, ...options }), NO_TERMINAL, HOST), (err: unknown) => {
+        assert.ok(err instanceof CommandUsageError, JSON.stringify(options));
+        assert.match(err.message, /^init: nothing written/);
+        assert.match(err.message, reason);
+        return true;
+      });
+    }
+    await assert.rejects(
+      initCommand(line({ ...OPTIONS, 'public-url': 'not a url' }), NO_TERMINAL, HOST),
       /nothing written[\s\S]*GATEWAY_PUBLIC_URL: must be an absolute URL/,
     );
-    await assert.rejects(
-      initCommand({ values: { output: '-' }, positionals: [] }, { interactive: false, ask: async () => '' }),
-      /no terminal to ask on; give --public-url, --ldap-url, --bind-dn, --bind-password, --user-base/,
+  });
+
+  it('writes Paperless settings from this host and the chosen database, and a mapping the gateway loads', async () => {
+    const text = await initCommand(line({ ...OPTIONS, database: 'sqlite', publish: '[::1]:8443', 'user-permissions': 'editor' }), NO_TERMINAL, HOST);
+    const expected = {
+      COMPOSE_PROFILES: '',
+      PAPERLESS_DBHOST: '',
+      PAPERLESS_TIME_ZONE: 'Europe/Vienna',
+      PAPERLESS_OCR_LANGUAGE: 'eng',
+      USERMAP_UID: '1234',
+      USERMAP_GID: '5678',
+      GATEWAY_PUBLISH_ADDRESS: '[::1]',
+      GATEWAY_PUBLISH_PORT: '8443',
+      GATEWAY_TRUST_PROXY: '10.0.0.5',
+    };
+    for (const [name, value] of Object.entries(expected)) assert.equal(valueIn(text, name), value, name);
+    const mapping = parseMapping(renderMappingFile({ adminGroup: 'cn=Admins\\, IT,ou=groups,dc=example,dc=com', userGroup: 'Accounting, "Tax"', userPermissions: 'editor' }), 'provisioning.yaml');
+    assert.deepEqual(mapping.permissions, ['add_uisettings', 'change_uisettings', 'view_uisettings'], 'nobody gets anything beyond the UI directly');
+    assert.deepEqual(
+      mapping.groups.map((g) => [g.ldap, g.paperless, g.permissions, g.superuser]),
+      [
+        ['cn=Admins\\, IT,ou=groups,dc=example,dc=com', 'Admins, IT', ['all'], true],
+        ['Accounting, "Tax"', 'Accounting, "Tax"', ['editor'], false],
+      ],
     );
+  });
+
+  it('warns when the public URL is https and nothing in front serves it', async () => {
+    const terminal = scriptedTerminal(() => '');
+    await initCommand(line({ ...OPTIONS, 'tls-front': 'none' }), terminal, HOST);
+    assert.match(terminal.told.join('\n'), /warning: the public URL is https, but nothing in front serves HTTPS \(--tls-front none\)/);
+    const quiet = scriptedTerminal(() => '');
+    await initCommand(line({ ...OPTIONS, 'tls-front': 'none', 'public-url': 'http://paperless.internal:8080' }), quiet, HOST);
+    assert.doesNotMatch(quiet.told.join('\n'), /warning/);
+  });
+
+  it('tries the directory unless --no-check: one that does not answer stops it, and nothing is written', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'plg-init-check-'));
+    try {
+      const unreachable = { ...Object.fromEntries(Object.entries(OPTIONS).filter(([k]) => k !== 'no-check')), output: join(dir, '.env'), 'ldap-url': 'ldap://127.0.0.1:1' };
+      await assert.rejects(initCommand(line(unreachable), NO_TERMINAL, HOST), (err: unknown) => {
+        assert.ok(err instanceof InitDirectoryCheckError);
+        assert.match(err.message, /FAIL service account and search bases: /);
+        assert.match(err.message, /--no-check skips this/);
+        return true;
+      });
+      assert.deepEqual(readdirSync(dir), []);
+      assert.match(await initCommand(line({ ...unreachable, 'no-check': true }), NO_TERMINAL, HOST), /^Wrote /);
+      assert.deepEqual(readdirSync(dir).sort(), ['.env', 'provisioning.yaml']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -128,6 +128,9 @@ export interface Asker {
   say(text: string): void;
 }
 
+/** How often a question is asked before init gives up. */
+const MAX_ATTEMPTS = 5;
+
 /** Each value: given, else asked on a terminal (again, with the reason, while refused), else its default. */
 export async function collectAnswers(options: Given, io: Asker): Promise<Given> {
   const problems = refusals(options);
@@ -145,15 +148,19 @@ export async function collectAnswers(options: Given, io: Asker): Promise<Given> 
       if (fallback !== undefined) given[q.flag] = fallback;
       continue;
     }
-    for (;;) {
+    let reason = 'no answer';
+    for (let attempt = 0; ; attempt++) {
+      // A terminal that never gives an acceptable answer (a script piping the wrong thing) must not loop forever.
+      if (attempt === MAX_ATTEMPTS) throw new CommandUsageError(`init: nothing written: --${q.flag}: ${reason}`);
       const value = (await io.ask(q.prompt, { silent: q.silent === true, ...(fallback ? { fallback } : {}) })) || fallback || '';
       if (value === '' && !q.optional) continue;
-      const reason = value === '' ? undefined : q.check?.(value, given);
-      if (!reason) {
+      const refused = value === '' ? undefined : q.check?.(value, given);
+      if (!refused) {
         if (value !== '') given[q.flag] = value;
         break;
       }
-      io.say(`${reason}; try again.`);
+      reason = refused;
+      io.say(`${refused}; try again.`);
     }
   }
   const late = refusals(given);
