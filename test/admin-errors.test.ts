@@ -175,20 +175,32 @@ describe('sync against a directory that caps the service account', () => {
   });
 });
 
-describe('sync over many users once the directory allows the listing', () => {
+describe('listing many users once the directory allows it', () => {
   let slapd: Slapd;
   before(async () => {
-    slapd = new Slapd({ limits: [`dn.exact="${SERVICE_DN}" size=1000 size.prtotal=unlimited`] });
+    // README's line for the service account, with pages of at most 200 entries.
+    slapd = new Slapd({ limits: [`dn.exact="${SERVICE_DN}" size=1000 size.pr=200 size.prtotal=unlimited`] });
     await slapd.start();
     await slapd.seed();
     await slapd.ldapadd(Array.from({ length: 3000 }, (_, i) => `dn: ${userDn(`p${i}`)}\nobjectClass: inetOrgPerson\nuid: p${i}\ncn: Person ${i}\nsn: Person\n`).join('\n'));
   });
   after(async () => slapd?.destroy());
+  const directory = (env: Record<string, string> = {}) =>
+    new LdapDirectory(loadConfig({ ...baseEnv({ ldapUrl: slapd.url, redisUrl: 'redis://127.0.0.1:1', upstreamUrl: 'http://127.0.0.1:1', port: 1 }), ...env }).ldap);
 
-  it('lists every user, page by page, with the README\'s limits line', async () => {
-    const config = loadConfig(baseEnv({ ldapUrl: slapd.url, redisUrl: 'redis://127.0.0.1:1', upstreamUrl: 'http://127.0.0.1:1', port: 1 }));
+  it('pages larger than the directory allows are named with GATEWAY_LDAP_PAGE_SIZE', async () => {
+    const listing = async () => {
+      for await (const _ of directory().listUsers()) assert.fail('no page should arrive');
+    };
+    await assert.rejects(listing(), (err: Error) => {
+      assert.equal(err.message, `the directory refuses pages of 500 entries for the service account ${SERVICE_DN}: lower GATEWAY_LDAP_PAGE_SIZE, or allow larger pages (OpenLDAP: limits dn.exact="${SERVICE_DN}" size.pr=500)`);
+      return true;
+    });
+  });
+
+  it('lists every user, page by page, with pages it allows', async () => {
     let listed = 0;
-    for await (const _ of new LdapDirectory(config.ldap).listUsers()) listed++;
+    for await (const _ of directory({ GATEWAY_LDAP_PAGE_SIZE: '200' }).listUsers()) listed++;
     assert.equal(listed, 3003);
   });
 });
