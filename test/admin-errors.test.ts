@@ -123,6 +123,18 @@ describe('a directory that does not fit the settings is named in the admin\'s wo
     }
   });
 
+  it('an expired certificate says so and where to renew it', async () => {
+    const expired = new Slapd({ tls: true, certificateExpired: true });
+    try {
+      await expired.start();
+      const check = await runCliToEnd(['check-config'], { ...stack.gateway.env, GATEWAY_LDAP_URL: `ldaps://localhost:${expired.tlsPort}`, GATEWAY_LDAP_CA_FILE: expired.caFile });
+      assert.equal(check.code, 1);
+      assert.match(check.stdout, /✘ directory: service account: the directory's certificate is not valid now \(ldaps:\/\/localhost:\d+: certificate has expired\)\n {4}fix: renew the certificate on the directory server/);
+    } finally {
+      await expired.destroy();
+    }
+  });
+
   it('GATEWAY_LDAP_TLS_SKIP_VERIFY=true is a warning in check-config and at start-up', async () => {
     const env = { GATEWAY_LDAP_URL: ldapsAs('127.0.0.1'), GATEWAY_LDAP_TLS_SKIP_VERIFY: 'true' };
     const check = await runCliToEnd(['check-config'], { ...stack.gateway.env, ...env });

@@ -30,7 +30,8 @@ export class Slapd {
    */
   /**
    * `certificateNames`: the names the server certificate is for (its subjectAltName; default
-   * 127.0.0.1 and localhost), to test a gateway that reaches the server by another name.
+   * 127.0.0.1 and localhost), to test a gateway that reaches the server by another name;
+   * `certificateExpired`: a server certificate that expired in 2020.
    * `limits`: slapd.conf `limits` lines (e.g. a size limit for the service account), `sizeLimit`
    * the server-wide `sizelimit` (slapd's default is 500).
    */
@@ -42,6 +43,7 @@ export class Slapd {
       ppolicy?: boolean;
       stats?: boolean;
       certificateNames?: string[];
+      certificateExpired?: boolean;
       limits?: string[];
       sizeLimit?: string;
     } = {},
@@ -78,7 +80,13 @@ export class Slapd {
     ssl(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', 'server.key', '-out', 'server.csr']);
     const names = (this.options.certificateNames ?? ['127.0.0.1', 'localhost']).map((n) => (/^[\d.]+$|:/.test(n) ? `IP:${n}` : `DNS:${n}`));
     writeFileSync(join(d, 'ext.cnf'), `subjectAltName=${names.join(',')}\nextendedKeyUsage=serverAuth\n`);
-    ssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-out', 'server.pem', '-extfile', 'ext.cnf']);
+    if (this.options.certificateExpired) {
+      // `openssl x509` cannot date a certificate in the past; `openssl ca` can.
+      writeFileSync(join(d, 'index.txt'), '');
+      writeFileSync(join(d, 'serial'), '01\n');
+      writeFileSync(join(d, 'ca.cnf'), `[ca]\ndefault_ca=d\n[d]\ndatabase=index.txt\nnew_certs_dir=.\nserial=serial\ndefault_md=sha256\npolicy=p\n[p]\ncommonName=supplied\n[ext]\n${readFileSync(join(d, 'ext.cnf'), 'utf8')}`);
+      ssl(['ca', '-batch', '-config', 'ca.cnf', '-cert', 'ca.pem', '-keyfile', 'ca.key', '-in', 'server.csr', '-out', 'server.pem', '-startdate', '20200101000000Z', '-enddate', '20200102000000Z', '-extensions', 'ext', '-notext']);
+    } else ssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-out', 'server.pem', '-extfile', 'ext.cnf']);
     return `TLSCACertificateFile ${join(d, 'ca.pem')}\nTLSCertificateFile ${join(d, 'server.pem')}\nTLSCertificateKeyFile ${join(d, 'server.key')}\n`;
   }
 
