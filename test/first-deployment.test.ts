@@ -160,7 +160,8 @@ describe('first deployment: init against a directory with its own CA', () => {
     const env = join(folder, '.env');
     const res = await init(env, answers(slapd, port));
     assert.equal(res.code, 0, res.stderr);
-    assert.match(res.stdout, /^Wrote .*\.env, .*provisioning\.yaml, .*certs\/ldap-ca\.pem\./);
+    assert.match(res.stdout, /^Wrote .*\.env, .*provisioning\.yaml, .*certs\/ldap-ca\.pem, and made the folders consume and export\./);
+    assert.equal(statSync(join(folder, 'export')).uid, process.getuid?.(), "export is the user's, not root's as docker would make it");
     assert.equal(statSync(env).mode & 0o777, 0o600);
     assert.equal(readFileSync(join(folder, 'certs/ldap-ca.pem'), 'utf8'), readFileSync(slapd.caFile, 'utf8'));
     written = readDotenv(env);
@@ -189,7 +190,7 @@ describe('first deployment: init against a directory with its own CA', () => {
     const beside = await init(join(mappingOnly, '.env'), answers(slapd, port), ['--no-check']);
     assert.equal(beside.code, 2);
     assert.match(beside.stderr, /provisioning\.yaml exists; init never overwrites it/);
-    assert.deepEqual(readdirSync(mappingOnly), ['provisioning.yaml'], 'no .env written either');
+    assert.deepEqual(readdirSync(mappingOnly), ['provisioning.yaml'], 'no .env written either, no folder made');
   });
 
   it('compose validates with the written .env and runs its postgres profile', () => {

@@ -71,7 +71,7 @@ describe('first run: init, then compose', () => {
     const envFile = join(dir, '.env');
     const res = await runToEnd(['init', '--output', envFile, ...Object.entries(ANSWERS).flat(), NO_CHECK]);
     assert.equal(res.code, 0, res.stderr);
-    assert.match(res.stdout, /Wrote .*\.env, .*provisioning\.yaml\./);
+    assert.match(res.stdout, /Wrote .*\.env, .*provisioning\.yaml, and made the folders consume and export\./);
     assert.equal(statSync(envFile).mode & 0o777, 0o600);
     const text = readFileSync(envFile, 'utf8');
     for (const [name, pattern] of [
@@ -307,7 +307,7 @@ describe('init: questions, options and refusals', () => {
       });
       assert.deepEqual(readdirSync(dir), []);
       assert.match(await initCommand(line({ ...unreachable, 'no-check': true }), NO_TERMINAL, HOST), /^Wrote /);
-      assert.deepEqual(readdirSync(dir).sort(), ['.env', 'provisioning.yaml']);
+      assert.deepEqual(readdirSync(dir).sort(), ['.env', 'consume', 'export', 'provisioning.yaml'], "and Paperless's folders, the user's own");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -29,7 +29,8 @@ export const INIT: CommandSpec = {
     'service account, one user search, both groups) and writes nothing when that fails.',
     'Beside FILE it writes provisioning.yaml (what each group may do in Paperless) and, with',
     '--ca-file, certs/ldap-ca.pem. It never overwrites: an existing FILE or provisioning.yaml is an error.',
-    'In Docker: docker run --rm -it --user "$(id -u):$(id -g)" -v "$PWD:/out" paperless-ldap-gateway:local init --output /out/.env',
+    'In Docker (the CA in this folder; TZ for Paperless\'s time zone, UTC without it):',
+    '  docker run --rm -it --user "$(id -u):$(id -g)" -e TZ="$(cat /etc/timezone)" -v "$PWD:/out" paperless-ldap-gateway:local init --output /out/.env --ca-file /out/ca.pem',
   ],
   options: {
     output: { type: 'string', value: 'FILE', description: 'the .env to write (default .env; - prints it alone, writing nothing)' },
@@ -54,6 +55,8 @@ export const INIT: CommandSpec = {
 
 /** Values compose sets itself; init checks the answers as the gateway will run with them. */
 const COMPOSE_FIXED = { GATEWAY_UPSTREAM_URL: 'http://paperless:8000', GATEWAY_REDIS_URL: 'redis://redis:6379/0' };
+/** The folders compose mounts into Paperless beside the .env. */
+const PAPERLESS_FOLDERS = ['consume', 'export'];
 /** Where the check reads the mapping init is about to write (it is not on disk yet). */
 const MAPPING_UNDER_CHECK = 'provisioning.yaml';
 
@@ -108,7 +111,8 @@ export async function initCommand(line: CommandLine, io: InitIo = terminalIo(), 
   }
   writeAll(targets, envText, mappingText);
   const written = [output, targets.mapping, ...(targets.ca ? [targets.ca.to] : [])];
-  return `Wrote ${written.join(', ')}. Next, beside them: docker compose up -d (README: "Production").\n`;
+  const files = answers.tlsFront.kind === 'caddy' && answers.tlsFront.certificate === 'files' ? ' put your certificate and key in certs/https.crt and certs/https.key, then' : '';
+  return `Wrote ${written.join(', ')}, and made the folders consume and export. Next, beside them:${files} docker compose up -d (README: "Production").\n`;
 }
 
 /** What the admin should know before relying on the answers. */
@@ -146,6 +150,9 @@ function writeAll(targets: Targets, envText: string, mappingText: string): void 
       mkdirSync(dirname(targets.ca.to), { recursive: true });
       write(targets.ca.to, targets.ca.text, 0o644);
     }
+    // Made now, by whoever runs init (USERMAP_UID): a folder docker makes for a bind mount is root's,
+    // and Paperless, running as that user, could not write its exports there.
+    for (const folder of PAPERLESS_FOLDERS) mkdirSync(join(dirname(targets.env), folder), { recursive: true });
   } catch (err) {
     for (const path of done) rmSync(path, { force: true });
     const code = (err as NodeJS.ErrnoException).code;
