@@ -28,7 +28,7 @@ interface Service {
 
 interface Resolved {
   services: Record<string, Service>;
-  networks: { default: { ipam: { config: Array<{ subnet: string; ip_range?: string }> } } };
+  networks: Record<'default' | 'front', { ipam: { config: Array<{ subnet: string; ip_range?: string }> } }>;
   volumes: Record<string, unknown>;
 }
 
@@ -40,7 +40,7 @@ function newEnv(profiles: string): string {
   const lines = [`COMPOSE_PROFILES=${profiles}`, 'PAPERLESS_TIME_ZONE=Europe/Berlin', 'PAPERLESS_OCR_LANGUAGE=deu+eng', 'USERMAP_UID=1001', 'USERMAP_GID=1002'];
   if (profiles.includes('postgres')) lines.push('PAPERLESS_DBHOST=postgres', 'PAPERLESS_DBPASS=9f2c4e1d8b7a60513c2e4f6a8b0d1e3f');
   if (profiles.includes('https')) {
-    lines.push('GATEWAY_PUBLISH_ADDRESS=127.0.0.1', 'GATEWAY_PUBLISH_PORT=8080', 'GATEWAY_HTTPS_CERTIFICATE=internal', 'GATEWAY_TRUST_PROXY=172.30.250.250');
+    lines.push('GATEWAY_PUBLISH_ADDRESS=127.0.0.1', 'GATEWAY_PUBLISH_PORT=8080', 'GATEWAY_HTTPS_CERTIFICATE=internal', 'GATEWAY_TRUST_PROXY=172.30.251.250');
   } else {
     lines.push('GATEWAY_PUBLISH_ADDRESS=0.0.0.0', 'GATEWAY_PUBLISH_PORT=8080');
   }
@@ -140,10 +140,14 @@ describe('compose.yaml profiles, with the .env init writes', () => {
     const { caddy, gateway } = resolved.services;
     assert.deepEqual(hostPorts(gateway), ['127.0.0.1:8080:8080/tcp']);
     assert.deepEqual(hostPorts(caddy), ['443:443/tcp', '443:443/udp', '80:80/tcp']);
-    const address = caddy?.networks?.default?.ipv4_address ?? '';
-    const [network] = resolved.networks.default.ipam.config;
+    const address = caddy?.networks?.front?.ipv4_address ?? '';
+    assert.deepEqual(Object.keys(caddy?.networks ?? {}), ['front'], 'Caddy reaches the gateway alone, never Paperless');
+    assert.deepEqual(Object.keys(gateway?.networks ?? {}).sort(), ['default', 'front']);
+    const [network] = resolved.networks.front.ipam.config;
     assert.ok(network?.ip_range, 'docker hands out addresses from a range');
-    assert.equal(address, '172.30.250.250');
+    assert.equal(address, '172.30.251.250');
+    // Existing installs: the default network is as it always was, so docker recreates nothing.
+    assert.deepEqual(resolved.networks.default.ipam.config, [{ subnet: '172.30.250.0/24' }]);
     assert.ok(inCidr(address, network.subnet), `${address} is inside ${network.subnet}`);
     assert.ok(!inCidr(address, network.ip_range), `${address} is outside ${network.ip_range}, so no other container gets it`);
     assert.ok(inCidr(network.ip_range.split('/')[0] ?? '', network.subnet), 'the range is inside the subnet');
@@ -177,7 +181,7 @@ describe('compose.yaml profiles, with the .env init writes', () => {
     for (const name of ['GATEWAY_PUBLISH_ADDRESS', 'GATEWAY_PUBLISH_PORT', 'GATEWAY_HTTPS_CERTIFICATE']) assert.ok(name in env, `${name} reaches the gateway`);
     const config = loadConfig({ ...env, GATEWAY_PROVISIONING_FILE: join(dir, 'provisioning.yaml') });
     assert.equal(config.server.port, 8080);
-    assert.deepEqual(config.server.trustProxy, ['172.30.250.250']);
+    assert.deepEqual(config.server.trustProxy, ['172.30.251.250']);
   });
 });
 
