@@ -161,10 +161,12 @@ describe('first deployment: init against a directory with its own CA', () => {
     const res = await init(env, answers(slapd, port));
     assert.equal(res.code, 0, res.stderr);
     assert.match(res.stdout, /^Wrote .*\.env, .*provisioning\.yaml, .*certs\/ldap-ca\.pem, and made the folders consume and export\./);
-    assert.equal(statSync(join(folder, 'export')).uid, process.getuid?.(), "export is the user's, not root's as docker would make it");
     assert.equal(statSync(env).mode & 0o777, 0o600);
     assert.equal(readFileSync(join(folder, 'certs/ldap-ca.pem'), 'utf8'), readFileSync(slapd.caFile, 'utf8'));
     written = readDotenv(env);
+    const paperlessUser = Number(written.USERMAP_UID);
+    assert.equal(paperlessUser, process.getuid?.() === 0 ? 1000 : process.getuid?.(), 'USERMAP_UID: who runs init, or 1000 for root');
+    for (const made of ['consume', 'export']) assert.equal(statSync(join(folder, made)).uid, paperlessUser, `${made} belongs to the user Paperless runs as`);
     assert.equal(written.GATEWAY_LDAP_ALLOWED_GROUPS, 'paperless-admins;paperless-users');
     assert.equal(written.GATEWAY_LDAP_CA_FILE, '/config/certs/ldap-ca.pem');
     assert.equal(written.GATEWAY_TRUST_PROXY, 'false');
@@ -212,7 +214,8 @@ describe('first deployment: init against a directory with its own CA', () => {
     const { services } = parse(composeConfig(dir).stdout) as { services: Record<string, ComposeService> };
     assert.deepEqual(servicesUp(dir).sort(), ['caddy', 'gateway', 'paperless', 'paperless-bootstrap', 'postgres', 'redis'], 'both profiles run');
     assert.ok(services.caddy);
-    const caddyAddress = Object.values(services.caddy.networks ?? {})[0]?.ipv4_address;
+    const caddyAddress = Object.values(services.caddy.networks ?? {}).find((n) => n?.ipv4_address)?.ipv4_address;
+    assert.ok(caddyAddress, 'Caddy has a fixed address');
     assert.equal(env.GATEWAY_TRUST_PROXY, caddyAddress, "the one address the gateway trusts is Caddy's");
     const published = JSON.stringify(services.gateway?.ports);
     assert.match(published, /127\.0\.0\.1/, `the gateway's port is published on the loopback only: ${published}`);

@@ -16,7 +16,7 @@ import { InitDirectoryCheckError } from '../src/cli/init-errors.js';
 import { renderMappingFile } from '../src/cli/mapping-file.js';
 import { parseMapping } from '../src/config/mapping.js';
 import { CommandUsageError } from '../src/server/usage-error.js';
-import { readEnvValue, SERVICE_ACCOUNT } from '../src/cli/env-file.js';
+import { HTTPS_PROXY_ADDRESS, readEnvValue, SERVICE_ACCOUNT } from '../src/cli/env-file.js';
 import { COMPOSE_VARIABLES, loadConfig } from '../src/config/load.js';
 import { envSchema, SECRET_VARIABLES } from '../src/config/schema.js';
 import { DjangoUpstream } from './support/django-upstream.js';
@@ -112,7 +112,14 @@ describe('first run: init, then compose', () => {
       writeFileSync(join(full, 'provisioning.yaml'), readFileSync(join(dir, 'provisioning.yaml')));
       const base = readFileSync(join(dir, '.env'), 'utf8');
       // Compose reads these itself (an address, a port, a path), so they get values it can use.
-      const usable: Record<string, string> = { GATEWAY_PUBLISH_ADDRESS: '127.0.0.1', GATEWAY_PUBLISH_PORT: '8081', GATEWAY_PROVISIONING_HOST_FILE: './provisioning.yaml' };
+      const usable: Record<string, string> = {
+        GATEWAY_PUBLISH_ADDRESS: '127.0.0.1',
+        GATEWAY_PUBLISH_PORT: '8081',
+        GATEWAY_PROVISIONING_HOST_FILE: './provisioning.yaml',
+        GATEWAY_FRONT_SUBNET: '172.30.252.0/24',
+        GATEWAY_FRONT_IP_RANGE: '172.30.252.0/25',
+        GATEWAY_HTTPS_PROXY_ADDRESS: '172.30.252.250',
+      };
       const value = (n: string) => usable[n] ?? `value-of-${n}`;
       writeFileSync(join(full, '.env'), `${base}\n${names.map((n) => `${n}=${value(n)}`).join('\n')}\n`);
       const env = composeConfig(full).services.gateway?.environment ?? {};
@@ -193,11 +200,11 @@ describe('init: questions, options and refusals', () => {
     assert.equal(valueIn(text, 'GATEWAY_LDAP_ALLOWED_GROUPS'), 'paperless-admins;paperless-users');
     assert.match(text, /^COMPOSE_PROFILES=postgres,https$/m);
     assert.match(text, /^GATEWAY_HTTPS_CERTIFICATE=auto$/m);
-    assert.match(text, /^GATEWAY_TRUST_PROXY=172\.30\.250\.250$/m);
+    assert.equal(valueIn(text, 'GATEWAY_TRUST_PROXY'), HTTPS_PROXY_ADDRESS, "Caddy's address (first-deployment.test.ts holds it equal to compose's)");
     assert.match(text, /^GATEWAY_PUBLISH_ADDRESS=127\.0\.0\.1$/m);
     assert.match(text, /^GATEWAY_PUBLISH_PORT=8080$/m);
     assert.doesNotMatch(text, /GATEWAY_LDAP_CA_FILE/, 'no CA asked for ldap:// (StartTLS is set by hand)');
-    assert.match(terminal.told.join('\n'), /provisioning\.yaml were not written/);
+    assert.match(terminal.told.join('\n'), /provisioning\.yaml was not written/);
 
     const ldaps = scriptedTerminal(() => '');
     await initCommand(line({ ...OPTIONS, preset: 'openldap', 'user-permissions': 'viewer' }), ldaps, HOST);

@@ -52,7 +52,7 @@ export const CONTAINER_CERTS = '/config/certs';
 /** The directory's CA as init copies it: ./certs/ldap-ca.pem beside the .env. */
 export const CA_COPY = 'ldap-ca.pem';
 /** The caddy service's fixed address on compose's network (outside docker's dynamic range). */
-export const HTTPS_PROXY_ADDRESS = '172.30.250.250';
+export const HTTPS_PROXY_ADDRESS = '172.30.251.250';
 
 /** The name of the gateway's own Paperless account, made by compose's paperless-bootstrap service. */
 export const SERVICE_ACCOUNT = 'gateway+service';

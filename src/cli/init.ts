@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { read } from 'read';
 import type { Config } from '../config/config.js';
@@ -104,12 +104,12 @@ export async function initCommand(line: CommandLine, io: InitIo = terminalIo(), 
   }
   if (output === '-') {
     io.say(
-      `init: printed the .env only; provisioning.yaml${targets.ca ? ` and certs/${CA_COPY}` : ''} were not written. ` +
-        'Run init with --output FILE to write them beside the .env (README: "Production").',
+      `init: printed the .env only; ${targets.ca ? `provisioning.yaml and certs/${CA_COPY} were` : 'provisioning.yaml was'} not written. ` +
+        `Run init with --output FILE to write ${targets.ca ? 'them' : 'it'} beside the .env (README: "Production").`,
     );
     return envText;
   }
-  writeAll(targets, envText, mappingText);
+  writeAll(targets, envText, mappingText, host);
   const written = [output, targets.mapping, ...(targets.ca ? [targets.ca.to] : [])];
   const files = answers.tlsFront.kind === 'caddy' && answers.tlsFront.certificate === 'files' ? ' put your certificate and key in certs/https.crt and certs/https.key, then' : '';
   return `Wrote ${written.join(', ')}, and made the folders consume and export. Next, beside them:${files} docker compose up -d (README: "Production").\n`;
@@ -136,7 +136,7 @@ function refuseExisting(targets: Targets): void {
 }
 
 /** Writes the .env (0600: it holds the secrets), the mapping and the CA; on a failure, removes what it wrote. */
-function writeAll(targets: Targets, envText: string, mappingText: string): void {
+function writeAll(targets: Targets, envText: string, mappingText: string, host: HostFacts): void {
   const done: string[] = [];
   const write = (path: string, text: string, mode: number) => {
     // 'wx': never overwrite, even a file that appeared since refuseExisting looked.
@@ -152,7 +152,13 @@ function writeAll(targets: Targets, envText: string, mappingText: string): void 
     }
     // Made now, by whoever runs init (USERMAP_UID): a folder docker makes for a bind mount is root's,
     // and Paperless, running as that user, could not write its exports there.
-    for (const folder of PAPERLESS_FOLDERS) mkdirSync(join(dirname(targets.env), folder), { recursive: true });
+    for (const folder of PAPERLESS_FOLDERS) {
+      const path = join(dirname(targets.env), folder);
+      if (existsSync(path)) continue;
+      mkdirSync(path);
+      // Run as root (USERMAP_* then say 1000): hand the folders to the user Paperless runs as.
+      if (process.getuid?.() === 0) chownSync(path, host.uid, host.gid);
+    }
   } catch (err) {
     for (const path of done) rmSync(path, { force: true });
     const code = (err as NodeJS.ErrnoException).code;
