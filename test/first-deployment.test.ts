@@ -105,7 +105,6 @@ async function bootstrap(upstream: Upstream, folder: string, token: string): Pro
 
 describe('first deployment: init against a directory with its own CA', () => {
   const slapd = new Slapd({ tls: true });
-  const redis = new RedisServer();
   let port: number;
   let folder: string;
   let written: Record<string, string>;
@@ -117,12 +116,13 @@ describe('first deployment: init against a directory with its own CA', () => {
   };
 
   before(async () => {
-    await Promise.all([slapd.start().then(() => slapd.seed()), redis.start()]);
+    await slapd.start();
+    await slapd.seed();
     port = await freePort();
     folder = emptyFolder();
   });
   after(async () => {
-    await Promise.all([slapd.destroy(), redis.destroy()]);
+    await slapd.destroy();
     for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -225,16 +225,18 @@ describe('first deployment: init against a directory with its own CA', () => {
     describe(`the gateway from exactly what init wrote (${kind})`, () => {
       let upstream: Upstream;
       let gateway: GatewayProcess;
+      // Its own Redis per Paperless: the gateway remembers in Redis whom it provisioned already.
+      const gatewayRedis = new RedisServer();
       let changed: Record<string, string>;
       before(async () => {
         assert.ok(written, 'init wrote the .env (the test above)');
         upstream = createUpstream(kind);
-        await upstream.start();
+        await Promise.all([upstream.start(), gatewayRedis.start()]);
         await bootstrap(upstream, folder, written.GATEWAY_PAPERLESS_TOKEN as string);
         // Only what compose.yaml fixes for the gateway, and where its volumes put the files.
         changed = {
           GATEWAY_UPSTREAM_URL: upstream.url,
-          GATEWAY_REDIS_URL: redis.url,
+          GATEWAY_REDIS_URL: gatewayRedis.url,
           GATEWAY_PORT: String(port),
           GATEWAY_HOST: '127.0.0.1',
           GATEWAY_PROVISIONING_FILE: join(folder, 'provisioning.yaml'),
@@ -245,7 +247,7 @@ describe('first deployment: init against a directory with its own CA', () => {
       });
       after(async () => {
         await gateway?.stop();
-        await upstream?.destroy();
+        await Promise.all([upstream?.destroy(), gatewayRedis.destroy()]);
       });
 
       it('changes nothing but addresses', () => {
