@@ -32,11 +32,14 @@ export async function baseSearchError(client: Client, setting: BaseSetting, base
   return err instanceof NoSuchObjectError ? missingBase(client, setting, base, err) : err;
 }
 
-/** Throws missingBase unless the service account can read `base` itself. */
+/**
+ * Throws missingBase when the directory answers a search of `base` with noSuchObject. Only that
+ * answer counts: some servers (LLDAP) answer a base search of their OUs without the entry itself,
+ * and a readiness check must not fail a directory that works.
+ */
 export async function requireBase(client: Client, setting: BaseSetting, base: string): Promise<void> {
   try {
-    const { searchEntries } = await client.search(base, { scope: 'base', filter: '(objectClass=*)', attributes: ['1.1'] });
-    if (searchEntries.length === 0) throw new NoSuchObjectError();
+    await client.search(base, { scope: 'base', filter: '(objectClass=*)', attributes: ['1.1'] });
   } catch (err) {
     throw await baseSearchError(client, setting, base, err);
   }
