@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../src/config/load.js';
 import type { DirectoryUser } from '../src/directory/directory.js';
-import { DirectoryUnavailableError, InvalidCredentialsError } from '../src/directory/errors.js';
+import { DirectorySettingError, DirectoryUnavailableError, InvalidCredentialsError } from '../src/directory/errors.js';
 import { LdapDirectory } from '../src/directory/ldap-directory.js';
 import { sameDn } from '../src/directory/dn.js';
 import { GROUP_BASE, groupDn, USER_BASE, userDn } from './support/directory-data.js';
@@ -148,6 +148,8 @@ describe('LDAP directory against a real slapd', () => {
     assert.deepEqual(await d.missingGroups(asked), ['paperless-user', groupDn('paperless-auditors'), userDn('alice'), 'cn=paperless-users,ou=people,dc=example,dc=com']);
     const narrow = directory(slapd, { GATEWAY_LDAP_GROUP_BASE: 'ou=people,dc=example,dc=com' });
     assert.deepEqual(await narrow.missingGroups(['paperless-users', groupDn('paperless-users')]), ['paperless-users', groupDn('paperless-users')], 'groups outside the group base are missing');
+    const typo = directory(slapd, { GATEWAY_LDAP_GROUP_BASE: 'ou=grops,dc=example,dc=com' });
+    await assert.rejects(typo.missingGroups(['paperless-users']), (err) => err instanceof DirectorySettingError && /^GATEWAY_LDAP_GROUP_BASE "ou=grops,dc=example,dc=com" does not exist in the directory/.test(err.detail));
     const down = directory(slapd, { GATEWAY_LDAP_URL: `ldap://127.0.0.1:${await freePort()}` });
     await assert.rejects(down.missingGroups(['paperless-users']), DirectoryUnavailableError);
   });
