@@ -37,8 +37,8 @@ export function renderMappingFile(answers: Pick<InitAnswers, 'adminGroup' | 'use
       editor ? 'editor = see, add, change and delete documents, tags, correspondents, ...' : 'viewer = see documents, tags, correspondents, ...'
     }`,
     `  # (${editor ? 'viewer' : 'editor'} instead: ${editor ? 'see only' : 'also add, change and delete'}). Paperless shows them a document when it has no owner,`,
-    '  # when they own it, or when it is shared with them or with this Paperless group; README: "Provisioning',
-    '  # Paperless" says how an office shares documents with a group.',
+    '  # when they own it, or when it is shared with them or with this Paperless group. How an office',
+    '  # shares documents with a group: README, "Production", "Who sees which documents".',
     `  - ldap: ${yamlString(answers.userGroup)}`,
     ...paperlessGroupLine(answers.userGroup),
     `    permissions: [${answers.userPermissions}]`,
