@@ -118,7 +118,7 @@ async function scrape(metrics: MetricsSource, authorization: string | undefined,
 /**
  * GATEWAY_METRICS_ADDRESS: a listener that serves only GET /metrics, for a network only
  * Prometheus reaches. Plain Node, not Express: it runs in the proxying thread, which Express
- * objects would slow down (README "Performance").
+ * objects would slow down (CONTRIBUTING.md, "Two threads in each process").
  */
 export function metricsListener(metrics: MetricsSource, token: string | undefined): (req: IncomingMessage, res: ServerResponse) => void {
   const send = (res: ServerResponse, answer: ScrapeAnswer) => {

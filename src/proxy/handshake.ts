@@ -40,7 +40,7 @@ export interface HandshakeAttempt {
  * Why not http-proxy-3, which carried websockets before: it speaks through Node's HTTP client,
  * whose requests and client-side answers share Node's HTTP functions with the server's. After a
  * few thousand websockets V8 had re-optimized those functions for both kinds of object, and every
- * proxied request paid for it afterwards (README "Performance", after heavy use).
+ * proxied request paid for it afterwards (test/bench/HISTORY.md, "After heavy use").
  */
 export class Handshake<Owner> implements Dispatcher.DispatchHandler {
   private controller?: Dispatcher.DispatchController;

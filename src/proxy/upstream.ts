@@ -24,7 +24,7 @@ export type SetCookieFilter = (setCookies: string[], session: LoadedSession | un
  * streamed both ways.
  */
 export class Upstream {
-  /** undici (about twice http-proxy-3's requests per second; README "Performance"). */
+  /** undici (about twice http-proxy-3's requests per second; test/bench/HISTORY.md, "The forwarding core"). */
   private readonly http: HttpCore<LoadedSession>;
   private setCookieFilter?: SetCookieFilter;
 

@@ -21,8 +21,8 @@ import { closeGracefully, listenOn } from './shutdown.js';
  * The gateway's own pages (sign-in, sign-out, account, health, metrics), in a thread of their
  * own. Express gives every request and response it serves a prototype and properties of its own;
  * in the proxying thread those objects made V8 re-optimize Node's shared HTTP functions for
- * several shapes, and every proxied request ran slower after the first sign-ins (README
- * "Performance"). Here they meet only each other. The proxying thread hands each page request
+ * several shapes, and every proxied request ran slower after the first sign-ins
+ * (test/bench/HISTORY.md, "After heavy use"). Here they meet only each other. The proxying thread hands each page request
  * over loopback with a secret, and appends the client's address to X-Forwarded-For.
  */
 async function run(port: MessagePort, data: PagesThreadData): Promise<void> {

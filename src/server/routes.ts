@@ -142,8 +142,8 @@ export type ProxiedPath = ReturnType<typeof buildRequestPath>;
 
 /**
  * The gateway's own pages on Express (sign-in, sign-out, account, app sign-in, health, metrics,
- * static files). They run in a thread of their own (server/pages-thread.ts): see README
- * "Performance" for why Express stays out of the proxying thread.
+ * static files). They run in a thread of their own (server/pages-thread.ts): see
+ * CONTRIBUTING.md, "Two threads in each process", for why Express stays out of the proxying thread.
  */
 export function buildPages(services: Services, proxied: ProxiedPath, metrics: MetricsSource) {
   const { config, log, sessions, credentials, pages, fail } = services;
