@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RecordedRequest } from './paperless-sim.js';
 import { freePort } from './ports.js';
-import type { NewUser, Upstream, UpstreamOptions, UpstreamUser } from './upstream.js';
+import type { NewDocument, NewUser, Upstream, UpstreamOptions, UpstreamUser } from './upstream.js';
 
 export const DJANGO_APP = fileURLToPath(new URL('../paperless-django/', import.meta.url));
 const PYTHON = process.env.PYTHON ?? 'python3';
@@ -221,6 +221,12 @@ export class DjangoUpstream implements Upstream {
 
   async tokenFor(username: string): Promise<string> {
     return (await this.control<{ token: string }>('POST', 'tokens/', { username })).data.token;
+  }
+
+  async addDocument(document: NewDocument): Promise<{ id: number }> {
+    const res = await this.control<{ id: number; detail?: string }>('POST', 'documents/', document);
+    if (res.status !== 201) throw new Error(`addDocument: ${res.data.detail ?? res.status}`);
+    return { id: res.data.id };
   }
 
   async addShareLink(slug: string, options: { expired?: boolean } = {}): Promise<void> {

@@ -1,5 +1,5 @@
 import { PaperlessSim, type RecordedRequest, type SimOptions } from './paperless-sim.js';
-import type { NewUser, Upstream, UpstreamUser } from './upstream.js';
+import type { NewDocument, NewUser, Upstream, UpstreamUser } from './upstream.js';
 
 /** The simulator behind the Upstream interface, so a test can run on it and on Django alike. */
 export class SimUpstream implements Upstream {
@@ -50,6 +50,26 @@ export class SimUpstream implements Upstream {
 
   async tokenFor(username: string): Promise<string> {
     return this.sim.tokenFor(username);
+  }
+
+  async addDocument(document: NewDocument): Promise<{ id: number }> {
+    const userId = (name: string) => {
+      const user = this.sim.user(name);
+      if (!user) throw new Error(`no user ${name}: add it first`);
+      return user.id;
+    };
+    const groupId = (name: string) => {
+      const group = this.sim.groups.find((g) => g.name === name);
+      if (!group) throw new Error(`no group ${name}: add it first`);
+      return group.id;
+    };
+    const { id } = this.sim.store.addDocument({
+      title: document.title,
+      owner: document.owner === undefined ? null : userId(document.owner),
+      viewUsers: (document.viewUsers ?? []).map(userId),
+      viewGroups: (document.viewGroups ?? []).map(groupId),
+    });
+    return { id };
   }
 
   async addShareLink(slug: string, options: { expired?: boolean } = {}): Promise<void> {

@@ -39,6 +39,17 @@ export interface NewUser {
   user_permissions?: string[];
 }
 
+/** A document as an admin sets it up in Paperless: its owner, and whom it is shared with for viewing. */
+export interface NewDocument {
+  title: string;
+  /** A username; without one the document has no owner (as one from the consume folder). */
+  owner?: string;
+  /** Usernames given the object permission view_document. */
+  viewUsers?: string[];
+  /** Group names given the object permission view_document. */
+  viewGroups?: string[];
+}
+
 export interface Upstream {
   readonly kind: UpstreamKind;
   readonly url: string;
@@ -54,6 +65,12 @@ export interface Upstream {
   user(username: string): Promise<UpstreamUser | undefined>;
   /** The user's API token, made on first use (and the user too, as Paperless's CLI would). */
   tokenFor(username: string): Promise<string>;
+  /**
+   * Adds a document. /api/documents/ then shows it as Paperless does: to its owner, to the users
+   * and groups it is shared with, to everyone with view_document when it has no owner, and to
+   * superusers; GET /api/documents/ID/ of one the user may not see is a 404.
+   */
+  addDocument(document: NewDocument): Promise<{ id: number }>;
   addShareLink(slug: string, options?: { expired?: boolean }): Promise<void>;
   /** Who a Paperless session belongs to; undefined when it does not exist (flushed, never made). */
   sessionUser(sessionKey: string): Promise<string | undefined>;

@@ -17,7 +17,9 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.authtoken.models import Token
 
-from documents.models import ShareLink
+from guardian.shortcuts import assign_perm
+
+from documents.models import Document, ShareLink
 from paperless import chat, recorder
 from paperless.serializers import GroupSerializer, UserSerializer
 from paperless.views import send_status
@@ -85,6 +87,24 @@ def groups(request, body):
 
 
 @control
+def documents(request, body):
+    """A document as an admin shares it in Paperless's permissions dialog: view for users and groups."""
+    names = {"owner": [body["owner"]] if body.get("owner") else [], "viewUsers": body.get("viewUsers", [])}
+    users = {n: User.objects.filter(username=n).first() for n in names["owner"] + names["viewUsers"]}
+    groups = {n: Group.objects.filter(name=n).first() for n in body.get("viewGroups", [])}
+    missing = [f"user {n}" for n, u in users.items() if u is None] + [f"group {n}" for n, g in groups.items() if g is None]
+    if missing:
+        return JsonResponse({"detail": f"no such {', '.join(missing)}: add them first"}, status=400)
+    owner = users[body["owner"]] if body.get("owner") else None
+    document = Document.objects.create(title=body["title"], owner=owner)
+    for name in names["viewUsers"]:
+        assign_perm("view_document", users[name], document)
+    for group in groups.values():
+        assign_perm("view_document", group, document)
+    return JsonResponse({"id": document.id}, status=201)
+
+
+@control
 def token(request, body):
     user, _ = User.objects.get_or_create(username=body["username"])
     key, _ = Token.objects.get_or_create(user=user)
@@ -136,6 +156,7 @@ urlpatterns = [
     path("users/", users),
     path("users/<str:username>/", user),
     path("groups/", groups),
+    path("documents/", documents),
     path("tokens/", token),
     path("share-links/", share_links),
     path("sessions/<str:key>/", session),

@@ -4,6 +4,8 @@ from django.contrib.auth.models import Group, Permission, User
 from rest_framework import serializers
 from rest_framework.authtoken.models import Token
 
+from documents.models import Document
+
 
 class ObfuscatedUserPasswordField(serializers.Field):
     """Reads back as asterisks; a write of only asterisks leaves the password unchanged."""
@@ -69,6 +71,14 @@ class GroupSerializer(serializers.ModelSerializer):
     class Meta:
         model = Group
         fields = ("id", "name", "permissions")
+
+
+class DocumentSerializer(serializers.ModelSerializer):
+    """The fields of Paperless's DocumentSerializer the tests read; owner is the user's id."""
+
+    class Meta:
+        model = Document
+        fields = ("id", "title", "owner")
 
 
 class ProfileSerializer(serializers.ModelSerializer):

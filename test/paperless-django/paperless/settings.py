@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
+    "guardian",
     "allauth",
     "allauth.account",
     "channels",
@@ -122,6 +123,8 @@ if PAPERLESS_TEST_LINE == 3:
     AI_ENABLED = _bool("PAPERLESS_AI_ENABLED")
 
 AUTHENTICATION_BACKENDS = [
+    # Paperless's order: object permissions (documents shared with a user or group) first.
+    "guardian.backends.ObjectPermissionBackend",
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]

@@ -22,11 +22,12 @@ from rest_framework.response import Response
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.throttling import ScopedRateThrottle
-from rest_framework.viewsets import ModelViewSet
+from rest_framework.viewsets import ModelViewSet, ReadOnlyModelViewSet
 
 from documents.models import Document, ShareLink, UiSettings
+from documents.permissions import get_objects_for_user_owner_aware
 from paperless import recorder
-from paperless.serializers import GroupSerializer, ProfileSerializer, UserSerializer
+from paperless.serializers import DocumentSerializer, GroupSerializer, ProfileSerializer, UserSerializer
 
 
 class PaperlessModelPermissions(DjangoModelPermissions):
@@ -117,13 +118,21 @@ class GroupViewSet(ModelViewSet):
     ordering_fields = ("name",)
 
 
-class DocumentViewSet(ModelViewSet):
+class DocumentViewSet(ReadOnlyModelViewSet):
+    """
+    The document list and a document, each filtered as Paperless filters them (owner-aware object
+    permissions, documents/permissions.py); a document the user may not see is a 404. Newest first,
+    as Paperless orders by creation date. Changes: only the title, by its owner or a superuser.
+    """
+
+    model = Document
     queryset = Document.objects.none()
+    serializer_class = DocumentSerializer
     pagination_class = StandardPagination
     permission_classes = (IsAuthenticated, PaperlessModelPermissions)
 
-    def list(self, request, *args, **kwargs):
-        return self.get_paginated_response(self.paginate_queryset(self.get_queryset()) or [])
+    def get_queryset(self):
+        return get_objects_for_user_owner_aware(self.request.user, "documents.view_document", Document).distinct().order_by("-id")
 
     def partial_update(self, request, pk=None, *args, **kwargs):
         document = Document.objects.filter(pk=pk).first()

@@ -1,11 +1,11 @@
-/** The parts of Paperless's REST API the gateway uses: profile, uploads, users and groups. */
+/** The parts of Paperless's REST API the gateway uses: profile, uploads, documents, users and groups. */
 import type http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { documentBytes } from '../multipart.js';
 import { type Answer, HttpError, json, paginate, readJson } from './http.js';
 import type { Settings } from './options.js';
 import { codenameFor, codenamesOf } from './permissions.js';
-import type { SimGroup, SimStore, SimUser } from './store.js';
+import type { SimDocument, SimGroup, SimStore, SimUser } from './store.js';
 
 /** Tells the status websockets about a document's progress. */
 export type StatusUpdate = (owner: SimUser, data: Record<string, unknown>) => void;
@@ -40,7 +40,14 @@ export class RestApi {
     }
     if (path === '/api/documents/' && method === 'GET') {
       need('view_document');
-      return json(200, { count: 0, next: null, previous: null, all: [], results: [] });
+      return json(200, paginate(this.store.documentsFor(user), url, req, this.settings.maxPageSize, serializeDocument));
+    }
+    const document = /^\/api\/documents\/(\d+)\/$/.exec(path);
+    if (document && method === 'GET') {
+      need('view_document');
+      const found = this.store.documentsFor(user).find((d) => d.id === Number(document[1]));
+      if (!found) throw new HttpError(404, { detail: 'No Document matches the given query.' });
+      return json(200, serializeDocument(found));
     }
     const users = /^\/api\/users\/(?:(\d+)\/)?$/.exec(path);
     if (users) return this.users(req, url, user, users[1] === undefined ? undefined : Number(users[1]));
@@ -58,7 +65,9 @@ export class RestApi {
     const about = { task_id: taskId, filename: 'upload', document_id: null };
     this.statusUpdate(user, { ...about, status: 'STARTED', current_progress: 0, message: 'new_file' });
     this.statusUpdate(user, { ...about, status: 'WORKING', current_progress: 50, message: 'parsing_document' });
-    this.statusUpdate(user, { ...about, status: 'SUCCESS', current_progress: 100, message: 'finished', document_id: this.store.uploads.length });
+    // The consumed document is the uploader's, as a web-UI upload is in Paperless.
+    const document = this.store.addDocument({ title: 'upload', owner: user.id, viewUsers: [], viewGroups: [] });
+    this.statusUpdate(user, { ...about, status: 'SUCCESS', current_progress: 100, message: 'finished', document_id: document.id });
     return json(200, taskId);
   }
 
@@ -139,6 +148,11 @@ export class RestApi {
     if (body.permissions !== undefined) group.permissions = validPermissions(body.permissions, this.settings.line);
     return json(200, { ...group });
   }
+}
+
+/** The fields of Paperless's DocumentSerializer the tests read; owner is the user's id. */
+function serializeDocument(d: SimDocument) {
+  return { id: d.id, title: d.title, owner: d.owner };
 }
 
 /** Only a superuser may grant staff/superuser or touch another superuser (plain-text 403 otherwise). */

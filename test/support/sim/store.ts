@@ -1,4 +1,4 @@
-/** Paperless's database as the simulator keeps it: users, groups, sessions, tokens, share links. */
+/** Paperless's database as the simulator keeps it: users, groups, sessions, tokens, share links, documents. */
 import { randomBytes } from 'node:crypto';
 import type { UpstreamUser } from '../upstream.js';
 import { qualified } from './permissions.js';
@@ -14,6 +14,15 @@ export interface SimGroup {
   permissions: string[];
 }
 
+/** A document: its owner and whom it is shared with (object permission view_document), by id. */
+export interface SimDocument {
+  id: number;
+  title: string;
+  owner: number | null;
+  viewUsers: number[];
+  viewGroups: number[];
+}
+
 export interface SimSession {
   userId: number;
 }
@@ -26,8 +35,10 @@ export class SimStore {
   readonly uploads: Array<{ user: string; bytes: number }> = [];
   /** Share-link slugs and whether each has expired. */
   readonly shareLinks = new Map<string, boolean>();
+  documents: SimDocument[] = [];
   private nextUserId = 1;
   private nextGroupId = 1;
+  private nextDocumentId = 1;
 
   addUser(fields: Partial<SimUser> & { username: string }): SimUser {
     const user: SimUser = {
@@ -54,6 +65,24 @@ export class SimStore {
     return group;
   }
 
+  addDocument(fields: Omit<SimDocument, 'id'>): SimDocument {
+    const document = { id: this.nextDocumentId++, ...fields };
+    this.documents.push(document);
+    return document;
+  }
+
+  /**
+   * Paperless's get_objects_for_user_owner_aware(user, "documents.view_document", Document): the
+   * documents the user owns, those nobody owns, and those shared with the user or one of the
+   * user's groups (an object permission; the global view_document does not count here).
+   * A superuser sees all. Newest first, as Paperless orders its list by creation date.
+   */
+  documentsFor(user: SimUser): SimDocument[] {
+    const visible = (d: SimDocument) =>
+      user.is_superuser || d.owner === null || d.owner === user.id || d.viewUsers.includes(user.id) || d.viewGroups.some((g) => user.groups.includes(g));
+    return this.documents.filter(visible).sort((a, b) => b.id - a.id);
+  }
+
   /** Case-sensitive, like Django's username lookup. */
   user(username: string): SimUser | undefined {
     return this.users.find((u) => u.username === username);
@@ -65,11 +94,17 @@ export class SimStore {
 
   removeUser(user: SimUser): void {
     this.users = this.users.filter((u) => u !== user);
+    // Document.owner is SET_NULL; the user's object permissions go with the user.
+    for (const d of this.documents) {
+      if (d.owner === user.id) d.owner = null;
+      d.viewUsers = d.viewUsers.filter((id) => id !== user.id);
+    }
   }
 
   removeGroup(group: SimGroup): void {
     this.groups = this.groups.filter((g) => g !== group);
     for (const u of this.users) u.groups = u.groups.filter((g) => g !== group.id);
+    for (const d of this.documents) d.viewGroups = d.viewGroups.filter((g) => g !== group.id);
   }
 
   /** The active user a session belongs to, as Django's session auth finds it. */
