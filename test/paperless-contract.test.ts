@@ -253,6 +253,55 @@ for (const kind of upstreamKinds()) {
       assert.equal((await new Browser(up.url).get('/share/old456')).headers.location, '/accounts/login/?sharelink_expired=1');
     });
 
+    it('documents: the owner, whom it is shared with, and everyone with view_document when it has no owner see it; a superuser sees all', async () => {
+      await up.addGroup('doc-readers', ['view_document']);
+      await up.addGroup('doc-team');
+      const reader = async (username: string, groups: string[] = ['doc-readers']) => {
+        await up.addUser({ username, groups });
+        return up.tokenFor(username);
+      };
+      const [owner, friend, member, other, unpermitted] = [
+        await reader('doc-owner'),
+        await reader('doc-friend'),
+        await reader('doc-member', ['doc-readers', 'doc-team']),
+        await reader('doc-other'),
+        await reader('doc-unpermitted', ['doc-team']),
+      ];
+      const ownerless = (await up.addDocument({ title: 'ownerless' })).id;
+      const own = (await up.addDocument({ title: 'own', owner: 'doc-owner' })).id;
+      const toFriend = (await up.addDocument({ title: 'to a friend', owner: 'doc-owner', viewUsers: ['doc-friend', 'doc-unpermitted'] })).id;
+      const toTeam = (await up.addDocument({ title: 'to the team', owner: 'doc-owner', viewGroups: ['doc-team'] })).id;
+      const mine = [ownerless, own, toFriend, toTeam];
+      const listed = async (token: string, query = '?page_size=100') => {
+        const res = await api('GET', `/api/documents/${query}`, undefined, token);
+        assert.equal(res.status, 200, res.body);
+        return json<{ count: number; next: string | null; results: Array<{ id: number; title: string; owner: number | null }> }>(res.body);
+      };
+      const ids = async (token: string) => (await listed(token)).results.map((d) => d.id).filter((id) => mine.includes(id)).sort((a, b) => a - b);
+      assert.deepEqual(await ids(owner), [ownerless, own, toFriend, toTeam], 'the owner: their three and the ownerless one');
+      assert.deepEqual(await ids(friend), [ownerless, toFriend], 'shared with the user');
+      assert.deepEqual(await ids(member), [ownerless, toTeam], "shared with one of the user's groups");
+      assert.deepEqual(await ids(other), [ownerless], 'view_document alone: the ownerless one');
+      assert.deepEqual(await ids(admin), [ownerless, own, toFriend, toTeam], 'a superuser: all');
+      const page = await listed(owner, '?page_size=2');
+      assert.deepEqual([page.count, page.results.length], [4, 2], 'paginated as Paperless');
+      assert.ok(page.next);
+      const ownerId = (await up.user('doc-owner'))?.id;
+      assert.deepEqual(
+        (await listed(owner)).results.find((d) => d.id === toTeam),
+        { id: toTeam, title: 'to the team', owner: ownerId },
+      );
+      const denied = await api('GET', '/api/documents/', undefined, unpermitted);
+      assert.equal(denied.status, 403, 'without view_document the list is refused, whatever is shared with the user');
+      assert.deepEqual(json(denied.body), { detail: 'You do not have permission to perform this action.' });
+      const one = await api('GET', `/api/documents/${toFriend}/`, undefined, friend);
+      assert.equal(one.status, 200, one.body);
+      assert.deepEqual(json(one.body), { id: toFriend, title: 'to a friend', owner: ownerId });
+      const hidden = await api('GET', `/api/documents/${own}/`, undefined, friend);
+      assert.equal(hidden.status, 404, 'a document the user may not see does not exist for them');
+      assert.deepEqual(json(hidden.body), { detail: 'No Document matches the given query.' });
+    });
+
     it('users API: pagination with next links and all, __iexact filters, plain ?username= ignored', async () => {
       for (let i = 0; i < 30; i++) await up.addUser({ username: `bulk${i}` });
       const first = json<{ count: number; results: unknown[]; all: number[] }>((await api('GET', '/api/users/')).body);
