@@ -3,8 +3,10 @@
  * groups and the directory's CA against a directory with its own CA, then the gateway from
  * exactly the .env and mapping init wrote, with only the addresses changed that compose fixes
  * (the upstream, Redis, the port, and the two in-container paths its volumes map). Then an admin
- * is a Paperless superuser, a user works in Paperless with the user group's permissions, and
- * anyone else is refused. init refuses, writing nothing, where the directory says no.
+ * is a Paperless superuser and sees every document, a user works in Paperless with the user
+ * group's permissions and sees the documents Paperless shows such a member (the ownerless ones
+ * and those shared with the group, not a colleague's own), and anyone else is refused. init
+ * refuses, writing nothing, where the directory says no.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -86,6 +88,16 @@ function servicesUp(dir: string): string[] {
   const res = spawnSync('/usr/bin/python3', ['-c', script, dir], { cwd: dir, encoding: 'utf8' });
   assert.equal(res.status, 0, res.stderr);
   return JSON.parse(res.stdout) as string[];
+}
+
+/** The ids of the documents /api/documents/ lists to this browser's user, all on one page. */
+async function documentIds(b: Browser): Promise<number[]> {
+  const res = await b.get('/api/documents/?page_size=100', { headers: [['Accept', 'application/json']] });
+  assert.equal(res.status, 200, `the document list answers: ${res.body}`);
+  const page = JSON.parse(res.body) as { count: number; next: string | null; results: Array<{ id: number }> };
+  assert.equal(page.next, null);
+  assert.equal(page.count, page.results.length);
+  return page.results.map((d) => d.id).sort((x, y) => x - y);
 }
 
 /** What compose's paperless-bootstrap service does on `up`: gateway+service, a superuser with the token from .env. */
@@ -228,11 +240,22 @@ describe('first deployment: init against a directory with its own CA', () => {
       // Its own Redis per Paperless: the gateway remembers in Redis whom it provisioned already.
       const gatewayRedis = new RedisServer();
       let changed: Record<string, string>;
+      /** What Paperless holds before anyone signs in through the gateway. */
+      const documents = { ownerless: 0, sharedWithGroup: 0, colleagues: 0 };
+      let daveId: number;
       before(async () => {
         assert.ok(written, 'init wrote the .env (the test above)');
         upstream = createUpstream(kind);
         await Promise.all([upstream.start(), gatewayRedis.start()]);
         await bootstrap(upstream, folder, written.GATEWAY_PAPERLESS_TOKEN as string);
+        // Paperless already has documents: one from the consume folder (no owner), and two of a
+        // colleague with a local account, one shared with the Paperless group named like the user
+        // group (made without permissions: the gateway gives it viewer's), one not shared.
+        await upstream.addGroup('paperless-users');
+        daveId = (await upstream.addUser({ username: 'dave' })).id;
+        documents.ownerless = (await upstream.addDocument({ title: 'scanned letter' })).id;
+        documents.sharedWithGroup = (await upstream.addDocument({ title: 'team handbook', owner: 'dave', viewGroups: ['paperless-users'] })).id;
+        documents.colleagues = (await upstream.addDocument({ title: "dave's payslip", owner: 'dave' })).id;
         // Only what compose.yaml fixes for the gateway, and where its volumes put the files.
         changed = {
           GATEWAY_UPSTREAM_URL: upstream.url,
@@ -255,7 +278,7 @@ describe('first deployment: init against a directory with its own CA', () => {
         assert.deepEqual(settingsChanged.sort(), ['GATEWAY_LDAP_CA_FILE'], 'of the written settings, only the in-container CA path differs');
       });
 
-      it('a member of the admin group signs in and is a Paperless superuser', async () => {
+      it('a member of the admin group signs in, is a Paperless superuser and sees every document', async () => {
         const b = new Browser(gateway.url);
         assert.equal((await b.login('alice', 'alice-pass', '/documents/')).status, 303);
         const page = await b.get('/documents/');
@@ -264,17 +287,31 @@ describe('first deployment: init against a directory with its own CA', () => {
         assert.match(page.body, /id="superuser">yes</);
         const alice = await upstream.user('alice');
         assert.deepEqual([alice?.is_superuser, alice?.is_staff], [true, true]);
+        assert.deepEqual(await documentIds(b), [documents.ownerless, documents.sharedWithGroup, documents.colleagues], 'a superuser sees every document');
+        const colleagues = await b.get(`/api/documents/${documents.colleagues}/`, { headers: [['Accept', 'application/json']] });
+        assert.equal(colleagues.status, 200, colleagues.body);
+        assert.deepEqual(JSON.parse(colleagues.body), { id: documents.colleagues, title: "dave's payslip", owner: daveId });
       });
 
-      it("a member of the user group signs in, in the user group's Paperless group with viewer's permissions", async () => {
+      it("a member of the user group signs in, in the user group's Paperless group with viewer's permissions, and sees the ownerless document and the one shared with the group", async () => {
         const b = new Browser(gateway.url);
         assert.equal((await b.login('bob', 'bob-pass', '/documents/')).status, 303);
         const page = await b.get('/documents/');
         assert.equal(page.status, 200);
         assert.match(page.body, /id="superuser">no</);
         assert.match(page.body, /id="groups">[^<]*paperless-users/);
-        const documents = await b.get('/api/documents/', { headers: [['Accept', 'application/json']] });
-        assert.equal(documents.status, 200, 'view_document, through the group: the document list answers');
+        assert.deepEqual(
+          await documentIds(b),
+          [documents.ownerless, documents.sharedWithGroup],
+          "view_document through the group: the ownerless document and the one shared with the group, not the colleague's own",
+        );
+        const json: Array<[string, string]> = [['Accept', 'application/json']];
+        const shared = await b.get(`/api/documents/${documents.sharedWithGroup}/`, { headers: json });
+        assert.equal(shared.status, 200, shared.body);
+        assert.deepEqual(JSON.parse(shared.body), { id: documents.sharedWithGroup, title: 'team handbook', owner: daveId });
+        const notShared = await b.get(`/api/documents/${documents.colleagues}/`, { headers: json });
+        assert.equal(notShared.status, 404, "the colleague's own document does not exist for bob");
+        assert.deepEqual(JSON.parse(notShared.body), { detail: 'No Document matches the given query.' });
         const bob = await upstream.user('bob');
         assert.equal(bob?.is_superuser, false);
         const groups = await new Browser(upstream.url).get('/api/groups/?page_size=100', { headers: [['Authorization', `Token ${written.GATEWAY_PAPERLESS_TOKEN}`]] });
@@ -288,6 +325,9 @@ describe('first deployment: init against a directory with its own CA', () => {
         const res = await new Browser(gateway.url).login('carol', 'carol-pass');
         assert.equal(res.status, 403);
         assert.match(res.body, /not allowed to use Paperless/);
+        const api = await new Browser(gateway.url).get('/api/documents/', { headers: [['Authorization', `Basic ${Buffer.from('carol:carol-pass').toString('base64')}`]] });
+        assert.equal(api.status, 403, 'her API requests too (Basic auth): no document list');
+        assert.match(api.body, /not allowed to use Paperless/);
         assert.equal(await upstream.user('carol'), undefined, 'never provisioned');
       });
     });
