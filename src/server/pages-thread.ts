@@ -100,8 +100,16 @@ async function run(port: MessagePort, data: PagesThreadData): Promise<void> {
   await waitReady(services.redis, 5000).catch(() => undefined);
   // `exclusive`: in a GATEWAY_WORKERS process this thread would otherwise ask the cluster's
   // primary for a shared handle, over an IPC channel threads do not have.
-  await listenOn(server, 0, '127.0.0.1', true);
-  const listening = (server.address() as AddressInfo).port;
+  // Any free port, but never one the main thread is still to bind: it binds its own after this
+  // thread is ready, and a configured port in the ephemeral range is free until then.
+  const taken = new Set([config.server.port, ...(config.ops.metricsAddress ? [config.ops.metricsAddress.port] : [])]);
+  let listening = 0;
+  for (;;) {
+    await listenOn(server, 0, '127.0.0.1', true);
+    listening = (server.address() as AddressInfo).port;
+    if (!taken.has(listening)) break;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
   log.info({ event: 'pages.listening', port: listening }, 'pages thread listening on loopback');
   send({ type: 'ready', port: listening });
 }
