@@ -40,6 +40,12 @@ async function logged(gateway: GatewayProcess, pattern: RegExp): Promise<string>
   assert.fail(`no log line matching ${pattern} in\n${gateway.logs.join('\n')}`);
 }
 
+/** Waits until `done` holds (log lines arrive asynchronously). */
+async function waitFor(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !done(); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(done(), 'condition not met in 5 s');
+}
+
 describe('a directory that does not fit the settings is named in the admin\'s words', () => {
   let stack: Stack;
   before(async () => {
@@ -247,8 +253,11 @@ describe('a sign-in page opened at another address than GATEWAY_PUBLIC_URL', () 
       const link = page.getByRole('link', { name: `Sign in at ${publicOrigin()}` });
       assert.equal(await link.getAttribute('href'), `${publicOrigin()}/accounts/login/?next=%2Fdocuments%2F`);
       const line = await logged(stack.gateway, /"event":"login.wrong_address"/);
-      assert.match(line, /"level":40/);
-      assert.match(line, /form posted from a page opened at http:\/\/127\.0\.0\.1:\d+, not at GATEWAY_PUBLIC_URL \(http:\/\/localhost:\d+\)/);
+      assert.match(line, /"level":30/, 'info: what a client claims is no warning');
+      assert.match(
+        line,
+        /a sign-in form was posted from a page the browser says was at http:\/\/127\.0\.0\.1:\d+, not GATEWAY_PUBLIC_URL http:\/\/localhost:\d+; if people use http:\/\/127\.0\.0\.1:\d+, link them to http:\/\/localhost:\d+ or set GATEWAY_PUBLIC_URL to what they type/,
+      );
       await link.click();
       await page.getByLabel('Username').fill('alice');
       await page.getByLabel('Password').fill('alice-pass');
@@ -270,6 +279,24 @@ describe('a sign-in page opened at another address than GATEWAY_PUBLIC_URL', () 
     const after = await b.get('/documents/');
     assert.equal(after.status, 302, 'not signed in');
     assert.match(after.headers.location ?? '', /\/accounts\/login\//);
+  });
+
+  it('a client forging Host, Origin and Sec-Fetch-Site gets the notice, but the log says what it claimed, at info, once a minute per address and origin', async () => {
+    const wrongAddressLines = () => stack.gateway.logs.filter((l) => /"event":"login.wrong_address"/.test(l) && l.includes('attacker.example'));
+    const forged: Array<[string, string]> = [['Host', 'attacker.example'], ['Origin', 'https://attacker.example'], ['Sec-Fetch-Site', 'same-origin']];
+    for (let i = 0; i < 3; i++) {
+      const b = new Browser(publicOrigin());
+      const res = await b.post('/accounts/login/', { username: 'alice', password: 'alice-pass' }, { headers: forged });
+      assert.equal(res.status, 403);
+      assert.match(res.body, /This page was opened at https:\/\/attacker\.example, which is not this site&#39;s address/);
+    }
+    const line = await logged(stack.gateway, /"event":"login.wrong_address".*attacker\.example/);
+    assert.match(line, /"level":30/);
+    assert.match(line, /the browser says was at https:\/\/attacker\.example, not GATEWAY_PUBLIC_URL http:\/\/localhost:\d+; if people use https:\/\/attacker\.example, link them to http:\/\/localhost:\d+ or set GATEWAY_PUBLIC_URL to what they type/);
+    // The refused posts' audit lines (login.failure) are written alongside: once they are all in, so would a second wrong_address be.
+    await waitFor(() => stack.gateway.logs.filter((l) => /"event":"login.failure"/.test(l) && l.includes('attacker.example')).length >= 3);
+    assert.equal(wrongAddressLines().length, 1, wrongAddressLines().join('\n'));
+    assert.equal(stack.gateway.logs.filter((l) => /"level":40/.test(l) && l.includes('attacker.example')).length, 0, 'no warning about a claimed address');
   });
 
   it('another site\'s post is still "expired or came from another site", whatever it claims', async () => {
@@ -354,16 +381,49 @@ describe('Paperless with PAPERLESS_AUDIT_LOG_ENABLED=false (the simulator; contr
     }
   });
 
-  it('a signed-in person Paperless sends to its login page is told so, and the log names the settings', async () => {
+  const refusalLines = () => stack.gateway.logs.filter((l) => /"event":"paperless.header_login_refused"/.test(l));
+
+  // Before any real refusal: the warning is written at most once a minute, so after one this test could not fail.
+  it('a signed-in person linked to /accounts/login/?next=/x by another site sees no such notice and no warning is logged', async () => {
+    const b = stack.browser();
+    assert.equal((await b.login('alice', 'alice-pass')).status, 303);
+    for (const link of ['/accounts/login/?next=/x', '/accounts/login/?next=/x&paperless_refused=lzz0.AAAA', '/accounts/login/?next=/x&paperless_refused=']) {
+      const page = await b.get(link, { headers: [['Referer', 'https://elsewhere.example/']] });
+      assert.equal(page.status, 200, link);
+      assert.match(page.body, /You are already signed in\./, link);
+      assert.doesNotMatch(page.body, /paperless-refused|Paperless sent you back here/, link);
+    }
+    // The pages thread's lines reach the log within milliseconds; a second is ample for one that would come.
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.deepEqual(refusalLines(), []);
+  });
+
+  it('a signed-in person Paperless sends to its login page is told so each time, only in their own session; the log names the settings once a minute', async () => {
     const b = stack.browser();
     assert.equal((await b.login('alice', 'alice-pass')).status, 303);
     const landed = await follow(b, '/documents/');
-    assert.equal(landed.path, '/accounts/login/?next=/documents/');
+    // Paperless's Location as it sent it (its `next` unescaped), with the forwarder's marker.
+    assert.match(landed.path, /^\/accounts\/login\/\?next=\/documents\/&paperless_refused=[0-9a-z]+\.[\w-]+$/);
     assert.match(landed.body, /id="paperless-refused"[^>]*>Paperless sent you back here although you are signed in: it is not set up to accept this sign-in\. Please tell your administrator\.</);
     const line = await logged(stack.gateway, /"event":"paperless.header_login_refused"/);
     assert.match(line, /"level":40/);
     assert.match(line, /"username":"alice"/);
-    assert.match(line, /remove PAPERLESS_AUDIT_LOG_ENABLED=false/);
+    assert.match(line, /"path":"\/documents\/"/);
+    assert.match(line, /PAPERLESS_ENABLE_HTTP_REMOTE_USER=true and remove PAPERLESS_AUDIT_LOG_ENABLED=false/);
+
+    const again = await follow(b, '/tags/');
+    assert.match(again.body, /id="paperless-refused"/, 'the person is told every time');
+    // The second refusal's page is served after the forwarder saw Paperless's answer: a line for it would be in by now.
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(refusalLines().length, 1, 'the admin once a minute');
+
+    // The marker is this session's: another signed-in person opening the same address is told nothing.
+    const bob = stack.browser();
+    assert.equal((await bob.login('bob', 'bob-pass')).status, 303);
+    const borrowed = await bob.get(landed.path);
+    assert.match(borrowed.body, /You are already signed in\./);
+    assert.doesNotMatch(borrowed.body, /paperless-refused/);
+
     stack.sim.options.auditLogEnabled = true;
     try {
       assert.equal((await follow(b, '/documents/')).status, 200, 'Paperless takes the header again');
@@ -396,8 +456,9 @@ for (const kind of upstreamKinds()) {
       const b = stack.browser();
       assert.equal((await b.login('alice', 'alice-pass')).status, 303);
       const landed = await follow(b, '/documents/');
-      assert.match(landed.path, /^\/accounts\/login\/\?next=/);
+      assert.match(landed.path, /^\/accounts\/login\/\?next=[^&]+&paperless_refused=/);
       assert.match(landed.body, /id="paperless-refused"/);
+      assert.match(await logged(stack.gateway, /"event":"paperless.header_login_refused"/), /"level":40/);
     });
   });
 }

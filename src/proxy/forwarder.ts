@@ -15,6 +15,9 @@ import { paperlessSessionRefresh } from './paperless-session-refresh.js';
 import type { Upstream } from './upstream.js';
 import type { WebsocketRegistry } from './websockets.js';
 import { addressKey } from '../address-key.js';
+import type { Clock } from '../clock.js';
+import { loginRedirect, markedLocation, RefusalMarker } from './header-login-refused.js';
+import { LogThrottle } from './log-throttle.js';
 
 export interface ForwarderDeps {
   identity: Config['identity'];
@@ -28,8 +31,14 @@ export interface ForwarderDeps {
   websockets: WebsocketRegistry;
   /** The error page for HTTP (the web concern renders it). */
   httpFailure: (err: unknown, req: IncomingMessage, res: ServerResponse) => void;
+  /** Signs the marker that tells the sign-in page Paperless refused the identity header (header-login-refused.ts). */
+  sessionSecret: string;
+  clock?: Clock;
   log: Logger;
 }
+
+/** How often a Paperless that refuses the identity header for pages is logged: every page would say it again. */
+export const HEADER_LOGIN_REFUSED_LOG_INTERVAL_MS = 60_000;
 
 /**
  * The one place that turns a decision into what Paperless and the client receive, for HTTP and
@@ -232,7 +241,35 @@ export function createForwarder(deps: ForwarderDeps) {
     return kept;
   }
 
-  return { strip, apply, fail, keepPaperlessSession };
+  const marker = new RefusalMarker(deps.sessionSecret, deps.clock);
+  const refusalLogged = new LogThrottle(HEADER_LOGIN_REFUSED_LOG_INTERVAL_MS, 1, deps.clock);
+  /**
+   * Paperless sending a request the gateway signed in (it carries the identity header: `strip`
+   * removed any the client sent) to its login page did not take the header: the one place that
+   * sees it happen. Said to the admin, at most once a minute, and to the person, through a
+   * marker on the Location only the sign-in page of this session accepts (header-login-refused.ts).
+   */
+  function redirected(location: string, req: IncomingMessage, session: LoadedSession | undefined): string {
+    if (req.headers[identityKey] === undefined) return location;
+    const login = loginRedirect(location, deps.publicUrl, upstream.url);
+    if (login === undefined) return location;
+    if (refusalLogged.due()) {
+      log.warn(
+        {
+          event: 'paperless.header_login_refused',
+          username: req.headers[identityKey],
+          path: pathOf(req.url),
+          location,
+          settings: ['PAPERLESS_ENABLE_HTTP_REMOTE_USER', 'PAPERLESS_AUDIT_LOG_ENABLED'],
+        },
+        'Paperless sent a request carrying the identity header to its login page: it does not take the header for pages. Set PAPERLESS_ENABLE_HTTP_REMOTE_USER=true and remove PAPERLESS_AUDIT_LOG_ENABLED=false (with the audit log off, Paperless stops header login for pages); check-config tells which. Logged at most once a minute',
+      );
+    }
+    // Basic clients have no gateway session to show a notice in; their Location stays Paperless's.
+    return session ? markedLocation(login, marker.make(session.sid)) : location;
+  }
+
+  return { strip, apply, fail, keepPaperlessSession, redirected };
 }
 
 /** Answers a websocket handshake with an HTTP refusal; the reason goes in the body for people and logs. */

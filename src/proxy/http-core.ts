@@ -21,6 +21,11 @@ export interface HttpCoreHooks<Owner> {
   clientLeft(detail: string, req: IncomingMessage): void;
   /** The exchange is over, however it ended (the response's one `close` listener calls it). */
   finished(res: ServerResponse, seconds: number): void;
+  /**
+   * The Location the browser gets for a redirect (3xx with a Location) answering `req`, which was
+   * forwarded with `owner`. Optional: the pages thread's link has none.
+   */
+  redirected?(location: string, req: IncomingMessage, owner: Owner | undefined): string;
 }
 
 /**
@@ -198,6 +203,8 @@ class Exchange<Owner> implements Dispatcher.DispatchHandler {
       out[name] = name === 'set-cookie' ? this.hooks.setCookies(Array.isArray(value) ? value : [value], this.owner) : value;
     }
     if (Array.isArray(out['set-cookie']) && out['set-cookie'].length === 0) delete out['set-cookie'];
+    // Only redirects pay for this: one comparison on every other answer.
+    if (statusCode >= 300 && statusCode < 400 && typeof out.location === 'string' && this.hooks.redirected) out.location = this.hooks.redirected(out.location, this.req, this.owner);
     // The gateway's request id, the one Paperless received, in the same writeHead (see echoRequestId).
     const id = this.req.headers['x-request-id'];
     if (id !== undefined) out['x-request-id'] = id;

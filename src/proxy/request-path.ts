@@ -26,6 +26,8 @@ export interface RequestPathDeps {
   /** Mobile apps and scripts: tokens and Basic credentials (built in api-clients.ts). */
   apiClients: Step;
   httpFailure: (err: unknown, req: IncomingMessage, res: ServerResponse) => void;
+  /** Signs the marker of a Paperless that refused the identity header (header-login-refused.ts). */
+  sessionSecret: string;
   log: Logger;
 }
 
@@ -39,6 +41,8 @@ export interface RequestPathDeps {
 export function createRequestPath(deps: RequestPathDeps) {
   const ipOf = (req: IncomingMessage): string => clientAddress(req, deps.trust);
   const forwarder = createForwarder({ ...deps, ipOf });
+  // Here rather than beside filterSetCookies' wiring: redirects are the forwarder's header policy alone.
+  deps.upstream.filterRedirects(forwarder.redirected);
   const { noPaperlessSignIn, publicShares, loadSession, noLocalPasswords, requireLogin, checkOrigin, recheckAccount, signedIn } = createSteps({ ...deps, ipOf });
   const use = (step: Step, ...on: Row['on'][number][]): Row => ({ step, on: on.length > 0 ? on : HTTP_AND_WEBSOCKET });
 

@@ -124,6 +124,7 @@ export function buildRequestPath(services: Services) {
       log,
     }),
     httpFailure: fail,
+    sessionSecret: config.session.secret,
     log,
   });
   upstream.filterSetCookies(requestPath.keepPaperlessSession);
@@ -221,6 +222,7 @@ export function buildPages(services: Services, proxied: ProxiedPath, metrics: Me
       pages,
       publicUrl: config.server.publicUrl,
       rememberMe: config.web.rememberMeMs !== undefined,
+      sessionSecret: config.session.secret,
       log,
     }),
   );

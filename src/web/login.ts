@@ -10,6 +10,8 @@ import { BadLoginRequestError, WrongAddressError } from './errors.js';
 import type { FormGuard } from './form-guard.js';
 import { safeNextPath } from './next-path.js';
 import type { Pages } from './pages.js';
+import { REFUSED_PARAM, RefusalMarker } from '../proxy/header-login-refused.js';
+import { LogThrottle } from '../proxy/log-throttle.js';
 
 export interface LoginDeps {
   /** Password and allowed groups, as every way of signing in checks them. */
@@ -22,8 +24,13 @@ export interface LoginDeps {
   publicUrl: URL;
   /** Whether the form has a "remember me" box (GATEWAY_REMEMBER_ME_DURATION). */
   rememberMe: boolean;
+  /** Checks the forwarder's marker of a Paperless that refused the identity header (header-login-refused.ts). */
+  sessionSecret: string;
   log: Logger;
 }
+
+/** A wrong-address post is logged at most this often per client address and claimed origin: a client can send them at will. */
+export const WRONG_ADDRESS_LOG_INTERVAL_MS = 60_000;
 
 const MAX_USERNAME = 256;
 const MAX_PASSWORD = 1024;
@@ -80,20 +87,16 @@ export function loginRouter(deps: LoginDeps): Router {
     });
   }
 
+  const refusals = new RefusalMarker(deps.sessionSecret);
   /**
-   * The gateway sends only people without a session here with a `next`; a signed-in person
-   * arriving so was sent by Paperless, which did not take the identity header for its page.
+   * The notice that Paperless sent a signed-in person back here only with the forwarder's marker
+   * for this very session: anyone can link a signed-in person to `/accounts/login/?next=/x`, and
+   * that must neither alarm them nor blame Paperless's settings. The admin's log line is the
+   * forwarder's, written where Paperless's redirect passes.
    */
   const showLoginForm: RequestHandler = (req, res) => {
-    const signedInAs: string | undefined = req.session?.user?.username;
-    const sentBack = signedInAs !== undefined && safeNextPath(req.query.next, deps.publicUrl) !== undefined;
-    if (sentBack) {
-      log.warn(
-        { event: 'paperless.header_login_refused', username: signedInAs, next: safeNextPath(req.query.next, deps.publicUrl), settings: ['PAPERLESS_ENABLE_HTTP_REMOTE_USER', 'PAPERLESS_AUDIT_LOG_ENABLED'] },
-        'Paperless sent a signed-in person to its login page: it does not take the identity header for pages. Set PAPERLESS_ENABLE_HTTP_REMOTE_USER=true and remove PAPERLESS_AUDIT_LOG_ENABLED=false (off, Paperless stops header login for pages); check-config tells which',
-      );
-    }
-    showForm(req, res, 200, { paperlessRefused: sentBack });
+    const signedIn = req.session?.user?.username !== undefined;
+    showForm(req, res, 200, { paperlessRefused: signedIn && refusals.verify(req.sessionID, req.query[REFUSED_PARAM]) });
   };
 
   const parseForm = express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 10 });
@@ -156,6 +159,7 @@ export function loginRouter(deps: LoginDeps): Router {
       .catch(next);
   };
 
+  const wrongAddressLogged = new LogThrottle(WRONG_ADDRESS_LOG_INTERVAL_MS);
   /** Any failure in the steps above comes back to the form, with what the person can do about it. */
   const showFailure = (err: unknown, req: Request, res: Response, next: NextFunction): void => {
     if (!(err instanceof GatewayError)) {
@@ -164,9 +168,10 @@ export function loginRouter(deps: LoginDeps): Router {
     }
     const form = res.locals.form as LoginForm | undefined;
     res.set(refusedSignIn(log, err, { via: 'form', username: form?.username, ip: req.ip }));
-    if (err instanceof WrongAddressError) {
-      // The admin's to fix, not the person's: said where admins look, once per refused post.
-      log.warn({ event: 'login.wrong_address', openedAt: err.openedAt, setting: 'GATEWAY_PUBLIC_URL', publicUrl: err.publicUrl.origin }, err.message);
+    if (err instanceof WrongAddressError && wrongAddressLogged.due(`${req.ip ?? ''} ${err.openedAt}`)) {
+      // What the browser claimed, at info: any client can send these headers, so the line may not
+      // urge a change of GATEWAY_PUBLIC_URL, nor be written for every post.
+      log.info({ event: 'login.wrong_address', openedAt: err.openedAt, ip: req.ip, setting: 'GATEWAY_PUBLIC_URL', publicUrl: err.publicUrl.origin }, err.message);
     }
     showForm(req, res, err.status, {
       error: err.userMessage,
