@@ -19,7 +19,8 @@ export class WrongAddressError extends GatewayError {
     readonly publicUrl: URL,
   ) {
     super(
-      `form posted from a page opened at ${openedAt}, not at GATEWAY_PUBLIC_URL (${publicUrl.origin}): link people to GATEWAY_PUBLIC_URL, or set GATEWAY_PUBLIC_URL to the address they use`,
+      // Worded as the client's claim: the headers it rests on can be forged by any client (not by a page on another site).
+      `a sign-in form was posted from a page the browser says was at ${openedAt}, not GATEWAY_PUBLIC_URL ${publicUrl.origin}; if people use ${openedAt}, link them to ${publicUrl.origin} or set GATEWAY_PUBLIC_URL to what they type`,
       'This page was opened at another address than the site’s own. Open the site at its own address and sign in there.',
     );
   }

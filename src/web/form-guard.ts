@@ -21,7 +21,9 @@ export function foreignOrigin(req: Request, publicUrl: URL): string | undefined 
  * Whether a post from `origin` came from a page the browser loaded from this gateway at that
  * address, rather than from another site. The browser says so itself with `Sec-Fetch-Site:
  * same-origin` (sent to https and localhost only); elsewhere (plain http on an IP address) its
- * Origin names the very host it posted to. A site forging a post can make neither happen.
+ * Origin names the very host it posted to. A site forging a post can make neither happen; a
+ * client that is no browser can send any of these headers, so what this decides is the person's
+ * notice, and the log line says it as the client's claim (login.ts).
  */
 function postedFromItself(req: Request, origin: string): boolean {
   const site = req.get('sec-fetch-site');
