@@ -155,7 +155,13 @@ describe('compose.yaml profiles, with the .env init writes', () => {
     assert.equal(gateway?.environment?.GATEWAY_TRUST_PROXY, address);
     assert.equal(caddy?.environment?.GATEWAY_HTTPS_CERTIFICATE, 'internal');
     assert.equal(caddy?.environment?.GATEWAY_PUBLIC_URL, 'https://paperless.example.com');
-    assert.ok(caddy?.volumes?.includes(`${join(dir, 'certs')}:/certs:ro`), 'the office certificate folder, read-only');
+    assert.ok(caddy?.volumes?.includes(`${join(dir, 'https')}:/https:ro`), 'the office certificate folder, read-only');
+    // Caddy's key is in a folder the gateway never mounts, and Caddy does not mount the gateway's certs.
+    assert.ok(!caddy?.volumes?.some((v) => v.startsWith(`${join(dir, 'certs')}:`)), 'Caddy does not mount ./certs');
+    assert.ok(!gateway?.volumes?.some((v) => v.startsWith(`${join(dir, 'https')}:`)), 'the gateway does not mount ./https');
+    for (const [name, service] of Object.entries(resolved.services)) {
+      if (name !== 'caddy') assert.ok(!service.volumes?.some((v) => v.startsWith(`${join(dir, 'https')}:`)), `${name} does not mount ./https`);
+    }
     assert.ok(caddy?.volumes?.some((v) => v.startsWith('caddy-data:/data')), "Caddy's certificates and CA survive a restart");
     // Without the variable, auto: a public certificate by ACME.
     assert.equal(composeIn(`${OLD_ENV}COMPOSE_PROFILES=https\n`).resolved.services.caddy?.environment?.GATEWAY_HTTPS_CERTIFICATE, 'auto');
@@ -173,6 +179,14 @@ describe('compose.yaml profiles, with the .env init writes', () => {
     assert.equal(resolved.services['paperless-bootstrap']?.user, '1001:1002', "the bootstrap runs as Paperless's mapped user");
     assert.ok(gateway?.volumes?.includes(`${join(dir, 'certs')}:/config/certs:ro`), "the directory's CA, where init points GATEWAY_LDAP_CA_FILE");
     assert.equal(paperless?.ports, undefined, 'Paperless publishes no port');
+  });
+
+  it("the front network's comment names every setting that must move with it, GATEWAY_TRUST_PROXY included", () => {
+    const text = readFileSync(join(REPO_ROOT, 'compose.yaml'), 'utf8');
+    const lines = text.slice(0, text.indexOf('\n  front:\n')).split('\n');
+    const comment = lines.slice(lines.findLastIndex((l) => !l.trimStart().startsWith('#')) + 1).join('\n');
+    for (const name of ['GATEWAY_FRONT_SUBNET', 'GATEWAY_FRONT_IP_RANGE', 'GATEWAY_HTTPS_PROXY_ADDRESS', 'GATEWAY_TRUST_PROXY']) assert.match(comment, new RegExp(name), name);
+    assert.doesNotMatch(comment, /all three/);
   });
 
   it('the gateway accepts everything compose hands it, the compose-only variables included', () => {

@@ -34,13 +34,13 @@ function caddyService(): CaddyService {
   return { environment: Object.fromEntries(Object.entries(raw.environment).map(([k, v]) => [k, unescape(v)])), entrypoint: raw.entrypoint.map(unescape) };
 }
 
-/** The Caddyfile with only what must differ on this machine: the gateway's address, the ports, the certs folder. */
-function localCaddyfile(gateway: string, httpPort: number, certs: string): string {
+/** The Caddyfile with only what must differ on this machine: the gateway's address, the ports, the https folder. */
+function localCaddyfile(gateway: string, httpPort: number, httpsFolder: string): string {
   const text = caddyService().environment.CADDYFILE ?? '';
   assert.equal(text.split('reverse_proxy gateway:8080').length, 2, 'one upstream, the gateway service');
   assert.ok(text.startsWith('{\n'), 'the Caddyfile opens with its global options');
   // Port 80 may be taken here (and needs root): the redirect listener moves, nothing else does.
-  return text.replace('{\n', `{\n\thttp_port ${httpPort}\n`).replace('reverse_proxy gateway:8080', `reverse_proxy ${gateway}`).replaceAll('/certs/', `${certs}/`);
+  return text.replace('{\n', `{\n\thttp_port ${httpPort}\n`).replace('reverse_proxy gateway:8080', `reverse_proxy ${gateway}`).replaceAll('/https/', `${httpsFolder}/`);
 }
 
 /** `caddy adapt` of the profile's Caddyfile for one GATEWAY_HTTPS_CERTIFICATE: the JSON config Caddy would run. */
@@ -135,10 +135,10 @@ describe("the https profile's Caddyfile, for each GATEWAY_HTTPS_CERTIFICATE", ()
     assert.match(JSON.stringify(res.config), /"install_trust":false/);
   });
 
-  it("files: the office's own certificate and key from the certs folder", () => {
+  it("files: the office's own certificate and key from the https folder, which only Caddy mounts", () => {
     const res = adapt('files', home);
     assert.equal(res.status, 0, res.stderr);
-    assert.match(JSON.stringify(res.config?.apps?.tls), /"load_files":\[\{"certificate":"\/certs\/https\.crt","key":"\/certs\/https\.key"/);
+    assert.match(JSON.stringify(res.config?.apps?.tls), /"load_files":\[\{"certificate":"\/https\/https\.crt","key":"\/https\/https\.key"/);
   });
 
   it('anything else stops Caddy at start, naming the value', () => {
@@ -146,6 +146,57 @@ describe("the https profile's Caddyfile, for each GATEWAY_HTTPS_CERTIFICATE", ()
     assert.notEqual(res.status, 0);
     assert.match(res.stderr, /certificate-letsencrypt/);
   });
+});
+
+describe("the https profile's entrypoint refuses a value that would write into the Caddyfile", () => {
+  const home = mkdtempSync(join(tmpdir(), 'plg-caddy-entry-'));
+  after(() => rmSync(home, { recursive: true, force: true }));
+
+  /** The exact entrypoint, writing its Caddyfile here; given 10 s, after which a Caddy it started is killed. */
+  function entrypoint(env: { GATEWAY_PUBLIC_URL: string; GATEWAY_HTTPS_CERTIFICATE: string }): { status: number | null; stderr: string; wrote: boolean } {
+    const configFile = join(home, 'Caddyfile');
+    rmSync(configFile, { force: true });
+    const [command = 'sh', ...args] = caddyService().entrypoint.map((word) => word.replaceAll('/etc/caddy/Caddyfile', configFile));
+    const res = spawnSync(command, args, {
+      encoding: 'utf8',
+      timeout: 10_000,
+      env: { PATH: process.env.PATH, HOME: home, XDG_DATA_HOME: join(home, 'data'), XDG_CONFIG_HOME: join(home, 'config'), CADDYFILE: caddyService().environment.CADDYFILE ?? '', ...env },
+    });
+    return { status: res.status, stderr: res.stderr, wrote: existsSync(configFile) };
+  }
+
+  const URL_REFUSED = /^caddy: GATEWAY_PUBLIC_URL must be https:\/\/HOST or https:\/\/HOST:PORT, the host of letters, digits, dots and dashes, with no path \(e\.g\. https:\/\/paperless\.example\.com\); Caddy was not started$/m;
+  const PORT_REFUSED = /^caddy: GATEWAY_PUBLIC_URL's port must be digits only \(e\.g\. https:\/\/paperless\.example\.com:8443\); Caddy was not started$/m;
+
+  for (const [url, refusal] of [
+    // A line break or tab that a URL parser (the gateway's) would drop, followed by directives.
+    ['https://paperless.test\n\treverse_proxy 192.0.2.1:80\n}\nhttp://other.test {\n\trespond ok', URL_REFUSED],
+    ['https://paperless.test\t{', URL_REFUSED],
+    ['https://paperless.test}', URL_REFUSED],
+    ['http://paperless.test', URL_REFUSED],
+    ['https://paperless.test/paperless', URL_REFUSED],
+    ['https://user@paperless.test', URL_REFUSED],
+    ['https://', URL_REFUSED],
+    ['https://paperless.test:', PORT_REFUSED],
+    ['https://paperless.test:443\n', PORT_REFUSED],
+    ['https://paperless.test:44x3', PORT_REFUSED],
+  ] as const) {
+    it(`GATEWAY_PUBLIC_URL=${JSON.stringify(url)}: stops with a message, writing no Caddyfile`, () => {
+      const res = entrypoint({ GATEWAY_PUBLIC_URL: url, GATEWAY_HTTPS_CERTIFICATE: 'internal' });
+      assert.equal(res.status, 1, res.stderr);
+      assert.match(res.stderr, refusal);
+      assert.equal(res.wrote, false);
+    });
+  }
+
+  for (const certificate of ['internal\n}\n:8081 {\n\trespond ok', 'internal }', 'letsencrypt', '']) {
+    it(`GATEWAY_HTTPS_CERTIFICATE=${JSON.stringify(certificate)}: stops with a message, writing no Caddyfile`, () => {
+      const res = entrypoint({ GATEWAY_PUBLIC_URL: 'https://paperless.test', GATEWAY_HTTPS_CERTIFICATE: certificate });
+      assert.equal(res.status, 1, res.stderr);
+      assert.match(res.stderr, /^caddy: GATEWAY_HTTPS_CERTIFICATE must be auto, internal or files; Caddy was not started$/m);
+      assert.equal(res.wrote, false);
+    });
+  }
 });
 
 for (const kind of upstreamKinds()) {
@@ -170,7 +221,7 @@ for (const kind of upstreamKinds()) {
       const entrypoint = service.entrypoint.map((word) => word.replaceAll('/etc/caddy/Caddyfile', configFile));
       assert.equal(service.entrypoint.join(' ').split('/etc/caddy/Caddyfile').length, 3, 'the entrypoint writes and runs one Caddyfile');
       const [command = 'sh', ...args] = entrypoint;
-      mkdirSync(join(home, 'certs'));
+      mkdirSync(join(home, 'https'));
       caddy = spawn(command, args, {
         env: {
           PATH: process.env.PATH,
@@ -180,7 +231,7 @@ for (const kind of upstreamKinds()) {
           // A trailing slash, as an admin may type it: the entrypoint drops it (a site address takes no path).
           GATEWAY_PUBLIC_URL: `${publicUrl}/`,
           GATEWAY_HTTPS_CERTIFICATE: 'internal',
-          CADDYFILE: localCaddyfile(`127.0.0.1:${stack.gateway.port}`, httpPort, join(home, 'certs')),
+          CADDYFILE: localCaddyfile(`127.0.0.1:${stack.gateway.port}`, httpPort, join(home, 'https')),
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
