@@ -4,14 +4,14 @@
  * its Paperless superuser with exactly the token init wrote (run here on the Django upstream).
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { fileURLToPath } from 'node:url';
-import { initCommand, type InitIo } from '../src/cli/init.js';
+import { initCommand, makeFolder, proxyRanges, type InitIo } from '../src/cli/init.js';
 import { InitDirectoryCheckError } from '../src/cli/init-errors.js';
 import { renderMappingFile } from '../src/cli/mapping-file.js';
 import { parseMapping } from '../src/config/mapping.js';
@@ -318,6 +318,181 @@ describe('init: questions, options and refusals', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("init's folders, made safely whoever runs it (CI runs as root; each test asserts what holds either way)", () => {
+  const root = process.geteuid?.() === 0;
+  const me = { uid: process.geteuid?.() ?? -1, gid: process.getegid?.() ?? -1 };
+  /** Who Paperless's folders belong to: run as root, the USERMAP user (HOST); else whoever ran init. */
+  const paperless = root ? { uid: HOST.uid, gid: HOST.gid } : me;
+  let base: string;
+  let ca: string;
+  before(() => {
+    base = mkdtempSync(join(tmpdir(), 'plg-init-folders-'));
+    ca = join(base, 'ca.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=Test CA', '-keyout', join(base, 'ca.key'), '-out', ca], { stdio: 'ignore' });
+  });
+  after(() => rmSync(base, { recursive: true, force: true }));
+
+  /** A fresh output folder (0700, as mkdtemp makes it) and init's options to write there. */
+  const fresh = (name: string, extra: Record<string, string | boolean> = {}) => {
+    const dir = join(base, name);
+    mkdirSync(dir, { mode: 0o700 });
+    return { dir, options: { ...OPTIONS, output: join(dir, '.env'), ...extra } };
+  };
+  const owner = (path: string) => ({ uid: statSync(path).uid, gid: statSync(path).gid });
+  const mode = (path: string) => lstatSync(path).mode & 0o7777;
+
+  it('consume and export are 0750, whatever the umask, and only the USERMAP user gets them (run as root); certs is 0755', async () => {
+    const { dir, options } = fresh('modes', { 'ca-file': ca, 'ldap-url': 'ldaps://dc1.example.com' });
+    const umask = process.umask(0);
+    try {
+      assert.match(await initCommand(line(options), NO_TERMINAL, HOST), /made the folders consume and export\./);
+    } finally {
+      process.umask(umask);
+    }
+    for (const name of ['consume', 'export']) {
+      assert.equal(mode(join(dir, name)), 0o750, `${name}: exports hold every document`);
+      assert.deepEqual(owner(join(dir, name)), paperless, name);
+    }
+    assert.equal(mode(join(dir, 'certs')), 0o755);
+    assert.deepEqual(owner(join(dir, 'certs')), me, 'the CA folder stays with whoever ran init');
+    assert.equal(readFileSync(join(dir, 'certs/ldap-ca.pem'), 'utf8'), readFileSync(ca, 'utf8'));
+  });
+
+  it('with --certificate files: an https folder for Caddy\'s key, 0700, kept by whoever ran init, and the message names it', async () => {
+    const { dir, options } = fresh('https-files', { 'tls-front': 'caddy', certificate: 'files' });
+    const said = await initCommand(line(options), NO_TERMINAL, HOST);
+    assert.match(said, /made the folders consume, export and https\. Next, beside them: put your certificate \(with its chain\) and key in https\/https\.crt and https\/https\.key \(only Caddy mounts that folder\), then docker compose up -d/);
+    assert.equal(mode(join(dir, 'https')), 0o700);
+    assert.deepEqual(owner(join(dir, 'https')), me);
+    assert.ok(!existsSync(join(dir, 'certs')), 'no certs folder without a CA: the key never goes there');
+    const { dir: other, options: internal } = fresh('https-internal', { 'tls-front': 'caddy', certificate: 'internal' });
+    assert.doesNotMatch(await initCommand(line(internal), NO_TERMINAL, HOST), /https\//);
+    assert.ok(!existsSync(join(other, 'https')));
+  });
+
+  it('a certs that is a symbolic link (or a file) is refused before anything is written; nothing lands where it points', async () => {
+    const { dir, options } = fresh('certs-link', { 'ca-file': ca, 'ldap-url': 'ldaps://dc1.example.com' });
+    const elsewhere = join(base, 'elsewhere');
+    mkdirSync(elsewhere);
+    symlinkSync(elsewhere, join(dir, 'certs'));
+    await assert.rejects(initCommand(line(options), NO_TERMINAL, HOST), /init: .*certs is a symbolic link; init writes ldap-ca\.pem only into a plain folder there, and wrote nothing/);
+    assert.deepEqual(readdirSync(elsewhere), []);
+    assert.deepEqual(readdirSync(dir), ['certs']);
+    const { dir: filed, options: second } = fresh('certs-file', { 'ca-file': ca, 'ldap-url': 'ldaps://dc1.example.com' });
+    writeFileSync(join(filed, 'certs'), '');
+    await assert.rejects(initCommand(line(second), NO_TERMINAL, HOST), /certs is not a folder; .*wrote nothing/);
+    assert.deepEqual(readdirSync(filed), ['certs']);
+  });
+
+  it('a consume (or export) that is a symbolic link is left as it is: never followed, chmodded or given away', async () => {
+    const { dir, options } = fresh('consume-link');
+    const target = join(base, 'precious');
+    mkdirSync(target, { mode: 0o700 });
+    chmodSync(target, 0o700);
+    symlinkSync(target, join(dir, 'consume'));
+    // A dangling one too: there is something by that name, so init makes nothing there.
+    symlinkSync(join(base, 'nowhere'), join(dir, 'export'));
+    assert.match(await initCommand(line(options), NO_TERMINAL, HOST), /^Wrote /);
+    assert.ok(lstatSync(join(dir, 'consume')).isSymbolicLink());
+    assert.ok(lstatSync(join(dir, 'export')).isSymbolicLink());
+    assert.equal(mode(target), 0o700);
+    assert.deepEqual(owner(target), me, 'not handed to the USERMAP user');
+    assert.ok(!existsSync(join(base, 'nowhere')));
+  });
+
+  it('a folder swapped for a link (or another folder) between making it and handing it over is refused, and its target untouched', () => {
+    const target = join(base, 'swap-target');
+    mkdirSync(target, { mode: 0o700 });
+    chmodSync(target, 0o700);
+    for (const step of ['made', 'checked'] as const) {
+      for (const swapIn of ['link', 'folder'] as const) {
+        const path = join(base, `swapped-${step}-${swapIn}`);
+        assert.throws(
+          () =>
+            makeFolder(path, 0o750, HOST, (now) => {
+              if (now !== step) return;
+              // What a local user with write access to the output folder does (rename, or renameat2 RENAME_EXCHANGE).
+              renameSync(path, `${path}.moved`);
+              if (swapIn === 'link') symlinkSync(target, path);
+              // Another folder, not empty: a dir whose contents would then be handed over.
+              else mkdirSync(join(path, 'planted'), { recursive: true });
+            }),
+          /was replaced after init made it|ELOOP|ENOTDIR/,
+          `${swapIn} swapped in after ${step}`,
+        );
+        assert.equal(mode(target), 0o700);
+        assert.deepEqual(owner(target), me);
+        assert.equal(mode(`${path}.moved`) & 0o777, 0o700, 'the folder init made was never opened up');
+      }
+    }
+  });
+
+  it('run as root, an output folder others may write is refused with a reason; as anyone else it is theirs to decide', async () => {
+    const { dir, options } = fresh('open-folder');
+    chmodSync(dir, 0o777);
+    if (root) {
+      await assert.rejects(initCommand(line(options), NO_TERMINAL, HOST), /init: .*open-folder may be written by others \(mode 0777\); run as root, init writes nothing there/);
+      assert.deepEqual(readdirSync(dir), []);
+      chmodSync(dir, 0o1777);
+      await assert.rejects(initCommand(line(options), NO_TERMINAL, HOST), /may be written by others \(mode 1777\)/, 'sticky too: anyone could plant export first');
+      // Group-writable: refused unless the group is root's (its members could be root anyway).
+      chmodSync(dir, 0o775);
+      chownSync(dir, 0, 1234);
+      await assert.rejects(initCommand(line(options), NO_TERMINAL, HOST), /may be written by others \(mode 0775\)/);
+      chownSync(dir, 0, 0);
+      assert.match(await initCommand(line(options), NO_TERMINAL, HOST), /^Wrote /);
+    } else {
+      assert.match(await initCommand(line(options), NO_TERMINAL, HOST), /^Wrote /);
+    }
+  });
+});
+
+describe('init: what it says about the front', () => {
+  it('names the ranges in a proxy list, and nothing for single addresses', () => {
+    assert.deepEqual(proxyRanges('10.0.0.5'), []);
+    assert.deepEqual(proxyRanges('10.0.0.5/32, ::1/128, 2001:db8::1'), []);
+    assert.deepEqual(proxyRanges('172.16.0.0/12'), ['172.16.0.0/12']);
+    assert.deepEqual(proxyRanges('10.0.0.5, 10.0.1.0/24, uniquelocal, fd00::/8'), ['10.0.1.0/24', 'uniquelocal', 'fd00::/8']);
+  });
+
+  it('a proxy range is accepted with a warning naming the risk; a single address without one', async () => {
+    for (const range of ['172.16.0.0/12', 'uniquelocal', '10.0.0.5, 10.0.1.0/24']) {
+      const terminal = scriptedTerminal(() => '');
+      const text = await initCommand(line({ ...OPTIONS, 'tls-front': range }), terminal, HOST);
+      assert.equal(valueIn(text, 'GATEWAY_TRUST_PROXY'), range, 'still written: an admin may need a range');
+      assert.match(terminal.told.join('\n'), /init: warning: --tls-front .* is a range, not one address: anyone in it who reaches the gateway's published port directly can set X-Forwarded-For/);
+    }
+    for (const single of ['10.0.0.5', '10.0.0.5/32', '2001:db8::5/128']) {
+      const terminal = scriptedTerminal(() => '');
+      await initCommand(line({ ...OPTIONS, 'tls-front': single }), terminal, HOST);
+      assert.doesNotMatch(terminal.told.join('\n'), /is a range/, single);
+    }
+  });
+
+  it('with a proxy and no --publish, says to publish the gateway only where the proxy reaches it', async () => {
+    const terminal = scriptedTerminal(() => '');
+    await initCommand(line({ ...OPTIONS, 'tls-front': '10.0.0.5' }), terminal, HOST);
+    assert.match(terminal.told.join('\n'), /init: note: the gateway is published on 0\.0\.0\.0:8080; publish it only where your proxy reaches it/);
+    const published = scriptedTerminal(() => '');
+    await initCommand(line({ ...OPTIONS, 'tls-front': '10.0.0.5', publish: '10.0.0.9:8080' }), published, HOST);
+    assert.doesNotMatch(published.told.join('\n'), /note: the gateway is published/);
+    const caddy = scriptedTerminal(() => '');
+    await initCommand(line({ ...OPTIONS, 'tls-front': 'caddy' }), caddy, HOST);
+    assert.doesNotMatch(caddy.told.join('\n'), /note: the gateway is published|is a range/, 'Caddy: published on 127.0.0.1, trusted at one address');
+  });
+
+  it('refuses --tls-front caddy with an http:// public URL: Caddy serves https', async () => {
+    await assert.rejects(
+      initCommand(line({ ...OPTIONS, 'tls-front': 'caddy', 'public-url': 'http://paperless.example.com' }), NO_TERMINAL, HOST),
+      (err: Error) => assert.match(err.message, /^init: nothing written:\n {2}--tls-front: is caddy, which serves https: the public URL must start with https:\/\/, not "http:\/\/paperless\.example\.com" \(or use --tls-front none for plain HTTP\)$/) === undefined,
+    );
+    const asked = scriptedTerminal((prompt) => (prompt.startsWith('What serves HTTPS') ? ['caddy', 'none'][asked.asked.filter(([p]) => p === 'What serves HTTPS in front').length - 1] ?? '' : ''));
+    const rest = Object.fromEntries(Object.entries(OPTIONS).filter(([k]) => k !== 'tls-front'));
+    await initCommand(line({ ...rest, 'public-url': 'http://paperless.example.com' }), asked, HOST);
+    assert.match(asked.told[0] ?? '', /^is caddy, which serves https: .*; try again\.$/);
   });
 });
 

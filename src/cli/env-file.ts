@@ -118,7 +118,8 @@ function trustProxyLines(front: TlsFront): string[] {
       return [
         "# Caddy's certificate: auto gets a public one (Let's Encrypt) for the public URL's host, which",
         '# needs ports 80 and 443 reachable from the internet; internal makes one with Caddy\'s own CA',
-        "# (each browser must trust that CA once); files uses ./certs/https.crt and ./certs/https.key.",
+        "# (each browser must trust that CA once); files uses ./https/https.crt and ./https/https.key,",
+        '# a folder only Caddy mounts.',
         `GATEWAY_HTTPS_CERTIFICATE=${front.certificate}`,
         "# The gateway takes a person's address from X-Forwarded-For only from Caddy, at its fixed",
         '# address on compose\'s network; otherwise everybody would share one address, and a few wrong',

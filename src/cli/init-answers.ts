@@ -44,7 +44,11 @@ function checkCaFile(path: string): string | undefined {
 }
 
 /** `caddy`, `none`, or the addresses/CIDRs of a reverse proxy as GATEWAY_TRUST_PROXY takes them. */
-function checkTlsFront(value: string): string | undefined {
+function checkTlsFront(value: string, given: Given): string | undefined {
+  // Caddy serves the public URL's host over https only: an http:// URL would be plain HTTP, silently.
+  if (value === 'caddy' && /^http:/i.test(given['public-url'] ?? '')) {
+    return `is caddy, which serves https: the public URL must start with https://, not "${given['public-url']}" (or use --tls-front none for plain HTTP)`;
+  }
   if (value === 'caddy' || value === 'none') return undefined;
   const parsed = envSchema.shape.GATEWAY_TRUST_PROXY.safeParse(value);
   if (parsed.success && Array.isArray(parsed.data)) return undefined;
@@ -98,7 +102,7 @@ export const QUESTIONS: readonly Question[] = [
   },
   {
     flag: 'certificate',
-    prompt: "Caddy's certificate: auto (public, from Let's Encrypt), internal (Caddy's own CA) or files (./certs/https.crt and .key):",
+    prompt: "Caddy's certificate: auto (public, from Let's Encrypt), internal (Caddy's own CA) or files (./https/https.crt and .key):",
     fallback: (given) => (isCaddy(given) ? 'auto' : undefined),
     asked: isCaddy,
     check: (value, given) => (given['tls-front'] !== undefined && !isCaddy(given) ? 'is for --tls-front caddy only' : oneOf(HTTPS_CERTIFICATES)(value)),
