@@ -29,6 +29,8 @@ export const INIT: CommandSpec = {
     'service account, one user search, both groups) and writes nothing when that fails.',
     'Beside FILE it writes provisioning.yaml (what each group may do in Paperless) and, with',
     '--ca-file, certs/ldap-ca.pem. It never overwrites: an existing FILE or provisioning.yaml is an error.',
+    'It makes the folders consume and export (0750; run as root, handed to USERMAP_UID) and, with',
+    '--certificate files, https (0700) for Caddy\'s certificate and key. Run as root, it refuses a folder others may write.',
     'In Docker (the CA in this folder; TZ for Paperless\'s time zone, UTC without it):',
     '  docker run --rm -it --user "$(id -u):$(id -g)" -e TZ="$(cat /etc/timezone)" -v "$PWD:/out" paperless-ldap-gateway:local init --output /out/.env --ca-file /out/ca.pem',
   ],
