@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { envValue, readEnvValue, renderEnvFile } from '../src/cli/env-file.js';
-import { CommandUsageError } from '../src/server/usage-error.js';
+import { CommandUsageError } from '../src/cli/usage-error.js';
 
 /** What .env readers trip over, each of which init can write. */
 const WRITABLE = [

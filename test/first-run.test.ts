@@ -15,7 +15,7 @@ import { initCommand, makeFolder, proxyRanges, type InitIo } from '../src/cli/in
 import { InitDirectoryCheckError } from '../src/cli/init-errors.js';
 import { renderMappingFile } from '../src/cli/mapping-file.js';
 import { parseMapping } from '../src/config/mapping.js';
-import { CommandUsageError } from '../src/server/usage-error.js';
+import { CommandUsageError } from '../src/cli/usage-error.js';
 import { HTTPS_PROXY_ADDRESS, readEnvValue, SERVICE_ACCOUNT } from '../src/cli/env-file.js';
 import { COMPOSE_VARIABLES, loadConfig } from '../src/config/load.js';
 import { envSchema, SECRET_VARIABLES } from '../src/config/schema.js';

@@ -14,8 +14,8 @@ import type { Directory, DirectoryUser } from '../src/directory/directory.js';
 import { DirectoryUnavailableError, InvalidCredentialsError, NotAllowedError, UsernameNotRepresentableError } from '../src/directory/errors.js';
 import { Metrics } from '../src/ops/metrics.js';
 import { desiredState } from '../src/provisioning/desired.js';
-import { PaperlessApiError } from '../src/provisioning/errors.js';
-import type { PaperlessGroup, PaperlessUser } from '../src/provisioning/paperless-api.js';
+import { PaperlessApiError } from '../src/paperless/errors.js';
+import type { PaperlessGroup, PaperlessUser } from '../src/paperless/api.js';
 import { userChanges } from '../src/provisioning/provisioner.js';
 import { planSync, type PlanSource } from '../src/provisioning/sync.js';
 

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { DEFAULT_MAPPING } from '../src/config/mapping.js';
 import type { Directory, DirectoryUser } from '../src/directory/directory.js';
 import { desiredState } from '../src/provisioning/desired.js';
-import type { PaperlessGroup, PaperlessUser } from '../src/provisioning/paperless-api.js';
+import type { PaperlessGroup, PaperlessUser } from '../src/paperless/api.js';
 import type { Provisioner } from '../src/provisioning/provisioner.js';
 import { applySync, planSync, SyncHaltedError, type PlanSource } from '../src/provisioning/sync.js';
 import { groupDn, userDn } from './support/directory-data.js';

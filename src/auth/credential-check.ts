@@ -5,7 +5,8 @@ import { AccountRestrictedError, DirectoryUnavailableError, PasswordChangeRequir
 import type { Metrics } from '../ops/metrics.js';
 import { regulationKey } from '../directory/username.js';
 import { GatewayError } from '../errors.js';
-import { LocalAccountError, PaperlessApiError, ReservedAccountError } from '../provisioning/errors.js';
+import { LocalAccountError, ReservedAccountError } from '../provisioning/errors.js';
+import { PaperlessApiError } from '../paperless/errors.js';
 import type { Provisioner } from '../provisioning/provisioner.js';
 import { BannedError, countFailure, countReservedFailure, type Regulation, type Reservation } from './regulation.js';
 import { ReservedUsernameError, type ReservedUsernames } from './reserved-usernames.js';

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { CommandUsageError } from '../server/usage-error.js';
+import { CommandUsageError } from './usage-error.js';
 
 /** One command's command line: what `--help` prints and what the parser accepts. */
 export interface CommandSpec {

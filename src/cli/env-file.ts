@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { SECRET_VARIABLES } from '../config/schema.js';
-import { CommandUsageError } from '../server/usage-error.js';
+import { CommandUsageError } from './usage-error.js';
 
 /** What stands in front of the gateway and terminates TLS. */
 export type TlsFront =

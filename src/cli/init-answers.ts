@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { PRESET_NAMES } from '../config/directory-presets.js';
 import { fileError } from '../config/files.js';
 import { envSchema } from '../config/schema.js';
-import { CommandUsageError } from '../server/usage-error.js';
+import { CommandUsageError } from './usage-error.js';
 import { DATABASES, HTTPS_CERTIFICATES, USER_PERMISSIONS, type InitAnswers, type TlsFront } from './env-file.js';
 
 /** The command line's values, and the answers collected so far, by option name. */

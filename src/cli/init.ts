@@ -7,7 +7,7 @@ import { diskFiles, type ConfigFiles } from '../config/files.js';
 import { PRESET_NAMES } from '../config/directory-presets.js';
 import { loadConfig } from '../config/load.js';
 import { LdapDirectory } from '../directory/ldap-directory.js';
-import { CommandUsageError } from '../server/usage-error.js';
+import { CommandUsageError } from './usage-error.js';
 import type { CommandLine, CommandSpec } from './command-line.js';
 import { probeDirectory } from './directory-probe.js';
 import { CA_COPY, readEnvValue, renderEnvFile, type HostFacts, type InitAnswers } from './env-file.js';

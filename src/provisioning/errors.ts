@@ -1,17 +1,5 @@
 import { GatewayError } from '../errors.js';
 
-/** Paperless's API refused or failed a provisioning call; `message` says why, for the log and `sync`. */
-export class PaperlessApiError extends GatewayError {
-  readonly status = 502;
-  constructor(
-    message: string,
-    readonly httpStatus?: number,
-    options?: { cause?: unknown },
-  ) {
-    super(message, 'Your password is correct, but Paperless could not be updated with your account details, so you are not signed in. Please try again in a moment.', options);
-  }
-}
-
 /** The directory name is the Paperless user whose token the gateway provisions with: signing in as it would hand out that superuser. */
 export class ReservedAccountError extends GatewayError {
   readonly status = 403;

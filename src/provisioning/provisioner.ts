@@ -6,12 +6,13 @@ import { GatewayError } from '../errors.js';
 import { RedisUnavailableError } from '../redis/errors.js';
 import type { RedisKeys } from '../redis/keys.js';
 import { desiredState, mappedGroupNames, type DesiredAccount, type DesiredGroup, type DesiredState } from './desired.js';
-import { LocalAccountError, MappingVersionMismatchError, PaperlessApiError, ReservedAccountError } from './errors.js';
+import { LocalAccountError, MappingVersionMismatchError, ReservedAccountError } from './errors.js';
+import { PaperlessApiError } from '../paperless/errors.js';
 import { withLock } from './lock.js';
 import { mappingForLine, MappingVersionError, type ProvisioningMapping } from '../config/mapping.js';
 import { lineOf } from '../config/permissions.js';
-import type { PaperlessApi, PaperlessGroup, PaperlessUser } from './paperless-api.js';
-import { byName } from './by-name.js';
+import type { PaperlessApi, PaperlessGroup, PaperlessUser } from '../paperless/api.js';
+import { byName } from '../paperless/by-name.js';
 
 /** How long "Paperless already matches" is trusted without asking: a user deleted in Paperless comes back after this. */
 const STATE_TTL_SECONDS = 6 * 3600;

@@ -1,9 +1,9 @@
 import { isAllowed } from '../directory/allowed-groups.js';
 import type { Directory } from '../directory/directory.js';
 import type { DesiredState } from './desired.js';
-import type { PaperlessApi, PaperlessGroup, PaperlessUser } from './paperless-api.js';
+import type { PaperlessApi, PaperlessGroup, PaperlessUser } from '../paperless/api.js';
 import { userChanges, type Provisioner, type UserChange } from './provisioner.js';
-import { byName } from './by-name.js';
+import { byName } from '../paperless/by-name.js';
 import { GatewayError } from '../errors.js';
 
 export interface UserPlan {

@@ -1,6 +1,6 @@
 import { GatewayError } from '../errors.js';
-import { PaperlessApiError } from './errors.js';
-import { jsonOf, PaperlessClient } from './paperless-client.js';
+import { PaperlessApiError } from '../paperless/errors.js';
+import { jsonOf, PaperlessClient } from '../paperless/client.js';
 
 /** Paperless ignored the identity header on /api/: its API header mode is off. */
 export class RemoteUserApiDisabledError extends GatewayError {

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { PaperlessCaller, PaperlessClient } from '../provisioning/paperless-client.js';
+import type { PaperlessCaller, PaperlessClient } from '../paperless/client.js';
 
 /**
  * Ends one of Paperless's own sessions at logout. Sent without the identity header, which would

@@ -1,4 +1,4 @@
-import type { PaperlessClient } from '../provisioning/paperless-client.js';
+import type { PaperlessClient } from '../paperless/client.js';
 import { UpstreamUnavailableError } from './errors.js';
 
 /**

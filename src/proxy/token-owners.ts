@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { detailOf, REFUSED_TOKEN } from '../provisioning/paperless-api.js';
-import type { PaperlessClient } from '../provisioning/paperless-client.js';
+import { detailOf, REFUSED_TOKEN } from '../paperless/api.js';
+import type { PaperlessClient } from '../paperless/client.js';
 import type { RedisClient } from '../redis/client.js';
 import type { RedisKeys } from '../redis/keys.js';
 import { UpstreamUnavailableError } from './errors.js';

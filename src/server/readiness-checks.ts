@@ -1,6 +1,6 @@
 import type { Directory } from '../directory/directory.js';
-import type { PaperlessApi } from '../provisioning/paperless-api.js';
-import type { PaperlessClient } from '../provisioning/paperless-client.js';
+import type { PaperlessApi } from '../paperless/api.js';
+import type { PaperlessClient } from '../paperless/client.js';
 import { pingRedis, type RedisClient } from '../redis/client.js';
 import type { ReadinessCheck } from '../ops/health.js';
 

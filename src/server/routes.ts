@@ -4,7 +4,7 @@ import express from 'express';
 import type { MetricsSource } from '../ops/cluster.js';
 import { opsRouter } from '../ops/health.js';
 import { readinessChecks } from './readiness-checks.js';
-import { PaperlessClient } from '../provisioning/paperless-client.js';
+import { PaperlessClient } from '../paperless/client.js';
 import { PaperlessUserToken } from '../provisioning/user-token.js';
 import { tokenCheck } from '../proxy/token-check.js';
 import { createApiClientStep } from '../proxy/api-clients.js';

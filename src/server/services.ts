@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../ops/metrics.js';
 import type { Config } from '../config/config.js';
 import type { Directory } from '../directory/directory.js';
-import { PaperlessApi } from '../provisioning/paperless-api.js';
+import { PaperlessApi } from '../paperless/api.js';
 import { Provisioner } from '../provisioning/provisioner.js';
 import { refreshingAccountStatus } from '../provisioning/refreshing-account-status.js';
 import { compileTrust, type TrustFunction } from '../proxy/client-address.js';

@@ -2,7 +2,7 @@ import type { ProvisioningConfig } from '../config/config.js';
 import type { Metrics } from '../ops/metrics.js';
 import { PaperlessApiError } from './errors.js';
 import { byName } from './by-name.js';
-import { jsonOf, PaperlessClient, type PaperlessVersions } from './paperless-client.js';
+import { jsonOf, PaperlessClient, type PaperlessVersions } from './client.js';
 
 export interface PaperlessUser {
   id: number;
