@@ -1,9 +1,10 @@
 import http from 'node:http';
-import type { Logger } from 'pino';
+import type { DestinationStream, Logger } from 'pino';
 import type { Config } from './config/config.js';
 import type { Directory } from './directory/directory.js';
-import type { Metrics } from './ops/metrics.js';
-import { createRequestLogger } from './ops/logger.js';
+import { LdapDirectory } from './directory/ldap-directory.js';
+import { Metrics } from './ops/metrics.js';
+import { createRequestLogger, logLineWriter } from './ops/logger.js';
 import { startScheduledSync } from './provisioning/scheduled-sync.js';
 import { startWebsocketSweep } from './proxy/websocket-sweep.js';
 import { waitReady } from './redis/client.js';
@@ -17,6 +18,14 @@ import { sendError } from './web/error-responses.js';
 import { buildServices, closeServices } from './server/services.js';
 import { closeGracefully, listenOn } from './server/shutdown.js';
 
+/** What the gateway gets from whoever runs it: the process (main.ts) or a test, in-process. */
+export interface GatewayRuntime {
+  /** The settings as given (process.env, or a test's): the pages thread reads them again, never its own process.env. */
+  environment: Readonly<Record<string, string | undefined>>;
+  /** Where every log line goes, both threads' (stdout when absent). */
+  logSink?: DestinationStream;
+}
+
 export interface Gateway {
   server: http.Server;
   /** Starts the background work (websocket sweep, scheduled sync) and the listeners. */
@@ -29,11 +38,11 @@ export interface Gateway {
  * pages thread (server/pages-link.ts) and the public listener (server/http-server.ts). Nothing
  * runs until `listen()`.
  */
-export function createGateway(config: Config, directory: Directory, log: Logger, metrics: Metrics): Gateway {
+export function createGateway(config: Config, directory: Directory, log: Logger, metrics: Metrics, runtime: GatewayRuntime): Gateway {
   const services = buildServices(config, directory, log, metrics);
   const { redis, sessions, websockets, provisioner } = services;
   const proxied = buildRequestPath(services);
-  const requestLog = createRequestLogger(config.log.level);
+  const requestLog = createRequestLogger(config.log.level, runtime.logSink);
   const pagesLink = new PagesLink({
     log,
     strip: proxied.requestPath.strip,
@@ -51,6 +60,9 @@ export function createGateway(config: Config, directory: Directory, log: Logger,
     metricsText: (): Promise<string> => clusterMetrics.text(),
     shutdownTimeoutMs: config.ops.shutdownTimeoutMs,
     ...(provisioner ? { provisioner } : {}),
+    environment: gatewaySettings(runtime.environment),
+    writeLine: logLineWriter(runtime.logSink),
+    terminal: runtime.logSink === undefined && process.stdout.isTTY === true,
   });
   // This thread's metrics and the pages thread's, as one process's.
   const clusterMetrics = new ClusterMetrics([metrics.registry, pagesLink.registry]);
@@ -113,4 +125,27 @@ export function createGateway(config: Config, directory: Directory, log: Logger,
       requestLog.close();
     },
   };
+}
+
+/** Only the gateway's own settings cross to the pages thread (loadConfig reads no others). */
+function gatewaySettings(environment: GatewayRuntime['environment']): Record<string, string> {
+  return Object.fromEntries(Object.entries(environment).filter((e): e is [string, string] => e[0].startsWith('GATEWAY_') && typeof e[1] === 'string'));
+}
+
+/**
+ * `serve` without the process's own parts (signals, last-resort handlers, workers, the V8 cap):
+ * main.ts starts the gateway through it, and so do the tests, in their own process.
+ */
+export async function serveGateway(config: Config, log: Logger, runtime: GatewayRuntime, listening: Record<string, unknown> = {}): Promise<Gateway> {
+  const metrics = new Metrics();
+  const directory = new LdapDirectory(config.ldap, metrics);
+  // A directory that is down at startup is logged, not fatal: logins say so until it answers.
+  directory.check().then(
+    () => log.info('directory reachable, service account accepted'),
+    (err: Error) => log.error({ err: err.message }, 'directory check failed at startup'),
+  );
+  const gateway = createGateway(config, directory, log, metrics, runtime);
+  await gateway.listen();
+  log.info({ host: config.server.host, port: config.server.port, upstream: config.upstream.url.origin, publicUrl: config.server.publicUrl.origin, ...listening }, 'gateway listening');
+  return gateway;
 }

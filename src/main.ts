@@ -1,8 +1,7 @@
 #!/usr/bin/env node
 import cluster from 'node:cluster';
-import { createGateway } from './app.js';
+import { serveGateway } from './app.js';
 import { runWorkers } from './ops/cluster.js';
-import { Metrics } from './ops/metrics.js';
 import { loadConfig } from './config/load.js';
 import { ConfigError } from './config/errors.js';
 import { LdapDirectory } from './directory/ldap-directory.js';
@@ -63,16 +62,7 @@ async function serve(): Promise<void> {
     runWorkers(config.server.workers, log);
     return;
   }
-  const metrics = new Metrics();
-  const directory = new LdapDirectory(config.ldap, metrics);
-  // A directory that is down at startup is logged, not fatal: logins say so until it answers.
-  directory.check().then(
-    () => log.info('directory reachable, service account accepted'),
-    (err: Error) => log.error({ err: err.message }, 'directory check failed at startup'),
-  );
-  const gateway = createGateway(config, directory, log, metrics);
-  await gateway.listen();
-  log.info({ host: config.server.host, port: config.server.port, upstream: config.upstream.url.origin, publicUrl: config.server.publicUrl.origin, youngGeneration }, 'gateway listening');
+  const gateway = await serveGateway(config, log, { environment: process.env }, { youngGeneration });
 
   let stopping = false;
   const stop = (signal: string) => {

@@ -29,7 +29,8 @@ export function createLogger(level: string, fd: 1 | 2 = 1, destination?: Destina
  * Writes whole log lines that another thread built, from this thread and synchronously like
  * every other line here: two threads writing one pipe could split each other's lines.
  */
-export function logLineWriter(): (line: string) => void {
+export function logLineWriter(destination?: DestinationStream): (line: string) => void {
+  if (destination) return (line) => destination.write(line);
   const boom = pino.destination({ fd: 1, sync: true });
   return (line) => boom.write(line);
 }
@@ -48,7 +49,9 @@ const REQUEST_LOG_MAX_WRITE = 64 * 1024;
  * by the same thread as every other line, so lines never interleave. Audit
  * events (sign-ins, bans, revocations) go through the main logger, unbuffered.
  */
-export function createRequestLogger(level: string): { log: Logger; close(): void } {
+export function createRequestLogger(level: string, destination?: DestinationStream): { log: Logger; close(): void } {
+  // A destination of its own (a gateway run in-process) takes the lines as they come, in order with the rest.
+  if (destination) return { log: pino({ level, base: { service: 'paperless-ldap-gateway' } }, destination), close: () => undefined };
   if (process.stdout.isTTY === true) return { log: createLogger(level), close: () => undefined };
   const boom = pino.destination({ fd: 1, sync: true, maxWrite: REQUEST_LOG_MAX_WRITE, contentMode: 'buffer' });
   // sonic-boom's types describe its text mode only; in buffer mode write() takes the bytes as they are.

@@ -3,7 +3,6 @@ import { ServerResponse, type IncomingMessage } from 'node:http';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { logLineWriter } from '../ops/logger.js';
 import { repliesAbout } from '../ops/pending-replies.js';
 import { GatewayError } from '../errors.js';
 import { hasBody } from '../proxy/exchange.js';
@@ -53,6 +52,12 @@ export interface PagesLinkDeps {
   shutdownTimeoutMs: number;
   /** Provisioning: what either thread's provisioner learns from Paperless, the other adopts. */
   provisioner?: Pick<Provisioner, 'onLearnt' | 'adopt'>;
+  /** The settings the thread reads (the main thread checked them). */
+  environment: Record<string, string>;
+  /** Where the thread's log lines go: the main thread's own output. */
+  writeLine: (line: string) => void;
+  /** Whether a person watches the output: then the thread prints readable lines itself. */
+  terminal: boolean;
 }
 
 /** The pages thread's registry, as seen from the main thread: asked for each scrape. */
@@ -74,7 +79,6 @@ class PagesRegistry extends Registry {
 export class PagesLink {
   /** Every request to the thread carries it: the thread refuses anyone else on loopback. */
   private readonly secret = randomBytes(32).toString('base64url');
-  private readonly writeLine = logLineWriter();
   private readonly metricsReplies = repliesAbout<unknown[]>('the pages thread\'s metrics');
   private worker?: Worker;
   private core?: HttpCore<undefined>;
@@ -94,7 +98,7 @@ export class PagesLink {
   /** Resolves once the thread listens; rejects with its reason if it cannot start. */
   start(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const data: PagesThreadData = { secret: this.secret, tty: process.stdout.isTTY === true };
+      const data: PagesThreadData = { secret: this.secret, tty: this.deps.terminal, environment: this.deps.environment };
       const worker = startThread(data);
       this.worker = worker;
       const timer = setTimeout(() => {
@@ -171,7 +175,7 @@ export class PagesLink {
   }
 
   private heard(message: FromPages): void {
-    if (message.type === 'log') this.writeLine(message.line);
+    if (message.type === 'log') this.deps.writeLine(message.line);
     else if (message.type === 'closed') void this.worker?.terminate();
     else if (message.type === 'forget-basic') this.deps.forgetBasic(message.username, message.password);
     else if (message.type === 'metrics-json-reply') this.metricsReplies.answer(message.id, message);

@@ -29,6 +29,8 @@ export interface PagesThreadData {
   secret: string;
   /** Whether stdout is a terminal (a worker thread cannot tell): then the thread prints readable lines itself. */
   tty: boolean;
+  /** The settings the main thread checked: the thread reads these, never its own process.env. */
+  environment: Record<string, string>;
 }
 
 /** The request header that carries the secret; the proxying thread always replaces a client's own. */

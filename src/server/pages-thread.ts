@@ -27,8 +27,8 @@ import { closeGracefully, listenOn } from './shutdown.js';
  */
 async function run(port: MessagePort, data: PagesThreadData): Promise<void> {
   const send = (message: FromPages) => port.postMessage(message);
-  // The configuration was checked by the main thread; this reads the same environment.
-  const config = loadConfig();
+  // The configuration was checked by the main thread; this reads the settings it was handed.
+  const config = loadConfig(data.environment);
   // On a terminal the main thread's lines are pretty-printed; this thread's must be too.
   const log = data.tty ? createLogger(config.log.level, 1, undefined, true) : createLogger(config.log.level, 1, { write: (line: string) => send({ type: 'log', line }) });
   // As in the main thread: one request's bug is logged, not a reason to drop everyone's sign-ins.

@@ -1,6 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { serveGateway, type Gateway } from '../../src/app.js';
+import { loadConfig } from '../../src/config/load.js';
+import { createLogger } from '../../src/ops/logger.js';
 import { GROUP_BASE, SERVICE_DN, SERVICE_PASSWORD, USER_BASE } from './directory-data.js';
 import { freePort } from './ports.js';
 
@@ -18,14 +22,30 @@ export interface Launch {
   cwd: string;
 }
 
-/** The sources through tsx: what most tests run. */
+/** The sources through tsx (slow to start: every module is compiled first). */
 export const SOURCE_LAUNCH: Launch = { command: process.execPath, args: ['--import', 'tsx', MAIN], cwd: REPO_ROOT };
-/** The compiled binary (`npm run build`; `npm test` builds first). */
+/** The compiled binary (`npm run build`; `npm test` builds first), as the image runs it: what process-level tests start. */
 export const COMPILED_LAUNCH: Launch = { command: process.execPath, args: [DIST_MAIN], cwd: REPO_ROOT };
+/**
+ * The gateway in the test's own process, started as `serve` starts it (serveGateway, from the
+ * sources): what most tests run. Signals, workers and memory need a process of its own.
+ */
+export const IN_PROCESS = 'in-process';
+export type GatewayLaunch = Launch | typeof IN_PROCESS;
 
-/** Runs the gateway's CLI; by default from the sources with the test's Node and tsx. */
-export function runCli(args: string[], env: Record<string, string>, launch: Launch = SOURCE_LAUNCH): ChildProcess {
-  if (launch === COMPILED_LAUNCH && !existsSync(DIST_MAIN)) throw new Error(`${DIST_MAIN} is missing: run npm run build first`);
+function newestSource(dir: string): number {
+  return Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newestSource(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs)));
+}
+
+/** A stale dist/ would test yesterday's code: refused, with what to run. */
+function assertBuilt(): void {
+  if (!existsSync(DIST_MAIN)) throw new Error(`${DIST_MAIN} is missing: run npm run build first`);
+  if (statSync(DIST_MAIN).mtimeMs < newestSource(join(REPO_ROOT, 'src'))) throw new Error('dist/ is older than src/: run npm run build first');
+}
+
+/** Runs the gateway's CLI; by default the compiled binary, as the image runs it. */
+export function runCli(args: string[], env: Record<string, string>, launch: Launch = COMPILED_LAUNCH): ChildProcess {
+  if (launch === COMPILED_LAUNCH) assertBuilt();
   return spawn(launch.command, [...launch.args, ...args], {
     cwd: launch.cwd,
     env: { PATH: process.env.PATH ?? '', ...env },
@@ -34,7 +54,7 @@ export function runCli(args: string[], env: Record<string, string>, launch: Laun
 }
 
 /** Runs a CLI command to its end and collects what it printed. */
-export function runCliToEnd(args: string[], env: Record<string, string>, launch: Launch = SOURCE_LAUNCH): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runCliToEnd(args: string[], env: Record<string, string>, launch: Launch = COMPILED_LAUNCH): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = runCli(args, env, launch);
   let stdout = '';
   let stderr = '';
@@ -65,16 +85,18 @@ export function baseEnv(ports: { ldapUrl: string; redisUrl: string; upstreamUrl:
   };
 }
 
-/** A gateway child process; its log lines are kept for assertions. */
+/** A gateway, in this process or a child process; its log lines are kept for assertions. */
 export class GatewayProcess {
   private child?: ChildProcess;
+  private inProcess?: Gateway;
+  private buffered = '';
   readonly logs: string[] = [];
   port = 0;
 
   constructor(
     readonly env: Record<string, string>,
     private readonly echo = false,
-    private readonly launch: Launch = SOURCE_LAUNCH,
+    private readonly launch: GatewayLaunch = IN_PROCESS,
   ) {
     this.port = Number(env.GATEWAY_PORT);
   }
@@ -83,21 +105,36 @@ export class GatewayProcess {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  /** The child's pid; an in-process gateway has none of its own. */
   get pid(): number {
+    if (this.runsInProcess) throw new Error('an in-process gateway has no process of its own: start it with COMPILED_LAUNCH');
     return this.child?.pid ?? 0;
   }
 
+  /** Several workers (GATEWAY_WORKERS) are a cluster of processes: never in-process. */
+  private get runsInProcess(): boolean {
+    return this.launch === IN_PROCESS && Number(this.env.GATEWAY_WORKERS ?? '1') <= 1;
+  }
+
+  private collect(text: string): void {
+    this.buffered += text;
+    const lines = this.buffered.split('\n');
+    this.buffered = lines.pop() ?? '';
+    this.logs.push(...lines);
+    if (this.echo) for (const line of lines) process.stdout.write(`${line}\n`);
+  }
+
   async start(): Promise<void> {
-    const child = runCli(['serve'], this.env, this.launch);
+    if (this.runsInProcess) {
+      // As main.ts's serve: the settings checked, then serveGateway; a bad setting rejects with its message.
+      const sink = { write: (line: string) => this.collect(line) };
+      const config = loadConfig(this.env);
+      this.inProcess = await serveGateway(config, createLogger(config.log.level, 1, sink), { environment: this.env, logSink: sink });
+      return;
+    }
+    const child = runCli(['serve'], this.env, this.launch === IN_PROCESS ? COMPILED_LAUNCH : this.launch);
     this.child = child;
-    let buffered = '';
-    const collect = (d: Buffer) => {
-      buffered += d.toString();
-      const lines = buffered.split('\n');
-      buffered = lines.pop() ?? '';
-      this.logs.push(...lines);
-      if (this.echo) for (const line of lines) process.stdout.write(`${line}\n`);
-    };
+    const collect = (d: Buffer) => this.collect(d.toString());
     child.stdout?.on('data', collect);
     child.stderr?.on('data', collect);
     await new Promise<void>((resolve, reject) => {
@@ -117,19 +154,30 @@ export class GatewayProcess {
     });
   }
 
+  private status(field: 'VmHWM' | 'VmRSS'): number {
+    const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
+    return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1]) * 1024;
+  }
+
   /** Peak resident memory (VmHWM) of the gateway process, in bytes. */
   peakRss(): number {
-    const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
-    const kb = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
-    return Number(kb) * 1024;
+    return this.status('VmHWM');
   }
 
   rss(): number {
-    const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
-    return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1]) * 1024;
+    return this.status('VmRSS');
   }
 
+  /** Ends the gateway as SIGTERM does (requests in flight finish); the exit code, 0 in-process when the close went well. */
   async stop(): Promise<number | null> {
+    const gateway = this.inProcess;
+    if (gateway) {
+      this.inProcess = undefined;
+      return gateway.close().then(() => 0, (err: unknown) => {
+        this.logs.push(`error during shutdown: ${String(err)}`);
+        return 1;
+      });
+    }
     const child = this.child;
     if (!child || child.exitCode !== null) return child?.exitCode ?? null;
     return new Promise((resolve) => {

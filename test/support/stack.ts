@@ -1,5 +1,5 @@
 import { DjangoUpstream } from './django-upstream.js';
-import { GatewayProcess, baseEnv, freePort, type Launch } from './gateway.js';
+import { GatewayProcess, baseEnv, freePort, type GatewayLaunch } from './gateway.js';
 import { Browser } from './http-client.js';
 import type { PaperlessSim, SimOptions } from './paperless-sim.js';
 import { RedisServer } from './redis.js';
@@ -25,8 +25,8 @@ export interface Stack extends UpstreamStack {
 export interface StackOptions {
   env?: Record<string, string>;
   redisPersist?: boolean;
-  /** How the gateway is started (default: the sources through tsx). */
-  launch?: Launch;
+  /** How the gateway is started (default: in this process). */
+  launch?: GatewayLaunch;
   /** The Paperless user whose token the gateway gets (default: a superuser, as README says). */
   tokenUser?: NewUser;
   /** Options of the private slapd (e.g. the ppolicy overlay). */
