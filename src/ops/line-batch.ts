@@ -9,11 +9,11 @@ export interface LineSink {
 /**
  * Access lines encoded into one buffer as they come, handed to sonic-boom as one write per batch.
  * Each line is pino's string built piece by piece; encoded at once it is read while still in the
- * cache. Collected as strings instead (then joined), a batch cost about 2 µs a line: the join
- * flattened 128 such strings long after they were built, and sonic-boom's text mode measured the
- * batch's UTF-8 length, encoded it for the write and encoded it again to account for the write
- * (about 4 % of the gateway's CPU per proxied request). sonic-boom still does the writing
- * (partial writes, EAGAIN on a full pipe).
+ * cache, and each line is encoded exactly once. Strings collected and joined would be flattened
+ * long after they were built, and sonic-boom's text mode would take the batch's UTF-8 length,
+ * encode it for the write and encode it again to account for the write; in buffer mode it takes
+ * the bytes as they are (test/bench/HISTORY.md has the measurements). sonic-boom still does the
+ * writing (partial writes, EAGAIN on a full pipe).
  */
 export class LineBatch implements DestinationStream {
   private buffer: Buffer;
