@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Client } from 'ldapts';
+import { Client, type Entry } from 'ldapts';
 import { loadConfig } from '../src/config/load.js';
 import type { DirectoryUser } from '../src/directory/directory.js';
 import { AccountRestrictedError, DirectoryUnavailableError, InvalidCredentialsError, PasswordChangeRequiredError } from '../src/directory/errors.js';
 import { GatewayError } from '../src/errors.js';
 import { LdapConnector } from '../src/directory/connection.js';
 import { LdapDirectory } from '../src/directory/ldap-directory.js';
-import { completeValues, readAllValues } from '../src/directory/range.js';
+import { completeValues } from '../src/directory/range.js';
 import { sameDn } from '../src/directory/dn.js';
 import { baseEnv, freePort } from './support/gateway.js';
 import { AD, SambaDc } from './support/samba.js';
@@ -36,6 +36,42 @@ function directory(url: string, env: Record<string, string> = {}): LdapDirectory
 }
 
 const groupNames = (u: DirectoryUser) => u.groups.map((g) => g.name).sort();
+
+/** An attribute's values under a key of the entry (matched case-insensitively), as text; written here, apart from src/directory/entry.ts. */
+function valuesAt(entry: Entry, pattern: RegExp): { key: string; values: string[] } | undefined {
+  const key = Object.keys(entry).find((k) => pattern.test(k));
+  if (key === undefined) return undefined;
+  const v = entry[key];
+  const list = v === undefined ? [] : Array.isArray(v) ? v : [v];
+  return { key, values: list.map((x) => (Buffer.isBuffer(x) ? x.toString('utf8') : x)) };
+}
+
+/** The whole attribute in one search, without ranges: the server must answer under the plain name. */
+async function readWhole(client: Client, dn: string, attribute: string): Promise<string[]> {
+  const { searchEntries } = await client.search(dn, { scope: 'base', filter: '(objectClass=*)', attributes: [attribute] });
+  const entry = searchEntries[0];
+  assert.ok(entry, dn);
+  const found = valuesAt(entry, new RegExp(`^${attribute}$`, 'i'));
+  assert.ok(found, `${dn} has ${attribute} in one piece`);
+  return found.values;
+}
+
+/** The attribute `step` values at a time (`member;range=0-1`, `member;range=2-3`, …) until the server marks the last range with `*`. */
+async function readInRanges(client: Client, dn: string, attribute: string, step: number): Promise<{ values: string[]; ranges: number }> {
+  const out: string[] = [];
+  for (let start = 0, ranges = 1; ; ranges++) {
+    const { searchEntries } = await client.search(dn, { scope: 'base', filter: '(objectClass=*)', attributes: [`${attribute};range=${start}-${start + step - 1}`] });
+    const entry = searchEntries[0];
+    assert.ok(entry, dn);
+    const found = valuesAt(entry, new RegExp(`^${attribute};range=${start}-(\\d+|\\*)$`, 'i'));
+    assert.ok(found, `the server answered range ${start}- of ${attribute} with a range`);
+    out.push(...found.values);
+    const end = /-(\d+|\*)$/.exec(found.key)?.[1];
+    if (end === '*') return { values: out, ranges };
+    assert.equal(Number(end), start + step - 1, found.key);
+    start += step;
+  }
+}
 
 describe('Active Directory (Samba AD DC)', () => {
   const dc = new SambaDc();
@@ -137,17 +173,21 @@ describe('Active Directory (Samba AD DC)', () => {
     const client = await new LdapConnector(config).bind(config.bindDn, config.bindPassword);
     try {
       const group = `CN=paperless-users,${AD.users}`;
-      const whole = await readAllValues(client, group, 'member');
-      const ranged = await readAllValues(client, group, 'member', 2);
+      const whole = await readWhole(client, group, 'member');
       assert.equal(whole.length, 9);
-      assert.deepEqual([...ranged].sort(), [...whole].sort());
-      // An entry whose memberOf came back cut short (as AD does past 1500 values) is completed.
-      const { searchEntries } = await client.search(`CN=bob,${AD.users}`, { scope: 'base', filter: '(objectClass=*)', attributes: ['memberOf;range=0-0'] });
-      const cut = searchEntries[0];
-      assert.ok(cut && Object.keys(cut).some((k) => /^memberOf;range=0-0$/i.test(k)), 'the server answered with a range');
-      const completed = await completeValues(client, cut, 'memberOf');
-      assert.deepEqual([...completed].sort(), [...(await readAllValues(client, `CN=bob,${AD.users}`, 'memberOf'))].sort());
-      assert.equal(completed.length, 2);
+      // The server honours explicit ranges, so the cut entries below are what AD sends past 1500 values.
+      const ranged = await readInRanges(client, group, 'member', 2);
+      assert.equal(ranged.ranges, 5);
+      assert.deepEqual([...ranged.values].sort(), [...whole].sort());
+      // Entries whose member or memberOf came back cut short are completed to the whole read.
+      for (const [dn, attribute, cutAt] of [[group, 'member', 1], [`CN=bob,${AD.users}`, 'memberOf', 0]] as const) {
+        const { searchEntries } = await client.search(dn, { scope: 'base', filter: '(objectClass=*)', attributes: [`${attribute};range=0-${cutAt}`] });
+        const cut = searchEntries[0];
+        assert.ok(cut && valuesAt(cut, new RegExp(`^${attribute};range=0-${cutAt}$`, 'i')), `the server answered ${attribute} with a range`);
+        const completed = await completeValues(client, cut, attribute);
+        assert.deepEqual([...completed].sort(), [...(await readWhole(client, dn, attribute))].sort(), attribute);
+      }
+      assert.equal((await readWhole(client, `CN=bob,${AD.users}`, 'memberOf')).length, 2);
     } finally {
       await client.unbind();
     }

@@ -1,4 +1,4 @@
-import { generate, generateSecret, generateURI, verify } from 'otplib';
+import { generateSecret, generateURI, verify } from 'otplib';
 
 /** RFC 6238 as authenticator apps use it: SHA-1, 6 digits, 30-second steps. */
 const PERIOD_S = 30;
@@ -20,9 +20,4 @@ export async function totpStep(secret: string, code: string, nowMs: number, afte
   if (!/^\d{6}$/.test(code)) return undefined;
   const result = await verify({ secret, token: code, epoch: Math.floor(nowMs / 1000), epochTolerance: PERIOD_S, ...(afterStep > 0 ? { afterTimeStep: afterStep } : {}) });
   return result.valid && 'timeStep' in result ? result.timeStep : undefined;
-}
-
-/** The code for a moment (tests, and the enrolment page's check of the server clock). */
-export function totpCode(secret: string, nowMs: number): Promise<string> {
-  return generate({ secret, epoch: Math.floor(nowMs / 1000) });
 }
