@@ -47,9 +47,44 @@ export interface Results {
     vsCoreDownload: number;
   };
   soak?: SoakResult;
+  /** Absent in runs before start-up was measured. */
+  startup?: StartupResult;
   websockets: { count: number; delivered: number; rssGrowthMiB: number };
   loginsPerSecond: number;
   targets: Target[];
+}
+
+export interface StartupResult {
+  /** How many times each figure was taken; each figure is the median. */
+  runs: number;
+  /** `node dist/main.js --help`, spawn to exit. */
+  helpMs: number;
+  helpSamplesMs: number[];
+  /** Spawn of `dist/main.js serve` (1 worker) to its 'gateway listening' log line. */
+  readyMs: number;
+  readySamplesMs: number[];
+  /** CPU time (user + system, both threads) the process had used when it was ready: steadier than wall time on a busy machine. */
+  readyCpuMs: number;
+  /** VmRSS of the gateway's process (both threads: proxying and pages) `idleSeconds` after ready. */
+  idleRssMiB: number;
+  idleRssSamplesMiB: number[];
+  idleSeconds: number;
+}
+
+/** The issue's start-up and memory targets. */
+export const STARTUP_TARGETS = { helpMs: 300, readyMs: 1500, idleRssMiB: 90, soakRssMiB: 200 };
+
+export function startupTargets(r: StartupResult): Target[] {
+  const of = (xs: number[], digits: number) => `median of ${xs.map((v) => v.toFixed(digits)).join(', ')}`;
+  return [
+    { name: `\`--help\` ≤ ${STARTUP_TARGETS.helpMs / 1000} s`, measured: `${(r.helpMs / 1000).toFixed(2)} s (${of(r.helpSamplesMs.map((ms) => ms / 1000), 2)})`, met: r.helpMs <= STARTUP_TARGETS.helpMs },
+    {
+      name: `start to ready ≤ ${STARTUP_TARGETS.readyMs / 1000} s (1 worker)`,
+      measured: `${(r.readyMs / 1000).toFixed(2)} s (${of(r.readySamplesMs.map((ms) => ms / 1000), 2)}; ${(r.readyCpuMs / 1000).toFixed(2)} s CPU)`,
+      met: r.readyMs <= STARTUP_TARGETS.readyMs,
+    },
+    { name: `idle RSS ≤ ${STARTUP_TARGETS.idleRssMiB} MiB (${r.idleSeconds} s after ready, both threads)`, measured: `${r.idleRssMiB.toFixed(1)} MiB (${of(r.idleRssSamplesMiB, 1)})`, met: r.idleRssMiB <= STARTUP_TARGETS.idleRssMiB },
+  ];
 }
 
 const x = (n: number) => `${n.toFixed(2)}×`;
@@ -90,7 +125,10 @@ export function evaluate(r: Results): Target[] {
       measured: `${r.soak.rssGrowthPercent.toFixed(1)} %, ${r.soak.errors5xx} errors`,
       met: r.soak.rssGrowthPercent < 10 && r.soak.errors5xx === 0,
     });
+    const peak = Math.max(...r.soak.samples.map((s) => s.rssMiB));
+    targets.push({ name: `RSS during the soak ≤ ${STARTUP_TARGETS.soakRssMiB} MiB`, measured: `${peak.toFixed(1)} MiB at most`, met: peak <= STARTUP_TARGETS.soakRssMiB });
   }
+  if (r.startup) targets.push(...startupTargets(r.startup));
   return targets;
 }
 
@@ -122,6 +160,12 @@ export function markdown(r: Results): string {
     '|---|---|---|',
     ...r.targets.map((target) => `| ${target.name} | ${target.measured} | ${target.met ? 'yes' : '**no**'} |`),
     '',
+    ...(r.startup
+      ? [
+          `Start-up (Node ${r.machine.node}, nothing else running): \`node dist/main.js --help\` from spawn to exit, and \`serve\` with 1 worker from spawn to its 'gateway listening' line (slapd, Redis and the Paperless simulator up), each the median of ${r.startup.runs}; idle RSS is the process's VmRSS (both threads) ${r.startup.idleSeconds} s after ready.`,
+          '',
+        ]
+      : []),
     `${size(r.settings.transferBytes)} through the gateway (the median of ${r.settings.runs}, each beside one through the bare undici core): upload ${r.transfers.uploadMiBps.toFixed(0)} MiB/s, download ${r.transfers.downloadMiBps.toFixed(0)} MiB/s;`,
     `bare http-proxy-3 reaches ${x(r.transfers.bareUploadRatio)} (upload) and ${x(r.transfers.bareDownloadRatio)} (download) of direct in the same run.`,
     '',

@@ -17,6 +17,7 @@ import { Slapd } from '../support/slapd.js';
 import { Nginx } from './nginx.js';
 import { gatewayEnv, resetPeakMemory, startGateway, startScript, stop, treeCpuMs, treeMemory } from './processes.js';
 import { soak } from './soak.js';
+import { measureStartup } from './startup.js';
 import { download, upload } from './transfers.js';
 import { openMany, receivedBy } from './websockets.js';
 import { wrk, type LoadResult } from './wrk.js';
@@ -34,6 +35,9 @@ const LOGIN_SECONDS = Number(process.env.BENCH_LOGIN_SECONDS ?? 5);
 /** The soak's length: 10 minutes unless BENCH_SOAK_SECONDS says otherwise (0 skips it). */
 const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 600);
 const MIB = 1024 * 1024;
+/** Start-up: how many `--help`s and `serve`s each median is taken over, and how long each `serve` rests before its RSS is read. */
+const STARTUP_RUNS = Number(process.env.BENCH_STARTUP_RUNS ?? 5);
+const IDLE_SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 10);
 /** BENCH_PROFILE=<dir>: the 1-worker gateway runs with --cpu-prof, its profile written there (open it in Chrome DevTools). */
 const PROFILE_DIR = process.env.BENCH_PROFILE;
 
@@ -126,6 +130,9 @@ async function main(): Promise<void> {
 
     const token = sim.tokenFor(sim.addUser({ username: 'gateway-admin', is_superuser: true, is_staff: true }).username);
     const parts = { ldapUrl: slapd.url, redisUrl: redis.url, upstreamUrl, paperlessApiUrl: sim.url, paperlessToken: token };
+    // First, while nothing has loaded the machine yet.
+    say(`start-up: --help ${STARTUP_RUNS} times, then serve (1 worker) ${STARTUP_RUNS} times, each ${IDLE_SECONDS} s at rest`);
+    const startup = await measureStartup(parts, { runs: STARTUP_RUNS, idleSeconds: IDLE_SECONDS, work, say });
     say('starting the gateway (1 worker)');
     const gateway = await startGateway(gatewayEnv(parts, gatewayPort as number, '1'), join(work, 'gateway.log'), PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []);
     children.push(gateway);
@@ -245,6 +252,7 @@ async function main(): Promise<void> {
         vsCoreDownload: middle(pairs.map((p) => p.download[1] / p.download[0])),
       },
       ...(soaked ? { soak: soaked } : {}),
+      startup,
       websockets: { count: sockets.length, delivered, rssGrowthMiB: (wsRssAfter - wsRssBefore) / MIB },
       loginsPerSecond: logins,
       targets: [],
