@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import http from 'node:http';
 import type { DestinationStream, Logger } from 'pino';
 import type { Config } from './config/config.js';
@@ -132,11 +133,23 @@ function gatewaySettings(environment: GatewayRuntime['environment']): Record<str
   return Object.fromEntries(Object.entries(environment).filter((e): e is [string, string] => e[0].startsWith('GATEWAY_') && typeof e[1] === 'string'));
 }
 
+/** What the admin must hear at every start, whatever else the log says. */
+export function startupWarnings(config: Config, log: Logger): void {
+  if (config.ldap.tls.skipVerify) {
+    log.warn(
+      { setting: 'GATEWAY_LDAP_TLS_SKIP_VERIFY' },
+      'LDAP TLS CERTIFICATES ARE NOT VERIFIED: anyone between the gateway and the directory can read every password. Set GATEWAY_LDAP_CA_FILE instead.',
+    );
+  }
+}
+
 /**
  * `serve` without the process's own parts (signals, last-resort handlers, workers, the V8 cap):
  * main.ts starts the gateway through it, and so do the tests, in their own process.
  */
 export async function serveGateway(config: Config, log: Logger, runtime: GatewayRuntime, listening: Record<string, unknown> = {}): Promise<Gateway> {
+  // Once per gateway: a cluster's primary says it for its workers.
+  if (!cluster.isWorker) startupWarnings(config, log);
   const metrics = new Metrics();
   const directory = new LdapDirectory(config.ldap, metrics);
   // A directory that is down at startup is logged, not fatal: logins say so until it answers.

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import cluster from 'node:cluster';
-import { serveGateway } from './app.js';
+import { serveGateway, startupWarnings } from './app.js';
 import { runWorkers } from './ops/cluster.js';
 import { loadConfig } from './config/load.js';
 import { ConfigError } from './config/errors.js';
@@ -52,13 +52,8 @@ async function serve(): Promise<void> {
   // bug to log, not a reason to drop every other user's requests and websockets.
   process.on('unhandledRejection', (reason) => log.error({ err: reason instanceof Error ? reason.stack : String(reason) }, 'BUG: unhandled rejection; the gateway keeps serving'));
   process.on('uncaughtException', (err) => log.error({ err: err.stack ?? err.message }, 'BUG: uncaught exception; the gateway keeps serving'));
-  if (config.ldap.tls.skipVerify && !cluster.isWorker) {
-    log.warn(
-      { setting: 'GATEWAY_LDAP_TLS_SKIP_VERIFY' },
-      'LDAP TLS CERTIFICATES ARE NOT VERIFIED: anyone between the gateway and the directory can read every password. Set GATEWAY_LDAP_CA_FILE instead.',
-    );
-  }
   if (config.server.workers > 1 && cluster.isPrimary) {
+    startupWarnings(config, log);
     runWorkers(config.server.workers, log);
     return;
   }
