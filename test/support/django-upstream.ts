@@ -6,9 +6,9 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RecordedRequest } from './paperless-sim.js';
 import { freePort } from './ports.js';
@@ -78,15 +78,37 @@ process.once('exit', () => {
   }
 });
 
-/** A migrated database, made once per test process and release line, and copied for each upstream. */
+function appFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.name !== '__pycache__' && !e.name.endsWith('.pyc'))
+    .flatMap((e) => (e.isDirectory() ? appFiles(join(dir, e.name)) : [join(dir, e.name)]))
+    .sort();
+}
+
+/**
+ * A migrated database per release line, copied for each upstream. Migrating takes seconds and
+ * every test file is a process of its own, so it is kept in the cache folder beside the venv,
+ * keyed by the app's files, the venv and the line: any change to the app migrates anew.
+ */
 function templateDatabase(venv: string, line: number): string {
   const made = templates.get(line);
   if (made && existsSync(made)) return made;
-  const dir = mkdtempSync(join(tmpdir(), 'plg-django-template-'));
-  const db = join(dir, 'db.sqlite3');
-  runOrThrow(join(venv, 'bin/python'), ['manage.py', 'migrate', '-v0'], { cwd: DJANGO_APP, env: { PAPERLESS_DBNAME: db, PAPERLESS_TEST_LINE: String(line), PYTHONDONTWRITEBYTECODE: '1' } });
+  const hash = createHash('sha256').update(venv).update(String(line));
+  for (const file of appFiles(DJANGO_APP)) hash.update(file).update(readFileSync(file));
+  const db = join(dirname(venv), `django-db-${hash.digest('hex').slice(0, 16)}.sqlite3`);
+  if (!existsSync(db)) {
+    const dir = mkdtempSync(join(tmpdir(), 'plg-django-template-'));
+    try {
+      const made = join(dir, 'db.sqlite3');
+      runOrThrow(join(venv, 'bin/python'), ['manage.py', 'migrate', '-v0'], { cwd: DJANGO_APP, env: { PAPERLESS_DBNAME: made, PAPERLESS_TEST_LINE: String(line), PYTHONDONTWRITEBYTECODE: '1' } });
+      // Renamed into place whole: test files started side by side never copy half a database.
+      copyFileSync(made, `${db}.${process.pid}`);
+      renameSync(`${db}.${process.pid}`, db);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
   templates.set(line, db);
-  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   return db;
 }
 
