@@ -1,26 +1,9 @@
 #!/usr/bin/env node
-import cluster from 'node:cluster';
-import { serveGateway, startupWarnings } from './app.js';
-import { runWorkers } from './ops/cluster.js';
-import { loadConfig } from './config/load.js';
-import { ConfigError } from './config/errors.js';
-import { LdapDirectory } from './directory/ldap-directory.js';
-import { formatChecks, runChecks } from './cli/check-config.js';
-import { createLogger } from './ops/logger.js';
-import { capYoungGeneration } from './ops/young-generation.js';
-import { PaperlessApi } from './paperless/api.js';
-import { Provisioner } from './provisioning/provisioner.js';
-import { appliedSummary, planJson, planSummary, planTable } from './provisioning/sync-report.js';
-import { applySync, planSync } from './provisioning/sync.js';
-import { createRedis, pingRedis, waitReady } from './redis/client.js';
-import { redisKeys } from './redis/keys.js';
-import { UserSessionIndex } from './session/user-index.js';
-import { mfaCommand } from './cli/mfa-command.js';
-import { sessionsCommand } from './cli/sessions-command.js';
+// Only the command line's spec and parser load up front: `--help`, `help`, usage errors and
+// `paperless-bootstrap-script` need nothing else, and each runner below imports what its command
+// uses when it runs (the libraries behind `serve` alone take a second or more to load).
 import { commandHelp, overviewHelp, parseCommandLine, type CommandLine, type CommandSpec } from './cli/command-line.js';
 import { COMMANDS } from './cli/commands.js';
-import { initCommand } from './cli/init.js';
-import { PAPERLESS_BOOTSTRAP_SCRIPT } from './cli/bootstrap-script.js';
 import { CommandUsageError } from './cli/usage-error.js';
 import type { Config } from './config/config.js';
 import type { Logger } from 'pino';
@@ -31,7 +14,8 @@ function print(text: string): Promise<void> {
   return new Promise<void>((resolve) => process.stdout.write(text, () => resolve()));
 }
 
-function readConfig(): Config {
+async function readConfig(): Promise<Config> {
+  const [{ loadConfig }, { ConfigError }] = await Promise.all([import('./config/load.js'), import('./config/errors.js')]);
   try {
     return loadConfig();
   } catch (err) {
@@ -44,7 +28,8 @@ function readConfig(): Config {
 }
 
 async function serve(): Promise<void> {
-  const config = readConfig();
+  const [{ default: cluster }, { capYoungGeneration }, { createLogger }] = await Promise.all([import('node:cluster'), import('./ops/young-generation.js'), import('./ops/logger.js')]);
+  const config = await readConfig();
   // Before any socket is read (see capYoungGeneration: large transfers' memory on Node 22+).
   const youngGeneration = capYoungGeneration();
   const log = createLogger(config.log.level);
@@ -53,10 +38,12 @@ async function serve(): Promise<void> {
   process.on('unhandledRejection', (reason) => log.error({ err: reason instanceof Error ? reason.stack : String(reason) }, 'BUG: unhandled rejection; the gateway keeps serving'));
   process.on('uncaughtException', (err) => log.error({ err: err.stack ?? err.message }, 'BUG: uncaught exception; the gateway keeps serving'));
   if (config.server.workers > 1 && cluster.isPrimary) {
+    const [{ runWorkers }, { startupWarnings }] = await Promise.all([import('./ops/cluster.js'), import('./app.js')]);
     startupWarnings(config, log);
     runWorkers(config.server.workers, log);
     return;
   }
+  const { serveGateway } = await import('./app.js');
   const gateway = await serveGateway(config, log, { environment: process.env }, { youngGeneration });
 
   let stopping = false;
@@ -77,7 +64,14 @@ async function serve(): Promise<void> {
 }
 
 async function checkConfig(): Promise<void> {
-  const config = readConfig();
+  const [{ createLogger }, { createRedis, waitReady }, { runChecks, formatChecks }, { LdapDirectory }, { PaperlessApi }] = await Promise.all([
+    import('./ops/logger.js'),
+    import('./redis/client.js'),
+    import('./cli/check-config.js'),
+    import('./directory/ldap-directory.js'),
+    import('./paperless/api.js'),
+  ]);
+  const config = await readConfig();
   const log = createLogger('silent', 2);
   const redis = createRedis(config.redis.url, log, 'check-config');
   try {
@@ -96,7 +90,18 @@ async function checkConfig(): Promise<void> {
 }
 
 async function sync(line: CommandLine): Promise<void> {
-  const config = readConfig();
+  const [{ createLogger }, { createRedis, pingRedis, waitReady }, { redisKeys }, { LdapDirectory }, { PaperlessApi }, { Provisioner }, { appliedSummary, planJson, planSummary, planTable }, { applySync, planSync }, { UserSessionIndex }] = await Promise.all([
+    import('./ops/logger.js'),
+    import('./redis/client.js'),
+    import('./redis/keys.js'),
+    import('./directory/ldap-directory.js'),
+    import('./paperless/api.js'),
+    import('./provisioning/provisioner.js'),
+    import('./provisioning/sync-report.js'),
+    import('./provisioning/sync.js'),
+    import('./session/user-index.js'),
+  ]);
+  const config = await readConfig();
   if (!config.provisioning.enabled) {
     process.stderr.write('paperless-ldap-gateway: sync needs provisioning (GATEWAY_PROVISIONING=on and GATEWAY_PAPERLESS_TOKEN)\n');
     process.exit(2);
@@ -134,7 +139,8 @@ async function sync(line: CommandLine): Promise<void> {
 
 /** A command that needs only the settings and Redis, and prints what it found or did. */
 async function withRedis(name: string, args: string[], run: (args: string[], config: Config, redis: RedisClient, log: Logger) => Promise<string>): Promise<void> {
-  const config = readConfig();
+  const [{ createLogger }, { createRedis, pingRedis, waitReady }] = await Promise.all([import('./ops/logger.js'), import('./redis/client.js')]);
+  const config = await readConfig();
   const log = createLogger(config.log.level === 'info' ? 'warn' : config.log.level, 2);
   const redis = createRedis(config.redis.url, log, name);
   try {
@@ -151,14 +157,14 @@ const runners: Record<string, (line: CommandLine) => Promise<void>> = {
   serve,
   'check-config': checkConfig,
   sync,
-  mfa: (line) => withRedis('mfa', line.positionals, mfaCommand),
-  sessions: (line) => withRedis('sessions', line.positionals, sessionsCommand),
+  mfa: async (line) => withRedis('mfa', line.positionals, (await import('./cli/mfa-command.js')).mfaCommand),
+  sessions: async (line) => withRedis('sessions', line.positionals, (await import('./cli/sessions-command.js')).sessionsCommand),
   init: async (line) => {
-    const output = await initCommand(line);
-    await print(output);
+    const { initCommand } = await import('./cli/init.js');
+    await print(await initCommand(line));
   },
   // Needs no settings: it runs where Paperless is, which may have no gateway .env.
-  'paperless-bootstrap-script': () => print(PAPERLESS_BOOTSTRAP_SCRIPT),
+  'paperless-bootstrap-script': async () => print((await import('./cli/bootstrap-script.js')).PAPERLESS_BOOTSTRAP_SCRIPT),
   help: async (line) => {
     const topic = line.positionals[0];
     const spec = topic === undefined ? undefined : specOf(topic);

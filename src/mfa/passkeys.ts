@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { generateAuthenticationOptions, generateRegistrationOptions, verifyAuthenticationResponse, verifyRegistrationResponse, type AuthenticationResponseJSON, type PublicKeyCredentialCreationOptionsJSON, type PublicKeyCredentialRequestOptionsJSON, type RegistrationResponseJSON } from '@simplewebauthn/server';
+import type { AuthenticationResponseJSON, PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import { GatewayError } from '../errors.js';
 import type { RedisClient } from '../redis/client.js';
 import type { RedisKeys } from '../redis/keys.js';
@@ -23,6 +23,15 @@ export interface PasskeyConfig {
   rpName: string;
 }
 
+/**
+ * @simplewebauthn/server, loaded at the first ceremony rather than at start: it is the heaviest
+ * library the gateway has (about half a second and 25 MB in each thread that loads it), and most
+ * gateways never see a passkey. Node keeps the module once loaded, so later calls cost nothing.
+ */
+function webauthn(): Promise<typeof import('@simplewebauthn/server')> {
+  return import('@simplewebauthn/server');
+}
+
 /** What the account page lists. */
 export type PasskeyInfo = Pick<StoredPasskey, 'id' | 'name' | 'createdAt' | 'lastUsedAt'>;
 
@@ -40,6 +49,7 @@ export class PasskeyCeremonies {
   ) {}
 
   async registrationOptions(username: string, sid: string, record: FactorRecord | undefined): Promise<PublicKeyCredentialCreationOptionsJSON> {
+    const { generateRegistrationOptions } = await webauthn();
     const options = await generateRegistrationOptions({
       rpName: this.config.rpName,
       rpID: this.config.rpId,
@@ -57,6 +67,8 @@ export class PasskeyCeremonies {
   async register(sid: string, name: string, response: RegistrationResponseJSON, now: number): Promise<StoredPasskey> {
     const challenge = await this.spend('register', sid);
     if (!challenge) throw new PasskeyRefusedError('no registration challenge for this session', 'This passkey setup took too long. Start again.');
+    // Outside the try below: a library that fails to load is the gateway's fault, not the browser's answer.
+    const { verifyRegistrationResponse } = await webauthn();
     let verified;
     try {
       verified = await verifyRegistrationResponse({ response, expectedChallenge: challenge, expectedOrigin: this.config.origin, expectedRPID: this.config.rpId, requireUserVerification: false });
@@ -76,6 +88,7 @@ export class PasskeyCeremonies {
   }
 
   async authenticationOptions(sid: string, record: FactorRecord | undefined): Promise<PublicKeyCredentialRequestOptionsJSON> {
+    const { generateAuthenticationOptions } = await webauthn();
     const options = await generateAuthenticationOptions({
       rpID: this.config.rpId,
       allowCredentials: (record?.passkeys ?? []).map((p) => ({ id: p.id, ...(p.transports ? { transports: p.transports } : {}) })),
@@ -90,6 +103,8 @@ export class PasskeyCeremonies {
     const challenge = await this.spend('authenticate', sid);
     const stored = record?.passkeys?.find((p) => p.id === response.id);
     if (!challenge || !stored) return undefined;
+    // Outside the try below, which reads every failure as "no": a library that fails to load is an error, not a refusal.
+    const { verifyAuthenticationResponse } = await webauthn();
     try {
       const result = await verifyAuthenticationResponse({
         response,
