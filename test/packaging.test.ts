@@ -67,23 +67,6 @@ describe('compose.yaml', () => {
   });
 });
 
-describe('Dockerfile', () => {
-  const dockerfile = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
-  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> };
-
-  it('runs the package binary as a non-root user on the current LTS', () => {
-    assert.match(dockerfile, /^FROM node:24-slim AS build$/m);
-    assert.match(dockerfile, /^USER node$/m);
-    assert.match(dockerfile, /npm ci --omit=dev/);
-    assert.match(dockerfile, new RegExp(`ENTRYPOINT \\["node", "${pkg.bin['paperless-ldap-gateway']}"\\]`));
-  });
-
-  it('checks health on the endpoint the gateway serves, and ships the views', () => {
-    assert.match(dockerfile, /HEALTHCHECK .*\n?.*\/_gateway\/health/);
-    assert.match(dockerfile, /^COPY views \.\/views$/m);
-  });
-});
-
 describe('the compiled gateway (dist/, as the image runs it)', () => {
   it('serves the login page with its stylesheet, signs in and proxies', async () => {
     const stack = await startStack({ launch: COMPILED_LAUNCH });

@@ -1,14 +1,17 @@
 /**
  * The install without Docker, as README's recipe writes it (package files, dist/ and views/,
  * `npm ci --omit=dev`; the settings file for the service's group only), which is also what the
- * Dockerfile's runtime stage builds: made read-only and run by an unprivileged user.
- * A dependency that only devDependencies provide fails here, as it would in every container.
+ * Dockerfile's runtime stage builds: made read-only and run by an unprivileged user, started with
+ * the Dockerfile's own ENTRYPOINT, ENV and HEALTHCHECK. A dependency that only devDependencies
+ * provide fails here, as it would in every container. What running here cannot show of the image
+ * (its base, its user, that its install and its files are this one's) is read from the
+ * Dockerfile's instructions, parsed as Docker reads them.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { freePort, REPO_ROOT, type Launch } from './support/gateway.js';
 import { closedWithin, openSocket } from './support/status-socket.js';
@@ -65,13 +68,130 @@ function chmodTree(path: string, writable: boolean): void {
   chmodSync(path, writable ? 0o755 : 0o555);
 }
 
+interface Instruction {
+  keyword: string;
+  args: string;
+}
+
+interface Stage {
+  /** The base image, `name:tag`. */
+  base: string;
+  instructions: Instruction[];
+}
+
+/**
+ * The Dockerfile's stages as Docker reads them: comment lines dropped (also inside a continued
+ * instruction), continuation lines joined, keywords in any case.
+ */
+function dockerfileStages(): Stage[] {
+  const text = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
+  const joined = text
+    .split('\n')
+    .filter((line) => !/^\s*#/.test(line))
+    .join('\n')
+    .replace(/\\[ \t]*\n/g, ' ');
+  const stages: Stage[] = [];
+  for (const line of joined.split('\n')) {
+    const m = /^\s*(\w+)\s+(.*?)\s*$/.exec(line);
+    if (!m) continue;
+    const instruction = { keyword: (m[1] as string).toUpperCase(), args: m[2] as string };
+    if (instruction.keyword === 'FROM') {
+      const base = instruction.args.split(/\s+/).find((word) => !word.startsWith('--'));
+      assert.ok(base, `FROM ${instruction.args} names an image`);
+      stages.push({ base, instructions: [] });
+    } else {
+      const stage = stages.at(-1);
+      assert.ok(stage, `${instruction.keyword} comes after a FROM`);
+      stage.instructions.push(instruction);
+    }
+  }
+  return stages;
+}
+
+/** The stage `docker build` makes the image of when no --target is given: the last. */
+function runtimeStage(): Stage {
+  const stage = dockerfileStages().at(-1);
+  assert.ok(stage, 'the Dockerfile has a stage');
+  return stage;
+}
+
+/** The arguments of the stage's last instruction of this kind (the one that takes effect), if any. */
+function last(stage: Stage, keyword: string): string | undefined {
+  return stage.instructions.filter((i) => i.keyword === keyword).at(-1)?.args;
+}
+
+/**
+ * An exec-form command (`["node", "…"]`), which this test runs as Docker would. A shell form is
+ * refused: for the ENTRYPOINT it would put /bin/sh between Docker's SIGTERM and node.
+ */
+function execForm(args: string | undefined, what: string): string[] {
+  assert.ok(args !== undefined && args.startsWith('['), `${what} is in exec form: ${args}`);
+  const parsed: unknown = JSON.parse(args);
+  assert.ok(Array.isArray(parsed) && parsed.every((a) => typeof a === 'string'), `${what} is a list of strings`);
+  return parsed;
+}
+
+/** The variables the runtime stage's ENV instructions set (`ENV A=b C=d`, or the older `ENV A b`). */
+function imageEnv(stage: Stage): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const { args } of stage.instructions.filter((i) => i.keyword === 'ENV')) {
+    assert.ok(!/["']/.test(args), `ENV ${args}: quoted values are not read here`);
+    const words = args.split(/\s+/);
+    if (!(words[0] as string).includes('=')) env[words[0] as string] = words.slice(1).join(' ');
+    else for (const word of words) env[word.slice(0, word.indexOf('='))] = word.slice(word.indexOf('=') + 1);
+  }
+  return env;
+}
+
 /** The Dockerfile's HEALTHCHECK command, as its exec-form JSON array. */
 function healthcheckCommand(): string[] {
-  const dockerfile = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8').replace(/\\\n/g, ' ');
-  const json = /^HEALTHCHECK .*?CMD (\[.*\])\s*$/m.exec(dockerfile)?.[1];
-  assert.ok(json, 'the Dockerfile has an exec-form HEALTHCHECK');
-  return JSON.parse(json) as string[];
+  const args = last(runtimeStage(), 'HEALTHCHECK');
+  const command = args === undefined ? undefined : /^(?:--\S+\s+)*CMD\s+(.*)$/.exec(args)?.[1];
+  return execForm(command, 'the HEALTHCHECK command');
 }
+
+/** The Dockerfile's ENTRYPOINT: node and the script it runs, relative to the image's WORKDIR. */
+function entrypoint(): { command: string; args: string[] } {
+  const [command, ...args] = execForm(last(runtimeStage(), 'ENTRYPOINT'), 'the ENTRYPOINT');
+  assert.equal(command, 'node', 'the ENTRYPOINT runs node (the test runs its own copy of the same binary)');
+  return { command, args };
+}
+
+describe('the image (Dockerfile), where running it here cannot show it', () => {
+  const stage = runtimeStage();
+  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { files: string[]; scripts: Record<string, string> };
+
+  it('runs on a Node.js the suite runs on (npm run test:node24)', () => {
+    const tested = /\bnode@(\d+)\b/.exec(pkg.scripts['test:node24'] ?? '')?.[1];
+    assert.ok(tested, 'package.json has test:node24 with node@<major>');
+    const [image, tag = 'latest'] = stage.base.split(':');
+    assert.equal(image, 'node', `the runtime stage is built on the official node image: FROM ${stage.base}`);
+    assert.equal(/^(\d+)/.exec(tag)?.[1], tested, `FROM ${stage.base}: the image's Node.js major is the one test:node24 runs`);
+  });
+
+  it('switches to a user that is not root before it runs the gateway', () => {
+    const user = last(stage, 'USER');
+    assert.ok(user, 'the runtime stage has a USER (otherwise the gateway runs as root)');
+    const [name] = user.split(':');
+    assert.ok(name !== 'root' && name !== '0', `USER ${user} is not root`);
+  });
+
+  it('installs only production dependencies, as this install does', () => {
+    const installs = stage.instructions.filter((i) => i.keyword === 'RUN').flatMap((i) => i.args.split(/&&|;|\|\|/)).map((c) => c.trim()).filter((c) => /^npm\s+(ci|install|i)\b/.test(c));
+    assert.ok(installs.length > 0, 'the runtime stage installs the dependencies');
+    for (const install of installs) assert.match(install, /\s--omit=dev\b/, install);
+  });
+
+  it('copies every folder the package ships (package.json files) into its WORKDIR', () => {
+    const workdir = last(stage, 'WORKDIR');
+    assert.ok(workdir, "the runtime stage has a WORKDIR, where the ENTRYPOINT's relative path is read");
+    const copied = stage.instructions
+      .filter((i) => i.keyword === 'COPY' || i.keyword === 'ADD')
+      .map((i) => i.args.split(/\s+/).filter((word) => !word.startsWith('--')).at(-1) as string)
+      .map((to) => posix.relative(workdir, posix.resolve(workdir, to)));
+    for (const shipped of pkg.files) assert.ok(copied.includes(posix.normalize(shipped)), `${shipped} is copied into ${workdir} (copied: ${copied.join(', ')})`);
+  });
+});
 
 describe('a production install, as the image runs it', () => {
   let app: string;
@@ -102,9 +222,11 @@ describe('a production install, as the image runs it', () => {
     cpSync(process.execPath, node);
     chmodSync(node, 0o555);
     chmodSync(runtime, 0o555);
-    const unpriv = unprivileged(node, ['dist/main.js']);
+    // As the image starts it: its ENTRYPOINT, its ENV; startStack adds `serve`, the image's CMD
+    // (checked below).
+    const unpriv = unprivileged(node, entrypoint().args);
     const launch: Launch = { command: unpriv.command, args: unpriv.args, cwd: app };
-    stack = await startStack({ launch, env: { NODE_ENV: 'production' } });
+    stack = await startStack({ launch, env: imageEnv(runtimeStage()) });
   });
 
   after(async () => {
@@ -161,6 +283,10 @@ describe('a production install, as the image runs it', () => {
     const after = await b.get('/documents/');
     assert.equal(after.status, 302);
     assert.match(String(after.headers.location), /^\/accounts\/login\//);
+  });
+
+  it("was started with the image's CMD, serve", () => {
+    assert.deepEqual(execForm(last(runtimeStage(), 'CMD'), 'the CMD'), ['serve']);
   });
 
   it("passes the Dockerfile's own HEALTHCHECK, which fails when nothing answers", async () => {
