@@ -162,7 +162,7 @@ export function markdown(r: Results): string {
     '',
     ...(r.startup
       ? [
-          `Start-up (Node ${r.machine.node}, nothing else running): \`node dist/main.js --help\` from spawn to exit, and \`serve\` with 1 worker from spawn to its 'gateway listening' line (slapd, Redis and the Paperless simulator up), each the median of ${r.startup.runs}; idle RSS is the process's VmRSS (both threads) ${r.startup.idleSeconds} s after ready.`,
+          `Start-up (Node ${r.machine.node}, before the other measurements, one process at a time): \`node dist/main.js --help\` from spawn to exit, and \`serve\` with 1 worker from spawn to its 'gateway listening' line (slapd, Redis and the Paperless simulator up), each the median of ${r.startup.runs}; idle RSS is the process's VmRSS (both threads) ${r.startup.idleSeconds} s after ready.`,
           '',
         ]
       : []),

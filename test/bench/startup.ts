@@ -4,6 +4,7 @@
  * Part of `npm run bench` (run.ts), and on its own `npm run bench:startup`, which starts its own
  * slapd, redis-server, Paperless simulator and upstream and prints the figures and the targets.
  * Every process runs on the Node that runs this script (`npx -y node@24 --import tsx ...`: Node 24).
+ * BENCH_MAIN=/elsewhere/dist/main.js measures another build (one beside its own node_modules).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
@@ -19,6 +20,7 @@ import { gatewayEnv, startScript, stop, treeCpuMs, treeMemory, type GatewayParts
 import { startupTargets, type StartupResult } from './report.js';
 
 const MIB = 1024 * 1024;
+const MAIN = process.env.BENCH_MAIN ?? DIST_MAIN;
 
 function median(xs: number[]): number {
   const sorted = [...xs].sort((a, b) => a - b);
@@ -31,7 +33,7 @@ function median(xs: number[]): number {
 function timeHelp(): Promise<number> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(process.execPath, [DIST_MAIN, '--help'], { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [MAIN, '--help'], { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -51,7 +53,7 @@ function timeHelp(): Promise<number> {
 async function timeReady(env: Record<string, string>, logFile: string, idleSeconds: number): Promise<{ readyMs: number; readyCpuMs: number; idleRss: number }> {
   const log = createWriteStream(logFile, { flags: 'a' });
   const started = performance.now();
-  const child = spawn(process.execPath, [DIST_MAIN, 'serve'], { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MAIN, 'serve'], { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stderr.pipe(log);
   try {
     let readyCpuMs = 0;
