@@ -4,56 +4,16 @@ import { read } from 'read';
 import type { Config } from '../config/config.js';
 import { ConfigError } from '../config/errors.js';
 import { diskFiles, type ConfigFiles } from '../config/files.js';
-import { PRESET_NAMES } from '../config/directory-presets.js';
 import { loadConfig } from '../config/load.js';
 import { LdapDirectory } from '../directory/ldap-directory.js';
 import { CommandUsageError } from './usage-error.js';
-import type { CommandLine, CommandSpec } from './command-line.js';
+import type { CommandLine } from './command-line.js';
 import { probeDirectory } from './directory-probe.js';
 import { CA_COPY, readEnvValue, renderEnvFile, type HostFacts, type InitAnswers } from './env-file.js';
 import { collectAnswers, toInitAnswers, type Asker, type Given } from './init-answers.js';
 import { InitDirectoryCheckError } from './init-errors.js';
 import { hostFacts } from './init-host.js';
 import { renderMappingFile } from './mapping-file.js';
-
-export const INIT: CommandSpec = {
-  name: 'init',
-  summary: 'write .env and provisioning.yaml for compose, with fresh secrets; asks only for what it cannot know',
-  synopsis:
-    '[--output FILE] [--public-url URL] [--preset NAME] [--ldap-url URL] [--ca-file PEM] [--bind-dn DN] [--bind-password PASSWORD] [--user-base DN] ' +
-    '[--admin-group NAME] [--user-group NAME] [--user-permissions viewer|editor] [--tls-front caddy|ADDRESS|none] [--certificate auto|internal|files] ' +
-    '[--publish ADDRESS:PORT] [--database postgres|sqlite] [--no-check]',
-  details: [
-    'Asks for each value not given as an option (the password without echo). Without a terminal,',
-    'every value without a default must be given. It tries the directory with the answers (the',
-    'service account, one user search, both groups) and writes nothing when that fails.',
-    'Beside FILE it writes provisioning.yaml (what each group may do in Paperless) and, with',
-    '--ca-file, certs/ldap-ca.pem. It never overwrites: an existing FILE or provisioning.yaml is an error.',
-    'It makes the folders consume and export (0750; run as root, handed to USERMAP_UID) and, with',
-    '--certificate files, https (0700) for Caddy\'s certificate and key. Run as root, it refuses a folder others may write.',
-    'In Docker (the CA in this folder; TZ for Paperless\'s time zone, UTC without it):',
-    '  docker run --rm -it --user "$(id -u):$(id -g)" -e TZ="$(cat /etc/timezone)" -v "$PWD:/out" paperless-ldap-gateway:local init --output /out/.env --ca-file /out/ca.pem',
-  ],
-  options: {
-    output: { type: 'string', value: 'FILE', description: 'the .env to write (default .env; - prints it alone, writing nothing)' },
-    'public-url': { type: 'string', value: 'URL', description: 'the address people type, e.g. https://paperless.example.com' },
-    preset: { type: 'string', value: 'NAME', description: `the directory's kind: ${PRESET_NAMES.join(', ')} (default openldap)` },
-    'ldap-url': { type: 'string', value: 'URL', description: 'the directory, e.g. ldaps://dc1.example.com' },
-    'ca-file': { type: 'string', value: 'PEM', description: "the directory's CA for ldaps:// and StartTLS; copied to certs/ldap-ca.pem" },
-    'bind-dn': { type: 'string', value: 'DN', description: "the gateway's service account in the directory" },
-    'bind-password': { type: 'string', value: 'PASSWORD', description: 'its password (asked without echo when left out; an option is seen by ps)' },
-    'user-base': { type: 'string', value: 'DN', description: 'where people are, e.g. ou=people,dc=example,dc=com' },
-    'admin-group': { type: 'string', value: 'NAME', description: 'the directory group whose members become Paperless superusers' },
-    'user-group': { type: 'string', value: 'NAME', description: 'the directory group whose members may sign in and use Paperless' },
-    'user-permissions': { type: 'string', value: 'ROLE', description: 'what the user group may do: viewer (default) or editor' },
-    'tls-front': { type: 'string', value: 'FRONT', description: "caddy (compose's https profile), your proxy's ADDRESS or CIDR, or none" },
-    certificate: { type: 'string', value: 'KIND', description: "with caddy: auto (default, Let's Encrypt), internal (Caddy's CA) or files" },
-    publish: { type: 'string', value: 'ADDRESS:PORT', description: "where the gateway's port is published (default 0.0.0.0:8080; 127.0.0.1:8080 with caddy)" },
-    database: { type: 'string', value: 'KIND', description: "Paperless's database: postgres (default) or sqlite" },
-    'no-check': { type: 'boolean', description: 'do not try the directory (where it cannot be reached from here)' },
-  },
-  positionals: { min: 0, max: 0 },
-};
 
 /** Values compose sets itself; init checks the answers as the gateway will run with them. */
 const COMPOSE_FIXED = { GATEWAY_UPSTREAM_URL: 'http://paperless:8000', GATEWAY_REDIS_URL: 'redis://redis:6379/0' };
