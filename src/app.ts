@@ -14,10 +14,12 @@ import { ClusterMetrics } from './ops/cluster.js';
 import { echoRequestId } from './ops/access-log.js';
 import { metricsListener } from './ops/health.js';
 import { PagesLink } from './server/pages-link.js';
+import type { EarlyPagesThread } from './server/pages-start.js';
 import { buildRequestPath } from './server/routes.js';
 import { sendError } from './web/error-responses.js';
 import { buildServices, closeServices } from './server/services.js';
 import { closeGracefully, listenOn } from './server/shutdown.js';
+import { startupWarnings } from './server/startup-warnings.js';
 
 /** What the gateway gets from whoever runs it: the process (main.ts) or a test, in-process. */
 export interface GatewayRuntime {
@@ -25,6 +27,11 @@ export interface GatewayRuntime {
   environment: Readonly<Record<string, string | undefined>>;
   /** Where every log line goes, both threads' (stdout when absent). */
   logSink?: DestinationStream;
+  /**
+   * The pages thread, when `serve` started it before loading the gateway (with this environment
+   * and no logSink), so both threads' modules loaded at once; absent, listen() starts it.
+   */
+  pagesThread?: EarlyPagesThread;
 }
 
 export interface Gateway {
@@ -61,9 +68,10 @@ export function createGateway(config: Config, directory: Directory, log: Logger,
     metricsText: (): Promise<string> => clusterMetrics.text(),
     shutdownTimeoutMs: config.ops.shutdownTimeoutMs,
     ...(provisioner ? { provisioner } : {}),
-    environment: gatewaySettings(runtime.environment),
+    environment: runtime.environment,
     writeLine: logLineWriter(runtime.logSink),
     terminal: runtime.logSink === undefined && process.stdout.isTTY === true,
+    ...(runtime.pagesThread ? { thread: runtime.pagesThread } : {}),
   });
   // This thread's metrics and the pages thread's, as one process's.
   const clusterMetrics = new ClusterMetrics([metrics.registry, pagesLink.registry]);
@@ -126,21 +134,6 @@ export function createGateway(config: Config, directory: Directory, log: Logger,
       requestLog.close();
     },
   };
-}
-
-/** Only the gateway's own settings cross to the pages thread (loadConfig reads no others). */
-function gatewaySettings(environment: GatewayRuntime['environment']): Record<string, string> {
-  return Object.fromEntries(Object.entries(environment).filter((e): e is [string, string] => e[0].startsWith('GATEWAY_') && typeof e[1] === 'string'));
-}
-
-/** What the admin must hear at every start, whatever else the log says. */
-export function startupWarnings(config: Config, log: Logger): void {
-  if (config.ldap.tls.skipVerify) {
-    log.warn(
-      { setting: 'GATEWAY_LDAP_TLS_SKIP_VERIFY' },
-      'LDAP TLS CERTIFICATES ARE NOT VERIFIED: anyone between the gateway and the directory can read every password. Set GATEWAY_LDAP_CA_FILE instead.',
-    );
-  }
 }
 
 /**

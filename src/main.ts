@@ -28,23 +28,33 @@ async function readConfig(): Promise<Config> {
 }
 
 async function serve(): Promise<void> {
-  const [{ default: cluster }, { capYoungGeneration }, { createLogger }] = await Promise.all([import('node:cluster'), import('./ops/young-generation.js'), import('./ops/logger.js')]);
-  const config = await readConfig();
-  // Before any socket is read (see capYoungGeneration: large transfers' memory on Node 22+).
+  const [{ default: cluster }, { capYoungGeneration }, { EarlyPagesThread, pagesThreadData, servesAlone }] = await Promise.all([
+    import('node:cluster'),
+    import('./ops/young-generation.js'),
+    import('./server/pages-start.js'),
+  ]);
+  // Before any socket is read (see capYoungGeneration: large transfers' memory on Node 22+), and
+  // before the pages thread starts, which sizes its young generation by it.
   const youngGeneration = capYoungGeneration();
+  // The pages thread first, so its modules load on another core while this thread loads the
+  // settings and the gateway; the gateway adopts it (server/pages-start.ts). Settings it cannot
+  // read end the process below before the thread is heard.
+  const environment = process.env;
+  const pagesThread = servesAlone(cluster.isWorker, environment) ? new EarlyPagesThread(pagesThreadData(environment, process.stdout.isTTY === true)) : undefined;
+  const [config, { createLogger }] = await Promise.all([readConfig(), import('./ops/logger.js')]);
   const log = createLogger(config.log.level);
   // The last resort: every entry point catches its own errors, and one that slips through is a
   // bug to log, not a reason to drop every other user's requests and websockets.
   process.on('unhandledRejection', (reason) => log.error({ err: reason instanceof Error ? reason.stack : String(reason) }, 'BUG: unhandled rejection; the gateway keeps serving'));
   process.on('uncaughtException', (err) => log.error({ err: err.stack ?? err.message }, 'BUG: uncaught exception; the gateway keeps serving'));
   if (config.server.workers > 1 && cluster.isPrimary) {
-    const [{ runWorkers }, { startupWarnings }] = await Promise.all([import('./ops/cluster.js'), import('./app.js')]);
+    const [{ runWorkers }, { startupWarnings }] = await Promise.all([import('./ops/cluster.js'), import('./server/startup-warnings.js')]);
     startupWarnings(config, log);
     runWorkers(config.server.workers, log);
     return;
   }
   const { serveGateway } = await import('./app.js');
-  const gateway = await serveGateway(config, log, { environment: process.env }, { youngGeneration });
+  const gateway = await serveGateway(config, log, { environment, ...(pagesThread ? { pagesThread } : {}) }, { youngGeneration });
 
   let stopping = false;
   const stop = (signal: string) => {

@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import { ServerResponse, type IncomingMessage } from 'node:http';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { repliesAbout } from '../ops/pending-replies.js';
@@ -12,18 +11,7 @@ import type { PaperlessFacts, Provisioner } from '../provisioning/provisioner.js
 import { pathOf } from '../url-path.js';
 import { PageBodyAbandonedError, readPageBody } from './page-body.js';
 import { isMessage, PAGES_SECRET_HEADER, type FromPages, type PagesThreadData, type ToPages } from './pages-messages.js';
-
-/**
- * The thread's file, beside this module. Compiled (dist/, the image), it is started as it is.
- * From the sources through tsx (development, tests), the thread registers tsx first: tsx's
- * `--import` hooks do not reach worker threads (privatenumber/tsx#354).
- */
-function startThread(data: PagesThreadData): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./pages-thread.js', import.meta.url), { workerData: data });
-  const thread = new URL('./pages-thread.ts', import.meta.url).href;
-  const code = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then(({ register }) => { register(); return import(${JSON.stringify(thread)}); })`;
-  return new Worker(code, { eval: true, workerData: data });
-}
+import { pagesThreadData, startThread, type EarlyPagesThread, type ThreadEvent } from './pages-start.js';
 
 /** How long the thread may take to start (modules, Redis); past it the gateway does not start. */
 const START_TIMEOUT_MS = 30_000;
@@ -52,12 +40,17 @@ export interface PagesLinkDeps {
   shutdownTimeoutMs: number;
   /** Provisioning: what either thread's provisioner learns from Paperless, the other adopts. */
   provisioner?: Pick<Provisioner, 'onLearnt' | 'adopt'>;
-  /** The settings the thread reads (the main thread checked them). */
-  environment: Record<string, string>;
+  /** The settings the thread reads (the main thread checked them); only the gateway's own cross. */
+  environment: Readonly<Record<string, string | undefined>>;
   /** Where the thread's log lines go: the main thread's own output. */
   writeLine: (line: string) => void;
   /** Whether a person watches the output: then the thread prints readable lines itself. */
   terminal: boolean;
+  /**
+   * A thread `serve` started before it loaded the gateway, with the same settings: adopted by the
+   * first start() instead of a new one, and its secret kept for every restart.
+   */
+  thread?: EarlyPagesThread;
 }
 
 /** The pages thread's registry, as seen from the main thread: asked for each scrape. */
@@ -77,8 +70,10 @@ class PagesRegistry extends Registry {
  * it again if it ends, and relays its log lines and metrics.
  */
 export class PagesLink {
-  /** Every request to the thread carries it: the thread refuses anyone else on loopback. */
-  private readonly secret = randomBytes(32).toString('base64url');
+  /** What every start of the thread gets; its secret, carried by every request, makes the thread refuse anyone else on loopback. */
+  private readonly data: PagesThreadData;
+  /** The thread started before this link, until start() adopts it. */
+  private early?: EarlyPagesThread;
   private readonly metricsReplies = repliesAbout<unknown[]>('the pages thread\'s metrics');
   private worker?: Worker;
   private core?: HttpCore<undefined>;
@@ -89,6 +84,8 @@ export class PagesLink {
   private facts?: PaperlessFacts;
 
   constructor(private readonly deps: PagesLinkDeps) {
+    this.data = deps.thread?.data ?? pagesThreadData(deps.environment, deps.terminal);
+    this.early = deps.thread;
     deps.provisioner?.onLearnt((facts) => {
       this.facts = facts;
       this.tell({ type: 'paperless-facts', facts });
@@ -97,16 +94,19 @@ export class PagesLink {
 
   /** Resolves once the thread listens; rejects with its reason if it cannot start. */
   start(): Promise<void> {
+    const early = this.early;
+    this.early = undefined;
     return new Promise((resolve, reject) => {
-      const data: PagesThreadData = { secret: this.secret, tty: this.deps.terminal, environment: this.deps.environment };
-      const worker = startThread(data);
+      const worker = early?.worker ?? startThread(this.data);
       this.worker = worker;
+      // An adopted thread has been starting since `serve` began: its time counts.
+      const timeoutMs = early ? Math.max(0, START_TIMEOUT_MS - (performance.now() - early.startedAt)) : START_TIMEOUT_MS;
       const timer = setTimeout(() => {
         reject(new Error(`the pages thread did not start within ${START_TIMEOUT_MS / 1000} s`));
         void worker.terminate();
-      }, START_TIMEOUT_MS);
+      }, timeoutMs);
       let started = false;
-      worker.on('message', (message: unknown) => {
+      const onMessage = (message: unknown) => {
         if (!isMessage<FromPages>(message)) return;
         if (message.type === 'ready') {
           started = true;
@@ -120,25 +120,41 @@ export class PagesLink {
           clearTimeout(timer);
           reject(new Error(`the pages thread could not start: ${message.error}`));
         } else this.heard(message);
-      });
-      worker.on('error', (err) => {
+      };
+      const onError = (err: Error) => {
         this.deps.log.error({ event: 'pages.error', err: err.stack ?? err.message }, 'the pages thread failed');
         if (!started) {
           clearTimeout(timer);
           reject(err);
         }
-      });
-      worker.on('exit', (code) => {
+      };
+      const onExit = (code: number) => {
         if (this.worker === worker) {
           this.worker = undefined;
           this.core?.close().catch(() => undefined);
           this.core = undefined;
         }
         this.metricsReplies.failAll('the pages thread ended');
-        if (this.stopping || !started) return;
+        if (!started) {
+          // Ended before it was ready without saying why: no reason to wait out the timeout.
+          clearTimeout(timer);
+          reject(new Error(`the pages thread ended (code ${code}) before it was ready`));
+          return;
+        }
+        if (this.stopping) return;
         this.deps.log.error({ event: 'pages.exited', code }, `the pages thread ended (code ${code}); starting it again in ${RESTART_DELAY_MS / 1000} s`);
         this.restartAfter(RESTART_DELAY_MS);
-      });
+      };
+      // In one tick: what an adopted thread said before, then its listeners from now on.
+      const held: ThreadEvent[] = early?.handOver() ?? [];
+      worker.on('message', onMessage);
+      worker.on('error', onError);
+      worker.on('exit', onExit);
+      for (const event of held) {
+        if (event.kind === 'message') onMessage(event.message);
+        else if (event.kind === 'error') onError(event.error);
+        else onExit(event.code);
+      }
     });
   }
 
@@ -220,7 +236,7 @@ export class PagesLink {
     const headers = req.headers;
     const forwarded = headers['x-forwarded-for'];
     headers['x-forwarded-for'] = forwarded ? `${forwarded}, ${peer}` : peer;
-    headers[PAGES_SECRET_HEADER] = this.secret;
+    headers[PAGES_SECRET_HEADER] = this.data.secret;
     if (!hasBody(req)) {
       this.core.forward(req, res, undefined);
       return;
@@ -251,6 +267,9 @@ export class PagesLink {
   /** Ends the thread after its requests in flight (its own shutdown timeout). */
   async close(): Promise<void> {
     this.stopping = true;
+    // Started early but never adopted (the gateway failed before it listened): nothing to hand over.
+    if (this.early) void this.early.worker.terminate();
+    this.early = undefined;
     const worker = this.worker;
     if (worker) {
       const ended = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
