@@ -6,7 +6,7 @@ import { SERVICE_DN, userDn } from './support/directory-data.js';
 import { execFileSync, spawn } from 'node:child_process';
 import { loadConfig } from '../src/config/load.js';
 import { LdapDirectory } from '../src/directory/ldap-directory.js';
-import { baseEnv, freePort, GatewayProcess, MAIN, REPO_ROOT, runCliToEnd } from './support/gateway.js';
+import { baseEnv, freePort, DIST_MAIN, GatewayProcess, REPO_ROOT, runCliToEnd } from './support/gateway.js';
 import { Browser } from './support/http-client.js';
 import type { Browser as ChromiumBrowser } from 'playwright-core';
 import { launchChromium } from './support/chromium.js';
@@ -327,7 +327,7 @@ describe('log lines on a terminal', () => {
   it("are pretty-printed alike by the main thread and the pages thread (a pseudo-terminal through util-linux's script)", async () => {
     const port = await freePort();
     const env = { ...stack.gateway.env, GATEWAY_PORT: String(port), GATEWAY_PUBLIC_URL: `http://127.0.0.1:${port}`, PATH: process.env.PATH ?? '', TERM: 'dumb' };
-    const command = [process.execPath, '--import', 'tsx', MAIN, 'serve'].map((a) => `'${a}'`).join(' ');
+    const command = [process.execPath, DIST_MAIN, 'serve'].map((a) => `'${a}'`).join(' ');
     const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
-import { SOURCE_LAUNCH } from './support/gateway.js';
+import { COMPILED_LAUNCH } from './support/gateway.js';
 import { pollUntil } from './support/poll.js';
 import { startStack, type Stack } from './support/stack.js';
 
@@ -34,7 +34,7 @@ async function endPagesThread(inspectorUrl: string, code: number): Promise<void>
 describe('the pages thread, when it ends unexpectedly', () => {
   let stack: Stack;
   before(async () => {
-    stack = await startStack({ launch: { ...SOURCE_LAUNCH, args: ['--inspect=127.0.0.1:0', ...SOURCE_LAUNCH.args] } });
+    stack = await startStack({ launch: { ...COMPILED_LAUNCH, args: ['--inspect=127.0.0.1:0', ...COMPILED_LAUNCH.args] } });
   });
   after(async () => stack?.stop());
 

@@ -9,7 +9,6 @@ import { GROUP_BASE, SERVICE_DN, SERVICE_PASSWORD, USER_BASE } from './directory
 import { freePort } from './ports.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 /** The compiled binary (`npm run build`; `npm test` builds first), as the Docker image runs it. */
 export const DIST_MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 
@@ -22,8 +21,6 @@ export interface Launch {
   cwd: string;
 }
 
-/** The sources through tsx (slow to start: every module is compiled first). */
-export const SOURCE_LAUNCH: Launch = { command: process.execPath, args: ['--import', 'tsx', MAIN], cwd: REPO_ROOT };
 /** The compiled binary (`npm run build`; `npm test` builds first), as the image runs it: what process-level tests start. */
 export const COMPILED_LAUNCH: Launch = { command: process.execPath, args: [DIST_MAIN], cwd: REPO_ROOT };
 /**
