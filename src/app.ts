@@ -12,7 +12,7 @@ import { waitReady } from './redis/client.js';
 import { createHttpServer } from './server/http-server.js';
 import { ClusterMetrics } from './ops/cluster.js';
 import { echoRequestId } from './ops/access-log.js';
-import { metricsListener } from './ops/health.js';
+import { metricsListener, publicMetrics } from './ops/health.js';
 import { PagesLink } from './server/pages-link.js';
 import type { EarlyPagesThread } from './server/pages-start.js';
 import { buildRequestPath } from './server/routes.js';
@@ -65,7 +65,6 @@ export function createGateway(config: Config, directory: Directory, log: Logger,
     connections: config.pages.connections,
     bodyTimeoutMs: config.pages.bodyTimeoutMs,
     forgetBasic: proxied.forgetBasic,
-    metricsText: (): Promise<string> => clusterMetrics.text(),
     shutdownTimeoutMs: config.ops.shutdownTimeoutMs,
     ...(provisioner ? { provisioner } : {}),
     environment: runtime.environment,
@@ -75,7 +74,7 @@ export function createGateway(config: Config, directory: Directory, log: Logger,
   });
   // This thread's metrics and the pages thread's, as one process's.
   const clusterMetrics = new ClusterMetrics([metrics.registry, pagesLink.registry]);
-  const server = createHttpServer(config, proxied.requestPath, pagesLink, services.pages, requestLog.log);
+  const server = createHttpServer(config, proxied.requestPath, pagesLink, services.pages, requestLog.log, publicMetrics(clusterMetrics, config.ops.metricsToken));
   const metricsServer = config.ops.metricsAddress ? http.createServer(metricsListener(clusterMetrics, config.ops.metricsToken)) : undefined;
   const stops: Array<() => void> = [];
 

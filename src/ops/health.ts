@@ -9,8 +9,7 @@ export type ReadinessCheck = () => Promise<unknown>;
 
 export interface OpsDeps {
   checks: Record<string, ReadinessCheck>;
-  metrics: MetricsSource;
-  /** When set, /_gateway/metrics wants `Authorization: Bearer <token>`. */
+  /** GATEWAY_METRICS_TOKEN: its holder gets why a readiness check fails, and the latencies. */
   metricsToken?: string;
   timeoutMs: number;
 }
@@ -83,20 +82,10 @@ export function opsRouter(deps: OpsDeps): Router {
     res.status(ready ? 200 : 503).set('Cache-Control', 'no-store').json({ status: ready ? 'ready' : 'unavailable', checks });
   });
 
-  // On the public listener metrics need the token: counts of logins, bans and users are no one else's business.
-  router.get('/_gateway/metrics', async (req, res) => {
-    if (!deps.metricsToken) {
-      res.status(404).json({ detail: 'Metrics are not served on the public listener without a token: set GATEWAY_METRICS_ADDRESS (a listener of their own) or GATEWAY_METRICS_TOKEN.' });
-      return;
-    }
-    const answer = await scrape(deps.metrics, req.get('authorization'), deps.metricsToken);
-    res.status(answer.status).set(answer.headers).send(answer.body);
-  });
-
   return router;
 }
 
-/** A scrape's answer, written by Express on the public listener and by plain Node on the metrics listener. */
+/** A scrape's answer. */
 interface ScrapeAnswer {
   status: number;
   headers: Record<string, string>;
@@ -121,19 +110,43 @@ async function scrape(metrics: MetricsSource, authorization: string | undefined,
  * objects would slow down (CONTRIBUTING.md, "Two threads in each process").
  */
 export function metricsListener(metrics: MetricsSource, token: string | undefined): (req: IncomingMessage, res: ServerResponse) => void {
-  const send = (res: ServerResponse, answer: ScrapeAnswer) => {
-    res.writeHead(answer.status, { ...answer.headers, 'Content-Length': String(Buffer.byteLength(answer.body)) });
-    res.end(answer.body);
-  };
   return (req, res) => {
     const path = pathOf(req.url);
     if ((req.method !== 'GET' && req.method !== 'HEAD') || (path !== '/metrics' && path !== '/_gateway/metrics')) {
       send(res, { status: 404, headers: { 'Content-Type': JSON_TYPE }, body: JSON.stringify({ detail: 'This listener serves only GET /metrics.' }) });
       return;
     }
-    scrape(metrics, req.headers.authorization, token).then(
-      (answer) => send(res, answer),
-      (err: Error) => send(res, { status: 500, headers: { 'Content-Type': JSON_TYPE }, body: JSON.stringify({ detail: `The metrics could not be gathered: ${err.message}` }) }),
-    );
+    scrapeTo(res, metrics, req.headers.authorization, token);
   };
+}
+
+/** GET or HEAD /_gateway/metrics on the public listener: answered where the metrics are, never handed to the pages thread. */
+export function isPublicMetricsRequest(req: IncomingMessage): boolean {
+  return (req.method === 'GET' || req.method === 'HEAD') && pathOf(req.url) === '/_gateway/metrics';
+}
+
+/**
+ * /_gateway/metrics on the public listener. It needs the token: counts of logins, bans and users
+ * are no one else's business.
+ */
+export function publicMetrics(metrics: MetricsSource, token: string | undefined): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    if (!token) {
+      send(res, { status: 404, headers: { 'Content-Type': JSON_TYPE }, body: JSON.stringify({ detail: 'Metrics are not served on the public listener without a token: set GATEWAY_METRICS_ADDRESS (a listener of their own) or GATEWAY_METRICS_TOKEN.' }) });
+      return;
+    }
+    scrapeTo(res, metrics, req.headers.authorization, token);
+  };
+}
+
+function send(res: ServerResponse, answer: ScrapeAnswer): void {
+  res.writeHead(answer.status, { ...answer.headers, 'Cache-Control': 'no-store', 'Content-Length': String(Buffer.byteLength(answer.body)) });
+  res.end(answer.body);
+}
+
+function scrapeTo(res: ServerResponse, metrics: MetricsSource, authorization: string | undefined, token: string | undefined): void {
+  scrape(metrics, authorization, token).then(
+    (answer) => send(res, answer),
+    (err: Error) => send(res, { status: 500, headers: { 'Content-Type': JSON_TYPE }, body: JSON.stringify({ detail: `The metrics could not be gathered: ${err.message}` }) }),
+  );
 }

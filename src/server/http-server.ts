@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import { echoRequestId, requestIdAndAccessLog } from '../ops/access-log.js';
+import { isPublicMetricsRequest } from '../ops/health.js';
 import { hasBody } from '../proxy/exchange.js';
 import { rejectUpgrade } from '../proxy/forwarder.js';
 import { sendError } from '../web/error-responses.js';
@@ -14,7 +15,14 @@ import { canonicalize, isGatewayRoute, type ProxiedPath } from './routes.js';
  * The public listener: client timeouts, the target parsed once, then the split between the
  * gateway's own pages (the pages thread) and the request path, for requests and websocket upgrades.
  */
-export function createHttpServer(config: Config, requestPath: ProxiedPath['requestPath'], pagesLink: PagesLink, pages: Pages, requestLog: Logger): http.Server {
+export function createHttpServer(
+  config: Config,
+  requestPath: ProxiedPath['requestPath'],
+  pagesLink: PagesLink,
+  pages: Pages,
+  requestLog: Logger,
+  metrics: (req: http.IncomingMessage, res: http.ServerResponse) => void,
+): http.Server {
   const accessLog = requestIdAndAccessLog(requestLog, config.log.requests);
   // Node checks the header deadline on this interval (30 s by default, which would make a 20 s limit 50 s).
   const checkEvery = Math.min(30_000, Math.max(250, Math.floor(config.client.headerTimeoutMs / 4)));
@@ -26,8 +34,14 @@ export function createHttpServer(config: Config, requestPath: ProxiedPath['reque
       sendError(pages, req, res, 400, 'The request could not be read.');
       return;
     }
+    // The metrics are this thread's (and, in a cluster, the primary's to gather): a scrape is
+    // answered here, not relayed to the pages thread and back.
+    if (isPublicMetricsRequest(req)) {
+      echoRequestId(req, res);
+      metrics(req, res);
+    }
     // Proxied requests never meet Express: it serves the gateway's own pages, in their own thread.
-    if (isGatewayRoute(req)) pagesLink.forward(req, res);
+    else if (isGatewayRoute(req)) pagesLink.forward(req, res);
     else requestPath.http(req, res);
   });
   // Uploads of any size stream through: no whole-request deadline, only one for the headers.

@@ -34,8 +34,6 @@ export interface PagesLinkDeps {
   bodyTimeoutMs: number;
   /** The proxying thread's Basic cache: a changed password's old one stops working at once. */
   forgetBasic(username: string, password: string): void;
-  /** The whole gateway's metrics, for a scrape the pages thread serves. */
-  metricsText(): Promise<string>;
   /** GATEWAY_SHUTDOWN_TIMEOUT: how long the thread's requests in flight may take at shutdown. */
   shutdownTimeoutMs: number;
   /** Provisioning: what either thread's provisioner learns from Paperless, the other adopts. */
@@ -198,11 +196,6 @@ export class PagesLink {
     else if (message.type === 'paperless-facts') {
       this.facts = message.facts;
       this.deps.provisioner?.adopt(message.facts);
-    } else if (message.type === 'metrics-text') {
-      this.deps.metricsText().then(
-        (value) => this.tell({ type: 'metrics-text-reply', id: message.id, value }),
-        (err: Error) => this.tell({ type: 'metrics-text-reply', id: message.id, error: err.message }),
-      );
     }
   }
 

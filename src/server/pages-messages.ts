@@ -11,7 +11,6 @@ export type FactsMessage = { type: 'paperless-facts'; facts: PaperlessFacts };
 export type ToPages =
   | FactsMessage
   | { type: 'metrics-json'; id: number }
-  | { type: 'metrics-text-reply'; id: number; value?: string; error?: string }
   | { type: 'close' };
 
 export type FromPages =
@@ -19,7 +18,6 @@ export type FromPages =
   | { type: 'ready'; port: number }
   | { type: 'failed'; error: string }
   | { type: 'log'; line: string }
-  | { type: 'metrics-text'; id: number }
   | { type: 'metrics-json-reply'; id: number; value?: unknown[]; error?: string }
   | { type: 'forget-basic'; username: string; password: string }
   | { type: 'closed' };

@@ -1,24 +1,21 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { Registry } from 'prom-client';
 import { loadConfig } from '../config/load.js';
 import { LdapDirectory } from '../directory/ldap-directory.js';
 import { echoRequestId } from '../ops/access-log.js';
-import type { MetricsSource } from '../ops/cluster.js';
 import { createLogger } from '../ops/logger.js';
 import { Metrics } from '../ops/metrics.js';
 import { compileTrust } from '../proxy/client-address.js';
 import { waitReady } from '../redis/client.js';
 import { sameSecret } from '../same-secret.js';
-import { repliesAbout } from '../ops/pending-replies.js';
 import { behindProxyingThread, isMessage, PAGES_SECRET_HEADER, type FromPages, type PagesThreadData, type ToPages } from './pages-messages.js';
 import { buildPages, buildRequestPath } from './routes.js';
 import { buildServices, closeServices } from './services.js';
 import { closeGracefully, listenOn } from './shutdown.js';
 
 /**
- * The gateway's own pages (sign-in, sign-out, account, health, metrics), in a thread of their
+ * The gateway's own pages (sign-in, sign-out, account, health, readiness), in a thread of their
  * own. Express gives every request and response it serves a prototype and properties of its own;
  * in the proxying thread those objects made V8 re-optimize Node's shared HTTP functions for
  * several shapes, and every proxied request ran slower after the first sign-ins
@@ -38,13 +35,6 @@ async function run(port: MessagePort, data: PagesThreadData): Promise<void> {
   const directory = new LdapDirectory(config.ldap, metrics);
   const services = buildServices(config, directory, log, metrics, behindProxyingThread(compileTrust(config.server.trustProxy)));
   const proxied = buildRequestPath(services);
-  const scrapes = repliesAbout<string>('the proxying thread\'s metrics');
-  // The scrape is answered by the main thread: it holds the proxied requests' metrics, and in a
-  // cluster it asks the primary for every worker's.
-  const metricsSource: MetricsSource = {
-    contentType: Registry.PROMETHEUS_CONTENT_TYPE,
-    text: () => scrapes.ask((id) => send({ type: 'metrics-text', id })),
-  };
   const pages = buildPages(
     services,
     {
@@ -55,7 +45,6 @@ async function run(port: MessagePort, data: PagesThreadData): Promise<void> {
         send({ type: 'forget-basic', username, password });
       },
     },
-    metricsSource,
   );
   const server = http.createServer((req, res) => {
     if (!sameSecret(req.headers[PAGES_SECRET_HEADER], data.secret)) {
@@ -80,8 +69,6 @@ async function run(port: MessagePort, data: PagesThreadData): Promise<void> {
         (value) => send({ type: 'metrics-json-reply', id: message.id, value: JSON.parse(JSON.stringify(value)) as unknown[] }),
         (err: Error) => send({ type: 'metrics-json-reply', id: message.id, error: err.message }),
       );
-    } else if (message.type === 'metrics-text-reply') {
-      scrapes.answer(message.id, message);
     } else if (message.type === 'close') {
       void close();
     }

@@ -1,7 +1,6 @@
 import type http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
-import type { MetricsSource } from '../ops/cluster.js';
 import { opsRouter } from '../ops/health.js';
 import { readinessChecks } from './readiness-checks.js';
 import { PaperlessClient } from '../paperless/client.js';
@@ -142,11 +141,11 @@ export function buildRequestPath(services: Services) {
 export type ProxiedPath = ReturnType<typeof buildRequestPath>;
 
 /**
- * The gateway's own pages on Express (sign-in, sign-out, account, app sign-in, health, metrics,
+ * The gateway's own pages on Express (sign-in, sign-out, account, app sign-in, health, readiness,
  * static files). They run in a thread of their own (server/pages-thread.ts): see
  * CONTRIBUTING.md, "Two threads in each process", for why Express stays out of the proxying thread.
  */
-export function buildPages(services: Services, proxied: ProxiedPath, metrics: MetricsSource) {
+export function buildPages(services: Services, proxied: ProxiedPath) {
   const { config, log, sessions, credentials, pages, fail } = services;
   const { requestPath, paperless } = proxied;
   const tokens = new PaperlessUserToken({ apiUrl: config.upstream.url, headerName: config.identity.remoteUserHeader, timeoutMs: config.provisioning.timeoutMs });
@@ -159,7 +158,6 @@ export function buildPages(services: Services, proxied: ProxiedPath, metrics: Me
   app.use(requestPath.stripSpoofedHeaders);
   app.use(
     opsRouter({
-      metrics,
       checks: readinessChecks({ redis: services.redis, redisUrl: config.redis.url, directory: services.directory, ...(services.paperlessApi ? { paperlessApi: services.paperlessApi } : {}), paperless }),
       ...(config.ops.metricsToken ? { metricsToken: config.ops.metricsToken } : {}),
       timeoutMs: 5000,
