@@ -113,11 +113,15 @@ for (const kind of upstreamKinds()) {
     it('asks the directory at most once per interval for a token, not per request', async () => {
       await addPerson('rita');
       const token = await appToken('rita');
+      const checkedAt = Date.now();
       assert.equal((await get(token)).status, 200);
       const asked = rechecks('rita');
       const answers = await Promise.all(Array.from({ length: 10 }, () => get(token)));
       assert.deepEqual(answers.map((r) => r.status), Array(10).fill(200));
-      assert.equal(rechecks('rita'), asked, 'no directory question inside the interval');
+      // On a busy machine the burst may end after the interval: then one question (never ten) may be asked.
+      const allowed = Math.min(1, Math.floor((Date.now() - checkedAt) / INTERVAL_MS));
+      const extra = rechecks('rita') - asked;
+      assert.ok(extra <= allowed, `${extra} directory questions for ten concurrent requests ${allowed ? 'across one interval' : 'inside the interval'}`);
       await pastInterval();
       const later = await Promise.all(Array.from({ length: 5 }, () => get(token)));
       assert.deepEqual(later.map((r) => r.status), Array(5).fill(200));
