@@ -13,6 +13,7 @@ import { launchChromium } from './support/chromium.js';
 import { Slapd } from './support/slapd.js';
 import { startStack, startStackOn, type Stack, type UpstreamStack } from './support/stack.js';
 import { upstreamKinds } from './support/upstream.js';
+import { pollUntil } from './support/poll.js';
 
 const METRICS_TOKEN = 'metrics-secret-0123456789';
 const WRONG_BASE = 'ou=peple,dc=example,dc=com';
@@ -393,8 +394,10 @@ describe('Paperless with PAPERLESS_AUDIT_LOG_ENABLED=false (the simulator; contr
       assert.match(page.body, /You are already signed in\./, link);
       assert.doesNotMatch(page.body, /paperless-refused|Paperless sent you back here/, link);
     }
-    // The pages thread's lines reach the log within milliseconds; a second is ample for one that would come.
-    await new Promise((r) => setTimeout(r, 1000));
+    // The pages thread's lines reach the log in the order it writes them: once a line it wrote after these
+    // pages is in, any line they made is in too (the main thread's are written at once).
+    assert.equal((await stack.browser().login('no-such-person', 'wrong')).status, 401);
+    await pollUntil(async () => stack.gateway.logs.some((l) => l.includes('"event":"login.failure"') && l.includes('"username":"no-such-person"')), 'the marker line did not come');
     assert.deepEqual(refusalLines(), []);
   });
 

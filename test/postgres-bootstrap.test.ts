@@ -65,6 +65,11 @@ class PrivatePostgres {
     this.run('pg_ctl', ['-D', join(this.dir, 'data'), '-l', join(this.dir, 'log'), '-w', '-o', `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1`, 'start']);
   }
 
+  /** What `sql` answers (rows, fields separated by |), as the postgres superuser over the local socket. */
+  query(sql: string): string {
+    return this.run('psql', ['-X', '-A', '-t', '-h', this.dir, '-p', String(this.port), '-U', 'postgres', '-d', 'postgres', '-c', sql]).trim();
+  }
+
   stop(): void {
     if (existsSync(join(this.dir, 'data/postmaster.pid'))) this.run('pg_ctl', ['-D', join(this.dir, 'data'), '-m', 'fast', '-w', 'stop']);
   }
@@ -188,9 +193,15 @@ describe("compose's paperless-bootstrap script on PostgreSQL (the postgres profi
       };
       await until(() => /Paperless's database is not ready yet/.test(out), 'the script says it waits for the database');
       pg.start();
-      // The database answers, but Paperless has not migrated it: still waiting.
-      await new Promise((r) => setTimeout(r, 4000));
+      // The database answers, but Paperless has not migrated it: the script asks which tables there are
+      // (Django's migration recorder looks for django_migrations in pg_class) and must keep waiting.
+      const script = () => pg.query("SELECT pid, state, query FROM pg_stat_activity WHERE datname = 'paperless_late' AND usename = 'paperless'");
+      let checked = '';
+      await until(() => /\|idle\|.*pg_class/s.test((checked = script())), 'the script asks the database that answers whether it is migrated');
+      // A script that went on would ask for the gateway's token at once; a waiting one sleeps 3 s.
+      await new Promise((r) => setTimeout(r, 500));
       assert.equal(child.exitCode, null, `it must wait for Paperless's migrations:\n${out}`);
+      assert.equal(script(), checked, `after the check it asked the database nothing more:\n${out}`);
       const migrated = manage(['migrate', '-v0'], late);
       assert.equal(migrated.status, 0, migrated.stderr);
       assert.equal(await exited, 0, out);
