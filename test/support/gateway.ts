@@ -2,9 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { serveGateway, type Gateway } from '../../src/app.js';
-import { loadConfig } from '../../src/config/load.js';
-import { createLogger } from '../../src/ops/logger.js';
+import type { Gateway } from '../../src/app.js';
 import { GROUP_BASE, SERVICE_DN, SERVICE_PASSWORD, USER_BASE } from './directory-data.js';
 import { freePort } from './ports.js';
 
@@ -124,6 +122,9 @@ export class GatewayProcess {
   async start(): Promise<void> {
     if (this.runsInProcess) {
       // As main.ts's serve: the settings checked, then serveGateway; a bad setting rejects with its message.
+      // Loaded here, not on import: processes that take only this file's constants (the benchmark's,
+      // the memory tests' children) must not carry the whole gateway.
+      const [{ serveGateway }, { loadConfig }, { createLogger }] = await Promise.all([import('../../src/app.js'), import('../../src/config/load.js'), import('../../src/ops/logger.js')]);
       const sink = { write: (line: string) => this.collect(line) };
       const config = loadConfig(this.env);
       this.inProcess = await serveGateway(config, createLogger(config.log.level, 1, sink), { environment: this.env, logSink: sink });

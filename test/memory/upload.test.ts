@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Browser } from './support/http-client.js';
-import { documentUpload, postUpload } from './support/multipart.js';
-import { pollUntil } from './support/poll.js';
-import { COMPILED_LAUNCH } from './support/gateway.js';
-import { startStack, type Stack } from './support/stack.js';
+import type { Browser } from '../support/http-client.js';
+import { documentUpload, postUpload } from '../support/multipart.js';
+import { pollUntil } from '../support/poll.js';
+import { COMPILED_LAUNCH } from '../support/gateway.js';
+import { startStack, type Stack } from '../support/stack.js';
 
 const MiB = 1024 * 1024;
 

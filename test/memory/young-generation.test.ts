@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { capYoungGeneration, YOUNG_GENERATION_CAP_MB } from '../src/ops/young-generation.js';
-import { REPO_ROOT } from './support/gateway.js';
+import { capYoungGeneration, YOUNG_GENERATION_CAP_MB } from '../../src/ops/young-generation.js';
+import { REPO_ROOT } from '../support/gateway.js';
 
 const MIB = 1024 * 1024;
 const modern = Number(process.versions.node.split('.')[0]) >= 22;
