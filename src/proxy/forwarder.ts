@@ -17,7 +17,7 @@ import type { WebsocketRegistry } from './websockets.js';
 import { addressKey } from '../address-key.js';
 import type { Clock } from '../clock.js';
 import { loginRedirect, markedLocation, RefusalMarker } from './header-login-refused.js';
-import { LogThrottle } from './log-throttle.js';
+import { LogThrottle } from '../ops/log-throttle.js';
 
 export interface ForwarderDeps {
   identity: Config['identity'];

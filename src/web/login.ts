@@ -11,7 +11,7 @@ import type { FormGuard } from './form-guard.js';
 import { safeNextPath } from './next-path.js';
 import type { Pages } from './pages.js';
 import { REFUSED_PARAM, RefusalMarker } from '../proxy/header-login-refused.js';
-import { LogThrottle } from '../proxy/log-throttle.js';
+import { LogThrottle } from '../ops/log-throttle.js';
 
 export interface LoginDeps {
   /** Password and allowed groups, as every way of signing in checks them. */
