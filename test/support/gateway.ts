@@ -10,6 +10,9 @@ export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** The compiled binary (`npm run build`; `npm test` builds first), as the Docker image runs it. */
 export const DIST_MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 
+/** Past the gateway's own shutdown timeout (GATEWAY_SHUTDOWN_TIMEOUT, 30 s by default), after which it cuts what is left. */
+const CLOSE_TIMEOUT_MS = 60_000;
+
 export const SESSION_SECRET = 'test-session-secret-0123456789abcdef';
 
 /** How the gateway's process is started: the command and arguments before the CLI's own. */
@@ -171,10 +174,16 @@ export class GatewayProcess {
     const gateway = this.inProcess;
     if (gateway) {
       this.inProcess = undefined;
-      return gateway.close().then(() => 0, (err: unknown) => {
+      const closed = gateway.close().then(() => 0, (err: unknown) => {
         this.logs.push(`error during shutdown: ${String(err)}`);
         return 1;
       });
+      // A close that never ends would hold the test file open forever: it fails the hook instead.
+      let timer: NodeJS.Timeout | undefined;
+      const stuck = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`the in-process gateway did not close within ${CLOSE_TIMEOUT_MS / 1000} s; its last log lines:\n${this.logs.slice(-20).join('\n')}`)), CLOSE_TIMEOUT_MS);
+      });
+      return Promise.race([closed, stuck]).finally(() => clearTimeout(timer));
     }
     const child = this.child;
     if (!child || child.exitCode !== null) return child?.exitCode ?? null;

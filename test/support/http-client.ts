@@ -1,5 +1,8 @@
 import http from 'node:http';
 
+/** Longer than any wait the gateway makes (its upstream and directory timeouts in tests are seconds). */
+const ANSWER_TIMEOUT_MS = 60_000;
+
 export interface Reply {
   status: number;
   headers: http.IncomingHttpHeaders;
@@ -52,6 +55,9 @@ export class Browser {
         res.on('error', reject);
       });
       req.on('error', reject);
+      // A gateway that never answers fails the test that asked, naming the request, instead of
+      // holding its file (and CI) open until something outside kills it.
+      req.setTimeout(ANSWER_TIMEOUT_MS, () => req.destroy(new Error(`no answer to ${method} ${path} within ${ANSWER_TIMEOUT_MS / 1000} s`)));
       req.end(options.body);
     });
   }
