@@ -215,6 +215,7 @@ export function buildPages(services: Services, proxied: ProxiedPath) {
     loginRouter({
       credentials,
       afterPassword: continueAfterPassword,
+      sessions,
       ...(changeAtSignIn ? { passwordStep: changeAtSignIn } : {}),
       guard,
       pages,
@@ -230,6 +231,7 @@ export function buildPages(services: Services, proxied: ProxiedPath) {
       secondStepRouter({
         secondFactors,
         complete,
+        sessions,
         guard,
         pages,
         deviceCookie: { name: `${config.session.cookieName}_device`, secure: config.session.secureCookie, ...(config.mfa.rememberDeviceMs ? { maxAgeMs: config.mfa.rememberDeviceMs } : {}) },

@@ -1,4 +1,5 @@
 import type { DirectoryUser } from '../directory/directory.js';
+import type { Proof } from './sign-in-state.js';
 
 /** What a gateway session holds about its user. */
 export interface SessionUser {
@@ -41,8 +42,12 @@ export interface PendingSignIn {
 
 declare module 'express-session' {
   interface SessionData {
+    /** How far the sign-in has come (sign-in-state.ts); absent in records written before it was stored. */
+    level?: 'password' | 'signed-in';
     /** Between the password and the second step (no `user` yet). */
     pending?: PendingSignIn;
+    /** How the person proved who they are (absent in records written before it was stored). */
+    proof?: Proof;
     user: SessionUser;
     /** Epoch ms of login: the absolute lifetime counts from here, however active the session is. */
     createdAt: number;

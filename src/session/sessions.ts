@@ -9,7 +9,9 @@ import type { Config } from '../config/config.js';
 import type { DirectoryUser } from '../directory/directory.js';
 import { redisCall, RedisUnavailableError } from '../redis/errors.js';
 import type { RedisKeys } from '../redis/keys.js';
+import { systemClock, type Clock } from '../clock.js';
 import { sessionUserFrom, type PendingSignIn, type SessionUser } from './session-data.js';
+import { passwordProven, signedIn, stateOf, type Proof, type SignInState } from './sign-in-state.js';
 import { UserSessionIndex, type SessionSummary } from './user-index.js';
 import { SessionCache, type CachedSession } from './session-cache.js';
 import { CookieValues } from './cookie-values.js';
@@ -63,9 +65,10 @@ export class SessionService {
     private readonly subscriber: Redis,
     private readonly keys: RedisKeys,
     private readonly log: Logger,
+    private readonly clock: Clock = systemClock,
   ) {
     this.cookies = new CookieValues(config.cookieName);
-    this.records = new SessionRecords(redis, keys, (data) => this.storeTtlMs(data, Date.now()));
+    this.records = new SessionRecords(redis, keys, (data) => this.storeTtlMs(data, this.clock.now()));
     const cookie = { path: '/', httpOnly: true, sameSite: 'lax' as const, secure: config.secureCookie };
     this.index = new UserSessionIndex(redis, keys);
     this.channel = keys.sessionEnded;
@@ -93,7 +96,7 @@ export class SessionService {
           next(new RedisUnavailableError('sessions', `session store: ${String(err)}`, { cause: err }));
           return;
         }
-        keepRememberedEnd(req.session);
+        keepRememberedEnd(req.session, this.clock.now());
         next();
       });
     };
@@ -108,7 +111,7 @@ export class SessionService {
   lookup(cookieHeader: string | undefined, res?: ServerResponse): LoadedSession | undefined | Promise<LoadedSession | undefined> {
     const raw = this.cookieValue(cookieHeader);
     if (!raw) return undefined;
-    const now = Date.now();
+    const now = this.clock.now();
     const entry = this.cache.get(raw);
     // A fresh cache hit answers synchronously: no promise, no extra tick on the hot path.
     if (entry && now - entry.fetchedAt < SESSION_CACHE_MS) return this.use(entry, raw, now, res);
@@ -149,18 +152,19 @@ export class SessionService {
     const sid = this.unsign(raw);
     if (!sid) return undefined;
     const [data, paperlessSession] = await Promise.all([this.read(sid), this.paperlessSessionOf(sid)]);
-    if (!data?.user || typeof data.createdAt !== 'number') {
+    const state = stateOf(data, now);
+    if (!data || state.level !== 'signed-in') {
       this.cache.dropSid(sid);
       return undefined;
     }
     const entry: CachedSession = {
       session: {
         sid,
-        user: data.user,
-        createdAt: data.createdAt,
-        checkedAt: data.checkedAt ?? data.createdAt,
+        user: state.user,
+        createdAt: state.createdAt,
+        checkedAt: data.checkedAt ?? state.createdAt,
         // A remembered session lasts its remember-me duration, used or not; others the configured idle and lifetime.
-        endsAt: data.createdAt + (data.rememberMs ?? this.config.maxLifetimeMs),
+        endsAt: state.createdAt + (data.rememberMs ?? this.config.maxLifetimeMs),
         idleMs: data.rememberMs ?? this.config.idleTimeoutMs,
         ...(paperlessSession ? { paperlessSession } : {}),
       },
@@ -197,7 +201,7 @@ export class SessionService {
     }
     session.paperlessSession = value;
     if (cached) cached.paperlessSession = value;
-    const ttl = Math.max(1000, session.endsAt - Date.now());
+    const ttl = Math.max(1000, session.endsAt - this.clock.now());
     await redisCall('sessions', 'cannot update session', () => this.redis.set(key, value, 'PX', ttl));
   }
 
@@ -223,22 +227,22 @@ export class SessionService {
   }
 
   /**
+   * How far this browser's sign-in has come, read as the request path reads it (stateOf). The
+   * sign-in pages ask here, never the record's fields.
+   */
+  state(req: Request): SignInState {
+    return stateOf(req.session as Partial<SessionData> | undefined, this.clock.now());
+  }
+
+  /**
    * Starts a fresh session for a user who just proved who they are (a new id: no fixation).
    * `rememberMs`: "remember me" was ticked; the session then lasts that long, used or not.
    */
-  async establish(req: Request, user: DirectoryUser, rememberMs?: number): Promise<void> {
+  async establish(req: Request, user: DirectoryUser, proof: Proof, rememberMs?: number): Promise<void> {
     await redisCall('sessions', 'cannot create session', async () => {
       await promisify(req.session.regenerate.bind(req.session))();
-      if (rememberMs !== undefined) {
-        req.session.cookie.maxAge = rememberMs;
-        req.session.rememberMs = rememberMs;
-      }
-      req.session.user = sessionUserFrom(user);
-      req.session.createdAt = Date.now();
-      if (req.ip) req.session.ip = req.ip;
-      const userAgent = req.get('user-agent');
-      if (userAgent) req.session.userAgent = userAgent.slice(0, 300);
-      req.session.checkedAt = req.session.createdAt;
+      if (rememberMs !== undefined) req.session.cookie.maxAge = rememberMs;
+      signedIn(req.session, { user: sessionUserFrom(user), now: this.clock.now(), proof, rememberMs, ip: req.ip, userAgent: req.get('user-agent') });
       await promisify(req.session.save.bind(req.session))();
       await this.index.add(user.username, req.sessionID, rememberMs ?? this.config.maxLifetimeMs);
     });
@@ -248,10 +252,10 @@ export class SessionService {
    * Starts a fresh session (a new id) that holds a half-done sign-in: the password is proven,
    * the second step is not. It has no user, so nothing is forwarded as anyone with it.
    */
-  async beginSecondStep(req: Request, pending: PendingSignIn): Promise<void> {
+  async beginSecondStep(req: Request, pending: Omit<PendingSignIn, 'startedAt'>): Promise<void> {
     await redisCall('sessions', 'cannot create session', async () => {
       await promisify(req.session.regenerate.bind(req.session))();
-      req.session.pending = pending;
+      passwordProven(req.session, { ...pending, startedAt: this.clock.now() });
       await promisify(req.session.save.bind(req.session))();
     });
   }
@@ -277,7 +281,7 @@ export class SessionService {
     const entry = this.cache.entryForSid(session.sid);
     const data = entry?.data ?? (await this.read(session.sid));
     if (!data) return;
-    const now = Date.now();
+    const now = this.clock.now();
     const updated: SessionData = { ...data, user: sessionUserFrom(user), checkedAt: now };
     const ttl = this.storeTtlMs(updated, now);
     await redisCall('sessions', 'cannot update session', () => this.records.replaceIfPresent(session.sid, updated, ttl));
@@ -289,7 +293,7 @@ export class SessionService {
 
   /** Every live session of one person (see UserSessionIndex). */
   list(username: string): Promise<SessionSummary[]> {
-    return redisCall('sessions', 'cannot list sessions', () => this.index.summaries(username, this.config.idleTimeoutMs));
+    return redisCall('sessions', 'cannot list sessions', () => this.index.summaries(username, this.config.idleTimeoutMs, this.clock.now()));
   }
 
   /** Ends these sessions of one person (ids that are not theirs are ignored); returns how many ended. */
@@ -327,7 +331,7 @@ export class SessionService {
   /** Starts what runs in the background: the cache sweep and the session-ended subscription. */
   start(): void {
     if (this.sweepTimer) return;
-    this.sweepTimer = setInterval(() => this.cache.sweep(Date.now() - this.touchIntervalMs - SESSION_CACHE_MS), Math.max(1000, this.touchIntervalMs));
+    this.sweepTimer = setInterval(() => this.cache.sweep(this.clock.now() - this.touchIntervalMs - SESSION_CACHE_MS), Math.max(1000, this.touchIntervalMs));
     this.sweepTimer.unref();
     // Subscribe on every (re)connect: the client fails fast while Redis is away, so nothing is queued.
     const subscribe = () => void this.subscriber.subscribe(this.channel).catch((err: Error) => this.log.error({ err: err.message }, 'cannot subscribe to session-ended channel'));
@@ -355,8 +359,8 @@ export class SessionService {
  * handles; a remembered session's cookie must keep the end it got at sign-in, so its
  * originalMaxAge becomes the time left.
  */
-function keepRememberedEnd(session: Partial<SessionData> & { cookie?: { originalMaxAge: number | null } }): void {
-  const left = rememberedTimeLeft(session, Date.now());
+function keepRememberedEnd(session: Partial<SessionData> & { cookie?: { originalMaxAge: number | null } }, now: number): void {
+  const left = rememberedTimeLeft(session, now);
   if (session.cookie && left !== undefined) session.cookie.originalMaxAge = Math.max(0, left);
 }
 

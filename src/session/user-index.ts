@@ -1,3 +1,4 @@
+import { stateOf } from './sign-in-state.js';
 import type { SessionData } from 'express-session';
 import { Cluster } from 'ioredis';
 import type { RedisClient as Redis } from '../redis/client.js';
@@ -85,7 +86,8 @@ export class UserSessionIndex {
     const out: SessionSummary[] = [];
     for (const { sid, raw, ttl } of found) {
       const data = raw === null ? undefined : (JSON.parse(raw) as SessionData);
-      if (!data?.user || data.user.username !== username || ttl <= 0) {
+      const state = stateOf(data, now);
+      if (!data || state.level !== 'signed-in' || state.user.username !== username || ttl <= 0) {
         await this.remove(username, sid);
         continue;
       }
@@ -93,8 +95,8 @@ export class UserSessionIndex {
       out.push({
         sid,
         username,
-        createdAt: data.createdAt,
-        lastSeenAt: Math.max(data.createdAt, now - (idleMs - ttl)),
+        createdAt: state.createdAt,
+        lastSeenAt: Math.max(state.createdAt, now - (idleMs - ttl)),
         ...(data.ip ? { ip: data.ip } : {}),
         ...(data.userAgent ? { userAgent: data.userAgent } : {}),
         remembered: data.rememberMs !== undefined,

@@ -47,7 +47,6 @@ export function afterPassword(deps: AfterPasswordDeps) {
       user,
       stage: step.step,
       remember: intent.remember,
-      startedAt: Date.now(),
       ...(intent.next ? { next: intent.next } : {}),
       ...(step.step === 'enrol' && step.link ? { link: step.link } : {}),
     });

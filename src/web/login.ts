@@ -5,6 +5,7 @@ import { refusedSignIn } from '../auth/refused-sign-in.js';
 import { GatewayError } from '../errors.js';
 import type { CredentialCheck } from '../auth/credential-check.js';
 import { PasswordChangeRequiredError } from '../directory/errors.js';
+import type { SessionService } from '../session/sessions.js';
 import type { AfterPassword, SignInIntent } from './after-password.js';
 import { BadLoginRequestError, WrongAddressError } from './errors.js';
 import type { FormGuard } from './form-guard.js';
@@ -17,6 +18,8 @@ export interface LoginDeps {
   /** Password and allowed groups, as every way of signing in checks them. */
   credentials: Pick<CredentialCheck, 'checkPassword'>;
   afterPassword: AfterPassword;
+  /** Who is signed in (or half-way) in this browser. */
+  sessions: Pick<SessionService, 'state'>;
   /** Undefined while GATEWAY_PASSWORD_CHANGE is off: a password the directory wants changed then ends the sign-in. */
   passwordStep?: { begin: (req: Request, err: PasswordChangeRequiredError, intent: SignInIntent) => Promise<void> };
   guard: FormGuard;
@@ -66,7 +69,8 @@ export function loginRouter(deps: LoginDeps): Router {
     status: number,
     extra: { error?: string; username?: string; next?: string | undefined; remember?: boolean; enrol?: string | undefined; wrongAddress?: WrongAddressError; paperlessRefused?: boolean },
   ): void {
-    const signedInAs: string | undefined = req.session?.user?.username;
+    const state = deps.sessions.state(req);
+    const signedInAs = state.level === 'signed-in' ? state.user.username : undefined;
     const queryNext = safeNextPath(req.query.next, deps.publicUrl);
     pages.render(req, res, status, 'login.njk', {
       csrfToken: guard.token(req, res),
@@ -95,7 +99,7 @@ export function loginRouter(deps: LoginDeps): Router {
    * forwarder's, written where Paperless's redirect passes.
    */
   const showLoginForm: RequestHandler = (req, res) => {
-    const signedIn = req.session?.user?.username !== undefined;
+    const signedIn = deps.sessions.state(req).level === 'signed-in';
     showForm(req, res, 200, { paperlessRefused: signedIn && refusals.verify(req.sessionID, req.query[REFUSED_PARAM]) });
   };
 

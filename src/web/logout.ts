@@ -45,15 +45,16 @@ export function logoutRouter(deps: LogoutDeps): Router {
   const csrftoken = `${deps.paperlessCookiePrefix}csrftoken`;
 
   const endGatewaySession: RequestHandler = async (req, res, next) => {
-    const username = req.session?.user?.username;
+    const state = deps.sessions.state(req);
+    const username = state.level === 'signed-in' ? state.user.username : undefined;
     try {
       if (username) {
         // Paperless's session lives in the gateway session's jar: take it before the session goes.
         res.locals.paperlessSession = await deps.sessions.paperlessSessionOf(req.sessionID);
         await deps.sessions.end(req);
-      } else if (req.session?.pending) {
-        // A half-done sign-in (password proven, second step not): "Cancel" must end it, or the
-        // session middleware would renew its cookie on the way out and keep it alive.
+      } else if (req.session?.pending || req.session?.level || req.session?.user) {
+        // A half-done sign-in (password proven, second step not), fresh or stale: "Cancel" must end
+        // it, or the session middleware would renew its cookie on the way out and keep it alive.
         await deps.sessions.end(req);
       }
       res.locals.username = username;

@@ -15,7 +15,7 @@ import { pendingStepFailure, requirePending } from './pending-sign-in.js';
 export interface PasswordStepDeps {
   passwordChange: Pick<PasswordChange, 'change'>;
   afterPassword: AfterPassword;
-  sessions: Pick<SessionService, 'beginSecondStep' | 'revokeUser'>;
+  sessions: Pick<SessionService, 'beginSecondStep' | 'revokeUser' | 'state'>;
   /** GATEWAY_PASSWORD_CHANGE_SIGN_OUT=others: sessions signed in with the old password end. */
   signOutOthers: boolean;
   /** Drops this process's cached Basic check of the old password. */
@@ -43,7 +43,6 @@ export function passwordStep(deps: PasswordStepDeps) {
       user: err.user,
       stage: 'change',
       remember: intent.remember,
-      startedAt: Date.now(),
       ...(intent.next ? { next: intent.next } : {}),
       ...(intent.enrol ? { enrol: intent.enrol } : {}),
       sealedPassword: seal(key, String((req.body as Record<string, unknown>).password), context(err.user.username)),
@@ -82,7 +81,7 @@ export function passwordStep(deps: PasswordStepDeps) {
 
   const showFailure = pendingStepFailure(log, show);
   // Only a change begun here carries the proven password.
-  const changePending = requirePending('change', (pending) => pending.sealedPassword !== undefined);
+  const changePending = requirePending(deps.sessions, 'change', (pending) => pending.sealedPassword !== undefined);
 
   const parseForm = express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 10 });
   const showForm: RequestHandler = (req, res) => show(req, res, 200);

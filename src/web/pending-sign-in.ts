@@ -3,9 +3,7 @@ import type { Logger } from 'pino';
 import { refusedSignIn } from '../auth/refused-sign-in.js';
 import { GatewayError } from '../errors.js';
 import type { PendingSignIn } from '../session/session-data.js';
-
-/** A half-done sign-in older than this starts over at the password. */
-export const PENDING_MS = 10 * 60_000;
+import type { SessionService } from '../session/sessions.js';
 
 /** The half-done sign-in is missing, stale or of another stage: back to the password form, which says why. */
 export class SignInRestartError extends GatewayError {
@@ -15,17 +13,11 @@ export class SignInRestartError extends GatewayError {
   }
 }
 
-/** The session's half-done sign-in at this stage, if it is fresh and nobody is signed in yet. */
-export function pendingSignIn(req: Request, stage: PendingSignIn['stage']): PendingSignIn | undefined {
-  const pending = req.session?.pending;
-  if (!pending || pending.stage !== stage || Date.now() - pending.startedAt > PENDING_MS || req.session.user) return undefined;
-  return pending;
-}
-
 /** A step of a half-done sign-in: puts it in `res.locals.pending`, or restarts the sign-in. */
-export function requirePending(stage: PendingSignIn['stage'], complete: (pending: PendingSignIn) => boolean = () => true): RequestHandler {
+export function requirePending(sessions: Pick<SessionService, 'state'>, stage: PendingSignIn['stage'], complete: (pending: PendingSignIn) => boolean = () => true): RequestHandler {
   return (req, res, next) => {
-    const pending = pendingSignIn(req, stage);
+    const state = sessions.state(req);
+    const pending = state.level === 'password' && state.pending.stage === stage ? state.pending : undefined;
     if (!pending || !complete(pending)) {
       next(new SignInRestartError(`no pending ${stage} step in this session`));
       return;

@@ -3,7 +3,9 @@ import type { Logger } from 'pino';
 import { EnrolmentExpiredError } from '../mfa/errors.js';
 import type { SecondFactors } from '../mfa/second-factors.js';
 import type { PendingSignIn } from '../session/session-data.js';
-import type { CompleteSignIn, Proof } from './complete-sign-in.js';
+import type { SessionService } from '../session/sessions.js';
+import type { Proof } from '../session/sign-in-state.js';
+import type { CompleteSignIn } from './complete-sign-in.js';
 import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import { credentialOf } from './webauthn-form.js';
 import { pendingStepFailure, requirePending } from './pending-sign-in.js';
@@ -14,6 +16,7 @@ import type { Pages } from './pages.js';
 export interface SecondStepDeps {
   secondFactors: SecondFactors;
   complete: CompleteSignIn;
+  sessions: Pick<SessionService, 'state'>;
   guard: FormGuard;
   pages: Pages;
   /** The "remember this device" cookie (scoped to the sign-in pages). */
@@ -146,10 +149,10 @@ export function secondStepRouter(deps: SecondStepDeps): Router {
       (page === 'verify' ? showVerify : showEnrol)(req, res, 200).catch(next);
     };
 
-  router.get('/accounts/login/verify/', requirePending('verify'), show('verify'), showFailure('verify'));
-  router.post('/accounts/login/verify/', parseForm, requirePending('verify'), readCode, guard.check, checkCode, finish, showFailure('verify'));
-  router.post('/accounts/login/verify/passkey', parseForm, requirePending('verify'), readPasskey, guard.check, checkPasskey, finish, showFailure('verify'));
-  router.get('/accounts/login/enrol/', requirePending('enrol'), show('enrol'), showFailure('enrol'));
-  router.post('/accounts/login/enrol/', parseForm, requirePending('enrol'), readCode, guard.check, enrol, showFailure('enrol'));
+  router.get('/accounts/login/verify/', requirePending(deps.sessions, 'verify'), show('verify'), showFailure('verify'));
+  router.post('/accounts/login/verify/', parseForm, requirePending(deps.sessions, 'verify'), readCode, guard.check, checkCode, finish, showFailure('verify'));
+  router.post('/accounts/login/verify/passkey', parseForm, requirePending(deps.sessions, 'verify'), readPasskey, guard.check, checkPasskey, finish, showFailure('verify'));
+  router.get('/accounts/login/enrol/', requirePending(deps.sessions, 'enrol'), show('enrol'), showFailure('enrol'));
+  router.post('/accounts/login/enrol/', parseForm, requirePending(deps.sessions, 'enrol'), readCode, guard.check, enrol, showFailure('enrol'));
   return router;
 }
