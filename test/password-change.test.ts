@@ -9,7 +9,9 @@ import { loadConfig } from '../src/config/load.js';
 import { InvalidCredentialsError, PasswordChangeNeedsTlsError, PasswordChangeRequiredError, PasswordRejectedError, type PasswordProblem } from '../src/directory/errors.js';
 import { LdapDirectory } from '../src/directory/ldap-directory.js';
 import { BASE_DN, userDn } from './support/directory-data.js';
-import { baseEnv } from './support/gateway.js';
+import { baseEnv, freePort, GatewayProcess } from './support/gateway.js';
+import { Browser } from './support/http-client.js';
+import { pollUntil } from './support/poll.js';
 import { AD, SambaDc } from './support/samba.js';
 import { Slapd } from './support/slapd.js';
 import { PPOLICY_LDIF } from './support/ppolicy.js';
@@ -105,11 +107,18 @@ describe('password change on Active Directory (Samba AD DC)', () => {
 
 describe('the account page changes the password', () => {
   let stack: Stack;
+  let replica: GatewayProcess;
   before(async () => {
     stack = await startStack({ slapd: { ppolicy: true }, env: { GATEWAY_API_BASIC_AUTH_CACHE_TTL: '1h' }, sim: { enableRemoteUserApi: true } });
     await stack.slapd.ldapadd(PPOLICY_LDIF);
+    // A second replica on the same Redis, as behind a load balancer: it caches Basic checks of its own.
+    replica = new GatewayProcess({ ...stack.gateway.env, GATEWAY_PORT: String(await freePort()) });
+    await replica.start();
   });
-  after(async () => stack?.stop());
+  after(async () => {
+    await replica?.stop();
+    await stack?.stop();
+  });
 
   const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
@@ -119,7 +128,10 @@ describe('the account page changes the password', () => {
     assert.equal((await b.login('bob', 'bob-pass')).status, 303);
     assert.equal((await phone.login('bob', 'bob-pass')).status, 303);
     const script = () => stack.browser().request('GET', '/api/ui_settings/', { headers: [['Authorization', basic('bob', 'bob-pass')]] });
+    // The same person typed otherwise, on the other replica: a cache entry of its own there.
+    const otherScript = () => new Browser(replica.url).request('GET', '/api/ui_settings/', { headers: [['Authorization', basic('BOB', 'bob-pass')]] });
     assert.equal((await script()).status, 200, 'Basic with the old password, cached for an hour');
+    assert.equal((await otherScript()).status, 200, 'on the other replica too');
     const page = await b.get('/accounts/security/');
     assert.match(page.body, /id="password-form"/);
     const { _csrf } = fieldsOn(page.body, ['_csrf']);
@@ -143,6 +155,8 @@ describe('the account page changes the password', () => {
     assert.equal((await b.get('/documents/')).status, 200, 'this one stays');
     assert.equal((await script()).status, 401, 'the cached Basic check of the old password is gone');
     assert.equal((await stack.browser().login('bob', 'Bob-Changed-1')).status, 303);
+    // The other replica hears it on Redis; the only wait is the message's way there.
+    await pollUntil(async () => (await otherScript()).status === 401, "the other replica still takes the old password (typed 'BOB')");
     assert.match(stack.gateway.logs.join('\n'), /"event":"password.changed","username":"bob"/);
   });
 

@@ -14,6 +14,8 @@ export interface PasswordChangeDeps {
   /** The password regulation: a wrong current password is a failed sign-in like any other. */
   regulation: Pick<Regulation, 'reserve' | 'release' | 'confirm' | 'succeeded'>;
   metrics: Pick<Metrics, 'passwordChanges' | 'bans'>;
+  /** Told after each change, so every thread and replica forgets Basic checks of the old password (SessionService). */
+  changed: (username: string) => Promise<void>;
   log: Logger;
 }
 
@@ -50,5 +52,6 @@ export class PasswordChange {
     }
     metrics.passwordChanges.inc({ outcome: 'changed', where });
     log.warn({ event: 'password.changed', username, ip, where }, 'password changed');
+    await this.deps.changed(username);
   }
 }

@@ -34,9 +34,17 @@ export class CredentialCache<T> {
     return entry.value;
   }
 
-  /** Forgets one entry (a password that was just changed). */
+  /** Forgets one entry. */
   delete(...parts: string[]): void {
     this.entries.delete(this.id(parts));
+  }
+
+  /**
+   * Forgets every entry whose value matches (a person whose password just changed, however they
+   * typed their name): the keys cannot be read back, the values can.
+   */
+  deleteWhere(matches: (value: T) => boolean): void {
+    for (const [id, entry] of this.entries) if (matches(entry.value)) this.entries.delete(id);
   }
 
   set(value: T, ...parts: string[]): void {

@@ -12,6 +12,8 @@ export function redisKeys(prefix: string) {
     paperlessSession: (sid: string) => `${prefix}paperless-session:${sid}`,
     /** Pub/sub: a session ended (logout, revocation), so every replica closes its websockets. */
     sessionEnded: `${prefix}session-ended`,
+    /** Pub/sub: a person's password changed through the gateway, so every replica forgets their cached Basic checks. */
+    passwordChanged: `${prefix}password-changed`,
     /** The session ids of one user, for "revoke every session of this user". */
     userSessions: (username: string) => `${prefix}user-sessions:${username}`,
     /** SCAN pattern of every user's session index (`sessions list` without a user). */

@@ -32,8 +32,6 @@ export interface PagesLinkDeps {
   connections: number;
   /** GATEWAY_PAGES_BODY_TIMEOUT: the whole time a page's request body may take to arrive. */
   bodyTimeoutMs: number;
-  /** The proxying thread's Basic cache: a changed password's old one stops working at once. */
-  forgetBasic(username: string, password: string): void;
   /** GATEWAY_SHUTDOWN_TIMEOUT: how long the thread's requests in flight may take at shutdown. */
   shutdownTimeoutMs: number;
   /** Provisioning: what either thread's provisioner learns from Paperless, the other adopts. */
@@ -191,7 +189,6 @@ export class PagesLink {
   private heard(message: FromPages): void {
     if (message.type === 'log') this.deps.writeLine(message.line);
     else if (message.type === 'closed') void this.worker?.terminate();
-    else if (message.type === 'forget-basic') this.deps.forgetBasic(message.username, message.password);
     else if (message.type === 'metrics-json-reply') this.metricsReplies.answer(message.id, message);
     else if (message.type === 'paperless-facts') {
       this.facts = message.facts;

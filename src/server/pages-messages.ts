@@ -19,7 +19,6 @@ export type FromPages =
   | { type: 'failed'; error: string }
   | { type: 'log'; line: string }
   | { type: 'metrics-json-reply'; id: number; value?: unknown[]; error?: string }
-  | { type: 'forget-basic'; username: string; password: string }
   | { type: 'closed' };
 
 export interface PagesThreadData {

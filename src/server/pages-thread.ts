@@ -35,17 +35,7 @@ async function run(port: MessagePort, data: PagesThreadData): Promise<void> {
   const directory = new LdapDirectory(config.ldap, metrics);
   const services = buildServices(config, directory, log, metrics, behindProxyingThread(compileTrust(config.server.trustProxy)));
   const proxied = buildRequestPath(services);
-  const pages = buildPages(
-    services,
-    {
-      ...proxied,
-      // The proxying thread checks Basic credentials too: it must forget the old password as well.
-      forgetBasic: (username, password) => {
-        proxied.forgetBasic(username, password);
-        send({ type: 'forget-basic', username, password });
-      },
-    },
-  );
+  const pages = buildPages(services, proxied);
   const server = http.createServer((req, res) => {
     if (!sameSecret(req.headers[PAGES_SECRET_HEADER], data.secret)) {
       res.writeHead(403, { 'Content-Type': 'text/plain; charset=utf-8' }).end('Only the gateway itself talks to this listener.\n');

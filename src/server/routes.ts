@@ -79,6 +79,8 @@ export function buildRequestPath(services: Services) {
   const paperless = new PaperlessClient({ url: config.upstream.url, timeoutMs: config.upstream.timeoutMs });
   // A password remembered longer than the re-check interval would outlive the person's removal from the directory.
   const basicCache = config.apiClients.basicAuth ? new CredentialCache<string>(Math.min(config.apiClients.basicCacheTtlMs, config.ldap.recheckIntervalMs)) : undefined;
+  // A password changed through the gateway stops working for Basic at once, in every thread and replica, however it was typed.
+  if (basicCache) sessions.onPasswordChanged((username) => basicCache.deleteWhere((person) => person === username));
   const owners = tokenOwners(services, paperless);
   const { provisioner } = services;
   const recordPerson = (username: string): Promise<void> => owners.addPerson(username);
@@ -130,10 +132,6 @@ export function buildRequestPath(services: Services) {
   return {
     requestPath,
     paperless,
-    /** A changed password's old one must stop working for Basic at once, not when its cache entry expires. */
-    forgetBasic: (username: string, password: string): void => {
-      basicCache?.delete(username, password);
-    },
     close: () => paperless.close(),
   };
 }
@@ -187,7 +185,6 @@ export function buildPages(services: Services, proxied: ProxiedPath) {
   const { secondFactors, provisioner } = services;
   // AD over plain LDAP cannot take a new password: then neither the account page nor a sign-in offers a change.
   const passwordChange = canChangePasswords(config.ldap) ? services.passwordChange : undefined;
-  const { forgetBasic } = proxied;
   const continueAfterPassword = afterPassword({
     ...(secondFactors ? { secondFactors } : {}),
     // Without provisioning nobody can tell a first sign-in (configuration refuses first-login then).
@@ -204,7 +201,6 @@ export function buildPages(services: Services, proxied: ProxiedPath) {
         afterPassword: continueAfterPassword,
         sessions,
         signOutOthers: config.passwords.signOutOthers,
-        forgetBasic,
         guard,
         pages,
         sessionSecret: config.session.secret,
@@ -248,7 +244,7 @@ export function buildPages(services: Services, proxied: ProxiedPath) {
       ...(secondFactors ? { secondFactors } : {}),
       ...(services.appPasswords ? { appPasswords: services.appPasswords } : {}),
       rotatePaperlessToken: (username) => tokens.rotate(username),
-      ...(passwordChange ? { passwords: { change: passwordChange.change.bind(passwordChange), signOutOthers: config.passwords.signOutOthers, forgetBasic } } : {}),
+      ...(passwordChange ? { passwords: { change: passwordChange.change.bind(passwordChange), signOutOthers: config.passwords.signOutOthers } } : {}),
       csrf,
       pages,
       publicUrl: config.server.publicUrl,

@@ -118,7 +118,7 @@ export function buildServices(config: Config, directory: Directory, log: Logger,
     log,
   });
 
-  const passwordChange = config.passwords.changeEnabled ? new PasswordChange({ directory, regulation, metrics, log }) : undefined;
+  const passwordChange = config.passwords.changeEnabled ? new PasswordChange({ directory, regulation, metrics, log, changed: (username) => sessions.announcePasswordChanged(username) }) : undefined;
 
   return {
     config,

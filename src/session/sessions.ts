@@ -50,7 +50,9 @@ export class SessionService {
   private readonly records: SessionRecords;
   private readonly index: UserSessionIndex;
   private readonly channel: string;
+  private readonly passwordChannel: string;
   private readonly listeners: RevokedListener[] = [];
+  private readonly passwordListeners: Array<(username: string) => void> = [];
   private readonly cache = new SessionCache();
   private readonly cookies: CookieValues;
   /** Reads under way, by cookie: the requests that find a session stale together share one. */
@@ -72,6 +74,7 @@ export class SessionService {
     const cookie = { path: '/', httpOnly: true, sameSite: 'lax' as const, secure: config.secureCookie };
     this.index = new UserSessionIndex(redis, keys);
     this.channel = keys.sessionEnded;
+    this.passwordChannel = keys.passwordChanged;
     this.touchIntervalMs = Math.min(60_000, Math.floor(config.idleTimeoutMs / 10));
     const inner = session({
       name: config.cookieName,
@@ -322,6 +325,21 @@ export class SessionService {
     this.listeners.push(listener);
   }
 
+  /** Called in every thread and replica when a person's password changed through the gateway. */
+  onPasswordChanged(listener: (username: string) => void): void {
+    this.passwordListeners.push(listener);
+  }
+
+  /**
+   * Tells every thread and replica that this person's password changed, so a Basic check of the
+   * old one stops working everywhere at once (Redis pub/sub, as session ends). This process hears
+   * it at once; others when the message arrives (a lost one: the cache's TTL bounds it).
+   */
+  async announcePasswordChanged(username: string): Promise<void> {
+    for (const listener of this.passwordListeners) listener(username);
+    await this.redis.publish(this.passwordChannel, username).catch((err: Error) => this.log.warn({ err: err.message, username }, 'cannot announce a password change; other replicas forget the old password when their Basic cache expires'));
+  }
+
   /** Stops this process using a session at once: cache entry dropped, listeners (websockets) told. */
   private ended(sid: string): void {
     this.cache.dropSid(sid);
@@ -334,11 +352,12 @@ export class SessionService {
     this.sweepTimer = setInterval(() => this.cache.sweep(this.clock.now() - this.touchIntervalMs - SESSION_CACHE_MS), Math.max(1000, this.touchIntervalMs));
     this.sweepTimer.unref();
     // Subscribe on every (re)connect: the client fails fast while Redis is away, so nothing is queued.
-    const subscribe = () => void this.subscriber.subscribe(this.channel).catch((err: Error) => this.log.error({ err: err.message }, 'cannot subscribe to session-ended channel'));
+    const subscribe = () => void this.subscriber.subscribe(this.channel, this.passwordChannel).catch((err: Error) => this.log.error({ err: err.message }, 'cannot subscribe to the session-ended and password-changed channels'));
     this.subscriber.on('ready', subscribe);
     if (this.subscriber.status === 'ready') subscribe();
-    this.subscriber.on('message', (channel: string, sid: string) => {
-      if (channel === this.channel) this.ended(sid);
+    this.subscriber.on('message', (channel: string, message: string) => {
+      if (channel === this.channel) this.ended(message);
+      else if (channel === this.passwordChannel) for (const listener of this.passwordListeners) listener(message);
     });
   }
 

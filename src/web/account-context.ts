@@ -25,8 +25,6 @@ export interface AccountDeps {
     change: PasswordChange['change'];
     /** GATEWAY_PASSWORD_CHANGE_SIGN_OUT=others. */
     signOutOthers: boolean;
-    /** Drops this process's cached Basic check of the old password (others age out). */
-    forgetBasic: (username: string, password: string) => void;
   };
   /** Signs out every app holding the person's Paperless token (a new one is made). */
   rotatePaperlessToken: (username: string) => Promise<void>;

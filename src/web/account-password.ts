@@ -19,7 +19,6 @@ export function passwordRoutes(ctx: AccountContext): void {
       if (!passwords) throw new AccountActionError('password change is off', 'Passwords cannot be changed here.');
       const { current, next: wanted } = readNewPassword(req.body, true);
       await passwords.change(user.username, current, wanted, req.ip ?? '', 'account');
-      passwords.forgetBasic(user.username, current);
       let others = 0;
       if (passwords.signOutOthers) {
         const sids = (await deps.sessions.list(user.username)).map((s) => s.sid).filter((sid) => sid !== session.sid);

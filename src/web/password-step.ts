@@ -18,8 +18,6 @@ export interface PasswordStepDeps {
   sessions: Pick<SessionService, 'beginSecondStep' | 'revokeUser' | 'state'>;
   /** GATEWAY_PASSWORD_CHANGE_SIGN_OUT=others: sessions signed in with the old password end. */
   signOutOthers: boolean;
-  /** Drops this process's cached Basic check of the old password. */
-  forgetBasic: (username: string, password: string) => void;
   guard: FormGuard;
   pages: Pages;
   /** GATEWAY_SESSION_SECRET: the key that seals the proven password is derived from it. */
@@ -70,7 +68,6 @@ export function passwordStep(deps: PasswordStepDeps) {
       const { next: wanted } = readNewPassword(req.body, false);
       const current = open(key, pending.sealedPassword as string, context(pending.user.username));
       await deps.passwordChange.change(pending.user.username, current, wanted, req.ip ?? '', 'sign-in');
-      deps.forgetBasic(pending.user.username, current);
       // This browser has no session yet (only the half-done one), so every session of the person is "other".
       if (deps.signOutOthers) await deps.sessions.revokeUser(pending.user.username);
       await deps.afterPassword(req, res, pending.user, { remember: pending.remember, next: pending.next, enrol: pending.enrol }, 'new-password');
