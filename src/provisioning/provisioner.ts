@@ -38,13 +38,6 @@ export function userChanges(current: PaperlessUser, account: DesiredAccount, gro
   return changes;
 }
 
-/** What a provisioner learns from Paperless at its first question: whose token it holds, and Paperless's versions. */
-export interface PaperlessFacts {
-  tokenUsername: string;
-  paperlessVersion: string | undefined;
-  apiVersion: number;
-}
-
 /**
  * Makes Paperless match the directory for one person, before their first
  * proxied request: the account, its names and flags, its managed groups
@@ -54,7 +47,6 @@ export interface PaperlessFacts {
 export class Provisioner {
   private readonly mapped: Set<string>;
   private tokenUser?: Promise<string>;
-  private readonly learntListeners: Array<(facts: PaperlessFacts) => void> = [];
   /** The mapping in the codenames of the Paperless version it was last resolved for. */
   private resolved?: { version: string; mapping: ProvisioningMapping };
 
@@ -72,31 +64,13 @@ export class Provisioner {
   /** The Paperless user of the API token, asked once (a failure is asked again next time). */
   tokenUsername(): Promise<string> {
     this.tokenUser ??= this.api.whoami().then(
-      (me) => {
-        const facts: PaperlessFacts = { tokenUsername: me.username, paperlessVersion: this.api.paperlessVersion, apiVersion: this.api.apiVersion };
-        for (const listener of this.learntListeners) listener(facts);
-        return me.username;
-      },
+      (me) => me.username,
       (err: unknown) => {
         this.tokenUser = undefined;
         throw err;
       },
     );
     return this.tokenUser;
-  }
-
-  /** Hears what this provisioner learnt by asking Paperless (the other thread's adopts it). */
-  onLearnt(listener: (facts: PaperlessFacts) => void): void {
-    this.learntListeners.push(listener);
-  }
-
-  /**
-   * What the other thread's provisioner learnt from the same Paperless with the same token: asked
-   * once per process, not once per thread (a question already under way here is kept).
-   */
-  adopt(facts: PaperlessFacts): void {
-    this.tokenUser ??= Promise.resolve(facts.tokenUsername);
-    if (facts.paperlessVersion !== undefined) this.api.adoptVersions({ paperlessVersion: facts.paperlessVersion, apiVersion: facts.apiVersion });
   }
 
   /** Nobody signs in as the token's user, and nothing here ever changes it. */
