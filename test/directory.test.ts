@@ -154,6 +154,19 @@ describe('LDAP directory against a real slapd', () => {
     await assert.rejects(down.missingGroups(['paperless-users']), DirectoryUnavailableError);
   });
 
+  it('missingGroups knows groups of the object class GATEWAY_LDAP_GROUP_FILTER names, not only the presets\' classes', async () => {
+    // Roles as groups: organizationalRole (core schema), its members in roleOccupant.
+    await slapd.ldapadd(`dn: cn=paperless-roles,${GROUP_BASE}\nobjectClass: organizationalRole\ncn: paperless-roles\nroleOccupant: ${userDn('alice')}\n`);
+    const roles = directory(slapd, { GATEWAY_LDAP_GROUP_BASE: GROUP_BASE, GATEWAY_LDAP_GROUP_FILTER: '(&(objectClass=organizationalRole)(roleOccupant={dn}))' });
+    assert.deepEqual(await roles.missingGroups(['paperless-roles', groupDn('paperless-roles'), 'paperless-users']), ['paperless-users'], 'a groupOfNames is no group where the filter names roles');
+    assert.deepEqual((await roles.authenticate('alice', 'alice-pass')).groups.map((g) => g.name), ['paperless-roles']);
+    const excluding = directory(slapd, { GATEWAY_LDAP_GROUP_BASE: GROUP_BASE, GATEWAY_LDAP_GROUP_FILTER: '(&(objectClass=organizationalRole)(!(objectClass=groupOfNames))(roleOccupant={dn}))' });
+    assert.deepEqual(await excluding.missingGroups(['paperless-roles', 'paperless-users']), ['paperless-users'], 'a class the filter excludes is no group class');
+    // A filter that names no class: the presets' classes, so a person's entry is still no group.
+    const classless = directory(slapd, { GATEWAY_LDAP_GROUP_BASE: GROUP_BASE, GATEWAY_LDAP_GROUP_FILTER: '(member={dn})' });
+    assert.deepEqual(await classless.missingGroups(['paperless-users', 'paperless-roles', userDn('alice')]), ['paperless-roles', userDn('alice')]);
+  });
+
   it('uses the configured bases', () => {
     assert.equal(USER_BASE, 'ou=people,dc=example,dc=com');
     assert.equal(GROUP_BASE, 'ou=groups,dc=example,dc=com');
