@@ -44,6 +44,8 @@ const STARTUP_RUNS = Number(process.env.BENCH_STARTUP_RUNS ?? 5);
 const IDLE_SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 10);
 /** BENCH_PROFILE=<dir>: the 1-worker gateway runs with --cpu-prof, its profile written there (open it in Chrome DevTools). */
 const PROFILE_DIR = process.env.BENCH_PROFILE;
+/** BENCH_NODE_ARGS='--max-semi-space-size=16': node options for every gateway this run starts (start-up included), to weigh one. */
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 function say(line: string): void {
   process.stderr.write(`${line}\n`);
@@ -155,7 +157,7 @@ async function main(): Promise<void> {
     say(`start-up: --help ${STARTUP_RUNS} times, then serve (1 worker) ${STARTUP_RUNS} times, each ${IDLE_SECONDS} s at rest`);
     const startup = await measureStartup(parts, { runs: STARTUP_RUNS, idleSeconds: IDLE_SECONDS, work, say });
     say('starting the gateway (1 worker)');
-    const gateway = await startGateway(gatewayEnv(parts, gatewayPort as number, '1'), join(work, 'gateway.log'), PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []);
+    const gateway = await startGateway(gatewayEnv(parts, gatewayPort as number, '1'), join(work, 'gateway.log'), [...NODE_ARGS, ...(PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [])]);
     children.push(gateway);
     const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
     const cookie = await signIn(gatewayUrl);
@@ -250,7 +252,7 @@ async function main(): Promise<void> {
     if (PROFILE_DIR) say(`CPU profile of the 1-worker gateway written to ${PROFILE_DIR}`);
     const workers = String(availableParallelism());
     say(`starting the gateway (${workers} workers)`);
-    const gatewayN = await startGateway(gatewayEnv(parts, workersPort as number, workers), join(work, 'gateway-workers.log'));
+    const gatewayN = await startGateway(gatewayEnv(parts, workersPort as number, workers), join(work, 'gateway-workers.log'), NODE_ARGS);
     children.push(gatewayN);
     const workersUrl = `http://127.0.0.1:${workersPort}`;
     const gatewayWorkers = await measure(`gateway, ${workers} workers`, `${workersUrl}${path}`, [gatewayN.pid ?? 0], { Cookie: await signIn(workersUrl) });

@@ -4,7 +4,8 @@
  * Part of `npm run bench` (run.ts), and on its own `npm run bench:startup`, which starts its own
  * slapd, redis-server, Paperless simulator and upstream and prints the figures and the targets.
  * Every process runs on the Node that runs this script (`npx -y node@24 --import tsx ...`: Node 24).
- * BENCH_MAIN=/elsewhere/dist/main.js measures another build (one beside its own node_modules).
+ * BENCH_MAIN=/elsewhere/dist/main.js measures another build (one beside its own node_modules);
+ * BENCH_NODE_ARGS='--max-semi-space-size=8' starts `serve` with those node options.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
@@ -21,6 +22,7 @@ import { startupTargets, type StartupResult } from './report.js';
 
 const MIB = 1024 * 1024;
 const MAIN = process.env.BENCH_MAIN ?? DIST_MAIN;
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 function median(xs: number[]): number {
   const sorted = [...xs].sort((a, b) => a - b);
@@ -53,7 +55,7 @@ function timeHelp(): Promise<number> {
 async function timeReady(env: Record<string, string>, logFile: string, idleSeconds: number): Promise<{ readyMs: number; readyCpuMs: number; idleRss: number }> {
   const log = createWriteStream(logFile, { flags: 'a' });
   const started = performance.now();
-  const child = spawn(process.execPath, [MAIN, 'serve'], { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...NODE_ARGS, MAIN, 'serve'], { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stderr.pipe(log);
   try {
     let readyCpuMs = 0;
