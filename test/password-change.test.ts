@@ -5,7 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { pino } from 'pino';
+import { PasswordChange } from '../src/auth/password-change.js';
+import type { Reservation } from '../src/auth/regulation.js';
 import { loadConfig } from '../src/config/load.js';
+import { Metrics } from '../src/ops/metrics.js';
 import { InvalidCredentialsError, PasswordChangeNeedsTlsError, PasswordChangeRequiredError, PasswordRejectedError, type PasswordProblem } from '../src/directory/errors.js';
 import { LdapDirectory } from '../src/directory/ldap-directory.js';
 import { BASE_DN, userDn } from './support/directory-data.js';
@@ -17,6 +21,8 @@ import { Slapd } from './support/slapd.js';
 import { PPOLICY_LDIF } from './support/ppolicy.js';
 import { startStack, type Stack } from './support/stack.js';
 import { fieldsOn } from './support/totp.js';
+import { Redis } from 'ioredis';
+import { redisKeys } from '../src/redis/keys.js';
 
 const env = (url: string, extra: Record<string, string> = {}) => loadConfig({ ...baseEnv({ ldapUrl: url, redisUrl: 'redis://127.0.0.1:1', upstreamUrl: 'http://127.0.0.1:1', port: 1 }), ...extra }).ldap;
 
@@ -105,6 +111,32 @@ describe('password change on Active Directory (Samba AD DC)', () => {
   });
 });
 
+describe('a password change the directory made is never reported as refused', () => {
+  it("regulation's bookkeeping failing after the change: the change stands, and the old password is forgotten everywhere", async () => {
+    const announced: string[] = [];
+    const metrics = new Metrics();
+    const change = new PasswordChange({
+      directory: { changePassword: async () => undefined },
+      regulation: {
+        reserve: async (username: string, ip: string): Promise<Reservation> => ({ username, ip, taken: [] }),
+        release: async () => {
+          throw new Error('Redis went away');
+        },
+        confirm: async () => [],
+        succeeded: async () => {
+          throw new Error('Redis went away');
+        },
+      },
+      metrics,
+      changed: async (username) => void announced.push(username),
+      log: pino({ level: 'silent' }),
+    });
+    await change.change('bob', 'bob-pass', 'Bob-Changed-1', '192.0.2.1', 'account');
+    assert.deepEqual(announced, ['bob']);
+    assert.match(await metrics.registry.metrics(), /gateway_password_changes_total\{outcome="changed",where="account"\} 1/);
+  });
+});
+
 describe('the account page changes the password', () => {
   let stack: Stack;
   let replica: GatewayProcess;
@@ -168,6 +200,52 @@ describe('the account page changes the password', () => {
     const res = await b.post('/accounts/security/password', { _csrf, username: 'carol', user: 'carol', dn: userDn('carol'), current: 'carol-pass', new_password: 'Carol-Owned-1', new_password2: 'Carol-Owned-1' });
     assert.equal(res.status, 401, "carol's password is not alice's current password");
     assert.equal((await stack.browser().login('carol', 'carol-pass')).status, 303, "carol's password is unchanged");
+  });
+
+  it('a Basic check of the old password still running when the password changes is not remembered after it', async () => {
+    const b = stack.browser();
+    assert.equal((await b.login('carol', 'carol-pass')).status, 303);
+    const page = await b.get('/accounts/security/');
+    const { _csrf } = fieldsOn(page.body, ['_csrf']);
+    // Unchanged people cost provisioning no Paperless call; without its record, carol's next check asks a Paperless that is slow now.
+    const redis = new Redis(stack.redis.url);
+    try {
+      await redis.del(redisKeys('gateway:').provisioning('state:carol'));
+    } finally {
+      redis.disconnect();
+    }
+    stack.sim.faults.delayMs = 2000;
+    try {
+      const basicCarol = (password: string) => stack.browser().request('GET', '/api/ui_settings/', { headers: [['Authorization', basic('CAROL', password)]] });
+      const inFlight = basicCarol('carol-pass');
+      await new Promise((r) => setTimeout(r, 500));
+      const done = await b.post('/accounts/security/password', { _csrf, current: 'carol-pass', new_password: 'Carol-Changed-1', new_password2: 'Carol-Changed-1' });
+      assert.equal(done.status, 303);
+      await inFlight;
+      stack.sim.faults.delayMs = 0;
+      assert.equal((await basicCarol('carol-pass')).status, 401, 'the check that began before the change was cached after it');
+    } finally {
+      stack.sim.faults.delayMs = 0;
+    }
+  });
+});
+
+describe('Basic checks after the password-change channel was down', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack({ env: { GATEWAY_API_BASIC_AUTH_CACHE_TTL: '1h' }, sim: { enableRemoteUserApi: true } });
+  });
+  after(async () => stack?.stop());
+
+  it('a replica whose Redis went away forgets every cached Basic check when it is back: what was announced meanwhile is lost', async () => {
+    const basicAlice = (password: string) => stack.browser().request('GET', '/api/ui_settings/', { headers: [['Authorization', `Basic ${Buffer.from(`alice:${password}`).toString('base64')}`]] });
+    assert.equal((await basicAlice('alice-pass')).status, 200, 'checked, and cached for an hour');
+    // While Redis is away, the password changes (here in the directory: an announcement would have been lost the same way).
+    await stack.redis.stop();
+    await stack.slapd.ldapadd(`dn: ${userDn('alice')}\nchangetype: modify\nreplace: userPassword\nuserPassword: alice-new\n`, true);
+    await stack.redis.start();
+    await pollUntil(async () => (await basicAlice('alice-pass')).status === 401, 'the old password still works from the cache after Redis came back', 150, 100);
+    assert.equal((await basicAlice('alice-new')).status, 200);
   });
 });
 

@@ -19,7 +19,7 @@ import type { DirectoryUser } from '../src/directory/directory.js';
 import { redisKeys } from '../src/redis/keys.js';
 import type { PendingSignIn } from '../src/session/session-data.js';
 import { SessionService } from '../src/session/sessions.js';
-import { PENDING_MS, passwordProven, signedIn, stateOf } from '../src/session/sign-in-state.js';
+import { CLOCK_SKEW_MS, PENDING_MS, passwordProven, signedIn, stateOf } from '../src/session/sign-in-state.js';
 import { Browser } from './support/http-client.js';
 import { RedisServer } from './support/redis.js';
 
@@ -38,6 +38,8 @@ describe('sign-in level: what a record means', () => {
     ['password proven, second step to go', { level: 'password', pending: pendingAt(NOW) }, 'password'],
     ['password proven ten minutes ago to the millisecond', { level: 'password', pending: pendingAt(NOW - PENDING_MS) }, 'password'],
     ['password proven longer ago than ten minutes', { level: 'password', pending: pendingAt(NOW - PENDING_MS - 1) }, 'anonymous'],
+    ["password proven by a replica whose clock is a minute ahead", { level: 'password', pending: pendingAt(NOW + CLOCK_SKEW_MS) }, 'password'],
+    ['password proven "later" than a minute from now (a skewed clock would stretch the ten minutes)', { level: 'password', pending: pendingAt(NOW + CLOCK_SKEW_MS + 1) }, 'anonymous'],
     ['"signed in" without a user', { level: 'signed-in', createdAt: NOW }, 'anonymous'],
     ['"signed in" without a start', { level: 'signed-in', user }, 'anonymous'],
     ['"password proven" with a user beside it', { level: 'password', user, createdAt: NOW, pending: pendingAt(NOW) }, 'anonymous'],

@@ -5,7 +5,7 @@ import { AccountRestrictedError, DirectoryUnavailableError, PasswordChangeRequir
 import type { Metrics } from '../ops/metrics.js';
 import { regulationKey } from '../directory/username.js';
 import { GatewayError } from '../errors.js';
-import { LocalAccountError, ReservedAccountError } from '../provisioning/errors.js';
+import { LocalAccountError, ReservedAccountError, TokenUserUnknownError } from '../provisioning/errors.js';
 import { PaperlessApiError } from '../paperless/errors.js';
 import type { Provisioner } from '../provisioning/provisioner.js';
 import { BannedError, countFailure, countReservedFailure, type Regulation, type Reservation } from './regulation.js';
@@ -222,7 +222,7 @@ export class CredentialCheck {
       // allow: the person gets in with whatever Paperless has; the next sign-in tries again. A
       // refusal is no failure: leniency there would sign a directory user in as the token's
       // superuser or into someone's local account.
-      const refusal = error instanceof ReservedAccountError || error instanceof LocalAccountError;
+      const refusal = error instanceof ReservedAccountError || error instanceof LocalAccountError || error instanceof TokenUserUnknownError;
       if (provisioningFailure === 'deny' || refusal) throw error;
     }
   }

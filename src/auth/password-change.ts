@@ -35,11 +35,6 @@ export class PasswordChange {
       if (next === current) throw new PasswordRejectedError('same', 'the new password equals the current one');
       reservation = await redisCall('regulation', 'sign-in attempts', () => regulation.reserve(key, ip));
       await directory.changePassword(username, current, next);
-      const taken = reservation;
-      // Given back once: a failure after this must not give it back again.
-      reservation = undefined;
-      await redisCall('regulation', 'sign-in attempts', () => regulation.release(taken));
-      await redisCall('regulation', 'sign-in attempts', () => regulation.succeeded(key, ip));
     } catch (err) {
       const outcome = err instanceof BannedError ? 'banned' : err instanceof InvalidCredentialsError ? 'wrong_current' : err instanceof PasswordRejectedError ? 'rejected' : 'error';
       metrics.passwordChanges.inc({ outcome, where });
@@ -50,8 +45,14 @@ export class PasswordChange {
       log.info({ event: 'password.change_refused', username, ip, where, reason: err instanceof Error ? err.name : 'error', detail: err instanceof Error ? err.message : String(err) }, 'password change refused');
       throw err;
     }
+    // The directory has the new password: from here nothing may report the change as refused, and
+    // the old password must be forgotten everywhere before anything else can fail.
     metrics.passwordChanges.inc({ outcome: 'changed', where });
     log.warn({ event: 'password.changed', username, ip, where }, 'password changed');
     await this.deps.changed(username);
+    const taken = reservation;
+    const bookkeeping = (err: unknown) => log.warn({ event: 'password.change_bookkeeping', username, err: err instanceof Error ? err.message : String(err) }, 'password changed, but its sign-in attempt could not be given back (it expires with its window)');
+    await redisCall('regulation', 'sign-in attempts', () => regulation.release(taken)).catch(bookkeeping);
+    await redisCall('regulation', 'sign-in attempts', () => regulation.succeeded(key, ip)).catch(bookkeeping);
   }
 }

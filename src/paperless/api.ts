@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { ProvisioningConfig } from '../config/config.js';
 import type { Metrics } from '../ops/metrics.js';
 import { PaperlessApiError } from './errors.js';
@@ -72,6 +73,11 @@ export class PaperlessApi {
 
   close(): void {
     this.client.close();
+  }
+
+  /** Names the token without revealing it (its 160 random bits make a plain hash safe), for what is known of it in Redis. */
+  get tokenId(): string {
+    return createHash('sha256').update(this.config.token).digest('hex').slice(0, 32);
   }
 
   /** Calls made to Paperless, retries included. */

@@ -11,6 +11,22 @@ export class ReservedAccountError extends GatewayError {
   }
 }
 
+/**
+ * Paperless cannot say whose its token is, and no thread or replica has learnt it before: nobody
+ * can be told apart from the token's superuser, so nobody is let in, whatever
+ * GATEWAY_PROVISIONING_FAILURE says.
+ */
+export class TokenUserUnknownError extends GatewayError {
+  readonly status = 503;
+  constructor(username: string, options?: { cause?: unknown }) {
+    super(
+      `cannot tell whether ${username} is the Paperless user of GATEWAY_PAPERLESS_TOKEN: Paperless did not say (${options?.cause instanceof Error ? options.cause.message : String(options?.cause)}) and it was never learnt before`,
+      'Paperless cannot be reached to check this account right now. Please try again in a few minutes.',
+      options,
+    );
+  }
+}
+
 /** A Paperless account with a local password that the gateway did not make: taking it over needs the admin's say. */
 export class LocalAccountError extends GatewayError {
   readonly status = 403;

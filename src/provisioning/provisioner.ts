@@ -6,7 +6,7 @@ import { GatewayError } from '../errors.js';
 import { RedisUnavailableError } from '../redis/errors.js';
 import type { RedisKeys } from '../redis/keys.js';
 import { desiredState, mappedGroupNames, type DesiredAccount, type DesiredGroup, type DesiredState } from './desired.js';
-import { LocalAccountError, MappingVersionMismatchError, ReservedAccountError } from './errors.js';
+import { LocalAccountError, MappingVersionMismatchError, ReservedAccountError, TokenUserUnknownError } from './errors.js';
 import { PaperlessApiError } from '../paperless/errors.js';
 import { withLock } from './lock.js';
 import { mappingForLine, MappingVersionError, type ProvisioningMapping } from '../config/mapping.js';
@@ -16,6 +16,8 @@ import { byName } from '../paperless/by-name.js';
 
 /** How long "Paperless already matches" is trusted without asking: a user deleted in Paperless comes back after this. */
 const STATE_TTL_SECONDS = 6 * 3600;
+/** A token's user never changes (a new user means a new token); kept a month past the last time Paperless said it. */
+const TOKEN_USER_TTL_SECONDS = 30 * 86_400;
 /** One writer per user across replicas; a holder that dies frees it after the TTL. */
 const USER_LOCK = { ttlMs: 30_000, waitMs: 15_000 };
 
@@ -47,6 +49,7 @@ export function userChanges(current: PaperlessUser, account: DesiredAccount, gro
 export class Provisioner {
   private readonly mapped: Set<string>;
   private tokenUser?: Promise<string>;
+  private tokenUserKept = false;
   /** The mapping in the codenames of the Paperless version it was last resolved for. */
   private resolved?: { version: string; mapping: ProvisioningMapping };
 
@@ -61,10 +64,16 @@ export class Provisioner {
     this.mapped = mappedGroupNames(mapping);
   }
 
-  /** The Paperless user of the API token, asked once (a failure is asked again next time). */
+  /**
+   * The Paperless user of the API token, asked once (a failure is asked again next time). What
+   * Paperless says is kept in Redis for every thread and replica that cannot ask it later.
+   */
   tokenUsername(): Promise<string> {
     this.tokenUser ??= this.api.whoami().then(
-      (me) => me.username,
+      async (me) => {
+        await this.keepTokenUser(me.username);
+        return me.username;
+      },
       (err: unknown) => {
         this.tokenUser = undefined;
         throw err;
@@ -73,9 +82,38 @@ export class Provisioner {
     return this.tokenUser;
   }
 
-  /** Nobody signs in as the token's user, and nothing here ever changes it. */
+  private tokenUserKey(): string {
+    return this.key(`token-user:${this.api.tokenId}`);
+  }
+
+  /** Once per process, when Redis takes it (at start it may not be connected yet: the next sign-in tries again). */
+  private async keepTokenUser(username: string): Promise<void> {
+    if (this.tokenUserKept) return;
+    try {
+      await this.redis.set(this.tokenUserKey(), username, 'EX', TOKEN_USER_TTL_SECONDS);
+      this.tokenUserKept = true;
+    } catch (err) {
+      this.log.debug({ err: err instanceof Error ? err.message : String(err) }, 'cannot keep the token user in Redis yet');
+    }
+  }
+
+  /**
+   * Nobody signs in as the token's user, and nothing here ever changes it. While Paperless cannot
+   * say whose the token is, the name learnt before (by any thread or replica) decides; without one,
+   * nobody can be told apart from that superuser, and the sign-in is refused (TokenUserUnknownError
+   * is a refusal, never let through by GATEWAY_PROVISIONING_FAILURE=allow).
+   */
   private async refuseTokenUser(username: string): Promise<void> {
-    if (username === (await this.tokenUsername())) {
+    let tokenUser: string;
+    try {
+      tokenUser = await this.tokenUsername();
+      await this.keepTokenUser(tokenUser);
+    } catch (err) {
+      const known = await this.redis.get(this.tokenUserKey()).catch(() => null);
+      if (known === null) throw new TokenUserUnknownError(username, { cause: err });
+      tokenUser = known;
+    }
+    if (username === tokenUser) {
       this.log.warn({ event: 'provisioning.refused', username, reason: 'token user' }, 'sign-in as the gateway token user refused');
       throw new ReservedAccountError(username);
     }

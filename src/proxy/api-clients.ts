@@ -107,6 +107,8 @@ export function createApiClientStep(deps: ApiClientDeps): Step {
     let username = deps.basicCache?.get(creds.username, creds.password);
     if (!username) {
       const ip = deps.ipOf(req);
+      // A password changed while this check runs must not be cached afresh when it ends.
+      const since = deps.basicCache?.generation ?? 0;
       try {
         username = (await deps.verify(creds.username, creds.password, ip)).username;
       } catch (err) {
@@ -115,7 +117,7 @@ export function createApiClientStep(deps: ApiClientDeps): Step {
         }
         throw err;
       }
-      deps.basicCache?.set(username, creds.username, creds.password);
+      deps.basicCache?.setUnlessForgotten(since, username, creds.username, creds.password);
     }
     return { kind: 'user', username, via: 'basic' };
   };

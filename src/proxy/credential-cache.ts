@@ -10,6 +10,7 @@ import { systemClock, type Clock } from '../clock.js';
 export class CredentialCache<T> {
   private readonly key = randomBytes(32);
   private readonly entries = new Map<string, { value: T; expires: number }>();
+  private forgotten = 0;
 
   constructor(
     private readonly ttlMs: number,
@@ -44,7 +45,24 @@ export class CredentialCache<T> {
    * typed their name): the keys cannot be read back, the values can.
    */
   deleteWhere(matches: (value: T) => boolean): void {
+    this.forgotten++;
     for (const [id, entry] of this.entries) if (matches(entry.value)) this.entries.delete(id);
+  }
+
+  /** Forgets everything (a replica that may have missed what it should have forgotten). */
+  clear(): void {
+    this.forgotten++;
+    this.entries.clear();
+  }
+
+  /** Counts deleteWhere and clear calls: a check that began before one must not be cached after it. */
+  get generation(): number {
+    return this.forgotten;
+  }
+
+  /** `set`, unless entries were forgotten since `generation` was read (the check may predate a password change). */
+  setUnlessForgotten(generation: number, value: T, ...parts: string[]): void {
+    if (generation === this.forgotten) this.set(value, ...parts);
   }
 
   set(value: T, ...parts: string[]): void {

@@ -79,8 +79,9 @@ export function buildRequestPath(services: Services) {
   const paperless = new PaperlessClient({ url: config.upstream.url, timeoutMs: config.upstream.timeoutMs });
   // A password remembered longer than the re-check interval would outlive the person's removal from the directory.
   const basicCache = config.apiClients.basicAuth ? new CredentialCache<string>(Math.min(config.apiClients.basicCacheTtlMs, config.ldap.recheckIntervalMs)) : undefined;
-  // A password changed through the gateway stops working for Basic at once, in every thread and replica, however it was typed.
-  if (basicCache) sessions.onPasswordChanged((username) => basicCache.deleteWhere((person) => person === username));
+  // A password changed through the gateway stops working for Basic at once, in every thread and replica, however it was typed;
+  // after the channel was down (a message may be lost), everything is checked afresh.
+  if (basicCache) sessions.onPasswordChanged((username) => (username === undefined ? basicCache.clear() : basicCache.deleteWhere((person) => person === username)));
   const owners = tokenOwners(services, paperless);
   const { provisioner } = services;
   const recordPerson = (username: string): Promise<void> => owners.addPerson(username);

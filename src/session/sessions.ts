@@ -52,7 +52,7 @@ export class SessionService {
   private readonly channel: string;
   private readonly passwordChannel: string;
   private readonly listeners: RevokedListener[] = [];
-  private readonly passwordListeners: Array<(username: string) => void> = [];
+  private readonly passwordListeners: Array<(username: string | undefined) => void> = [];
   private readonly cache = new SessionCache();
   private readonly cookies: CookieValues;
   /** Reads under way, by cookie: the requests that find a session stale together share one. */
@@ -325,8 +325,11 @@ export class SessionService {
     this.listeners.push(listener);
   }
 
-  /** Called in every thread and replica when a person's password changed through the gateway. */
-  onPasswordChanged(listener: (username: string) => void): void {
+  /**
+   * Called in every thread and replica when a person's password changed through the gateway; with
+   * `undefined` whenever the channel (re)connects, as a message sent while it was down is lost.
+   */
+  onPasswordChanged(listener: (username: string | undefined) => void): void {
     this.passwordListeners.push(listener);
   }
 
@@ -351,8 +354,16 @@ export class SessionService {
     if (this.sweepTimer) return;
     this.sweepTimer = setInterval(() => this.cache.sweep(this.clock.now() - this.touchIntervalMs - SESSION_CACHE_MS), Math.max(1000, this.touchIntervalMs));
     this.sweepTimer.unref();
-    // Subscribe on every (re)connect: the client fails fast while Redis is away, so nothing is queued.
-    const subscribe = () => void this.subscriber.subscribe(this.channel, this.passwordChannel).catch((err: Error) => this.log.error({ err: err.message }, 'cannot subscribe to the session-ended and password-changed channels'));
+    // Subscribe on every (re)connect: the client fails fast while Redis is away, so nothing is queued,
+    // and what was announced meanwhile is lost: password listeners hear that they may have missed some.
+    const subscribe = () =>
+      void this.subscriber.subscribe(this.channel, this.passwordChannel).then(
+        // Once subscribed, so nothing announced from here on can be missed either.
+        () => {
+          for (const listener of this.passwordListeners) listener(undefined);
+        },
+        (err: Error) => this.log.error({ err: err.message }, 'cannot subscribe to the session-ended and password-changed channels'),
+      );
     this.subscriber.on('ready', subscribe);
     if (this.subscriber.status === 'ready') subscribe();
     this.subscriber.on('message', (channel: string, message: string) => {

@@ -3,6 +3,11 @@ import type { PendingSignIn, SessionUser } from './session-data.js';
 
 /** A half-done sign-in older than this starts over at the password. */
 export const PENDING_MS = 10 * 60_000;
+/**
+ * How far ahead of this replica's clock another's may stamp a half-done sign-in: beyond it the
+ * start is no time at all, or a skew that would stretch the ten minutes, and the sign-in starts over.
+ */
+export const CLOCK_SKEW_MS = 60_000;
 
 /** How the person proved who they are, for the audit line and their list of sessions. */
 export type Proof =
@@ -47,7 +52,7 @@ export function stateOf(record: Record | null | undefined, now: number): SignInS
   }
   if (level === 'password') {
     const pending = record.pending;
-    if (!pending || record.user || typeof pending.startedAt !== 'number' || now - pending.startedAt > PENDING_MS) return { level: 'anonymous' };
+    if (!pending || record.user || typeof pending.startedAt !== 'number' || now - pending.startedAt > PENDING_MS || pending.startedAt - now > CLOCK_SKEW_MS) return { level: 'anonymous' };
     return { level: 'password', pending };
   }
   return { level: 'anonymous' };

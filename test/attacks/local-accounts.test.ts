@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
 import { USER_BASE } from '../support/directory-data.js';
 import { GatewayProcess, freePort } from '../support/gateway.js';
 import { Browser } from '../support/http-client.js';
@@ -67,6 +68,46 @@ describe('GATEWAY_PROVISIONING_FAILURE=allow', () => {
       assert.equal((await stack.browser().login('carol', 'carol-pass')).status, 403);
       assert.equal((await stack.browser().post('/api/token/', { username: 'alice', password: 'alice-pass' })).status, 400, 'app sign-in refused too');
     } finally {
+      await stack.stop();
+    }
+  });
+});
+
+describe("GATEWAY_PROVISIONING_FAILURE=allow while Paperless cannot say whose its token is", () => {
+  it('a replica that never asked refuses the token user by the name another learnt; when nobody ever learnt it, it lets nobody in', async () => {
+    const stack = await startStack({ tokenUser: { username: 'alice', is_superuser: true, is_staff: true, password: 'local-admin-pass' }, env: { GATEWAY_PROVISIONING_FAILURE: 'allow' } });
+    let replica: GatewayProcess | undefined;
+    const redis = new Redis(stack.redis.url);
+    try {
+      // The first replica learns it (at start, and keeps it in Redis at latest with its first sign-in).
+      assert.equal((await stack.browser().login('bob', 'bob-pass')).status, 303);
+      assert.equal((await redis.keys('gateway:prov:token-user:*')).length, 1, 'the token user is kept in Redis');
+      stack.sim.faults.failWith = { status: 503, body: { detail: 'Paperless is down' } };
+      replica = new GatewayProcess({ ...stack.gateway.env, GATEWAY_PORT: String(await freePort()) });
+      await replica.start();
+      const at = (url: string) => new Browser(url);
+      const refused = await at(replica.url).login('alice', 'alice-pass');
+      assert.equal(refused.status, 403, 'alice is the token user: no failure to be lenient about');
+      assert.equal(message(refused.body), 'This account is kept for the gateway itself and cannot sign in here. Ask your administrator.');
+      assert.equal((await at(replica.url).login('bob', 'bob-pass')).status, 303, 'others get in while Paperless is down, as the setting says');
+
+      // Nobody has ever learnt it (a new token, or Redis emptied): nobody can be told apart from the superuser.
+      await redis.del(...(await redis.keys('gateway:prov:token-user:*')));
+      for (const [name, password] of [['alice', 'alice-pass'], ['carol', 'carol-pass']] as const) {
+        const res = await at(replica.url).login(name, password);
+        assert.equal(res.status, 503, `${name}: ${res.status}`);
+        assert.equal(message(res.body), 'Paperless cannot be reached to check this account right now. Please try again in a few minutes.');
+      }
+      assert.equal((await at(replica.url).post('/api/token/', { username: 'alice', password: 'alice-pass' })).status >= 400, true, 'app sign-in refused too');
+
+      // Paperless back: the name is learnt (and kept) again, and the others get in.
+      stack.sim.faults.failWith = undefined;
+      assert.equal((await at(replica.url).login('carol', 'carol-pass')).status, 303);
+      assert.equal((await at(replica.url).login('alice', 'alice-pass')).status, 403);
+    } finally {
+      stack.sim.faults.failWith = undefined;
+      redis.disconnect();
+      await replica?.stop();
       await stack.stop();
     }
   });
