@@ -1,4 +1,4 @@
-import { normalizeUsername } from '../directory/username.js';
+import { collationFold as fold, normalizeUsername } from '../directory/username.js';
 import { GatewayError } from '../errors.js';
 
 /**
@@ -42,10 +42,3 @@ export class ReservedUsernames {
   }
 }
 
-/**
- * A name as a case- and accent-insensitive collation that ignores trailing spaces (MariaDB's and
- * MySQL's defaults) compares it: `ádmin` and `admin ` find the row `admin` there.
- */
-function fold(name: string): string {
-  return name.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase().trimEnd();
-}

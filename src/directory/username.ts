@@ -10,6 +10,14 @@ export function normalizeUsername(raw: string): string {
 }
 
 /**
+ * A name as a case- and accent-insensitive collation that ignores trailing spaces (MariaDB's and
+ * MySQL's defaults) compares it: `ádmin` and `admin ` find the row `admin` there.
+ */
+export function collationFold(name: string): string {
+  return name.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase().trimEnd();
+}
+
+/**
  * The key failed sign-ins are counted under. Directories fold look-alikes when they match
  * (OpenLDAP binds `ｂｏｂ`, `ⓑob` and `𝐛ob` as bob), so the count folds them too: NFKC, then
  * case folding. Never used as a name, only as a counter.

@@ -7,6 +7,7 @@ import { RedisUnavailableError } from '../redis/errors.js';
 import type { RedisKeys } from '../redis/keys.js';
 import { desiredState, mappedGroupNames, type DesiredAccount, type DesiredGroup, type DesiredState } from './desired.js';
 import { LocalAccountError, MappingVersionMismatchError, ReservedAccountError, TokenUserUnknownError } from './errors.js';
+import { collationFold } from '../directory/username.js';
 import { PaperlessApiError } from '../paperless/errors.js';
 import { withLock } from './lock.js';
 import { mappingForLine, MappingVersionError, type ProvisioningMapping } from '../config/mapping.js';
@@ -16,8 +17,8 @@ import { byName } from '../paperless/by-name.js';
 
 /** How long "Paperless already matches" is trusted without asking: a user deleted in Paperless comes back after this. */
 const STATE_TTL_SECONDS = 6 * 3600;
-/** A token's user never changes (a new user means a new token); kept a month past the last time Paperless said it. */
-const TOKEN_USER_TTL_SECONDS = 30 * 86_400;
+/** How often a process writes the token's user to Redis again (see keepTokenUser). */
+const TOKEN_USER_REWRITE_MS = 3_600_000;
 /** One writer per user across replicas; a holder that dies frees it after the TTL. */
 const USER_LOCK = { ttlMs: 30_000, waitMs: 15_000 };
 
@@ -49,7 +50,7 @@ export function userChanges(current: PaperlessUser, account: DesiredAccount, gro
 export class Provisioner {
   private readonly mapped: Set<string>;
   private tokenUser?: Promise<string>;
-  private tokenUserKept = false;
+  private tokenUserKeptAt = -Infinity;
   /** The mapping in the codenames of the Paperless version it was last resolved for. */
   private resolved?: { version: string; mapping: ProvisioningMapping };
 
@@ -86,24 +87,29 @@ export class Provisioner {
     return this.key(`token-user:${this.api.tokenId}`);
   }
 
-  /** Once per process, when Redis takes it (at start it may not be connected yet: the next sign-in tries again). */
+  /**
+   * Kept without an expiry (a token's user never changes; a new user means a new token, under
+   * another key) and written again at most hourly, so a Redis that lost it (restarted without
+   * persistence, flushed) has it back from any replica that knows it.
+   */
   private async keepTokenUser(username: string): Promise<void> {
-    if (this.tokenUserKept) return;
+    const now = Date.now();
+    if (now - this.tokenUserKeptAt < TOKEN_USER_REWRITE_MS) return;
     try {
-      await this.redis.set(this.tokenUserKey(), username, 'EX', TOKEN_USER_TTL_SECONDS);
-      this.tokenUserKept = true;
+      await this.redis.set(this.tokenUserKey(), username);
+      this.tokenUserKeptAt = now;
     } catch (err) {
       this.log.debug({ err: err instanceof Error ? err.message : String(err) }, 'cannot keep the token user in Redis yet');
     }
   }
 
   /**
-   * Nobody signs in as the token's user, and nothing here ever changes it. While Paperless cannot
-   * say whose the token is, the name learnt before (by any thread or replica) decides; without one,
-   * nobody can be told apart from that superuser, and the sign-in is refused (TokenUserUnknownError
-   * is a refusal, never let through by GATEWAY_PROVISIONING_FAILURE=allow).
+   * Whether this name is the token's user, compared as Paperless's database finds a row (case
+   * and accents folded). While Paperless cannot say whose the token is, the name learnt before by
+   * any thread or replica decides; without one, nobody can be told apart from that superuser:
+   * TokenUserUnknownError, a refusal that GATEWAY_PROVISIONING_FAILURE=allow never lets through.
    */
-  private async refuseTokenUser(username: string): Promise<void> {
+  async isTokenUser(username: string): Promise<boolean> {
     let tokenUser: string;
     try {
       tokenUser = await this.tokenUsername();
@@ -113,7 +119,12 @@ export class Provisioner {
       if (known === null) throw new TokenUserUnknownError(username, { cause: err });
       tokenUser = known;
     }
-    if (username === tokenUser) {
+    return collationFold(username) === collationFold(tokenUser);
+  }
+
+  /** Nobody signs in as the token's user, and nothing here ever changes it. */
+  private async refuseTokenUser(username: string): Promise<void> {
+    if (await this.isTokenUser(username)) {
       this.log.warn({ event: 'provisioning.refused', username, reason: 'token user' }, 'sign-in as the gateway token user refused');
       throw new ReservedAccountError(username);
     }
@@ -210,7 +221,7 @@ export class Provisioner {
    */
   async deactivate(username: string): Promise<boolean> {
     if (!(await this.provisioned(username))) return false;
-    if (username === (await this.tokenUsername())) return false;
+    if (await this.isTokenUser(username)) return false;
     const changed = await withLock(this.redis, this.key(`lock:user:${username}`), USER_LOCK, async () => {
       const current = await this.api.findUser(username);
       if (!current?.is_active || current.username !== username) return false;

@@ -97,7 +97,8 @@ export function buildRequestPath(services: Services) {
    */
   const isDirectoryPerson = async (username: string): Promise<boolean> => {
     if (provisioner) {
-      if (username === (await provisioner.tokenUsername().catch(() => undefined))) return false;
+      // Unknown while Paperless cannot say and nobody learnt it: the lookup fails (503), and nothing is remembered.
+      if (await provisioner.isTokenUser(username)) return false;
       if (await provisioner.provisioned(username)) return true;
     }
     return owners.isPerson(username);

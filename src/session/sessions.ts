@@ -362,7 +362,11 @@ export class SessionService {
         () => {
           for (const listener of this.passwordListeners) listener(undefined);
         },
-        (err: Error) => this.log.error({ err: err.message }, 'cannot subscribe to the session-ended and password-changed channels'),
+        (err: Error) => {
+          this.log.error({ err: err.message }, 'cannot subscribe to the session-ended and password-changed channels');
+          // Subscribed or not, what was announced meanwhile may be lost.
+          for (const listener of this.passwordListeners) listener(undefined);
+        },
       );
     this.subscriber.on('ready', subscribe);
     if (this.subscriber.status === 'ready') subscribe();

@@ -113,6 +113,20 @@ describe("GATEWAY_PROVISIONING_FAILURE=allow while Paperless cannot say whose it
   });
 });
 
+describe("the token's user in another spelling", () => {
+  it('is still the token user: Paperless finds its row case- and accent-insensitively', async () => {
+    const stack = await startStack({ tokenUser: { username: 'Álice', is_superuser: true, is_staff: true }, env: { GATEWAY_PROVISIONING_ADOPT_LOCAL_USERS: 'true' } });
+    try {
+      const res = await stack.browser().login('alice', 'alice-pass');
+      assert.equal(res.status, 403);
+      assert.equal(message(res.body), 'This account is kept for the gateway itself and cannot sign in here. Ask your administrator.');
+      assert.equal(stack.sim.user('Álice')?.is_superuser, true, 'unchanged');
+    } finally {
+      await stack.stop();
+    }
+  });
+});
+
 describe('GATEWAY_PROVISIONING_ADOPT_LOCAL_USERS=true', () => {
   it('lets a directory user take over a local account of the same name', async () => {
     const stack = await startStack({ env: { GATEWAY_PROVISIONING_ADOPT_LOCAL_USERS: 'true' } });
