@@ -65,6 +65,7 @@ export function createGateway(config: Config, directory: Directory, log: Logger,
     connections: config.pages.connections,
     bodyTimeoutMs: config.pages.bodyTimeoutMs,
     shutdownTimeoutMs: config.ops.shutdownTimeoutMs,
+    ...(provisioner ? { provisioner } : {}),
     environment: runtime.environment,
     writeLine: logLineWriter(runtime.logSink),
     terminal: runtime.logSink === undefined && process.stdout.isTTY === true,
@@ -83,8 +84,8 @@ export function createGateway(config: Config, directory: Directory, log: Logger,
       clusterMetrics.start();
       sessions.start();
       // Learn whose token this is and which Paperless answers (the mapping must fit its version)
-      // before the first sign-in; a failure here is asked again at sign-in. The pages thread, where
-      // sign-ins provision, asks Paperless once for itself.
+      // before the first sign-in; a failure here is asked again at sign-in. The pages thread,
+      // where sign-ins provision, adopts what this learns (server/pages-link.ts).
       const checked = provisioner?.lineMapping().then(
         () => log.info({ event: 'paperless.version', version: provisioner.api.paperlessVersion, apiVersion: provisioner.api.apiVersion }, 'Paperless reachable'),
         (err: unknown) => log.error({ event: 'paperless.check_failed', err: err instanceof Error ? err.message : String(err) }, 'Paperless check failed at startup'),

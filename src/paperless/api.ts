@@ -3,7 +3,7 @@ import type { ProvisioningConfig } from '../config/config.js';
 import type { Metrics } from '../ops/metrics.js';
 import { PaperlessApiError } from './errors.js';
 import { byName } from './by-name.js';
-import { jsonOf, PaperlessClient } from './client.js';
+import { jsonOf, PaperlessClient, type PaperlessVersions } from './client.js';
 
 export interface PaperlessUser {
   id: number;
@@ -152,5 +152,10 @@ export class PaperlessApi {
   /** The API version the calls use now (negotiated from Paperless's answers). */
   get apiVersion(): number {
     return this.client.apiVersion;
+  }
+
+  /** What the other thread's API heard: negotiated once per process, not once per thread. */
+  adoptVersions(versions: PaperlessVersions): void {
+    this.client.adopt(versions);
   }
 }

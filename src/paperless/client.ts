@@ -21,6 +21,12 @@ const OLDEST_API_VERSION = 9;
 const NEWEST_API_VERSION = 10;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** What Paperless said of itself: its release and the newest API version both sides know. */
+export interface PaperlessVersions {
+  paperlessVersion: string;
+  apiVersion: number;
+}
+
 /**
  * The one HTTP client for the gateway's own calls to Paperless (provisioning, app sign-in,
  * token checks, readiness, logout, `check-config`): one timeout for the whole exchange, one
@@ -107,6 +113,11 @@ export class PaperlessClient {
   /** Takes what Paperless says of its versions. */
   private hear(headers: http.IncomingHttpHeaders): void {
     this.take(headers['x-version'], Number(headers['x-api-version']));
+  }
+
+  /** What another thread's client heard from the same Paperless: this one speaks it from its first call. */
+  adopt(versions: PaperlessVersions): void {
+    this.take(versions.paperlessVersion, versions.apiVersion);
   }
 
   /** Anything malformed is ignored, never trusted. */

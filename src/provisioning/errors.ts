@@ -14,16 +14,18 @@ export class ReservedAccountError extends GatewayError {
 /**
  * Paperless cannot say whose its token is, and no thread or replica has learnt it before: nobody
  * can be told apart from the token's superuser, so nobody is let in, whatever
- * GATEWAY_PROVISIONING_FAILURE says.
+ * GATEWAY_PROVISIONING_FAILURE says. The person is told what Paperless's failure tells them.
  */
 export class TokenUserUnknownError extends GatewayError {
-  readonly status = 503;
-  constructor(username: string, options?: { cause?: unknown }) {
+  readonly status: number;
+  constructor(username: string, options: { cause: unknown }) {
+    const { cause } = options;
     super(
-      `cannot tell whether ${username} is the Paperless user of GATEWAY_PAPERLESS_TOKEN: Paperless did not say (${options?.cause instanceof Error ? options.cause.message : String(options?.cause)}) and it was never learnt before`,
-      'Paperless cannot be reached to check this account right now. Please try again in a few minutes.',
+      `cannot tell whether ${username} is the Paperless user of GATEWAY_PAPERLESS_TOKEN: Paperless did not say (${cause instanceof Error ? cause.message : String(cause)}) and no replica learnt it before`,
+      cause instanceof GatewayError ? cause.userMessage : 'Paperless cannot be reached to check this account right now. Please try again in a few minutes.',
       options,
     );
+    this.status = cause instanceof GatewayError ? cause.status : 503;
   }
 }
 

@@ -41,6 +41,13 @@ export function userChanges(current: PaperlessUser, account: DesiredAccount, gro
   return changes;
 }
 
+/** What a provisioner learns from Paperless at its first question: whose token it holds, and Paperless's versions. */
+export interface PaperlessFacts {
+  tokenUsername: string;
+  paperlessVersion: string | undefined;
+  apiVersion: number;
+}
+
 /**
  * Makes Paperless match the directory for one person, before their first
  * proxied request: the account, its names and flags, its managed groups
@@ -51,6 +58,7 @@ export class Provisioner {
   private readonly mapped: Set<string>;
   private tokenUser?: Promise<string>;
   private tokenUserKeptAt = -Infinity;
+  private readonly learntListeners: Array<(facts: PaperlessFacts) => void> = [];
   /** The mapping in the codenames of the Paperless version it was last resolved for. */
   private resolved?: { version: string; mapping: ProvisioningMapping };
 
@@ -72,6 +80,8 @@ export class Provisioner {
   tokenUsername(): Promise<string> {
     this.tokenUser ??= this.api.whoami().then(
       async (me) => {
+        const facts: PaperlessFacts = { tokenUsername: me.username, paperlessVersion: this.api.paperlessVersion, apiVersion: this.api.apiVersion };
+        for (const listener of this.learntListeners) listener(facts);
         await this.keepTokenUser(me.username);
         return me.username;
       },
@@ -81,6 +91,20 @@ export class Provisioner {
       },
     );
     return this.tokenUser;
+  }
+
+  /** Hears what this provisioner learnt by asking Paperless (the other thread's adopts it). */
+  onLearnt(listener: (facts: PaperlessFacts) => void): void {
+    this.learntListeners.push(listener);
+  }
+
+  /**
+   * What the other thread's provisioner learnt from the same Paperless with the same token: asked
+   * once per process, not once per thread (a question already under way here is kept).
+   */
+  adopt(facts: PaperlessFacts): void {
+    this.tokenUser ??= Promise.resolve(facts.tokenUsername);
+    if (facts.paperlessVersion !== undefined) this.api.adoptVersions({ paperlessVersion: facts.paperlessVersion, apiVersion: facts.apiVersion });
   }
 
   private tokenUserKey(): string {

@@ -7,6 +7,7 @@ import { GatewayError } from '../errors.js';
 import { hasBody } from '../proxy/exchange.js';
 import { rejectUpgrade } from '../proxy/forwarder.js';
 import { HttpCore } from '../proxy/http-core.js';
+import type { PaperlessFacts, Provisioner } from '../provisioning/provisioner.js';
 import { pathOf } from '../url-path.js';
 import { PageBodyAbandonedError, readPageBody } from './page-body.js';
 import { isMessage, PAGES_SECRET_HEADER, type FromPages, type PagesThreadData, type ToPages } from './pages-messages.js';
@@ -33,6 +34,8 @@ export interface PagesLinkDeps {
   bodyTimeoutMs: number;
   /** GATEWAY_SHUTDOWN_TIMEOUT: how long the thread's requests in flight may take at shutdown. */
   shutdownTimeoutMs: number;
+  /** Provisioning: what either thread's provisioner learns from Paperless, the other adopts. */
+  provisioner?: Pick<Provisioner, 'onLearnt' | 'adopt'>;
   /** The settings the thread reads (the main thread checked them); only the gateway's own cross. */
   environment: Readonly<Record<string, string | undefined>>;
   /** Where the thread's log lines go: the main thread's own output. */
@@ -73,9 +76,16 @@ export class PagesLink {
   private stopping = false;
   readonly registry = new PagesRegistry(() => this.metricsJson());
 
+  /** What either thread's provisioner learnt from Paperless. */
+  private facts?: PaperlessFacts;
+
   constructor(private readonly deps: PagesLinkDeps) {
     this.data = deps.thread?.data ?? pagesThreadData(deps.environment, deps.terminal);
     this.early = deps.thread;
+    deps.provisioner?.onLearnt((facts) => {
+      this.facts = facts;
+      this.tell({ type: 'paperless-facts', facts });
+    });
   }
 
   /** Resolves once the thread listens; rejects with its reason if it cannot start. */
@@ -99,6 +109,8 @@ export class PagesLink {
           clearTimeout(timer);
           this.core?.close().catch(() => undefined);
           this.core = this.connect(message.port);
+          // A thread started (or restarted) after this one learnt from Paperless asks nothing again.
+          if (this.facts) this.tell({ type: 'paperless-facts', facts: this.facts });
           resolve();
         } else if (message.type === 'failed') {
           clearTimeout(timer);
@@ -178,6 +190,10 @@ export class PagesLink {
     if (message.type === 'log') this.deps.writeLine(message.line);
     else if (message.type === 'closed') void this.worker?.terminate();
     else if (message.type === 'metrics-json-reply') this.metricsReplies.answer(message.id, message);
+    else if (message.type === 'paperless-facts') {
+      this.facts = message.facts;
+      this.deps.provisioner?.adopt(message.facts);
+    }
   }
 
   private tell(message: ToPages): void {

@@ -1,14 +1,20 @@
 import type { TrustFunction } from '../proxy/client-address.js';
+import type { PaperlessFacts } from '../provisioning/provisioner.js';
+
+/** What either thread's provisioner learnt from Paperless (the token's user, its versions), told to the other. */
+export type FactsMessage = { type: 'paperless-facts'; facts: PaperlessFacts };
 
 /**
  * What the proxying thread and the pages thread say to each other (server/pages-link.ts and
  * server/pages-thread.ts): one process, two isolates, so every exchange is a message.
  */
 export type ToPages =
+  | FactsMessage
   | { type: 'metrics-json'; id: number }
   | { type: 'close' };
 
 export type FromPages =
+  | FactsMessage
   | { type: 'ready'; port: number }
   | { type: 'failed'; error: string }
   | { type: 'log'; line: string }

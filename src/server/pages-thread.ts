@@ -49,9 +49,11 @@ async function run(port: MessagePort, data: PagesThreadData): Promise<void> {
   server.keepAliveTimeout = 65_000;
   server.requestTimeout = 0;
 
+  services.provisioner?.onLearnt((facts) => send({ type: 'paperless-facts', facts }));
   port.on('message', (message: unknown) => {
     if (!isMessage<ToPages>(message)) return;
-    if (message.type === 'metrics-json') {
+    if (message.type === 'paperless-facts') services.provisioner?.adopt(message.facts);
+    else if (message.type === 'metrics-json') {
       metrics.registry.getMetricsAsJSON().then(
         // As plain JSON: prom-client's objects carry functions, which cannot cross to another thread.
         (value) => send({ type: 'metrics-json-reply', id: message.id, value: JSON.parse(JSON.stringify(value)) as unknown[] }),

@@ -95,9 +95,10 @@ describe("GATEWAY_PROVISIONING_FAILURE=allow while Paperless cannot say whose it
       await redis.del(...(await redis.keys('gateway:prov:token-user:*')));
       for (const [name, password] of [['alice', 'alice-pass'], ['carol', 'carol-pass']] as const) {
         const res = await at(replica.url).login(name, password);
-        assert.equal(res.status, 503, `${name}: ${res.status}`);
-        assert.equal(message(res.body), 'Paperless cannot be reached to check this account right now. Please try again in a few minutes.');
+        assert.equal(res.status, 502, `${name}: ${res.status}`);
+        assert.match(message(res.body) ?? '', /Paperless could not be updated with your account details, so you are not signed in/);
       }
+      assert.ok(replica.logs.some((l) => l.includes('cannot tell whether carol is the Paperless user of GATEWAY_PAPERLESS_TOKEN')), 'the log says why');
       assert.equal((await at(replica.url).post('/api/token/', { username: 'alice', password: 'alice-pass' })).status >= 400, true, 'app sign-in refused too');
 
       // Paperless back: the name is learnt (and kept) again, and the others get in.
