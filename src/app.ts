@@ -1,4 +1,5 @@
 import cluster from 'node:cluster';
+import type { Clock } from './clock.js';
 import http from 'node:http';
 import type { DestinationStream, Logger } from 'pino';
 import type { Config } from './config/config.js';
@@ -32,6 +33,11 @@ export interface GatewayRuntime {
    * and no logSink), so both threads' modules loaded at once; absent, listen() starts it.
    */
   pagesThread?: EarlyPagesThread;
+  /**
+   * Time as the proxying thread's sessions see it (a test moves it past a session's end instead of
+   * waiting); the pages thread, another isolate, always keeps the system's.
+   */
+  clock?: Clock;
 }
 
 export interface Gateway {
@@ -47,7 +53,7 @@ export interface Gateway {
  * runs until `listen()`.
  */
 export function createGateway(config: Config, directory: Directory, log: Logger, metrics: Metrics, runtime: GatewayRuntime): Gateway {
-  const services = buildServices(config, directory, log, metrics);
+  const services = buildServices(config, directory, log, metrics, undefined, runtime.clock);
   const { redis, sessions, websockets, provisioner } = services;
   const proxied = buildRequestPath(services);
   const requestLog = createRequestLogger(config.log.level, runtime.logSink);

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { systemClock, type Clock } from '../clock.js';
 import type { Logger } from 'pino';
 import type { Metrics } from '../ops/metrics.js';
 import type { Config } from '../config/config.js';
@@ -64,11 +65,11 @@ export interface Services {
  * `trust`: whose X-Forwarded-For counts; by default GATEWAY_TRUST_PROXY's rule (the pages thread
  * puts the proxying thread in front of it).
  */
-export function buildServices(config: Config, directory: Directory, log: Logger, metrics: Metrics, trust: TrustFunction = compileTrust(config.server.trustProxy)): Services {
+export function buildServices(config: Config, directory: Directory, log: Logger, metrics: Metrics, trust: TrustFunction = compileTrust(config.server.trustProxy), clock: Clock = systemClock): Services {
   const redis = createRedis(config.redis.url, log, 'sessions', metrics);
   const subscriber = createRedis(config.redis.url, log, 'session-events', metrics);
   const keys = redisKeys(config.redis.keyPrefix);
-  const sessions = new SessionService(config.session, redis, subscriber, keys, log);
+  const sessions = new SessionService(config.session, redis, subscriber, keys, log, clock);
   const pages = new Pages(config.web, new I18n(config.web.language));
   const websockets = new WebsocketRegistry(metrics);
   sessions.onEnded((sid) => websockets.closeSession(sid, SESSION_ENDED));

@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Gateway } from '../../src/app.js';
+import type { Clock } from '../../src/clock.js';
 import { GROUP_BASE, SERVICE_DN, SERVICE_PASSWORD, USER_BASE } from './directory-data.js';
 import { freePort } from './ports.js';
 
@@ -95,6 +96,8 @@ export class GatewayProcess {
     readonly env: Record<string, string>,
     private readonly echo = false,
     private readonly launch: GatewayLaunch = IN_PROCESS,
+    /** In-process only: time as the proxying thread's sessions see it. */
+    private readonly clock?: Clock,
   ) {
     this.port = Number(env.GATEWAY_PORT);
   }
@@ -130,9 +133,10 @@ export class GatewayProcess {
       const [{ serveGateway }, { loadConfig }, { createLogger }] = await Promise.all([import('../../src/app.js'), import('../../src/config/load.js'), import('../../src/ops/logger.js')]);
       const sink = { write: (line: string) => this.collect(line) };
       const config = loadConfig(this.env);
-      this.inProcess = await serveGateway(config, createLogger(config.log.level, 1, sink), { environment: this.env, logSink: sink });
+      this.inProcess = await serveGateway(config, createLogger(config.log.level, 1, sink), { environment: this.env, logSink: sink, ...(this.clock ? { clock: this.clock } : {}) });
       return;
     }
+    if (this.clock) throw new Error('a clock can be given to an in-process gateway only');
     const child = runCli(['serve'], this.env, this.launch === IN_PROCESS ? COMPILED_LAUNCH : this.launch);
     this.child = child;
     const collect = (d: Buffer) => this.collect(d.toString());

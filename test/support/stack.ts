@@ -1,3 +1,4 @@
+import type { Clock } from '../../src/clock.js';
 import { DjangoUpstream } from './django-upstream.js';
 import { GatewayProcess, baseEnv, freePort, type GatewayLaunch } from './gateway.js';
 import { Browser } from './http-client.js';
@@ -33,6 +34,8 @@ export interface StackOptions {
   slapd?: ConstructorParameters<typeof Slapd>[0];
   /** The public URL's host instead of 127.0.0.1 (WebAuthn refuses IP addresses: `localhost`). */
   publicHost?: string;
+  /** Time as the in-process gateway's proxying thread sees it (its sessions), for a test to move. */
+  clock?: Clock;
 }
 
 async function startOn(upstream: Upstream, options: StackOptions): Promise<UpstreamStack> {
@@ -57,6 +60,7 @@ async function startOn(upstream: Upstream, options: StackOptions): Promise<Upstr
     },
     false,
     options.launch,
+    options.clock,
   );
   try {
     await gateway.start();
