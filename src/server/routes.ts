@@ -97,7 +97,7 @@ export function buildRequestPath(services: Services) {
    */
   const isDirectoryPerson = async (username: string): Promise<boolean> => {
     if (provisioner) {
-      // Unknown while Paperless cannot say and nobody learnt it: the lookup fails (503), and nothing is remembered.
+      // Unknown while Paperless cannot say and nobody learnt it: the lookup fails as Paperless did, and nothing is remembered.
       if (await provisioner.isTokenUser(username)) return false;
       if (await provisioner.provisioned(username)) return true;
     }
