@@ -292,7 +292,22 @@ describe('Active Directory: bans on the person, whatever spelling (Samba AD DC)'
   }
 
   /** What AD itself counted: failed binds, and whether it locked the account. */
+  /**
+   * AD's counts once they have settled: on a loaded machine Samba may write a failed bind's count
+   * after the bind's answer, so two reads half a second apart must agree (within 5 s).
+   */
   async function adCounts(name: string): Promise<{ badPwdCount: number; locked: boolean }> {
+    let last = await adCountsNow(name);
+    for (let i = 0; i < 10; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      const now = await adCountsNow(name);
+      if (now.badPwdCount === last.badPwdCount && now.locked === last.locked) return now;
+      last = now;
+    }
+    return last;
+  }
+
+  async function adCountsNow(name: string): Promise<{ badPwdCount: number; locked: boolean }> {
     const client = new Client({ url: dc.url });
     try {
       await client.bind(`CN=Administrator,${AD.users}`, AD.adminPassword);
