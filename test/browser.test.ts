@@ -92,7 +92,9 @@ describe('in Chromium: the sign-in page', () => {
     const context = await browser.newContext({ javaScriptEnabled: false });
     const page = await context.newPage();
     await page.goto(`${stack.gateway.url}/accounts/login/`);
-    // The username field has the focus when the page opens.
+    // The username field has the focus when the page opens: the browser applies `autofocus` at its
+    // next rendering step, which on a loaded machine comes after `goto` returns (5 s at most).
+    await page.waitForFunction(() => document.activeElement?.id === 'username', null, { timeout: 5000 }).catch(() => undefined);
     assert.equal(await page.evaluate(() => document.activeElement?.id), 'username');
     await page.keyboard.type('bob');
     await page.keyboard.press('Tab');
