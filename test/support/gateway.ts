@@ -1,11 +1,27 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Gateway } from '../../src/app.js';
 import type { Clock } from '../../src/clock.js';
 import { GROUP_BASE, SERVICE_DN, SERVICE_PASSWORD, USER_BASE } from './directory-data.js';
 import { freePort } from './ports.js';
+
+/**
+ * A test file whose tests are all done but whose process stays alive (a thread or socket left
+ * behind) would hold `node --test` for ever: Node 24 bounds tests, not files. Ten seconds after its
+ * last hook such a file says what is still open and ends, with the exit code its tests gave.
+ * Only in a file the test runner started (not in the benchmark, nor in a memory test's child).
+ */
+if (process.env.NODE_TEST_CONTEXT && process.argv[1]?.endsWith('.test.ts')) {
+  after(() => {
+    setTimeout(() => {
+      process.stderr.write(`LEAK: ${process.argv[1]} was still running 10 s after its last test; still open: ${JSON.stringify(process.getActiveResourcesInfo())}\n`);
+      process.exit();
+    }, 10_000).unref();
+  });
+}
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** The compiled binary (`npm run build`; `npm test` builds first), as the Docker image runs it. */
