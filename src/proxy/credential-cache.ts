@@ -35,11 +35,6 @@ export class CredentialCache<T> {
     return entry.value;
   }
 
-  /** Forgets one entry. */
-  delete(...parts: string[]): void {
-    this.entries.delete(this.id(parts));
-  }
-
   /**
    * Forgets every entry whose value matches (a person whose password just changed, however they
    * typed their name): the keys cannot be read back, the values can.

@@ -339,8 +339,13 @@ export class SessionService {
    * it at once; others when the message arrives (a lost one: the cache's TTL bounds it).
    */
   async announcePasswordChanged(username: string): Promise<void> {
-    for (const listener of this.passwordListeners) listener(username);
+    this.passwordChanged(username);
     await this.redis.publish(this.passwordChannel, username).catch((err: Error) => this.log.warn({ err: err.message, username }, 'cannot announce a password change; other replicas forget the old password when their Basic cache expires'));
+  }
+
+  /** Tells this thread's password listeners; `undefined`: anyone's, as announcements may have been lost. */
+  private passwordChanged(username: string | undefined): void {
+    for (const listener of this.passwordListeners) listener(username);
   }
 
   /** Stops this process using a session at once: cache entry dropped, listeners (websockets) told. */
@@ -357,22 +362,16 @@ export class SessionService {
     // Subscribe on every (re)connect: the client fails fast while Redis is away, so nothing is queued,
     // and what was announced meanwhile is lost: password listeners hear that they may have missed some.
     const subscribe = () =>
-      void this.subscriber.subscribe(this.channel, this.passwordChannel).then(
-        // Once subscribed, so nothing announced from here on can be missed either.
-        () => {
-          for (const listener of this.passwordListeners) listener(undefined);
-        },
-        (err: Error) => {
-          this.log.error({ err: err.message }, 'cannot subscribe to the session-ended and password-changed channels');
-          // Subscribed or not, what was announced meanwhile may be lost.
-          for (const listener of this.passwordListeners) listener(undefined);
-        },
-      );
+      void this.subscriber
+        .subscribe(this.channel, this.passwordChannel)
+        .catch((err: Error) => this.log.error({ err: err.message }, 'cannot subscribe to the session-ended and password-changed channels'))
+        // Once subscribed (or not), so nothing announced from here on is missed as well.
+        .finally(() => this.passwordChanged(undefined));
     this.subscriber.on('ready', subscribe);
     if (this.subscriber.status === 'ready') subscribe();
     this.subscriber.on('message', (channel: string, message: string) => {
       if (channel === this.channel) this.ended(message);
-      else if (channel === this.passwordChannel) for (const listener of this.passwordListeners) listener(message);
+      else if (channel === this.passwordChannel) this.passwordChanged(message);
     });
   }
 
