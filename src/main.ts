@@ -28,10 +28,11 @@ async function readConfig(): Promise<Config> {
 }
 
 async function serve(): Promise<void> {
-  const [{ default: cluster }, { capYoungGeneration }, { EarlyPagesThread, pagesThreadData, servesAlone }] = await Promise.all([
+  const [{ default: cluster }, { capYoungGeneration }, { EarlyPagesThread, pagesThreadData, servesAlone }, { trimWhenIdle }] = await Promise.all([
     import('node:cluster'),
     import('./ops/young-generation.js'),
     import('./server/pages-start.js'),
+    import('./ops/idle-trim.js'),
   ]);
   // Before any socket is read (see capYoungGeneration: large transfers' memory on Node 22+), and
   // before the pages thread starts, which sizes its young generation by it.
@@ -55,12 +56,15 @@ async function serve(): Promise<void> {
   }
   const { serveGateway } = await import('./app.js');
   const gateway = await serveGateway(config, log, { environment, ...(pagesThread ? { pagesThread } : {}) }, { youngGeneration });
+  // The process's own: an in-process gateway (the tests) leaves its host's memory alone.
+  const stopTrim = trimWhenIdle(log);
 
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
+    stopTrim();
     gateway.close().then(
       () => process.exit(0),
       (err: unknown) => {

@@ -4,6 +4,7 @@ import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { loadConfig } from '../config/load.js';
 import { LdapDirectory } from '../directory/ldap-directory.js';
 import { echoRequestId } from '../ops/access-log.js';
+import { trimWhenIdle } from '../ops/idle-trim.js';
 import { createLogger } from '../ops/logger.js';
 import { Metrics } from '../ops/metrics.js';
 import { compileTrust } from '../proxy/client-address.js';
@@ -64,7 +65,9 @@ async function run(port: MessagePort, data: PagesThreadData): Promise<void> {
     }
   });
 
+  let stopTrim = () => {};
   const close = async () => {
+    stopTrim();
     await closeGracefully(server, config.ops.shutdownTimeoutMs, log);
     proxied.close();
     pages.close();
@@ -88,6 +91,9 @@ async function run(port: MessagePort, data: PagesThreadData): Promise<void> {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
   log.info({ event: 'pages.listening', port: listening }, 'pages thread listening on loopback');
+  // Every pages thread, in-process gateways' too: it is an isolate of its own, and a test's
+  // runner shares nothing with it.
+  stopTrim = trimWhenIdle(log);
   send({ type: 'ready', port: listening });
 }
 

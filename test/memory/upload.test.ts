@@ -13,7 +13,8 @@ describe('streamed uploads', () => {
   let alice: Browser;
   before(async () => {
     // The gateway's own memory is measured: a process of its own.
-    stack = await startStack({ launch: COMPILED_LAUNCH });
+    // Debug lines: the trims at rest are checked below.
+    stack = await startStack({ launch: COMPILED_LAUNCH, env: { GATEWAY_LOG_LEVEL: 'debug' } });
     stack.sim.addUser({ username: 'alice', user_permissions: ['add_document'] });
     alice = stack.browser();
     await alice.login('alice', 'alice-pass');
@@ -64,5 +65,20 @@ describe('streamed uploads', () => {
     }
     assert.equal((await answer).status, 200);
     assert.deepEqual(stack.sim.uploads.at(-1), { user: 'alice', bytes: 1024 * MiB });
+  });
+
+  it('gives memory back once at rest after them (src/ops/idle-trim.ts), as the pages thread did at its first rest', async () => {
+    const busy = stack.gateway.rss();
+    const from = stack.gateway.logs.length;
+    const trims = (lines: string[]) => lines.filter((l) => l.includes('"memory.trimmed"')).map((l) => JSON.parse(l) as { thread: string; rssBeforeMiB: number; rssAfterMiB: number });
+    // Two restful looks 2.5 s apart, then the collection: about 5–8 s.
+    await pollUntil(async () => trims(stack.gateway.logs.slice(from)).some((t) => t.thread === 'proxying'), `the proxying thread was not trimmed within 20 s of rest:\n${stack.gateway.logs.slice(from).join('\n')}`, 80, 250);
+    const rested = stack.gateway.rss();
+    // The pages thread did no work since its first rest (the sign-in was before it; the backpressure test's held upload gave it one too).
+    assert.ok(trims(stack.gateway.logs).some((t) => t.thread === 'pages'), 'the pages thread was never trimmed');
+    // Node 20's V8 has no memory-reducing collection (an ordinary full one runs instead).
+    if (Number(process.versions.node.split('.')[0]) >= 22) {
+      assert.ok(rested < busy - 8 * MiB, `RSS ${(busy / MiB).toFixed(1)} MiB after the uploads, ${(rested / MiB).toFixed(1)} MiB at rest (${JSON.stringify(trims(stack.gateway.logs))})`);
+    }
   });
 });
