@@ -155,7 +155,14 @@ export async function serveGateway(config: Config, log: Logger, runtime: Gateway
     (err: Error) => log.error({ err: err.message }, 'directory check failed at startup'),
   );
   const gateway = createGateway(config, directory, log, metrics, runtime);
-  await gateway.listen();
+  try {
+    await gateway.listen();
+  } catch (err) {
+    // The pages thread and the connections are up by now: a caller that goes on (an in-process
+    // gateway, a test) must not keep them running for nothing.
+    await gateway.close().catch(() => undefined);
+    throw err;
+  }
   log.info({ host: config.server.host, port: config.server.port, upstream: config.upstream.url.origin, publicUrl: config.server.publicUrl.origin, ...listening }, 'gateway listening');
   return gateway;
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { COMPILED_LAUNCH } from './support/gateway.js';
@@ -53,5 +54,23 @@ describe('the pages thread, when it ends unexpectedly', () => {
     const again = await fetch(`${stack.gateway.url}/accounts/login/`);
     assert.equal(again.status, 200);
     assert.match(await again.text(), /<form/);
+  });
+});
+
+describe('the pages thread, when the gateway cannot start', () => {
+  it('is ended with everything else when the public port is taken, and the start fails naming it', async () => {
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as net.AddressInfo).port;
+    // A worker thread shows as the MessagePort it talks through (the gateway uses no other).
+    const threads = () => process.getActiveResourcesInfo().filter((r) => r === 'MessagePort' || r === 'WorkerThread').length;
+    const before = threads();
+    try {
+      // In this process: the gateway's pages thread is one of this process's threads.
+      await assert.rejects(startStack({ env: { GATEWAY_PORT: String(port), GATEWAY_PUBLIC_URL: `http://127.0.0.1:${port}` } }), /EADDRINUSE/);
+      assert.equal(threads(), before, 'no pages thread left running');
+    } finally {
+      taken.close();
+    }
   });
 });
