@@ -24,6 +24,15 @@ async function password(page: Page, username: string): Promise<void> {
   await page.getByRole('button', { name: 'Sign in' }).click();
 }
 
+/** "Confirm it's you" from the account page's link, with the password; back on the account page. */
+async function confirmInBrowser(page: Page, username: string): Promise<void> {
+  await page.getByRole('link', { name: "Confirm it's you" }).click();
+  await page.waitForURL('**/accounts/security/confirm/**');
+  await page.getByLabel('Password').fill(`${username}-pass`);
+  await page.getByRole('button', { name: 'Confirm', exact: true }).click();
+  await page.waitForURL((url) => url.pathname === '/accounts/security/');
+}
+
 for (const kind of upstreamKinds()) {
   describe(`in Chromium: second factors (${kind})`, () => {
     let stack: UpstreamStack;
@@ -217,8 +226,8 @@ for (const kind of upstreamKinds()) {
       await page.goto(`${base}/accounts/security/`);
       await password(page, 'alice');
       await page.waitForURL('**/accounts/security/');
+      await confirmInBrowser(page, 'alice');
       await page.getByLabel('Name of the device or key').fill('Laptop');
-      await page.locator('#passkey-password').fill('alice-pass');
       await page.getByRole('button', { name: 'Add a passkey' }).click();
       await page.getByRole('button', { name: 'Create the passkey' }).click();
       await page.locator('#recovery-codes').waitFor();
@@ -256,7 +265,7 @@ for (const kind of upstreamKinds()) {
       await attacker.close();
     });
 
-    it('keeps several passkeys by name, and removes one with the password', async () => {
+    it('keeps several passkeys by name, and removes one once confirmed', async () => {
       const base = `http://localhost:${stack.gateway.port}`;
       const context = await browser.newContext();
       const page = await context.newPage();
@@ -272,8 +281,9 @@ for (const kind of upstreamKinds()) {
         ({ authenticatorId: authenticator } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
           options: { protocol: 'ctap2', transport, hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
         }));
+        // Each new passkey is a changed factor, which ends the window: confirm again.
+        await confirmInBrowser(page, 'bob');
         await page.getByLabel('Name of the device or key').fill(name);
-        await page.locator('#passkey-password').fill('bob-pass');
         await page.getByRole('button', { name: 'Add a passkey' }).click();
         await page.getByRole('button', { name: 'Create the passkey' }).click();
         // The first factor answers with its recovery codes; a later one goes back to the account page.
@@ -284,8 +294,8 @@ for (const kind of upstreamKinds()) {
       }
       await page.goto(`${base}/accounts/security/`);
       assert.deepEqual((await page.locator('#passkeys strong').allTextContents()).sort(), ['Laptop', 'Security key']);
+      await confirmInBrowser(page, 'bob');
       await page.getByLabel('Passkey', { exact: true }).selectOption({ label: 'Laptop' });
-      await page.locator('#passkey-remove-password').fill('bob-pass');
       await page.getByRole('button', { name: 'Remove the passkey' }).click();
       await page.waitForURL('**/accounts/security/?done=passkey-removed');
       assert.deepEqual(await page.locator('#passkeys strong').allTextContents(), ['Security key']);

@@ -17,6 +17,7 @@ import { userDn } from './support/directory-data.js';
 import { openSocket } from './support/status-socket.js';
 import { startStack, type Stack } from './support/stack.js';
 import { fieldsOn, secretOn, totp } from './support/totp.js';
+import { confirmItsMe } from './support/account.js';
 
 const MFA_KEY = 'ab'.repeat(32);
 const EXTRA_USERS = ['dave', 'erin', 'frank', 'grace', 'heidi', 'ivan'];
@@ -239,6 +240,7 @@ describe('second factors, required for everyone (GATEWAY_MFA=required, enrolment
     const res = await signInWithCode(b, 'ivan', totp(secret, 1), { remember_device: '1' });
     assert.equal(res.status, 303);
     assert.equal((await b.login('ivan', 'ivan-pass', '/documents/')).headers.location, '/documents/', 'the device is remembered');
+    await confirmItsMe(b, { password: 'ivan-pass' });
     const setup = await b.get('/accounts/security/totp/');
     const replacement = secretOn(setup.body);
     assert.notEqual(replacement, secret);
@@ -391,6 +393,7 @@ describe('second factors, optional, required for one group, enrolment at first s
   it('someone who chose a factor is not downgraded when their record vanishes from Redis while the gateway runs', async () => {
     const b = stack.browser();
     assert.equal((await b.login('carol', 'carol-pass')).status, 303);
+    await confirmItsMe(b, { password: 'carol-pass' });
     const setup = await b.get('/accounts/security/totp/');
     const secret = secretOn(setup.body);
     const done = await b.post('/accounts/security/totp/', { ...fieldsOn(setup.body, ['_csrf', 'enrolment']), code: totp(secret), password: 'carol-pass' });
@@ -414,6 +417,7 @@ describe('second factors, optional, required for one group, enrolment at first s
     assert.equal(app.status, 200, `apps too, while bob has no factor: ${app.body}\n${stack.gateway.logs.slice(-5).join('\n')}`);
     const account = await b.get('/accounts/security/');
     assert.match(account.body, /id="totp-status">Not set up/);
+    await confirmItsMe(b, { password: 'bob-pass' });
     const setup = await b.get('/accounts/security/totp/');
     const secret = secretOn(setup.body);
     const fields = fieldsOn(setup.body, ['_csrf', 'enrolment']);

@@ -6,6 +6,8 @@ import { FactorStore } from '../mfa/factor-store.js';
 import { MfaKeys } from '../mfa/mfa-keys.js';
 import type { RedisClient } from '../redis/client.js';
 import { redisKeys } from '../redis/keys.js';
+import { StepUpWindows } from '../session/step-up.js';
+import { systemClock } from '../clock.js';
 import { normalizeUsername } from '../directory/username.js';
 import { CommandUsageError } from './usage-error.js';
 
@@ -41,6 +43,8 @@ export async function mfaCommand(args: string[], config: Config, redis: RedisCli
   const username = normalizeUsername(name);
   if (action === 'reset') {
     const had = await store.reset(username);
+    // A session that confirmed it's them before the reset must confirm again.
+    await new StepUpWindows(redis, keys, systemClock).endAll(username);
     log.warn({ event: 'mfa.reset', username, hadFactor: had, by: 'cli' }, 'second factors reset');
     return had
       ? `Removed the second factors of ${username}; their remembered devices are forgotten. ${config.mfa.mode === 'required' ? `They need an enrolment link to sign in again: paperless-ldap-gateway mfa issue ${username}` : 'They sign in with their password until they set up a new one.'}\n`

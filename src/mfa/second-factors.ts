@@ -34,6 +34,11 @@ export interface SecondFactorsDeps {
   metrics: Pick<Metrics, 'secondFactors' | 'bans'>;
   now: () => number;
   log: Logger;
+  /**
+   * A way in was added, replaced or removed (the app, a passkey, recovery codes, a reset): the
+   * account page's step-up windows of every session of the person end (session/step-up.ts).
+   */
+  changed?: (username: string) => Promise<void>;
 }
 
 /** What sign-in does after the password: let the person in, ask for a code, or have them enrol. */
@@ -193,6 +198,7 @@ export class SecondFactors {
     });
     this.seenWithFactor.add(username);
     this.deps.log.info({ event: 'mfa.enrolled', username, method: 'totp', ip, replaced: options.replace, link: options.link !== undefined }, 'authenticator app enrolled');
+    await this.changed(username);
     return codes;
   }
 
@@ -201,6 +207,7 @@ export class SecondFactors {
     const codes = newRecoveryCodes();
     await this.update(username, (record) => ({ record: { ...record, recoveryCodes: codes.map((c) => this.recoveryHash(c)), recoveryCodesCreatedAt: this.deps.now() }, result: undefined }));
     this.deps.log.info({ event: 'mfa.recovery_codes', username }, 'new recovery codes');
+    await this.changed(username);
     return codes;
   }
 
@@ -230,7 +237,10 @@ export class SecondFactors {
       const kept = hasFactor(after) ? after : { ...after, recoveryCodes: [] };
       return { record: { ...kept, generation: emptyRecord().generation }, result: true };
     });
-    if (removed) this.deps.log.warn({ event: 'mfa.removed', username: user.username, method }, 'second factor removed');
+    if (removed) {
+      this.deps.log.warn({ event: 'mfa.removed', username: user.username, method }, 'second factor removed');
+      await this.changed(user.username);
+    }
     return removed;
   }
 
@@ -260,6 +270,7 @@ export class SecondFactors {
     });
     this.seenWithFactor.add(username);
     this.deps.log.info({ event: 'mfa.enrolled', username, method: 'passkey', name: trimmed, ip }, 'passkey added');
+    await this.changed(username);
     return first ? codes : undefined;
   }
 
@@ -287,7 +298,15 @@ export class SecondFactors {
   async reset(username: string): Promise<boolean> {
     const had = await redisCall('second factors', 'cannot reset second factors', () => this.deps.store.reset(username));
     this.deps.log.warn({ event: 'mfa.reset', username, hadFactor: had }, 'second factors reset');
+    await this.changed(username);
     return had;
+  }
+
+  /** The change is made; a window left open is only logged (a Redis fault must not undo the change). */
+  private async changed(username: string): Promise<void> {
+    await this.deps.changed?.(username).catch((err: unknown) =>
+      this.deps.log.error({ event: 'step_up.not_ended', username, err: err instanceof Error ? err.message : String(err) }, 'a factor changed, but the step-up windows could not be ended'),
+    );
   }
 
   async status(user: DirectoryUser): Promise<FactorStatus> {

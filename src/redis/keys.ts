@@ -36,6 +36,8 @@ export function redisKeys(prefix: string) {
     syncLock: `${prefix}sync:lock`,
     /** One person's second factors, sealed (AES-256-GCM): TOTP, recovery codes, passkeys, app passwords. */
     factors: (username: string) => `${prefix}mfa:factors:${username}`,
+    /** One person's open step-up windows (account page): a hash of session-id hash to its end, epoch ms. */
+    stepUp: (username: string) => `${prefix}step-up:${username}`,
     /** Everyone who has a factors record, for `mfa list`. */
     factorUsers: `${prefix}mfa:users`,
     /** A WebAuthn challenge, for one session and one ceremony, spent when answered. */

@@ -242,6 +242,7 @@ export function buildPages(services: Services, proxied: ProxiedPath) {
       sessions,
       directory: services.directory,
       allowedGroups: config.ldap.allowedGroups,
+      stepUp: services.stepUp,
       credentials,
       ...(secondFactors ? { secondFactors } : {}),
       ...(services.appPasswords ? { appPasswords: services.appPasswords } : {}),

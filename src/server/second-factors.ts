@@ -13,7 +13,14 @@ import type { RedisClient } from '../redis/client.js';
 import type { RedisKeys } from '../redis/keys.js';
 
 /** The second-factor parts, built from GATEWAY_MFA_*; undefined while it is off. */
-export function secondFactorsFor(config: Config, redis: RedisClient, keys: RedisKeys, metrics: Pick<Metrics, 'secondFactors' | 'bans'>, log: Logger): { secondFactors: SecondFactors; appPasswords: AppPasswords } | undefined {
+export function secondFactorsFor(
+  config: Config,
+  redis: RedisClient,
+  keys: RedisKeys,
+  metrics: Pick<Metrics, 'secondFactors' | 'bans'>,
+  log: Logger,
+  changed?: (username: string) => Promise<void>,
+): { secondFactors: SecondFactors; appPasswords: AppPasswords } | undefined {
   const { mfa } = config;
   if (mfa.mode === 'off' || !mfa.key) return undefined;
   const mfaKeys = new MfaKeys(mfa.key);
@@ -31,6 +38,7 @@ export function secondFactorsFor(config: Config, redis: RedisClient, keys: Redis
     metrics,
     now: Date.now,
     log,
+    ...(changed ? { changed } : {}),
   });
   return { secondFactors, appPasswords: new AppPasswords(store, mfaKeys, Date.now, log) };
 }

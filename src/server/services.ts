@@ -27,6 +27,7 @@ import { failureHandler, sendError, type FailureHandler } from '../web/error-res
 import { I18n } from '../web/i18n.js';
 import { Pages } from '../web/pages.js';
 import { secondFactorsFor } from './second-factors.js';
+import { StepUpWindows } from '../session/step-up.js';
 import type { SecondFactors } from '../mfa/second-factors.js';
 import type { AppPasswords } from '../mfa/app-passwords.js';
 
@@ -42,6 +43,8 @@ export interface Services {
   /** A second connection: a subscribed ioredis client can do nothing else. */
   subscriber: RedisClient;
   sessions: SessionService;
+  /** The account page's "confirm it's you" windows. */
+  stepUp: StepUpWindows;
   pages: Pages;
   /** The error page for any failure on a request. */
   fail: FailureHandler;
@@ -89,7 +92,8 @@ export function buildServices(config: Config, directory: Directory, log: Logger,
     : undefined;
 
 
-  const mfa = secondFactorsFor(config, redis, keys, metrics, log);
+  const stepUp = new StepUpWindows(redis, keys, clock);
+  const mfa = secondFactorsFor(config, redis, keys, metrics, log, (username) => stepUp.endAll(username));
 
   const regulation = new Regulation(redis, keys, config.regulation);
   // Local Paperless accounts (the install's admin, compose's token user): header login would make
@@ -119,7 +123,7 @@ export function buildServices(config: Config, directory: Directory, log: Logger,
     log,
   });
 
-  const passwordChange = config.passwords.changeEnabled ? new PasswordChange({ directory, regulation, metrics, log, changed: (username) => sessions.announcePasswordChanged(username) }) : undefined;
+  const passwordChange = config.passwords.changeEnabled ? new PasswordChange({ directory, regulation, metrics, log, changed: (username) => Promise.all([sessions.announcePasswordChanged(username), stepUp.endAll(username)]).then(() => undefined) }) : undefined;
 
   return {
     config,
@@ -130,6 +134,7 @@ export function buildServices(config: Config, directory: Directory, log: Logger,
     keys,
     subscriber,
     sessions,
+    stepUp,
     pages,
     fail: failureHandler(pages, log),
     websockets,

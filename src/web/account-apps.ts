@@ -5,7 +5,7 @@ import { ACCOUNT_PATH, AccountActionError, type AccountContext } from './account
 
 /** The account page's app passwords: made (password asked again), shown once, revoked. */
 export function appPasswordRoutes(ctx: AccountContext): void {
-  const { deps, router, requireSession, requireMfa, parseForm, checkForm, checkPassword, showAccount, showFailure } = ctx;
+  const { deps, router, requireSession, requireMfa, parseForm, checkForm, confirmed, showAccount, showFailure } = ctx;
   const { pages } = deps;
 
   const createAppPassword: RequestHandler = async (req, res, next) => {
@@ -37,6 +37,6 @@ export function appPasswordRoutes(ctx: AccountContext): void {
     }
   };
 
-  router.post(`${ACCOUNT_PATH}app-passwords`, requireMfa, requireSession, parseForm, checkForm, checkPassword, createAppPassword, showFailure(showAccount));
+  router.post(`${ACCOUNT_PATH}app-passwords`, requireMfa, requireSession, parseForm, checkForm, confirmed, createAppPassword, showFailure(showAccount));
   router.post(`${ACCOUNT_PATH}app-passwords/revoke`, requireMfa, requireSession, parseForm, checkForm, revokeAppPassword, showFailure(showAccount));
 }

@@ -7,6 +7,7 @@ import { GatewayError } from '../errors.js';
 import type { AppPasswords } from '../mfa/app-passwords.js';
 import type { SecondFactors } from '../mfa/second-factors.js';
 import type { LoadedSession, SessionService } from '../session/sessions.js';
+import type { StepUpWindows } from '../session/step-up.js';
 import type { LoginCsrf } from './login-csrf.js';
 import type { Pages } from './pages.js';
 
@@ -16,6 +17,8 @@ export interface AccountDeps {
   /** GATEWAY_LDAP_ALLOWED_GROUPS: someone who left them is signed out here too. */
   allowedGroups: readonly string[];
   credentials: Pick<CredentialCheck, 'checkPassword'>;
+  /** "Confirm it's you": one step-up opens a short window for the session's sensitive actions. */
+  stepUp: Pick<StepUpWindows, 'open' | 'openUntil' | 'windowMs'>;
   /** Undefined while GATEWAY_MFA is off. */
   secondFactors?: SecondFactors;
   /** Undefined while GATEWAY_MFA is off. */
@@ -35,6 +38,8 @@ export interface AccountDeps {
 }
 
 export const ACCOUNT_PATH = '/accounts/security/';
+/** "Confirm it's you" (account-confirm.ts). */
+export const CONFIRM_PATH = `${ACCOUNT_PATH}confirm/`;
 
 /** The account page's own refusals (the last required factor, a session or key that is gone). */
 export class AccountActionError extends GatewayError {
@@ -63,8 +68,12 @@ export interface AccountContext {
   parseForm: RequestHandler;
   /** Same origin and the session-bound token. */
   checkForm: RequestHandler;
-  /** The directory password again, for every change that adds or removes a way in. */
-  checkPassword: RequestHandler;
+  /**
+   * Every change that adds or removes a way in: inside the session's step-up window, or with the
+   * password in the form (checked, and it opens the window); otherwise the person is sent to
+   * confirm it's them, and back to the action's page.
+   */
+  confirmed: RequestHandler;
   page: (show: AccountPage) => RequestHandler;
   showAccount: AccountPage;
   showFailure: (show: AccountPage) => (err: unknown, req: Request, res: Response, next: NextFunction) => void;

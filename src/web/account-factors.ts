@@ -8,7 +8,7 @@ import { credentialOf } from './webauthn-form.js';
 
 /** The account page's second factors: the authenticator app, recovery codes, passkeys. */
 export function factorRoutes(ctx: AccountContext): void {
-  const { deps, router, tokenFor, requireSession, requireMfa, parseForm, checkForm, checkPassword, page, showAccount, showFailure } = ctx;
+  const { deps, router, tokenFor, requireSession, requireMfa, parseForm, checkForm, confirmed, page, showAccount, showFailure } = ctx;
   const { pages } = deps;
 
   const showEnrol: AccountPage = async (req, res, status, error) => {
@@ -19,7 +19,7 @@ export function factorRoutes(ctx: AccountContext): void {
     let enrolment;
     if (typeof sealed === 'string' && error !== undefined) enrolment = await factors.resumeTotp(user.username, session.sid, sealed).catch(() => undefined);
     enrolment ??= await factors.beginTotp(user.username, session.sid);
-    pages.render(req, res, status, 'enrol.njk', { csrfToken: tokenFor(session), action: `${ACCOUNT_PATH}totp/`, username: user.username, enrolment, error, askPassword: true, cancel: ACCOUNT_PATH });
+    pages.render(req, res, status, 'enrol.njk', { csrfToken: tokenFor(session), action: `${ACCOUNT_PATH}totp/`, username: user.username, enrolment, error, cancel: ACCOUNT_PATH });
   };
 
   const confirmTotp: RequestHandler = async (req, res, next) => {
@@ -97,11 +97,11 @@ export function factorRoutes(ctx: AccountContext): void {
   };
 
 
-  router.get(`${ACCOUNT_PATH}totp/`, requireMfa, requireSession, page(showEnrol), showFailure(showAccount));
-  router.post(`${ACCOUNT_PATH}totp/`, requireMfa, requireSession, parseForm, checkForm, checkPassword, confirmTotp, showFailure(showEnrol));
-  router.post(`${ACCOUNT_PATH}totp/remove`, requireMfa, requireSession, parseForm, checkForm, checkPassword, removeTotp, showFailure(showAccount));
-  router.post(`${ACCOUNT_PATH}recovery-codes`, requireMfa, requireSession, parseForm, checkForm, checkPassword, newRecoveryCodes, showFailure(showAccount));
-  router.post(`${ACCOUNT_PATH}passkeys/new`, requireMfa, requireSession, parseForm, checkForm, checkPassword, passkeyOptions, showFailure(showAccount));
+  router.get(`${ACCOUNT_PATH}totp/`, requireMfa, requireSession, confirmed, page(showEnrol), showFailure(showAccount));
+  router.post(`${ACCOUNT_PATH}totp/`, requireMfa, requireSession, parseForm, checkForm, confirmed, confirmTotp, showFailure(showEnrol));
+  router.post(`${ACCOUNT_PATH}totp/remove`, requireMfa, requireSession, parseForm, checkForm, confirmed, removeTotp, showFailure(showAccount));
+  router.post(`${ACCOUNT_PATH}recovery-codes`, requireMfa, requireSession, parseForm, checkForm, confirmed, newRecoveryCodes, showFailure(showAccount));
+  router.post(`${ACCOUNT_PATH}passkeys/new`, requireMfa, requireSession, parseForm, checkForm, confirmed, passkeyOptions, showFailure(showAccount));
   router.post(`${ACCOUNT_PATH}passkeys/`, requireMfa, requireSession, parseForm, checkForm, addPasskey, showFailure(showAccount));
-  router.post(`${ACCOUNT_PATH}passkeys/remove`, requireMfa, requireSession, parseForm, checkForm, checkPassword, removePasskey, showFailure(showAccount));
+  router.post(`${ACCOUNT_PATH}passkeys/remove`, requireMfa, requireSession, parseForm, checkForm, confirmed, removePasskey, showFailure(showAccount));
 }

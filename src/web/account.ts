@@ -5,7 +5,8 @@ import type { DirectoryUser } from '../directory/directory.js';
 import { GatewayError } from '../errors.js';
 import type { LoadedSession } from '../session/sessions.js';
 import { appPasswordRoutes } from './account-apps.js';
-import { ACCOUNT_PATH, type AccountContext, type AccountDeps, type AccountPage } from './account-context.js';
+import { ACCOUNT_PATH, CONFIRM_PATH, type AccountContext, type AccountDeps, type AccountPage } from './account-context.js';
+import { confirmRoutes, confirmTarget } from './account-confirm.js';
 import { factorRoutes } from './account-factors.js';
 import { passwordRoutes } from './account-password.js';
 import { describeBrowser, sessionRoutes } from './account-sessions.js';
@@ -30,8 +31,9 @@ const NOTICES: Record<string, string> = {
 /**
  * The person's own page (`/accounts/security/`): second factors, app passwords, sessions and the
  * password. It reads the session the way the request path does (lifetime, revocation), not
- * through express-session, and every change that adds or removes a way in asks for the directory
- * password again (a borrowed, unlocked browser must not be enough to replace someone's factors).
+ * through express-session, and every change that adds or removes a way in needs the person to
+ * have confirmed it's them within the last minutes (a borrowed, unlocked browser must not be
+ * enough to replace someone's factors).
  * Forms carry a token bound to the session id. Each part lives in its own file.
  */
 export function accountRouter(deps: AccountDeps): Router {
@@ -77,17 +79,31 @@ export function accountRouter(deps: AccountDeps): Router {
     next();
   };
 
-  /** Every change proves the password again. */
-  const checkPassword: RequestHandler = async (req, res, next) => {
+  /** Back to this page after "confirm it's you": the page itself for a GET, the page of the form for a POST. */
+  const backTo = (req: Request): string => {
+    const path = req.originalUrl.split('?')[0] ?? ACCOUNT_PATH;
+    if (req.method === 'GET') return confirmTarget(path);
+    return path === `${ACCOUNT_PATH}totp/` ? path : ACCOUNT_PATH;
+  };
+
+  const confirmed: RequestHandler = async (req, res, next) => {
     const user = res.locals.user as DirectoryUser;
+    const session = res.locals.session as LoadedSession;
     const password = ((req.body ?? {}) as Record<string, unknown>).password;
-    if (typeof password !== 'string' || password === '' || password.length > 1024) {
-      next(new BadLoginRequestError('password missing on the account page', 'Enter your password to confirm.'));
-      return;
-    }
     try {
-      await deps.credentials.checkPassword(user.username, password, req.ip ?? '', 'form');
-      next();
+      // A password in the form is checked whatever the window (a wrong one is refused), and opens it.
+      if (password !== undefined) {
+        if (typeof password !== 'string' || password === '' || password.length > 1024) throw new BadLoginRequestError('password missing on the account page', 'Enter your password to confirm.');
+        await deps.credentials.checkPassword(user.username, password, req.ip ?? '', 'form');
+        await deps.stepUp.open(user.username, session.sid);
+        next();
+        return;
+      }
+      if (await deps.stepUp.openUntil(user.username, session.sid)) {
+        next();
+        return;
+      }
+      res.redirect(303, `${CONFIRM_PATH}?next=${encodeURIComponent(backTo(req))}`);
     } catch (err) {
       next(err);
     }
@@ -96,8 +112,11 @@ export function accountRouter(deps: AccountDeps): Router {
   const showAccount: AccountPage = async (req, res, status, error) => {
     const user = res.locals.user as DirectoryUser;
     const notice = typeof req.query.done === 'string' ? NOTICES[req.query.done] : undefined;
+    const confirmedUntil = await deps.stepUp.openUntil(user.username, (res.locals.session as LoadedSession).sid);
     pages.render(req, res, status, 'account.njk', {
       username: user.username,
+      confirmedUntil,
+      confirmPath: CONFIRM_PATH,
       csrfToken: tokenFor(res.locals.session as LoadedSession),
       mfa: deps.secondFactors ? await deps.secondFactors.status(user) : undefined,
       appPasswords: deps.appPasswords ? await deps.appPasswords.list(user.username) : undefined,
@@ -137,8 +156,9 @@ export function accountRouter(deps: AccountDeps): Router {
       show(req, res, err.status, err.userMessage).catch(next);
     };
 
-  const ctx: AccountContext = { deps, router, tokenFor, handleOf, requireSession, requireMfa, parseForm, checkForm, checkPassword, page, showAccount, showFailure };
+  const ctx: AccountContext = { deps, router, tokenFor, handleOf, requireSession, requireMfa, parseForm, checkForm, confirmed, page, showAccount, showFailure };
   router.get(ACCOUNT_PATH, requireSession, page(showAccount), showFailure(showAccount));
+  confirmRoutes(ctx);
   factorRoutes(ctx);
   passwordRoutes(ctx);
   sessionRoutes(ctx);

@@ -65,7 +65,7 @@ export function secondStepRouter(deps: SecondStepDeps): Router {
       if (!(err instanceof EnrolmentExpiredError)) throw err;
     }
     enrolment ??= await secondFactors.beginTotp(pending.user.username, req.sessionID);
-    pages.render(req, res, status, 'enrol.njk', { csrfToken: guard.token(req, res), action: '/accounts/login/enrol/', username: pending.user.username, enrolment, error, askPassword: false, cancel: '/accounts/logout/' });
+    pages.render(req, res, status, 'enrol.njk', { csrfToken: guard.token(req, res), action: '/accounts/login/enrol/', username: pending.user.username, enrolment, error, cancel: '/accounts/logout/' });
   }
 
   const parseForm = express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 10 });

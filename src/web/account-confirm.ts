@@ -1,0 +1,70 @@
+import type { RequestHandler } from 'express';
+import type { DirectoryUser } from '../directory/directory.js';
+import type { LoadedSession } from '../session/sessions.js';
+import { ACCOUNT_PATH, CONFIRM_PATH, type AccountContext, type AccountPage } from './account-context.js';
+import { BadLoginRequestError } from './errors.js';
+
+/** Where "confirm it's you" may send the person back to: a page of the account section, never elsewhere. */
+const ACCOUNT_PAGE = /^\/accounts\/security\/(?:[a-z0-9-]+\/)*$/;
+
+export function confirmTarget(value: unknown): string {
+  return typeof value === 'string' && ACCOUNT_PAGE.test(value) && value !== CONFIRM_PATH ? value : ACCOUNT_PATH;
+}
+
+/**
+ * "Confirm it's you": the password, or a code of the person's authenticator app, opens the
+ * session's step-up window (session/step-up.ts); then back to the page the person came for, by
+ * GET: an action that led here is never replayed. Regulated and audited as a sign-in is (the
+ * password's and the second step's own counters).
+ */
+export function confirmRoutes(ctx: AccountContext): void {
+  const { deps, router, tokenFor, requireSession, parseForm, checkForm, showFailure } = ctx;
+  const { pages, log } = deps;
+
+  const showConfirm: AccountPage = async (req, res, status, error) => {
+    const user = res.locals.user as DirectoryUser;
+    const session = res.locals.session as LoadedSession;
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const next = confirmTarget(req.method === 'POST' ? body.next : req.query.next);
+    const factors = deps.secondFactors ? await deps.secondFactors.status(user) : undefined;
+    pages.render(req, res, status, 'confirm.njk', { csrfToken: tokenFor(session), username: user.username, next, withCode: factors?.totpAddedAt !== undefined, minutes: Math.round(deps.stepUp.windowMs / 60_000), error });
+  };
+
+  const show: RequestHandler = async (req, res, next) => {
+    try {
+      const user = res.locals.user as DirectoryUser;
+      const session = res.locals.session as LoadedSession;
+      // Already confirmed (a second tab, the back button): nothing to ask.
+      if (await deps.stepUp.openUntil(user.username, session.sid)) res.redirect(303, confirmTarget(req.query.next));
+      else await showConfirm(req, res, 200);
+    } catch (err) {
+      next(err);
+    }
+  };
+
+  const confirm: RequestHandler = async (req, res, next) => {
+    const user = res.locals.user as DirectoryUser;
+    const session = res.locals.session as LoadedSession;
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    try {
+      let via: string;
+      if (typeof body.code === 'string' && body.code.trim() !== '' && deps.secondFactors) {
+        if (body.code.length > 64) throw new BadLoginRequestError('code too long on the confirm page', 'Enter the code your authenticator app shows.');
+        via = await deps.secondFactors.verify(user.username, body.code, req.ip ?? '');
+      } else {
+        const password = body.password;
+        if (typeof password !== 'string' || password === '' || password.length > 1024) throw new BadLoginRequestError('password missing on the confirm page', 'Enter your password to confirm.');
+        await deps.credentials.checkPassword(user.username, password, req.ip ?? '', 'form');
+        via = 'password';
+      }
+      const until = await deps.stepUp.open(user.username, session.sid);
+      log.info({ event: 'step_up.opened', username: user.username, via, ip: req.ip, until: new Date(until).toISOString() }, 'confirmed for account changes');
+      res.redirect(303, confirmTarget(body.next));
+    } catch (err) {
+      next(err);
+    }
+  };
+
+  router.get(CONFIRM_PATH, requireSession, show, showFailure(showConfirm));
+  router.post(CONFIRM_PATH, requireSession, parseForm, checkForm, confirm, showFailure(showConfirm));
+}
