@@ -16,7 +16,7 @@ import { startStack, type Stack } from './support/stack.js';
 import { fieldsOn, secretOn, totp } from './support/totp.js';
 
 const CONFIRM = '/accounts/security/confirm/';
-const EXTRA_USERS = ['dave', 'erin', 'frank', 'grace'];
+const EXTRA_USERS = ['dave', 'erin', 'frank', 'grace', 'heidi'];
 
 describe('account page: confirm once (the step-up window)', () => {
   let stack: Stack;
@@ -119,9 +119,28 @@ describe('account page: confirm once (the step-up window)', () => {
     assert.equal(withCode.status, 303, withCode.body);
     assert.match(stack.gateway.logs.join('\n'), /"event":"step_up.opened","username":"dave","via":"totp"/);
     assert.equal((await makeAppPassword(phone, 'A')).status, 200);
+    const codes = [...enrolled.body.matchAll(/<li><code>([A-Z0-9-]+)<\/code><\/li>/g)].map((m) => m[1] as string);
+    await redis.del(keys.stepUp('dave'));
+    assert.equal((await confirmItsMe(phone, { code: codes[0] as string })).status, 401, 'a recovery code is for a lost phone, not for this');
+    assert.equal((await confirmItsMe(phone, { password: 'dave-pass' })).status, 303);
     const removal = await phone.get('/accounts/security/');
     assert.equal((await phone.post('/accounts/security/totp/remove', fieldsOn(removal.body, ['_csrf']))).status, 303);
     assert.equal((await makeAppPassword(phone, 'B')).status, 303, 'removing a factor ends it as well');
+  });
+
+  it('a passkey\'s answer after the window ended is refused, though its options were asked inside it', async () => {
+    const b = await signedIn('heidi');
+    await confirmItsMe(b, { password: 'heidi-pass' });
+    const page = await b.get('/accounts/security/');
+    const { _csrf } = fieldsOn(page.body, ['_csrf']);
+    const options = await b.post('/accounts/security/passkeys/new', { _csrf, name: 'Laptop' });
+    assert.equal(options.status, 200);
+    // Inside the window a made-up answer fails its own check; after it, the window is asked first.
+    assert.equal((await b.post('/accounts/security/passkeys/', { _csrf, name: 'Laptop', credential: '{}' })).status, 400);
+    await redis.del(keys.stepUp('heidi'));
+    const late = await b.post('/accounts/security/passkeys/', { _csrf, name: 'Laptop', credential: '{}' });
+    assert.equal(late.status, 409);
+    assert.match(late.body, /Your confirmation ran out before the passkey was made/);
   });
 
   it('ends for every session when the password changes', async () => {

@@ -37,6 +37,7 @@ export interface SecondFactorsDeps {
   /**
    * A way in was added, replaced or removed (the app, a passkey, recovery codes, a reset): the
    * account page's step-up windows of every session of the person end (session/step-up.ts).
+   * Called once the change is made: it logs its own failures and never rejects.
    */
   changed?: (username: string) => Promise<void>;
 }
@@ -120,9 +121,12 @@ export class SecondFactors {
     if (requirement === 'required' || hasFactor(record) || (record === undefined && this.seenWithFactor.has(user.username))) throw new SecondFactorRequiredError(user.username);
   }
 
-  /** Checks a code typed at the second step (TOTP or recovery code) and spends it; regulated. */
-  async verify(username: string, typed: string, ip: string): Promise<'totp' | 'recovery'> {
-    const method = looksLikeRecoveryCode(typed) ? 'recovery' : 'totp';
+  /**
+   * Checks a code typed at the second step (TOTP or recovery code) and spends it; regulated.
+   * `totpOnly`: a recovery code is refused unspent, as a wrong code (the account page's step-up).
+   */
+  async verify(username: string, typed: string, ip: string, options: { totpOnly?: boolean } = {}): Promise<'totp' | 'recovery'> {
+    const method = looksLikeRecoveryCode(typed) && !options.totpOnly ? 'recovery' : 'totp';
     await this.regulated(username, ip, method, async () => {
       const spent = await this.update(username, async (record) => {
         if (method === 'recovery') {
@@ -302,11 +306,9 @@ export class SecondFactors {
     return had;
   }
 
-  /** The change is made; a window left open is only logged (a Redis fault must not undo the change). */
+  /** The change is made; the hook logs its own failures (a Redis fault must not undo the change). */
   private async changed(username: string): Promise<void> {
-    await this.deps.changed?.(username).catch((err: unknown) =>
-      this.deps.log.error({ event: 'step_up.not_ended', username, err: err instanceof Error ? err.message : String(err) }, 'a factor changed, but the step-up windows could not be ended'),
-    );
+    await this.deps.changed?.(username);
   }
 
   async status(user: DirectoryUser): Promise<FactorStatus> {

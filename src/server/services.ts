@@ -93,7 +93,11 @@ export function buildServices(config: Config, directory: Directory, log: Logger,
 
 
   const stepUp = new StepUpWindows(redis, keys, clock);
-  const mfa = secondFactorsFor(config, redis, keys, metrics, log, (username) => stepUp.endAll(username));
+  // After a change the directory or the store already made: a window left open is logged, never
+  // a reason to report the change as failed (or to skip what follows it).
+  const endStepUps = (username: string) =>
+    stepUp.endAll(username).catch((err: unknown) => log.error({ event: 'step_up.not_ended', username, err: err instanceof Error ? err.message : String(err) }, 'the step-up windows could not be ended'));
+  const mfa = secondFactorsFor(config, redis, keys, metrics, log, endStepUps);
 
   const regulation = new Regulation(redis, keys, config.regulation);
   // Local Paperless accounts (the install's admin, compose's token user): header login would make
@@ -123,7 +127,7 @@ export function buildServices(config: Config, directory: Directory, log: Logger,
     log,
   });
 
-  const passwordChange = config.passwords.changeEnabled ? new PasswordChange({ directory, regulation, metrics, log, changed: (username) => Promise.all([sessions.announcePasswordChanged(username), stepUp.endAll(username)]).then(() => undefined) }) : undefined;
+  const passwordChange = config.passwords.changeEnabled ? new PasswordChange({ directory, regulation, metrics, log, changed: (username) => Promise.all([sessions.announcePasswordChanged(username), endStepUps(username)]).then(() => undefined) }) : undefined;
 
   return {
     config,

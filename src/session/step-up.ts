@@ -41,11 +41,6 @@ export class StepUpWindows {
   async endAll(username: string): Promise<void> {
     await this.redis.del(this.keys.stepUp(username));
   }
-
-  /** This session signed out. */
-  async end(username: string, sid: string): Promise<void> {
-    await this.redis.hdel(this.keys.stepUp(username), fieldOf(sid));
-  }
 }
 
 function fieldOf(sid: string): string {

@@ -50,7 +50,8 @@ export function confirmRoutes(ctx: AccountContext): void {
       let via: string;
       if (typeof body.code === 'string' && body.code.trim() !== '' && deps.secondFactors) {
         if (body.code.length > 64) throw new BadLoginRequestError('code too long on the confirm page', 'Enter the code your authenticator app shows.');
-        via = await deps.secondFactors.verify(user.username, body.code, req.ip ?? '');
+        // The app's code only: a recovery code is for a lost phone at sign-in, not to be spent here.
+        via = await deps.secondFactors.verify(user.username, body.code, req.ip ?? '', { totpOnly: true });
       } else {
         const password = body.password;
         if (typeof password !== 'string' || password === '' || password.length > 1024) throw new BadLoginRequestError('password missing on the confirm page', 'Enter your password to confirm.');

@@ -76,6 +76,10 @@ export function factorRoutes(ctx: AccountContext): void {
     const session = res.locals.session as LoadedSession;
     const body = (req.body ?? {}) as Record<string, unknown>;
     try {
+      // The browser's answer comes after passkeys/new, inside the window; the window may have
+      // ended meanwhile (its time, or a factor or the password changed elsewhere). Refused, not
+      // sent to the step-up: going there would throw the made passkey away anyway.
+      if (!(await deps.stepUp.openUntil(user.username, session.sid))) throw new AccountActionError(`passkey answer of ${user.username} after the step-up window ended`, 'Your confirmation ran out before the passkey was made. Confirm again, then add the passkey.');
       const codes = await (deps.secondFactors as SecondFactors).addPasskey(user.username, session.sid, typeof body.name === 'string' ? body.name : '', credentialOf<RegistrationResponseJSON>(body.credential), req.ip ?? '');
       if (codes) pages.render(req, res, 200, 'recovery-codes.njk', { codes, continueTo: ACCOUNT_PATH, fromAccount: true });
       else res.redirect(303, `${ACCOUNT_PATH}?done=passkey-added`);

@@ -61,6 +61,8 @@ export class Pages {
     // Dates as ISO days: read the same in every language, no locale data needed.
     this.env.addFilter('isoDate', (ms: number) => new Date(ms).toISOString());
     this.env.addFilter('isoDay', (ms: number) => new Date(ms).toISOString().slice(0, 10));
+    // A key to type by hand, in groups of four (authenticator apps ignore the spaces).
+    this.env.addFilter('groupsOf4', (text: string) => text.replace(/(.{4})(?=.)/g, '$1 '));
     this.env.addFilter('isoMinute', (ms: number) => `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`);
     this.headers = pageHeaders(web.brand);
     const logo = logoPath(web.brand);

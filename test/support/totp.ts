@@ -27,11 +27,13 @@ export function totp(secret: string, offset = 0, nowMs = Date.now()): string {
   return String(value).padStart(6, '0');
 }
 
-/** The secret an enrolment page shows as text. */
+/** The secret an enrolment page shows as text (in groups of four, as a person types it; the copy button's value whole). */
 export function secretOn(page: string): string {
-  const secret = /id="totp-secret">([A-Z2-7]+)</.exec(page)?.[1];
-  if (!secret) throw new Error('no TOTP secret on the page');
-  return secret;
+  const match = /id="totp-secret" data-value="([A-Z2-7]+)">([A-Z2-7 ]+)</.exec(page);
+  if (!match) throw new Error('no TOTP secret on the page');
+  const [, whole, shown] = match as unknown as [string, string, string];
+  if (shown.replaceAll(' ', '') !== whole || !/^([A-Z2-7]{4} )*[A-Z2-7]{1,4}$/.test(shown)) throw new Error(`the key shown (${shown}) is not the copied one (${whole}) in groups of four`);
+  return whole;
 }
 
 /** The hidden fields a form on the page carries. */
