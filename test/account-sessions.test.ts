@@ -33,7 +33,7 @@ describe('account page: where you are signed in', () => {
     const laptop = await signedIn('alice', FIREFOX);
     const phone = await signedIn('alice', SAFARI);
     const bob = await signedIn('bob', FIREFOX);
-    const page = await laptop.get('/accounts/security/');
+    const page = await laptop.get('/accounts/security/sessions/');
     assert.equal(page.status, 200);
     const items = [...page.body.matchAll(/<li( aria-current="true")?>\s*<span><strong>([^<]+)<\/strong>/g)].map((m) => `${m[2]}${m[1] ? ' (current)' : ''}`);
     assert.deepEqual(items.sort(), ['Firefox · Windows (current)', 'Safari · iOS'].sort());
@@ -46,7 +46,7 @@ describe('account page: where you are signed in', () => {
     assert.equal(forged.status, 403);
     const ended = await laptop.post('/accounts/security/sessions/end', { _csrf, session });
     assert.equal(ended.status, 303);
-    assert.equal(ended.headers.location, '/accounts/security/?done=session-ended');
+    assert.equal(ended.headers.location, '/accounts/security/sessions/?done=session-ended');
     assert.equal((await phone.get('/documents/')).status, 302, 'the phone is signed out');
     assert.equal((await laptop.get('/documents/')).status, 200, 'this browser is not');
     assert.equal((await bob.get('/documents/')).status, 200, 'nor is anyone else');
@@ -55,12 +55,12 @@ describe('account page: where you are signed in', () => {
   it("a handle of someone else's session signs nobody out", async () => {
     const alice = await signedIn('alice', FIREFOX);
     const bob = await signedIn('bob', FIREFOX);
-    const bobsPage = await bob.get('/accounts/security/');
+    const bobsPage = await bob.get('/accounts/security/sessions/');
     const bobsOther = await signedIn('bob', SAFARI);
-    const bobsList = await bob.get('/accounts/security/');
+    const bobsList = await bob.get('/accounts/security/sessions/');
     const handle = fieldsOn(bobsList.body, ['session']).session;
     assert.ok(bobsPage.status === 200 && handle);
-    const page = await alice.get('/accounts/security/');
+    const page = await alice.get('/accounts/security/sessions/');
     const res = await alice.post('/accounts/security/sessions/end', { _csrf: fieldsOn(page.body, ['_csrf'])._csrf, session: handle });
     assert.equal(res.status, 409);
     assert.equal((await bobsOther.get('/documents/')).status, 200);
@@ -70,10 +70,10 @@ describe('account page: where you are signed in', () => {
     const a = await signedIn('bob', FIREFOX);
     const b = await signedIn('bob', SAFARI);
     const c = await signedIn('bob', SAFARI);
-    const page = await a.get('/accounts/security/');
+    const page = await a.get('/accounts/security/sessions/');
     const { _csrf } = fieldsOn(page.body, ['_csrf']);
     const others = await a.post('/accounts/security/sessions/end-others', { _csrf });
-    assert.equal(others.headers.location, '/accounts/security/?done=others-ended');
+    assert.equal(others.headers.location, '/accounts/security/sessions/?done=others-ended');
     assert.deepEqual([(await a.get('/documents/')).status, (await b.get('/documents/')).status, (await c.get('/documents/')).status], [200, 302, 302]);
     const all = await a.post('/accounts/security/sessions/end-all', { _csrf });
     assert.equal(all.headers.location, '/accounts/logout/');
@@ -82,9 +82,9 @@ describe('account page: where you are signed in', () => {
 
   it('someone who left the allowed groups gets no account page', async () => {
     const b = await signedIn('bob', FIREFOX);
-    assert.equal((await b.get('/accounts/security/')).status, 200);
+    assert.equal((await b.get('/accounts/security/sessions/')).status, 200);
     await stack.slapd.ldapadd(`dn: cn=paperless-users,ou=groups,dc=example,dc=com\nchangetype: modify\ndelete: member\nmember: ${userDn('bob')}\n`, true);
-    const page = await b.get('/accounts/security/');
+    const page = await b.get('/accounts/security/sessions/');
     assert.equal(page.status, 303);
     assert.equal(page.headers.location, '/accounts/logout/');
     await stack.slapd.ldapadd(`dn: cn=paperless-users,ou=groups,dc=example,dc=com\nchangetype: modify\nadd: member\nmember: ${userDn('bob')}\n`, true);
@@ -133,12 +133,12 @@ describe('remembered sessions that outlive GATEWAY_SESSION_MAX_LIFETIME can stil
     // Past the lifetime of a session that is not remembered (the index's old lifetime).
     await new Promise((r) => setTimeout(r, Math.max(0, signedInAt + 2500 - Date.now())));
     assert.equal((await tablet.get('/documents/')).status, 200, 'a remembered session outlives the lifetime');
-    const page = await laptop.get('/accounts/security/');
+    const page = await laptop.get('/accounts/security/sessions/');
     assert.equal(page.status, 200);
     assert.equal((page.body.match(/name="session" value=/g) ?? []).length, 2, 'both other remembered sessions are listed');
 
     const ended = await laptop.post('/accounts/security/sessions/end-others', { _csrf: fieldsOn(page.body, ['_csrf'])._csrf });
-    assert.equal(ended.headers.location, '/accounts/security/?done=others-ended');
+    assert.equal(ended.headers.location, '/accounts/security/sessions/?done=others-ended');
     assert.equal((await phone.get('/documents/')).status, 302, 'the phone is signed out');
     assert.equal((await tablet.get('/documents/')).status, 302, 'the tablet is signed out');
 

@@ -40,20 +40,20 @@ describe('account page: confirm once (the step-up window)', () => {
 
   /** Makes an app password without typing the password; the answer says whether it was made. */
   async function makeAppPassword(b: Browser, name: string) {
-    const page = await b.get('/accounts/security/');
+    const page = await b.get('/accounts/security/app-passwords/');
     return b.post('/accounts/security/app-passwords', { ...fieldsOn(page.body, ['_csrf']), name });
   }
 
-  const appPasswordsOf = async (b: Browser) => [...(await b.get('/accounts/security/')).body.matchAll(/<strong>([^<]+)<\/strong><br><span class="hint">Created/g)].map((m) => m[1]);
+  const appPasswordsOf = async (b: Browser) => [...(await b.get('/accounts/security/app-passwords/')).body.matchAll(/<strong>([^<]+)<\/strong><br><span class="hint">Created/g)].map((m) => m[1]);
 
   it('outside the window an action is not done: to the step-up, then back to its page by GET; inside, actions ask for nothing', async () => {
     const b = await signedIn('alice');
-    const account = await b.get('/accounts/security/');
+    const account = await b.get('/accounts/security/app-passwords/');
     assert.doesNotMatch(account.body, /name="password"/, 'no form on the page asks for the password');
     assert.match(account.body, /id="step-up">Changes to how you sign in ask you to confirm it&#39;s you first/);
     const refused = await makeAppPassword(b, 'Phone');
     assert.equal(refused.status, 303);
-    assert.equal(refused.headers.location, `${CONFIRM}?next=%2Faccounts%2Fsecurity%2F`);
+    assert.equal(refused.headers.location, `${CONFIRM}?next=%2Faccounts%2Fsecurity%2Fapp-passwords%2F`);
     assert.deepEqual(await appPasswordsOf(b), [], 'nothing was made');
     const enrol = await b.get('/accounts/security/totp/');
     assert.equal(enrol.headers.location, `${CONFIRM}?next=%2Faccounts%2Fsecurity%2Ftotp%2F`, 'a page that sets up a factor is one too');
@@ -69,7 +69,7 @@ describe('account page: confirm once (the step-up window)', () => {
     assert.equal((await makeAppPassword(b, 'Tablet')).status, 200, 'and the next one asks for nothing either');
     assert.deepEqual((await appPasswordsOf(b)).sort(), ['Phone', 'Tablet']);
     assert.equal((await b.get('/accounts/security/totp/')).status, 200);
-    assert.match((await b.get('/accounts/security/')).body, /id="step-up">You confirmed it&#39;s you: changes ask for nothing until <time/);
+    assert.match((await b.get('/accounts/security/app-passwords/')).body, /id="step-up">You confirmed it&#39;s you: changes ask for nothing until <time/);
     // Already confirmed: the step-up page sends on at once.
     assert.equal((await b.get(`${CONFIRM}?next=%2Faccounts%2Fsecurity%2F`)).headers.location, '/accounts/security/');
   });
@@ -123,7 +123,7 @@ describe('account page: confirm once (the step-up window)', () => {
     await redis.del(keys.stepUp('dave'));
     assert.equal((await confirmItsMe(phone, { code: codes[0] as string })).status, 401, 'a recovery code is for a lost phone, not for this');
     assert.equal((await confirmItsMe(phone, { password: 'dave-pass' })).status, 303);
-    const removal = await phone.get('/accounts/security/');
+    const removal = await phone.get('/accounts/security/authenticator/');
     assert.equal((await phone.post('/accounts/security/totp/remove', fieldsOn(removal.body, ['_csrf']))).status, 303);
     assert.equal((await makeAppPassword(phone, 'B')).status, 303, 'removing a factor ends it as well');
   });
@@ -131,7 +131,7 @@ describe('account page: confirm once (the step-up window)', () => {
   it('a passkey\'s answer after the window ended is refused, though its options were asked inside it', async () => {
     const b = await signedIn('heidi');
     await confirmItsMe(b, { password: 'heidi-pass' });
-    const page = await b.get('/accounts/security/');
+    const page = await b.get('/accounts/security/passkeys/');
     const { _csrf } = fieldsOn(page.body, ['_csrf']);
     const options = await b.post('/accounts/security/passkeys/new', { _csrf, name: 'Laptop' });
     assert.equal(options.status, 200);
@@ -146,7 +146,7 @@ describe('account page: confirm once (the step-up window)', () => {
   it('ends for every session when the password changes', async () => {
     const b = await signedIn('erin');
     await confirmItsMe(b, { password: 'erin-pass' });
-    const page = await b.get('/accounts/security/');
+    const page = await b.get('/accounts/security/password/');
     const changed = await b.post('/accounts/security/password', { ...fieldsOn(page.body, ['_csrf']), current: 'erin-pass', new_password: 'Erin-Changed-1', new_password2: 'Erin-Changed-1' });
     assert.equal(changed.status, 303, changed.body);
     assert.equal((await makeAppPassword(b, 'After')).status, 303);

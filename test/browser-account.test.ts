@@ -7,15 +7,17 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { axeViolations, launchChromium } from './support/chromium.js';
 import { startStack, type Stack } from './support/stack.js';
 import { totp } from './support/totp.js';
 
+const SCREENSHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
 const serious = (vs: Awaited<ReturnType<typeof axeViolations>>) => vs.filter((v) => v.impact === 'serious' || v.impact === 'critical');
 
-const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 3 };
+const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
 const DESKTOP = { viewport: { width: 1280, height: 800 } };
 
 describe('in Chromium: the account page\'s secrets, on a phone and a desktop', () => {
@@ -41,6 +43,9 @@ describe('in Chromium: the account page\'s secrets, on a phone and a desktop', (
     await page.getByLabel('Password').fill(`${username}-pass`);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL((url) => url.pathname === '/accounts/security/');
+    assert.deepEqual(serious(await axeViolations(page)), []);
+    await page.getByRole('link', { name: /^Authenticator app/ }).click();
+    await page.waitForURL((url) => url.pathname === '/accounts/security/authenticator/');
     return { context, page };
   }
 
@@ -79,12 +84,14 @@ describe('in Chromium: the account page\'s secrets, on a phone and a desktop', (
 
     // Enrolling ended the window: an app password asks to confirm again, with a code this time.
     await page.getByRole('link', { name: 'Back to your account' }).click();
+    await page.waitForURL((url) => url.pathname === '/accounts/security/authenticator/');
+    await page.goto(`${stack.gateway.url}/accounts/security/app-passwords/`);
     await page.getByLabel('Name of the app or device').fill('Phone');
     await page.getByRole('button', { name: 'Create an app password' }).click();
     await page.waitForURL('**/accounts/security/confirm/**');
     await page.getByLabel('Or a code from your authenticator app').fill(totp(key, 1));
     await page.getByRole('button', { name: 'Confirm with the code' }).click();
-    await page.waitForURL((url) => url.pathname === '/accounts/security/');
+    await page.waitForURL((url) => url.pathname === '/accounts/security/app-passwords/');
     await page.getByLabel('Name of the app or device').fill('Phone');
     await page.getByRole('button', { name: 'Create an app password' }).click();
     const value = (await page.locator('#app-password').textContent()) ?? '';
@@ -114,10 +121,16 @@ describe('in Chromium: the account page\'s secrets, on a phone and a desktop', (
     await page.getByRole('button', { name: 'Turn on' }).click();
     await page.locator('#recovery-codes').waitFor();
     await page.getByRole('link', { name: 'Back to your account' }).click();
+    await page.getByRole('link', { name: '← Your account' }).click();
+    await page.waitForURL((url) => url.pathname === '/accounts/security/');
+    await page.screenshot({ path: `${SCREENSHOTS}account-overview.png` });
+    // An overview and each view fit a phone's screen or two.
+    assert.ok((await page.evaluate(() => document.documentElement.scrollHeight)) <= 1600);
+    await page.getByRole('link', { name: /^App passwords/ }).click();
     await page.getByRole('link', { name: "Confirm it's you" }).click();
     await page.getByLabel('Password').fill('bob-pass');
     await page.getByRole('button', { name: 'Confirm', exact: true }).click();
-    await page.waitForURL((url) => url.pathname === '/accounts/security/');
+    await page.waitForURL((url) => url.pathname === '/accounts/security/app-passwords/');
     await page.getByLabel('Name of the app or device').fill('Tablet');
     await page.getByRole('button', { name: 'Create an app password' }).click();
     const value = (await page.locator('#app-password').textContent()) ?? '';
@@ -135,6 +148,7 @@ describe('in Chromium: the account page\'s secrets, on a phone and a desktop', (
     });
     for (const at of breaks) assert.equal(value[at - 1], '-', `${value} breaks inside a group, before character ${at}`);
     assert.deepEqual(serious(await axeViolations(page)), []);
+    await page.screenshot({ path: `${SCREENSHOTS}account-app-password.png` });
     await context.close();
   });
 });

@@ -24,13 +24,14 @@ async function password(page: Page, username: string): Promise<void> {
   await page.getByRole('button', { name: 'Sign in' }).click();
 }
 
-/** "Confirm it's you" from the account page's link, with the password; back on the account page. */
+/** "Confirm it's you" from a view's link, with the password; back on that view. */
 async function confirmInBrowser(page: Page, username: string): Promise<void> {
   await page.getByRole('link', { name: "Confirm it's you" }).click();
   await page.waitForURL('**/accounts/security/confirm/**');
   await page.getByLabel('Password').fill(`${username}-pass`);
+  const view = new URL(page.url()).searchParams.get('next');
   await page.getByRole('button', { name: 'Confirm', exact: true }).click();
-  await page.waitForURL((url) => url.pathname === '/accounts/security/');
+  await page.waitForURL((url) => url.pathname === view);
 }
 
 for (const kind of upstreamKinds()) {
@@ -116,13 +117,16 @@ for (const kind of upstreamKinds()) {
       await page.getByLabel('Code').fill(recoveryCodes[0] as string);
       await page.getByRole('button', { name: 'Verify' }).click();
       await page.waitForURL('**/accounts/security/');
+      assert.match((await page.locator('#account-parts').textContent()) ?? '', /Unused recovery codes: 9/);
+      await page.getByRole('link', { name: /^Recovery codes/ }).click();
+      await page.waitForURL('**/accounts/security/recovery-codes/');
       assert.match((await page.locator('#codes-status').textContent()) ?? '', /9/);
       if (kind === 'simulator') {
         assert.deepEqual(serious(await axeViolations(page)), []);
-        await page.screenshot({ path: `${SCREENSHOTS}mfa-account.png` });
         await page.emulateMedia({ colorScheme: 'dark' });
         assert.deepEqual(serious(await axeViolations(page)), [], 'dark mode too');
       }
+      await page.getByRole('link', { name: 'Back to your account' }).click();
       await page.getByRole('link', { name: 'Back to Paperless' }).click();
       await page.waitForURL((url) => url.pathname === '/');
       assert.equal(await page.locator('#user').textContent(), 'alice');
@@ -185,13 +189,12 @@ describe('in Chromium: the account page signs out another browser', () => {
     await password(phonePage, 'bob');
     await phonePage.waitForURL('**/documents/');
     const page = await laptop.newPage();
-    await page.goto(`${stack.gateway.url}/accounts/security/`);
+    await page.goto(`${stack.gateway.url}/accounts/security/sessions/`);
     await password(page, 'bob');
-    await page.waitForURL('**/accounts/security/');
+    await page.waitForURL('**/accounts/security/sessions/');
     assert.deepEqual(serious(await axeViolations(page)), []);
-    await page.screenshot({ path: `${SCREENSHOTS}account.png`, fullPage: true });
     await page.getByRole('button', { name: /Sign out: Safari · iOS/ }).click();
-    await page.waitForURL('**/accounts/security/?done=session-ended');
+    await page.waitForURL('**/accounts/security/sessions/?done=session-ended');
     assert.equal(await page.getByRole('status').textContent(), 'That session is signed out.');
     await phonePage.reload();
     assert.equal(new URL(phonePage.url()).pathname, '/accounts/login/');
@@ -223,9 +226,9 @@ for (const kind of upstreamKinds()) {
       const cdp = await context.newCDPSession(page);
       await cdp.send('WebAuthn.enable');
       await cdp.send('WebAuthn.addVirtualAuthenticator', { options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true } });
-      await page.goto(`${base}/accounts/security/`);
+      await page.goto(`${base}/accounts/security/passkeys/`);
       await password(page, 'alice');
-      await page.waitForURL('**/accounts/security/');
+      await page.waitForURL('**/accounts/security/passkeys/');
       await confirmInBrowser(page, 'alice');
       await page.getByLabel('Name of the device or key').fill('Laptop');
       await page.getByRole('button', { name: 'Add a passkey' }).click();
@@ -233,6 +236,7 @@ for (const kind of upstreamKinds()) {
       await page.locator('#recovery-codes').waitFor();
       assert.equal(await page.locator('#recovery-codes code').count(), 10, 'the first factor brings recovery codes');
       await page.getByRole('link', { name: 'Back to your account' }).click();
+      await page.waitForURL('**/accounts/security/passkeys/');
       assert.match((await page.locator('#passkeys').textContent()) ?? '', /Laptop/);
 
       // A typed address is no page of ours: the gateway asks before it signs out.
@@ -271,9 +275,9 @@ for (const kind of upstreamKinds()) {
       const page = await context.newPage();
       const cdp = await context.newCDPSession(page);
       await cdp.send('WebAuthn.enable');
-      await page.goto(`${base}/accounts/security/`);
+      await page.goto(`${base}/accounts/security/passkeys/`);
       await password(page, 'bob');
-      await page.waitForURL('**/accounts/security/');
+      await page.waitForURL('**/accounts/security/passkeys/');
       // The laptop's own authenticator, then a security key plugged in instead of it.
       let authenticator: string | undefined;
       for (const [name, transport] of [['Laptop', 'internal'], ['Security key', 'usb']] as const) {
@@ -287,17 +291,17 @@ for (const kind of upstreamKinds()) {
         await page.getByRole('button', { name: 'Add a passkey' }).click();
         await page.getByRole('button', { name: 'Create the passkey' }).click();
         // The first factor answers with its recovery codes; a later one goes back to the account page.
-        await page.waitForURL((url) => url.pathname === '/accounts/security/passkeys/' || url.search === '?done=passkey-added', { timeout: 10_000 }).catch(async (err: Error) => {
+        await page.waitForURL((url) => url.pathname === '/accounts/security/passkeys/', { timeout: 10_000 }).catch(async (err: Error) => {
           throw new Error(`${name}: ${err.message}; page ${page.url()} says "${await page.locator('[data-webauthn-status]').textContent().catch(() => '')}"`);
         });
-        await page.goto(`${base}/accounts/security/`);
+        await page.goto(`${base}/accounts/security/passkeys/`);
       }
-      await page.goto(`${base}/accounts/security/`);
+      await page.goto(`${base}/accounts/security/passkeys/`);
       assert.deepEqual((await page.locator('#passkeys strong').allTextContents()).sort(), ['Laptop', 'Security key']);
       await confirmInBrowser(page, 'bob');
       await page.getByLabel('Passkey', { exact: true }).selectOption({ label: 'Laptop' });
       await page.getByRole('button', { name: 'Remove the passkey' }).click();
-      await page.waitForURL('**/accounts/security/?done=passkey-removed');
+      await page.waitForURL('**/accounts/security/passkeys/?done=passkey-removed');
       assert.deepEqual(await page.locator('#passkeys strong').allTextContents(), ['Security key']);
       await context.close();
     });

@@ -48,9 +48,9 @@ describe('in Chromium: passwords', () => {
   it('changes the password on the account page, with the reason when the directory refuses', async () => {
     const context = await browser.newContext({ bypassCSP: true });
     const page = await context.newPage();
-    await page.goto(`${stack.gateway.url}/accounts/security/`);
+    await page.goto(`${stack.gateway.url}/accounts/security/password/`);
     await signIn(page, 'bob', 'bob-pass');
-    await page.waitForURL('**/accounts/security/');
+    await page.waitForURL('**/accounts/security/password/');
     await page.getByLabel('Current password').fill('bob-pass');
     await page.getByLabel('New password', { exact: true }).fill('short');
     await page.getByLabel('New password again').fill('short');
@@ -61,7 +61,7 @@ describe('in Chromium: passwords', () => {
     await page.getByLabel('New password', { exact: true }).fill('Bob-Browser-1');
     await page.getByLabel('New password again').fill('Bob-Browser-1');
     await page.getByRole('button', { name: 'Change the password' }).click();
-    await page.waitForURL('**/accounts/security/?done=password-changed');
+    await page.waitForURL('**/accounts/security/password/?done=password-changed');
     assert.equal(await page.getByRole('status').textContent(), 'Your password was changed.');
     await context.close();
   });

@@ -38,7 +38,7 @@ for (const kind of upstreamKinds()) {
       const settings = await b.get('/api/ui_settings/');
       assert.equal(settings.status, 200, 'both factors done: Paperless sees alice');
 
-      const account = await b.get('/accounts/security/');
+      const account = await b.get('/accounts/security/app-passwords/');
       const created = await b.post('/accounts/security/app-passwords', { ...fieldsOn(account.body, ['_csrf']), name: 'Script', password: 'alice-pass' });
       const value = /id="app-password">([a-z0-9-]+)</.exec(created.body)?.[1] as string;
       assert.ok(value);

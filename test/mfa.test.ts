@@ -290,12 +290,13 @@ describe('second factors, required for everyone (GATEWAY_MFA=required, enrolment
     const b = stack.browser();
     const res = await signInWithCode(b, 'alice', (recovery.get('alice') as string[])[1] as string);
     assert.equal(res.status, 303);
-    const page = await b.get('/accounts/security/');
+    const page = await b.get('/accounts/security/authenticator/');
     assert.equal(page.status, 200);
     assert.match(page.body, /id="totp-status">Turned on since/);
-    assert.match(page.body, /Unused recovery codes: <strong>8</);
     assert.doesNotMatch(page.body, /action="\/accounts\/security\/totp\/remove"/, 'a required factor cannot be turned off');
-    const { _csrf } = fieldsOn(page.body, ['_csrf']);
+    const codesPage = await b.get('/accounts/security/recovery-codes/');
+    assert.match(codesPage.body, /Unused recovery codes: <strong>8</);
+    const { _csrf } = fieldsOn(codesPage.body, ['_csrf']);
     const wrong = await b.post('/accounts/security/recovery-codes', { _csrf, password: 'nope' });
     assert.equal(wrong.status, 401);
     const forged = await b.post('/accounts/security/recovery-codes', { _csrf: 'x', password: 'alice-pass' });
@@ -313,14 +314,14 @@ describe('second factors, required for everyone (GATEWAY_MFA=required, enrolment
   it('app passwords: made on the account page, shown once, they sign apps and scripts in; revoking one signs its app out', async () => {
     const b = stack.browser();
     assert.equal((await signInWithCode(b, 'alice', (recovery.get('alice') as string[])[0] as string)).status, 303);
-    const page = await b.get('/accounts/security/');
+    const page = await b.get('/accounts/security/app-passwords/');
     const { _csrf } = fieldsOn(page.body, ['_csrf']);
     assert.equal((await b.post('/accounts/security/app-passwords', { _csrf, name: 'Phone', password: 'nope' })).status, 401, 'the password is asked again');
     const created = await b.post('/accounts/security/app-passwords', { _csrf, name: 'Phone', password: 'alice-pass' });
     assert.equal(created.status, 200);
     const value = /id="app-password">([a-z0-9-]+)</.exec(created.body)?.[1] as string;
     assert.match(value, /^([a-z2-9]{4}-){4}[a-z2-9]{4}$/);
-    const listed = await b.get('/accounts/security/');
+    const listed = await b.get('/accounts/security/app-passwords/');
     assert.match(listed.body, /<strong>Phone<\/strong>/);
     assert.ok(!listed.body.includes(value), 'never shown again');
     assert.equal((await b.post('/accounts/security/app-passwords', { _csrf, name: 'phone', password: 'alice-pass' })).status, 400, 'names are unique');
@@ -338,7 +339,7 @@ describe('second factors, required for everyone (GATEWAY_MFA=required, enrolment
     const id = /name="id" value="([^"]+)"/.exec(listed.body)?.[1] as string;
     const revoked = await b.post('/accounts/security/app-passwords/revoke', { _csrf, id });
     assert.equal(revoked.status, 303);
-    assert.equal(revoked.headers.location, '/accounts/security/?done=app-revoked-token');
+    assert.equal(revoked.headers.location, '/accounts/security/app-passwords/?done=app-revoked-token');
     assert.equal((await stack.browser().post('/api/token/', { username: 'alice', password: value })).status, 400);
     const oldToken = await stack.browser().request('GET', '/api/ui_settings/', { headers: [['Authorization', `Token ${token}`]] });
     assert.ok(oldToken.status === 401 || oldToken.status === 403, `the token it fetched is void (${oldToken.status})`);
@@ -415,7 +416,7 @@ describe('second factors, optional, required for one group, enrolment at first s
     assert.notEqual(res.headers.location, '/accounts/login/verify/');
     const app = await stack.browser().post('/api/token/', { username: 'bob', password: 'bob-pass' });
     assert.equal(app.status, 200, `apps too, while bob has no factor: ${app.body}\n${stack.gateway.logs.slice(-5).join('\n')}`);
-    const account = await b.get('/accounts/security/');
+    const account = await b.get('/accounts/security/authenticator/');
     assert.match(account.body, /id="totp-status">Not set up/);
     await confirmItsMe(b, { password: 'bob-pass' });
     const setup = await b.get('/accounts/security/totp/');
@@ -429,10 +430,10 @@ describe('second factors, optional, required for one group, enrolment at first s
     const next = await stack.browser().login('bob', 'bob-pass');
     assert.equal(next.headers.location, '/accounts/login/verify/');
     assert.equal((await stack.browser().post('/api/token/', { username: 'bob', password: 'bob-pass' })).status, 400, 'apps are refused once bob uses a factor');
-    const page = await b.get('/accounts/security/');
+    const page = await b.get('/accounts/security/authenticator/');
     const removed = await b.post('/accounts/security/totp/remove', { ...fieldsOn(page.body, ['_csrf']), password: 'bob-pass' });
     assert.equal(removed.status, 303);
-    assert.match((await b.get('/accounts/security/?done=removed')).body, /The authenticator app was removed/);
+    assert.match((await b.get('/accounts/security/authenticator/?done=removed')).body, /The authenticator app was removed/);
     assert.notEqual((await stack.browser().login('bob', 'bob-pass')).headers.location, '/accounts/login/verify/');
   });
 });

@@ -164,7 +164,7 @@ describe('the account page changes the password', () => {
     const otherScript = () => new Browser(replica.url).request('GET', '/api/ui_settings/', { headers: [['Authorization', basic('BOB', 'bob-pass')]] });
     assert.equal((await script()).status, 200, 'Basic with the old password, cached for an hour');
     assert.equal((await otherScript()).status, 200, 'on the other replica too');
-    const page = await b.get('/accounts/security/');
+    const page = await b.get('/accounts/security/password/');
     assert.match(page.body, /id="password-form"/);
     const { _csrf } = fieldsOn(page.body, ['_csrf']);
     const alert = (r: { body: string }) => /role="alert">([^<]+)</.exec(r.body)?.[1];
@@ -182,7 +182,7 @@ describe('the account page changes the password', () => {
 
     const done = await b.post('/accounts/security/password', { _csrf, current: 'bob-pass', new_password: 'Bob-Changed-1', new_password2: 'Bob-Changed-1' });
     assert.equal(done.status, 303);
-    assert.equal(done.headers.location, '/accounts/security/?done=password-changed-others');
+    assert.equal(done.headers.location, '/accounts/security/password/?done=password-changed-others');
     assert.equal((await phone.get('/documents/')).status, 302, 'the other session is signed out');
     assert.equal((await b.get('/documents/')).status, 200, 'this one stays');
     assert.equal((await script()).status, 401, 'the cached Basic check of the old password is gone');
@@ -195,7 +195,7 @@ describe('the account page changes the password', () => {
   it("changes only the signed-in person's password, whatever the form says", async () => {
     const b = stack.browser();
     assert.equal((await b.login('alice', 'alice-pass')).status, 303);
-    const page = await b.get('/accounts/security/');
+    const page = await b.get('/accounts/security/password/');
     const { _csrf } = fieldsOn(page.body, ['_csrf']);
     const res = await b.post('/accounts/security/password', { _csrf, username: 'carol', user: 'carol', dn: userDn('carol'), current: 'carol-pass', new_password: 'Carol-Owned-1', new_password2: 'Carol-Owned-1' });
     assert.equal(res.status, 401, "carol's password is not alice's current password");
@@ -205,7 +205,7 @@ describe('the account page changes the password', () => {
   it('a Basic check of the old password still running when the password changes is not remembered after it', async () => {
     const b = stack.browser();
     assert.equal((await b.login('carol', 'carol-pass')).status, 303);
-    const page = await b.get('/accounts/security/');
+    const page = await b.get('/accounts/security/password/');
     const { _csrf } = fieldsOn(page.body, ['_csrf']);
     // Unchanged people cost provisioning no Paperless call; without its record, carol's next check asks a Paperless that is slow now.
     const redis = new Redis(stack.redis.url);
@@ -342,7 +342,7 @@ describe('a password the directory wants changed, at sign-in (OpenLDAP ppolicy)'
     const page = await b.get(`${target.pathname}${target.search}`);
     assert.equal(page.status, 200);
     assert.match(page.body, /Days until your password expires: <strong>[45]<\/strong>/);
-    assert.match(page.body, /href="\/accounts\/security\/#password-heading">Change it now/);
+    assert.match(page.body, /href="\/accounts\/security\/password\/">Change it now/);
     assert.match(page.body, /href="\/documents\/" id="continue"/);
     assert.match((await b.get('/documents/')).body, /id="user">gina</, 'already signed in: the notice blocks nothing');
     const forged = await b.get('/accounts/security/password-expiring?at=1&next=https://evil.example/');

@@ -1,11 +1,11 @@
 import type { RequestHandler } from 'express';
 import type { DirectoryUser } from '../directory/directory.js';
 import type { AppPasswords } from '../mfa/app-passwords.js';
-import { ACCOUNT_PATH, AccountActionError, type AccountContext } from './account-context.js';
+import { ACCOUNT_PATH, AccountActionError, doneAt, type AccountContext } from './account-context.js';
 
 /** The account page's app passwords: made (password asked again), shown once, revoked. */
 export function appPasswordRoutes(ctx: AccountContext): void {
-  const { deps, router, requireSession, requireMfa, parseForm, checkForm, confirmed, showAccount, showFailure } = ctx;
+  const { deps, router, requireSession, requireMfa, parseForm, checkForm, confirmed, showView, showFailure } = ctx;
   const { pages } = deps;
 
   const createAppPassword: RequestHandler = async (req, res, next) => {
@@ -31,12 +31,12 @@ export function appPasswordRoutes(ctx: AccountContext): void {
       if (entry.signedInApp) await deps.rotatePaperlessToken(user.username);
       const revoked = await appPasswords.revoke(user.username, entry.id);
       if (!revoked) throw new AccountActionError(`app password ${entry.id} of ${user.username} went meanwhile`, 'That app password does not exist (any more).');
-      res.redirect(303, `${ACCOUNT_PATH}?done=${revoked.signedInApp ? 'app-revoked-token' : 'app-revoked'}`);
+      res.redirect(303, doneAt('app-passwords', revoked.signedInApp ? 'app-revoked-token' : 'app-revoked'));
     } catch (err) {
       next(err);
     }
   };
 
-  router.post(`${ACCOUNT_PATH}app-passwords`, requireMfa, requireSession, parseForm, checkForm, confirmed, createAppPassword, showFailure(showAccount));
-  router.post(`${ACCOUNT_PATH}app-passwords/revoke`, requireMfa, requireSession, parseForm, checkForm, revokeAppPassword, showFailure(showAccount));
+  router.post(`${ACCOUNT_PATH}app-passwords`, requireMfa, requireSession, parseForm, checkForm, confirmed, createAppPassword, showFailure(showView('app-passwords')));
+  router.post(`${ACCOUNT_PATH}app-passwords/revoke`, requireMfa, requireSession, parseForm, checkForm, revokeAppPassword, showFailure(showView('app-passwords')));
 }

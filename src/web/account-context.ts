@@ -41,6 +41,27 @@ export const ACCOUNT_PATH = '/accounts/security/';
 /** "Confirm it's you" (account-confirm.ts). */
 export const CONFIRM_PATH = `${ACCOUNT_PATH}confirm/`;
 
+/**
+ * The account page's views: an overview, then one page per part, each short enough for a phone.
+ * `second-factors`: shown only while GATEWAY_MFA is on.
+ */
+export const ACCOUNT_VIEWS = {
+  overview: { path: ACCOUNT_PATH, secondFactors: false },
+  authenticator: { path: `${ACCOUNT_PATH}authenticator/`, secondFactors: true },
+  passkeys: { path: `${ACCOUNT_PATH}passkeys/`, secondFactors: true },
+  'recovery-codes': { path: `${ACCOUNT_PATH}recovery-codes/`, secondFactors: true },
+  'app-passwords': { path: `${ACCOUNT_PATH}app-passwords/`, secondFactors: true },
+  password: { path: `${ACCOUNT_PATH}password/`, secondFactors: false },
+  sessions: { path: `${ACCOUNT_PATH}sessions/`, secondFactors: false },
+} as const;
+
+export type AccountView = keyof typeof ACCOUNT_VIEWS;
+
+/** Where an action's outcome is told: its view, with the notice to show. */
+export function doneAt(view: AccountView, notice: string): string {
+  return `${ACCOUNT_VIEWS[view].path}?done=${notice}`;
+}
+
 /** The account page's own refusals (the last required factor, a session or key that is gone). */
 export class AccountActionError extends GatewayError {
   readonly status = 409;
@@ -75,6 +96,7 @@ export interface AccountContext {
    */
   confirmed: RequestHandler;
   page: (show: AccountPage) => RequestHandler;
-  showAccount: AccountPage;
+  /** One view of the account page (the overview, or a part's page). */
+  showView: (view: AccountView) => AccountPage;
   showFailure: (show: AccountPage) => (err: unknown, req: Request, res: Response, next: NextFunction) => void;
 }

@@ -1,14 +1,14 @@
 import type { RequestHandler } from 'express';
 import type { DirectoryUser } from '../directory/directory.js';
 import type { LoadedSession } from '../session/sessions.js';
-import { ACCOUNT_PATH, AccountActionError, type AccountContext } from './account-context.js';
+import { ACCOUNT_PATH, AccountActionError, doneAt, type AccountContext } from './account-context.js';
 import { EXPIRY_NOTICE_PATH } from './complete-sign-in.js';
 import { readNewPassword } from './new-password-form.js';
 import { safeNextPath } from './next-path.js';
 
 /** The account page's password change, and the notice that a password expires soon. */
 export function passwordRoutes(ctx: AccountContext): void {
-  const { deps, router, requireSession, parseForm, checkForm, showAccount, showFailure } = ctx;
+  const { deps, router, requireSession, parseForm, checkForm, showView, showFailure } = ctx;
   const { pages } = deps;
 
   const changePassword: RequestHandler = async (req, res, next) => {
@@ -24,7 +24,7 @@ export function passwordRoutes(ctx: AccountContext): void {
         const sids = (await deps.sessions.list(user.username)).map((s) => s.sid).filter((sid) => sid !== session.sid);
         others = await deps.sessions.revoke(user.username, sids);
       }
-      res.redirect(303, `${ACCOUNT_PATH}?done=${others > 0 ? 'password-changed-others' : 'password-changed'}`);
+      res.redirect(303, doneAt('password', others > 0 ? 'password-changed-others' : 'password-changed'));
     } catch (err) {
       next(err);
     }
@@ -43,5 +43,5 @@ export function passwordRoutes(ctx: AccountContext): void {
   };
 
   router.get(EXPIRY_NOTICE_PATH, requireSession, expiringNotice);
-  router.post(`${ACCOUNT_PATH}password`, requireSession, parseForm, checkForm, changePassword, showFailure(showAccount));
+  router.post(`${ACCOUNT_PATH}password`, requireSession, parseForm, checkForm, changePassword, showFailure(showView('password')));
 }

@@ -5,7 +5,7 @@ import type { DirectoryUser } from '../directory/directory.js';
 import { GatewayError } from '../errors.js';
 import type { LoadedSession } from '../session/sessions.js';
 import { appPasswordRoutes } from './account-apps.js';
-import { ACCOUNT_PATH, CONFIRM_PATH, type AccountContext, type AccountDeps, type AccountPage } from './account-context.js';
+import { ACCOUNT_PATH, ACCOUNT_VIEWS, CONFIRM_PATH, type AccountContext, type AccountDeps, type AccountPage, type AccountView } from './account-context.js';
 import { confirmRoutes, confirmTarget } from './account-confirm.js';
 import { factorRoutes } from './account-factors.js';
 import { passwordRoutes } from './account-password.js';
@@ -15,6 +15,16 @@ import { BadLoginRequestError, LoginFormExpiredError } from './errors.js';
 import { foreignOrigin } from './form-guard.js';
 
 export { ACCOUNT_PATH, type AccountDeps };
+
+/** The view each form of the account section belongs to: where "confirm it's you" leads back. */
+const FORM_VIEWS: Record<string, string> = {
+  'totp/': `${ACCOUNT_PATH}totp/`,
+  'totp/remove': ACCOUNT_VIEWS.authenticator.path,
+  'recovery-codes': ACCOUNT_VIEWS['recovery-codes'].path,
+  'passkeys/new': ACCOUNT_VIEWS.passkeys.path,
+  'passkeys/remove': ACCOUNT_VIEWS.passkeys.path,
+  'app-passwords': ACCOUNT_VIEWS['app-passwords'].path,
+};
 
 const NOTICES: Record<string, string> = {
   removed: 'The authenticator app was removed.',
@@ -79,11 +89,11 @@ export function accountRouter(deps: AccountDeps): Router {
     next();
   };
 
-  /** Back to this page after "confirm it's you": the page itself for a GET, the page of the form for a POST. */
+  /** Back to this page after "confirm it's you": the page itself for a GET, the view of the form for a POST. */
   const backTo = (req: Request): string => {
     const path = req.originalUrl.split('?')[0] ?? ACCOUNT_PATH;
     if (req.method === 'GET') return confirmTarget(path);
-    return path === `${ACCOUNT_PATH}totp/` ? path : ACCOUNT_PATH;
+    return FORM_VIEWS[path.slice(ACCOUNT_PATH.length)] ?? ACCOUNT_PATH;
   };
 
   const confirmed: RequestHandler = async (req, res, next) => {
@@ -109,30 +119,35 @@ export function accountRouter(deps: AccountDeps): Router {
     }
   };
 
-  const showAccount: AccountPage = async (req, res, status, error) => {
-    const user = res.locals.user as DirectoryUser;
-    const notice = typeof req.query.done === 'string' ? NOTICES[req.query.done] : undefined;
-    const confirmedUntil = await deps.stepUp.openUntil(user.username, (res.locals.session as LoadedSession).sid);
-    pages.render(req, res, status, 'account.njk', {
-      username: user.username,
-      confirmedUntil,
-      confirmPath: CONFIRM_PATH,
-      csrfToken: tokenFor(res.locals.session as LoadedSession),
-      mfa: deps.secondFactors ? await deps.secondFactors.status(user) : undefined,
-      appPasswords: deps.appPasswords ? await deps.appPasswords.list(user.username) : undefined,
-      sessions: (await deps.sessions.list(user.username)).map((other) => ({
-        handle: handleOf(other.sid),
-        current: other.sid === (res.locals.session as LoadedSession).sid,
-        browser: describeBrowser(other.userAgent),
-        ip: other.ip,
-        createdAt: other.createdAt,
-        lastSeenAt: other.lastSeenAt,
-      })),
-      error,
-      notice,
-      passwordChange: deps.passwords !== undefined,
-    });
-  };
+  const showView =
+    (view: AccountView): AccountPage =>
+    async (req, res, status, error) => {
+      const user = res.locals.user as DirectoryUser;
+      const session = res.locals.session as LoadedSession;
+      const notice = typeof req.query.done === 'string' ? NOTICES[req.query.done] : undefined;
+      const confirmedUntil = await deps.stepUp.openUntil(user.username, session.sid);
+      pages.render(req, res, status, 'account.njk', {
+        view,
+        views: Object.fromEntries(Object.entries(ACCOUNT_VIEWS).map(([name, v]) => [name, v.path])),
+        username: user.username,
+        confirmedUntil,
+        confirmPath: `${CONFIRM_PATH}?next=${encodeURIComponent(ACCOUNT_VIEWS[view].path)}`,
+        csrfToken: tokenFor(session),
+        mfa: deps.secondFactors ? await deps.secondFactors.status(user) : undefined,
+        appPasswords: deps.appPasswords ? await deps.appPasswords.list(user.username) : undefined,
+        sessions: (await deps.sessions.list(user.username)).map((other) => ({
+          handle: handleOf(other.sid),
+          current: other.sid === session.sid,
+          browser: describeBrowser(other.userAgent),
+          ip: other.ip,
+          createdAt: other.createdAt,
+          lastSeenAt: other.lastSeenAt,
+        })),
+        error,
+        notice,
+        passwordChange: deps.passwords !== undefined,
+      });
+    };
 
   const requireMfa: RequestHandler = (req, res, next) => {
     if (deps.secondFactors) next();
@@ -156,8 +171,12 @@ export function accountRouter(deps: AccountDeps): Router {
       show(req, res, err.status, err.userMessage).catch(next);
     };
 
-  const ctx: AccountContext = { deps, router, tokenFor, handleOf, requireSession, requireMfa, parseForm, checkForm, confirmed, page, showAccount, showFailure };
-  router.get(ACCOUNT_PATH, requireSession, page(showAccount), showFailure(showAccount));
+  const ctx: AccountContext = { deps, router, tokenFor, handleOf, requireSession, requireMfa, parseForm, checkForm, confirmed, page, showView, showFailure };
+  for (const [name, view] of Object.entries(ACCOUNT_VIEWS) as Array<[AccountView, (typeof ACCOUNT_VIEWS)[AccountView]]>) {
+    const show = showView(name);
+    if (view.secondFactors) router.get(view.path, requireMfa, requireSession, page(show), showFailure(show));
+    else router.get(view.path, requireSession, page(show), showFailure(show));
+  }
   confirmRoutes(ctx);
   factorRoutes(ctx);
   passwordRoutes(ctx);
