@@ -159,10 +159,12 @@ for (const kind of upstreamKinds()) {
       assert.doesNotMatch(page.body, /You have been signed out/);
       assert.match(page.body, /You are already signed in\. <strong>bob<\/strong>/);
       assert.match(page.body, /href="\/documents\/"/);
+      assert.match(page.body, /<details class="other-account" id="other-account"><summary>Sign in as someone else<\/summary>\s*<form method="post" action="\/accounts\/login\/"/, 'no open, empty sign-in form beside it: folded away');
       const notFound = await stack.browser().get('/accounts/login/?sharelink_notfound=1');
-      assert.match(notFound.body, /This share link does not exist\./);
+      assert.match(notFound.body, /<p class="error" role="alert" id="share-link">This share link does not exist\./, 'a refusal, not a success');
       const expired = await stack.browser().get('/accounts/login/?sharelink_expired=1');
-      assert.match(expired.body, /This share link has expired\./);
+      assert.match(expired.body, /<p class="error" role="alert" id="share-link">This share link has expired\./);
+      assert.match(expired.body, /<\/div>\s*<form method="post" action="\/accounts\/login\/"/, 'not signed in: the form is there, open');
       // Following an unknown link through the gateway ends there.
       const followed = await stack.browser().get('/share/nothinghere');
       assert.equal(followed.headers.location, '/accounts/login/?sharelink_notfound=1');

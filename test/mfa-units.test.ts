@@ -13,6 +13,7 @@ import { loadConfig } from '../src/config/load.js';
 import { ConfigError } from '../src/config/errors.js';
 import type { DirectoryUser } from '../src/directory/directory.js';
 import { EnrolmentLinks } from '../src/mfa/enrolment-links.js';
+import { passkeysWorkAt } from '../src/web/webauthn-form.js';
 import { EnrolmentExpiredError, EnrolmentNotAllowedError, SecondFactorInvalidError, SecondFactorRequiredError } from '../src/mfa/errors.js';
 import { FactorStore } from '../src/mfa/factor-store.js';
 import { MfaKeys } from '../src/mfa/mfa-keys.js';
@@ -265,5 +266,18 @@ describe('SecondFactors on a private redis-server', () => {
     clock += 30_000;
     await enrolled(f, 'judy');
     assert.deepEqual(await stepWith(f, 'judy', cookie), { step: 'verify' });
+  });
+});
+
+describe('passkeys: where browsers make them (web/webauthn-form.ts)', () => {
+  it('only at a host name, over https or on localhost', () => {
+    const at = (url: string) => passkeysWorkAt(new URL(url));
+    assert.equal(at('https://paperless.example.com'), true);
+    assert.equal(at('http://localhost:8000'), true);
+    assert.equal(at('http://paperless.localhost'), true);
+    assert.equal(at('http://paperless.example.com'), false, 'plain http at a name: no secure context');
+    assert.equal(at('http://127.0.0.1:8000'), false);
+    assert.equal(at('https://192.168.1.5'), false, 'an IP address, even over https');
+    assert.equal(at('https://[::1]:8443'), false);
   });
 });

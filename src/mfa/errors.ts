@@ -42,7 +42,7 @@ export class EnrolmentLinkInvalidError extends GatewayError {
 export class SecondFactorRequiredError extends GatewayError {
   readonly status = 403;
   constructor(username: string) {
-    super(`${username} uses a second factor; a password alone does not sign in apps`, 'This account signs in with a second factor, which apps and scripts cannot give. Create an app password on your account page and use it instead of your password.');
+    super(`${username} uses a second factor; a password alone does not sign in apps`, 'This account signs in with a second factor, which apps and scripts cannot give. Create an app password on your account page (/accounts/security/app-passwords/) and use it instead of your password.');
   }
 }
 

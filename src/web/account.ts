@@ -13,6 +13,7 @@ import { describeBrowser, sessionRoutes } from './account-sessions.js';
 import { sendError } from './error-responses.js';
 import { BadLoginRequestError, LoginFormExpiredError } from './errors.js';
 import { foreignOrigin } from './form-guard.js';
+import { passkeysWorkAt } from './webauthn-form.js';
 
 export { ACCOUNT_PATH, type AccountDeps };
 
@@ -146,6 +147,7 @@ export function accountRouter(deps: AccountDeps): Router {
         error,
         notice,
         passwordChange: deps.passwords !== undefined,
+        passkeysWork: passkeysWorkAt(deps.publicUrl),
       });
     };
 

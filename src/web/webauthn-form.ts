@@ -1,4 +1,16 @@
+import { isIP } from 'node:net';
 import { BadLoginRequestError } from './errors.js';
+
+/**
+ * Whether browsers make passkeys for this site at all: WebAuthn binds them to a host name (never
+ * an IP address) and needs a secure context (https, or localhost). Elsewhere the gateway does not
+ * offer them, rather than let the browser fail with a message that blames the person.
+ */
+export function passkeysWorkAt(publicUrl: URL): boolean {
+  const host = publicUrl.hostname.replace(/^\[|\]$/g, '');
+  if (isIP(host) !== 0) return false;
+  return publicUrl.protocol === 'https:' || host === 'localhost' || host.endsWith('.localhost');
+}
 
 /**
  * The browser's WebAuthn answer, as webauthn.js posts it in a form field (JSON). Only its shape
