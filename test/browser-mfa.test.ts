@@ -88,7 +88,7 @@ for (const kind of upstreamKinds()) {
       // Only the password is done: Paperless stays out of reach in this browser.
       const direct = await context.request.get(`${stack.gateway.url}/api/documents/`);
       assert.equal(direct.status(), 401);
-      await page.getByLabel('Code').fill(totp(secret, 1));
+      await page.getByLabel('Code', { exact: true }).fill(totp(secret, 1));
       await page.getByLabel("Don't ask again on this device").check();
       await page.getByRole('button', { name: 'Verify' }).click();
       await page.waitForURL('**/documents/');
@@ -114,8 +114,9 @@ for (const kind of upstreamKinds()) {
       await page.goto(`${stack.gateway.url}/accounts/security/`);
       await password(page, 'alice');
       await page.waitForURL('**/accounts/login/verify/');
-      await page.getByLabel('Code').fill(recoveryCodes[0] as string);
-      await page.getByRole('button', { name: 'Verify' }).click();
+      await page.getByText('Lost your phone? Enter one of your recovery codes instead.').click();
+      await page.getByLabel('Recovery code').fill(recoveryCodes[0] as string);
+      await page.locator('#recovery').getByRole('button', { name: 'Verify' }).click();
       await page.waitForURL('**/accounts/security/');
       assert.match((await page.locator('#account-parts').textContent()) ?? '', /Unused recovery codes: 9/);
       await page.getByRole('link', { name: /^Recovery codes/ }).click();

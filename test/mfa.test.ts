@@ -186,6 +186,9 @@ describe('second factors, required for everyone (GATEWAY_MFA=required, enrolment
     await b.login('alice', 'alice-pass');
     const page = await b.get('/accounts/login/verify/');
     assert.match(page.body, /href="\/accounts\/logout\/">Cancel</);
+    // A phone brings up digits for the app's code, letters only in the recovery code's own field.
+    assert.match(page.body, /<input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code"/);
+    assert.match(page.body, /<input id="recovery-code" name="code" type="text" inputmode="text"/);
     const stolen = b.jar.get('gateway_session') as string;
     await b.get('/accounts/logout/');
     const replayed = stack.browser();
