@@ -55,26 +55,34 @@ async function serve(): Promise<void> {
     return;
   }
   const { serveGateway } = await import('./app.js');
-  const gateway = await serveGateway(config, log, { environment, ...(pagesThread ? { pagesThread } : {}) }, { youngGeneration });
-  // The process's own: an in-process gateway (the tests) leaves its host's memory alone.
-  const stopTrim = trimWhenIdle(log);
-
+  // The signals are heard before the gateway is up: one that comes while it starts (an
+  // orchestrator that changed its mind) stops it cleanly once started, instead of killing the
+  // process halfway with no shutdown at all.
+  const started = serveGateway(config, log, { environment, ...(pagesThread ? { pagesThread } : {}) }, { youngGeneration });
+  let stopTrim = () => {};
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
-    stopTrim();
-    gateway.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        log.error({ err }, 'error during shutdown');
-        process.exit(1);
-      },
-    );
+    started
+      .then((gateway) => {
+        stopTrim();
+        return gateway.close();
+      })
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          log.error({ err }, 'error during shutdown');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  await started;
+  // The process's own: an in-process gateway (the tests) leaves its host's memory alone.
+  if (!stopping) stopTrim = trimWhenIdle(log);
 }
 
 async function checkConfig(): Promise<void> {

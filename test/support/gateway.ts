@@ -206,7 +206,8 @@ export class GatewayProcess {
       return Promise.race([closed, stuck]).finally(() => clearTimeout(timer));
     }
     const child = this.child;
-    if (!child || child.exitCode !== null) return child?.exitCode ?? null;
+    // Ended already, by itself or by a signal (exitCode stays null then): no 'exit' is to come.
+    if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null;
     return new Promise((resolve) => {
       child.once('exit', (code) => resolve(code));
       child.kill('SIGTERM');

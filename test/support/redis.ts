@@ -34,7 +34,7 @@ export class RedisServer {
         stdio: 'ignore',
       });
       await waitForPort(this.port);
-      const answer = await promisify(execFile)('redis-cli', ['-p', String(this.port), 'CONFIG', 'GET', 'dir']).then((r) => r.stdout, () => '');
+      const answer = await promisify(execFile)('redis-cli', ['-p', String(this.port), 'CONFIG', 'GET', 'dir'], { timeout: 3000 }).then((r) => r.stdout, () => '');
       if (answer.includes(this.dir) && this.process.exitCode === null) return;
       await this.stop();
       if (!fresh || attempt === 3) throw new Error(`redis-server did not start on 127.0.0.1:${this.port} (${answer ? 'another server answers there' : 'it exited'})`);
