@@ -63,7 +63,7 @@ for (const kind of upstreamKinds()) describe(`no local Paperless password throug
     assert.equal(refused.status, 400);
     // DRF's field-error shape: Paperless's profile dialog shows it beside the password field.
     const fields = JSON.parse(refused.body) as { password?: string[] };
-    assert.match(fields.password?.[0] ?? '', /set your password on the account page at \/accounts\/security\//);
+    assert.match(fields.password?.[0] ?? '', /set your password on the account page at \/accounts\/security\/password\//);
     assert.equal(refused.headers['content-type'], 'application/json');
   });
 

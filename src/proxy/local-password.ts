@@ -14,8 +14,8 @@ export const PROFILE_BODY_LIMIT_BYTES = 16 * 1024;
 /** The whole body, not each chunk: a trickling client holds its request this long at most. */
 export const PROFILE_BODY_TIMEOUT_MS = 10_000;
 
-/** The gateway's account page, where the directory password is changed (web/account-context.ts). */
-const ACCOUNT_PAGE = '/accounts/security/';
+/** The account page's view where the directory password is changed (web/account-context.ts). */
+const ACCOUNT_PAGE = '/accounts/security/password/';
 
 export const LOCAL_PASSWORD_REFUSED = `Paperless does not keep a password of its own for you: you sign in with your directory password. To change it, set your password on the account page at ${ACCOUNT_PAGE}.`;
 
