@@ -62,21 +62,27 @@ async function serve(): Promise<void> {
   let stopTrim = () => {};
   let stopping = false;
   const stop = (signal: string) => {
-    if (stopping) return;
+    // A second signal does not wait for a slow start or shutdown (Ctrl-C twice).
+    if (stopping) {
+      log.warn({ signal }, 'stopping now, without waiting for the shutdown to finish');
+      process.exit(1);
+    }
     stopping = true;
     log.info({ signal }, 'shutting down');
-    started
-      .then((gateway) => {
+    started.then(
+      (gateway) => {
         stopTrim();
-        return gateway.close();
-      })
-      .then(
-        () => process.exit(0),
-        (err: unknown) => {
-          log.error({ err }, 'error during shutdown');
-          process.exit(1);
-        },
-      );
+        gateway.close().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            log.error({ err }, 'error during shutdown');
+            process.exit(1);
+          },
+        );
+      },
+      // The start itself failed: main's own handler says so and ends the process.
+      () => undefined,
+    );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

@@ -68,7 +68,10 @@ describe('account page: confirm once (the step-up window)', () => {
     assert.equal((await makeAppPassword(b, 'Phone')).status, 200);
     assert.equal((await makeAppPassword(b, 'Tablet')).status, 200, 'and the next one asks for nothing either');
     assert.deepEqual((await appPasswordsOf(b)).sort(), ['Phone', 'Tablet']);
-    assert.equal((await b.get('/accounts/security/totp/')).status, 200);
+    const enrolPage = await b.get('/accounts/security/totp/');
+    assert.equal(enrolPage.status, 200);
+    assert.match(enrolPage.body, /<title>Set up an authenticator app · [^<]*<\/title>/, 'the title is text alone');
+    assert.match(stack.gateway.logs.join('\n'), /"event":"step_up.opened","username":"alice","via":"password"/);
     assert.match((await b.get('/accounts/security/app-passwords/')).body, /id="step-up">You confirmed it&#39;s you: changes ask for nothing until <time/);
     // Already confirmed: the step-up page sends on at once.
     assert.equal((await b.get(`${CONFIRM}?next=%2Faccounts%2Fsecurity%2F`)).headers.location, '/accounts/security/');
@@ -155,6 +158,17 @@ describe('account page: confirm once (the step-up window)', () => {
     assert.equal((await makeAppPassword(b, 'After')).status, 303);
     assert.equal((await confirmItsMe(b, { password: 'erin-pass' })).status, 401, 'the old password opens nothing');
     assert.equal((await confirmItsMe(b, { password: 'Erin-Changed-1' })).status, 303);
+  });
+
+  it('a password in the form itself is checked, opens the window and is logged as such', async () => {
+    const b = await signedIn('carol');
+    const page = await b.get('/accounts/security/app-passwords/');
+    const wrong = await b.post('/accounts/security/app-passwords', { ...fieldsOn(page.body, ['_csrf']), name: 'Wrong', password: 'nope' });
+    assert.equal(wrong.status, 401);
+    const made = await b.post('/accounts/security/app-passwords', { ...fieldsOn(page.body, ['_csrf']), name: 'Inline', password: 'carol-pass' });
+    assert.equal(made.status, 200);
+    assert.match(stack.gateway.logs.join('\n'), /"event":"step_up.opened","username":"carol","via":"password-in-form"/);
+    assert.equal((await makeAppPassword(b, 'Next')).status, 200, 'the window it opened holds');
   });
 
   it('refuses a wrong password, an app password and a wrong code, each as a failed sign-in; a form from elsewhere; and never sends on to another site', async () => {

@@ -106,7 +106,8 @@ export function accountRouter(deps: AccountDeps): Router {
       if (password !== undefined) {
         if (typeof password !== 'string' || password === '' || password.length > 1024) throw new BadLoginRequestError('password missing on the account page', 'Enter your password to confirm.');
         await deps.credentials.checkPassword(user.username, password, req.ip ?? '', 'form');
-        await deps.stepUp.open(user.username, session.sid);
+        const until = await deps.stepUp.open(user.username, session.sid);
+        log.info({ event: 'step_up.opened', username: user.username, via: 'password-in-form', ip: req.ip, until: new Date(until).toISOString() }, 'confirmed for account changes');
         next();
         return;
       }
