@@ -372,7 +372,14 @@ describe('Active Directory: bans on the person, whatever spelling (Samba AD DC)'
   it('a burst of concurrent wrong passwords in every spelling never locks the account out', async () => {
     const a = from('10.20.0.5');
     const names = spellings('bob');
+    const from0 = stack.gateway.logs.length;
     await Promise.all(Array.from({ length: 40 }, (_, i) => a.token(names[i % names.length] as string, `wrong-${i}`)));
-    assert.deepEqual(await adCounts('bob'), { badPwdCount: 2, locked: false }, 'AD saw the limit of binds, and no more');
+    // What went to AD's bind, counted where it is decided: a refusal by the directory, not a ban.
+    const refusedByAd = stack.gateway.logs.slice(from0).filter((l) => l.includes('"event":"login.failure"') && l.includes('"reason":"InvalidCredentialsError"') && /bob/i.test(l));
+    // At most the limit (2). How many of a concurrent burst get a place before the ban is decided
+    // by the order the attempts meet the regulation in: 1 was seen on a loaded machine, and AD
+    // then counted 1.
+    assert.ok(refusedByAd.length >= 1 && refusedByAd.length <= 2, `the gateway let at most the limit of binds through:\n${refusedByAd.join('\n')}`);
+    assert.deepEqual(await adCounts('bob'), { badPwdCount: refusedByAd.length, locked: false }, 'AD saw exactly those binds, and no more');
   });
 });
