@@ -146,6 +146,7 @@ describe('in Chromium: the sign-in page', () => {
       assert.equal(gone?.status(), 502);
       assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Paperless is unreachable');
       assert.equal(await page.getByRole('link', { name: 'Try again' }).getAttribute('href'), '/');
+      assert.equal(await page.getByRole('link', { name: 'Your account' }).getAttribute('href'), '/accounts/security/', 'every gateway page leads to the account page');
       await page.screenshot({ path: `${SCREENSHOTS}error-502.png` });
     } finally {
       await stack.sim.start(port);
