@@ -43,7 +43,7 @@ export const CONFIRM_PATH = `${ACCOUNT_PATH}confirm/`;
 
 /**
  * The account page's views: an overview, then one page per part, each short enough for a phone.
- * `second-factors`: shown only while GATEWAY_MFA is on.
+ * `secondFactors`: a view that exists only while GATEWAY_MFA is on (404 otherwise).
  */
 export const ACCOUNT_VIEWS = {
   overview: { path: ACCOUNT_PATH, secondFactors: false },
