@@ -48,27 +48,38 @@ async function startOn(upstream: Upstream, options: StackOptions): Promise<Upstr
     await stopAll();
     throw err;
   }
-  const port = await freePort();
   // The superuser whose token the gateway provisions with, as README tells admins to create.
   const tokenUser = await upstream.addUser(options.tokenUser ?? { username: 'gateway-admin', is_superuser: true, is_staff: true });
   const paperlessToken = await upstream.tokenFor(tokenUser.username);
-  const gateway = new GatewayProcess(
-    {
-      ...baseEnv({ ldapUrl: slapd.url, redisUrl: redis.url, upstreamUrl: upstream.url, port, paperlessToken }),
-      ...(options.publicHost ? { GATEWAY_PUBLIC_URL: `http://${options.publicHost}:${port}` } : {}),
-      ...options.env,
-    },
-    false,
-    options.launch,
-    options.clock,
-  );
-  try {
-    await gateway.start();
-  } catch (err) {
-    // Left running, the servers would keep the test process alive after the failure.
-    await Promise.all([gateway.stop(), stopAll()]);
-    throw err;
-  }
+  // A port found free can be taken before the gateway binds it (another test file's server, or a
+  // pages thread's port chosen by the system): then it is tried again on another, twice at most.
+  const started = async (): Promise<GatewayProcess> => {
+    for (let attempt = 1; ; attempt++) {
+      const port = await freePort();
+      const candidate = new GatewayProcess(
+        {
+          ...baseEnv({ ldapUrl: slapd.url, redisUrl: redis.url, upstreamUrl: upstream.url, port, paperlessToken }),
+          ...(options.publicHost ? { GATEWAY_PUBLIC_URL: `http://${options.publicHost}:${port}` } : {}),
+          ...options.env,
+        },
+        false,
+        options.launch,
+        options.clock,
+      );
+      try {
+        await candidate.start();
+        return candidate;
+      } catch (err) {
+        // Left running, the servers would keep the test process alive after the failure.
+        await candidate.stop();
+        const taken = String(err instanceof Error ? err.message : err).includes('EADDRINUSE') && options.env?.GATEWAY_PORT === undefined;
+        if (taken && attempt < 3) continue;
+        await stopAll();
+        throw err;
+      }
+    }
+  };
+  const gateway = await started();
   return {
     slapd,
     redis,
