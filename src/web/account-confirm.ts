@@ -1,11 +1,23 @@
 import type { RequestHandler } from 'express';
 import type { DirectoryUser } from '../directory/directory.js';
 import type { LoadedSession } from '../session/sessions.js';
-import { ACCOUNT_PATH, CONFIRM_PATH, type AccountContext, type AccountPage } from './account-context.js';
+import { ACCOUNT_PATH, CONFIRM_PATH, type AccountContext, type AccountDeps, type AccountPage } from './account-context.js';
 import { BadLoginRequestError } from './errors.js';
 
 /** Where "confirm it's you" may send the person back to: a page of the account section, never elsewhere. */
 const ACCOUNT_PAGE = /^\/accounts\/security\/(?:[a-z0-9-]+\/)*$/;
+
+/** The directory password given to confirm it's them: refused in words when missing, else checked (regulated). */
+export async function checkConfirmingPassword(deps: Pick<AccountDeps, 'credentials'>, username: string, password: unknown, ip: string, where: string): Promise<void> {
+  if (typeof password !== 'string' || password === '' || password.length > 1024) throw new BadLoginRequestError(`password missing on ${where}`, 'Enter your password to confirm.');
+  await deps.credentials.checkPassword(username, password, ip, 'form');
+}
+
+/** Opens the session's step-up window, with its audit line. */
+export async function openWindow(deps: Pick<AccountDeps, 'stepUp' | 'log'>, username: string, sid: string, via: string, ip: string | undefined): Promise<void> {
+  const until = await deps.stepUp.open(username, sid);
+  deps.log.info({ event: 'step_up.opened', username, via, ip, until: new Date(until).toISOString() }, 'confirmed for account changes');
+}
 
 export function confirmTarget(value: unknown): string {
   return typeof value === 'string' && ACCOUNT_PAGE.test(value) && value !== CONFIRM_PATH ? value : ACCOUNT_PATH;
@@ -19,7 +31,7 @@ export function confirmTarget(value: unknown): string {
  */
 export function confirmRoutes(ctx: AccountContext): void {
   const { deps, router, tokenFor, requireSession, parseForm, checkForm, showFailure } = ctx;
-  const { pages, log } = deps;
+  const { pages } = deps;
 
   const showConfirm: AccountPage = async (req, res, status, error) => {
     const user = res.locals.user as DirectoryUser;
@@ -53,13 +65,10 @@ export function confirmRoutes(ctx: AccountContext): void {
         // The app's code only: a recovery code is for a lost phone at sign-in, not to be spent here.
         via = await deps.secondFactors.verify(user.username, body.code, req.ip ?? '', { totpOnly: true });
       } else {
-        const password = body.password;
-        if (typeof password !== 'string' || password === '' || password.length > 1024) throw new BadLoginRequestError('password missing on the confirm page', 'Enter your password to confirm.');
-        await deps.credentials.checkPassword(user.username, password, req.ip ?? '', 'form');
+        await checkConfirmingPassword(deps, user.username, body.password, req.ip ?? '', 'the confirm page');
         via = 'password';
       }
-      const until = await deps.stepUp.open(user.username, session.sid);
-      log.info({ event: 'step_up.opened', username: user.username, via, ip: req.ip, until: new Date(until).toISOString() }, 'confirmed for account changes');
+      await openWindow(deps, user.username, session.sid, via, req.ip);
       res.redirect(303, confirmTarget(body.next));
     } catch (err) {
       next(err);

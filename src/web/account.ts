@@ -6,12 +6,12 @@ import { GatewayError } from '../errors.js';
 import type { LoadedSession } from '../session/sessions.js';
 import { appPasswordRoutes } from './account-apps.js';
 import { ACCOUNT_PATH, ACCOUNT_VIEWS, CONFIRM_PATH, type AccountContext, type AccountDeps, type AccountPage, type AccountView } from './account-context.js';
-import { confirmRoutes, confirmTarget } from './account-confirm.js';
+import { checkConfirmingPassword, confirmRoutes, confirmTarget, openWindow } from './account-confirm.js';
 import { factorRoutes } from './account-factors.js';
 import { passwordRoutes } from './account-password.js';
 import { describeBrowser, sessionRoutes } from './account-sessions.js';
 import { sendError } from './error-responses.js';
-import { BadLoginRequestError, LoginFormExpiredError } from './errors.js';
+import { LoginFormExpiredError } from './errors.js';
 import { foreignOrigin } from './form-guard.js';
 import { passkeysWorkAt } from './webauthn-form.js';
 
@@ -104,10 +104,8 @@ export function accountRouter(deps: AccountDeps): Router {
     try {
       // A password in the form is checked whatever the window (a wrong one is refused), and opens it.
       if (password !== undefined) {
-        if (typeof password !== 'string' || password === '' || password.length > 1024) throw new BadLoginRequestError('password missing on the account page', 'Enter your password to confirm.');
-        await deps.credentials.checkPassword(user.username, password, req.ip ?? '', 'form');
-        const until = await deps.stepUp.open(user.username, session.sid);
-        log.info({ event: 'step_up.opened', username: user.username, via: 'password-in-form', ip: req.ip, until: new Date(until).toISOString() }, 'confirmed for account changes');
+        await checkConfirmingPassword(deps, user.username, password, req.ip ?? '', 'the account page');
+        await openWindow(deps, user.username, session.sid, 'password-in-form', req.ip);
         next();
         return;
       }
