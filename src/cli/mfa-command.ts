@@ -44,7 +44,7 @@ export async function mfaCommand(args: string[], config: Config, redis: RedisCli
   if (action === 'reset') {
     const had = await store.reset(username);
     // A session that confirmed it's them before the reset must confirm again.
-    await new StepUpWindows(redis, keys, systemClock).endAll(username).catch((err: unknown) => log.error({ event: 'step_up.not_ended', username, err: err instanceof Error ? err.message : String(err) }, 'the step-up windows could not be ended'));
+    await new StepUpWindows(redis, keys, systemClock).endAllAfterChange(username, log);
     log.warn({ event: 'mfa.reset', username, hadFactor: had, by: 'cli' }, 'second factors reset');
     return had
       ? `Removed the second factors of ${username}; their remembered devices are forgotten. ${config.mfa.mode === 'required' ? `They need an enrolment link to sign in again: paperless-ldap-gateway mfa issue ${username}` : 'They sign in with their password until they set up a new one.'}\n`

@@ -93,10 +93,7 @@ export function buildServices(config: Config, directory: Directory, log: Logger,
 
 
   const stepUp = new StepUpWindows(redis, keys, clock);
-  // After a change the directory or the store already made: a window left open is logged, never
-  // a reason to report the change as failed (or to skip what follows it).
-  const endStepUps = (username: string) =>
-    stepUp.endAll(username).catch((err: unknown) => log.error({ event: 'step_up.not_ended', username, err: err instanceof Error ? err.message : String(err) }, 'the step-up windows could not be ended'));
+  const endStepUps = (username: string) => stepUp.endAllAfterChange(username, log);
   const mfa = secondFactorsFor(config, redis, keys, metrics, log, endStepUps);
 
   const regulation = new Regulation(redis, keys, config.regulation);

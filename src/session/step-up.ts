@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { RedisClient } from '../redis/client.js';
 import type { RedisKeys } from '../redis/keys.js';
@@ -40,6 +41,14 @@ export class StepUpWindows {
   /** A factor or the password changed: every session of this person confirms again. */
   async endAll(username: string): Promise<void> {
     await this.redis.del(this.keys.stepUp(username));
+  }
+
+  /**
+   * endAll after a change the directory or the store already made: a window left open is logged,
+   * never a reason to report the change as failed (or to skip what follows it).
+   */
+  async endAllAfterChange(username: string, log: Pick<Logger, 'error'>): Promise<void> {
+    await this.endAll(username).catch((err: unknown) => log.error({ event: 'step_up.not_ended', username, err: err instanceof Error ? err.message : String(err) }, 'the step-up windows could not be ended'));
   }
 }
 
