@@ -53,7 +53,7 @@ export interface Gateway {
  * runs until `listen()`.
  */
 export function createGateway(config: Config, directory: Directory, log: Logger, metrics: Metrics, runtime: GatewayRuntime): Gateway {
-  const services = buildServices(config, directory, log, metrics, undefined, runtime.clock);
+  const services = buildServices(config, directory, log, metrics, { clock: runtime.clock });
   const { redis, sessions, websockets, provisioner } = services;
   const proxied = buildRequestPath(services);
   const requestLog = createRequestLogger(config.log.level, runtime.logSink);

@@ -1,5 +1,17 @@
 const SAMPLES = 64;
 
+interface Time {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+  random(): number;
+}
+
+const SYSTEM_TIME: Time = {
+  now: () => performance.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  random: Math.random,
+};
+
 /**
  * Makes every refused sign-in take as long as a successful one: an unknown
  * user (no bind), a wrong password (a failed bind) and a ban (no directory
@@ -9,16 +21,18 @@ const SAMPLES = 64;
  */
 export class ResponseTiming {
   private readonly samples: number[] = [];
+  private readonly time: Time;
 
   constructor(
     private readonly minimumMs = 150,
-    /** Monotonic milliseconds, the sleep and the jitter's randomness: the system's, or a test's. */
-    private readonly time: { now(): number; sleep(ms: number): Promise<void>; random(): number } = {
-      now: () => performance.now(),
-      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-      random: Math.random,
-    },
-  ) {}
+    /**
+     * Monotonic milliseconds, how the padding is waited out, and the jitter's randomness: the
+     * system's, a test's, or (the pages thread's wait) a hold on the answer instead of a sleep.
+     */
+    time: Partial<Time> = {},
+  ) {
+    this.time = { ...SYSTEM_TIME, ...time };
+  }
 
   /** The clock attempts are timed with: `pad` compares against it. */
   now(): number {

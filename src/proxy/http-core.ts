@@ -26,6 +26,23 @@ export interface HttpCoreHooks<Owner> {
    * forwarded with `owner`. Optional: the pages thread's link has none.
    */
   redirected?(location: string, req: IncomingMessage, owner: Owner | undefined): string;
+  /**
+   * How many milliseconds to hold an answer back before the client gets it, read (and removed)
+   * from its headers. Optional: only the pages thread's link has it (a refused sign-in's padding,
+   * held here so it takes no connection to the thread).
+   */
+  holdFor?(headers: OutgoingHttpHeaders): number;
+}
+
+/** An answer held back until its time, as it arrived: head, body and whether it is complete. */
+interface HeldAnswer {
+  statusCode: number;
+  statusMessage: string | undefined;
+  headers: OutgoingHttpHeaders;
+  chunks: Buffer[];
+  ended: boolean;
+  trailers: IncomingHttpHeaders | undefined;
+  timer: NodeJS.Timeout;
 }
 
 /**
@@ -161,6 +178,7 @@ class Exchange<Owner> implements Dispatcher.DispatchHandler {
   private waitingForDrain = false;
   /** Node sends trailers only for an answer that announced them in a Trailer header. */
   private trailerAnnounced = false;
+  private held: HeldAnswer | undefined = undefined;
 
   constructor(
     private readonly req: IncomingMessage,
@@ -176,6 +194,7 @@ class Exchange<Owner> implements Dispatcher.DispatchHandler {
       if (!res.writableFinished) {
         this.clientGone = true;
         this.controller?.abort(new Error('the client left'));
+        if (this.held !== undefined) clearTimeout(this.held.timer);
       }
       hooks.finished(res, (performance.now() - started) / 1000);
       done?.();
@@ -213,6 +232,13 @@ class Exchange<Owner> implements Dispatcher.DispatchHandler {
       controller.abort(new Error('the client left'));
       return;
     }
+    if (this.hooks.holdFor !== undefined) {
+      const holdMs = this.hooks.holdFor(out);
+      if (holdMs > 0) {
+        this.held = { statusCode, statusMessage, headers: out, chunks: [], ended: false, trailers: undefined, timer: setTimeout(() => this.release(), holdMs) };
+        return;
+      }
+    }
     try {
       if (statusMessage) this.res.writeHead(statusCode, statusMessage, out);
       else this.res.writeHead(statusCode, out);
@@ -223,6 +249,10 @@ class Exchange<Owner> implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.held !== undefined) {
+      this.held.chunks.push(chunk);
+      return;
+    }
     if (this.res.write(chunk) || this.waitingForDrain) return;
     // The client reads slower than Paperless sends: stop reading Paperless until it catches up.
     this.waitingForDrain = true;
@@ -234,6 +264,15 @@ class Exchange<Owner> implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(_controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
+    if (this.held !== undefined) {
+      this.held.ended = true;
+      this.held.trailers = trailers;
+      return;
+    }
+    this.end(trailers);
+  }
+
+  private end(trailers: IncomingHttpHeaders): void {
     let any = false;
     for (const _name in trailers) {
       any = true;
@@ -243,7 +282,29 @@ class Exchange<Owner> implements Dispatcher.DispatchHandler {
     this.res.end();
   }
 
+  /** A held answer's time has come: sent as it arrived, and the rest of it (if any) as it comes. */
+  private release(): void {
+    const held = this.held;
+    if (held === undefined || this.res.destroyed) return;
+    this.held = undefined;
+    try {
+      if (held.statusMessage) this.res.writeHead(held.statusCode, held.statusMessage, held.headers);
+      else this.res.writeHead(held.statusCode, held.headers);
+    } catch (err) {
+      this.controller?.abort(err instanceof Error ? err : new Error(String(err)));
+      this.res.destroy();
+      return;
+    }
+    for (const chunk of held.chunks) this.res.write(chunk);
+    if (held.ended) this.end(held.trailers ?? {});
+  }
+
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    if (this.held !== undefined) {
+      // Incomplete: nothing of it goes out; the client gets the failure instead.
+      clearTimeout(this.held.timer);
+      this.held = undefined;
+    }
     const detail = `upstream ${this.req.method} ${this.req.url}: ${err.message}`;
     if (this.clientGone || this.res.destroyed || this.req.destroyed) {
       this.hooks.clientLeft(detail, this.req);

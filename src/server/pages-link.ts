@@ -10,7 +10,7 @@ import { HttpCore } from '../proxy/http-core.js';
 import type { PaperlessFacts, Provisioner } from '../provisioning/provisioner.js';
 import { pathOf } from '../url-path.js';
 import { PageBodyAbandonedError, readPageBody } from './page-body.js';
-import { isMessage, PAGES_SECRET_HEADER, type FromPages, type PagesThreadData, type ToPages } from './pages-messages.js';
+import { HOLD_HEADER, HOLD_LIMIT_MS, isMessage, PAGES_SECRET_HEADER, type FromPages, type PagesThreadData, type ToPages } from './pages-messages.js';
 import { pagesThreadData, startThread, type EarlyPagesThread, type ThreadEvent } from './pages-start.js';
 
 /** How long the thread may take to start (modules, Redis); past it the gateway does not start. */
@@ -183,6 +183,13 @@ export class PagesLink {
       },
       clientLeft: (detail, req) => log.info({ event: 'client.left', detail, path: pathOf(req.url) }, 'client left before the page was sent'),
       finished: () => undefined,
+      holdFor: (headers) => {
+        const value = headers[HOLD_HEADER];
+        if (value === undefined) return 0;
+        delete headers[HOLD_HEADER];
+        const ms = Number(value);
+        return Number.isFinite(ms) && ms > 0 ? Math.min(ms, HOLD_LIMIT_MS) : 0;
+      },
     });
   }
 

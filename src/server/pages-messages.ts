@@ -45,3 +45,12 @@ export function isMessage<T extends { type: string }>(message: unknown): message
 export function behindProxyingThread(trust: TrustFunction): TrustFunction {
   return (address, hop) => hop === 0 || trust(address, hop - 1);
 }
+
+/**
+ * The answer header by which the pages thread asks the proxying thread to hold an answer back
+ * this many milliseconds (a refused sign-in's padding, see server/answer-hold.ts); never sent on.
+ */
+export const HOLD_HEADER = 'x-gateway-hold-ms';
+
+/** The longest hold the proxying thread honours: a padding is a fraction of a second. */
+export const HOLD_LIMIT_MS = 10_000;

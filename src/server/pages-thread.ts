@@ -10,6 +10,7 @@ import { Metrics } from '../ops/metrics.js';
 import { compileTrust } from '../proxy/client-address.js';
 import { waitReady } from '../redis/client.js';
 import { sameSecret } from '../same-secret.js';
+import { AnswerHolds } from './answer-hold.js';
 import { behindProxyingThread, isMessage, PAGES_SECRET_HEADER, type FromPages, type PagesThreadData, type ToPages } from './pages-messages.js';
 import { buildPages, buildRequestPath } from './routes.js';
 import { buildServices, closeServices } from './services.js';
@@ -33,8 +34,9 @@ async function run(port: MessagePort, data: PagesThreadData): Promise<void> {
   process.on('unhandledRejection', (reason) => log.error({ err: reason instanceof Error ? reason.stack : String(reason) }, 'BUG: unhandled rejection in the pages thread; it keeps serving'));
   process.on('uncaughtException', (err) => log.error({ err: err.stack ?? err.message }, 'BUG: uncaught exception in the pages thread; it keeps serving'));
   const metrics = new Metrics();
+  const holds = new AnswerHolds();
   const directory = new LdapDirectory(config.ldap, metrics);
-  const services = buildServices(config, directory, log, metrics, behindProxyingThread(compileTrust(config.server.trustProxy)));
+  const services = buildServices(config, directory, log, metrics, { trust: behindProxyingThread(compileTrust(config.server.trustProxy)), paddingWait: (ms) => holds.wait(ms) });
   const proxied = buildRequestPath(services);
   const pages = buildPages(services, proxied);
   const server = http.createServer((req, res) => {
@@ -44,7 +46,7 @@ async function run(port: MessagePort, data: PagesThreadData): Promise<void> {
     }
     delete req.headers[PAGES_SECRET_HEADER];
     echoRequestId(req, res);
-    pages.app(req, res);
+    holds.serve(res, () => pages.app(req, res));
   });
   // Longer than the proxying thread's pool keeps an idle connection, so it never sends on one being closed.
   server.keepAliveTimeout = 65_000;

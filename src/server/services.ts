@@ -64,11 +64,18 @@ export interface Services {
   trust: TrustFunction;
 }
 
-/**
- * `trust`: whose X-Forwarded-For counts; by default GATEWAY_TRUST_PROXY's rule (the pages thread
- * puts the proxying thread in front of it).
- */
-export function buildServices(config: Config, directory: Directory, log: Logger, metrics: Metrics, trust: TrustFunction = compileTrust(config.server.trustProxy), clock: Clock = systemClock): Services {
+/** What differs between the two threads' services. */
+export interface ServiceOptions {
+  /** Whose X-Forwarded-For counts; by default GATEWAY_TRUST_PROXY's rule (the pages thread puts the proxying thread in front of it). */
+  trust?: TrustFunction;
+  clock?: Clock;
+  /** How a refused sign-in waits out its padding; by default a sleep (the pages thread holds its answer instead, see answer-hold.ts). */
+  paddingWait?: (ms: number) => Promise<void>;
+}
+
+export function buildServices(config: Config, directory: Directory, log: Logger, metrics: Metrics, options: ServiceOptions = {}): Services {
+  const trust = options.trust ?? compileTrust(config.server.trustProxy);
+  const clock = options.clock ?? systemClock;
   const redis = createRedis(config.redis.url, log, 'sessions', metrics);
   const subscriber = createRedis(config.redis.url, log, 'session-events', metrics);
   const keys = redisKeys(config.redis.keyPrefix);
@@ -118,7 +125,7 @@ export function buildServices(config: Config, directory: Directory, log: Logger,
     ...(provisioner ? { provisioner } : {}),
     provisioningFailure: config.provisioning.failure,
     regulation,
-    timing: new ResponseTiming(),
+    timing: new ResponseTiming(undefined, options.paddingWait ? { sleep: options.paddingWait } : {}),
     metrics,
     ...(mfa ? { passwordOnly: (user) => mfa.secondFactors.requirePasswordOnly(user), appPasswords: mfa.appPasswords } : {}),
     log,

@@ -215,6 +215,48 @@ describe('attack: drip-feeding the sign-in pages', () => {
   });
 });
 
+describe('attack: refused sign-ins holding the pages while they are padded', () => {
+  let stack: Stack;
+  before(async () => {
+    // Two connections to the pages: a padded refusal that held one would queue everyone behind it.
+    stack = await startStack({ env: { GATEWAY_PAGES_CONNECTIONS: '2', GATEWAY_TRUST_PROXY: 'loopback' } });
+  });
+  after(async () => stack?.stop());
+
+  it('refusals waiting out their padding hold no connection to the pages: another client is answered while they are still held', async () => {
+    // Half by the form, half as an app; each a name that resolves to nobody, from its own address.
+    const forms = await Promise.all(Array.from({ length: 8 }, async (_, i) => {
+      const browser = stack.browser();
+      const page = await browser.get('/accounts/login/', { headers: [['X-Forwarded-For', `10.7.1.${i + 1}`]] });
+      const csrf = /name="_csrf" value="([^"]+)"/.exec(page.body)?.[1] ?? '';
+      return { browser, csrf, ip: `10.7.1.${i + 1}` };
+    }));
+    let answered = 0;
+    const count = <T>(reply: Promise<T>) => reply.then((r) => {
+      answered += 1;
+      return r;
+    });
+    const refusals = [
+      ...forms.map(({ browser, csrf, ip }, i) => count(browser.post('/accounts/login/', { username: `nobody-form-${i}`, password: 'wrong', _csrf: csrf, next: '' }, { headers: [['X-Forwarded-For', ip]] }))),
+      ...Array.from({ length: 8 }, (_, i) => count(stack.browser().post('/api/token/', { username: `nobody-app-${i}`, password: 'wrong' }, { headers: [['X-Forwarded-For', `10.7.2.${i + 1}`]] }))),
+    ];
+    // Once the pages have refused the first, the others are in line before the next request.
+    await pollUntil(async () => stack.gateway.logs.some((l) => l.includes('nobody-')), 'the pages refused a first sign-in');
+    const health = await stack.browser().get('/_gateway/health', { headers: [['X-Forwarded-For', '10.7.3.1']] });
+    const stillHeld = refusals.length - answered;
+    assert.equal(health.status, 200);
+    // Held in the pages (the padding slept there), at most one refusal could still be unanswered
+    // here: the health check waited for a connection behind all the others.
+    assert.ok(stillHeld >= 4, `only ${stillHeld} of ${refusals.length} refusals were still held when another client was answered`);
+    const replies = await Promise.all(refusals);
+    for (const reply of replies) {
+      assert.ok(reply.status >= 400 && reply.status < 500, `a refusal answered ${reply.status}`);
+      assert.equal(reply.headers['x-gateway-hold-ms'], undefined, 'the hold is the gateway\'s own business');
+    }
+    assert.match(replies[0]?.body ?? '', /Wrong username or password|incorrect|not correct/i);
+  });
+});
+
 describe('attack: page bodies past their deadline or size', () => {
   let stack: Stack;
   before(async () => {
