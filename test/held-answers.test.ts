@@ -26,7 +26,8 @@ describe('held answers', () => {
         setTimeout(() => res.socket?.destroy(), 50);
         return;
       }
-      res.writeHead(401, { 'x-hold': req.url === '/plain' ? '0' : '300', 'content-type': 'text/plain' }).end('refused');
+      // Dated long ago: a held answer must carry the time it is sent, not this.
+      res.writeHead(401, { 'x-hold': req.url === '/plain' ? '0' : '1300', 'content-type': 'text/plain', date: new Date(Date.now() - 60_000).toUTCString() }).end('refused');
     });
     await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
     const port = (upstream.address() as AddressInfo).port;
@@ -59,14 +60,17 @@ describe('held answers', () => {
 
   it('comes whole at its time, without the hold header; the connection is free meanwhile', async () => {
     const started = performance.now();
+    const wallStart = Math.floor(Date.now() / 1000) * 1000;
     const first = get('/held');
     // One connection to the upstream: a second request gets it while the first answer is held.
     const second = await get('/plain');
     assert.equal(await second.text(), 'refused');
-    assert.ok(performance.now() - started < 300, 'the second was answered while the first was held');
+    assert.ok(performance.now() - started < 1300, 'the second was answered while the first was held');
     const held = await first;
-    assert.ok(performance.now() - started >= 290, 'not before its time');
+    assert.ok(performance.now() - started >= 1290, 'not before its time');
     assert.equal(held.status, 401);
+    // Over a second later than it was decided: its Date (whole seconds) is past the start's second.
+    assert.ok(Date.parse(held.headers.get('date') ?? '') > wallStart, `dated ${held.headers.get('date')}, when it was decided`);
     assert.equal(held.headers.get('x-hold'), null);
     assert.equal(await held.text(), 'refused');
   });

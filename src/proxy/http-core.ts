@@ -235,6 +235,8 @@ class Exchange<Owner> implements Dispatcher.DispatchHandler {
     if (this.hooks.holdFor !== undefined) {
       const holdMs = this.hooks.holdFor(out);
       if (holdMs > 0) {
+        // Dated when it is sent: the Date it came with tells when the refusal was decided.
+        delete out.date;
         this.held = { statusCode, statusMessage, headers: out, chunks: [], ended: false, trailers: undefined, timer: setTimeout(() => this.release(), holdMs) };
         return;
       }
