@@ -116,4 +116,31 @@ describe('the re-check deactivates in Paperless only a few people per interval (
     await status('p4');
     assert.deepEqual(deactivated, [...people.slice(0, DEACTIVATIONS_PER_INTERVAL), 'p4'], 'a new interval, a new allowance');
   });
+
+  it('only deactivations that happened use up the allowance: stale tokens of people already inactive leave room for a new leaver', async () => {
+    const lines: string[] = [];
+    const log = pino({ level: 'error' }, { write: (line: string) => void lines.push(line) });
+    const inactive = new Set(['gone1', 'gone2', 'gone3', 'gone4']);
+    const deactivated: string[] = [];
+    const status = refreshingAccountStatus(
+      { lookup: async () => undefined },
+      [],
+      {
+        provision: async () => true,
+        // Already inactive (or never provisioned): nothing to do. A Paperless that fails does nothing either.
+        deactivate: async (username: string) => {
+          if (username === 'broken') throw new Error('Paperless is down');
+          if (inactive.has(username)) return false;
+          deactivated.push(username);
+          return true;
+        },
+      },
+      log,
+      { intervalMs: 60_000, clock: { now: () => 1_000_000 } },
+    );
+    for (let round = 0; round < 2; round++) for (const username of [...inactive, 'broken']) await status(username);
+    await status('newleaver');
+    assert.deepEqual(deactivated, ['newleaver'], 'the new leaver is deactivated in Paperless');
+    assert.equal(lines.filter((l) => l.includes('"provisioning.deactivation_held"')).length, 0);
+  });
 });

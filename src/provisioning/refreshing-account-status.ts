@@ -5,7 +5,8 @@ import type { Directory } from '../directory/directory.js';
 import type { Provisioner } from './provisioner.js';
 
 /**
- * Deactivations the re-check makes on its own in one re-check interval (per process). More people
+ * Deactivations the re-check makes on its own in one re-check interval (per process); only those
+ * that deactivated someone count. More people
  * gone at once looks like a directory that stopped seeing them (a service account that lost its
  * rights, a wrong base) rather than people leaving: the sync guards the same way. Past it the
  * gateway still refuses them (sessions end, tokens are refused); only Paperless's side waits for
@@ -33,13 +34,20 @@ export function refreshingAccountStatus(
   guard: RecheckDeactivationGuard,
 ): (username: string) => Promise<AccountStatus> {
   const clock = guard.clock ?? systemClock;
-  let recent: number[] = [];
-  const mayDeactivate = (): boolean => {
+  let recent: Array<{ at: number }> = [];
+  /** A place in this interval's allowance, taken before deactivating (re-checks run concurrently). */
+  const takePlace = (): { at: number } | undefined => {
     const now = clock.now();
-    recent = recent.filter((at) => now - at < guard.intervalMs);
-    if (recent.length >= DEACTIVATIONS_PER_INTERVAL) return false;
-    recent.push(now);
-    return true;
+    recent = recent.filter((place) => now - place.at < guard.intervalMs);
+    if (recent.length >= DEACTIVATIONS_PER_INTERVAL) return undefined;
+    const place = { at: now };
+    recent.push(place);
+    return place;
+  };
+  // Given back when nothing was deactivated (never provisioned, already inactive, the token's user,
+  // Paperless down): stale tokens of people long gone must not use up the allowance a new leaver needs.
+  const giveBack = (place: { at: number }): void => {
+    recent = recent.filter((taken) => taken !== place);
   };
   return async (username) => {
     const status = await accountStatus(directory, allowedGroups, username);
@@ -47,14 +55,19 @@ export function refreshingAccountStatus(
       await provisioner.provision(status.user).catch((err: unknown) => log.warn({ event: 'provisioning.failure', username, err: String(err) }, 'could not refresh Paperless user'));
     }
     if (!status.active && provisioner) {
-      if (!mayDeactivate()) {
+      const place = takePlace();
+      if (!place) {
         log.error(
           { event: 'provisioning.deactivation_held', username, reason: status.reason },
           `more than ${DEACTIVATIONS_PER_INTERVAL} people left the directory within one re-check interval: ${username} is refused by the gateway but stays active in Paperless. If the directory is right, run sync --deprovision; if not, check the service account and GATEWAY_LDAP_USER_BASE`,
         );
         return status;
       }
-      await provisioner.deactivate(username).catch((err: unknown) => log.error({ event: 'provisioning.deactivation_failed', username, err: String(err) }, 'could not deactivate the Paperless user the directory refused; their token keeps working in Paperless until it is'));
+      const deactivated = await provisioner.deactivate(username).catch((err: unknown) => {
+        log.error({ event: 'provisioning.deactivation_failed', username, err: String(err) }, 'could not deactivate the Paperless user the directory refused; their token keeps working in Paperless until it is');
+        return false;
+      });
+      if (!deactivated) giveBack(place);
     }
     return status;
   };
