@@ -36,8 +36,9 @@ export function passwordView(path: string): 'profile' | 'users' | undefined {
   return undefined;
 }
 
-const PROFILE = /^\/+api\/+profile\/*$/i;
-const USERS = /^\/+api\/+users(?:\/+[^/]*)?\/*$/i;
+// DRF's router adds format suffixes (`/api/users.json`, `/api/users/5.json`) to the same views.
+const PROFILE = /^\/+api\/+profile(?:\.[^/]*)?\/*$/i;
+const USERS = /^\/+api\/+users(?:\.[^/]*)?(?:\/+[^/]*)?\/*$/i;
 
 /** A body the gateway cannot read as Paperless would: refused, since it might set a password. */
 export class UnreadableProfileChange {

@@ -13,8 +13,8 @@ import { SAFE_METHODS } from './request-origin.js';
  * than Django on purpose: a wrong yes refuses a request no Paperless page makes.
  */
 
-/** Django admin's views that take a local password: its login, and both password forms. */
-const ADMIN_CREDENTIALS = /admin\/(?:login|password_change|auth\/user\/[^/]+\/password)/;
+/** Django admin's views that take a local password: its login, both password forms, and the form that adds a user with one. */
+const ADMIN_CREDENTIALS = /admin\/(?:login|password_change|auth\/user\/(?:add|[^/]+\/password))/;
 
 /** Why a request would reach one of Paperless's local-password views; undefined when it would not. */
 export function paperlessSignInRoute(method: string | undefined, path: string): string | undefined {

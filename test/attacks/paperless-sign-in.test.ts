@@ -45,6 +45,8 @@ for (const kind of upstreamKinds()) {
         '/admin/%6cogin/',
         '/x/admin/login/',
         '/admin/password_change/',
+        '/admin/auth/user/add/',
+        '/admin/auth/%75ser/add/',
         '/accounts/%6cogin/',
         '/accounts/password/set/',
         '/accounts/password/change/',
@@ -81,12 +83,20 @@ for (const kind of upstreamKinds()) {
           body: JSON.stringify({ password }),
         });
       const mark = await stack.upstream.mark();
-      for (const path of [`/api/users/${target.id}/`, `/api/%75sers/${target.id}/`]) {
-        const res = await stack.browser().request('PATCH', path, {
+      const attempts: Array<[string, string]> = [
+        ['PATCH', `/api/users/${target.id}/`],
+        ['PATCH', `/api/%75sers/${target.id}/`],
+        // DRF's format suffixes route to the same views.
+        ['PATCH', `/api/users/${target.id}.json`],
+        ['POST', '/api/users.json'],
+        ['POST', '/api/users/'],
+      ];
+      for (const [method, path] of attempts) {
+        const res = await stack.browser().request(method, path, {
           headers: [['Authorization', `Token ${root}`], ['Content-Type', 'application/json']],
-          body: JSON.stringify({ password: 'chosen-by-an-admin' }),
+          body: JSON.stringify({ username: 'newhire', password: 'chosen-by-an-admin' }),
         });
-        assert.equal(res.status, 400, `${path}: ${res.body}`);
+        assert.equal(res.status, 400, `${method} ${path}: ${res.body}`);
         assert.match((JSON.parse(res.body) as { password: string[] }).password[0] ?? '', /manage\.py changepassword/);
       }
       assert.deepEqual((await stack.upstream.requestsSince(mark)).map((r) => r.path), [], 'Paperless saw none of them');
