@@ -173,8 +173,10 @@ describe('CredentialCheck: every sign-in rule, in order', () => {
     }
   }
 
-  function build(options: { people?: Record<string, DirectoryUser>; provisioning?: 'deny' | 'allow'; provisionFails?: boolean; allowedGroups?: string[]; directoryDown?: boolean } = {}) {
+  function build(options: { people?: Record<string, DirectoryUser>; provisioning?: 'deny' | 'allow'; provisionFails?: boolean; allowedGroups?: string[]; directoryDown?: boolean; appPasswords?: boolean } = {}) {
     const regulation = new FakeRegulation();
+    /** The timing's clock: each directory call takes 10 ms. */
+    const clock = { now: 0 };
     const metrics = new Metrics();
     const asked: string[] = [];
     const provisioned: string[] = [];
@@ -193,7 +195,10 @@ describe('CredentialCheck: every sign-in rule, in order', () => {
         }
         return found;
       },
-      lookup: async () => undefined,
+      lookup: async (username) => {
+        clock.now += 10;
+        return options.people?.[username.trim().toLowerCase()];
+      },
       changePassword: async () => {
         throw new Error('no sign-in rule changes a password');
       },
@@ -214,8 +219,10 @@ describe('CredentialCheck: every sign-in rule, in order', () => {
       },
       provisioningFailure: options.provisioning ?? 'deny',
       regulation,
-      timing: new ResponseTiming(150, { now: () => 0, sleep: async (ms) => void slept.push(ms), random: () => 0 }),
+      timing: new ResponseTiming(150, { now: () => clock.now, sleep: async (ms) => void slept.push(ms), random: () => 0 }),
       metrics,
+      // App passwords look like `app-…`; none of them is anyone's.
+      ...(options.appPasswords ? { appPasswords: { looksLike: (typed: string) => typed.startsWith('app-'), matches: async () => false } } : {}),
       log: silent,
     });
     const logins = async () => (await metrics.logins.get()).values.map((v) => `${v.labels.outcome}/${v.labels.via}=${v.value}`);
@@ -241,6 +248,17 @@ describe('CredentialCheck: every sign-in rule, in order', () => {
     assert.deepEqual(regulation.calls, ['check alice 10.0.0.1'], 'a ban is not counted as another failure');
     assert.deepEqual(slept, [150], 'padded like any refusal');
     assert.deepEqual(await logins(), ['banned/basic=1']);
+  });
+
+  it('an app password tried first is inside the padded time: a real person and a name that resolves to nobody take as long, and a ban found there is padded too', async () => {
+    const { check, regulation, slept } = build({ people, appPasswords: true });
+    // The look-up for the app password takes 10 ms of the padded 150, whoever the name is.
+    await assert.rejects(check.verify('alice', 'app-guess', '10.0.0.4', 'api-token'), InvalidCredentialsError);
+    await assert.rejects(check.verify('nobody', 'app-guess', '10.0.0.4', 'api-token'), InvalidCredentialsError);
+    assert.deepEqual(slept, [140, 140]);
+    regulation.banned.add('alice');
+    await assert.rejects(check.verify('alice', 'app-guess', '10.0.0.4', 'basic'), BannedError);
+    assert.deepEqual(slept, [140, 140, 150], 'a ban found before the look-up waits a refusal\'s time');
   });
 
   it("a wrong password counts against the entry's own name, whatever spelling was typed", async () => {

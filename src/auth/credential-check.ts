@@ -76,12 +76,21 @@ export class CredentialCheck {
    * `ip` is the client's address as the trusted proxies report it: the regulation's key.
    */
   async verify(username: string, password: string, ip: string, via: SignInChannel): Promise<DirectoryUser> {
-    const byAppPassword = via === 'form' ? undefined : await this.checkAppPassword(username, password, ip, via);
+    // Refusals are padded from here: the app-password look-up takes longer for a real person
+    // than for a name that resolves to nobody, and a ban found there must take a refusal's time too.
+    const started = this.deps.timing.now();
+    let byAppPassword: DirectoryUser | undefined;
+    try {
+      byAppPassword = via === 'form' ? undefined : await this.checkAppPassword(username, password, ip, via);
+    } catch (err) {
+      if (err instanceof InvalidCredentialsError || err instanceof ReservedUsernameError) await this.deps.timing.pad(started);
+      throw err;
+    }
     if (byAppPassword) {
       await this.admit(byAppPassword, via);
       return byAppPassword;
     }
-    const user = await this.checkPassword(username, password, ip, via);
+    const user = await this.checkPassword(username, password, ip, via, started);
     try {
       await this.deps.passwordOnly?.(user);
     } catch (err) {
@@ -93,12 +102,15 @@ export class CredentialCheck {
     return user;
   }
 
-  /** The first step of every sign-in: the directory's password, a name the header can carry, an allowed group. */
-  checkPassword(username: string, password: string, ip: string, via: SignInChannel): Promise<DirectoryUser> {
+  /**
+   * The first step of every sign-in: the directory's password, a name the header can carry, an
+   * allowed group. A refusal takes as long as a success, counted from `started`.
+   */
+  checkPassword(username: string, password: string, ip: string, via: SignInChannel, started = this.deps.timing.now()): Promise<DirectoryUser> {
     return this.counted(via, async () => {
       let user: DirectoryUser;
       try {
-        user = await this.authenticate(username, password, ip);
+        user = await this.authenticate(username, password, ip, started);
       } catch (err) {
         // The password was right but must be changed: only someone who may use Paperless gets that far.
         if (err instanceof PasswordChangeRequiredError) this.admissible(err.user);
@@ -161,10 +173,9 @@ export class CredentialCheck {
    * reaches it at most the limit's number of times. Whether the password was right is never
    * looked at for a banned attempt, so its answer cannot depend on it.
    */
-  private async authenticate(username: string, password: string, ip: string): Promise<DirectoryUser> {
+  private async authenticate(username: string, password: string, ip: string, started: number): Promise<DirectoryUser> {
     const { regulation, directory, timing } = this.deps;
     const typed = this.typedKey(username);
-    const started = timing.now();
     let reservation: Reservation | undefined;
     const beforeBind = async (person: string): Promise<void> => {
       // Before the bind, whatever the password: refused after it, the answer would tell a right
