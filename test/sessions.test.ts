@@ -7,6 +7,7 @@ import { RedisStore } from 'connect-redis';
 import type { SessionData } from 'express-session';
 import { SessionRecords } from '../src/session/session-records.js';
 import { SESSION_CACHE_MS, SessionService } from '../src/session/sessions.js';
+import { UserSessionIndex } from '../src/session/user-index.js';
 import { GatewayProcess, SESSION_SECRET, freePort } from './support/gateway.js';
 import { redisKeys } from '../src/redis/keys.js';
 import { Browser } from './support/http-client.js';
@@ -119,6 +120,26 @@ describe('sessions: per-user index and revocation across replicas', () => {
     assert.equal((await a.get('/documents/')).status, 302);
     assert.equal((await b.get('/documents/')).status, 302);
     assert.equal((await bob.get('/documents/')).status, 200, 'other users keep their sessions');
+  });
+
+  it('a sign-in while every session of the person is being ended stays in the index, findable and endable', async () => {
+    const keys = redisKeys('gateway:');
+    const key = keys.userSessions('erin');
+    // A client of the same Redis that lets a sign-in land just after the index was listed.
+    const racing = new Proxy(redis, {
+      get(target, name, receiver) {
+        if (name !== 'smembers') return Reflect.get(target, name, receiver) as unknown;
+        return async (k: string) => {
+          const listed = await target.smembers(k);
+          await new UserSessionIndex(target, keys).add('erin', 'signed-in-meanwhile', 60_000);
+          return listed;
+        };
+      },
+    });
+    const index = new UserSessionIndex(racing, keys);
+    await index.add('erin', 'older', 60_000);
+    assert.deepEqual(await index.revokeAll('erin'), ['older']);
+    assert.deepEqual(await redis.smembers(key), ['signed-in-meanwhile'], 'the session that came meanwhile is still listed');
   });
 
   it('requests that find a session stale at once share one read of it', async () => {

@@ -109,7 +109,8 @@ export class UserSessionIndex {
   async revokeAll(username: string): Promise<string[]> {
     const sids = await this.list(username);
     await this.endSessions(sids);
-    await this.redis.del(this.key(username));
+    // Only the ids listed: a sign-in between the list and now stays findable (a DEL of the set would drop it).
+    if (sids.length > 0) await this.redis.srem(this.key(username), ...sids);
     return sids;
   }
 
