@@ -11,6 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { axeViolations, launchChromium } from './support/chromium.js';
+import { Redis } from 'ioredis';
+import { redisKeys } from '../src/redis/keys.js';
+import { userDn } from './support/directory-data.js';
 import { startStack, type Stack } from './support/stack.js';
 import { totp } from './support/totp.js';
 
@@ -19,14 +22,22 @@ const serious = (vs: Awaited<ReturnType<typeof axeViolations>>) => vs.filter((v)
 
 const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
 const DESKTOP = { viewport: { width: 1280, height: 800 } };
+const EXTRA_USERS = ['dave', 'erin', 'frank', 'grace'];
+/** Every view of the account page (src/web/account-context.ts, ACCOUNT_VIEWS). */
+const VIEWS = ['', 'authenticator/', 'passkeys/', 'recovery-codes/', 'app-passwords/', 'password/', 'sessions/'];
 
 describe('in Chromium: the account page\'s secrets, on a phone and a desktop', () => {
   let stack: Stack;
   let browser: Browser;
+  let redis: Redis;
+  const keys = redisKeys('gw:');
   before(async () => {
-    [stack, browser] = await Promise.all([startStack({ env: { GATEWAY_MFA: 'optional', GATEWAY_MFA_KEY: 'ef'.repeat(32) } }), launchChromium()]);
+    [stack, browser] = await Promise.all([startStack({ env: { GATEWAY_MFA: 'optional', GATEWAY_MFA_KEY: 'ef'.repeat(32), GATEWAY_REDIS_KEY_PREFIX: 'gw:' } }), launchChromium()]);
+    redis = new Redis(stack.redis.url);
+    await stack.slapd.ldapadd(EXTRA_USERS.map((u) => `dn: ${userDn(u)}\nobjectClass: inetOrgPerson\nuid: ${u}\ncn: ${u}\nsn: ${u}\nuserPassword: ${u}-pass\n`).join('\n'));
   });
   after(async () => {
+    redis?.disconnect();
     await browser?.close();
     await stack?.stop();
   });
@@ -149,6 +160,101 @@ describe('in Chromium: the account page\'s secrets, on a phone and a desktop', (
     for (const at of breaks) assert.equal(value[at - 1], '-', `${value} breaks inside a group, before character ${at}`);
     assert.deepEqual(serious(await axeViolations(page)), []);
     await page.screenshot({ path: `${SCREENSHOTS}account-app-password.png` });
+    await context.close();
+  });
+  /** A fresh context signed in through the form, at the account page's overview. */
+  async function signedInAt(username: string, device: typeof PHONE | typeof DESKTOP): Promise<{ context: BrowserContext; page: Page }> {
+    const context = await browser.newContext({ ...device, bypassCSP: true });
+    const page = await context.newPage();
+    await page.goto(`${stack.gateway.url}/accounts/security/`);
+    await page.getByLabel('Username').fill(username);
+    await page.getByLabel('Password').fill(`${username}-pass`);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL((url) => url.pathname === '/accounts/security/');
+    return { context, page };
+  }
+
+  /** Each view: no axe violation at all (any impact), in light and dark; on the phone, at most 1,600 px tall. */
+  async function checkEveryView(page: Page, device: string, phone: boolean, when: string): Promise<void> {
+    for (const view of VIEWS) {
+      await page.goto(`${stack.gateway.url}/accounts/security/${view}`);
+      assert.equal(new URL(page.url()).pathname, `/accounts/security/${view}`, `${device}, ${when}: ${view || 'overview'} is a view of its own`);
+      for (const scheme of ['light', 'dark'] as const) {
+        await page.emulateMedia({ colorScheme: scheme });
+        assert.deepEqual(await axeViolations(page), [], `${device}, ${when}, ${scheme}: /accounts/security/${view}`);
+      }
+      if (phone) {
+        const height = await page.evaluate(() => document.documentElement.scrollHeight);
+        assert.ok(height <= 1600, `${device}, ${when}: /accounts/security/${view} is ${height} px tall`);
+      }
+    }
+    await page.emulateMedia({ colorScheme: 'light' });
+  }
+
+  for (const [device, settings, username] of [['phone', PHONE, 'dave'], ['desktop', DESKTOP, 'erin']] as const) {
+    it(`${device}: every view, before and inside the step-up window, with the authenticator app on and off, has no axe violation in light or dark`, async () => {
+      const { context, page } = await signedInAt(username, settings);
+      await checkEveryView(page, device, device === 'phone', 'no factors, no window');
+      await page.goto(`${stack.gateway.url}/accounts/security/totp/`);
+      await page.waitForURL('**/accounts/security/confirm/**');
+      await page.getByLabel('Password').fill(`${username}-pass`);
+      await page.getByRole('button', { name: 'Confirm', exact: true }).click();
+      await page.waitForURL((url) => url.pathname === '/accounts/security/totp/');
+      const key = ((await page.locator('#totp-secret').textContent()) ?? '').replaceAll(' ', '');
+      await page.getByLabel('Enter the code the app shows').fill(totp(key));
+      await page.getByRole('button', { name: 'Turn on' }).click();
+      await page.locator('#recovery-codes').waitFor();
+      // Turning the app on ended the window: confirm with a code, then every view again.
+      await page.goto(`${stack.gateway.url}/accounts/security/confirm/?next=${encodeURIComponent('/accounts/security/')}`);
+      await page.getByLabel('Or a code from your authenticator app').fill(totp(key, 1));
+      await page.getByRole('button', { name: 'Confirm with the code' }).click();
+      await page.waitForURL((url) => url.pathname === '/accounts/security/');
+      await checkEveryView(page, device, device === 'phone', 'app on, inside the window');
+      await context.close();
+    });
+  }
+
+  it('the step-up window in the browser: an action inside it is done at once; after it ran out, and from another session that never confirmed, the action leads to "confirm it\'s you" and back to its view, not done', async () => {
+    const { context, page } = await signedInAt('frank', PHONE);
+    const appPasswords = `${stack.gateway.url}/accounts/security/app-passwords/`;
+    const create = async (name: string) => {
+      await page.goto(appPasswords);
+      await page.getByLabel('Name of the app or device').fill(name);
+      await page.getByRole('button', { name: 'Create an app password' }).click();
+    };
+    // Outside any window: to the step-up; after it, back to the view (the form is not replayed).
+    await create('Laptop');
+    await page.waitForURL('**/accounts/security/confirm/**');
+    await page.getByLabel('Password').fill('frank-pass');
+    await page.getByRole('button', { name: 'Confirm', exact: true }).click();
+    await page.waitForURL((url) => url.pathname === '/accounts/security/app-passwords/');
+    assert.equal(await page.locator('#app-password').count(), 0, 'the action was not replayed');
+    // Inside: done at once, nothing asked.
+    await create('Laptop');
+    await page.locator('#app-password').waitFor();
+    // The window's end, as time passing leaves it in Redis.
+    const [field] = await redis.hkeys(keys.stepUp('frank'));
+    assert.ok(field, 'the window is stored');
+    await redis.hset(keys.stepUp('frank'), field, String(Date.now() - 1));
+    await create('Tablet');
+    await page.waitForURL('**/accounts/security/confirm/**');
+    assert.equal(new URL(page.url()).searchParams.get('next'), '/accounts/security/app-passwords/');
+    await page.goto(appPasswords);
+    assert.equal(await page.getByText('Tablet').count(), 0, 'nothing was made after the window ran out');
+
+    // Another session of the same person has no window, though this one opens a new one.
+    await page.goto(`${stack.gateway.url}/accounts/security/confirm/?next=${encodeURIComponent('/accounts/security/app-passwords/')}`);
+    await page.getByLabel('Password').fill('frank-pass');
+    await page.getByRole('button', { name: 'Confirm', exact: true }).click();
+    await page.waitForURL((url) => url.pathname === '/accounts/security/app-passwords/');
+    const other = await signedInAt('frank', DESKTOP);
+    await other.page.goto(appPasswords);
+    await other.page.getByLabel('Name of the app or device').fill('Desk');
+    await other.page.getByRole('button', { name: 'Create an app password' }).click();
+    await other.page.waitForURL('**/accounts/security/confirm/**');
+    await other.page.goto(appPasswords);
+    assert.equal(await other.page.getByText('Desk').count(), 0, 'the other session made nothing');
+    await other.context.close();
     await context.close();
   });
 });
