@@ -6,11 +6,10 @@ import type { Provisioner } from './provisioner.js';
 
 /**
  * Deactivations the re-check makes on its own in one re-check interval (per process); only those
- * that deactivated someone count. More people
- * gone at once looks like a directory that stopped seeing them (a service account that lost its
- * rights, a wrong base) rather than people leaving: the sync guards the same way. Past it the
- * gateway still refuses them (sessions end, tokens are refused); only Paperless's side waits for
- * `sync --deprovision`.
+ * that deactivated someone count. More people gone at once looks like a directory that stopped
+ * seeing them (a service account that lost its rights, a wrong base) rather than people leaving:
+ * the sync guards the same way. Past it the gateway still refuses them (sessions end, tokens are
+ * refused); only Paperless's side waits for `sync --deprovision`.
  */
 export const DEACTIVATIONS_PER_INTERVAL = 3;
 
