@@ -270,7 +270,7 @@ for (const kind of upstreamKinds()) {
       await attacker.close();
     });
 
-    it('keeps several passkeys by name, and removes one once confirmed', async () => {
+    it('keeps several passkeys by name, and removes one once confirmed with a passkey, whose spent answer opens no window', async () => {
       const base = `http://localhost:${stack.gateway.port}`;
       const context = await browser.newContext();
       const page = await context.newPage();
@@ -299,11 +299,23 @@ for (const kind of upstreamKinds()) {
       }
       await page.goto(`${base}/accounts/security/passkeys/`);
       assert.deepEqual((await page.locator('#passkeys strong').allTextContents()).sort(), ['Laptop', 'Security key']);
-      await confirmInBrowser(page, 'bob');
+      // Confirmed with a passkey this time: the security key still plugged in answers.
+      await page.getByRole('link', { name: "Confirm it's you" }).click();
+      await page.waitForURL('**/accounts/security/confirm/**');
+      const posted = page.waitForRequest((r) => r.url().endsWith('/accounts/security/confirm/passkey'));
+      await page.getByRole('button', { name: 'Confirm with a passkey' }).click();
+      const request = await posted;
+      await page.waitForURL((url) => url.pathname === '/accounts/security/passkeys/');
+      assert.match(stack.gateway.logs.join('\n'), /"event":"step_up.opened","username":"bob","via":"passkey"/);
       await page.getByLabel('Passkey', { exact: true }).selectOption({ label: 'Laptop' });
       await page.getByRole('button', { name: 'Remove the passkey' }).click();
       await page.waitForURL('**/accounts/security/passkeys/?done=passkey-removed');
       assert.deepEqual(await page.locator('#passkeys strong').allTextContents(), ['Security key']);
+      // Removing it ended the window; the same answer again opens none: its challenge was spent.
+      const replay = await context.request.post(request.url(), { form: Object.fromEntries(new URLSearchParams(request.postData() ?? '')), headers: { origin: base }, maxRedirects: 0 });
+      assert.notEqual(replay.status(), 303, 'a spent answer opens no window');
+      await page.goto(`${base}/accounts/security/confirm/?next=${encodeURIComponent('/accounts/security/passkeys/')}`);
+      assert.equal(new URL(page.url()).pathname, '/accounts/security/confirm/', 'still asked to confirm');
       await context.close();
     });
   });

@@ -1,8 +1,10 @@
+import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import type { RequestHandler } from 'express';
 import type { DirectoryUser } from '../directory/directory.js';
 import type { LoadedSession } from '../session/sessions.js';
 import { ACCOUNT_PATH, CONFIRM_PATH, type AccountContext, type AccountDeps, type AccountPage } from './account-context.js';
 import { BadLoginRequestError } from './errors.js';
+import { credentialOf } from './webauthn-form.js';
 
 /** Where "confirm it's you" may send the person back to: a page of the account section, never elsewhere. */
 const ACCOUNT_PAGE = /^\/accounts\/security\/(?:[a-z0-9-]+\/)*$/;
@@ -24,10 +26,10 @@ export function confirmTarget(value: unknown): string {
 }
 
 /**
- * "Confirm it's you": the password, or a code of the person's authenticator app, opens the
- * session's step-up window (session/step-up.ts); then back to the page the person came for, by
- * GET: an action that led here is never replayed. Regulated and audited as a sign-in is (the
- * password's and the second step's own counters).
+ * "Confirm it's you": the password, a code of the person's authenticator app or one of their
+ * passkeys opens the session's step-up window (session/step-up.ts); then back to the page the
+ * person came for, by GET: an action that led here is never replayed. Regulated and audited as a
+ * sign-in is (the password's and the second step's own counters).
  */
 export function confirmRoutes(ctx: AccountContext): void {
   const { deps, router, tokenFor, requireSession, parseForm, checkForm, showFailure } = ctx;
@@ -39,7 +41,17 @@ export function confirmRoutes(ctx: AccountContext): void {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const next = confirmTarget(req.method === 'POST' ? body.next : req.query.next);
     const factors = deps.secondFactors ? await deps.secondFactors.status(user) : undefined;
-    pages.render(req, res, status, 'confirm.njk', { csrfToken: tokenFor(session), username: user.username, next, withCode: factors?.totpAddedAt !== undefined, minutes: Math.round(deps.stepUp.windowMs / 60_000), error });
+    // A fresh challenge on every showing, kept under this session: an answer works once, here only.
+    const passkeyOptions = deps.secondFactors ? await deps.secondFactors.passkeyOptions(user.username, session.sid) : undefined;
+    pages.render(req, res, status, 'confirm.njk', {
+      csrfToken: tokenFor(session),
+      username: user.username,
+      next,
+      withCode: factors?.totpAddedAt !== undefined,
+      passkeyOptions: passkeyOptions ? JSON.stringify(passkeyOptions) : undefined,
+      minutes: Math.round(deps.stepUp.windowMs / 60_000),
+      error,
+    });
   };
 
   const show: RequestHandler = async (req, res, next) => {
@@ -75,6 +87,23 @@ export function confirmRoutes(ctx: AccountContext): void {
     }
   };
 
+  /** One of the person's passkeys, answering this session's challenge; regulated as the second step is. */
+  const confirmPasskey: RequestHandler = async (req, res, next) => {
+    const user = res.locals.user as DirectoryUser;
+    const session = res.locals.session as LoadedSession;
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    try {
+      if (!deps.secondFactors) throw new BadLoginRequestError('passkey confirm while second factors are off', 'Enter your password to confirm.');
+      const credential = credentialOf<AuthenticationResponseJSON>(body.credential);
+      const via = await deps.secondFactors.verifyPasskey(user.username, session.sid, credential, req.ip ?? '');
+      await openWindow(deps, user.username, session.sid, via, req.ip);
+      res.redirect(303, confirmTarget(body.next));
+    } catch (err) {
+      next(err);
+    }
+  };
+
   router.get(CONFIRM_PATH, requireSession, show, showFailure(showConfirm));
   router.post(CONFIRM_PATH, requireSession, parseForm, checkForm, confirm, showFailure(showConfirm));
+  router.post(`${CONFIRM_PATH}passkey`, requireSession, parseForm, checkForm, confirmPasskey, showFailure(showConfirm));
 }
