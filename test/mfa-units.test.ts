@@ -4,6 +4,8 @@
  * spent exactly once even when two requests race for it.
  */
 import assert from 'node:assert/strict';
+import { createHash, generateKeyPairSync, sign } from 'node:crypto';
+import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import pino from 'pino';
@@ -20,6 +22,7 @@ import { MfaKeys } from '../src/mfa/mfa-keys.js';
 import { requirementFor } from '../src/mfa/mfa-policy.js';
 import { looksLikeRecoveryCode, newRecoveryCodes } from '../src/mfa/recovery-codes.js';
 import { PasskeyCeremonies } from '../src/mfa/passkeys.js';
+import type { FactorRecord } from '../src/mfa/factor-record.js';
 import { RememberedDevices } from '../src/mfa/remembered-device.js';
 import { open, seal, SealBrokenError } from '../src/mfa/sealed-box.js';
 import { SecondFactors } from '../src/mfa/second-factors.js';
@@ -279,5 +282,56 @@ describe('passkeys: where browsers make them (web/webauthn-form.ts)', () => {
     assert.equal(at('http://127.0.0.1:8000'), false);
     assert.equal(at('https://192.168.1.5'), false, 'an IP address, even over https');
     assert.equal(at('https://[::1]:8443'), false);
+  });
+});
+
+describe('passkeys: an answer verified as WebAuthn says (mfa/passkeys.ts)', () => {
+  const config = { rpId: 'paperless.example', origin: 'https://paperless.example', rpName: 'Test' };
+  // A software authenticator: a P-256 key, its COSE public key, and assertions signed with chosen flags.
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const jwk = publicKey.export({ format: 'jwk' });
+  const cose = Buffer.concat([Buffer.from([0xa5, 0x01, 0x02, 0x03, 0x26, 0x20, 0x01, 0x21, 0x58, 0x20]), Buffer.from(jwk.x ?? '', 'base64url'), Buffer.from([0x22, 0x58, 0x20]), Buffer.from(jwk.y ?? '', 'base64url')]);
+  const id = Buffer.from('security-key').toString('base64url');
+  const record: FactorRecord = { recoveryCodes: [], generation: 'g1', passkeys: [{ id, publicKey: cose.toString('base64url'), counter: 0, name: 'Security key', createdAt: 0 }] };
+  const FLAG_PRESENT = 0x01;
+  const FLAG_VERIFIED = 0x04;
+  let counter = 0;
+  function answer(challenge: string, flags: number): AuthenticationResponseJSON {
+    counter += 1;
+    const clientData = Buffer.from(JSON.stringify({ type: 'webauthn.get', challenge, origin: config.origin, crossOrigin: false }));
+    const authData = Buffer.concat([createHash('sha256').update(config.rpId).digest(), Buffer.from([flags]), Buffer.from([0, 0, 0, counter])]);
+    const signature = sign('sha256', Buffer.concat([authData, createHash('sha256').update(clientData).digest()]), privateKey);
+    return { id, rawId: id, type: 'public-key', clientExtensionResults: {}, response: { clientDataJSON: clientData.toString('base64url'), authenticatorData: authData.toString('base64url'), signature: signature.toString('base64url') } };
+  }
+  const redisServer = new RedisServer();
+  let redis: Redis;
+  let passkeys: PasskeyCeremonies;
+  before(async () => {
+    await redisServer.start();
+    redis = new Redis(redisServer.url);
+    passkeys = new PasskeyCeremonies(redis, redisKeys('t:'), config);
+  });
+  after(async () => {
+    redis?.disconnect();
+    await redisServer.stop();
+  });
+
+  it('at sign-in a touch will do; the step-up needs the person verified (PIN or biometric), and asks for it', async () => {
+    const signIn = await passkeys.authenticationOptions('s1', record);
+    assert.equal(signIn.userVerification, 'preferred');
+    assert.ok(await passkeys.authenticate('s1', answer(signIn.challenge, FLAG_PRESENT), record), 'beside the password, presence is enough');
+
+    const stepUp = await passkeys.authenticationOptions('s1', record, 'step-up');
+    assert.equal(stepUp.userVerification, 'required');
+    assert.equal(await passkeys.authenticate('s1', answer(stepUp.challenge, FLAG_PRESENT), record, 'step-up'), undefined, 'a key left plugged in, touched by anyone');
+    const again = await passkeys.authenticationOptions('s1', record, 'step-up');
+    assert.ok(await passkeys.authenticate('s1', answer(again.challenge, FLAG_PRESENT | FLAG_VERIFIED), record, 'step-up'));
+  });
+
+  it("a challenge of one purpose is never spent by the other's answer", async () => {
+    const signIn = await passkeys.authenticationOptions('s2', record);
+    assert.equal(await passkeys.authenticate('s2', answer(signIn.challenge, FLAG_PRESENT | FLAG_VERIFIED), record, 'step-up'), undefined);
+    const stepUp = await passkeys.authenticationOptions('s2', record, 'step-up');
+    assert.equal(await passkeys.authenticate('s2', answer(stepUp.challenge, FLAG_PRESENT | FLAG_VERIFIED), record), undefined);
   });
 });

@@ -41,6 +41,12 @@ export type PasskeyInfo = Pick<StoredPasskey, 'id' | 'name' | 'createdAt' | 'las
  * works once and only in the session that asked. The records themselves live in the person's
  * sealed record; SecondFactors applies them (store, regulation).
  */
+/** What a passkey's answer is for: the second step of a sign-in, or the account page's step-up. */
+export type PasskeyPurpose = 'sign-in' | 'step-up';
+
+/** The challenges' names in Redis, one per purpose. */
+const CEREMONIES: Record<PasskeyPurpose, string> = { 'sign-in': 'authenticate', 'step-up': 'step-up' };
+
 export class PasskeyCeremonies {
   constructor(
     private readonly redis: RedisClient,
@@ -87,20 +93,26 @@ export class PasskeyCeremonies {
     };
   }
 
-  async authenticationOptions(sid: string, record: FactorRecord | undefined): Promise<PublicKeyCredentialRequestOptionsJSON> {
+  /**
+   * `purpose`: at sign-in the passkey is the second factor beside the password, and a touch will do
+   * (user verification preferred); as the step-up it stands alone, so the key's PIN or biometric is
+   * required: a security key left plugged into an unlocked computer must not be enough. Each purpose
+   * keeps its challenge apart, so an answer to one can never be spent on the other.
+   */
+  async authenticationOptions(sid: string, record: FactorRecord | undefined, purpose: PasskeyPurpose = 'sign-in'): Promise<PublicKeyCredentialRequestOptionsJSON> {
     const { generateAuthenticationOptions } = await webauthn();
     const options = await generateAuthenticationOptions({
       rpID: this.config.rpId,
       allowCredentials: (record?.passkeys ?? []).map((p) => ({ id: p.id, ...(p.transports ? { transports: p.transports } : {}) })),
-      userVerification: 'preferred',
+      userVerification: purpose === 'step-up' ? 'required' : 'preferred',
     });
-    await this.keep('authenticate', sid, options.challenge);
+    await this.keep(CEREMONIES[purpose], sid, options.challenge);
     return options;
   }
 
   /** The passkey an assertion proves, with its new counter; undefined when it does not verify. */
-  async authenticate(sid: string, response: AuthenticationResponseJSON, record: FactorRecord | undefined): Promise<{ id: string; counter: number } | undefined> {
-    const challenge = await this.spend('authenticate', sid);
+  async authenticate(sid: string, response: AuthenticationResponseJSON, record: FactorRecord | undefined, purpose: PasskeyPurpose = 'sign-in'): Promise<{ id: string; counter: number } | undefined> {
+    const challenge = await this.spend(CEREMONIES[purpose], sid);
     const stored = record?.passkeys?.find((p) => p.id === response.id);
     if (!challenge || !stored) return undefined;
     // Outside the try below, which reads every failure as "no": a library that fails to load is an error, not a refusal.
@@ -112,7 +124,7 @@ export class PasskeyCeremonies {
         expectedOrigin: this.config.origin,
         expectedRPID: this.config.rpId,
         credential: { id: stored.id, publicKey: Buffer.from(stored.publicKey, 'base64url'), counter: stored.counter, ...(stored.transports ? { transports: stored.transports } : {}) },
-        requireUserVerification: false,
+        requireUserVerification: purpose === 'step-up',
       });
       return result.verified ? { id: stored.id, counter: result.authenticationInfo.newCounter } : undefined;
     } catch {

@@ -9,7 +9,7 @@ import { AlreadyEnrolledError, LastFactorError, EnrolmentExpiredError, Enrolment
 import { emptyRecord, hasFactor, type FactorRecord } from './factor-record.js';
 import type { Change, FactorStore } from './factor-store.js';
 import type { MfaKeys } from './mfa-keys.js';
-import { MAX_PASSKEYS, PasskeyRefusedError, type PasskeyCeremonies, type PasskeyInfo } from './passkeys.js';
+import { MAX_PASSKEYS, PasskeyRefusedError, type PasskeyCeremonies, type PasskeyInfo, type PasskeyPurpose } from './passkeys.js';
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import { requirementFor, type Requirement } from './mfa-policy.js';
 import { qrSvg } from './qr-code.js';
@@ -278,16 +278,16 @@ export class SecondFactors {
     return first ? codes : undefined;
   }
 
-  /** Options for signing in with one of the person's passkeys; undefined when they have none. */
-  async passkeyOptions(username: string, sid: string) {
+  /** Options for signing in (or confirming it's them) with one of the person's passkeys; undefined when they have none. */
+  async passkeyOptions(username: string, sid: string, purpose: PasskeyPurpose = 'sign-in') {
     const record = await this.record(username);
-    return record?.passkeys?.length ? this.deps.passkeys.authenticationOptions(sid, record) : undefined;
+    return record?.passkeys?.length ? this.deps.passkeys.authenticationOptions(sid, record, purpose) : undefined;
   }
 
-  /** The second step with a passkey: the session's challenge, a known credential, a valid signature; regulated. */
-  async verifyPasskey(username: string, sid: string, response: AuthenticationResponseJSON, ip: string): Promise<'passkey'> {
+  /** The second step (or the step-up) with a passkey: the session's challenge, a known credential, a valid signature; regulated. */
+  async verifyPasskey(username: string, sid: string, response: AuthenticationResponseJSON, ip: string, purpose: PasskeyPurpose = 'sign-in'): Promise<'passkey'> {
     await this.regulated(username, ip, 'passkey', async () => {
-      const proven = await this.deps.passkeys.authenticate(sid, response, await this.record(username));
+      const proven = await this.deps.passkeys.authenticate(sid, response, await this.record(username), purpose);
       if (!proven) throw new SecondFactorInvalidError(`passkey answer of ${username} did not verify`, 'That passkey could not be verified. Try again, or enter a code.');
       const now = this.deps.now();
       await this.update(username, (record) => ({

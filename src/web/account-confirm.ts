@@ -42,7 +42,7 @@ export function confirmRoutes(ctx: AccountContext): void {
     const next = confirmTarget(req.method === 'POST' ? body.next : req.query.next);
     const factors = deps.secondFactors ? await deps.secondFactors.status(user) : undefined;
     // A fresh challenge on every showing, kept under this session: an answer works once, here only.
-    const passkeyOptions = deps.secondFactors ? await deps.secondFactors.passkeyOptions(user.username, session.sid) : undefined;
+    const passkeyOptions = deps.secondFactors ? await deps.secondFactors.passkeyOptions(user.username, session.sid, 'step-up') : undefined;
     pages.render(req, res, status, 'confirm.njk', {
       csrfToken: tokenFor(session),
       username: user.username,
@@ -95,7 +95,7 @@ export function confirmRoutes(ctx: AccountContext): void {
     try {
       if (!deps.secondFactors) throw new BadLoginRequestError('passkey confirm while second factors are off', 'Enter your password to confirm.');
       const credential = credentialOf<AuthenticationResponseJSON>(body.credential);
-      const via = await deps.secondFactors.verifyPasskey(user.username, session.sid, credential, req.ip ?? '');
+      const via = await deps.secondFactors.verifyPasskey(user.username, session.sid, credential, req.ip ?? '', 'step-up');
       await openWindow(deps, user.username, session.sid, via, req.ip);
       res.redirect(303, confirmTarget(body.next));
     } catch (err) {
