@@ -52,6 +52,12 @@ export interface CredentialCheckDeps {
   log: Logger;
 }
 
+/** The person an app-password-shaped password was looked up for, and whether it is one of their app passwords. */
+interface AppPasswordCheck {
+  user: DirectoryUser;
+  matched: boolean;
+}
+
 /**
  * What every way of signing in shares (the form, the apps' /api/token/, Basic
  * auth): the directory checks the password, the allowed groups admit the
@@ -79,18 +85,20 @@ export class CredentialCheck {
     // Refusals are padded from here: the app-password look-up takes longer for a real person
     // than for a name that resolves to nobody, and a ban found there must take a refusal's time too.
     const started = this.deps.timing.now();
-    let byAppPassword: DirectoryUser | undefined;
+    let byAppPassword: AppPasswordCheck | undefined;
     try {
       byAppPassword = via === 'form' ? undefined : await this.checkAppPassword(username, password, ip, via);
     } catch (err) {
       if (err instanceof InvalidCredentialsError || err instanceof ReservedUsernameError) await this.deps.timing.pad(started);
       throw err;
     }
-    if (byAppPassword) {
-      await this.admit(byAppPassword, via);
-      return byAppPassword;
+    if (byAppPassword?.matched) {
+      await this.admit(byAppPassword.user, via);
+      return byAppPassword.user;
     }
-    const user = await this.checkPassword(username, password, ip, via, started);
+    // Not an app password of theirs: tried as the directory password, binding the entry the
+    // look-up found without searching again, so a real person's refusal costs what a success does.
+    const user = await this.checkPassword(username, password, ip, via, started, byAppPassword?.user);
     try {
       await this.deps.passwordOnly?.(user);
     } catch (err) {
@@ -106,11 +114,11 @@ export class CredentialCheck {
    * The first step of every sign-in: the directory's password, a name the header can carry, an
    * allowed group. A refusal takes as long as a success, counted from `started`.
    */
-  checkPassword(username: string, password: string, ip: string, via: SignInChannel, started = this.deps.timing.now()): Promise<DirectoryUser> {
+  checkPassword(username: string, password: string, ip: string, via: SignInChannel, started = this.deps.timing.now(), found?: DirectoryUser): Promise<DirectoryUser> {
     return this.counted(via, async () => {
       let user: DirectoryUser;
       try {
-        user = await this.authenticate(username, password, ip, started);
+        user = await this.authenticate(username, password, ip, started, found);
       } catch (err) {
         // The password was right but must be changed: only someone who may use Paperless gets that far.
         if (err instanceof PasswordChangeRequiredError) this.admissible(err.user);
@@ -127,7 +135,7 @@ export class CredentialCheck {
    * allowed group. Regulated like a password. Undefined (not a failure) when it is not one of
    * theirs: it is then tried as the directory password, which counts a failure if wrong.
    */
-  private checkAppPassword(username: string, password: string, ip: string, via: SignInChannel): Promise<DirectoryUser | undefined> {
+  private checkAppPassword(username: string, password: string, ip: string, via: SignInChannel): Promise<AppPasswordCheck | undefined> {
     const { appPasswords, directory, regulation } = this.deps;
     if (!appPasswords?.looksLike(password)) return Promise.resolve(undefined);
     return this.counted(via, async () => {
@@ -138,10 +146,10 @@ export class CredentialCheck {
       const person = regulationKey(user.username);
       // The person's ban, whichever spelling found them.
       if (person !== typed) await redisCall('regulation', 'sign-in attempts', () => regulation.check(person, ip));
-      if (!(await appPasswords.matches(user.username, password, via))) return undefined;
+      if (!(await appPasswords.matches(user.username, password, via))) return { user, matched: false };
       this.admissible(user);
       await redisCall('regulation', 'sign-in attempts', () => regulation.succeeded(person, ip));
-      return user;
+      return { user, matched: true };
     });
   }
 
@@ -173,7 +181,7 @@ export class CredentialCheck {
    * reaches it at most the limit's number of times. Whether the password was right is never
    * looked at for a banned attempt, so its answer cannot depend on it.
    */
-  private async authenticate(username: string, password: string, ip: string, started: number): Promise<DirectoryUser> {
+  private async authenticate(username: string, password: string, ip: string, started: number, found?: DirectoryUser): Promise<DirectoryUser> {
     const { regulation, directory, timing } = this.deps;
     const typed = this.typedKey(username);
     let reservation: Reservation | undefined;
@@ -193,7 +201,7 @@ export class CredentialCheck {
     try {
       // A ban on the name as typed needs no directory at all (it may be down).
       await redisCall('regulation', 'sign-in attempts', () => regulation.check(typed, ip));
-      const user = await directory.authenticate(username, password, beforeBind);
+      const user = await directory.authenticate(username, password, beforeBind, found);
       timing.recordSuccess(timing.now() - started);
       await giveBack();
       await redisCall('regulation', 'sign-in attempts', () => regulation.succeeded(regulationKey(user.username), ip));

@@ -29,8 +29,11 @@ export type BeforeBind = (person: string) => Promise<void>;
  * UserProvider: check a password, get details, a startup check, close.
  */
 export interface Directory {
-  /** Throws InvalidCredentialsError or DirectoryUnavailableError, or what `beforeBind` throws. */
-  authenticate(username: string, password: string, beforeBind?: BeforeBind): Promise<DirectoryUser>;
+  /**
+   * Throws InvalidCredentialsError or DirectoryUnavailableError, or what `beforeBind` throws.
+   * `found`: the entry a look-up of this name just returned, so it is not searched for again.
+   */
+  authenticate(username: string, password: string, beforeBind?: BeforeBind, found?: DirectoryUser): Promise<DirectoryUser>;
   /** The user's current details, or undefined when the directory no longer has them. */
   lookup(username: string): Promise<DirectoryUser | undefined>;
   /** Every user in scope (the user filter), streamed page by page. */

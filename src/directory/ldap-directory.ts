@@ -44,16 +44,16 @@ export class LdapDirectory implements Directory {
     this.groups = new GroupResolver(config);
   }
 
-  async authenticate(username: string, password: string, beforeBind?: BeforeBind): Promise<DirectoryUser> {
-    return timed(this.metrics, 'authenticate', () => this.authenticateOnce(username, password, beforeBind));
+  async authenticate(username: string, password: string, beforeBind?: BeforeBind, known?: DirectoryUser): Promise<DirectoryUser> {
+    return timed(this.metrics, 'authenticate', () => this.authenticateOnce(username, password, beforeBind, known));
   }
 
-  private async authenticateOnce(username: string, password: string, beforeBind: BeforeBind | undefined): Promise<DirectoryUser> {
+  private async authenticateOnce(username: string, password: string, beforeBind: BeforeBind | undefined, known: DirectoryUser | undefined): Promise<DirectoryUser> {
     const wanted = normalizeUsername(loginName(this.config.preset, username));
     // An empty password would be an anonymous bind, which many servers accept: refuse it before any bind.
     if (wanted === '' || password === '') throw new InvalidCredentialsError('empty username or password');
     if (hasControlCharacters(wanted)) throw new InvalidCredentialsError('control characters in the username');
-    const found = await this.withService((client) => this.findUser(client, fillFilter(this.config.userFilter, { username: wanted })));
+    const found = known ?? (await this.withService((client) => this.findUser(client, fillFilter(this.config.userFilter, { username: wanted }))));
     // Asked for nobody too, so that a name without an account is refused and counted as one with.
     await beforeBind?.(found ? found.username : signInName(this.config.preset, username));
     if (!found) throw new InvalidCredentialsError(`no entry for ${wanted}`);
