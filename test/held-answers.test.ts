@@ -7,6 +7,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { HttpCore } from '../src/proxy/http-core.js';
+import { AnswerHolds } from '../src/server/answer-hold.js';
+import { HOLD_HEADER, HOLD_LIMIT_MS } from '../src/server/pages-messages.js';
 
 describe('held answers', () => {
   let upstream: http.Server;
@@ -94,5 +96,30 @@ describe('held answers', () => {
     assert.equal(await answer.text(), 'unavailable');
     assert.ok(failures.some((f) => f.includes('/broken')));
     assert.ok(upstreamRequests > 0);
+  });
+});
+
+describe('the pages thread\'s side of a hold (server/answer-hold.ts)', () => {
+  it('a padding within the limit becomes a hold at once; beyond it, the rest is slept in the thread; outside a page request it sleeps', async () => {
+    const holds = new AnswerHolds();
+    const response = () => {
+      const headers = new Map<string, string>();
+      return { headersSent: false, setHeader: (name: string, value: string) => headers.set(name, value), headers };
+    };
+    const short = response();
+    let started = performance.now();
+    await new Promise<void>((resolve) => holds.serve(short as unknown as http.ServerResponse, () => void holds.wait(300).then(resolve)));
+    assert.ok(performance.now() - started < 100, 'not slept');
+    assert.equal(short.headers.get(HOLD_HEADER), '300');
+
+    const long = response();
+    started = performance.now();
+    await new Promise<void>((resolve) => holds.serve(long as unknown as http.ServerResponse, () => void holds.wait(HOLD_LIMIT_MS + 200).then(resolve)));
+    assert.ok(performance.now() - started >= 190, 'what the proxying thread will not hold is slept');
+    assert.equal(long.headers.get(HOLD_HEADER), String(HOLD_LIMIT_MS));
+
+    started = performance.now();
+    await holds.wait(200);
+    assert.ok(performance.now() - started >= 190, 'no page request: slept');
   });
 });

@@ -1,6 +1,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ServerResponse } from 'node:http';
-import { HOLD_HEADER } from './pages-messages.js';
+import { HOLD_HEADER, HOLD_LIMIT_MS } from './pages-messages.js';
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** The page request being answered, and until when (monotonic ms) its answer is to be held. */
 interface Answering {
@@ -23,13 +25,18 @@ export class AnswerHolds {
     this.answering.run({ res, until: 0 }, serve);
   }
 
-  /** Outside a page request, or once the answer's head is out, it sleeps, as the padding always did. */
+  /**
+   * Outside a page request, or once the answer's head is out, it sleeps, as the padding always did.
+   * Past what the proxying thread holds (HOLD_LIMIT_MS) the rest is slept here: a directory slow
+   * enough to need more must not make refusals quicker than successes.
+   */
   wait(ms: number): Promise<void> {
     const current = this.answering.getStore();
-    if (!current || current.res.headersSent) return new Promise((resolve) => setTimeout(resolve, ms));
+    if (!current || current.res.headersSent) return sleep(ms);
     const now = performance.now();
     current.until = Math.max(current.until, now + ms);
-    current.res.setHeader(HOLD_HEADER, String(Math.ceil(current.until - now)));
-    return Promise.resolve();
+    const left = Math.ceil(current.until - now);
+    current.res.setHeader(HOLD_HEADER, String(Math.min(left, HOLD_LIMIT_MS)));
+    return left > HOLD_LIMIT_MS ? sleep(left - HOLD_LIMIT_MS) : Promise.resolve();
   }
 }
