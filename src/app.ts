@@ -14,6 +14,7 @@ import { createHttpServer } from './server/http-server.js';
 import { ClusterMetrics } from './ops/cluster.js';
 import { echoRequestId } from './ops/access-log.js';
 import { metricsListener, publicMetrics } from './ops/health.js';
+import { useKeytab } from './kerberos/keytab.js';
 import { PagesLink } from './server/pages-link.js';
 import type { EarlyPagesThread } from './server/pages-start.js';
 import { buildRequestPath } from './server/routes.js';
@@ -89,6 +90,8 @@ export function createGateway(config: Config, directory: Directory, log: Logger,
       metrics.collectProcessMetrics();
       clusterMetrics.start();
       sessions.start();
+      // GSSAPI's keytab and replay cache, for every thread, before a page is served.
+      if (config.kerberos) stops.push(useKeytab(config.kerberos));
       // Learn whose token this is and which Paperless answers (the mapping must fit its version)
       // before the first sign-in; a failure here is asked again at sign-in. The pages thread,
       // where sign-ins provision, adopts what this learns (server/pages-link.ts).

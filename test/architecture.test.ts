@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 const SRC = fileURLToPath(new URL('../src/', import.meta.url));
 
 /** Top to bottom; a file may import from its own layer or any below it. */
-const LAYERS = ['(entry)', 'cli', 'server', 'web', 'proxy', 'mfa', 'auth', 'provisioning', 'paperless', 'session', 'directory', 'redis', 'ops', 'config', '(shared)'];
+const LAYERS = ['(entry)', 'cli', 'server', 'web', 'proxy', 'mfa', 'auth', 'kerberos', 'provisioning', 'paperless', 'session', 'directory', 'redis', 'ops', 'config', '(shared)'];
 
 /** Files only ever run, never imported: the process's, and the pages thread's (a Worker's file). */
 const ENTRY_POINTS = ['main.ts', 'server/pages-thread.ts'];

@@ -153,6 +153,28 @@ export class CredentialCheck {
     });
   }
 
+  /**
+   * A person whose computer's Kerberos ticket proved them (kerberos/negotiate.ts), by the name the
+   * principal signs in as: admitted as a password is, without the password. Their ban is checked;
+   * the directory must still hold them under its user filter (which leaves disabled accounts out:
+   * a ticket issued before the account was disabled is good for hours); then a name the header can
+   * carry, an allowed group, no reserved name. Nothing is counted against them on a refusal: the
+   * ticket was genuine, and the answer is the directory's.
+   */
+  checkTicket(username: string, ip: string): Promise<DirectoryUser> {
+    const { directory, regulation } = this.deps;
+    return this.counted('kerberos', async () => {
+      const typed = this.typedKey(username);
+      await redisCall('regulation', 'sign-in attempts', () => regulation.check(typed, ip));
+      const user = await directory.lookup(username);
+      if (!user) throw new NotAllowedError(username, 'Your computer signed you in as someone the directory of this gateway does not know (or whose account is disabled). Sign in with your password.');
+      const person = regulationKey(user.username);
+      if (person !== typed) await redisCall('regulation', 'sign-in attempts', () => regulation.check(person, ip));
+      this.admissible(user);
+      return user;
+    });
+  }
+
   /** The last step, once every factor is proven: Paperless is made to match, and the sign-in counts. */
   async admit(user: DirectoryUser, via: SignInChannel): Promise<void> {
     await this.counted(via, () => this.provision(user));

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { GatewayError } from '../errors.js';
 
 /** How a sign-in arrived: the form, an app's `/api/token/`, or Basic credentials on the API. */
-export type SignInChannel = 'form' | 'api-token' | 'basic';
+export type SignInChannel = 'form' | 'api-token' | 'basic' | 'kerberos';
 
 /**
  * What every refused sign-in gets, whichever way it came: one audit line, and `Retry-After`

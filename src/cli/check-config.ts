@@ -1,4 +1,7 @@
-import type { Config } from '../config/config.js';
+import type { Config, KerberosConfig } from '../config/config.js';
+import { loadGssapi } from '../kerberos/gssapi.js';
+import { useKeytab } from '../kerberos/keytab.js';
+import { Negotiator } from '../kerberos/negotiate.js';
 import type { Directory } from '../directory/directory.js';
 import { DirectorySettingError } from '../directory/errors.js';
 import { mappingForLine, type ProvisioningMapping } from '../config/mapping.js';
@@ -55,6 +58,7 @@ export async function runChecks(deps: CheckDeps): Promise<CheckResult[]> {
   );
 
   if (!ping.error && config.mfa.mode !== 'off' && config.mfa.key) results.push(...(await secondFactorChecks(deps.redis, config)));
+  if (config.kerberos) results.push(await kerberosCheck(config.kerberos));
 
   const bind = await timed(() => deps.directory.check());
   results.push(
@@ -206,5 +210,29 @@ function mappingCheck(mapping: ProvisioningMapping, version: string | undefined,
     return { name, status: 'ok', detail: `${which}; the mapping's permissions all exist there` };
   } catch (err) {
     return { name, status: 'fail', detail: `${which}: ${(err as Error).message}`, fix: 'name only permissions this Paperless has in GATEWAY_PROVISIONING_FILE (README: "Permissions by Paperless version")' };
+  }
+}
+
+/**
+ * GATEWAY_KERBEROS: the module loads, and GSSAPI takes the keytab as the acceptor of the service
+ * principal (it holds a key of it). Whether a browser's ticket is for that principal is not known
+ * until one comes: README's troubleshooting covers the host name the browser used.
+ */
+export async function kerberosCheck(config: KerberosConfig): Promise<CheckResult> {
+  const name = `Kerberos: ${config.servicePrincipal}`;
+  let undo = () => {};
+  try {
+    undo = useKeytab(config);
+    await new Negotiator(loadGssapi(), config.servicePrincipal).check();
+    return { name, status: 'ok', detail: `the keytab holds a key of ${config.servicePrincipal}; tickets of ${config.realms.join(', ')} are accepted` };
+  } catch (err) {
+    return {
+      name,
+      status: 'fail',
+      detail: message(err),
+      fix: `export ${config.servicePrincipal}'s keys into the keytab (ktpass, or samba-tool domain exportkeytab --principal=${config.servicePrincipal}), or set GATEWAY_KERBEROS_SERVICE_PRINCIPAL to the principal the keytab holds (klist -k)`,
+    };
+  } finally {
+    undo();
   }
 }

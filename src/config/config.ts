@@ -27,6 +27,8 @@ export interface Config {
   apiClients: { basicAuth: boolean; basicCacheTtlMs: number };
   regulation: RegulationConfig;
   mfa: MfaConfig;
+  /** Absent while GATEWAY_KERBEROS is off. */
+  kerberos?: KerberosConfig;
   passwords: PasswordConfig;
   log: { level: string; requests: boolean };
   ops: { metricsToken?: string; metricsAddress?: { host: string; port: number }; shutdownTimeoutMs: number };
@@ -125,4 +127,16 @@ export interface RegulationConfig {
   windowMs: number;
   banMs: number;
   maxBanMs: number;
+}
+
+/** Sign-in without a password on domain-joined PCs (SPNEGO, `Authorization: Negotiate`). */
+export interface KerberosConfig {
+  /** GATEWAY_KERBEROS_KEYTAB_FILE, or the bytes of GATEWAY_KERBEROS_KEYTAB (written to a private file at start). */
+  keytab: { file: string } | { bytes: Buffer };
+  /** GATEWAY_KERBEROS_SERVICE_PRINCIPAL: SERVICE/host[@REALM]; default HTTP/<host of GATEWAY_PUBLIC_URL>. */
+  servicePrincipal: string;
+  /** GATEWAY_KERBEROS_REALMS: whose tickets are accepted (upper case); their people are looked up by the name before the @. */
+  realms: string[];
+  /** GATEWAY_KERBEROS_REPLAY_CACHE_DIR: where GSSAPI remembers authenticators it has seen (writable). */
+  replayCacheDir: string;
 }

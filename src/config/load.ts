@@ -1,3 +1,4 @@
+import { tmpdir } from 'node:os';
 import { type ConfigFiles, diskFiles, fileError } from './files.js';
 import { envSchema, MAX_LOGO_BYTES, SECRET_VARIABLES, type Env } from './schema.js';
 import { domainRoot, PRESETS } from './directory-presets.js';
@@ -126,6 +127,16 @@ function toConfig(env: Env, mapping: ProvisioningMapping): Config {
       ...(env.GATEWAY_MFA_REMEMBER_DEVICE ? { rememberDeviceMs: env.GATEWAY_MFA_REMEMBER_DEVICE } : {}),
       issuer: env.GATEWAY_MFA_ISSUER ?? env.GATEWAY_BRAND_TITLE,
     },
+    ...(env.GATEWAY_KERBEROS
+      ? {
+          kerberos: {
+            keytab: env.GATEWAY_KERBEROS_KEYTAB_FILE ? { file: env.GATEWAY_KERBEROS_KEYTAB_FILE } : { bytes: Buffer.from(env.GATEWAY_KERBEROS_KEYTAB ?? '', 'base64') },
+            servicePrincipal: env.GATEWAY_KERBEROS_SERVICE_PRINCIPAL ?? `HTTP/${env.GATEWAY_PUBLIC_URL.hostname}`,
+            realms: env.GATEWAY_KERBEROS_REALMS,
+            replayCacheDir: env.GATEWAY_KERBEROS_REPLAY_CACHE_DIR ?? tmpdir(),
+          },
+        }
+      : {}),
     apiClients: { basicAuth: env.GATEWAY_API_BASIC_AUTH, basicCacheTtlMs: env.GATEWAY_API_BASIC_AUTH_CACHE_TTL },
     identity: {
       remoteUserHeader: env.GATEWAY_REMOTE_USER_HEADER,
@@ -178,6 +189,19 @@ function checkCaFile(path: string, files: ConfigFiles, problems: ConfigProblem[]
   }
 }
 
+/** The keytab is read by GSSAPI at each sign-in: a missing or empty one must stop the start (check-config says whether it holds the principal). */
+function checkKeytabFile(path: string, files: ConfigFiles, problems: ConfigProblem[]): void {
+  let size: number;
+  try {
+    // Read, not only looked at: the gateway's user must be able to open it.
+    size = files.read(path).length;
+  } catch (err) {
+    problems.push({ variable: 'GATEWAY_KERBEROS_KEYTAB_FILE', message: `cannot read ${path}: ${fileError(err)}` });
+    return;
+  }
+  if (size === 0) problems.push({ variable: 'GATEWAY_KERBEROS_KEYTAB_FILE', message: `${path} is empty; export the service principal's keys into it (ktpass, or samba-tool domain exportkeytab)` });
+}
+
 /**
  * Variables of compose.yaml, not of the gateway: compose hands the whole .env to the gateway, so
  * they reach it and are not typos.
@@ -228,6 +252,7 @@ export function loadConfig(environment: Environment = process.env, files: Config
   const logo = envSchema.shape.GATEWAY_BRAND_LOGO.safeParse(picked.GATEWAY_BRAND_LOGO).data;
   if (logo && 'file' in logo) checkLogoFile(logo.file, files, problems);
   if (picked.GATEWAY_LDAP_CA_FILE) checkCaFile(picked.GATEWAY_LDAP_CA_FILE.trim(), files, problems);
+  if (picked.GATEWAY_KERBEROS_KEYTAB_FILE) checkKeytabFile(picked.GATEWAY_KERBEROS_KEYTAB_FILE.trim(), files, problems);
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   return toConfig(parsed.data, mapping);
 }

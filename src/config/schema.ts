@@ -308,6 +308,24 @@ export const envSchema = z
     GATEWAY_MFA_ENROLMENT_LINK_TTL: duration('72h'),
     GATEWAY_MFA_REMEMBER_DEVICE: offOrDuration(3_600_000, '30d'),
     GATEWAY_MFA_ISSUER: z.string().trim().min(1).max(60, { error: 'must be at most 60 characters' }).optional(),
+    GATEWAY_KERBEROS: bool(false),
+    GATEWAY_KERBEROS_KEYTAB_FILE: z.string().trim().optional(),
+    GATEWAY_KERBEROS_KEYTAB: z
+      .string()
+      .trim()
+      .regex(/^[A-Za-z0-9+/]+={0,2}$/, { error: 'must be the keytab file in base64 (base64 -w0 http.keytab), or use GATEWAY_KERBEROS_KEYTAB_FILE' })
+      .optional(),
+    GATEWAY_KERBEROS_SERVICE_PRINCIPAL: z
+      .string()
+      .trim()
+      .regex(/^[A-Za-z][A-Za-z0-9-]*\/[A-Za-z0-9.-]+(@[A-Za-z0-9.-]+)?$/, { error: 'must be SERVICE/host.name or SERVICE/host.name@REALM, e.g. HTTP/paperless.example.com' })
+      .optional(),
+    GATEWAY_KERBEROS_REALMS: z
+      .string()
+      .default('')
+      .transform((v) => v.split(',').map((e) => e.trim().toUpperCase()).filter(Boolean))
+      .refine((realms) => realms.every((r) => /^[A-Z0-9.-]+$/.test(r)), { error: 'must be realm names separated by commas, e.g. EXAMPLE.COM' }),
+    GATEWAY_KERBEROS_REPLAY_CACHE_DIR: z.string().trim().optional(),
     GATEWAY_SHUTDOWN_TIMEOUT: duration('30s'),
     GATEWAY_LOG_REQUESTS: bool(true),
     GATEWAY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be one of fatal, error, warn, info, debug, trace, silent' }).default('info'),
@@ -327,6 +345,17 @@ export const envSchema = z
     }
     if (env.GATEWAY_MFA_ENROLMENT === 'first-login' && env.GATEWAY_PROVISIONING === 'off') {
       ctx.addIssue({ code: 'custom', path: ['GATEWAY_MFA_ENROLMENT'], message: 'first-login needs GATEWAY_PROVISIONING=on: a first sign-in is one for which Paperless has no account yet, which only provisioning can ask' });
+    }
+    if (env.GATEWAY_KERBEROS) {
+      if (env.GATEWAY_KERBEROS_KEYTAB === undefined && env.GATEWAY_KERBEROS_KEYTAB_FILE === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['GATEWAY_KERBEROS_KEYTAB_FILE'], message: 'is required while GATEWAY_KERBEROS is on: the keytab of the service principal (from ktpass, or samba-tool domain exportkeytab)' });
+      }
+      if (env.GATEWAY_KERBEROS_KEYTAB !== undefined && env.GATEWAY_KERBEROS_KEYTAB_FILE !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['GATEWAY_KERBEROS_KEYTAB'], message: 'set both GATEWAY_KERBEROS_KEYTAB and GATEWAY_KERBEROS_KEYTAB_FILE; keep only one' });
+      }
+      if (env.GATEWAY_KERBEROS_REALMS.length === 0) {
+        ctx.addIssue({ code: 'custom', path: ['GATEWAY_KERBEROS_REALMS'], message: 'is required while GATEWAY_KERBEROS is on: the realms whose people may sign in, e.g. EXAMPLE.COM' });
+      }
     }
     if (env.GATEWAY_LDAP_STARTTLS && env.GATEWAY_LDAP_URL.toLowerCase().includes('ldaps://')) {
       ctx.addIssue({ code: 'custom', path: ['GATEWAY_LDAP_STARTTLS'], message: 'cannot be combined with ldaps:// URLs (they are TLS already)' });

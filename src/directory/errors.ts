@@ -35,8 +35,11 @@ export class DirectorySettingError extends DirectoryUnavailableError {
 
 export class NotAllowedError extends GatewayError {
   readonly status = 403;
-  constructor(username: string) {
-    super(`${username} is in none of the allowed groups`, 'Your account is not allowed to use Paperless. Ask your administrator for access.');
+  constructor(username: string, userMessage?: string) {
+    super(
+      userMessage ? `${username} is not in the directory's scope` : `${username} is in none of the allowed groups`,
+      userMessage ?? 'Your account is not allowed to use Paperless. Ask your administrator for access.',
+    );
   }
 }
 

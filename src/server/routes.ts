@@ -23,6 +23,7 @@ import { accountRouter } from '../web/account.js';
 import { completeSignIn } from '../web/complete-sign-in.js';
 import { formGuard } from '../web/form-guard.js';
 import { afterPassword } from '../web/after-password.js';
+import { kerberosSignIn } from '../web/kerberos-sign-in.js';
 import { passwordStep } from '../web/password-step.js';
 import { canChangePasswords } from '../directory/password-change.js';
 import { secondStepRouter } from '../web/second-step.js';
@@ -220,6 +221,19 @@ export function buildPages(services: Services, proxied: ProxiedPath) {
       publicUrl: config.server.publicUrl,
       rememberMe: config.web.rememberMeMs !== undefined,
       sessionSecret: config.session.secret,
+      ...(services.negotiator && config.kerberos
+        ? {
+            kerberos: kerberosSignIn({
+              negotiator: services.negotiator,
+              realms: config.kerberos.realms,
+              credentials,
+              afterPassword: continueAfterPassword,
+              sessions,
+              publicUrl: config.server.publicUrl,
+              log,
+            }),
+          }
+        : {}),
       log,
     }),
   );
@@ -263,6 +277,7 @@ export function buildPages(services: Services, proxied: ProxiedPath) {
       gatewayCookieName: config.session.cookieName,
       secureCookie: config.session.secureCookie,
       publicUrl: config.server.publicUrl,
+      kerberos: config.kerberos !== undefined,
       pages,
       log,
     }),

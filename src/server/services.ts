@@ -13,6 +13,8 @@ import { Upstream } from '../proxy/upstream.js';
 import { SESSION_ENDED, WebsocketRegistry } from '../proxy/websockets.js';
 import { Regulation } from '../auth/regulation.js';
 import { ResponseTiming } from '../auth/response-timing.js';
+import { loadGssapi } from '../kerberos/gssapi.js';
+import { Negotiator } from '../kerberos/negotiate.js';
 import { ReservedUsernames } from '../auth/reserved-usernames.js';
 import type { AccountStatus } from '../directory/account-status.js';
 import { signInName } from '../directory/username.js';
@@ -61,6 +63,8 @@ export interface Services {
   secondFactors?: SecondFactors;
   /** Present unless GATEWAY_MFA is off. */
   appPasswords?: AppPasswords;
+  /** Present while GATEWAY_KERBEROS is on. */
+  negotiator?: Negotiator;
   trust: TrustFunction;
 }
 
@@ -153,6 +157,8 @@ export function buildServices(config: Config, directory: Directory, log: Logger,
     credentials,
     ...(passwordChange ? { passwordChange } : {}),
     ...(mfa ? { secondFactors: mfa.secondFactors, appPasswords: mfa.appPasswords } : {}),
+    // Loaded only when on: an install without Kerberos's development files has no such module.
+    ...(config.kerberos ? { negotiator: new Negotiator(loadGssapi(), config.kerberos.servicePrincipal) } : {}),
     trust,
   };
 }

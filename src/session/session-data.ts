@@ -29,6 +29,8 @@ export interface PendingSignIn {
   /** "Remember me" was ticked on the password form. */
   remember: boolean;
   startedAt: number;
+  /** The first factor, when it was not the password: a Kerberos ticket. */
+  firstFactor?: 'kerberos';
   /** enrol: the enrolment link that allowed it, spent when the enrolment completes. */
   link?: string;
   /** change: the proven current password, sealed (AES-256-GCM) for the ten minutes the change may take. */

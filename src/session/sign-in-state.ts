@@ -9,16 +9,19 @@ export const PENDING_MS = 10 * 60_000;
  */
 export const CLOCK_SKEW_MS = 60_000;
 
+/** The first factor: the directory password (typed, or just changed), or a Kerberos ticket of the person's computer. */
+export type FirstFactor = 'password' | 'new-password' | 'kerberos';
+
 /** How the person proved who they are, for the audit line and their list of sessions. */
 export type Proof =
-  | 'password'
-  | 'password+remembered-device'
-  | 'new-password'
-  | 'new-password+remembered-device'
-  | 'password+totp'
-  | 'password+recovery'
-  | 'password+passkey'
-  | 'password+enrolment';
+  | FirstFactor
+  | `${FirstFactor}+remembered-device`
+  | `${'password' | 'kerberos'}+${'totp' | 'recovery' | 'passkey' | 'enrolment'}`;
+
+/** The proof of a sign-in that took a second step: the first factor, then the second. */
+export function withSecondFactor(first: 'password' | 'kerberos' | undefined, second: 'totp' | 'recovery' | 'passkey' | 'enrolment'): Proof {
+  return `${first ?? 'password'}+${second}`;
+}
 
 /**
  * How far a browser has come: nothing proven, the password proven with a step still to go (the

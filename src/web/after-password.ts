@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { DirectoryUser } from '../directory/directory.js';
 import type { NextStep, SecondFactors } from '../mfa/second-factors.js';
 import type { SessionService } from '../session/sessions.js';
+import type { FirstFactor } from '../session/sign-in-state.js';
 import type { CompleteSignIn } from './complete-sign-in.js';
 
 export interface AfterPasswordDeps {
@@ -27,11 +28,12 @@ export interface SignInIntent {
 }
 
 /**
- * Once the password is proven (typed, or just changed because the directory asked for it):
- * sign the person in, or go on to the second step or the enrolment, whichever the policy asks.
+ * Once the first factor is proven (the password, typed or just changed because the directory asked
+ * for it, or a Kerberos ticket): sign the person in, or go on to the second step or the
+ * enrolment, whichever the policy asks.
  */
 export function afterPassword(deps: AfterPasswordDeps) {
-  return async (req: Request, res: Response, user: DirectoryUser, intent: SignInIntent, proof: 'password' | 'new-password'): Promise<void> => {
+  return async (req: Request, res: Response, user: DirectoryUser, intent: SignInIntent, proof: FirstFactor): Promise<void> => {
     const step: NextStep = deps.secondFactors
       ? await deps.secondFactors.nextStep(user, {
           deviceCookie: parseCookies(req.headers.cookie ?? '')[deps.deviceCookieName],
@@ -47,10 +49,11 @@ export function afterPassword(deps: AfterPasswordDeps) {
       user,
       stage: step.step,
       remember: intent.remember,
+      ...(proof === 'kerberos' ? { firstFactor: 'kerberos' as const } : {}),
       ...(intent.next ? { next: intent.next } : {}),
       ...(step.step === 'enrol' && step.link ? { link: step.link } : {}),
     });
-    deps.log.info({ event: 'login.password_ok', username: user.username, ip: req.ip, next: step.step }, 'password accepted; second step follows');
+    deps.log.info({ event: 'login.password_ok', username: user.username, ip: req.ip, via: proof, next: step.step }, 'first factor accepted; second step follows');
     res.redirect(303, step.step === 'verify' ? '/accounts/login/verify/' : '/accounts/login/enrol/');
   };
 }

@@ -13,6 +13,7 @@ import { safeNextPath } from './next-path.js';
 import type { Pages } from './pages.js';
 import { REFUSED_PARAM, RefusalMarker } from '../proxy/header-login-refused.js';
 import { LogThrottle } from '../ops/log-throttle.js';
+import type { KerberosOutcome } from './kerberos-sign-in.js';
 
 export interface LoginDeps {
   /** Password and allowed groups, as every way of signing in checks them. */
@@ -29,6 +30,8 @@ export interface LoginDeps {
   rememberMe: boolean;
   /** Checks the forwarder's marker of a Paperless that refused the identity header (header-login-refused.ts). */
   sessionSecret: string;
+  /** GATEWAY_KERBEROS: the sign-in page's first step (kerberos-sign-in.ts); it leaves its outcome in res.locals.kerberos. */
+  kerberos?: RequestHandler;
   log: Logger;
 }
 
@@ -69,6 +72,7 @@ export function loginRouter(deps: LoginDeps): Router {
     status: number,
     extra: { error?: string; username?: string; next?: string | undefined; remember?: boolean; enrol?: string | undefined; wrongAddress?: WrongAddressError; paperlessRefused?: boolean },
   ): void {
+    const kerberos = res.locals.kerberos as KerberosOutcome | undefined;
     const state = deps.sessions.state(req);
     const signedInAs = state.level === 'signed-in' ? state.user.username : undefined;
     const queryNext = safeNextPath(req.query.next, deps.publicUrl);
@@ -88,6 +92,7 @@ export function loginRouter(deps: LoginDeps): Router {
       enrol: extra.enrol ?? queryString(req.query.enrol) ?? '',
       wrongAddress: extra.wrongAddress && wrongAddressContext(extra.wrongAddress, extra.next ?? queryNext),
       paperlessRefused: extra.paperlessRefused ?? false,
+      kerberos: deps.kerberos ? { optedOut: kerberos?.optedOut ?? false } : undefined,
     });
   }
 
@@ -100,7 +105,9 @@ export function loginRouter(deps: LoginDeps): Router {
    */
   const showLoginForm: RequestHandler = (req, res) => {
     const signedIn = deps.sessions.state(req).level === 'signed-in';
-    showForm(req, res, 200, { paperlessRefused: signedIn && refusals.verify(req.sessionID, req.query[REFUSED_PARAM]) });
+    // After the Kerberos step: a 401 offering Negotiate, or its refusal.
+    const kerberos = res.locals.kerberos as KerberosOutcome | undefined;
+    showForm(req, res, kerberos?.status ?? 200, { paperlessRefused: signedIn && refusals.verify(req.sessionID, req.query[REFUSED_PARAM]), ...(kerberos?.error ? { error: kerberos.error } : {}) });
   };
 
   const parseForm = express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 10 });
@@ -187,7 +194,7 @@ export function loginRouter(deps: LoginDeps): Router {
     });
   };
 
-  router.get('/accounts/login/', showLoginForm);
+  router.get('/accounts/login/', ...(deps.kerberos ? [deps.kerberos] : []), showLoginForm);
   router.post('/accounts/login/', parseForm, readForm, guard.check, checkPassword, continueSignIn, changeInstead, showFailure);
   return router;
 }

@@ -5,6 +5,7 @@ import type { SessionService } from '../session/sessions.js';
 import { sourceOrigin } from '../proxy/request-origin.js';
 import { logoutKind } from './logout-paths.js';
 import type { Pages } from './pages.js';
+import { setKerberosOptOut } from './kerberos-sign-in.js';
 
 /** What allauth's headless API answers once nobody is signed in: the client's own logout code expects it. */
 const HEADLESS_SIGNED_OUT = { status: 401, data: { flows: [{ id: 'login' }] }, meta: { is_authenticated: false } };
@@ -19,6 +20,8 @@ export interface LogoutDeps {
   gatewayCookieName: string;
   secureCookie: boolean;
   publicUrl: URL;
+  /** GATEWAY_KERBEROS: signing out opts the browser out of it, or its next request would sign the person straight back in. */
+  kerberos?: boolean;
   pages: Pages;
   log: Logger;
 }
@@ -78,6 +81,7 @@ export function logoutRouter(deps: LogoutDeps): Router {
     res.clearCookie(sessionid, { ...options, httpOnly: true });
     res.clearCookie(csrftoken, options);
     res.clearCookie(deps.gatewayCookieName, { ...options, httpOnly: true });
+    if (deps.kerberos) setKerberosOptOut(res, true, deps.secureCookie);
     next();
   };
 

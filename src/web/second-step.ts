@@ -4,7 +4,7 @@ import { EnrolmentExpiredError } from '../mfa/errors.js';
 import type { SecondFactors } from '../mfa/second-factors.js';
 import type { PendingSignIn } from '../session/session-data.js';
 import type { SessionService } from '../session/sessions.js';
-import type { Proof } from '../session/sign-in-state.js';
+import { withSecondFactor, type Proof } from '../session/sign-in-state.js';
 import type { CompleteSignIn } from './complete-sign-in.js';
 import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import { credentialOf } from './webauthn-form.js';
@@ -85,7 +85,7 @@ export function secondStepRouter(deps: SecondStepDeps): Router {
   const checkCode: RequestHandler = async (req, res, next) => {
     const pending = res.locals.pending as PendingSignIn;
     try {
-      res.locals.proof = `password+${await secondFactors.verify(pending.user.username, (res.locals.form as CodeForm).code, req.ip ?? '')}`;
+      res.locals.proof = withSecondFactor(pending.firstFactor, await secondFactors.verify(pending.user.username, (res.locals.form as CodeForm).code, req.ip ?? ''));
       next();
     } catch (err) {
       next(err);
@@ -106,7 +106,7 @@ export function secondStepRouter(deps: SecondStepDeps): Router {
   const checkPasskey: RequestHandler = async (req, res, next) => {
     const pending = res.locals.pending as PendingSignIn;
     try {
-      res.locals.proof = `password+${await secondFactors.verifyPasskey(pending.user.username, req.sessionID, res.locals.credential as AuthenticationResponseJSON, req.ip ?? '')}`;
+      res.locals.proof = withSecondFactor(pending.firstFactor, await secondFactors.verifyPasskey(pending.user.username, req.sessionID, res.locals.credential as AuthenticationResponseJSON, req.ip ?? ''));
       next();
     } catch (err) {
       next(err);
@@ -134,7 +134,7 @@ export function secondStepRouter(deps: SecondStepDeps): Router {
     try {
       const secret = secondFactors.enrolmentSecret(pending.user.username, req.sessionID, form.enrolment ?? '');
       const codes = await secondFactors.confirmTotp(pending.user.username, secret, form.code, req.ip ?? '', { replace: false, ...(pending.link ? { link: pending.link } : {}) });
-      const target = await deps.complete(req, pending.user, { remember: pending.remember, proof: 'password+enrolment', next: pending.next });
+      const target = await deps.complete(req, pending.user, { remember: pending.remember, proof: withSecondFactor(pending.firstFactor, 'enrolment'), next: pending.next });
       pages.render(req, res, 200, 'recovery-codes.njk', { codes, continueTo: target, fromAccount: false });
     } catch (err) {
       next(err);

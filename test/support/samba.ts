@@ -154,6 +154,13 @@ export class SambaDc {
   readonly dir = mkdtempSync(join(tmpdir(), 'gw-samba-'));
   readonly address = `127.${randomInt(1, 250)}.${randomInt(0, 255)}.${randomInt(1, 254)}`;
 
+  /** `kdc`: Samba's Kerberos KDC too (port 88 on the same address), for tickets from `kinit`. */
+  constructor(private readonly options: { kdc?: boolean } = {}) {}
+
+  get smbConf(): string {
+    return join(this.dir, 'etc', 'smb.conf');
+  }
+
   get url(): string {
     return `ldap://${this.address}:389`;
   }
@@ -176,12 +183,15 @@ export class SambaDc {
       const snapshot = snapshotDir();
       cpSync(snapshot, this.dir, { recursive: true });
       const conf = join(this.dir, 'etc', 'smb.conf');
-      writeFileSync(conf, readFileSync(conf, 'utf8').replaceAll(snapshot, this.dir).replaceAll(PLACEHOLDER_ADDRESS, this.address));
+      let text = readFileSync(conf, 'utf8').replaceAll(snapshot, this.dir).replaceAll(PLACEHOLDER_ADDRESS, this.address);
+      if (this.options.kdc) text = text.replace('server services = ldap', 'server services = ldap kdc');
+      writeFileSync(conf, text);
       mkdirSync(join(this.dir, 'run'), { recursive: true });
     }
     this.process = spawn('samba', ['--foreground', '--no-process-group', '-M', 'single', '-s', join(this.dir, 'etc', 'smb.conf')], { stdio: 'ignore' });
     const exited = new Promise<never>((_, reject) => this.process?.once('exit', (code) => reject(new Error(`samba exited with ${code}`))));
-    await Promise.race([Promise.all([waitForPort(389, this.address, 30_000), waitForPort(3268, this.address, 30_000)]), exited]);
+    const ports = [389, 3268, ...(this.options.kdc ? [88] : [])];
+    await Promise.race([Promise.all(ports.map((port) => waitForPort(port, this.address, 30_000))), exited]);
   }
 
   async stop(): Promise<void> {

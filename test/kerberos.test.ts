@@ -1,0 +1,294 @@
+/**
+ * Signing in without a password on a domain-joined PC (GATEWAY_KERBEROS, SPNEGO): Samba's AD
+ * domain controller with its KDC on a private loopback address, the service principal and keytab
+ * made with samba-tool, tickets from kinit in private credential caches, and the requests made by
+ * curl --negotiate (as a browser with a ticket would) and by a GSSAPI client in this process for
+ * the tokens curl cannot make (another service's, one sent twice, one past its time).
+ */
+import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { kerberosCheck } from '../src/cli/check-config.js';
+import { loadConfig } from '../src/config/load.js';
+import { ConfigError } from '../src/config/errors.js';
+import { MalformedNegotiateError, negotiateHeader, NegotiateRefusedError } from '../src/kerberos/negotiate.js';
+import { signInNameOf } from '../src/kerberos/principal.js';
+import { gssServiceName } from '../src/kerberos/service-name.js';
+import { baseEnv } from './support/gateway.js';
+import { AD, SambaDc } from './support/samba.js';
+import { startStack, type Stack } from './support/stack.js';
+import { fieldsOn, totp } from './support/totp.js';
+
+const SERVICE_HOST = 'gw.example.test';
+const OTHER_HOST = 'other.example.test';
+const PASSWORDS: Record<string, string> = { alice: 'Al1ce!Pass', bob: 'B0b!Builder', carol: 'C4rol!Outside', gina: 'G1na!Locked' };
+
+interface GssClient {
+  step(challenge: string): Promise<string>;
+}
+const gssapi = createRequire(import.meta.url)('kerberos') as { initializeClient(service: string, options: { mechOID: number }): Promise<GssClient>; GSS_MECH_OID_SPNEGO: number };
+
+/** The KDC, the keytab and a credential cache per person, in a private folder. */
+class Realm {
+  readonly dir = mkdtempSync(join(tmpdir(), 'gw-krb5-'));
+  readonly conf = join(this.dir, 'krb5.conf');
+  readonly keytab = join(this.dir, 'http.keytab');
+
+  constructor(private readonly dc: SambaDc) {}
+
+  setUp(): void {
+    // clockskew 1: a ticket past its end is refused at once, not five minutes later.
+    writeFileSync(
+      this.conf,
+      `[libdefaults]\n default_realm = ${AD.realm}\n dns_lookup_realm = false\n dns_lookup_kdc = false\n rdns = false\n clockskew = 1\n[realms]\n ${AD.realm} = {\n  kdc = ${this.dc.address}\n }\n[domain_realm]\n .example.test = ${AD.realm}\n`,
+    );
+    this.samba(['spn', 'add', `HTTP/${SERVICE_HOST}`, AD.serviceUser]);
+    this.samba(['spn', 'add', `HTTP/${OTHER_HOST}`, 'bob']);
+    this.samba(['domain', 'exportkeytab', this.keytab, `--principal=HTTP/${SERVICE_HOST}`]);
+  }
+
+  samba(args: string[]): void {
+    execFileSync('samba-tool', [...args, '-s', this.dc.smbConf], { stdio: 'ignore' });
+  }
+
+  cache(username: string): string {
+    return `FILE:${join(this.dir, `cc-${username}`)}`;
+  }
+
+  env(username: string): NodeJS.ProcessEnv {
+    return { ...process.env, KRB5_CONFIG: this.conf, KRB5CCNAME: this.cache(username) };
+  }
+
+  kinit(username: string, lifetime?: string): void {
+    execFileSync('kinit', [...(lifetime ? ['-l', lifetime] : []), `${username}@${AD.realm}`], { input: `${PASSWORDS[username]}\n`, env: this.env(username), stdio: ['pipe', 'ignore', 'pipe'] });
+  }
+
+  /** A SPNEGO token of this person for a service, made in this process (the gateway, in this process too, reads the same environment). */
+  async token(username: string, host = SERVICE_HOST): Promise<string> {
+    process.env.KRB5_CONFIG = this.conf;
+    process.env.KRB5CCNAME = this.cache(username);
+    const client = await gssapi.initializeClient(`HTTP@${host}`, { mechOID: gssapi.GSS_MECH_OID_SPNEGO });
+    return client.step('');
+  }
+
+  destroy(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** curl --negotiate, as a browser with a ticket: asked for a 401 Negotiate, it answers with the ticket. */
+async function curlNegotiate(realm: Realm, username: string, port: number, path: string, jar: string): Promise<{ status: number; headers: string; body: string }> {
+  const { stdout } = await promisify(execFile)(
+    'curl',
+    ['-s', '-i', '--negotiate', '-u', ':', '--resolve', `${SERVICE_HOST}:${port}:127.0.0.1`, '-c', jar, '-b', jar, `http://${SERVICE_HOST}:${port}${path}`],
+    { env: realm.env(username), encoding: 'utf8' },
+  );
+  // With --negotiate curl prints both answers: the 401 that asked, then the one to the ticket.
+  const last = stdout.lastIndexOf('HTTP/1.1 ');
+  const answer = stdout.slice(last);
+  const split = answer.indexOf('\r\n\r\n');
+  return { status: Number(answer.slice(9, 12)), headers: answer.slice(0, split), body: answer.slice(split + 4) };
+}
+
+function kerberosEnv(realm: Realm, dc: SambaDc): Record<string, string> {
+  return {
+    // README's Active Directory settings, pointed at the test domain controller.
+    GATEWAY_LDAP_PRESET: 'activedirectory',
+    GATEWAY_LDAP_URL: dc.url,
+    GATEWAY_LDAP_BIND_DN: AD.serviceDn,
+    GATEWAY_LDAP_BIND_PASSWORD: AD.servicePassword,
+    GATEWAY_LDAP_USER_BASE: AD.users,
+    GATEWAY_LDAP_GROUP_BASE: '',
+    GATEWAY_LDAP_ALLOWED_GROUPS: 'paperless-users',
+    GATEWAY_KERBEROS: 'on',
+    GATEWAY_KERBEROS_KEYTAB_FILE: realm.keytab,
+    GATEWAY_KERBEROS_SERVICE_PRINCIPAL: `HTTP/${SERVICE_HOST}`,
+    GATEWAY_KERBEROS_REALMS: AD.realm,
+    GATEWAY_KERBEROS_REPLAY_CACHE_DIR: realm.dir,
+  };
+}
+
+describe('Kerberos sign-in (SPNEGO) against Samba AD\'s KDC', () => {
+  const dc = new SambaDc({ kdc: true });
+  const realm = new Realm(dc);
+  let stack: Stack;
+  before(async () => {
+    await dc.start();
+    realm.setUp();
+    for (const username of ['alice', 'bob', 'carol', 'gina']) realm.kinit(username);
+    stack = await startStack({ env: kerberosEnv(realm, dc) });
+  });
+  after(async () => {
+    await stack?.stop();
+    await dc.destroy();
+    realm.destroy();
+  });
+
+  const login = (headers: Array<[string, string]> = []) => stack.browser().get('/accounts/login/?next=/documents/', { headers });
+
+  it('without a ticket: 401 offering Negotiate, and the normal sign-in form as its body', async () => {
+    const page = await login();
+    assert.equal(page.status, 401);
+    assert.equal(page.headers['www-authenticate'], 'Negotiate');
+    assert.match(page.body, /<form method="post" action="\/accounts\/login\/"/);
+    assert.match(page.body, /name="password"/);
+  });
+
+  it('with a ticket (curl --negotiate): signed in as the person, sent to next, and Paperless sees them', async () => {
+    const jar = join(realm.dir, 'jar-alice');
+    const answer = await curlNegotiate(realm, 'alice', stack.gateway.port, '/accounts/login/?next=/documents/', jar);
+    assert.equal(answer.status, 303, answer.headers);
+    assert.match(answer.headers, /\r\nlocation: \/documents\/\r\n/i);
+    const session = /\tgateway_session\t(\S+)/.exec(readFileSync(jar, 'utf8'))?.[1];
+    assert.ok(session, 'a gateway session cookie');
+    const documents = await stack.browser().get('/documents/', { headers: [['Cookie', `gateway_session=${session}`]] });
+    assert.match(documents.body, /id="user">alice</);
+    assert.ok(stack.gateway.logs.some((l) => l.includes('"event":"kerberos.accepted"') && l.includes('"principal":"alice@EXAMPLE.TEST"')));
+  });
+
+  it('a person in no allowed group is refused with the reason, as after a password', async () => {
+    const page = await login([['Authorization', `Negotiate ${await realm.token('carol')}`]]);
+    assert.equal(page.status, 403);
+    assert.match(page.body, /not allowed to use Paperless/);
+    assert.equal(page.headers['www-authenticate'], undefined, 'no new challenge: the browser would only loop');
+  });
+
+  it('a disabled account: its ticket, issued before, is refused (the directory no longer lists it)', async () => {
+    const token = await realm.token('gina');
+    realm.samba(['user', 'disable', 'gina']);
+    const page = await login([['Authorization', `Negotiate ${token}`]]);
+    assert.equal(page.status, 403);
+    assert.match(page.body, /does not know \(or whose account is disabled\)/);
+  });
+
+  it('a ticket for another service, a token sent twice, and a token past its time are refused; the form is shown', async () => {
+    const other = await login([['Authorization', `Negotiate ${await realm.token('bob', OTHER_HOST)}`]]);
+    assert.equal(other.status, 401, other.body);
+    assert.match(other.body, /Kerberos sign-in of your computer was not accepted/);
+
+    const token = await realm.token('bob');
+    assert.equal((await login([['Authorization', `Negotiate ${token}`]])).status, 303, 'the first time');
+    const replay = await login([['Authorization', `Negotiate ${token}`]]);
+    assert.equal(replay.status, 401);
+    assert.match(replay.body, /Kerberos sign-in of your computer was not accepted/);
+
+    // Made, then held back past the second of clock skew the test's krb5.conf allows: its
+    // authenticator is out of time (Samba's KDC hands out no tickets of a lifetime short enough to
+    // let one run out here).
+    const late = await realm.token('bob');
+    await new Promise((r) => setTimeout(r, 3000));
+    const stale = await login([['Authorization', `Negotiate ${late}`]]);
+    assert.equal(stale.status, 401);
+    assert.ok(stack.gateway.logs.some((l) => l.includes('"event":"login.failure"') && l.includes('"via":"kerberos"') && /skew/i.test(l)), 'the log says why');
+  });
+
+  it('garbage gets a clear 400 and the gateway lives on; NTLM (no ticket on a Windows client) gets the form', async () => {
+    for (const token of ['!!!not-base64', 'YWJjZGVm', 'Zm9v'.repeat(20)]) {
+      const page = await login([['Authorization', `Negotiate ${token}`]]);
+      assert.equal(page.status, 400, `${token}: ${page.status}`);
+      assert.match(page.body, /cannot read/);
+    }
+    const ntlm = await login([['Authorization', `Negotiate ${Buffer.from('NTLMSSP\0\x01\0\0\0').toString('base64')}`]]);
+    assert.equal(ntlm.status, 200);
+    assert.match(ntlm.body, /name="password"/);
+    assert.equal((await login()).status, 401, 'still alive, still offering Negotiate');
+  });
+
+  it('check-config: the keytab holds the service principal, or says how to fix it', async () => {
+    const config = (principal: string) => ({ keytab: { file: realm.keytab }, servicePrincipal: principal, realms: [AD.realm], replayCacheDir: realm.dir });
+    const ok = await kerberosCheck(config(`HTTP/${SERVICE_HOST}`));
+    assert.equal(ok.status, 'ok', ok.detail);
+    const wrong = await kerberosCheck(config(`HTTP/${OTHER_HOST}`));
+    assert.equal(wrong.status, 'fail');
+    assert.match(wrong.fix ?? '', /exportkeytab --principal=HTTP\/other\.example\.test/);
+  });
+
+  it('"sign in as someone else" opts this browser out; signing out does too; and the way back', async () => {
+    const b = stack.browser();
+    const off = await b.get('/accounts/login/?kerberos=off');
+    assert.equal(off.status, 200);
+    assert.equal(off.headers['www-authenticate'], undefined);
+    assert.equal((await b.get('/accounts/login/')).status, 200, 'the cookie keeps it so');
+    assert.match((await b.get('/accounts/login/')).body, /Sign in with this computer/);
+    assert.equal((await b.get('/accounts/login/?kerberos=on')).status, 401);
+
+    // Signed in by a ticket, then out: the next visit shows the form, so Paperless's polling does not sign the person back in.
+    const person = stack.browser();
+    const signedIn = await person.get('/accounts/login/', { headers: [['Authorization', `Negotiate ${await realm.token('alice')}`]] });
+    assert.equal(signedIn.status, 303);
+    const confirm = await person.get('/accounts/logout/');
+    const out = confirm.status === 303 ? confirm : await person.post('/accounts/logout/', fieldsOn(confirm.body, ['_csrf']));
+    assert.equal(out.status, 303);
+    assert.equal((await person.get('/accounts/login/')).status, 200, 'no Negotiate after signing out');
+  });
+});
+
+describe('Kerberos sign-in with a required second factor', () => {
+  const dc = new SambaDc({ kdc: true });
+  const realm = new Realm(dc);
+  let stack: Stack;
+  before(async () => {
+    await dc.start();
+    realm.setUp();
+    realm.kinit('alice');
+    stack = await startStack({ env: { ...kerberosEnv(realm, dc), GATEWAY_MFA: 'required', GATEWAY_MFA_KEY: 'ab'.repeat(32), GATEWAY_MFA_ENROLMENT: 'first-login' } });
+  });
+  after(async () => {
+    await stack?.stop();
+    await dc.destroy();
+    realm.destroy();
+  });
+
+  it('the ticket is the first factor: the second is still asked, and the session says how the person proved it', async () => {
+    const b = stack.browser();
+    const first = await b.get('/accounts/login/', { headers: [['Authorization', `Negotiate ${await realm.token('alice')}`]] });
+    assert.equal(first.status, 303);
+    assert.equal(first.headers.location, '/accounts/login/enrol/');
+    assert.equal((await b.get('/documents/')).status, 302, 'not signed in yet');
+    const enrol = await b.get('/accounts/login/enrol/');
+    const secret = /data-value="([A-Z2-7 ]+)"/.exec(enrol.body)?.[1]?.replaceAll(' ', '') ?? '';
+    assert.ok(secret, 'the key is shown');
+    const done = await b.post('/accounts/login/enrol/', { ...fieldsOn(enrol.body, ['_csrf', 'enrolment']), code: totp(secret) });
+    assert.equal(done.status, 200, done.body.slice(0, 300));
+    assert.match((await b.get('/documents/')).body, /id="user">alice</);
+    assert.ok(stack.gateway.logs.some((l) => l.includes('"proof":"kerberos+enrolment"')), 'proof kerberos+enrolment');
+  });
+});
+
+describe('Kerberos settings and the Negotiate header, without a KDC', () => {
+  const base = () => baseEnv({ ldapUrl: 'ldap://127.0.0.1:1', redisUrl: 'redis://127.0.0.1:1', upstreamUrl: 'http://127.0.0.1:1', port: 1 });
+
+  it('on without a keytab or realms stops the start naming each variable; a realm list is upper-cased; the principal defaults to HTTP/<public host>', () => {
+    assert.throws(
+      () => loadConfig({ ...base(), GATEWAY_KERBEROS: 'on' }),
+      (err: unknown) => err instanceof ConfigError && /GATEWAY_KERBEROS_KEYTAB_FILE: is required/.test(err.message) && /GATEWAY_KERBEROS_REALMS: is required/.test(err.message),
+    );
+    assert.throws(() => loadConfig({ ...base(), GATEWAY_KERBEROS: 'on', GATEWAY_KERBEROS_KEYTAB_FILE: '/nonexistent/http.keytab', GATEWAY_KERBEROS_REALMS: 'EXAMPLE.COM' }), /GATEWAY_KERBEROS_KEYTAB_FILE: cannot read \/nonexistent\/http.keytab: no such file/);
+    assert.throws(() => loadConfig({ ...base(), GATEWAY_KERBEROS: 'on', GATEWAY_KERBEROS_KEYTAB: 'AAEC', GATEWAY_KERBEROS_REALMS: 'EXAMPLE.COM=EXAMPLE' }), /GATEWAY_KERBEROS_REALMS: must be realm names/);
+    assert.throws(() => loadConfig({ ...base(), GATEWAY_KERBEROS: 'on', GATEWAY_KERBEROS_KEYTAB: 'not base64!', GATEWAY_KERBEROS_REALMS: 'EXAMPLE.COM' }), /GATEWAY_KERBEROS_KEYTAB: must be the keytab file in base64/);
+    const config = loadConfig({ ...base(), GATEWAY_PUBLIC_URL: 'https://Paperless.Example.com', GATEWAY_KERBEROS: 'on', GATEWAY_KERBEROS_KEYTAB: 'BQIAAAA=', GATEWAY_KERBEROS_REALMS: 'example.com, ad.example.com' });
+    assert.deepEqual(config.kerberos?.realms, ['EXAMPLE.COM', 'AD.EXAMPLE.COM']);
+    assert.equal(config.kerberos?.servicePrincipal, 'HTTP/paperless.example.com');
+    assert.equal(loadConfig(base()).kerberos, undefined, 'off by default');
+  });
+
+  it('reads Negotiate in any case; refuses an empty, oversized or non-base64 token; tells NTLM apart', () => {
+    assert.deepEqual(negotiateHeader(undefined), { kind: 'none' });
+    assert.deepEqual(negotiateHeader('Basic YWJj'), { kind: 'none' });
+    assert.deepEqual(negotiateHeader('negotiate YII='), { kind: 'token', token: 'YII=' });
+    assert.deepEqual(negotiateHeader(`Negotiate ${Buffer.from('NTLMSSP\0\x01').toString('base64')}`), { kind: 'ntlm' });
+    for (const bad of ['Negotiate', 'Negotiate   ', 'Negotiate a b', 'Negotiate ***', `Negotiate ${'A'.repeat(64 * 1024)}`]) assert.throws(() => negotiateHeader(bad), MalformedNegotiateError, bad);
+  });
+
+  it('a principal signs in by the name before the @, from a listed realm only, and never as a service', () => {
+    assert.equal(signInNameOf('alice@EXAMPLE.COM', ['EXAMPLE.COM']), 'alice');
+    assert.equal(signInNameOf('alice@example.com', ['EXAMPLE.COM']), 'alice');
+    for (const refused of ['alice@OTHER.COM', 'alice', '@EXAMPLE.COM', 'HTTP/host@EXAMPLE.COM']) assert.throws(() => signInNameOf(refused, ['EXAMPLE.COM']), NegotiateRefusedError, refused);
+    assert.equal(gssServiceName('HTTP/Paperless.Example.com@EXAMPLE.COM'), 'HTTP@paperless.example.com');
+  });
+});
