@@ -90,8 +90,14 @@ export function createGateway(config: Config, directory: Directory, log: Logger,
       metrics.collectProcessMetrics();
       clusterMetrics.start();
       sessions.start();
-      // GSSAPI's keytab and replay cache, for every thread, before a page is served.
-      if (config.kerberos) stops.push(useKeytab(config.kerberos));
+      // GSSAPI's keytab and replay cache, for every thread, before a page is served; a keytab
+      // without the service principal stops the start, naming the settings.
+      if (config.kerberos) {
+        stops.push(useKeytab(config.kerberos));
+        await services.negotiator?.check().catch((err: unknown) => {
+          throw new Error(`GATEWAY_KERBEROS_KEYTAB_FILE / GATEWAY_KERBEROS_SERVICE_PRINCIPAL: the keytab holds no key of ${config.kerberos?.servicePrincipal} (${err instanceof Error ? err.message : String(err)}); check with klist -k`);
+        });
+      }
       // Learn whose token this is and which Paperless answers (the mapping must fit its version)
       // before the first sign-in; a failure here is asked again at sign-in. The pages thread,
       // where sign-ins provision, adopts what this learns (server/pages-link.ts).

@@ -16,7 +16,7 @@ import { promisify } from 'node:util';
 import { kerberosCheck } from '../src/cli/check-config.js';
 import { loadConfig } from '../src/config/load.js';
 import { ConfigError } from '../src/config/errors.js';
-import { MalformedNegotiateError, negotiateHeader, NegotiateRefusedError } from '../src/kerberos/negotiate.js';
+import { MalformedNegotiateError, NegotiateBusyError, negotiateHeader, Negotiator, NegotiateRefusedError } from '../src/kerberos/negotiate.js';
 import { signInNameOf } from '../src/kerberos/principal.js';
 import { gssServiceName } from '../src/kerberos/service-name.js';
 import { baseEnv } from './support/gateway.js';
@@ -121,7 +121,8 @@ describe('Kerberos sign-in (SPNEGO) against Samba AD\'s KDC', () => {
     await dc.start();
     realm.setUp();
     for (const username of ['alice', 'bob', 'carol', 'gina']) realm.kinit(username);
-    stack = await startStack({ env: kerberosEnv(realm, dc) });
+    // PAPERLESS_ENABLE_HTTP_REMOTE_USER_API, as README asks for apps and scripts.
+    stack = await startStack({ env: kerberosEnv(realm, dc), sim: { enableRemoteUserApi: true } });
   });
   after(async () => {
     await stack?.stop();
@@ -199,6 +200,43 @@ describe('Kerberos sign-in (SPNEGO) against Samba AD\'s KDC', () => {
     assert.equal((await login()).status, 401, 'still alive, still offering Negotiate');
   });
 
+  it('the API: curl --negotiate is admitted as Basic is; the 401 offers Negotiate beside Token to scripts, not to browsers', async () => {
+    const answer = await curlNegotiate(realm, 'bob', stack.gateway.port, '/api/ui_settings/', join(realm.dir, 'jar-api'));
+    assert.equal(answer.status, 200, `${answer.headers}\n${answer.body}`);
+    assert.equal((JSON.parse(answer.body) as { user: { username: string } }).user.username, 'bob', 'Paperless saw bob');
+    assert.ok(!/gateway_session/.test(readFileSync(join(realm.dir, 'jar-api'), 'utf8')), 'no session: a ticket per request');
+
+    const script = await stack.browser().request('GET', '/api/documents/', { typed: true });
+    assert.equal(script.status, 401);
+    assert.deepEqual(script.headers['www-authenticate'], 'Token, Negotiate', 'one challenge each');
+    const browser = await stack.browser().request('GET', '/api/documents/', { typed: true, headers: [['Sec-Fetch-Mode', 'cors']] });
+    assert.equal(browser.headers['www-authenticate'], 'Token', 'a browser is not asked for Kerberos on every call');
+
+    const api = (token: string, headers: Array<[string, string]> = [], method = 'GET') => stack.browser().request(method, '/api/documents/', { typed: true, headers: [['Authorization', `Negotiate ${token}`], ...headers] });
+    const carol = await api(await realm.token('carol'));
+    assert.equal(carol.status, 403);
+    assert.match(carol.body, /not allowed to use Paperless/);
+    const garbage = await api('!!!');
+    assert.equal(garbage.status, 400);
+    const foreign = await api(await realm.token('bob'), [['Origin', 'https://evil.example']], 'POST');
+    assert.equal(foreign.status, 403);
+    assert.match(foreign.body, /CSRF Failed: Origin checking failed - https:\/\/evil.example/);
+  });
+
+  it('only a page load is asked for a ticket; another site cannot opt a browser in or out; a ticket past Node\'s 16 KiB of headers still arrives', async () => {
+    const image = await login([['Sec-Fetch-Dest', 'image'], ['Sec-Fetch-Site', 'cross-site']]);
+    assert.equal(image.status, 200);
+    assert.equal(image.headers['www-authenticate'], undefined);
+    const b = stack.browser();
+    assert.equal((await b.get('/accounts/login/?kerberos=off')).status, 200);
+    const lured = await b.get('/accounts/login/?kerberos=on', { headers: [['Referer', 'https://evil.example/'], ['Sec-Fetch-Site', 'cross-site']] });
+    assert.equal(lured.status, 200, 'still opted out');
+    assert.ok(!(lured.headers['set-cookie'] ?? []).some((c) => c.startsWith('gateway_kerberos=')), 'the opt-out cookie untouched');
+    const big = await login([['Authorization', `Negotiate YII${'A'.repeat(20_000)}`]]);
+    assert.ok(big.status === 400 || big.status === 401, `read and refused by the gateway, not 431 from Node: ${big.status}`);
+    assert.match(big.body, /Kerberos sign-in/);
+  });
+
   it('check-config: the keytab holds the service principal, or says how to fix it', async () => {
     const config = (principal: string) => ({ keytab: { file: realm.keytab }, servicePrincipal: principal, realms: [AD.realm], replayCacheDir: realm.dir });
     const ok = await kerberosCheck(config(`HTTP/${SERVICE_HOST}`));
@@ -225,6 +263,23 @@ describe('Kerberos sign-in (SPNEGO) against Samba AD\'s KDC', () => {
     const out = confirm.status === 303 ? confirm : await person.post('/accounts/logout/', fieldsOn(confirm.body, ['_csrf']));
     assert.equal(out.status, 303);
     assert.equal((await person.get('/accounts/login/')).status, 200, 'no Negotiate after signing out');
+  });
+});
+
+describe('Kerberos with a keytab that does not hold the service principal', () => {
+  const dc = new SambaDc({ kdc: true });
+  const realm = new Realm(dc);
+  before(async () => {
+    await dc.start();
+    realm.setUp();
+  });
+  after(async () => {
+    await dc.destroy();
+    realm.destroy();
+  });
+
+  it('the gateway does not start, and says which settings to check', async () => {
+    await assert.rejects(startStack({ env: { ...kerberosEnv(realm, dc), GATEWAY_KERBEROS_SERVICE_PRINCIPAL: `HTTP/${OTHER_HOST}` } }), /GATEWAY_KERBEROS_KEYTAB_FILE \/ GATEWAY_KERBEROS_SERVICE_PRINCIPAL: the keytab holds no key of HTTP\/other\.example\.test/);
   });
 });
 
@@ -269,10 +324,11 @@ describe('Kerberos settings and the Negotiate header, without a KDC', () => {
       (err: unknown) => err instanceof ConfigError && /GATEWAY_KERBEROS_KEYTAB_FILE: is required/.test(err.message) && /GATEWAY_KERBEROS_REALMS: is required/.test(err.message),
     );
     assert.throws(() => loadConfig({ ...base(), GATEWAY_KERBEROS: 'on', GATEWAY_KERBEROS_KEYTAB_FILE: '/nonexistent/http.keytab', GATEWAY_KERBEROS_REALMS: 'EXAMPLE.COM' }), /GATEWAY_KERBEROS_KEYTAB_FILE: cannot read \/nonexistent\/http.keytab: no such file/);
-    assert.throws(() => loadConfig({ ...base(), GATEWAY_KERBEROS: 'on', GATEWAY_KERBEROS_KEYTAB: 'AAEC', GATEWAY_KERBEROS_REALMS: 'EXAMPLE.COM=EXAMPLE' }), /GATEWAY_KERBEROS_REALMS: must be realm names/);
+    assert.throws(() => loadConfig({ ...base(), GATEWAY_KERBEROS: 'on', GATEWAY_KERBEROS_KEYTAB: 'AAEC', GATEWAY_KERBEROS_REALMS: 'EXAMPLE.COM=EXAMPLE' }), /GATEWAY_KERBEROS_REALMS: must be a realm name/);
+    assert.throws(() => loadConfig({ ...base(), GATEWAY_KERBEROS: 'on', GATEWAY_KERBEROS_KEYTAB: 'AAEC', GATEWAY_KERBEROS_REALMS: 'EXAMPLE.COM, OTHER.COM' }), /GATEWAY_KERBEROS_REALMS: takes one realm: .*two realms may each have an alice/);
     assert.throws(() => loadConfig({ ...base(), GATEWAY_KERBEROS: 'on', GATEWAY_KERBEROS_KEYTAB: 'not base64!', GATEWAY_KERBEROS_REALMS: 'EXAMPLE.COM' }), /GATEWAY_KERBEROS_KEYTAB: must be the keytab file in base64/);
-    const config = loadConfig({ ...base(), GATEWAY_PUBLIC_URL: 'https://Paperless.Example.com', GATEWAY_KERBEROS: 'on', GATEWAY_KERBEROS_KEYTAB: 'BQIAAAA=', GATEWAY_KERBEROS_REALMS: 'example.com, ad.example.com' });
-    assert.deepEqual(config.kerberos?.realms, ['EXAMPLE.COM', 'AD.EXAMPLE.COM']);
+    const config = loadConfig({ ...base(), GATEWAY_PUBLIC_URL: 'https://Paperless.Example.com', GATEWAY_KERBEROS: 'on', GATEWAY_KERBEROS_KEYTAB: 'BQIAAAA=', GATEWAY_KERBEROS_REALMS: 'example.com' });
+    assert.deepEqual(config.kerberos?.realms, ['EXAMPLE.COM']);
     assert.equal(config.kerberos?.servicePrincipal, 'HTTP/paperless.example.com');
     assert.equal(loadConfig(base()).kerberos, undefined, 'off by default');
   });
@@ -281,14 +337,40 @@ describe('Kerberos settings and the Negotiate header, without a KDC', () => {
     assert.deepEqual(negotiateHeader(undefined), { kind: 'none' });
     assert.deepEqual(negotiateHeader('Basic YWJj'), { kind: 'none' });
     assert.deepEqual(negotiateHeader('negotiate YII='), { kind: 'token', token: 'YII=' });
+    assert.throws(() => negotiateHeader('Negotiate oYIB'), MalformedNegotiateError, 'no SPNEGO initial token: refused before GSSAPI');
     assert.deepEqual(negotiateHeader(`Negotiate ${Buffer.from('NTLMSSP\0\x01').toString('base64')}`), { kind: 'ntlm' });
     for (const bad of ['Negotiate', 'Negotiate   ', 'Negotiate a b', 'Negotiate ***', `Negotiate ${'A'.repeat(64 * 1024)}`]) assert.throws(() => negotiateHeader(bad), MalformedNegotiateError, bad);
   });
 
+  it('the acceptor: a token another replica accepted is a replay; a keytab that fails is a refusal, not a crash; at most two at once', async () => {
+    const accepted = new Set<string>();
+    const firstAccepted = async (hash: string) => !accepted.has(hash) && Boolean(accepted.add(hash));
+    let release = () => {};
+    const slow = new Promise<void>((resolve) => (release = resolve));
+    const gss = (fail?: string) => ({
+      initializeServer: async () => {
+        if (fail) throw new Error(fail);
+        return { username: 'alice@EXAMPLE.COM', response: '', contextComplete: false, async step(this: { contextComplete: boolean }, token: string) { if (token === 'Yslow') await slow; this.contextComplete = true; return ''; } };
+      },
+    });
+    const one = new Negotiator(gss(), 'HTTP/gw.example.test', firstAccepted);
+    const other = new Negotiator(gss(), 'HTTP/gw.example.test', firstAccepted);
+    assert.equal((await one.accept('YIItoken')).principal, 'alice@EXAMPLE.COM');
+    await assert.rejects(other.accept('YIItoken'), /a replay: another replica accepted this token already/);
+    await assert.rejects(new Negotiator(gss('No key table entry found'), 'HTTP/gw.example.test').accept('YIIx'), (err: unknown) => err instanceof NegotiateRefusedError && /keytab cannot accept/.test(err.message));
+    const busy = new Negotiator(gss(), 'HTTP/gw.example.test');
+    const held = [busy.accept('Yslow'), busy.accept('Yslow')];
+    await assert.rejects(busy.accept('YIIthird'), NegotiateBusyError);
+    release();
+    await Promise.all(held.map((p) => p.catch(() => undefined)));
+  });
+
   it('a principal signs in by the name before the @, from a listed realm only, and never as a service', () => {
     assert.equal(signInNameOf('alice@EXAMPLE.COM', ['EXAMPLE.COM']), 'alice');
-    assert.equal(signInNameOf('alice@example.com', ['EXAMPLE.COM']), 'alice');
-    for (const refused of ['alice@OTHER.COM', 'alice', '@EXAMPLE.COM', 'HTTP/host@EXAMPLE.COM']) assert.throws(() => signInNameOf(refused, ['EXAMPLE.COM']), NegotiateRefusedError, refused);
+    // Realms are case-sensitive; names a directory would fold into another's are refused.
+    for (const refused of ['alice@example.com', 'alice@OTHER.COM', 'alice', '@EXAMPLE.COM', 'HTTP/host@EXAMPLE.COM', ' alice@EXAMPLE.COM', 'ａｌｉｃｅ@EXAMPLE.COM', 'ali\\@ce@EXAMPLE.COM']) {
+      assert.throws(() => signInNameOf(refused, ['EXAMPLE.COM']), NegotiateRefusedError, refused);
+    }
     assert.equal(gssServiceName('HTTP/Paperless.Example.com@EXAMPLE.COM'), 'HTTP@paperless.example.com');
   });
 });

@@ -167,12 +167,31 @@ export class CredentialCheck {
       const typed = this.typedKey(username);
       await redisCall('regulation', 'sign-in attempts', () => regulation.check(typed, ip));
       const user = await directory.lookup(username);
-      if (!user) throw new NotAllowedError(username, 'Your computer signed you in as someone the directory of this gateway does not know (or whose account is disabled). Sign in with your password.');
+      // The entry must carry the principal's very name (ASCII case aside): a filter that also
+      // matches other attributes (userPrincipalName, GATEWAY_LDAP_USERNAME_ATTRIBUTE) may not
+      // hand a ticket's name to another account.
+      if (!user || user.username !== username.toLowerCase()) throw new NotAllowedError(username, 'Your computer signed you in as someone the directory of this gateway does not know (or whose account is disabled). Sign in with your password.');
       const person = regulationKey(user.username);
       if (person !== typed) await redisCall('regulation', 'sign-in attempts', () => regulation.check(person, ip));
       this.admissible(user);
       return user;
     });
+  }
+
+  /**
+   * A whole sign-in with a ticket alone (`Authorization: Negotiate` on the API), as Basic's with a
+   * password: the ticket's person, then whether one factor may sign them in, then Paperless made to match.
+   */
+  async verifyTicket(username: string, ip: string): Promise<DirectoryUser> {
+    const user = await this.checkTicket(username, ip);
+    try {
+      await this.deps.passwordOnly?.(user);
+    } catch (err) {
+      this.deps.metrics.logins.inc({ outcome: err instanceof GatewayError && err.status === 403 ? 'second_factor_required' : outcomeOf(err), via: 'kerberos' });
+      throw err;
+    }
+    await this.admit(user, 'kerberos');
+    return user;
   }
 
   /** The last step, once every factor is proven: Paperless is made to match, and the sign-in counts. */

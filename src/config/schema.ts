@@ -324,7 +324,10 @@ export const envSchema = z
       .string()
       .default('')
       .transform((v) => v.split(',').map((e) => e.trim().toUpperCase()).filter(Boolean))
-      .refine((realms) => realms.every((r) => /^[A-Z0-9.-]+$/.test(r)), { error: 'must be realm names separated by commas, e.g. EXAMPLE.COM' }),
+      .refine((realms) => realms.every((r) => /^[A-Z0-9.-]+$/.test(r)), { error: 'must be a realm name, e.g. EXAMPLE.COM' })
+      // Names are unique within one domain only: another realm's alice (and every domain's
+      // Administrator) would be looked up as this directory's.
+      .refine((realms) => realms.length <= 1, { error: 'takes one realm: people of several realms would be looked up in the one directory by their names alone, and two realms may each have an alice' }),
     GATEWAY_KERBEROS_REPLAY_CACHE_DIR: z.string().trim().optional(),
     GATEWAY_SHUTDOWN_TIMEOUT: duration('30s'),
     GATEWAY_LOG_REQUESTS: bool(true),

@@ -3,25 +3,37 @@ import { join } from 'node:path';
 import type { KerberosConfig } from '../config/config.js';
 
 /**
- * Points GSSAPI at the service's keytab and at a writable replay cache, for the whole process:
- * GSSAPI reads its environment (KRB5_KTNAME, KRB5RCACHEDIR), which every thread shares. The image's
- * file system is read-only, and the default replay cache (/var/tmp) is not writable there. A keytab
- * given inline (GATEWAY_KERBEROS_KEYTAB) is written to a private file first. Run by the main thread
- * at start; returns what undoes it (the private file goes).
+ * Settings laid over the machine's krb5.conf (MIT reads a list of files, the first winning): the
+ * acceptor takes the service's name as configured, so a token never costs a DNS look-up of it.
+ */
+const ACCEPTOR_SETTINGS = '[libdefaults]\n  dns_canonicalize_hostname = false\n  rdns = false\n';
+
+/**
+ * Points GSSAPI at the service's keytab, a writable replay cache and the settings above, for the
+ * whole process: GSSAPI reads its environment (KRB5_KTNAME, KRB5RCACHEDIR, KRB5_CONFIG), which
+ * every thread shares. The image's file system is read-only, and the default replay cache
+ * (/var/tmp) is not writable there. A keytab given inline (GATEWAY_KERBEROS_KEYTAB) is written to
+ * the same private folder (0700). Run by the main thread at start; returns what undoes it.
  */
 export function useKeytab(config: KerberosConfig, env: NodeJS.ProcessEnv = process.env): () => void {
+  const dir = mkdtempSync(join(config.replayCacheDir, 'gateway-kerberos-'));
   let file: string;
-  let dir: string | undefined;
   if ('file' in config.keytab) file = config.keytab.file;
   else {
-    // mkdtemp makes the folder 0700: only the gateway's user reads the keys.
-    dir = mkdtempSync(join(config.replayCacheDir, 'gateway-keytab-'));
     file = join(dir, 'service.keytab');
     writeFileSync(file, config.keytab.bytes, { mode: 0o600 });
   }
+  const conf = join(dir, 'krb5.conf');
+  writeFileSync(conf, ACCEPTOR_SETTINGS, { mode: 0o600 });
+  const before = { KRB5_KTNAME: env.KRB5_KTNAME, KRB5RCACHEDIR: env.KRB5RCACHEDIR, KRB5_CONFIG: env.KRB5_CONFIG };
   env.KRB5_KTNAME = `FILE:${file}`;
   env.KRB5RCACHEDIR = config.replayCacheDir;
+  env.KRB5_CONFIG = `${conf}:${before.KRB5_CONFIG ?? '/etc/krb5.conf'}`;
   return () => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    for (const [name, value] of Object.entries(before)) {
+      if (value === undefined) delete env[name];
+      else env[name] = value;
+    }
+    rmSync(dir, { recursive: true, force: true });
   };
 }

@@ -1,5 +1,6 @@
 import { GatewayError } from '../errors.js';
-import type { Gssapi } from './gssapi.js';
+import { createHash } from 'node:crypto';
+import type { Gssapi, GssServerContext } from './gssapi.js';
 import { gssServiceName } from './service-name.js';
 
 /** What a request's Authorization header says about Negotiate. */
@@ -7,6 +8,9 @@ export type NegotiateHeader = { kind: 'none' } | { kind: 'ntlm' } | { kind: 'tok
 
 /** A Kerberos ticket of an Active Directory user in many groups runs to about 12 KB; nothing needs more. */
 const MAX_TOKEN_CHARS = 48 * 1024;
+
+/** The request headers the gateway's listeners take while Kerberos is on: the largest token and the rest. */
+export const KERBEROS_HEADER_BYTES = MAX_TOKEN_CHARS + 16 * 1024;
 
 /** NTLMSSP's signature, base64: what Windows sends inside Negotiate when it has no Kerberos ticket. */
 const NTLM_PREFIX = 'TlRMTVNTUA';
@@ -48,6 +52,9 @@ export function negotiateHeader(authorization: string | undefined): NegotiateHea
   if (token.length > MAX_TOKEN_CHARS) throw new MalformedNegotiateError(`token of ${token.length} characters`);
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(token)) throw new MalformedNegotiateError('token is not base64');
   if (token.startsWith(NTLM_PREFIX)) return { kind: 'ntlm' };
+  // A SPNEGO (or Kerberos) initial token is an ASN.1 [APPLICATION 0], byte 0x60: base64 "Y". Anything
+  // else is refused here, before it costs GSSAPI a thread.
+  if (!token.startsWith('Y')) throw new MalformedNegotiateError('not a SPNEGO or Kerberos token');
   return { kind: 'token', token };
 }
 
@@ -60,8 +67,10 @@ export interface AcceptedTicket {
 
 /**
  * The acceptor: one GSSAPI context per token (SPNEGO with Kerberos completes in one round trip).
- * GSSAPI's work runs on libuv's thread pool, which file and DNS work share: at most
- * `maxConcurrent` at once, the rest refused at once rather than queued behind them.
+ * GSSAPI's work runs on libuv's thread pool (four threads), which file, DNS and crypto work of
+ * both threads share: at most `maxConcurrent` at once, the rest refused at once rather than
+ * queued. `firstAccepted` records an accepted token where every replica sees it (each keeps only
+ * its own replay cache): false for a token another replica accepted already.
  */
 export class Negotiator {
   private readonly service: string;
@@ -70,7 +79,8 @@ export class Negotiator {
   constructor(
     private readonly gssapi: Gssapi,
     servicePrincipal: string,
-    private readonly maxConcurrent = 8,
+    private readonly firstAccepted: (tokenHash: string) => Promise<boolean> = async () => true,
+    private readonly maxConcurrent = 2,
   ) {
     this.service = gssServiceName(servicePrincipal);
   }
@@ -78,21 +88,35 @@ export class Negotiator {
   async accept(token: string): Promise<AcceptedTicket> {
     if (this.running >= this.maxConcurrent) throw new NegotiateBusyError(this.maxConcurrent);
     this.running += 1;
+    let ticket: AcceptedTicket;
     try {
-      const context = await this.gssapi.initializeServer(this.service);
-      try {
-        await context.step(token);
-      } catch (err) {
-        const reason = err instanceof Error ? err.message : String(err);
-        // GSSAPI's words for bytes that are no token at all.
-        if (/malformed|defective|invalid token|Invalid token/i.test(reason)) throw new MalformedNegotiateError(reason);
-        throw new NegotiateRefusedError(reason);
-      }
-      if (!context.contextComplete || !context.username) throw new NegotiateRefusedError('the exchange needs more than one round trip (not Kerberos)');
-      return { principal: context.username, ...(context.response ? { response: context.response } : {}) };
+      ticket = await this.acceptOnce(token);
     } finally {
       this.running -= 1;
     }
+    if (!(await this.firstAccepted(createHash('sha256').update(token).digest('hex')))) throw new NegotiateRefusedError('a replay: another replica accepted this token already');
+    return ticket;
+  }
+
+  private async acceptOnce(token: string): Promise<AcceptedTicket> {
+    let context: GssServerContext;
+    try {
+      context = await this.gssapi.initializeServer(this.service);
+    } catch (err) {
+      // The keytab went missing or lost the principal after start: no one signs in by ticket, and
+      // everyone gets the form (never a 500, or domain PCs could reach no sign-in at all).
+      throw new NegotiateRefusedError(`the keytab cannot accept for ${this.service}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    try {
+      await context.step(token);
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      // GSSAPI's words for bytes that are no token at all.
+      if (/malformed|defective|invalid token/i.test(reason)) throw new MalformedNegotiateError(reason);
+      throw new NegotiateRefusedError(reason);
+    }
+    if (!context.contextComplete || !context.username) throw new NegotiateRefusedError('the exchange needs more than one round trip (not Kerberos)');
+    return { principal: context.username, ...(context.response ? { response: context.response } : {}) };
   }
 
   /** Whether the keytab holds a key for the service: GSSAPI acquires the acceptor's credentials (check-config). */

@@ -10,6 +10,8 @@ import type { DirectoryRecheck } from '../session/recheck.js';
 import { isApiPath } from '../url-path.js';
 import { SAFE_METHODS, sourceOrigin } from './request-origin.js';
 import { addressKey } from '../address-key.js';
+import { GatewayError } from '../errors.js';
+import { negotiateHeader } from '../kerberos/negotiate.js';
 
 export interface ApiClientDeps {
   verify: (username: string, password: string, ip: string) => Promise<DirectoryUser>;
@@ -31,6 +33,11 @@ export interface ApiClientDeps {
   isDirectoryPerson: (username: string) => Promise<boolean>;
   /** The directory's verdict on a person, asked at most once per interval (shared with sessions). */
   recheck: Pick<DirectoryRecheck, 'recent' | 'person'>;
+  /**
+   * GATEWAY_KERBEROS: a SPNEGO token's person, admitted as Basic's is (the ticket, the directory,
+   * the second-factor rule, provisioning); throws a GatewayError with the refusal. Undefined while off.
+   */
+  negotiate?: (token: string, ip: string) => Promise<DirectoryUser>;
   /** The gateway's own origin: Basic requests that change something must come from it or from no page. */
   publicUrl: URL;
   ipOf: (req: IncomingMessage) => string;
@@ -89,19 +96,26 @@ function basicCredentials(credentials: string[]): { username: string; password: 
  * JSON). Runs after "load session": a signed-in browser's API calls are not API clients.
  */
 export function createApiClientStep(deps: ApiClientDeps): Step {
+  /**
+   * A browser that holds a Basic password (or a Kerberos ticket for this host) sends it on any
+   * site's forms too: Paperless skips CSRF for header-authenticated requests, so the gateway
+   * checks the origin as for sessions.
+   */
+  const foreignOrigin = (exchange: Exchange, via: 'basic' | 'kerberos'): Decision | undefined => {
+    const { req } = exchange;
+    if (SAFE_METHODS.has(req.method ?? 'GET')) return undefined;
+    const source = sourceOrigin(req.headers.origin, req.headers.referer);
+    if (source === undefined || source === deps.publicUrl.origin) return undefined;
+    deps.log.warn({ event: 'csrf.refused', via, path: exchange.path, origin: req.headers.origin, referer: req.headers.referer, ip: deps.ipOf(req) }, `${via === 'basic' ? 'Basic' : 'Kerberos'} request from another origin refused`);
+    const named = source === 'null' ? 'null (a sandboxed frame, or a data: or file: page)' : source;
+    return { kind: 'refuse', status: 403, detail: `CSRF Failed: Origin checking failed - ${named} does not match ${deps.publicUrl.origin}.` };
+  };
+
   const basic = async (exchange: Exchange, credentials: string[]): Promise<Decision> => {
     const { req } = exchange;
     const refuse = (detail: string, headers: Record<string, string> = {}): Decision => ({ kind: 'refuse', status: 401, detail, headers: { ...headers, ...challengeFor(req) } });
-    // A browser that holds a Basic password sends it on any site's forms too: Paperless skips
-    // CSRF for header-authenticated requests, so the gateway checks the origin as for sessions.
-    if (!SAFE_METHODS.has(req.method ?? 'GET')) {
-      const source = sourceOrigin(req.headers.origin, req.headers.referer);
-      if (source !== undefined && source !== deps.publicUrl.origin) {
-        deps.log.warn({ event: 'csrf.refused', via: 'basic', path: exchange.path, origin: req.headers.origin, referer: req.headers.referer, ip: deps.ipOf(req) }, 'Basic request from another origin refused');
-        const named = source === 'null' ? 'null (a sandboxed frame, or a data: or file: page)' : source;
-        return { kind: 'refuse', status: 403, detail: `CSRF Failed: Origin checking failed - ${named} does not match ${deps.publicUrl.origin}.` };
-      }
-    }
+    const foreign = foreignOrigin(exchange, 'basic');
+    if (foreign) return foreign;
     const creds = basicCredentials(credentials);
     if (!creds) return refuse('Invalid basic header. Credentials not correctly base64 encoded.');
     let username = deps.basicCache?.get(creds.username, creds.password);
@@ -205,11 +219,35 @@ export function createApiClientStep(deps: ApiClientDeps): Step {
     return known ? afterPerson(exchange, key, known.username, false) : findPerson(exchange, key);
   };
 
+  /** `Authorization: Negotiate` (curl --negotiate, scripts on domain-joined machines): a ticket per request, no cache (each token is good once). */
+  const negotiate = async (exchange: Exchange, accept: NonNullable<ApiClientDeps['negotiate']>): Promise<Decision> => {
+    const { req } = exchange;
+    const foreign = foreignOrigin(exchange, 'kerberos');
+    if (foreign) return foreign;
+    const ip = deps.ipOf(req);
+    try {
+      const header = negotiateHeader(req.headers.authorization);
+      if (header.kind !== 'token') return { kind: 'refuse', status: 401, detail: 'A Kerberos ticket is needed here; NTLM is not accepted.', headers: { 'WWW-Authenticate': 'Token' } };
+      return { kind: 'user', username: (await accept(header.token, ip)).username, via: 'kerberos' };
+    } catch (err) {
+      if (!(err instanceof GatewayError) || err.status >= 500) throw err;
+      const headers = refusedSignIn(deps.log, err, { via: 'kerberos', username: undefined, ip });
+      // No new Negotiate challenge: a client would only send the same ticket again.
+      return { kind: 'refuse', status: err.status === 400 ? 400 : err.status === 403 ? 403 : 401, detail: err.userMessage, headers: { ...headers, 'WWW-Authenticate': 'Token' } };
+    }
+  };
+
   return (exchange) => {
     if (exchange.session || !isApiPath(exchange.path)) return undefined;
     const { scheme, credentials } = drfAuthorization(exchange.req.headers.authorization ?? '');
     if (scheme === 'token') return token(exchange, credentials);
     if (scheme === 'basic' && deps.basicCache) return basic(exchange, credentials);
+    if (deps.negotiate) {
+      if (scheme === 'negotiate') return negotiate(exchange, deps.negotiate);
+      // Scripts learn from the 401 that Negotiate is offered (one challenge each); browsers are
+      // not asked, or every call of Paperless's UI would be a Kerberos exchange.
+      if (scheme === '' && !looksLikeBrowser(exchange.req)) return { kind: 'refuse', status: 401, detail: 'Authentication credentials were not provided.', headers: { 'WWW-Authenticate': ['Token', 'Negotiate'] } };
+    }
     return undefined;
   };
 }

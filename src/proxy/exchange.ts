@@ -34,14 +34,14 @@ export type Decision =
   | { kind: 'anonymous'; reason: 'share' | 'token' }
   /** Forwarded as this user; a session brings Paperless's session from the gateway's jar. */
   | { kind: 'user'; username: string; via: 'session'; session: LoadedSession }
-  | { kind: 'user'; username: string; via: 'basic' }
+  | { kind: 'user'; username: string; via: 'basic' | 'kerberos' }
   /** Nobody is signed in: pages go to the sign-in form, API calls and websockets get 401. */
   | { kind: 'sign-in' }
   /**
    * `fields`: a refusal of one field of a form Paperless's UI sent, in DRF's `{field: [messages]}`
    * shape, which the UI shows beside that field; otherwise the body is `{detail}`.
    */
-  | { kind: 'refuse'; status: 400 | 401 | 403 | 503; detail: string; headers?: Record<string, string>; fields?: Record<string, string[]> };
+  | { kind: 'refuse'; status: 400 | 401 | 403 | 503; detail: string; headers?: Record<string, string | string[]>; fields?: Record<string, string[]> };
 
 /** A step decides, or answers undefined to let the next one look. */
 export type Step = (exchange: Exchange) => Decision | undefined | Promise<Decision | undefined>;
@@ -102,7 +102,7 @@ export function hasBody(req: IncomingMessage): boolean {
   return (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string | string[]> = {}): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { ...headers, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store' });
   res.end(text);

@@ -155,7 +155,7 @@ export function createForwarder(deps: ForwarderDeps) {
     else dispatch(true);
   }
 
-  function refuse(exchange: Exchange, status: number, detail: string, headers: Record<string, string> = {}, fields?: Record<string, string[]>): void {
+  function refuse(exchange: Exchange, status: number, detail: string, headers: Record<string, string | string[]> = {}, fields?: Record<string, string[]>): void {
     if (exchange.to.kind === 'http') {
       echoRequestId(exchange.req, exchange.to.res);
       sendJson(exchange.to.res, status, fields ?? { detail }, headers);
@@ -180,7 +180,7 @@ export function createForwarder(deps: ForwarderDeps) {
     if (decision.kind === 'user') {
       // Sign-in refuses such names; a session from before that rule must not reach Node's header check.
       if (!fitsIdentityHeader(decision.username)) throw new UsernameNotRepresentableError(decision.username);
-      if (decision.via === 'basic') delete req.headers.authorization; // the password stays here
+      if (decision.via !== 'session') delete req.headers.authorization; // the password (or Kerberos token) stays here
       else {
         session = decision.session;
         if (decision.session.paperlessSession) jar = { name: paperlessSessionCookie, value: decision.session.paperlessSession };

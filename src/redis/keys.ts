@@ -42,6 +42,8 @@ export function redisKeys(prefix: string) {
     factorUsers: `${prefix}mfa:users`,
     /** A WebAuthn challenge, for one session and one ceremony, spent when answered. */
     webauthnChallenge: (ceremony: string, sid: string) => `${prefix}mfa:challenge:${ceremony}:${sid}`,
+    /** A Kerberos token some replica accepted (its SHA-256), kept ten minutes: any other replica refuses it as a replay. */
+    kerberosToken: (hash: string) => `${prefix}kerberos:token:${hash}`,
     /** A one-time enrolment link, by the hash of its token. */
     enrolmentLink: (tokenHash: string) => `${prefix}mfa:link:${tokenHash}`,
     /** The second step's own failure counters and bans, apart from the password's. */

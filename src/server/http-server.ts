@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { KERBEROS_HEADER_BYTES } from '../kerberos/negotiate.js';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
@@ -26,7 +27,8 @@ export function createHttpServer(
   const accessLog = requestIdAndAccessLog(requestLog, config.log.requests);
   // Node checks the header deadline on this interval (30 s by default, which would make a 20 s limit 50 s).
   const checkEvery = Math.min(30_000, Math.max(250, Math.floor(config.client.headerTimeoutMs / 4)));
-  const server = http.createServer({ connectionsCheckingInterval: checkEvery }, (req, res) => {
+  // A Kerberos ticket of someone in many groups runs past Node's 16 KiB of headers.
+  const server = http.createServer({ connectionsCheckingInterval: checkEvery, ...(config.kerberos ? { maxHeaderSize: KERBEROS_HEADER_BYTES } : {}) }, (req, res) => {
     accessLog(req, res);
     stallGuard(req, config.client.bodyIdleTimeoutMs);
     if (!canonicalize(req)) {

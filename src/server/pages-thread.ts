@@ -11,6 +11,7 @@ import { compileTrust } from '../proxy/client-address.js';
 import { waitReady } from '../redis/client.js';
 import { sameSecret } from '../same-secret.js';
 import { AnswerHolds } from './answer-hold.js';
+import { KERBEROS_HEADER_BYTES } from '../kerberos/negotiate.js';
 import { behindProxyingThread, isMessage, PAGES_SECRET_HEADER, type FromPages, type PagesThreadData, type ToPages } from './pages-messages.js';
 import { buildPages, buildRequestPath } from './routes.js';
 import { buildServices, closeServices } from './services.js';
@@ -39,7 +40,7 @@ async function run(port: MessagePort, data: PagesThreadData): Promise<void> {
   const services = buildServices(config, directory, log, metrics, { trust: behindProxyingThread(compileTrust(config.server.trustProxy)), paddingWait: (ms) => holds.wait(ms) });
   const proxied = buildRequestPath(services);
   const pages = buildPages(services, proxied);
-  const server = http.createServer((req, res) => {
+  const server = http.createServer({ ...(config.kerberos ? { maxHeaderSize: KERBEROS_HEADER_BYTES } : {}) }, (req, res) => {
     if (!sameSecret(req.headers[PAGES_SECRET_HEADER], data.secret)) {
       res.writeHead(403, { 'Content-Type': 'text/plain; charset=utf-8' }).end('Only the gateway itself talks to this listener.\n');
       return;

@@ -24,6 +24,7 @@ import { completeSignIn } from '../web/complete-sign-in.js';
 import { formGuard } from '../web/form-guard.js';
 import { afterPassword } from '../web/after-password.js';
 import { kerberosSignIn } from '../web/kerberos-sign-in.js';
+import { signInNameOf } from '../kerberos/principal.js';
 import { passwordStep } from '../web/password-step.js';
 import { canChangePasswords } from '../directory/password-change.js';
 import { secondStepRouter } from '../web/second-step.js';
@@ -104,6 +105,9 @@ export function buildRequestPath(services: Services) {
     }
     return owners.isPerson(username);
   };
+  // GATEWAY_KERBEROS: `Authorization: Negotiate` on the API, under Basic's rules.
+  const { negotiator } = services;
+  const { kerberos } = config;
   const requestPath = createRequestPath({
     identity: config.identity,
     sessionCookieName: config.session.cookieName,
@@ -117,6 +121,7 @@ export function buildRequestPath(services: Services) {
     apiClients: createApiClientStep({
       verify: (username, password, ip) => credentials.verify(username, password, ip, 'basic'),
       ...(basicCache ? { basicCache } : {}),
+      ...(negotiator && kerberos ? { negotiate: async (token: string, ip: string) => credentials.verifyTicket(signInNameOf((await negotiator.accept(token)).principal, kerberos.realms), ip) } : {}),
       tokenValid: tokenCheck(paperless),
       tokenCache: new CredentialCache<true>(ACCEPTED_TOKEN_TTL_MS),
       tokenOwners: owners,

@@ -14,6 +14,7 @@ import { SESSION_ENDED, WebsocketRegistry } from '../proxy/websockets.js';
 import { Regulation } from '../auth/regulation.js';
 import { ResponseTiming } from '../auth/response-timing.js';
 import { loadGssapi } from '../kerberos/gssapi.js';
+import { redisCall } from '../redis/errors.js';
 import { Negotiator } from '../kerberos/negotiate.js';
 import { ReservedUsernames } from '../auth/reserved-usernames.js';
 import type { AccountStatus } from '../directory/account-status.js';
@@ -158,7 +159,9 @@ export function buildServices(config: Config, directory: Directory, log: Logger,
     ...(passwordChange ? { passwordChange } : {}),
     ...(mfa ? { secondFactors: mfa.secondFactors, appPasswords: mfa.appPasswords } : {}),
     // Loaded only when on: an install without Kerberos's development files has no such module.
-    ...(config.kerberos ? { negotiator: new Negotiator(loadGssapi(), config.kerberos.servicePrincipal) } : {}),
+    ...(config.kerberos
+      ? { negotiator: new Negotiator(loadGssapi(), config.kerberos.servicePrincipal, async (hash) => (await redisCall('sessions', 'cannot record a Kerberos token', () => redis.set(keys.kerberosToken(hash), '1', 'PX', 600_000, 'NX'))) === 'OK') }
+      : {}),
     trust,
   };
 }

@@ -9,6 +9,7 @@ import { signInNameOf } from '../kerberos/principal.js';
 import type { SessionService } from '../session/sessions.js';
 import type { AfterPassword } from './after-password.js';
 import { safeNextPath } from './next-path.js';
+import { sourceOrigin } from '../proxy/request-origin.js';
 
 /** The browser said "not with this computer's account": the sign-in page then offers no Negotiate. */
 export const KERBEROS_OPT_OUT_COOKIE = 'gateway_kerberos';
@@ -35,6 +36,13 @@ export interface KerberosOutcome {
   optedOut: boolean;
 }
 
+/** The browser says another site sent this request (Fetch Metadata, else Origin or Referer). */
+function fromOtherSite(req: Request, publicUrl: URL): boolean {
+  if (req.headers['sec-fetch-site'] === 'cross-site' || req.headers['sec-fetch-site'] === 'same-site') return true;
+  const source = sourceOrigin(req.headers.origin, req.headers.referer);
+  return source !== undefined && source !== publicUrl.origin;
+}
+
 /** Sets (or clears) the browser's opt-out; the sign-out page sets it too, or the next request signs the person in again. */
 export function setKerberosOptOut(res: Response, on: boolean, secure: boolean): void {
   if (on) res.cookie(KERBEROS_OPT_OUT_COOKIE, 'off', { httpOnly: true, sameSite: 'lax', secure, path: '/accounts/', maxAge: OPT_OUT_MS });
@@ -57,10 +65,15 @@ export function kerberosSignIn(deps: KerberosSignInDeps): RequestHandler {
       res.locals.kerberos = o;
       next();
     };
-    if (req.query.kerberos === 'off' || req.query.kerberos === 'on') setKerberosOptOut(res, req.query.kerberos === 'off', secure);
-    const optedOut = req.query.kerberos === 'off' || (req.query.kerberos !== 'on' && parseCookies(req.headers.cookie ?? '')[KERBEROS_OPT_OUT_COOKIE] === 'off');
-    // Someone signed in already sees who; nobody is signed in as another by their computer.
-    if (optedOut || deps.sessions.state(req).level === 'signed-in') {
+    // The opt-out is the person's: a link on another site may not undo a sign-out's (or set one).
+    const toggle = fromOtherSite(req, deps.publicUrl) ? undefined : req.query.kerberos;
+    if (toggle === 'off' || toggle === 'on') setKerberosOptOut(res, toggle === 'off', secure);
+    const optedOut = toggle === 'off' || (toggle !== 'on' && parseCookies(req.headers.cookie ?? '')[KERBEROS_OPT_OUT_COOKIE] === 'off');
+    // Someone signed in already sees who; nobody is signed in as another by their computer. Only
+    // a page load is asked for a ticket: an image or a script of another site that points here
+    // would otherwise make a session each time the browser answers for the person.
+    const dest = req.headers['sec-fetch-dest'];
+    if (optedOut || deps.sessions.state(req).level === 'signed-in' || (dest !== undefined && dest !== 'document')) {
       outcome({ status: 200, optedOut });
       return;
     }
