@@ -1,19 +1,25 @@
 # syntax=docker/dockerfile:1
-# Build stage: compile TypeScript with the full dependency set.
+# Build stage: compile TypeScript with the full dependency set, and the optional kerberos
+# module's native part (GSSAPI, for GATEWAY_KERBEROS) where the compiler and headers are.
 FROM node:24-slim AS build
 WORKDIR /app
+RUN apt-get update && apt-get install -y --no-install-recommends libkrb5-dev g++ make python3 && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json .npmrc tsconfig.json ./
-RUN npm ci --ignore-scripts
+RUN npm ci --ignore-scripts && npm rebuild kerberos
 COPY src ./src
 RUN npm run build
 
 # Runtime stage: production dependencies only, non-root, read-only root filesystem friendly
-# (nothing is written to disk: sessions live in Redis, logs go to stdout).
+# (nothing is written to disk: sessions live in Redis, logs go to stdout; with Kerberos on, the
+# replay cache goes to GATEWAY_KERBEROS_REPLAY_CACHE_DIR, a tmpfs). Install scripts do not run
+# here: the kerberos module's build comes from the build stage, with GSSAPI's library beside it.
 FROM node:24-slim
 ENV NODE_ENV=production
+RUN apt-get update && apt-get install -y --no-install-recommends libgssapi-krb5-2 && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+COPY --from=build /app/node_modules/kerberos/build ./node_modules/kerberos/build
 COPY --from=build /app/dist ./dist
 COPY views ./views
 USER node

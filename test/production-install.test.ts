@@ -182,6 +182,29 @@ describe('the image (Dockerfile), where running it here cannot show it', () => {
     for (const install of installs) assert.match(install, /\s--omit=dev\b/, install);
   });
 
+  it("loads the kerberos module as the image has it: installed without scripts, its build copied from the build stage", () => {
+    const workdir = last(stage, 'WORKDIR') ?? '/app';
+    const fromBuild = stage.instructions
+      .filter((i) => i.keyword === 'COPY' && /--from=build\b/.test(i.args))
+      .map((i) => i.args.split(/\s+/).filter((word) => !word.startsWith('--')))
+      .map(([from = '', to = '']) => ({ from: posix.relative('/app', from), to: posix.relative(workdir, posix.resolve(workdir, to)) }))
+      .filter(({ to }) => to.startsWith('node_modules/kerberos'));
+    assert.ok(fromBuild.length > 0, 'the runtime stage copies the kerberos build from the build stage (install scripts do not run there)');
+    // The module as `npm ci --ignore-scripts` leaves it (no build), then what the image copies in.
+    const app = mkdtempSync(join(tmpdir(), 'plg-image-kerberos-'));
+    try {
+      cpSync(join(REPO_ROOT, 'node_modules/kerberos'), join(app, 'node_modules/kerberos'), { recursive: true, filter: (src) => !src.includes('/kerberos/build') });
+      cpSync(join(REPO_ROOT, 'node_modules/node-addon-api'), join(app, 'node_modules/node-addon-api'), { recursive: true });
+      const probe = "require('kerberos').initializeServer.length >= 0 && process.stdout.write('loaded')";
+      assert.notEqual(run(process.execPath, ['-e', probe], app).stdout, 'loaded', 'without its build the module does not load');
+      for (const { from, to } of fromBuild) cpSync(join(REPO_ROOT, from), join(app, to), { recursive: true });
+      const loaded = run(process.execPath, ['-e', probe], app);
+      assert.equal(loaded.stdout, 'loaded', loaded.stderr);
+    } finally {
+      rmSync(app, { recursive: true, force: true });
+    }
+  });
+
   it('copies every folder the package ships (package.json files) into its WORKDIR', () => {
     const workdir = last(stage, 'WORKDIR');
     assert.ok(workdir, "the runtime stage has a WORKDIR, where the ENTRYPOINT's relative path is read");
