@@ -113,22 +113,26 @@ function kerberosEnv(realm: Realm, dc: SambaDc): Record<string, string> {
   };
 }
 
+// One domain controller and realm for the file: each part starts its own gateway on it.
+const dc = new SambaDc({ kdc: true });
+const realm = new Realm(dc);
+before(async () => {
+  await dc.start();
+  realm.setUp();
+  for (const username of ['alice', 'bob', 'carol', 'gina']) realm.kinit(username);
+});
+after(async () => {
+  await dc.destroy();
+  realm.destroy();
+});
+
 describe('Kerberos sign-in (SPNEGO) against Samba AD\'s KDC', () => {
-  const dc = new SambaDc({ kdc: true });
-  const realm = new Realm(dc);
   let stack: Stack;
   before(async () => {
-    await dc.start();
-    realm.setUp();
-    for (const username of ['alice', 'bob', 'carol', 'gina']) realm.kinit(username);
     // PAPERLESS_ENABLE_HTTP_REMOTE_USER_API, as README asks for apps and scripts.
     stack = await startStack({ env: kerberosEnv(realm, dc), sim: { enableRemoteUserApi: true } });
   });
-  after(async () => {
-    await stack?.stop();
-    await dc.destroy();
-    realm.destroy();
-  });
+  after(async () => stack?.stop());
 
   const login = (headers: Array<[string, string]> = []) => stack.browser().get('/accounts/login/?next=/documents/', { headers });
 
@@ -267,37 +271,17 @@ describe('Kerberos sign-in (SPNEGO) against Samba AD\'s KDC', () => {
 });
 
 describe('Kerberos with a keytab that does not hold the service principal', () => {
-  const dc = new SambaDc({ kdc: true });
-  const realm = new Realm(dc);
-  before(async () => {
-    await dc.start();
-    realm.setUp();
-  });
-  after(async () => {
-    await dc.destroy();
-    realm.destroy();
-  });
-
   it('the gateway does not start, and says which settings to check', async () => {
     await assert.rejects(startStack({ env: { ...kerberosEnv(realm, dc), GATEWAY_KERBEROS_SERVICE_PRINCIPAL: `HTTP/${OTHER_HOST}` } }), /GATEWAY_KERBEROS_KEYTAB_FILE \/ GATEWAY_KERBEROS_SERVICE_PRINCIPAL: the keytab holds no key of HTTP\/other\.example\.test/);
   });
 });
 
 describe('Kerberos sign-in with a required second factor', () => {
-  const dc = new SambaDc({ kdc: true });
-  const realm = new Realm(dc);
   let stack: Stack;
   before(async () => {
-    await dc.start();
-    realm.setUp();
-    realm.kinit('alice');
     stack = await startStack({ env: { ...kerberosEnv(realm, dc), GATEWAY_MFA: 'required', GATEWAY_MFA_KEY: 'ab'.repeat(32), GATEWAY_MFA_ENROLMENT: 'first-login' } });
   });
-  after(async () => {
-    await stack?.stop();
-    await dc.destroy();
-    realm.destroy();
-  });
+  after(async () => stack?.stop());
 
   it('the ticket is the first factor: the second is still asked, and the session says how the person proved it', async () => {
     const b = stack.browser();
