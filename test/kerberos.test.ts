@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { chromium, type BrowserContext } from 'playwright-core';
 import { promisify } from 'node:util';
 import { kerberosCheck } from '../src/cli/check-config.js';
 import { loadConfig } from '../src/config/load.js';
@@ -20,6 +21,7 @@ import { MalformedNegotiateError, NegotiateBusyError, negotiateHeader, Negotiato
 import { signInNameOf } from '../src/kerberos/principal.js';
 import { gssServiceName } from '../src/kerberos/service-name.js';
 import { baseEnv } from './support/gateway.js';
+import { mappingFile } from './support/mapping.js';
 import { AD, SambaDc } from './support/samba.js';
 import { startStack, type Stack } from './support/stack.js';
 import { fieldsOn, totp } from './support/totp.js';
@@ -45,11 +47,14 @@ class Realm {
     // clockskew 1: a ticket past its end is refused at once, not five minutes later.
     writeFileSync(
       this.conf,
-      `[libdefaults]\n default_realm = ${AD.realm}\n dns_lookup_realm = false\n dns_lookup_kdc = false\n rdns = false\n clockskew = 1\n[realms]\n ${AD.realm} = {\n  kdc = ${this.dc.address}\n }\n[domain_realm]\n .example.test = ${AD.realm}\n`,
+      `[libdefaults]\n default_realm = ${AD.realm}\n dns_lookup_realm = false\n dns_lookup_kdc = false\n rdns = false\n clockskew = 1\n[realms]\n ${AD.realm} = {\n  kdc = ${this.dc.address}\n }\n[domain_realm]\n .example.test = ${AD.realm}\n localhost = ${AD.realm}\n`,
     );
     this.samba(['spn', 'add', `HTTP/${SERVICE_HOST}`, AD.serviceUser]);
     this.samba(['spn', 'add', `HTTP/${OTHER_HOST}`, 'bob']);
+    // Chromium asks for a ticket to the name it canonicalised; localhost stays localhost.
+    this.samba(['spn', 'add', 'HTTP/localhost', AD.serviceUser]);
     this.samba(['domain', 'exportkeytab', this.keytab, `--principal=HTTP/${SERVICE_HOST}`]);
+    this.samba(['domain', 'exportkeytab', this.keytab, '--principal=HTTP/localhost']);
   }
 
   samba(args: string[]): void {
@@ -267,6 +272,44 @@ describe('Kerberos sign-in (SPNEGO) against Samba AD\'s KDC', () => {
     const out = confirm.status === 303 ? confirm : await person.post('/accounts/logout/', fieldsOn(confirm.body, ['_csrf']));
     assert.equal(out.status, 303);
     assert.equal((await person.get('/accounts/login/')).status, 200, 'no Negotiate after signing out');
+  });
+});
+
+describe('Kerberos sign-in in Chromium', () => {
+  let stack: Stack;
+  let browser: BrowserContext;
+  before(async () => {
+    stack = await startStack({ publicHost: 'localhost', env: { ...kerberosEnv(realm, dc), GATEWAY_KERBEROS_SERVICE_PRINCIPAL: 'HTTP/localhost', GATEWAY_PROVISIONING_FILE: mappingFile() } });
+    // The person's ticket cache and realm, as a domain-joined PC has them; the allowlist is the
+    // command-line form of the AuthServerAllowlist policy.
+    browser = await chromium.launchPersistentContext(mkdtempSync(join(realm.dir, 'chromium-')), {
+      executablePath: '/usr/bin/chromium',
+      env: realm.env('alice') as Record<string, string>,
+      args: ['--no-sandbox', '--disable-gpu', '--auth-server-allowlist=localhost'],
+    });
+  });
+  after(async () => {
+    await browser?.close();
+    await stack?.stop();
+  });
+
+  it('signs in without a password and lands in Paperless as the person, with their groups', async () => {
+    const page = await browser.newPage();
+    const signIn = `http://localhost:${stack.gateway.port}/accounts/login/?next=/documents/`;
+    // Chromium on Linux loads GSSAPI only once it has met a Negotiate challenge (Local State's
+    // received_http_auth_negotiate_headers): the first one in a new profile shows the form.
+    await page.goto(signIn);
+    await page.goto(signIn);
+    await page.waitForURL((url) => url.pathname === '/documents/', { timeout: 10_000 }).catch((err: Error) => {
+      throw new Error(`${err.message}\n${stack.gateway.logs.filter((l) => /kerberos|login\.failure/.test(l)).join('\n')}`);
+    });
+    assert.equal(await page.locator('#user').textContent(), 'alice');
+    // The mapping's groups and flags, as after a password: alice is in paperless-admins and paperless-users.
+    const alice = stack.sim.users.find((u) => u.username === 'alice');
+    assert.ok(alice?.is_superuser, 'paperless-admins: a superuser');
+    const groupNames = stack.sim.groups.filter((g) => alice.groups.includes(g.id)).map((g) => g.name).sort();
+    assert.deepEqual(groupNames, ['Admins', 'Staff']);
+    assert.ok(stack.gateway.logs.some((l) => l.includes('"event":"kerberos.accepted"') && l.includes('"principal":"alice@EXAMPLE.TEST"')));
   });
 });
 
