@@ -5,7 +5,7 @@ FROM node:24-slim AS build
 WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends libkrb5-dev g++ make python3 && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json .npmrc tsconfig.json ./
-RUN npm ci --ignore-scripts && npm rebuild kerberos
+RUN npm ci --ignore-scripts && npm rebuild kerberos --build-from-source
 COPY src ./src
 RUN npm run build
 

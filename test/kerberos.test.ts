@@ -19,6 +19,7 @@ import { loadConfig } from '../src/config/load.js';
 import { ConfigError } from '../src/config/errors.js';
 import { MalformedNegotiateError, NegotiateBusyError, negotiateHeader, Negotiator, NegotiateRefusedError } from '../src/kerberos/negotiate.js';
 import { signInNameOf } from '../src/kerberos/principal.js';
+import { authenticatorOf } from '../src/kerberos/authenticator.js';
 import { gssServiceName } from '../src/kerberos/service-name.js';
 import { baseEnv } from './support/gateway.js';
 import { mappingFile } from './support/mapping.js';
@@ -220,6 +221,9 @@ describe('Kerberos sign-in (SPNEGO) against Samba AD\'s KDC', () => {
     assert.deepEqual(script.headers['www-authenticate'], 'Token, Negotiate', 'one challenge each');
     const browser = await stack.browser().request('GET', '/api/documents/', { typed: true, headers: [['Sec-Fetch-Mode', 'cors']] });
     assert.equal(browser.headers['www-authenticate'], 'Token', 'a browser is not asked for Kerberos on every call');
+    // An <img> of another site over plain http: no Fetch Metadata, no Origin, no HTML; a browser all the same.
+    const image = await stack.browser().request('GET', '/api/documents/1/thumb/', { typed: true, headers: [['User-Agent', 'Mozilla/5.0 (X11; Linux x86_64)'], ['Accept', 'image/*,*/*;q=0.8']] });
+    assert.equal(image.headers['www-authenticate'], 'Token', 'never asked for a ticket another site could have it send');
 
     const api = (token: string, headers: Array<[string, string]> = [], method = 'GET') => stack.browser().request(method, '/api/documents/', { typed: true, headers: [['Authorization', `Negotiate ${token}`], ...headers] });
     const carol = await api(await realm.token('carol'));
@@ -236,14 +240,39 @@ describe('Kerberos sign-in (SPNEGO) against Samba AD\'s KDC', () => {
     const image = await login([['Sec-Fetch-Dest', 'image'], ['Sec-Fetch-Site', 'cross-site']]);
     assert.equal(image.status, 200);
     assert.equal(image.headers['www-authenticate'], undefined);
+    // Over plain http browsers send no Fetch Metadata: an image asks for no HTML.
+    const mozilla = 'Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0';
+    const plainImage = await login([['User-Agent', mozilla], ['Accept', 'image/avif,image/webp,image/*,*/*;q=0.8']]);
+    assert.equal(plainImage.headers['www-authenticate'], undefined);
+    const plainPage = await login([['User-Agent', mozilla], ['Accept', 'text/html,application/xhtml+xml,*/*;q=0.8']]);
+    assert.equal(plainPage.headers['www-authenticate'], 'Negotiate', 'a page load is asked');
     const b = stack.browser();
     assert.equal((await b.get('/accounts/login/?kerberos=off')).status, 200);
     const lured = await b.get('/accounts/login/?kerberos=on', { headers: [['Referer', 'https://evil.example/'], ['Sec-Fetch-Site', 'cross-site']] });
     assert.equal(lured.status, 200, 'still opted out');
     assert.ok(!(lured.headers['set-cookie'] ?? []).some((c) => c.startsWith('gateway_kerberos=')), 'the opt-out cookie untouched');
+    // A link without a referrer (rel=noreferrer) brings no evidence of this site: no opting back in.
+    const bare = await b.request('GET', '/accounts/login/?kerberos=on', { typed: true });
+    assert.equal(bare.status, 200, 'still opted out');
     const big = await login([['Authorization', `Negotiate YII${'A'.repeat(20_000)}`]]);
     assert.ok(big.status === 400 || big.status === 401, `read and refused by the gateway, not 431 from Node: ${big.status}`);
     assert.match(big.body, /Kerberos sign-in/);
+  });
+
+  it('a token\'s authenticator is the same however it is wrapped: SPNEGO or the bare Kerberos token inside', async () => {
+    const spnego = Buffer.from(await realm.token('alice'), 'base64');
+    // The Kerberos OID comes first in the list of mechanisms offered, then opens the token inside.
+    const krb5 = Buffer.from([0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02]);
+    const oid = spnego.indexOf(krb5, spnego.indexOf(krb5) + 1);
+    assert.ok(oid > 0, 'a Kerberos token inside');
+    // The inner token starts with 0x60 and its length, just before the OID.
+    const start = [oid - 4, oid - 3, oid - 2].find((i) => spnego[i] === 0x60);
+    assert.ok(start !== undefined);
+    const bare = spnego.subarray(start);
+    const outer = authenticatorOf(spnego);
+    assert.ok(outer && outer.length > 16, 'found in the SPNEGO token');
+    assert.deepEqual(authenticatorOf(bare), outer);
+    assert.notDeepEqual(authenticatorOf(Buffer.from(await realm.token('alice'), 'base64')), outer, 'each token its own');
   });
 
   it('check-config: the keytab holds the service principal, or says how to fix it', async () => {
@@ -352,6 +381,7 @@ describe('Kerberos settings and the Negotiate header, without a KDC', () => {
     );
     assert.throws(() => loadConfig({ ...base(), GATEWAY_KERBEROS: 'on', GATEWAY_KERBEROS_KEYTAB_FILE: '/nonexistent/http.keytab', GATEWAY_KERBEROS_REALMS: 'EXAMPLE.COM' }), /GATEWAY_KERBEROS_KEYTAB_FILE: cannot read \/nonexistent\/http.keytab: no such file/);
     assert.throws(() => loadConfig({ ...base(), GATEWAY_KERBEROS: 'on', GATEWAY_KERBEROS_KEYTAB: 'AAEC', GATEWAY_KERBEROS_REALMS: 'EXAMPLE.COM=EXAMPLE' }), /GATEWAY_KERBEROS_REALMS: must be a realm name/);
+    assert.throws(() => loadConfig({ ...base(), GATEWAY_LDAP_PRESET: 'activedirectory', GATEWAY_LDAP_USERNAME_ATTRIBUTE: 'employeeID', GATEWAY_KERBEROS: 'on', GATEWAY_KERBEROS_KEYTAB: 'AAEC', GATEWAY_KERBEROS_REALMS: 'EXAMPLE.COM' }), /GATEWAY_LDAP_USERNAME_ATTRIBUTE: must be sAMAccountName \(or unset\) while GATEWAY_KERBEROS is on/);
     assert.throws(() => loadConfig({ ...base(), GATEWAY_KERBEROS: 'on', GATEWAY_KERBEROS_KEYTAB: 'AAEC', GATEWAY_KERBEROS_REALMS: 'EXAMPLE.COM, OTHER.COM' }), /GATEWAY_KERBEROS_REALMS: takes one realm: .*two realms may each have an alice/);
     assert.throws(() => loadConfig({ ...base(), GATEWAY_KERBEROS: 'on', GATEWAY_KERBEROS_KEYTAB: 'not base64!', GATEWAY_KERBEROS_REALMS: 'EXAMPLE.COM' }), /GATEWAY_KERBEROS_KEYTAB: must be the keytab file in base64/);
     const config = loadConfig({ ...base(), GATEWAY_PUBLIC_URL: 'https://Paperless.Example.com', GATEWAY_KERBEROS: 'on', GATEWAY_KERBEROS_KEYTAB: 'BQIAAAA=', GATEWAY_KERBEROS_REALMS: 'example.com' });
@@ -365,6 +395,9 @@ describe('Kerberos settings and the Negotiate header, without a KDC', () => {
     assert.deepEqual(negotiateHeader('Basic YWJj'), { kind: 'none' });
     assert.deepEqual(negotiateHeader('negotiate YII='), { kind: 'token', token: 'YII=' });
     assert.throws(() => negotiateHeader('Negotiate oYIB'), MalformedNegotiateError, 'no SPNEGO initial token: refused before GSSAPI');
+    // YIIBAg== and YIIBAh== decode alike: only the canonical spelling, or a replay could be re-spelled past the check.
+    assert.deepEqual(negotiateHeader('Negotiate YIIBAg=='), { kind: 'token', token: 'YIIBAg==' });
+    assert.throws(() => negotiateHeader('Negotiate YIIBAh=='), MalformedNegotiateError);
     assert.deepEqual(negotiateHeader(`Negotiate ${Buffer.from('NTLMSSP\0\x01').toString('base64')}`), { kind: 'ntlm' });
     for (const bad of ['Negotiate', 'Negotiate   ', 'Negotiate a b', 'Negotiate ***', `Negotiate ${'A'.repeat(64 * 1024)}`]) assert.throws(() => negotiateHeader(bad), MalformedNegotiateError, bad);
   });

@@ -173,7 +173,7 @@ describe('CredentialCheck: every sign-in rule, in order', () => {
     }
   }
 
-  function build(options: { people?: Record<string, DirectoryUser>; provisioning?: 'deny' | 'allow'; provisionFails?: boolean; allowedGroups?: string[]; directoryDown?: boolean; appPasswords?: boolean } = {}) {
+  function build(options: { people?: Record<string, DirectoryUser>; provisioning?: 'deny' | 'allow'; provisionFails?: boolean; allowedGroups?: string[]; directoryDown?: boolean; appPasswords?: boolean; caseInsensitivePrincipals?: boolean } = {}) {
     const regulation = new FakeRegulation();
     /** The timing's clock: each directory call takes 10 ms. */
     const clock = { now: 0 };
@@ -224,6 +224,7 @@ describe('CredentialCheck: every sign-in rule, in order', () => {
       regulation,
       timing: new ResponseTiming(150, { now: () => clock.now, sleep: async (ms) => void slept.push(ms), random: () => 0 }),
       metrics,
+      ...(options.caseInsensitivePrincipals !== undefined ? { caseInsensitivePrincipals: options.caseInsensitivePrincipals } : {}),
       // App passwords look like `app-…`; none of them is anyone's.
       ...(options.appPasswords ? { appPasswords: { looksLike: (typed: string) => typed.startsWith('app-'), matches: async () => false } } : {}),
       log: silent,
@@ -263,6 +264,14 @@ describe('CredentialCheck: every sign-in rule, in order', () => {
     regulation.banned.add('alice');
     await assert.rejects(check.verify('alice', 'app-guess', '10.0.0.4', 'basic'), BannedError);
     assert.deepEqual(slept, [130, 130, 150], 'a ban found before the look-up waits a refusal\'s time');
+  });
+
+  it('a Kerberos principal is admitted only as the entry of its very name: any case on Active Directory, exactly elsewhere (MIT realms hold Alice and alice apart)', async () => {
+    const mit = build({ people });
+    assert.equal((await mit.check.checkTicket('alice', '10.0.0.5')).username, 'alice');
+    await assert.rejects(mit.check.checkTicket('Alice', '10.0.0.5'), NotAllowedError);
+    const ad = build({ people, caseInsensitivePrincipals: true });
+    assert.equal((await ad.check.checkTicket('Alice', '10.0.0.5')).username, 'alice');
   });
 
   it("a wrong password counts against the entry's own name, whatever spelling was typed", async () => {

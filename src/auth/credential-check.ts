@@ -38,6 +38,11 @@ export interface CredentialCheckDeps {
    * directory's preset): the ban checked first, without the directory. Default: the name itself.
    */
   signInName?: (typed: string) => string;
+  /**
+   * Whether a Kerberos principal's name matches its directory entry without regard to ASCII case
+   * (Active Directory's are); elsewhere (MIT, FreeIPA) `Alice@R` and `alice@R` are two people.
+   */
+  caseInsensitivePrincipals?: boolean;
   /** Names no directory user may sign in as (GATEWAY_RESERVED_USERNAMES). */
   reservedUsernames?: ReservedUsernames;
   timing: ResponseTiming;
@@ -170,7 +175,7 @@ export class CredentialCheck {
       // The entry must carry the principal's very name (ASCII case aside): a filter that also
       // matches other attributes (userPrincipalName, GATEWAY_LDAP_USERNAME_ATTRIBUTE) may not
       // hand a ticket's name to another account.
-      if (!user || user.username !== username.toLowerCase()) throw new NotAllowedError(username, 'Your computer signed you in as someone the directory of this gateway does not know (or whose account is disabled). Sign in with your password.');
+      if (!user || user.username !== (this.deps.caseInsensitivePrincipals ? username.toLowerCase() : username)) throw new NotAllowedError(username, 'Your computer signed you in as someone the directory of this gateway does not know (or whose account is disabled). Sign in with your password.');
       const person = regulationKey(user.username);
       if (person !== typed) await redisCall('regulation', 'sign-in attempts', () => regulation.check(person, ip));
       this.admissible(user);

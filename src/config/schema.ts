@@ -356,6 +356,11 @@ export const envSchema = z
       if (env.GATEWAY_KERBEROS_KEYTAB !== undefined && env.GATEWAY_KERBEROS_KEYTAB_FILE !== undefined) {
         ctx.addIssue({ code: 'custom', path: ['GATEWAY_KERBEROS_KEYTAB'], message: 'set both GATEWAY_KERBEROS_KEYTAB and GATEWAY_KERBEROS_KEYTAB_FILE; keep only one' });
       }
+      // A ticket names the sAMAccountName (AD) or uid: looked up by another attribute, its name could be another entry's.
+      const wanted = env.GATEWAY_LDAP_PRESET === 'activedirectory' ? 'sAMAccountName' : 'uid';
+      if (env.GATEWAY_LDAP_USERNAME_ATTRIBUTE !== undefined && env.GATEWAY_LDAP_USERNAME_ATTRIBUTE.toLowerCase() !== wanted.toLowerCase()) {
+        ctx.addIssue({ code: 'custom', path: ['GATEWAY_LDAP_USERNAME_ATTRIBUTE'], message: `must be ${wanted} (or unset) while GATEWAY_KERBEROS is on: a ticket's name is the ${wanted}, and looked up by another attribute it could be another entry's` });
+      }
       if (env.GATEWAY_KERBEROS_REALMS.length === 0) {
         ctx.addIssue({ code: 'custom', path: ['GATEWAY_KERBEROS_REALMS'], message: 'is required while GATEWAY_KERBEROS is on: the realms whose people may sign in, e.g. EXAMPLE.COM' });
       }

@@ -27,7 +27,8 @@ export function useKeytab(config: KerberosConfig, env: NodeJS.ProcessEnv = proce
   writeFileSync(conf, ACCEPTOR_SETTINGS, { mode: 0o600 });
   const before = { KRB5_KTNAME: env.KRB5_KTNAME, KRB5RCACHEDIR: env.KRB5RCACHEDIR, KRB5_CONFIG: env.KRB5_CONFIG };
   env.KRB5_KTNAME = `FILE:${file}`;
-  env.KRB5RCACHEDIR = config.replayCacheDir;
+  // In the private folder: another local user cannot plant or read the cache in a shared /tmp.
+  env.KRB5RCACHEDIR = dir;
   env.KRB5_CONFIG = `${conf}:${before.KRB5_CONFIG ?? '/etc/krb5.conf'}`;
   return () => {
     for (const [name, value] of Object.entries(before)) {

@@ -1,5 +1,6 @@
 import { GatewayError } from '../errors.js';
 import { createHash } from 'node:crypto';
+import { authenticatorOf } from './authenticator.js';
 import type { Gssapi, GssServerContext } from './gssapi.js';
 import { gssServiceName } from './service-name.js';
 
@@ -50,7 +51,9 @@ export function negotiateHeader(authorization: string | undefined): NegotiateHea
   const token = (m[1] ?? '').trim();
   if (token === '') throw new MalformedNegotiateError('no token after Negotiate');
   if (token.length > MAX_TOKEN_CHARS) throw new MalformedNegotiateError(`token of ${token.length} characters`);
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(token)) throw new MalformedNegotiateError('token is not base64');
+  // Canonical base64 only: the decoder ignores a last character's unused bits, and every
+  // spelling of the same bytes would otherwise be another token to the replay check.
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(token) || Buffer.from(token, 'base64').toString('base64') !== token) throw new MalformedNegotiateError('token is not base64');
   if (token.startsWith(NTLM_PREFIX)) return { kind: 'ntlm' };
   // A SPNEGO (or Kerberos) initial token is an ASN.1 [APPLICATION 0], byte 0x60: base64 "Y". Anything
   // else is refused here, before it costs GSSAPI a thread.
@@ -68,8 +71,8 @@ export interface AcceptedTicket {
 /**
  * The acceptor: one GSSAPI context per token (SPNEGO with Kerberos completes in one round trip).
  * GSSAPI's work runs on libuv's thread pool (four threads), which file, DNS and crypto work of
- * both threads share: at most `maxConcurrent` at once, the rest refused at once rather than
- * queued. `firstAccepted` records an accepted token where every replica sees it (each keeps only
+ * both threads share: at most `maxConcurrent` at once per thread (two threads have one each), the
+ * rest refused at once rather than queued. `firstAccepted` records an accepted token where every replica sees it (each keeps only
  * its own replay cache): false for a token another replica accepted already.
  */
 export class Negotiator {
@@ -80,7 +83,7 @@ export class Negotiator {
     private readonly gssapi: Gssapi,
     servicePrincipal: string,
     private readonly firstAccepted: (tokenHash: string) => Promise<boolean> = async () => true,
-    private readonly maxConcurrent = 2,
+    private readonly maxConcurrent = 1,
   ) {
     this.service = gssServiceName(servicePrincipal);
   }
@@ -94,7 +97,9 @@ export class Negotiator {
     } finally {
       this.running -= 1;
     }
-    if (!(await this.firstAccepted(createHash('sha256').update(token).digest('hex')))) throw new NegotiateRefusedError('a replay: another replica accepted this token already');
+    // The authenticator, however wrapped; the token's bytes when its structure is another.
+    const bytes = Buffer.from(token, 'base64');
+    if (!(await this.firstAccepted(createHash('sha256').update(authenticatorOf(bytes) ?? bytes).digest('hex')))) throw new NegotiateRefusedError('a replay: another replica accepted this token already');
     return ticket;
   }
 

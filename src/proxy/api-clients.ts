@@ -246,7 +246,11 @@ export function createApiClientStep(deps: ApiClientDeps): Step {
       if (scheme === 'negotiate') return negotiate(exchange, deps.negotiate);
       // Scripts learn from the 401 that Negotiate is offered (one challenge each); browsers are
       // not asked, or every call of Paperless's UI would be a Kerberos exchange.
-      if (scheme === '' && !looksLikeBrowser(exchange.req)) return { kind: 'refuse', status: 401, detail: 'Authentication credentials were not provided.', headers: { 'WWW-Authenticate': ['Token', 'Negotiate'] } };
+      // Any Mozilla/ user agent counts as a browser here: over plain http an <img> of another site
+      // brings no Fetch Metadata, no Origin and no text/html, and a browser answering the challenge
+      // would send its ticket with another site's GET.
+      const agent = exchange.req.headers['user-agent'] ?? '';
+      if (scheme === '' && !looksLikeBrowser(exchange.req) && !agent.startsWith('Mozilla/')) return { kind: 'refuse', status: 401, detail: 'Authentication credentials were not provided.', headers: { 'WWW-Authenticate': ['Token', 'Negotiate'] } };
     }
     return undefined;
   };

@@ -187,6 +187,9 @@ export function createForwarder(deps: ForwarderDeps) {
       }
       req.headers[identityKey] = decision.username;
     }
+    // A Kerberos token is the gateway's alone, whatever the decision (a signed-in browser may send one too).
+    const authorization = req.headers.authorization;
+    if (authorization !== undefined && /^\s*negotiate\b/i.test(authorization)) delete req.headers.authorization;
     rewriteCookies(req.headers, notForwarded, jar);
     const ip = deps.ipOf(req);
     setForwardingHeaders(req.headers, { ip, proto, host: req.headers.host });

@@ -43,6 +43,13 @@ function fromOtherSite(req: Request, publicUrl: URL): boolean {
   return source !== undefined && source !== publicUrl.origin;
 }
 
+/** Evidence that this request comes from the gateway's own page: Fetch Metadata, else Origin or Referer. */
+function fromOwnPage(req: Request, publicUrl: URL): boolean {
+  const site = req.headers['sec-fetch-site'];
+  if (site !== undefined) return site === 'same-origin';
+  return sourceOrigin(req.headers.origin, req.headers.referer) === publicUrl.origin;
+}
+
 /** Sets (or clears) the browser's opt-out; the sign-out page sets it too, or the next request signs the person in again. */
 export function setKerberosOptOut(res: Response, on: boolean, secure: boolean): void {
   if (on) res.cookie(KERBEROS_OPT_OUT_COOKIE, 'off', { httpOnly: true, sameSite: 'lax', secure, path: '/accounts/', maxAge: OPT_OUT_MS });
@@ -65,15 +72,20 @@ export function kerberosSignIn(deps: KerberosSignInDeps): RequestHandler {
       res.locals.kerberos = o;
       next();
     };
-    // The opt-out is the person's: a link on another site may not undo a sign-out's (or set one).
-    const toggle = fromOtherSite(req, deps.publicUrl) ? undefined : req.query.kerberos;
-    if (toggle === 'off' || toggle === 'on') setKerberosOptOut(res, toggle === 'off', secure);
+    // The opt-out is the person's: another site may not set it, and undoing a sign-out's needs
+    // evidence of this site's own page (over plain http a link with rel=noreferrer brings none).
+    const asked = req.query.kerberos;
+    const toggle = asked === 'off' ? (fromOtherSite(req, deps.publicUrl) ? undefined : 'off') : asked === 'on' && fromOwnPage(req, deps.publicUrl) ? 'on' : undefined;
+    if (toggle) setKerberosOptOut(res, toggle === 'off', secure);
     const optedOut = toggle === 'off' || (toggle !== 'on' && parseCookies(req.headers.cookie ?? '')[KERBEROS_OPT_OUT_COOKIE] === 'off');
     // Someone signed in already sees who; nobody is signed in as another by their computer. Only
-    // a page load is asked for a ticket: an image or a script of another site that points here
-    // would otherwise make a session each time the browser answers for the person.
+    // a browser's page load is asked for a ticket (over plain http, without Fetch Metadata: one
+    // that asks for HTML): an image or a script of another site that points here would otherwise
+    // make a session each time the browser answers for the person. Scripts (curl) are asked.
     const dest = req.headers['sec-fetch-dest'];
-    if (optedOut || deps.sessions.state(req).level === 'signed-in' || (dest !== undefined && dest !== 'document')) {
+    const browser = (req.headers['user-agent'] ?? '').startsWith('Mozilla/');
+    const pageLoad = dest !== undefined ? dest === 'document' : !browser || (req.headers.accept ?? '').includes('text/html');
+    if (optedOut || deps.sessions.state(req).level === 'signed-in' || !pageLoad) {
       outcome({ status: 200, optedOut });
       return;
     }
