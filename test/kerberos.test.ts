@@ -29,7 +29,7 @@ import { fieldsOn, totp } from './support/totp.js';
 
 const SERVICE_HOST = 'gw.example.test';
 const OTHER_HOST = 'other.example.test';
-const PASSWORDS: Record<string, string> = { alice: 'Al1ce!Pass', bob: 'B0b!Builder', carol: 'C4rol!Outside', gina: 'G1na!Locked' };
+const PASSWORDS: Record<string, string> = { alice: 'Al1ce!Pass', bob: 'B0b!Builder', carol: 'C4rol!Outside', gina: 'G1na!Locked', ivan: 'Iv4n!Expiring' };
 
 interface GssClient {
   step(challenge: string): Promise<string>;
@@ -125,7 +125,7 @@ const realm = new Realm(dc);
 before(async () => {
   await dc.start();
   realm.setUp();
-  for (const username of ['alice', 'bob', 'carol', 'gina']) realm.kinit(username);
+  for (const username of ['alice', 'bob', 'carol', 'gina', 'ivan']) realm.kinit(username);
 });
 after(async () => {
   await dc.destroy();
@@ -175,6 +175,17 @@ describe('Kerberos sign-in (SPNEGO) against Samba AD\'s KDC', () => {
     const page = await login([['Authorization', `Negotiate ${token}`]]);
     assert.equal(page.status, 403);
     assert.match(page.body, /does not know \(or whose account is disabled\)/);
+  });
+
+  it('an account that expired after its ticket was issued is refused, as its bind would be', async () => {
+    // The service ticket, got while the account was good, stays in ivan's cache.
+    await realm.token('ivan');
+    realm.samba(['user', 'setexpiry', 'ivan', '--days=0']);
+    await new Promise((r) => setTimeout(r, 50));
+    const page = await login([['Authorization', `Negotiate ${await realm.token('ivan')}`]]);
+    assert.equal(page.status, 403, stack.gateway.logs.filter((l) => l.includes('login.failure')).slice(-1).join(''));
+    assert.match(page.body, /cannot sign in right now/);
+    assert.ok(stack.gateway.logs.some((l) => l.includes('signed in by ticket, but the account has expired')));
   });
 
   it('a ticket for another service, a token sent twice, and a token past its time are refused; the form is shown', async () => {

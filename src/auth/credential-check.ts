@@ -178,6 +178,9 @@ export class CredentialCheck {
       if (!user || user.username !== (this.deps.caseInsensitivePrincipals ? username.toLowerCase() : username)) throw new NotAllowedError(username, 'Your computer signed you in as someone the directory of this gateway does not know (or whose account is disabled). Sign in with your password.');
       const person = regulationKey(user.username);
       if (person !== typed) await redisCall('regulation', 'sign-in attempts', () => regulation.check(person, ip));
+      // What a bind would have refused (a ticket outlives its account's expiry, lock-out or password by hours).
+      const expired = user.passwordExpiresAt !== undefined && user.passwordExpiresAt <= Date.now();
+      if (user.restricted || expired) throw new AccountRestrictedError(`${user.username} signed in by ticket, but ${user.restricted ?? 'the password has expired'}`, 'Your account cannot sign in right now (it has expired, is locked, or its password has expired). Sign in with your password to see why.');
       this.admissible(user);
       return user;
     });

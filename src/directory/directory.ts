@@ -10,6 +10,8 @@ export interface DirectoryUser {
   groups: DirectoryGroup[];
   /** Epoch ms the password expires, when the directory says (AD, FreeIPA, ppolicy's warning at bind). */
   passwordExpiresAt?: number;
+  /** Why the directory would refuse this account a sign-in now, when its entry says so (AD: expired, locked out). */
+  restricted?: string;
 }
 
 export interface DirectoryGroup {

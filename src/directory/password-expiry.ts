@@ -36,3 +36,23 @@ export function passwordExpiry(preset: PresetName, entry: Entry): number | undef
   if (!value) return undefined;
   return preset === 'activedirectory' ? fromFiletime(value) : fromGeneralizedTime(value);
 }
+
+/**
+ * Why Active Directory would refuse this account a sign-in now, where its bind would tell a password
+ * sign-in: the account expired (accountExpires), is locked out or its password expired (the
+ * constructed msDS-User-Account-Control-Computed). A Kerberos ticket issued before stays good for
+ * hours, so a ticket sign-in asks the entry. Undefined for other directories and usable accounts.
+ */
+export function adAccountRestriction(preset: PresetName, entry: Entry, now: number): string | undefined {
+  if (preset !== 'activedirectory') return undefined;
+  const expires = firstValue(entry, 'accountExpires');
+  const expiresAt = expires ? fromFiletime(expires) : undefined;
+  if (expiresAt !== undefined && expiresAt <= now) return 'the account has expired';
+  const computed = Number(firstValue(entry, 'msDS-User-Account-Control-Computed') ?? 0);
+  if (computed & 0x10) return 'the account is locked out';
+  if (computed & 0x800000) return 'the password has expired';
+  return undefined;
+}
+
+/** The attributes adAccountRestriction reads (the computed one only when asked by name). */
+export const AD_RESTRICTION_ATTRIBUTES = ['accountExpires', 'msDS-User-Account-Control-Computed'];
