@@ -104,13 +104,7 @@ export class CredentialCheck {
     // Not an app password of theirs: tried as the directory password, binding the entry the
     // look-up found without searching again, so a real person's refusal costs what a success does.
     const user = await this.checkPassword(username, password, ip, via, started, byAppPassword?.user);
-    try {
-      await this.deps.passwordOnly?.(user);
-    } catch (err) {
-      // A refusal here is the second-factor rule (a 403); anything else is an outage.
-      this.deps.metrics.logins.inc({ outcome: err instanceof GatewayError && err.status === 403 ? 'second_factor_required' : outcomeOf(err), via });
-      throw err;
-    }
+    await this.oneFactorAllowed(user, via);
     await this.admit(user, via);
     return user;
   }
@@ -192,14 +186,20 @@ export class CredentialCheck {
    */
   async verifyTicket(username: string, ip: string): Promise<DirectoryUser> {
     const user = await this.checkTicket(username, ip);
+    await this.oneFactorAllowed(user, 'kerberos');
+    await this.admit(user, 'kerberos');
+    return user;
+  }
+
+  /** Whether one factor may sign this person in (apps, Basic and the API's Kerberos answer no second step); a refusal is counted. */
+  private async oneFactorAllowed(user: DirectoryUser, via: SignInChannel): Promise<void> {
     try {
       await this.deps.passwordOnly?.(user);
     } catch (err) {
-      this.deps.metrics.logins.inc({ outcome: err instanceof GatewayError && err.status === 403 ? 'second_factor_required' : outcomeOf(err), via: 'kerberos' });
+      // A refusal here is the second-factor rule (a 403); anything else is an outage.
+      this.deps.metrics.logins.inc({ outcome: err instanceof GatewayError && err.status === 403 ? 'second_factor_required' : outcomeOf(err), via });
       throw err;
     }
-    await this.admit(user, 'kerberos');
-    return user;
   }
 
   /** The last step, once every factor is proven: Paperless is made to match, and the sign-in counts. */

@@ -16,3 +16,15 @@ export function sourceOrigin(origin: string | undefined, referer: string | undef
     return 'an unreadable Referer';
   }
 }
+
+/**
+ * Whether the browser says this request comes from one of the gateway's (or Paperless's) own
+ * pages. Sec-Fetch-Site, where a browser sends it (https and localhost only), decides alone;
+ * otherwise Origin, then Referer: browsers send no Sec-Fetch-Site over plain http, and Paperless's
+ * own pages keep the Referer for same-origin navigations.
+ */
+export function fromOwnPage(headers: { 'sec-fetch-site'?: string | string[]; origin?: string; referer?: string }, publicUrl: URL): boolean {
+  const site = headers['sec-fetch-site'];
+  if (site !== undefined) return site === 'same-origin';
+  return sourceOrigin(headers.origin, headers.referer) === publicUrl.origin;
+}

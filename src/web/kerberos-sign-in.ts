@@ -9,7 +9,7 @@ import { signInNameOf } from '../kerberos/principal.js';
 import type { SessionService } from '../session/sessions.js';
 import type { AfterPassword } from './after-password.js';
 import { safeNextPath } from './next-path.js';
-import { sourceOrigin } from '../proxy/request-origin.js';
+import { fromOwnPage, sourceOrigin } from '../proxy/request-origin.js';
 
 /** The browser said "not with this computer's account": the sign-in page then offers no Negotiate. */
 export const KERBEROS_OPT_OUT_COOKIE = 'gateway_kerberos';
@@ -43,13 +43,6 @@ function fromOtherSite(req: Request, publicUrl: URL): boolean {
   return source !== undefined && source !== publicUrl.origin;
 }
 
-/** Evidence that this request comes from the gateway's own page: Fetch Metadata, else Origin or Referer. */
-function fromOwnPage(req: Request, publicUrl: URL): boolean {
-  const site = req.headers['sec-fetch-site'];
-  if (site !== undefined) return site === 'same-origin';
-  return sourceOrigin(req.headers.origin, req.headers.referer) === publicUrl.origin;
-}
-
 /** Sets (or clears) the browser's opt-out; the sign-out page sets it too, or the next request signs the person in again. */
 export function setKerberosOptOut(res: Response, on: boolean, secure: boolean): void {
   if (on) res.cookie(KERBEROS_OPT_OUT_COOKIE, 'off', { httpOnly: true, sameSite: 'lax', secure, path: '/accounts/', maxAge: OPT_OUT_MS });
@@ -75,7 +68,7 @@ export function kerberosSignIn(deps: KerberosSignInDeps): RequestHandler {
     // The opt-out is the person's: another site may not set it, and undoing a sign-out's needs
     // evidence of this site's own page (over plain http a link with rel=noreferrer brings none).
     const asked = req.query.kerberos;
-    const toggle = asked === 'off' ? (fromOtherSite(req, deps.publicUrl) ? undefined : 'off') : asked === 'on' && fromOwnPage(req, deps.publicUrl) ? 'on' : undefined;
+    const toggle = asked === 'off' ? (fromOtherSite(req, deps.publicUrl) ? undefined : 'off') : asked === 'on' && fromOwnPage(req.headers, deps.publicUrl) ? 'on' : undefined;
     if (toggle) setKerberosOptOut(res, toggle === 'off', secure);
     const optedOut = toggle === 'off' || (toggle !== 'on' && parseCookies(req.headers.cookie ?? '')[KERBEROS_OPT_OUT_COOKIE] === 'off');
     // Someone signed in already sees who; nobody is signed in as another by their computer. Only

@@ -2,7 +2,7 @@ import express, { type RequestHandler, type Router } from 'express';
 import { parse as parseCookies } from 'cookie';
 import type { Logger } from 'pino';
 import type { SessionService } from '../session/sessions.js';
-import { sourceOrigin } from '../proxy/request-origin.js';
+import { fromOwnPage } from '../proxy/request-origin.js';
 import { logoutKind } from './logout-paths.js';
 import type { Pages } from './pages.js';
 import { setKerberosOptOut } from './kerberos-sign-in.js';
@@ -26,17 +26,6 @@ export interface LogoutDeps {
   log: Logger;
 }
 
-/**
- * Whether the browser says this request comes from one of the gateway's (or Paperless's) own
- * pages. Sec-Fetch-Site, where a browser sends it (https and localhost only), decides alone;
- * otherwise Origin, then Referer: browsers send no Sec-Fetch-Site over plain http, and Paperless's
- * own pages keep the Referer for same-origin navigations.
- */
-export function fromOwnPage(headers: { 'sec-fetch-site'?: string | string[]; origin?: string; referer?: string }, publicUrl: URL): boolean {
-  const site = headers['sec-fetch-site'];
-  if (site !== undefined) return site === 'same-origin';
-  return sourceOrigin(headers.origin, headers.referer) === publicUrl.origin;
-}
 
 /**
  * A logout that really logs out: Paperless's session is persistent, so
