@@ -7,20 +7,23 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
 import { kerberosCheck } from '../src/cli/check-config.js';
 import { loadConfig } from '../src/config/load.js';
 import { ConfigError } from '../src/config/errors.js';
-import { MalformedNegotiateError, NegotiateBusyError, negotiateHeader, Negotiator, NegotiateRefusedError } from '../src/kerberos/negotiate.js';
+import { negotiateHeader, Negotiator } from '../src/kerberos/negotiate.js';
+import { MalformedNegotiateError, NegotiateBusyError, NegotiateRefusedError } from '../src/kerberos/errors.js';
 import { signInNameOf } from '../src/kerberos/principal.js';
 import { authenticatorOf } from '../src/kerberos/authenticator.js';
 import { gssServiceName } from '../src/kerberos/service-name.js';
+import { useKeytab } from '../src/kerberos/keytab.js';
 import { baseEnv } from './support/gateway.js';
 import { mappingFile } from './support/mapping.js';
 import { AD, SambaDc } from './support/samba.js';
@@ -28,6 +31,7 @@ import { startStack, type Stack } from './support/stack.js';
 import { fieldsOn, totp } from './support/totp.js';
 
 const SERVICE_HOST = 'gw.example.test';
+const METRICS_TOKEN = 'metrics-secret-0123456789';
 const OTHER_HOST = 'other.example.test';
 const PASSWORDS: Record<string, string> = { alice: 'Al1ce!Pass', bob: 'B0b!Builder', carol: 'C4rol!Outside', gina: 'G1na!Locked', ivan: 'Iv4n!Expiring' };
 
@@ -136,7 +140,7 @@ describe('Kerberos sign-in (SPNEGO) against Samba AD\'s KDC', () => {
   let stack: Stack;
   before(async () => {
     // PAPERLESS_ENABLE_HTTP_REMOTE_USER_API, as README asks for apps and scripts.
-    stack = await startStack({ env: kerberosEnv(realm, dc), sim: { enableRemoteUserApi: true } });
+    stack = await startStack({ env: { ...kerberosEnv(realm, dc), GATEWAY_METRICS_TOKEN: METRICS_TOKEN }, sim: { enableRemoteUserApi: true } });
   });
   after(async () => stack?.stop());
 
@@ -160,6 +164,13 @@ describe('Kerberos sign-in (SPNEGO) against Samba AD\'s KDC', () => {
     const documents = await stack.browser().get('/documents/', { headers: [['Cookie', `gateway_session=${session}`]] });
     assert.match(documents.body, /id="user">alice</);
     assert.ok(stack.gateway.logs.some((l) => l.includes('"event":"kerberos.accepted"') && l.includes('"principal":"alice@EXAMPLE.TEST"')));
+    // As after a right password: this address is alice's own, so a ban of her name by someone guessing elsewhere leaves it open.
+    const redis = new Redis(stack.redis.url);
+    try {
+      assert.equal(await redis.exists('gateway:rl:known:alice|127.0.0.1'), 1);
+    } finally {
+      redis.disconnect();
+    }
   });
 
   it('a person in no allowed group is refused with the reason, as after a password', async () => {
@@ -226,6 +237,14 @@ describe('Kerberos sign-in (SPNEGO) against Samba AD\'s KDC', () => {
     assert.equal(answer.status, 200, `${answer.headers}\n${answer.body}`);
     assert.equal((JSON.parse(answer.body) as { user: { username: string } }).user.username, 'bob', 'Paperless saw bob');
     assert.ok(!/gateway_session/.test(readFileSync(join(realm.dir, 'jar-api'), 'utf8')), 'no session: a ticket per request');
+    // Mutual authentication (RFC 4559): the answer carries the acceptor's final token.
+    assert.match(answer.headers, /\r\nwww-authenticate: Negotiate [A-Za-z0-9+/]+=*(\r\n|$)/i);
+    // The next call's ticket is accepted afresh, but the person it names is remembered: no second look-up and provisioning.
+    const kerberosSignIns = async () => Number(/gateway_logins_total\{outcome="success",via="kerberos"\} (\d+)/.exec((await stack.browser().get('/_gateway/metrics', { headers: [['Authorization', `Bearer ${METRICS_TOKEN}`]] })).body)?.[1] ?? 0);
+    const before = await kerberosSignIns();
+    const again = await curlNegotiate(realm, 'bob', stack.gateway.port, '/api/ui_settings/', join(realm.dir, 'jar-api'));
+    assert.equal(again.status, 200);
+    assert.equal(await kerberosSignIns(), before, 'admitted from memory');
 
     const script = await stack.browser().request('GET', '/api/documents/', { typed: true });
     assert.equal(script.status, 401);
@@ -413,27 +432,73 @@ describe('Kerberos settings and the Negotiate header, without a KDC', () => {
     for (const bad of ['Negotiate', 'Negotiate   ', 'Negotiate a b', 'Negotiate ***', `Negotiate ${'A'.repeat(64 * 1024)}`]) assert.throws(() => negotiateHeader(bad), MalformedNegotiateError, bad);
   });
 
-  it('the acceptor: a token another replica accepted is a replay; a keytab that fails is a refusal, not a crash; at most two at once', async () => {
+  it('the acceptor: a token another replica accepted is a replay; only the allowed realm is recorded; a keytab that fails is a refusal, not a crash', async () => {
     const accepted = new Set<string>();
     const firstAccepted = async (hash: string) => !accepted.has(hash) && Boolean(accepted.add(hash));
-    let release = () => {};
-    const slow = new Promise<void>((resolve) => (release = resolve));
-    const gss = (fail?: string) => ({
+    const gss = (fail?: string, principal = 'alice@EXAMPLE.COM') => ({
       initializeServer: async () => {
         if (fail) throw new Error(fail);
-        return { username: 'alice@EXAMPLE.COM', response: '', contextComplete: false, async step(this: { contextComplete: boolean }, token: string) { if (token === 'Yslow') await slow; this.contextComplete = true; return ''; } };
+        return { username: principal, response: '', contextComplete: false, async step(this: { contextComplete: boolean }) { this.contextComplete = true; return ''; } };
       },
     });
-    const one = new Negotiator(gss(), 'HTTP/gw.example.test', firstAccepted);
-    const other = new Negotiator(gss(), 'HTTP/gw.example.test', firstAccepted);
-    assert.equal((await one.accept('YIItoken')).principal, 'alice@EXAMPLE.COM');
-    await assert.rejects(other.accept('YIItoken'), /a replay: another replica accepted this token already/);
-    await assert.rejects(new Negotiator(gss('No key table entry found'), 'HTTP/gw.example.test').accept('YIIx'), (err: unknown) => err instanceof NegotiateRefusedError && /keytab cannot accept/.test(err.message));
-    const busy = new Negotiator(gss(), 'HTTP/gw.example.test');
-    const held = [busy.accept('Yslow'), busy.accept('Yslow')];
-    await assert.rejects(busy.accept('YIIthird'), NegotiateBusyError);
-    release();
-    await Promise.all(held.map((p) => p.catch(() => undefined)));
+    const one = new Negotiator(gss(), 'HTTP/gw.example.test', ['EXAMPLE.COM'], firstAccepted);
+    const other = new Negotiator(gss(), 'HTTP/gw.example.test', ['EXAMPLE.COM'], firstAccepted);
+    assert.deepEqual(await one.accept('YIItoken', '192.0.2.1'), { principal: 'alice@EXAMPLE.COM', username: 'alice' });
+    await assert.rejects(other.accept('YIItoken', '192.0.2.1'), /a replay: another replica accepted this token already/);
+    // Someone of another realm (a trusted one) is refused before anything is written where every replica sees it.
+    const recorded = accepted.size;
+    await assert.rejects(new Negotiator(gss(undefined, 'mallory@OTHER.COM'), 'HTTP/gw.example.test', ['EXAMPLE.COM'], firstAccepted).accept('YIIother', '192.0.2.1'), /realm OTHER.COM/);
+    assert.equal(accepted.size, recorded);
+    await assert.rejects(new Negotiator(gss('No key table entry found'), 'HTTP/gw.example.test', ['EXAMPLE.COM']).accept('YIIx', '192.0.2.1'), (err: unknown) => err instanceof NegotiateRefusedError && /keytab cannot accept/.test(err.message));
+  });
+
+  it('the acceptor\'s turns: one at a time, the rest wait in order; one address holds at most two, so others are still served', async () => {
+    const releases: Array<() => void> = [];
+    const gss = {
+      initializeServer: async () => ({ username: 'alice@EXAMPLE.COM', response: '', contextComplete: false, async step(this: { contextComplete: boolean }) { await new Promise<void>((resolve) => releases.push(resolve)); this.contextComplete = true; return ''; } }),
+    };
+    const negotiator = new Negotiator(gss, 'HTTP/gw.example.test', ['EXAMPLE.COM']);
+    const flood = [negotiator.accept('YIIa', '198.51.100.7'), negotiator.accept('YIIb', '198.51.100.7')];
+    // Its /64 is one address: a host cannot take a share per address it makes up.
+    await assert.rejects(negotiator.accept('YIIc', '198.51.100.7'), NegotiateBusyError);
+    await assert.rejects(Promise.all([negotiator.accept('YIId', '2001:db8::1'), negotiator.accept('YIIe', '2001:db8::2'), negotiator.accept('YIIf', '2001:db8::3')]), NegotiateBusyError);
+    const neighbour = negotiator.accept('YIIg', '203.0.113.9');
+    const order: string[] = [];
+    void neighbour.then(() => order.push('neighbour'));
+    void flood[1]?.then(() => order.push('second'));
+    while (releases.length < 1) await new Promise((r) => setImmediate(r));
+    assert.equal(releases.length, 1, 'one GSSAPI call at a time');
+    for (let done = 0; done < 5; done += 1) {
+      while (releases.length <= done) await new Promise((r) => setTimeout(r, 1));
+      releases[done]?.();
+    }
+    await Promise.all([...flood, neighbour]);
+    assert.deepEqual(order, ['second', 'neighbour'], 'in the order they came');
+  });
+
+  it('a keytab given inline is written to a private folder, removed at a clean stop, and one a killed gateway left is removed at the next start', () => {
+    const parent = mkdtempSync(join(tmpdir(), 'gw-keytab-'));
+    try {
+      // A process id nothing runs under (above Linux's pid_max), and this running process's.
+      const dead = join(parent, 'gateway-kerberos-4194399-abc');
+      const live = join(parent, `gateway-kerberos-${process.pid}-def`);
+      for (const dir of [dead, live]) {
+        mkdirSync(dir, { mode: 0o700 });
+        writeFileSync(join(dir, 'service.keytab'), 'key', { mode: 0o600 });
+      }
+      const env: NodeJS.ProcessEnv = {};
+      const undo = useKeytab({ keytab: { bytes: Buffer.from([5, 2]) }, servicePrincipal: 'HTTP/gw.example.test', realms: ['EXAMPLE.COM'], replayCacheDir: parent }, env);
+      assert.ok(!existsSync(dead), 'the killed gateway\'s keytab is gone');
+      assert.ok(existsSync(live), 'a running gateway\'s is kept');
+      const file = (env.KRB5_KTNAME ?? '').replace(/^FILE:/, '');
+      assert.equal(statSync(dirname(file)).mode & 0o777, 0o700);
+      assert.equal(statSync(file).mode & 0o777, 0o600);
+      undo();
+      assert.ok(!existsSync(file));
+      assert.equal(env.KRB5_KTNAME, undefined);
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
+    }
   });
 
   it('a principal signs in by the name before the @, from a listed realm only, and never as a service', () => {

@@ -176,6 +176,9 @@ export class CredentialCheck {
       const expired = user.passwordExpiresAt !== undefined && user.passwordExpiresAt <= Date.now();
       if (user.restricted || expired) throw new AccountRestrictedError(`${user.username} signed in by ticket, but ${user.restricted ?? 'the password has expired'}`, 'Your account cannot sign in right now (it has expired, is locked, or its password has expired). Sign in with your password to see why.');
       this.admissible(user);
+      // As a right password: this address is the person's own (a ban of their name by someone
+      // guessing elsewhere then leaves it open), and its count of wrong passwords starts again.
+      await redisCall('regulation', 'sign-in attempts', () => regulation.succeeded(person, ip));
       return user;
     });
   }

@@ -223,7 +223,7 @@ export async function kerberosCheck(config: KerberosConfig): Promise<CheckResult
   let undo = () => {};
   try {
     undo = useKeytab(config);
-    await new Negotiator(loadGssapi(), config.servicePrincipal).check();
+    await new Negotiator(loadGssapi(), config.servicePrincipal, config.realms).check();
     return { name, status: 'ok', detail: `the keytab holds a key of ${config.servicePrincipal}; tickets of ${config.realms.join(', ')} are accepted` };
   } catch (err) {
     return {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KerberosConfig } from '../config/config.js';
 
@@ -8,6 +8,35 @@ import type { KerberosConfig } from '../config/config.js';
  */
 const ACCEPTOR_SETTINGS = '[libdefaults]\n  dns_canonicalize_hostname = false\n  rdns = false\n';
 
+const PREFIX = 'gateway-kerberos-';
+
+/** Whether a process of this id runs (one of another user counts: it cannot be signalled, but runs). */
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * The folders of gateways that stopped without undoing theirs (killed, or the machine lost power):
+ * an inline keytab there is the service's key. Only this user's, and only of a process that no
+ * longer runs (the image's /tmp is in memory: a restarted container starts without them).
+ */
+function sweepLeftovers(parent: string): void {
+  for (const name of readdirSync(parent)) {
+    const m = new RegExp(`^${PREFIX}(\\d+)-`).exec(name);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    const path = join(parent, name);
+    const info = lstatSync(path, { throwIfNoEntry: false });
+    if (!info?.isDirectory() || info.uid !== process.getuid?.()) continue;
+    if (!running(pid)) rmSync(path, { recursive: true, force: true });
+  }
+}
+
 /**
  * Points GSSAPI at the service's keytab, a writable replay cache and the settings above, for the
  * whole process: GSSAPI reads its environment (KRB5_KTNAME, KRB5RCACHEDIR, KRB5_CONFIG), which
@@ -16,7 +45,8 @@ const ACCEPTOR_SETTINGS = '[libdefaults]\n  dns_canonicalize_hostname = false\n 
  * the same private folder (0700). Run by the main thread at start; returns what undoes it.
  */
 export function useKeytab(config: KerberosConfig, env: NodeJS.ProcessEnv = process.env): () => void {
-  const dir = mkdtempSync(join(config.replayCacheDir, 'gateway-kerberos-'));
+  sweepLeftovers(config.replayCacheDir);
+  const dir = mkdtempSync(join(config.replayCacheDir, `${PREFIX}${process.pid}-`));
   let file: string;
   if ('file' in config.keytab) file = config.keytab.file;
   else {

@@ -1,8 +1,10 @@
-import { GatewayError } from '../errors.js';
+import { MalformedNegotiateError, NegotiateBusyError, NegotiateRefusedError } from './errors.js';
 import { createHash } from 'node:crypto';
 import { authenticatorOf } from './authenticator.js';
 import type { Gssapi, GssServerContext } from './gssapi.js';
 import { gssServiceName } from './service-name.js';
+import { AcceptorSlots } from './acceptor-slots.js';
+import { signInNameOf } from './principal.js';
 
 /** What a request's Authorization header says about Negotiate. */
 export type NegotiateHeader = { kind: 'none' } | { kind: 'ntlm' } | { kind: 'token'; token: string };
@@ -15,29 +17,6 @@ export const KERBEROS_HEADER_BYTES = MAX_TOKEN_CHARS + 16 * 1024;
 
 /** NTLMSSP's signature, base64: what Windows sends inside Negotiate when it has no Kerberos ticket. */
 const NTLM_PREFIX = 'TlRMTVNTUA';
-
-export class MalformedNegotiateError extends GatewayError {
-  readonly status = 400;
-  constructor(reason: string) {
-    super(`Negotiate token refused: ${reason}`, 'Your browser sent a Kerberos sign-in the gateway cannot read. Sign in with your password instead.');
-  }
-}
-
-/** A token that is well formed but not accepted: for another service or realm, expired, replayed, or not Kerberos. */
-export class NegotiateRefusedError extends GatewayError {
-  readonly status = 401;
-  constructor(reason: string) {
-    super(`Kerberos ticket refused: ${reason}`, 'The Kerberos sign-in of your computer was not accepted. Sign in with your password instead.');
-  }
-}
-
-/** Too many Kerberos sign-ins at once: each takes one of GSSAPI's few worker threads. */
-export class NegotiateBusyError extends GatewayError {
-  readonly status = 503;
-  constructor(limit: number) {
-    super(`more than ${limit} Kerberos sign-ins at once`, 'Too many sign-ins at once. Try again in a moment.');
-  }
-}
 
 /**
  * Reads `Authorization: Negotiate <base64>` (RFC 4559); any other scheme is `none`. The scheme is
@@ -64,6 +43,8 @@ export function negotiateHeader(authorization: string | undefined): NegotiateHea
 export interface AcceptedTicket {
   /** The client's principal, `user@REALM`. */
   principal: string;
+  /** The name it signs in as (principal.ts): the realm checked, the name one a directory compares as written. */
+  username: string;
   /** The answer for the client (mutual authentication), sent back in `WWW-Authenticate: Negotiate`. */
   response?: string;
 }
@@ -71,39 +52,45 @@ export interface AcceptedTicket {
 /**
  * The acceptor: one GSSAPI context per token (SPNEGO with Kerberos completes in one round trip).
  * GSSAPI's work runs on libuv's thread pool (four threads), which file, DNS and crypto work of
- * both threads share: at most `maxConcurrent` at once per thread (two threads have one each), the
- * rest refused at once rather than queued. `firstAccepted` records an accepted token where every replica sees it (each keeps only
- * its own replay cache): false for a token another replica accepted already.
+ * both threads share: `maxRunning` at once per thread (two threads have one each), the rest wait
+ * their turn, a client address a small share of the turns (acceptor-slots.ts). `firstAccepted`
+ * records an accepted token where every replica sees it (each keeps only its own replay cache):
+ * false for a token another replica accepted already. Only a principal of the allowed realm is
+ * recorded, so nobody outside it can fill that record.
  */
 export class Negotiator {
   private readonly service: string;
-  private running = 0;
+  private readonly slots: AcceptorSlots;
 
   constructor(
     private readonly gssapi: Gssapi,
     servicePrincipal: string,
+    private readonly realms: readonly string[],
     private readonly firstAccepted: (tokenHash: string) => Promise<boolean> = async () => true,
-    private readonly maxConcurrent = 1,
+    maxRunning = 1,
   ) {
     this.service = gssServiceName(servicePrincipal);
+    this.slots = new AcceptorSlots(maxRunning);
   }
 
-  async accept(token: string): Promise<AcceptedTicket> {
-    if (this.running >= this.maxConcurrent) throw new NegotiateBusyError(this.maxConcurrent);
-    this.running += 1;
-    let ticket: AcceptedTicket;
+  async accept(token: string, ip: string): Promise<AcceptedTicket> {
+    const turn = this.slots.take(ip);
+    if (!turn) throw new NegotiateBusyError();
+    const release = await turn;
+    let ticket: { principal: string; response?: string };
     try {
       ticket = await this.acceptOnce(token);
     } finally {
-      this.running -= 1;
+      release();
     }
+    const username = signInNameOf(ticket.principal, this.realms);
     // The authenticator, however wrapped; the token's bytes when its structure is another.
     const bytes = Buffer.from(token, 'base64');
     if (!(await this.firstAccepted(createHash('sha256').update(authenticatorOf(bytes) ?? bytes).digest('hex')))) throw new NegotiateRefusedError('a replay: another replica accepted this token already');
-    return ticket;
+    return { ...ticket, username };
   }
 
-  private async acceptOnce(token: string): Promise<AcceptedTicket> {
+  private async acceptOnce(token: string): Promise<{ principal: string; response?: string }> {
     let context: GssServerContext;
     try {
       context = await this.gssapi.initializeServer(this.service);

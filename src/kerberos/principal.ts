@@ -1,4 +1,4 @@
-import { NegotiateRefusedError } from './negotiate.js';
+import { NegotiateRefusedError } from './errors.js';
 
 /**
  * The name a Kerberos principal signs in as: `alice@EXAMPLE.COM` from an allowed realm is `alice`,

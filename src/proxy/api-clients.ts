@@ -33,11 +33,15 @@ export interface ApiClientDeps {
   isDirectoryPerson: (username: string) => Promise<boolean>;
   /** The directory's verdict on a person, asked at most once per interval (shared with sessions). */
   recheck: Pick<DirectoryRecheck, 'recent' | 'person'>;
-  /**
-   * GATEWAY_KERBEROS: a SPNEGO token's person, admitted as Basic's is (the ticket, the directory,
-   * the second-factor rule, provisioning); throws a GatewayError with the refusal. Undefined while off.
-   */
-  negotiate?: (token: string, ip: string) => Promise<DirectoryUser>;
+  /** GATEWAY_KERBEROS: `Authorization: Negotiate` admitted as Basic is. Undefined while off. */
+  negotiate?: {
+    /** The ticket (GSSAPI, the realm, the replay record): the name it signs in as, and the mutual-authentication answer. */
+    accept: (token: string, ip: string) => Promise<{ username: string; response?: string }>;
+    /** The person as a sign-in admits them (the directory, the second-factor rule, provisioning); throws a GatewayError with the refusal. */
+    verify: (username: string, ip: string) => Promise<DirectoryUser>;
+    /** Who each ticket name was admitted as, for Basic's cache time: a script's every call then costs GSSAPI and one Redis write, not the directory and Paperless. */
+    people: CredentialCache<string>;
+  };
   /** The gateway's own origin: Basic requests that change something must come from it or from no page. */
   publicUrl: URL;
   ipOf: (req: IncomingMessage) => string;
@@ -219,8 +223,11 @@ export function createApiClientStep(deps: ApiClientDeps): Step {
     return known ? afterPerson(exchange, key, known.username, false) : findPerson(exchange, key);
   };
 
-  /** `Authorization: Negotiate` (curl --negotiate, scripts on domain-joined machines): a ticket per request, no cache (each token is good once). */
-  const negotiate = async (exchange: Exchange, accept: NonNullable<ApiClientDeps['negotiate']>): Promise<Decision> => {
+  /**
+   * `Authorization: Negotiate` (curl --negotiate, scripts on domain-joined machines): each token is
+   * good once, so every request's is accepted afresh; the person it names is remembered as Basic's is.
+   */
+  const negotiate = async (exchange: Exchange, kerberos: NonNullable<ApiClientDeps['negotiate']>): Promise<Decision> => {
     const { req } = exchange;
     const foreign = foreignOrigin(exchange, 'kerberos');
     if (foreign) return foreign;
@@ -228,7 +235,14 @@ export function createApiClientStep(deps: ApiClientDeps): Step {
     try {
       const header = negotiateHeader(req.headers.authorization);
       if (header.kind !== 'token') return { kind: 'refuse', status: 401, detail: 'A Kerberos ticket is needed here; NTLM is not accepted.', headers: { 'WWW-Authenticate': 'Token' } };
-      return { kind: 'user', username: (await accept(header.token, ip)).username, via: 'kerberos' };
+      const ticket = await kerberos.accept(header.token, ip);
+      let username = kerberos.people.get(ticket.username);
+      if (!username) {
+        const since = kerberos.people.generation;
+        username = (await kerberos.verify(ticket.username, ip)).username;
+        kerberos.people.setUnlessForgotten(since, username, ticket.username);
+      }
+      return { kind: 'user', username, via: 'kerberos', ...(ticket.response ? { answer: `Negotiate ${ticket.response}` } : {}) };
     } catch (err) {
       if (!(err instanceof GatewayError) || err.status >= 500) throw err;
       const headers = refusedSignIn(deps.log, err, { via: 'kerberos', username: undefined, ip });

@@ -34,7 +34,9 @@ export type Decision =
   | { kind: 'anonymous'; reason: 'share' | 'token' }
   /** Forwarded as this user; a session brings Paperless's session from the gateway's jar. */
   | { kind: 'user'; username: string; via: 'session'; session: LoadedSession }
-  | { kind: 'user'; username: string; via: 'basic' | 'kerberos' }
+  | { kind: 'user'; username: string; via: 'basic' }
+  /** `answer`: the acceptor's mutual-authentication token, for the answer's `WWW-Authenticate`. */
+  | { kind: 'user'; username: string; via: 'kerberos'; answer?: string }
   /** Nobody is signed in: pages go to the sign-in form, API calls and websockets get 401. */
   | { kind: 'sign-in' }
   /**

@@ -194,6 +194,9 @@ export function createForwarder(deps: ForwarderDeps) {
     const ip = deps.ipOf(req);
     setForwardingHeaders(req.headers, { ip, proto, host: req.headers.host });
     if (exchange.to.kind === 'http') {
+      // RFC 4559's final token, so a client may check it was this service that answered; Paperless's
+      // own challenge, on a 401, replaces it.
+      if (decision.kind === 'user' && decision.via === 'kerberos' && decision.answer) exchange.to.res.setHeader('WWW-Authenticate', decision.answer);
       toPaperless(req, exchange.to.res, ip, session);
       return;
     }

@@ -24,7 +24,6 @@ import { completeSignIn } from '../web/complete-sign-in.js';
 import { formGuard } from '../web/form-guard.js';
 import { afterPassword } from '../web/after-password.js';
 import { kerberosSignIn } from '../web/kerberos-sign-in.js';
-import { signInNameOf } from '../kerberos/principal.js';
 import { passwordStep } from '../web/password-step.js';
 import { canChangePasswords } from '../directory/password-change.js';
 import { secondStepRouter } from '../web/second-step.js';
@@ -80,7 +79,8 @@ export function buildRequestPath(services: Services) {
   // The gateway's anonymous and per-request calls to Paperless (not provisioning's: those are counted).
   const paperless = new PaperlessClient({ url: config.upstream.url, timeoutMs: config.upstream.timeoutMs });
   // A password remembered longer than the re-check interval would outlive the person's removal from the directory.
-  const basicCache = config.apiClients.basicAuth ? new CredentialCache<string>(Math.min(config.apiClients.basicCacheTtlMs, config.ldap.recheckIntervalMs)) : undefined;
+  const apiCacheMs = Math.min(config.apiClients.basicCacheTtlMs, config.ldap.recheckIntervalMs);
+  const basicCache = config.apiClients.basicAuth ? new CredentialCache<string>(apiCacheMs) : undefined;
   // A password changed through the gateway stops working for Basic at once, in every thread and replica, however it was typed;
   // after the channel was down (a message may be lost), everything is checked afresh.
   if (basicCache) sessions.onPasswordChanged((username) => (username === undefined ? basicCache.clear() : basicCache.deleteWhere((person) => person === username)));
@@ -107,7 +107,6 @@ export function buildRequestPath(services: Services) {
   };
   // GATEWAY_KERBEROS: `Authorization: Negotiate` on the API, under Basic's rules.
   const { negotiator } = services;
-  const { kerberos } = config;
   const requestPath = createRequestPath({
     identity: config.identity,
     sessionCookieName: config.session.cookieName,
@@ -121,7 +120,7 @@ export function buildRequestPath(services: Services) {
     apiClients: createApiClientStep({
       verify: (username, password, ip) => credentials.verify(username, password, ip, 'basic'),
       ...(basicCache ? { basicCache } : {}),
-      ...(negotiator && kerberos ? { negotiate: async (token: string, ip: string) => credentials.verifyTicket(signInNameOf((await negotiator.accept(token)).principal, kerberos.realms), ip) } : {}),
+      ...(negotiator ? { negotiate: { accept: (token: string, ip: string) => negotiator.accept(token, ip), verify: (username: string, ip: string) => credentials.verifyTicket(username, ip), people: new CredentialCache<string>(apiCacheMs) } } : {}),
       tokenValid: tokenCheck(paperless),
       tokenCache: new CredentialCache<true>(ACCEPTED_TOKEN_TTL_MS),
       tokenOwners: owners,
@@ -230,7 +229,6 @@ export function buildPages(services: Services, proxied: ProxiedPath) {
         ? {
             kerberos: kerberosSignIn({
               negotiator: services.negotiator,
-              realms: config.kerberos.realms,
               credentials,
               afterPassword: continueAfterPassword,
               sessions,

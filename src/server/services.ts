@@ -161,7 +161,7 @@ export function buildServices(config: Config, directory: Directory, log: Logger,
     ...(mfa ? { secondFactors: mfa.secondFactors, appPasswords: mfa.appPasswords } : {}),
     // Loaded only when on: an install without Kerberos's development files has no such module.
     ...(config.kerberos
-      ? { negotiator: new Negotiator(loadGssapi(), config.kerberos.servicePrincipal, async (hash) => (await redisCall('sessions', 'cannot record a Kerberos token', () => redis.set(keys.kerberosToken(hash), '1', 'PX', 600_000, 'NX'))) === 'OK') }
+      ? { negotiator: new Negotiator(loadGssapi(), config.kerberos.servicePrincipal, config.kerberos.realms, async (hash) => (await redisCall('sessions', 'cannot record a Kerberos token', () => redis.set(keys.kerberosToken(hash), '1', 'PX', 600_000, 'NX'))) === 'OK') }
       : {}),
     trust,
   };

@@ -5,7 +5,6 @@ import type { CredentialCheck } from '../auth/credential-check.js';
 import { refusedSignIn } from '../auth/refused-sign-in.js';
 import { GatewayError } from '../errors.js';
 import { negotiateHeader, type Negotiator } from '../kerberos/negotiate.js';
-import { signInNameOf } from '../kerberos/principal.js';
 import type { SessionService } from '../session/sessions.js';
 import type { AfterPassword } from './after-password.js';
 import { safeNextPath } from './next-path.js';
@@ -18,8 +17,6 @@ const OPT_OUT_MS = 30 * 86_400_000;
 
 export interface KerberosSignInDeps {
   negotiator: Pick<Negotiator, 'accept'>;
-  /** GATEWAY_KERBEROS_REALMS. */
-  realms: readonly string[];
   credentials: Pick<CredentialCheck, 'checkTicket'>;
   afterPassword: AfterPassword;
   sessions: Pick<SessionService, 'state'>;
@@ -95,9 +92,9 @@ export function kerberosSignIn(deps: KerberosSignInDeps): RequestHandler {
         outcome({ status: 401, optedOut });
         return;
       }
-      const ticket = await deps.negotiator.accept(header.token);
+      const ticket = await deps.negotiator.accept(header.token, req.ip ?? '');
       principal = ticket.principal;
-      const user = await deps.credentials.checkTicket(signInNameOf(ticket.principal, deps.realms), req.ip ?? '');
+      const user = await deps.credentials.checkTicket(ticket.username, req.ip ?? '');
       // Mutual authentication: the browser may check that it was this service that answered.
       if (ticket.response) res.setHeader('WWW-Authenticate', `Negotiate ${ticket.response}`);
       deps.log.info({ event: 'kerberos.accepted', principal, username: user.username, ip: req.ip }, 'signed in by a Kerberos ticket');
