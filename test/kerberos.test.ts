@@ -25,6 +25,7 @@ import { authenticatorOf } from '../src/kerberos/authenticator.js';
 import { gssServiceName } from '../src/kerberos/service-name.js';
 import { useKeytab } from '../src/kerberos/keytab.js';
 import { baseEnv } from './support/gateway.js';
+import { extendCacheEndTimes } from './support/ccache.js';
 import { mappingFile } from './support/mapping.js';
 import { AD, SambaDc } from './support/samba.js';
 import { startStack, type Stack } from './support/stack.js';
@@ -211,8 +212,7 @@ describe('Kerberos sign-in (SPNEGO) against Samba AD\'s KDC', () => {
     assert.match(replay.body, /Kerberos sign-in of your computer was not accepted/);
 
     // Made, then held back past the second of clock skew the test's krb5.conf allows: its
-    // authenticator is out of time (Samba's KDC hands out no tickets of a lifetime short enough to
-    // let one run out here).
+    // authenticator is out of time (a ticket past its end has a test of its own, below).
     const late = await realm.token('bob');
     await new Promise((r) => setTimeout(r, 3000));
     const stale = await login([['Authorization', `Negotiate ${late}`]]);
@@ -369,6 +369,45 @@ describe('Kerberos sign-in in Chromium', () => {
     const groupNames = stack.sim.groups.filter((g) => alice.groups.includes(g.id)).map((g) => g.name).sort();
     assert.deepEqual(groupNames, ['Admins', 'Staff']);
     assert.ok(stack.gateway.logs.some((l) => l.includes('"event":"kerberos.accepted"') && l.includes('"principal":"alice@EXAMPLE.TEST"')));
+  });
+});
+
+describe('Kerberos: a ticket past its end', () => {
+  // A second domain controller (the same domain, so the same service key) whose clock runs eleven
+  // hours behind, under Debian's faketime, and kinit beside it: its tickets, ten hours long, ended
+  // an hour ago. Samba's KDC issues none short enough to run out during a test.
+  const EARLIER = '-11h';
+  const past = new SambaDc({ kdc: true, clockOffset: EARLIER });
+  let stack: Stack;
+  before(async () => {
+    await past.start();
+    stack = await startStack({ env: kerberosEnv(realm, dc) });
+  });
+  after(async () => {
+    await stack?.stop();
+    await past.destroy();
+  });
+
+  it('is refused as expired (not as a stale token): the form, and the log says why', async () => {
+    execFileSync('samba-tool', ['spn', 'add', `HTTP/${SERVICE_HOST}`, AD.serviceUser, '-s', past.smbConf], { stdio: 'ignore' });
+    const conf = join(realm.dir, 'krb5-past.conf');
+    writeFileSync(conf, readFileSync(realm.conf, 'utf8').replace(`kdc = ${dc.address}`, `kdc = ${past.address}`));
+    const cache = join(realm.dir, 'cc-bob-past');
+    const env = { ...process.env, KRB5_CONFIG: conf, KRB5CCNAME: `FILE:${cache}` };
+    execFileSync('faketime', ['-f', EARLIER, 'kinit', `bob@${AD.realm}`], { input: `${PASSWORDS.bob}\n`, env, stdio: ['pipe', 'ignore', 'pipe'] });
+    execFileSync('faketime', ['-f', EARLIER, 'kvno', `HTTP/${SERVICE_HOST}`], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    // MIT's client sends no ticket it believes expired: its cache is told the tickets last.
+    extendCacheEndTimes(cache);
+    process.env.KRB5_CONFIG = realm.conf;
+    process.env.KRB5CCNAME = `FILE:${cache}`;
+    const client = await gssapi.initializeClient(`HTTP@${SERVICE_HOST}`, { mechOID: gssapi.GSS_MECH_OID_SPNEGO });
+    // Made now: its authenticator is fresh, its ticket is not.
+    const token = await client.step('');
+    const page = await stack.browser().get('/accounts/login/', { headers: [['Authorization', `Negotiate ${token}`]] });
+    assert.equal(page.status, 401);
+    assert.match(page.body, /Kerberos sign-in of your computer was not accepted/);
+    assert.equal(page.headers['www-authenticate'], undefined, 'no new challenge');
+    assert.ok(stack.gateway.logs.some((l) => l.includes('"event":"login.failure"') && l.includes('"via":"kerberos"') && /Ticket expired/i.test(l)), stack.gateway.logs.filter((l) => l.includes('kerberos')).join('\n'));
   });
 });
 

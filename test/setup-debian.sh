@@ -7,9 +7,10 @@
 # nginx (the plain-proxy and forward-auth baselines), Chromium with fonts for the browser tests, and
 # Python 3 with venv for the Django upstream (its packages come from PyPI: npm run setup:django),
 # and Kerberos: libkrb5-dev and a C++ compiler to build the optional kerberos module at npm ci,
-# krb5-user for the tests' kinit (Samba's KDC issues the tickets).
+# krb5-user for the tests' kinit (Samba's KDC issues the tickets), faketime for a KDC whose
+# tickets ended before the test began.
 set -eu
-packages="slapd ldap-utils redis-server docker-compose caddy postgresql systemd samba samba-ad-dc samba-ad-provision openssl wrk nginx-light chromium fonts-liberation python3 python3-venv libkrb5-dev krb5-user g++ make"
+packages="slapd ldap-utils redis-server docker-compose caddy postgresql systemd samba samba-ad-dc samba-ad-provision openssl wrk nginx-light chromium fonts-liberation python3 python3-venv libkrb5-dev krb5-user faketime g++ make"
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

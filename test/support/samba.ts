@@ -154,8 +154,11 @@ export class SambaDc {
   readonly dir = mkdtempSync(join(tmpdir(), 'gw-samba-'));
   readonly address = `127.${randomInt(1, 250)}.${randomInt(0, 255)}.${randomInt(1, 254)}`;
 
-  /** `kdc`: Samba's Kerberos KDC too (port 88 on the same address), for tickets from `kinit`. */
-  constructor(private readonly options: { kdc?: boolean } = {}) {}
+  /**
+   * `kdc`: Samba's Kerberos KDC too (port 88 on the same address), for tickets from `kinit`.
+   * `clockOffset`: Samba runs under Debian's faketime (`-f`, e.g. `-11h`), its tickets dated so.
+   */
+  constructor(private readonly options: { kdc?: boolean; clockOffset?: string } = {}) {}
 
   get smbConf(): string {
     return join(this.dir, 'etc', 'smb.conf');
@@ -188,7 +191,9 @@ export class SambaDc {
       writeFileSync(conf, text);
       mkdirSync(join(this.dir, 'run'), { recursive: true });
     }
-    this.process = spawn('samba', ['--foreground', '--no-process-group', '-M', 'single', '-s', join(this.dir, 'etc', 'smb.conf')], { stdio: 'ignore' });
+    const samba = ['samba', '--foreground', '--no-process-group', '-M', 'single', '-s', join(this.dir, 'etc', 'smb.conf')];
+    const [command, ...args] = this.options.clockOffset ? ['faketime', '-f', this.options.clockOffset, ...samba] : samba;
+    this.process = spawn(command as string, args, { stdio: 'ignore' });
     const exited = new Promise<never>((_, reject) => this.process?.once('exit', (code) => reject(new Error(`samba exited with ${code}`))));
     const ports = [389, 3268, ...(this.options.kdc ? [88] : [])];
     await Promise.race([Promise.all(ports.map((port) => waitForPort(port, this.address, 30_000))), exited]);
