@@ -14,7 +14,8 @@ import { createHttpServer } from './server/http-server.js';
 import { ClusterMetrics } from './ops/cluster.js';
 import { echoRequestId } from './ops/access-log.js';
 import { metricsListener, publicMetrics } from './ops/health.js';
-import { useKeytab } from './kerberos/keytab.js';
+import { keytabBytes, useKeytab } from './kerberos/keytab.js';
+import { judgeKeytab } from './kerberos/keytab-entries.js';
 import { PagesLink } from './server/pages-link.js';
 import type { EarlyPagesThread } from './server/pages-start.js';
 import { buildRequestPath } from './server/routes.js';
@@ -94,9 +95,14 @@ export function createGateway(config: Config, directory: Directory, log: Logger,
       // without the service principal stops the start, naming the settings.
       if (config.kerberos) {
         stops.push(useKeytab(config.kerberos));
+        const { kerberos } = config;
         await services.negotiator?.check().catch((err: unknown) => {
-          throw new Error(`GATEWAY_KERBEROS_KEYTAB_FILE / GATEWAY_KERBEROS_SERVICE_PRINCIPAL: the keytab holds no key of ${config.kerberos?.servicePrincipal} (${err instanceof Error ? err.message : String(err)}); check with klist -k`);
+          throw new Error(`GATEWAY_KERBEROS_KEYTAB_FILE / GATEWAY_KERBEROS_SERVICE_PRINCIPAL: the keytab holds no key of ${kerberos.servicePrincipal} (${err instanceof Error ? err.message : String(err)}); check with klist -k`);
         });
+        // Keys GSSAPI takes but cannot decrypt a ticket with (single DES, another realm) stop the start too.
+        const verdict = judgeKeytab(keytabBytes(kerberos), kerberos.servicePrincipal, kerberos.realms[0] ?? '');
+        if (verdict.status === 'fail') throw new Error(`GATEWAY_KERBEROS_KEYTAB_FILE / GATEWAY_KERBEROS_SERVICE_PRINCIPAL: ${verdict.detail}; check with klist -k -e`);
+        if (verdict.status === 'warn') log.warn({ event: 'kerberos.keytab_weak' }, verdict.detail);
       }
       // Learn whose token this is and which Paperless answers (the mapping must fit its version)
       // before the first sign-in; a failure here is asked again at sign-in. The pages thread,

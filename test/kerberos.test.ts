@@ -24,6 +24,7 @@ import { signInNameOf } from '../src/kerberos/principal.js';
 import { authenticatorOf } from '../src/kerberos/authenticator.js';
 import { gssServiceName } from '../src/kerberos/service-name.js';
 import { useKeytab } from '../src/kerberos/keytab.js';
+import { enctypeName, judgeKeytab, keytabEntries } from '../src/kerberos/keytab-entries.js';
 import { baseEnv } from './support/gateway.js';
 import { extendCacheEndTimes } from './support/ccache.js';
 import { mappingFile } from './support/mapping.js';
@@ -41,6 +42,18 @@ interface GssClient {
 }
 const gssapi = createRequire(import.meta.url)('kerberos') as { initializeClient(service: string, options: { mechOID: number }): Promise<GssClient>; GSS_MECH_OID_SPNEGO: number };
 
+/**
+ * As README asks of the service account: it supports AES (msDS-SupportedEncryptionTypes 24, "This
+ * account supports Kerberos AES 128/256 bit encryption"), so its tickets and exported keys are AES
+ * (without it Samba, as AD, issues RC4 tickets and exports the RC4 key alone).
+ */
+function serviceSupportsAes(dc: SambaDc): void {
+  execFileSync('ldapmodify', ['-x', '-H', dc.url, '-D', `CN=Administrator,${AD.users}`, '-w', AD.adminPassword], {
+    input: `dn: ${AD.serviceDn}\nchangetype: modify\nreplace: msDS-SupportedEncryptionTypes\nmsDS-SupportedEncryptionTypes: 24\n`,
+    stdio: ['pipe', 'ignore', 'pipe'],
+  });
+}
+
 /** The KDC, the keytab and a credential cache per person, in a private folder. */
 class Realm {
   readonly dir = mkdtempSync(join(tmpdir(), 'gw-krb5-'));
@@ -55,6 +68,7 @@ class Realm {
       this.conf,
       `[libdefaults]\n default_realm = ${AD.realm}\n dns_lookup_realm = false\n dns_lookup_kdc = false\n rdns = false\n clockskew = 1\n[realms]\n ${AD.realm} = {\n  kdc = ${this.dc.address}\n }\n[domain_realm]\n .example.test = ${AD.realm}\n localhost = ${AD.realm}\n`,
     );
+    serviceSupportsAes(this.dc);
     this.samba(['spn', 'add', `HTTP/${SERVICE_HOST}`, AD.serviceUser]);
     this.samba(['spn', 'add', `HTTP/${OTHER_HOST}`, 'bob']);
     // Chromium asks for a ticket to the name it canonicalised; localhost stays localhost.
@@ -309,6 +323,16 @@ describe('Kerberos sign-in (SPNEGO) against Samba AD\'s KDC', () => {
     const config = (principal: string) => ({ keytab: { file: realm.keytab }, servicePrincipal: principal, realms: [AD.realm], replayCacheDir: realm.dir });
     const ok = await kerberosCheck(config(`HTTP/${SERVICE_HOST}`));
     assert.equal(ok.status, 'ok', ok.detail);
+    assert.match(ok.detail, /holds HTTP\/gw\.example\.test@EXAMPLE\.TEST, key version \d+: .*aes256-cts-hmac-sha1-96/);
+    // The keys as MIT's klist reads the same file.
+    const listed = execFileSync('klist', ['-k', '-e', realm.keytab], { encoding: 'utf8' })
+      .split('\n')
+      .flatMap((line) => {
+        const m = /^\s*(\d+) (\S+) \((?:DEPRECATED:)?(\S+)\)/.exec(line);
+        return m ? [`${m[1]} ${m[2]} ${m[3]}`] : [];
+      });
+    assert.ok(listed.length >= 4, listed.join('\n'));
+    assert.deepEqual(keytabEntries(readFileSync(realm.keytab)).map((e) => `${e.kvno} ${e.components.join('/')}@${e.realm} ${enctypeName(e.enctype)}`), listed);
     const wrong = await kerberosCheck(config(`HTTP/${OTHER_HOST}`));
     assert.equal(wrong.status, 'fail');
     assert.match(wrong.fix ?? '', /exportkeytab --principal=HTTP\/other\.example\.test/);
@@ -389,6 +413,7 @@ describe('Kerberos: a ticket past its end', () => {
   });
 
   it('is refused as expired (not as a stale token): the form, and the log says why', async () => {
+    serviceSupportsAes(past);
     execFileSync('samba-tool', ['spn', 'add', `HTTP/${SERVICE_HOST}`, AD.serviceUser, '-s', past.smbConf], { stdio: 'ignore' });
     const conf = join(realm.dir, 'krb5-past.conf');
     writeFileSync(conf, readFileSync(realm.conf, 'utf8').replace(`kdc = ${dc.address}`, `kdc = ${past.address}`));
@@ -414,6 +439,14 @@ describe('Kerberos: a ticket past its end', () => {
 describe('Kerberos with a keytab that does not hold the service principal', () => {
   it('the gateway does not start, and says which settings to check', async () => {
     await assert.rejects(startStack({ env: { ...kerberosEnv(realm, dc), GATEWAY_KERBEROS_SERVICE_PRINCIPAL: `HTTP/${OTHER_HOST}` } }), /GATEWAY_KERBEROS_KEYTAB_FILE \/ GATEWAY_KERBEROS_SERVICE_PRINCIPAL: the keytab holds no key of HTTP\/other\.example\.test/);
+  });
+
+  it('nor with keys of another realm, which GSSAPI takes for the host but no ticket of the realm decrypts with', async () => {
+    const file = join(realm.dir, 'other-realm.keytab');
+    execFileSync('ktutil', [], { input: `addent -password -p HTTP/${SERVICE_HOST}@OTHER.TEST -k 2 -e aes256-cts-hmac-sha1-96\nS3cret!\nwkt ${file}\nquit\n`, stdio: ['pipe', 'ignore', 'ignore'] });
+    const env = { ...kerberosEnv(realm, dc), GATEWAY_KERBEROS_KEYTAB: readFileSync(file).toString('base64') };
+    delete (env as Record<string, string | undefined>).GATEWAY_KERBEROS_KEYTAB_FILE;
+    await assert.rejects(startStack({ env }), /GATEWAY_KERBEROS_KEYTAB_FILE \/ GATEWAY_KERBEROS_SERVICE_PRINCIPAL: the keytab's keys of HTTP\/gw\.example\.test are for OTHER\.TEST, not EXAMPLE\.TEST; check with klist -k -e/);
   });
 });
 
@@ -537,6 +570,36 @@ describe('Kerberos settings and the Negotiate header, without a KDC', () => {
       assert.equal(env.KRB5_KTNAME, undefined);
     } finally {
       rmSync(parent, { recursive: true, force: true });
+    }
+  });
+
+  it('a keytab whose keys of the principal cannot decrypt a ticket: only single DES or another realm stops the start; RC4 alone is a warning', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gw-keytab-'));
+    try {
+      const make = (principal: string, enctype: string): Buffer => {
+        const file = join(dir, `${enctype}.keytab`);
+        rmSync(file, { force: true });
+        execFileSync('ktutil', [], { input: `addent -password -p ${principal} -k 3 -e ${enctype}\nS3cret!\nwkt ${file}\nquit\n`, stdio: ['pipe', 'ignore', 'ignore'] });
+        return readFileSync(file);
+      };
+      const principal = 'HTTP/gw.example.test';
+      const aes = make(`${principal}@EXAMPLE.COM`, 'aes256-cts-hmac-sha1-96');
+      assert.deepEqual(judgeKeytab(aes, principal, 'EXAMPLE.COM'), { status: 'ok', detail: 'the keytab holds HTTP/gw.example.test@EXAMPLE.COM, key version 3: aes256-cts-hmac-sha1-96' });
+      const rc4 = make(`${principal}@EXAMPLE.COM`, 'arcfour-hmac');
+      assert.equal(judgeKeytab(rc4, principal, 'EXAMPLE.COM').status, 'warn');
+      assert.match(judgeKeytab(rc4, principal, 'EXAMPLE.COM').detail, /arcfour-hmac; no AES key/);
+      assert.match(judgeKeytab(aes, principal, 'OTHER.COM').detail, /are for EXAMPLE.COM, not OTHER.COM/);
+      assert.match(judgeKeytab(aes, 'HTTP/other.example.test', 'EXAMPLE.COM').detail, /holds no key of HTTP\/other.example.test@EXAMPLE.COM \(it holds HTTP\/gw.example.test@EXAMPLE.COM\)/);
+      // ktutil makes no single-DES key any more: the RC4 entry's type, rewritten (after the name, name type, timestamp and 8-bit version).
+      const des = Buffer.from(rc4);
+      const at = 2 + 4 + 2 + (2 + 'EXAMPLE.COM'.length) + (2 + 'HTTP'.length) + (2 + 'gw.example.test'.length) + 4 + 4 + 1;
+      assert.equal(des.readUInt16BE(at), 23, 'arcfour-hmac where the type is');
+      des.writeUInt16BE(3, at);
+      assert.deepEqual(judgeKeytab(des, principal, 'EXAMPLE.COM'), { status: 'fail', detail: 'the keytab\'s keys of HTTP/gw.example.test@EXAMPLE.COM are all of types MIT Kerberos no longer decrypts with (des-cbc-md5): export AES keys' });
+      assert.equal(judgeKeytab(Buffer.from([5, 1, 0, 0]), principal, 'EXAMPLE.COM').status, 'fail', 'a keytab of another format');
+      assert.match(judgeKeytab(aes.subarray(0, aes.length - 10), principal, 'EXAMPLE.COM').detail, /runs past the end/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

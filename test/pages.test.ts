@@ -250,7 +250,7 @@ describe('pages: every message has a translation', () => {
     }
     const sources = ['src/directory/errors.ts', 'src/directory/bind-errors.ts', 'src/provisioning/errors.ts', 'src/paperless/errors.ts', 'src/provisioning/lock.ts', 'src/provisioning/user-token.ts',
       'src/redis/errors.ts', 'src/proxy/errors.ts', 'src/web/errors.ts', 'src/web/login.ts', 'src/web/error-responses.ts', 'src/config/errors.ts',
-      'src/mfa/errors.ts', 'src/mfa/sealed-box.ts', 'src/mfa/second-factors.ts', 'src/web/second-step.ts', 'src/web/account.ts', 'src/web/account-factors.ts', 'src/web/account-apps.ts', 'src/web/account-sessions.ts', 'src/web/account-password.ts', 'src/web/account-confirm.ts', 'src/mfa/app-passwords.ts', 'src/mfa/passkeys.ts', 'src/web/webauthn-form.ts', 'src/web/new-password-form.ts', 'src/kerberos/errors.ts', 'src/kerberos/gssapi.ts', 'src/auth/credential-check.ts'];
+      'src/mfa/errors.ts', 'src/mfa/sealed-box.ts', 'src/mfa/second-factors.ts', 'src/web/second-step.ts', 'src/web/account.ts', 'src/web/account-factors.ts', 'src/web/account-apps.ts', 'src/web/account-sessions.ts', 'src/web/account-password.ts', 'src/web/account-confirm.ts', 'src/mfa/app-passwords.ts', 'src/mfa/passkeys.ts', 'src/web/webauthn-form.ts', 'src/web/new-password-form.ts', 'src/kerberos/errors.ts', 'src/kerberos/keytab-entries.ts', 'src/kerberos/gssapi.ts', 'src/auth/credential-check.ts'];
     for (const file of sources) {
       const text = readFileSync(join(ROOT, file), 'utf8');
       // User-facing sentences: quoted, starting with a capital letter, ending with a full stop.

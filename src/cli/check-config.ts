@@ -1,6 +1,7 @@
 import type { Config, KerberosConfig } from '../config/config.js';
 import { loadGssapi } from '../kerberos/gssapi.js';
-import { useKeytab } from '../kerberos/keytab.js';
+import { keytabBytes, useKeytab } from '../kerberos/keytab.js';
+import { judgeKeytab } from '../kerberos/keytab-entries.js';
 import { Negotiator } from '../kerberos/negotiate.js';
 import type { Directory } from '../directory/directory.js';
 import { DirectorySettingError } from '../directory/errors.js';
@@ -218,13 +219,17 @@ function mappingCheck(mapping: ProvisioningMapping, version: string | undefined,
  * principal (it holds a key of it). Whether a browser's ticket is for that principal is not known
  * until one comes: README's troubleshooting covers the host name the browser used.
  */
+const AES_FIX = 'give the service account AES keys and export them (AD: tick "This account supports Kerberos AES 256 bit encryption", then ktpass -crypto AES256-SHA1; Samba: samba-tool domain exportkeytab --principal=...), and check with klist -k -e';
+
 export async function kerberosCheck(config: KerberosConfig): Promise<CheckResult> {
   const name = `Kerberos: ${config.servicePrincipal}`;
   let undo = () => {};
   try {
     undo = useKeytab(config);
     await new Negotiator(loadGssapi(), config.servicePrincipal, config.realms).check();
-    return { name, status: 'ok', detail: `the keytab holds a key of ${config.servicePrincipal}; tickets of ${config.realms.join(', ')} are accepted` };
+    const verdict = judgeKeytab(keytabBytes(config), config.servicePrincipal, config.realms[0] ?? '');
+    if (verdict.status === 'ok') return { name, status: 'ok', detail: `${verdict.detail}; tickets of ${config.realms.join(', ')} are accepted` };
+    return { name, status: verdict.status, detail: verdict.detail, fix: AES_FIX };
   } catch (err) {
     return {
       name,

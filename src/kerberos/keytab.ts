@@ -1,4 +1,4 @@
-import { lstatSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KerberosConfig } from '../config/config.js';
 
@@ -9,6 +9,11 @@ import type { KerberosConfig } from '../config/config.js';
 const ACCEPTOR_SETTINGS = '[libdefaults]\n  dns_canonicalize_hostname = false\n  rdns = false\n';
 
 const PREFIX = 'gateway-kerberos-';
+
+/** The keytab's bytes, however it was given. */
+export function keytabBytes(config: Pick<KerberosConfig, 'keytab'>): Buffer {
+  return 'file' in config.keytab ? readFileSync(config.keytab.file) : config.keytab.bytes;
+}
 
 /** Whether a process of this id runs (one of another user counts: it cannot be signalled, but runs). */
 function running(pid: number): boolean {
