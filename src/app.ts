@@ -84,6 +84,8 @@ export function createGateway(config: Config, directory: Directory, log: Logger,
   const server = createHttpServer(config, proxied.requestPath, pagesLink, services.pages, requestLog.log, publicMetrics(clusterMetrics, config.ops.metricsToken));
   const metricsServer = config.ops.metricsAddress ? http.createServer(metricsListener(clusterMetrics, config.ops.metricsToken)) : undefined;
   const stops: Array<() => void> = [];
+  // GSSAPI's environment is undone last: requests still draining at close may be ticket sign-ins.
+  let undoKeytab = () => {};
 
   return {
     server,
@@ -94,7 +96,7 @@ export function createGateway(config: Config, directory: Directory, log: Logger,
       // GSSAPI's keytab and replay cache, for every thread, before a page is served; a keytab
       // without the service principal stops the start, naming the settings.
       if (config.kerberos) {
-        stops.push(useKeytab(config.kerberos));
+        undoKeytab = useKeytab(config.kerberos);
         const { kerberos } = config;
         await services.negotiator?.check().catch((err: unknown) => {
           throw new Error(`GATEWAY_KERBEROS_KEYTAB_FILE / GATEWAY_KERBEROS_SERVICE_PRINCIPAL: the keytab holds no key of ${kerberos.servicePrincipal} (${err instanceof Error ? err.message : String(err)}); check with klist -k`);
@@ -150,6 +152,7 @@ export function createGateway(config: Config, directory: Directory, log: Logger,
       await pagesLink.close();
       proxied.close();
       await closeServices(services);
+      undoKeytab();
       requestLog.close();
     },
   };

@@ -266,12 +266,22 @@ describe('CredentialCheck: every sign-in rule, in order', () => {
     assert.deepEqual(slept, [130, 130, 150], 'a ban found before the look-up waits a refusal\'s time');
   });
 
-  it('a Kerberos principal is admitted only as the entry of its very name: any case on Active Directory, exactly elsewhere (MIT realms hold Alice and alice apart)', async () => {
+  it('a Kerberos principal is admitted only as the entry of its very name, as the entry holds it: any case on Active Directory, exactly elsewhere (MIT realms hold Alice and alice apart)', async () => {
     const mit = build({ people });
-    assert.equal((await mit.check.checkTicket('alice', '10.0.0.5')).username, 'alice');
-    await assert.rejects(mit.check.checkTicket('Alice', '10.0.0.5'), NotAllowedError);
+    assert.equal((await mit.check.checkTicket('alice', 'EXAMPLE.ORG', '10.0.0.5')).username, 'alice');
+    assert.deepEqual(mit.regulation.calls, ['check alice 10.0.0.5', 'succeeded alice 10.0.0.5'], 'the address becomes the person\'s own, as after a right password');
+    await assert.rejects(mit.check.checkTicket('Alice', 'EXAMPLE.ORG', '10.0.0.5'), NotAllowedError);
+    // uid=Alice: the lookup folds case, the username is lower case; only Alice@R is this entry's.
+    const capital = build({ people: { alice: person('alice', [], { nameAsStored: 'Alice' }) } });
+    await assert.rejects(capital.check.checkTicket('alice', 'EXAMPLE.ORG', '10.0.0.5'), NotAllowedError);
+    assert.equal((await capital.check.checkTicket('Alice', 'EXAMPLE.ORG', '10.0.0.5')).username, 'alice');
     const ad = build({ people, caseInsensitivePrincipals: true });
-    assert.equal((await ad.check.checkTicket('Alice', '10.0.0.5')).username, 'alice');
+    assert.equal((await ad.check.checkTicket('Alice', 'EXAMPLE.ORG', '10.0.0.5')).username, 'alice');
+    // On Active Directory a realm is a domain: another domain's alice (a Global Catalog finds her too) is not this ticket's.
+    await assert.rejects(ad.check.checkTicket('alice', 'EMEA.EXAMPLE.ORG', '10.0.0.5'), NotAllowedError);
+    const child = build({ people: { alice: person('alice', [], { dn: 'CN=alice,CN=Users,DC=emea,DC=example,DC=org' }) }, caseInsensitivePrincipals: true });
+    await assert.rejects(child.check.checkTicket('alice', 'EXAMPLE.ORG', '10.0.0.5'), NotAllowedError);
+    assert.equal((await child.check.checkTicket('alice', 'EMEA.EXAMPLE.ORG', '10.0.0.5')).username, 'alice');
   });
 
   it("a wrong password counts against the entry's own name, whatever spelling was typed", async () => {

@@ -4,6 +4,7 @@ import type { Directory, DirectoryUser } from '../directory/directory.js';
 import { AccountRestrictedError, DirectoryUnavailableError, PasswordChangeRequiredError, fitsIdentityHeader, InvalidCredentialsError, NotAllowedError, UsernameNotRepresentableError } from '../directory/errors.js';
 import type { Metrics } from '../ops/metrics.js';
 import { regulationKey } from '../directory/username.js';
+import { dnsDomainOf } from '../directory/dn.js';
 import { GatewayError } from '../errors.js';
 import { LocalAccountError, ReservedAccountError, TokenUserUnknownError } from '../provisioning/errors.js';
 import { PaperlessApiError } from '../paperless/errors.js';
@@ -68,6 +69,8 @@ interface AppPasswordCheck {
  * auth): the directory checks the password, the allowed groups admit the
  * person, and Paperless is made to match before anything is forwarded.
  */
+const TICKET_NOBODY = 'Your computer signed you in as someone the directory of this gateway does not know (or whose account is disabled). Sign in with your password.';
+
 export class CredentialCheck {
   private readonly admitted: Array<(username: string) => void> = [];
 
@@ -160,7 +163,7 @@ export class CredentialCheck {
    * carry, an allowed group, no reserved name. Nothing is counted against them on a refusal: the
    * ticket was genuine, and the answer is the directory's.
    */
-  checkTicket(username: string, ip: string): Promise<DirectoryUser> {
+  checkTicket(username: string, realm: string, ip: string): Promise<DirectoryUser> {
     const { directory, regulation } = this.deps;
     return this.counted('kerberos', async () => {
       const typed = this.typedKey(username);
@@ -169,7 +172,13 @@ export class CredentialCheck {
       // The entry must carry the principal's very name (ASCII case aside): a filter that also
       // matches other attributes (userPrincipalName, GATEWAY_LDAP_USERNAME_ATTRIBUTE) may not
       // hand a ticket's name to another account.
-      if (!user || user.username !== (this.deps.caseInsensitivePrincipals ? username.toLowerCase() : username)) throw new NotAllowedError(username, 'Your computer signed you in as someone the directory of this gateway does not know (or whose account is disabled). Sign in with your password.');
+      // As the entry holds it: lookups and usernames fold case, and `alice@R` may not become `Alice`.
+      const stored = user?.nameAsStored ?? user?.username;
+      const same = this.deps.caseInsensitivePrincipals ? stored?.toLowerCase() === username.toLowerCase() : stored === username;
+      if (!user || !same) throw new NotAllowedError(username, TICKET_NOBODY);
+      // Active Directory: a realm is a domain, and only its own entries are its people (a Global
+      // Catalog, or a base above several domains, finds another domain's alice too).
+      if (this.deps.caseInsensitivePrincipals && dnsDomainOf(user.dn) !== realm.toLowerCase()) throw new NotAllowedError(username, TICKET_NOBODY);
       const person = regulationKey(user.username);
       if (person !== typed) await redisCall('regulation', 'sign-in attempts', () => regulation.check(person, ip));
       // What a bind would have refused (a ticket outlives its account's expiry, lock-out or password by hours).
@@ -187,8 +196,8 @@ export class CredentialCheck {
    * A whole sign-in with a ticket alone (`Authorization: Negotiate` on the API), as Basic's with a
    * password: the ticket's person, then whether one factor may sign them in, then Paperless made to match.
    */
-  async verifyTicket(username: string, ip: string): Promise<DirectoryUser> {
-    const user = await this.checkTicket(username, ip);
+  async verifyTicket(username: string, realm: string, ip: string): Promise<DirectoryUser> {
+    const user = await this.checkTicket(username, realm, ip);
     await this.oneFactorAllowed(user, 'kerberos');
     await this.admit(user, 'kerberos');
     return user;

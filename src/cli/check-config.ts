@@ -216,11 +216,10 @@ function mappingCheck(mapping: ProvisioningMapping, version: string | undefined,
 
 /**
  * GATEWAY_KERBEROS: the module loads, and GSSAPI takes the keytab as the acceptor of the service
- * principal (it holds a key of it). Whether a browser's ticket is for that principal is not known
+ * principal (it holds a key of it), and the keytab's keys of it are of its realm and of a type
+ * MIT decrypts with (keytab-entries.ts). Whether a browser's ticket is for that principal is not known
  * until one comes: README's troubleshooting covers the host name the browser used.
  */
-const AES_FIX = 'give the service account AES keys and export them (AD: tick "This account supports Kerberos AES 256 bit encryption", then ktpass -crypto AES256-SHA1; Samba: samba-tool domain exportkeytab --principal=...), and check with klist -k -e';
-
 export async function kerberosCheck(config: KerberosConfig): Promise<CheckResult> {
   const name = `Kerberos: ${config.servicePrincipal}`;
   let undo = () => {};
@@ -229,7 +228,7 @@ export async function kerberosCheck(config: KerberosConfig): Promise<CheckResult
     await new Negotiator(loadGssapi(), config.servicePrincipal, config.realms).check();
     const verdict = judgeKeytab(keytabBytes(config), config.servicePrincipal, config.realms[0] ?? '');
     if (verdict.status === 'ok') return { name, status: 'ok', detail: `${verdict.detail}; tickets of ${config.realms.join(', ')} are accepted` };
-    return { name, status: verdict.status, detail: verdict.detail, fix: AES_FIX };
+    return { name, status: verdict.status, detail: verdict.detail, fix: verdict.fix };
   } catch (err) {
     return {
       name,

@@ -135,8 +135,10 @@ export interface KerberosConfig {
   keytab: { file: string } | { bytes: Buffer };
   /** GATEWAY_KERBEROS_SERVICE_PRINCIPAL: SERVICE/host[@REALM]; default HTTP/<host of GATEWAY_PUBLIC_URL>. */
   servicePrincipal: string;
-  /** GATEWAY_KERBEROS_REALMS: whose tickets are accepted (upper case); their people are looked up by the name before the @. */
+  /** GATEWAY_KERBEROS_REALMS: whose tickets are accepted (as written); their people are looked up by the name before the @. */
   realms: string[];
   /** GATEWAY_KERBEROS_REPLAY_CACHE_DIR: where GSSAPI remembers authenticators it has seen (writable). */
   replayCacheDir: string;
+  /** GATEWAY_KERBEROS_CLOCK_SKEW: how far a ticket's or an authenticator's time may be from the gateway's (GSSAPI's clockskew). */
+  clockSkewMs: number;
 }

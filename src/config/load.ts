@@ -134,6 +134,7 @@ function toConfig(env: Env, mapping: ProvisioningMapping): Config {
             servicePrincipal: env.GATEWAY_KERBEROS_SERVICE_PRINCIPAL ?? `HTTP/${env.GATEWAY_PUBLIC_URL.hostname}`,
             realms: env.GATEWAY_KERBEROS_REALMS,
             replayCacheDir: env.GATEWAY_KERBEROS_REPLAY_CACHE_DIR ?? tmpdir(),
+            clockSkewMs: env.GATEWAY_KERBEROS_CLOCK_SKEW,
           },
         }
       : {}),

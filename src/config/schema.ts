@@ -323,12 +323,14 @@ export const envSchema = z
     GATEWAY_KERBEROS_REALMS: z
       .string()
       .default('')
-      .transform((v) => v.split(',').map((e) => e.trim().toUpperCase()).filter(Boolean))
-      .refine((realms) => realms.every((r) => /^[A-Z0-9.-]+$/.test(r)), { error: 'must be a realm name, e.g. EXAMPLE.COM' })
+      // As written: realms are case-sensitive (Active Directory's are the domain in upper case).
+      .transform((v) => v.split(',').map((e) => e.trim()).filter(Boolean))
+      .refine((realms) => realms.every((r) => /^[A-Za-z0-9.-]+$/.test(r)), { error: 'must be a realm name, e.g. EXAMPLE.COM' })
       // Names are unique within one domain only: another realm's alice (and every domain's
       // Administrator) would be looked up as this directory's.
       .refine((realms) => realms.length <= 1, { error: 'takes one realm: people of several realms would be looked up in the one directory by their names alone, and two realms may each have an alice' }),
     GATEWAY_KERBEROS_REPLAY_CACHE_DIR: z.string().trim().optional(),
+    GATEWAY_KERBEROS_CLOCK_SKEW: duration('5m').refine((ms) => ms >= 1000 && ms <= 3_600_000, { error: 'must be between 1s and 1h (Kerberos allows 5m by default)' }),
     GATEWAY_SHUTDOWN_TIMEOUT: duration('30s'),
     GATEWAY_LOG_REQUESTS: bool(true),
     GATEWAY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be one of fatal, error, warn, info, debug, trace, silent' }).default('info'),

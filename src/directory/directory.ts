@@ -2,6 +2,8 @@
 export interface DirectoryUser {
   /** Normalised (NFC, lower case) login name: the name Paperless sees. */
   username: string;
+  /** The username attribute's value as the entry holds it (a Kerberos principal must name it exactly). */
+  nameAsStored?: string;
   dn: string;
   email?: string;
   firstName?: string;

@@ -66,3 +66,20 @@ export function dnWithin(dn: string, base: string): boolean {
   if (baseRdns.length > rdns.length) return false;
   return baseRdns.every((rdn, i) => rdn === rdns[rdns.length - baseRdns.length + i]);
 }
+
+/**
+ * The DNS domain an Active Directory entry belongs to: its trailing DC= components
+ * (`CN=alice,CN=Users,DC=example,DC=com` is of example.com; `…,DC=emea,DC=example,DC=com` of
+ * emea.example.com), lower case. Empty when the DN ends in no DC=.
+ */
+export function dnsDomainOf(dn: string): string {
+  const labels: string[] = [];
+  const rdns = splitUnescaped(dn, ',');
+  for (let i = rdns.length - 1; i >= 0; i--) {
+    const avas = splitUnescaped(rdns[i] as string, '+');
+    const [type = '', ...rest] = splitUnescaped(avas[0] as string, '=');
+    if (avas.length !== 1 || type.trim().toLowerCase() !== 'dc') break;
+    labels.unshift(unescapeValue(rest.join('=')).toLowerCase());
+  }
+  return labels.join('.');
+}

@@ -9,7 +9,7 @@ import type { BeforeBind, Directory, DirectoryUser } from './directory.js';
 import { firstValue } from './entry.js';
 import { DirectoryUnavailableError, InvalidCredentialsError, PasswordChangeNeedsTlsError, PasswordChangeRequiredError, PasswordExpiredError } from './errors.js';
 import { PasswordPolicyControl } from './password-policy-control.js';
-import { expiryAttribute, passwordExpiry, adAccountRestriction, AD_RESTRICTION_ATTRIBUTES } from './password-expiry.js';
+import { accountRestriction, expiryAttribute, passwordExpiry, restrictionAttributes } from './password-expiry.js';
 import { escapeFilterValue, fillFilter } from './filter.js';
 import { GroupResolver } from './groups.js';
 import { missingGroups } from './group-existence.js';
@@ -203,7 +203,7 @@ export class LdapDirectory implements Directory {
   private userAttributes(): string[] {
     const a = this.config.attributes;
     const expiry = expiryAttribute(this.config.preset);
-    return [a.username, a.mail, a.firstName, a.lastName, a.displayName, ...(expiry ? [expiry] : []), ...(this.config.preset === 'activedirectory' ? AD_RESTRICTION_ATTRIBUTES : []), ...this.groups.userAttributes];
+    return [a.username, a.mail, a.firstName, a.lastName, a.displayName, ...(expiry ? [expiry] : []), ...restrictionAttributes(this.config.preset), ...this.groups.userAttributes];
   }
 
   private async findUser(client: Client, filter: string): Promise<DirectoryUser | undefined> {
@@ -230,7 +230,7 @@ export class LdapDirectory implements Directory {
     const { attributes } = this.config;
     const name = firstValue(entry, attributes.username);
     if (!name) return undefined;
-    const user: DirectoryUser = { username: normalizeUsername(name), dn: entry.dn, groups: await this.groups.resolve(client, entry, name) };
+    const user: DirectoryUser = { username: normalizeUsername(name), nameAsStored: name, dn: entry.dn, groups: await this.groups.resolve(client, entry, name) };
     const email = firstValue(entry, attributes.mail);
     const firstName = firstValue(entry, attributes.firstName);
     const lastName = firstValue(entry, attributes.lastName);
@@ -241,7 +241,7 @@ export class LdapDirectory implements Directory {
     if (displayName) user.displayName = displayName;
     const expiresAt = passwordExpiry(this.config.preset, entry);
     if (expiresAt !== undefined) user.passwordExpiresAt = expiresAt;
-    const restricted = adAccountRestriction(this.config.preset, entry, Date.now());
+    const restricted = accountRestriction(this.config.preset, entry, Date.now());
     if (restricted) user.restricted = restricted;
     return user;
   }

@@ -38,13 +38,24 @@ export function passwordExpiry(preset: PresetName, entry: Entry): number | undef
 }
 
 /**
- * Why Active Directory would refuse this account a sign-in now, where its bind would tell a password
- * sign-in: the account expired (accountExpires), is locked out or its password expired (the
- * constructed msDS-User-Account-Control-Computed). A Kerberos ticket issued before stays good for
- * hours, so a ticket sign-in asks the entry. Undefined for other directories and usable accounts.
+ * Why the directory would refuse this account a sign-in now, where its bind would tell a password
+ * sign-in. A Kerberos ticket issued before stays good for hours, so a ticket sign-in asks the entry.
+ * Active Directory: the account expired (accountExpires), is locked out or its password expired (the
+ * constructed msDS-User-Account-Control-Computed). Elsewhere: a password policy's lock
+ * (pwdAccountLockedTime, OpenLDAP and 389-ds; counted as locked until a password sign-in clears it,
+ * for its end depends on the policy), an account disabled (nsAccountLock, 389-ds and FreeIPA), a
+ * principal past its expiry (krbPrincipalExpiration, FreeIPA and MIT's LDAP back end). lldap has none.
  */
-export function adAccountRestriction(preset: PresetName, entry: Entry, now: number): string | undefined {
-  if (preset !== 'activedirectory') return undefined;
+export function accountRestriction(preset: PresetName, entry: Entry, now: number): string | undefined {
+  if (preset === 'lldap') return undefined;
+  if (preset !== 'activedirectory') {
+    if (firstValue(entry, 'pwdAccountLockedTime')) return 'the account is locked by the password policy';
+    if ((firstValue(entry, 'nsAccountLock') ?? '').toLowerCase() === 'true') return 'the account is disabled';
+    const principalEnd = firstValue(entry, 'krbPrincipalExpiration');
+    const endsAt = principalEnd ? fromGeneralizedTime(principalEnd) : undefined;
+    if (endsAt !== undefined && endsAt <= now) return 'the Kerberos principal has expired';
+    return undefined;
+  }
   const expires = firstValue(entry, 'accountExpires');
   const expiresAt = expires ? fromFiletime(expires) : undefined;
   if (expiresAt !== undefined && expiresAt <= now) return 'the account has expired';
@@ -54,5 +65,8 @@ export function adAccountRestriction(preset: PresetName, entry: Entry, now: numb
   return undefined;
 }
 
-/** The attributes adAccountRestriction reads (the computed one only when asked by name). */
-export const AD_RESTRICTION_ATTRIBUTES = ['accountExpires', 'msDS-User-Account-Control-Computed'];
+/** The attributes accountRestriction reads (operational and computed ones are sent only when asked by name). */
+export function restrictionAttributes(preset: PresetName): string[] {
+  if (preset === 'lldap') return [];
+  return preset === 'activedirectory' ? ['accountExpires', 'msDS-User-Account-Control-Computed'] : ['pwdAccountLockedTime', 'nsAccountLock', 'krbPrincipalExpiration'];
+}

@@ -3,7 +3,8 @@
  * the token (RFC 4178's SPNEGO NegTokenInit around RFC 1964's GSS token around RFC 4120's AP-REQ).
  * The same authenticator can be sent in other wrappings (a bare Kerberos token, another
  * NegTokenInit), and each would pass a check on the token's bytes; GSSAPI's own replay cache is
- * one replica's. Undefined when the structure is not the expected one (GSSAPI then judges it).
+ * one replica's. Undefined when the structure is not the expected one: such a token is refused,
+ * for a replay of it could not be recognised.
  */
 
 /** One DER element: its tag, and where its content starts and ends. */
@@ -20,7 +21,9 @@ function element(bytes: Buffer, at: number): Element | undefined {
   let start = at + 2;
   if (length & 0x80) {
     const octets = length & 0x7f;
-    if (octets === 0 || octets > 3 || start + octets > bytes.length) return undefined;
+    // Leading zero octets too (GSSAPI reads any length of length), or a re-spelled length would
+    // hide the authenticator; more than four cannot describe a token under the header limit.
+    if (octets === 0 || octets > 4 || start + octets > bytes.length) return undefined;
     length = 0;
     for (let i = 0; i < octets; i++) length = length * 256 + (bytes[start + i] as number);
     start += octets;

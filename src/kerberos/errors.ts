@@ -18,7 +18,7 @@ export class NegotiateRefusedError extends GatewayError {
 /** Too many Kerberos sign-ins at once from one address, or in all: each takes a turn of GSSAPI's few worker threads. */
 export class NegotiateBusyError extends GatewayError {
   readonly status = 503;
-  constructor() {
-    super('too many Kerberos sign-ins waiting from this address, or in all', 'Too many sign-ins at once. Try again in a moment.');
+  constructor(reason = 'too many Kerberos sign-ins waiting from this address, or in all') {
+    super(reason, 'Too many sign-ins at once. Try again in a moment.');
   }
 }

@@ -112,6 +112,8 @@ export function serviceKeys(entries: readonly KeytabEntry[], servicePrincipal: s
 export interface KeytabVerdict {
   status: 'ok' | 'warn' | 'fail';
   detail: string;
+  /** What to do, when not ok. */
+  fix?: string;
 }
 
 /**
@@ -125,22 +127,32 @@ export function judgeKeytab(bytes: Buffer, servicePrincipal: string, realm: stri
   try {
     entries = keytabEntries(bytes);
   } catch (err) {
-    if (err instanceof KeytabFormatError) return { status: 'fail', detail: err.message };
+    if (err instanceof KeytabFormatError) return { status: 'fail', detail: err.message, fix: 'export the keytab again, as a file (not converted to text), and give it as GATEWAY_KERBEROS_KEYTAB_FILE or base64 -w0 of it as GATEWAY_KERBEROS_KEYTAB' };
     throw err;
   }
   const wanted = servicePrincipal.includes('@') ? servicePrincipal : `${servicePrincipal}@${realm}`;
   const wantedRealm = wanted.slice(wanted.lastIndexOf('@') + 1);
   const named = (e: KeytabEntry) => `${e.components.join('/')}@${e.realm}`;
+  const exportKeys = `export the keys of ${wanted} (ktpass -princ ${wanted} ... -crypto AES256-SHA1, or samba-tool domain exportkeytab --principal=${servicePrincipal.replace(/@.*$/, '')}), and check with klist -k -e`;
+  const aes = `let the service account use AES (AD: tick "This account supports Kerberos AES 256 bit encryption"), then ${exportKeys}`;
   const keys = serviceKeys(entries, servicePrincipal);
-  if (keys.length === 0) return { status: 'fail', detail: `the keytab holds no key of ${wanted} (it holds ${[...new Set(entries.map(named))].join(', ') || 'no keys'})` };
+  if (keys.length === 0) return { status: 'fail', detail: `the keytab holds no key of ${wanted} (it holds ${[...new Set(entries.map(named))].join(', ') || 'no keys'})`, fix: `${exportKeys}, or set GATEWAY_KERBEROS_SERVICE_PRINCIPAL to the principal it holds` };
   const inRealm = keys.filter((k) => k.realm === wantedRealm);
-  if (inRealm.length === 0) return { status: 'fail', detail: `the keytab's keys of ${servicePrincipal} are for ${[...new Set(keys.map((k) => k.realm))].join(', ')}, not ${wantedRealm}` };
+  // GSSAPI accepts for the host in any realm the keytab names: that realm's KDC could then issue a
+  // ticket naming anyone of the allowed realm.
+  const foreign = [...new Set(keys.filter((k) => k.realm !== wantedRealm).map(named))];
+  if (inRealm.length > 0 && foreign.length > 0) return { status: 'fail', detail: `the keytab also holds ${foreign.join(', ')}: a ticket that realm's KDC issues could name anyone of ${wantedRealm}`, fix: `${exportKeys}, alone, into a keytab of its own` };
+  if (entries.some((e) => e.components[0] === 'krbtgt')) return { status: 'fail', detail: 'the keytab holds krbtgt keys, with which anyone who reads it can make tickets for the whole domain', fix: `${exportKeys}, alone, into a keytab of its own, and change the krbtgt password twice` };
+  if (inRealm.length === 0) return { status: 'fail', detail: `the keytab's keys of ${servicePrincipal} are for ${[...new Set(keys.map((k) => k.realm))].join(', ')}, not ${wantedRealm}`, fix: `${exportKeys}, or set GATEWAY_KERBEROS_REALMS to the realm of the people who sign in` };
   const usable = inRealm.filter((k) => enctypeUsable(k.enctype) !== 'no');
   const types = (list: readonly KeytabEntry[]) => [...new Set(list.map((k) => enctypeName(k.enctype)))].join(', ');
-  if (usable.length === 0) return { status: 'fail', detail: `the keytab's keys of ${wanted} are all of types MIT Kerberos no longer decrypts with (${types(inRealm)}): export AES keys` };
+  if (usable.length === 0) return { status: 'fail', detail: `the keytab's keys of ${wanted} are all of types MIT Kerberos no longer decrypts with (${types(inRealm)}): export AES keys`, fix: aes };
   const newest = Math.max(...usable.map((k) => k.kvno));
   const current = usable.filter((k) => k.kvno === newest);
   const detail = `the keytab holds ${wanted}, key version ${newest}: ${types(current)}`;
-  if (current.every((k) => enctypeUsable(k.enctype) === 'weak')) return { status: 'warn', detail: `${detail}; no AES key: once the service account supports AES, tickets come AES-encrypted and none is accepted` };
+  if (current.every((k) => enctypeUsable(k.enctype) === 'weak')) return { status: 'warn', detail: `${detail}; no AES key: once the service account supports AES, tickets come AES-encrypted and none is accepted`, fix: aes };
+  // Keys the gateway never uses are keys it need not hold: whoever reads the file has them too.
+  const others = [...new Set(entries.filter((e) => !keys.includes(e)).map(named))];
+  if (others.length > 0) return { status: 'warn', detail: `${detail}; it also holds keys of ${others.join(', ')}, which the gateway does not use`, fix: `${exportKeys}, alone, into a keytab of its own` };
   return { status: 'ok', detail };
 }

@@ -1,12 +1,17 @@
 import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { KerberosConfig } from '../config/config.js';
 
 /**
  * Settings laid over the machine's krb5.conf (MIT reads a list of files, the first winning): the
- * acceptor takes the service's name as configured, so a token never costs a DNS look-up of it.
+ * acceptor takes the service's name as configured, so a token never costs a DNS look-up of it; and
+ * the clock skew is the gateway's, which the replay record's lifetime is made from (a wider one in
+ * the machine's file would let a token outlive its record).
  */
-const ACCEPTOR_SETTINGS = '[libdefaults]\n  dns_canonicalize_hostname = false\n  rdns = false\n';
+function acceptorSettings(clockSkewMs: number): string {
+  return `[libdefaults]\n  dns_canonicalize_hostname = false\n  rdns = false\n  clockskew = ${Math.round(clockSkewMs / 1000)}\n`;
+}
 
 const PREFIX = 'gateway-kerberos-';
 
@@ -27,14 +32,15 @@ function running(pid: number): boolean {
 
 /**
  * The folders of gateways that stopped without undoing theirs (killed, or the machine lost power):
- * an inline keytab there is the service's key. Only this user's, and only of a process that no
- * longer runs (the image's /tmp is in memory: a restarted container starts without them).
+ * an inline keytab there is the service's key. Only this user's, of this host (the folder may be a
+ * volume other containers share: their process ids mean nothing here), and only of a process that
+ * no longer runs (the image's /tmp is in memory: a restarted container starts without them).
  */
-function sweepLeftovers(parent: string): void {
+function sweepLeftovers(parent: string, mine: string): void {
   for (const name of readdirSync(parent)) {
-    const m = new RegExp(`^${PREFIX}(\\d+)-`).exec(name);
-    if (!m) continue;
-    const pid = Number(m[1]);
+    if (!name.startsWith(mine)) continue;
+    const pid = Number(/^(\d+)-/.exec(name.slice(mine.length))?.[1] ?? NaN);
+    if (!Number.isSafeInteger(pid)) continue;
     const path = join(parent, name);
     const info = lstatSync(path, { throwIfNoEntry: false });
     if (!info?.isDirectory() || info.uid !== process.getuid?.()) continue;
@@ -50,8 +56,10 @@ function sweepLeftovers(parent: string): void {
  * the same private folder (0700). Run by the main thread at start; returns what undoes it.
  */
 export function useKeytab(config: KerberosConfig, env: NodeJS.ProcessEnv = process.env): () => void {
-  sweepLeftovers(config.replayCacheDir);
-  const dir = mkdtempSync(join(config.replayCacheDir, `${PREFIX}${process.pid}-`));
+  // The host name keeps to letters, digits, dots and dashes, as a folder name may.
+  const mine = `${PREFIX}${hostname().replace(/[^A-Za-z0-9.-]/g, '_')}-`;
+  sweepLeftovers(config.replayCacheDir, mine);
+  const dir = mkdtempSync(join(config.replayCacheDir, `${mine}${process.pid}-`));
   let file: string;
   if ('file' in config.keytab) file = config.keytab.file;
   else {
@@ -59,7 +67,7 @@ export function useKeytab(config: KerberosConfig, env: NodeJS.ProcessEnv = proce
     writeFileSync(file, config.keytab.bytes, { mode: 0o600 });
   }
   const conf = join(dir, 'krb5.conf');
-  writeFileSync(conf, ACCEPTOR_SETTINGS, { mode: 0o600 });
+  writeFileSync(conf, acceptorSettings(config.clockSkewMs), { mode: 0o600 });
   const before = { KRB5_KTNAME: env.KRB5_KTNAME, KRB5RCACHEDIR: env.KRB5RCACHEDIR, KRB5_CONFIG: env.KRB5_CONFIG };
   env.KRB5_KTNAME = `FILE:${file}`;
   // In the private folder: another local user cannot plant or read the cache in a shared /tmp.

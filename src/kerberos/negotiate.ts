@@ -5,6 +5,15 @@ import type { Gssapi, GssServerContext } from './gssapi.js';
 import { gssServiceName } from './service-name.js';
 import { AcceptorSlots } from './acceptor-slots.js';
 import { signInNameOf } from './principal.js';
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+
+/**
+ * Tokens one person's tickets may bring in a minute, per thread. Each accepted one is written to
+ * Redis for the skew's length, and at the sign-in page makes a session: a domain user (or another
+ * site's frames looping a browser through the sign-in page) would otherwise have no bound. Scripts
+ * that call the API more often use a Paperless token.
+ */
+const TOKENS_PER_PERSON_PER_MINUTE = 300;
 
 /** What a request's Authorization header says about Negotiate. */
 export type NegotiateHeader = { kind: 'none' } | { kind: 'ntlm' } | { kind: 'token'; token: string };
@@ -45,6 +54,8 @@ export interface AcceptedTicket {
   principal: string;
   /** The name it signs in as (principal.ts): the realm checked, the name one a directory compares as written. */
   username: string;
+  /** The principal's realm, one of the allowed. */
+  realm: string;
   /** The answer for the client (mutual authentication), sent back in `WWW-Authenticate: Negotiate`. */
   response?: string;
 }
@@ -61,6 +72,7 @@ export interface AcceptedTicket {
 export class Negotiator {
   private readonly service: string;
   private readonly slots: AcceptorSlots;
+  private readonly perPerson = new RateLimiterMemory({ points: TOKENS_PER_PERSON_PER_MINUTE, duration: 60 });
 
   constructor(
     private readonly gssapi: Gssapi,
@@ -74,6 +86,11 @@ export class Negotiator {
   }
 
   async accept(token: string, ip: string): Promise<AcceptedTicket> {
+    // The authenticator identifies a token however it is wrapped or spelled (authenticator.ts):
+    // one without a findable authenticator could be replayed past the shared record, so it is refused.
+    const bytes = Buffer.from(token, 'base64');
+    const authenticator = authenticatorOf(bytes);
+    if (!authenticator) throw new MalformedNegotiateError('not a Kerberos AP-REQ the gateway can read (SPNEGO without a Kerberos token, or another mechanism)');
     const turn = this.slots.take(ip);
     if (!turn) throw new NegotiateBusyError();
     const release = await turn;
@@ -84,10 +101,14 @@ export class Negotiator {
       release();
     }
     const username = signInNameOf(ticket.principal, this.realms);
-    // The authenticator, however wrapped; the token's bytes when its structure is another.
-    const bytes = Buffer.from(token, 'base64');
-    if (!(await this.firstAccepted(createHash('sha256').update(authenticatorOf(bytes) ?? bytes).digest('hex')))) throw new NegotiateRefusedError('a replay: another replica accepted this token already');
-    return { ...ticket, username };
+    try {
+      await this.perPerson.consume(ticket.principal);
+    } catch (err) {
+      if (err instanceof RateLimiterRes) throw new NegotiateBusyError(`more than ${TOKENS_PER_PERSON_PER_MINUTE} Kerberos tokens of ${ticket.principal} in a minute`);
+      throw err;
+    }
+    if (!(await this.firstAccepted(createHash('sha256').update(authenticator).digest('hex')))) throw new NegotiateRefusedError('a replay: another replica accepted this token already');
+    return { ...ticket, username, realm: ticket.principal.slice(ticket.principal.lastIndexOf('@') + 1) };
   }
 
   private async acceptOnce(token: string): Promise<{ principal: string; response?: string }> {

@@ -36,9 +36,9 @@ export interface ApiClientDeps {
   /** GATEWAY_KERBEROS: `Authorization: Negotiate` admitted as Basic is. Undefined while off. */
   negotiate?: {
     /** The ticket (GSSAPI, the realm, the replay record): the name it signs in as, and the mutual-authentication answer. */
-    accept: (token: string, ip: string) => Promise<{ username: string; response?: string }>;
+    accept: (token: string, ip: string) => Promise<{ username: string; realm: string; response?: string }>;
     /** The person as a sign-in admits them (the directory, the second-factor rule, provisioning); throws a GatewayError with the refusal. */
-    verify: (username: string, ip: string) => Promise<DirectoryUser>;
+    verify: (username: string, realm: string, ip: string) => Promise<DirectoryUser>;
     /** Who each ticket name was admitted as, for Basic's cache time: a script's every call then costs GSSAPI and one Redis write, not the directory and Paperless. */
     people: CredentialCache<string>;
   };
@@ -236,11 +236,16 @@ export function createApiClientStep(deps: ApiClientDeps): Step {
       const header = negotiateHeader(req.headers.authorization);
       if (header.kind !== 'token') return { kind: 'refuse', status: 401, detail: 'A Kerberos ticket is needed here; NTLM is not accepted.', headers: { 'WWW-Authenticate': 'Token' } };
       const ticket = await kerberos.accept(header.token, ip);
-      let username = kerberos.people.get(ticket.username);
+      let username = kerberos.people.get(ticket.username, ticket.realm);
+      // The directory's verdict since (a session's re-check found the person gone): not from memory.
+      if (username && deps.recheck.recent(username)?.active === false) {
+        kerberos.people.deleteWhere((person) => person === username);
+        username = undefined;
+      }
       if (!username) {
         const since = kerberos.people.generation;
-        username = (await kerberos.verify(ticket.username, ip)).username;
-        kerberos.people.setUnlessForgotten(since, username, ticket.username);
+        username = (await kerberos.verify(ticket.username, ticket.realm, ip)).username;
+        kerberos.people.setUnlessForgotten(since, username, ticket.username, ticket.realm);
       }
       return { kind: 'user', username, via: 'kerberos', ...(ticket.response ? { answer: `Negotiate ${ticket.response}` } : {}) };
     } catch (err) {

@@ -84,6 +84,10 @@ export function buildRequestPath(services: Services) {
   // A password changed through the gateway stops working for Basic at once, in every thread and replica, however it was typed;
   // after the channel was down (a message may be lost), everything is checked afresh.
   if (basicCache) sessions.onPasswordChanged((username) => (username === undefined ? basicCache.clear() : basicCache.deleteWhere((person) => person === username)));
+  // A ticket's person, remembered on the API as a Basic check is: a changed password (someone
+  // thought it known) ends that too.
+  const ticketPeople = services.negotiator ? new CredentialCache<string>(apiCacheMs) : undefined;
+  if (ticketPeople) sessions.onPasswordChanged((username) => (username === undefined ? ticketPeople.clear() : ticketPeople.deleteWhere((person) => person === username)));
   const owners = tokenOwners(services, paperless);
   const { provisioner } = services;
   const recordPerson = (username: string): Promise<void> => owners.addPerson(username);
@@ -120,7 +124,7 @@ export function buildRequestPath(services: Services) {
     apiClients: createApiClientStep({
       verify: (username, password, ip) => credentials.verify(username, password, ip, 'basic'),
       ...(basicCache ? { basicCache } : {}),
-      ...(negotiator ? { negotiate: { accept: (token: string, ip: string) => negotiator.accept(token, ip), verify: (username: string, ip: string) => credentials.verifyTicket(username, ip), people: new CredentialCache<string>(apiCacheMs) } } : {}),
+      ...(negotiator && ticketPeople ? { negotiate: { accept: (token: string, ip: string) => negotiator.accept(token, ip), verify: (username: string, realm: string, ip: string) => credentials.verifyTicket(username, realm, ip), people: ticketPeople } } : {}),
       tokenValid: tokenCheck(paperless),
       tokenCache: new CredentialCache<true>(ACCEPTED_TOKEN_TTL_MS),
       tokenOwners: owners,

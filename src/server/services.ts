@@ -81,6 +81,7 @@ export interface ServiceOptions {
 export function buildServices(config: Config, directory: Directory, log: Logger, metrics: Metrics, options: ServiceOptions = {}): Services {
   const trust = options.trust ?? compileTrust(config.server.trustProxy);
   const clock = options.clock ?? systemClock;
+  const { kerberos } = config;
   const redis = createRedis(config.redis.url, log, 'sessions', metrics);
   const subscriber = createRedis(config.redis.url, log, 'session-events', metrics);
   const keys = redisKeys(config.redis.keyPrefix);
@@ -160,8 +161,10 @@ export function buildServices(config: Config, directory: Directory, log: Logger,
     ...(passwordChange ? { passwordChange } : {}),
     ...(mfa ? { secondFactors: mfa.secondFactors, appPasswords: mfa.appPasswords } : {}),
     // Loaded only when on: an install without Kerberos's development files has no such module.
-    ...(config.kerberos
-      ? { negotiator: new Negotiator(loadGssapi(), config.kerberos.servicePrincipal, config.kerberos.realms, async (hash) => (await redisCall('sessions', 'cannot record a Kerberos token', () => redis.set(keys.kerberosToken(hash), '1', 'PX', 600_000, 'NX'))) === 'OK') }
+    // A token is good while its authenticator's time is within the skew of the gateway's, either
+    // way: its record outlives that, with a minute for replicas' clocks.
+    ...(kerberos
+      ? { negotiator: new Negotiator(loadGssapi(), kerberos.servicePrincipal, kerberos.realms, async (hash) => (await redisCall('sessions', 'cannot record a Kerberos token', () => redis.set(keys.kerberosToken(hash), '1', 'PX', 2 * kerberos.clockSkewMs + 60_000, 'NX'))) === 'OK') }
       : {}),
     trust,
   };

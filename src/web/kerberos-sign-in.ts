@@ -1,5 +1,4 @@
 import type { Request, RequestHandler, Response } from 'express';
-import { parse as parseCookies } from 'cookie';
 import type { Logger } from 'pino';
 import type { CredentialCheck } from '../auth/credential-check.js';
 import { refusedSignIn } from '../auth/refused-sign-in.js';
@@ -40,6 +39,17 @@ function fromOtherSite(req: Request, publicUrl: URL): boolean {
   return source !== undefined && source !== publicUrl.origin;
 }
 
+/**
+ * Whether any of the request's cookies of that name says off: a neighbouring host of the same site
+ * can add a cookie of the name (on a longer path, sent first), but never take the browser's away.
+ */
+function hasOptOut(header: string | undefined): boolean {
+  return (header ?? '').split(';').some((pair) => {
+    const eq = pair.indexOf('=');
+    return eq > 0 && pair.slice(0, eq).trim() === KERBEROS_OPT_OUT_COOKIE && pair.slice(eq + 1).trim() === 'off';
+  });
+}
+
 /** Sets (or clears) the browser's opt-out; the sign-out page sets it too, or the next request signs the person in again. */
 export function setKerberosOptOut(res: Response, on: boolean, secure: boolean): void {
   if (on) res.cookie(KERBEROS_OPT_OUT_COOKIE, 'off', { httpOnly: true, sameSite: 'lax', secure, path: '/accounts/', maxAge: OPT_OUT_MS });
@@ -67,7 +77,7 @@ export function kerberosSignIn(deps: KerberosSignInDeps): RequestHandler {
     const asked = req.query.kerberos;
     const toggle = asked === 'off' ? (fromOtherSite(req, deps.publicUrl) ? undefined : 'off') : asked === 'on' && fromOwnPage(req.headers, deps.publicUrl) ? 'on' : undefined;
     if (toggle) setKerberosOptOut(res, toggle === 'off', secure);
-    const optedOut = toggle === 'off' || (toggle !== 'on' && parseCookies(req.headers.cookie ?? '')[KERBEROS_OPT_OUT_COOKIE] === 'off');
+    const optedOut = toggle === 'off' || (toggle !== 'on' && hasOptOut(req.headers.cookie));
     // Someone signed in already sees who; nobody is signed in as another by their computer. Only
     // a browser's page load is asked for a ticket (over plain http, without Fetch Metadata: one
     // that asks for HTML): an image or a script of another site that points here would otherwise
@@ -94,7 +104,7 @@ export function kerberosSignIn(deps: KerberosSignInDeps): RequestHandler {
       }
       const ticket = await deps.negotiator.accept(header.token, req.ip ?? '');
       principal = ticket.principal;
-      const user = await deps.credentials.checkTicket(ticket.username, req.ip ?? '');
+      const user = await deps.credentials.checkTicket(ticket.username, ticket.realm, req.ip ?? '');
       // Mutual authentication: the browser may check that it was this service that answered.
       if (ticket.response) res.setHeader('WWW-Authenticate', `Negotiate ${ticket.response}`);
       deps.log.info({ event: 'kerberos.accepted', principal, username: user.username, ip: req.ip }, 'signed in by a Kerberos ticket');
