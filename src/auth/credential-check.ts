@@ -64,13 +64,14 @@ interface AppPasswordCheck {
   matched: boolean;
 }
 
+/** A ticket's name the directory does not hold (or not as this ticket's): the same words either way. */
+const TICKET_NOBODY = 'Your computer signed you in as someone the directory of this gateway does not know (or whose account is disabled). Sign in with your password.';
+
 /**
  * What every way of signing in shares (the form, the apps' /api/token/, Basic
  * auth): the directory checks the password, the allowed groups admit the
  * person, and Paperless is made to match before anything is forwarded.
  */
-const TICKET_NOBODY = 'Your computer signed you in as someone the directory of this gateway does not know (or whose account is disabled). Sign in with your password.';
-
 export class CredentialCheck {
   private readonly admitted: Array<(username: string) => void> = [];
 
@@ -169,10 +170,9 @@ export class CredentialCheck {
       const typed = this.typedKey(username);
       await redisCall('regulation', 'sign-in attempts', () => regulation.check(typed, ip));
       const user = await directory.lookup(username);
-      // The entry must carry the principal's very name (ASCII case aside): a filter that also
-      // matches other attributes (userPrincipalName, GATEWAY_LDAP_USERNAME_ATTRIBUTE) may not
-      // hand a ticket's name to another account.
-      // As the entry holds it: lookups and usernames fold case, and `alice@R` may not become `Alice`.
+      // The entry must carry the principal's very name, as it holds it (ASCII case aside on AD
+      // only): a filter that also matches other attributes (userPrincipalName) may not hand a
+      // ticket's name to another account, and lookups fold case, so `alice@R` may not become `Alice`.
       const stored = user?.nameAsStored ?? user?.username;
       const same = this.deps.caseInsensitivePrincipals ? stored?.toLowerCase() === username.toLowerCase() : stored === username;
       if (!user || !same) throw new NotAllowedError(username, TICKET_NOBODY);
