@@ -504,10 +504,18 @@ function der(tag: number, content: Buffer, longForm = false): Buffer {
 }
 
 /** A bare Kerberos GSS token whose AP-REQ carries this authenticator ciphertext (and nothing a KDC made). */
-function apReqToken(cipher: string, longForm = false): string {
+function apReqToken(cipher: string, spelling: 'der' | 'long-lengths' | 'decoy' = 'der'): string {
+  const longForm = spelling === 'long-lengths';
   const krb5 = Buffer.from([0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02]);
-  const authenticator = der(0xa4, der(0x30, Buffer.concat([der(0xa0, der(0x02, Buffer.from([18]))), der(0xa2, der(0x04, Buffer.from(cipher)))])));
-  const apReq = der(0x6e, der(0x30, authenticator, longForm), longForm);
+  const encryptedData = (bytes: string) => der(0x30, Buffer.concat([der(0xa0, der(0x02, Buffer.from([18]))), der(0xa2, der(0x04, Buffer.from(bytes)))]));
+  const head = Buffer.concat([der(0xa0, der(0x02, Buffer.from([5]))), der(0xa1, der(0x02, Buffer.from([14]))), der(0xa2, der(0x03, Buffer.from([0, 0, 0, 0, 0]))), der(0xa3, der(0x61, der(0x30, Buffer.alloc(0))))]);
+  // The decoy (a review's attack): the real [4] in the high-tag-number form (bf 04), which GSSAPI
+  // reads as [4], then a second [4] a walk taking one-byte tags would find instead.
+  const authenticator =
+    spelling === 'decoy'
+      ? Buffer.concat([Buffer.from([0xbf, 0x04]), der(0xff, encryptedData(cipher)).subarray(1), der(0xa4, encryptedData('decoy'))])
+      : der(0xa4, encryptedData(cipher));
+  const apReq = der(0x6e, der(0x30, Buffer.concat([head, authenticator]), longForm), longForm);
   return der(0x60, Buffer.concat([krb5, Buffer.from([0x01, 0x00]), apReq]), longForm).toString('base64');
 }
 
@@ -553,6 +561,9 @@ describe('Kerberos settings and the Negotiate header, without a KDC', () => {
     assert.throws(() => loadConfig({ ...base(), GATEWAY_KERBEROS: 'on', GATEWAY_KERBEROS_KEYTAB: 'AAEC', GATEWAY_KERBEROS_REALMS: 'EXAMPLE.COM, OTHER.COM' }), /GATEWAY_KERBEROS_REALMS: takes one realm: .*two realms may each have an alice/);
     assert.throws(() => loadConfig({ ...base(), GATEWAY_KERBEROS: 'on', GATEWAY_KERBEROS_KEYTAB: 'not base64!', GATEWAY_KERBEROS_REALMS: 'EXAMPLE.COM' }), /GATEWAY_KERBEROS_KEYTAB: must be the keytab file in base64/);
     assert.throws(() => loadConfig({ ...base(), GATEWAY_KERBEROS: 'on', GATEWAY_KERBEROS_KEYTAB: 'AAEC', GATEWAY_KERBEROS_REALMS: 'EXAMPLE.COM', GATEWAY_KERBEROS_CLOCK_SKEW: '2h' }), /GATEWAY_KERBEROS_CLOCK_SKEW: must be between 1s and 1h/);
+    // A realm's case that would refuse every ticket, quietly: said at start.
+    assert.throws(() => loadConfig({ ...base(), GATEWAY_LDAP_PRESET: 'activedirectory', GATEWAY_KERBEROS: 'on', GATEWAY_KERBEROS_KEYTAB: 'AAEC', GATEWAY_KERBEROS_REALMS: 'example.com' }), /GATEWAY_KERBEROS_REALMS: must be in upper case on Active Directory \(its realm is the domain in upper case: EXAMPLE.COM\)/);
+    assert.throws(() => loadConfig({ ...base(), GATEWAY_KERBEROS: 'on', GATEWAY_KERBEROS_KEYTAB: 'AAEC', GATEWAY_KERBEROS_REALMS: 'example.com', GATEWAY_KERBEROS_SERVICE_PRINCIPAL: 'HTTP/gw.example.com@EXAMPLE.COM' }), /GATEWAY_KERBEROS_REALMS: is example.com, but GATEWAY_KERBEROS_SERVICE_PRINCIPAL's realm is EXAMPLE.COM: realms are case-sensitive/);
     const config = loadConfig({ ...base(), GATEWAY_PUBLIC_URL: 'https://Paperless.Example.com', GATEWAY_KERBEROS: 'on', GATEWAY_KERBEROS_KEYTAB: 'BQIAAAA=', GATEWAY_KERBEROS_REALMS: 'example.com' });
     assert.deepEqual(config.kerberos?.realms, ['example.com']);
     assert.equal(config.kerberos?.clockSkewMs, 300_000, 'Kerberos\'s five minutes by default');
@@ -585,9 +596,19 @@ describe('Kerberos settings and the Negotiate header, without a KDC', () => {
     const other = new Negotiator(gss(), 'HTTP/gw.example.test', ['EXAMPLE.COM'], firstAccepted);
     assert.deepEqual(await one.accept(apReqToken('token'), '192.0.2.1'), { principal: 'alice@EXAMPLE.COM', username: 'alice', realm: 'EXAMPLE.COM' });
     await assert.rejects(other.accept(apReqToken('token'), '192.0.2.1'), /a replay: another replica accepted this token already/);
-    // Its lengths re-spelled in DER's long form (GSSAPI reads any): the same authenticator, the same replay.
-    assert.notEqual(apReqToken('token', true), apReqToken('token'));
-    await assert.rejects(other.accept(apReqToken('token', true), '192.0.2.1'), /a replay/);
+    // Re-spelled as GSSAPI still reads it (lengths with leading zeros; the real [4] in the high-tag-number
+    // form beside a decoy [4]): the walk could find another authenticator than GSSAPI, so it is refused.
+    for (const spelling of ['long-lengths', 'decoy'] as const) {
+      assert.notEqual(apReqToken('token', spelling), apReqToken('token'));
+      await assert.rejects(other.accept(apReqToken('token', spelling), '192.0.2.1'), /not a Kerberos AP-REQ the gateway can read/, spelling);
+    }
+    // SPNEGO around it: the same authenticator; a mechToken hidden inside mechTypes (an older MIT
+    // steps past mechTypes by its SEQUENCE OF alone, and would take that one) is refused.
+    const spnego = (mechTypes: Buffer, inner: string) => der(0x60, Buffer.concat([der(0x06, Buffer.from([0x2b, 0x06, 0x01, 0x05, 0x05, 0x02])), der(0xa0, der(0x30, Buffer.concat([der(0xa0, mechTypes), der(0xa2, der(0x04, Buffer.from(inner, 'base64')))])))])).toString('base64');
+    const krb5Oid = der(0x06, Buffer.from([0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02]));
+    await assert.rejects(other.accept(spnego(der(0x30, krb5Oid), apReqToken('token')), '192.0.2.1'), /a replay/, 'wrapped, the same authenticator');
+    const hidden = Buffer.concat([der(0x30, krb5Oid), der(0xa2, der(0x04, Buffer.from(apReqToken('token'), 'base64')))]);
+    await assert.rejects(other.accept(spnego(hidden, apReqToken('decoy')), '192.0.2.1'), /not a Kerberos AP-REQ the gateway can read/);
     // A token whose authenticator cannot be found could be replayed past that record: refused before GSSAPI.
     let asked = 0;
     const counting = { initializeServer: async () => { asked += 1; return gss().initializeServer(); } };
@@ -605,10 +626,20 @@ describe('Kerberos settings and the Negotiate header, without a KDC', () => {
   it('one person\'s tickets bring at most 300 tokens a minute: each is written to Redis, and at the page makes a session', async () => {
     const gss = (principal: string) => ({ initializeServer: async () => ({ username: principal, response: '', contextComplete: false, async step(this: { contextComplete: boolean }) { this.contextComplete = true; return ''; } }) });
     let recorded = 0;
-    const negotiator = new Negotiator(gss('alice@EXAMPLE.COM'), 'HTTP/gw.example.test', ['EXAMPLE.COM'], async () => Boolean(++recorded));
-    for (let i = 0; i < 300; i += 1) await negotiator.accept(apReqToken(`alice-${i}`), `192.0.2.${i % 200}`);
+    const seen = new Set<string>();
+    const negotiator = new Negotiator(gss('alice@EXAMPLE.COM'), 'HTTP/gw.example.test', ['EXAMPLE.COM'], async (hash) => !seen.has(hash) && Boolean(seen.add(hash)) && Boolean(++recorded));
+    // Replays another replica refused spend nothing of the person's budget.
+    await negotiator.accept(apReqToken('once'), '192.0.2.1');
+    for (let i = 0; i < 20; i += 1) await assert.rejects(negotiator.accept(apReqToken('once'), '192.0.2.1'), /a replay/);
+    for (let i = 1; i < 300; i += 1) await negotiator.accept(apReqToken(`alice-${i}`), `192.0.2.${i % 200}`);
     await assert.rejects(negotiator.accept(apReqToken('alice-300'), '198.51.100.1'), (err: unknown) => err instanceof NegotiateBusyError && /more than 300 Kerberos tokens of alice@EXAMPLE.COM in a minute/.test(err.message));
     assert.equal(recorded, 300, 'the one over the budget is not recorded');
+    // Any case is the same person (Active Directory's principals fold case): no second budget.
+    let name = 'bob@EXAMPLE.COM';
+    const cased = new Negotiator({ initializeServer: async () => gss(name).initializeServer() }, 'HTTP/gw.example.test', ['EXAMPLE.COM'], async () => true);
+    for (let i = 0; i < 300; i += 1) await cased.accept(apReqToken(`bob-${i}`), '192.0.2.1');
+    name = 'BOB@EXAMPLE.COM';
+    await assert.rejects(cased.accept(apReqToken('BOB'), '192.0.2.1'), NegotiateBusyError);
   });
 
   it('the acceptor\'s turns: one at a time, the rest wait in order; one address holds at most two, so others are still served', async () => {
@@ -640,10 +671,12 @@ describe('Kerberos settings and the Negotiate header, without a KDC', () => {
     try {
       // A process id nothing runs under (above Linux's pid_max), this running process's, and a
       // dead one of another host (a container sharing the folder: its ids mean nothing here).
-      const dead = join(parent, `gateway-kerberos-${hostname()}-4194399-abc`);
-      const live = join(parent, `gateway-kerberos-${hostname()}-${process.pid}-def`);
-      const elsewhere = join(parent, 'gateway-kerberos-another-container-4194399-ghi');
-      for (const dir of [dead, live, elsewhere]) {
+      const dead = join(parent, `gateway-kerberos-${hostname()}-4194399-abcdef`);
+      const live = join(parent, `gateway-kerberos-${hostname()}-${process.pid}-defghi`);
+      const elsewhere = join(parent, 'gateway-kerberos-another-container-4194399-ghijkl');
+      // Another host whose name starts with this one's and a dash (gw and gw-2): its folder, not this host's.
+      const longer = join(parent, `gateway-kerberos-${hostname()}-2-4194399-jklmno`);
+      for (const dir of [dead, live, elsewhere, longer]) {
         mkdirSync(dir, { mode: 0o700 });
         writeFileSync(join(dir, 'service.keytab'), 'key', { mode: 0o600 });
       }
@@ -652,6 +685,8 @@ describe('Kerberos settings and the Negotiate header, without a KDC', () => {
       assert.ok(!existsSync(dead), 'the killed gateway\'s keytab is gone');
       assert.ok(existsSync(live), 'a running gateway\'s is kept');
       assert.ok(existsSync(elsewhere), 'another host\'s is kept');
+      assert.ok(existsSync(longer), 'and one of a host whose name begins with this one\'s');
+      assert.match(readFileSync(join(dirname((env.KRB5_CONFIG ?? '').split(':')[0] ?? ''), 'krb5.conf'), 'utf8'), /ignore_acceptor_hostname = false\n  clockskew = 300\n/);
       const file = (env.KRB5_KTNAME ?? '').replace(/^FILE:/, '');
       assert.equal(statSync(dirname(file)).mode & 0o777, 0o700);
       assert.equal(statSync(file).mode & 0o777, 0o600);

@@ -366,6 +366,15 @@ export const envSchema = z
       if (env.GATEWAY_KERBEROS_REALMS.length === 0) {
         ctx.addIssue({ code: 'custom', path: ['GATEWAY_KERBEROS_REALMS'], message: 'is required while GATEWAY_KERBEROS is on: the realms whose people may sign in, e.g. EXAMPLE.COM' });
       }
+      // Realms are compared as written: a case that differs from the tickets' would refuse everyone, quietly.
+      const realm = env.GATEWAY_KERBEROS_REALMS[0];
+      if (realm !== undefined && env.GATEWAY_LDAP_PRESET === 'activedirectory' && realm !== realm.toUpperCase()) {
+        ctx.addIssue({ code: 'custom', path: ['GATEWAY_KERBEROS_REALMS'], message: `must be in upper case on Active Directory (its realm is the domain in upper case: ${realm.toUpperCase()})` });
+      }
+      const serviceRealm = env.GATEWAY_KERBEROS_SERVICE_PRINCIPAL?.split('@')[1];
+      if (realm !== undefined && serviceRealm !== undefined && serviceRealm !== realm && serviceRealm.toLowerCase() === realm.toLowerCase()) {
+        ctx.addIssue({ code: 'custom', path: ['GATEWAY_KERBEROS_REALMS'], message: `is ${realm}, but GATEWAY_KERBEROS_SERVICE_PRINCIPAL's realm is ${serviceRealm}: realms are case-sensitive, write both alike` });
+      }
     }
     if (env.GATEWAY_LDAP_STARTTLS && env.GATEWAY_LDAP_URL.toLowerCase().includes('ldaps://')) {
       ctx.addIssue({ code: 'custom', path: ['GATEWAY_LDAP_STARTTLS'], message: 'cannot be combined with ldaps:// URLs (they are TLS already)' });

@@ -5,12 +5,13 @@ import type { KerberosConfig } from '../config/config.js';
 
 /**
  * Settings laid over the machine's krb5.conf (MIT reads a list of files, the first winning): the
- * acceptor takes the service's name as configured, so a token never costs a DNS look-up of it; and
+ * acceptor takes the service's name as configured, so a token never costs a DNS look-up of it, and
+ * only for that host (a machine's file may say otherwise: another service's tickets would do); and
  * the clock skew is the gateway's, which the replay record's lifetime is made from (a wider one in
  * the machine's file would let a token outlive its record).
  */
 function acceptorSettings(clockSkewMs: number): string {
-  return `[libdefaults]\n  dns_canonicalize_hostname = false\n  rdns = false\n  clockskew = ${Math.round(clockSkewMs / 1000)}\n`;
+  return `[libdefaults]\n  dns_canonicalize_hostname = false\n  rdns = false\n  ignore_acceptor_hostname = false\n  clockskew = ${Math.round(clockSkewMs / 1000)}\n`;
 }
 
 const PREFIX = 'gateway-kerberos-';
@@ -38,8 +39,8 @@ function running(pid: number): boolean {
  */
 function sweepLeftovers(parent: string, mine: string): void {
   for (const name of readdirSync(parent)) {
-    if (!name.startsWith(mine)) continue;
-    const pid = Number(/^(\d+)-/.exec(name.slice(mine.length))?.[1] ?? NaN);
+    // Exactly this host's: another whose name starts with this one's (gw and gw-2) is not.
+    const pid = name.startsWith(mine) ? Number(/^(\d+)-[A-Za-z0-9]{6}$/.exec(name.slice(mine.length))?.[1] ?? NaN) : NaN;
     if (!Number.isSafeInteger(pid)) continue;
     const path = join(parent, name);
     const info = lstatSync(path, { throwIfNoEntry: false });
