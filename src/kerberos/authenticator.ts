@@ -97,7 +97,7 @@ export function authenticatorOf(token: Buffer, depth = 0): Buffer | undefined {
     if (!negTokenInit) return undefined;
     const mechTypes = negTokenInit.get(0xa0);
     const mechList = only(token, mechTypes, 0x30);
-    if (!mechTypes || !mechList || !children(token, mechList)?.every((e) => e.tag === 0x06)) return undefined;
+    if (!mechTypes || !mechList || !children(token, mechList)?.every((e) => e.tag === 0x06 && e.end > e.start)) return undefined;
     const reqFlags = negTokenInit.get(0xa1);
     if (reqFlags) {
       const bits = only(token, reqFlags, 0x03);

@@ -96,7 +96,8 @@ export class Negotiator {
     const release = await turn;
     let ticket: { principal: string; response?: string };
     try {
-      ticket = await this.acceptOnce(token);
+      // GSSAPI is given the very bytes the walk read, spelled once more (its own base64 decoder reads some strings otherwise).
+      ticket = await this.acceptOnce(bytes.toString('base64'));
     } finally {
       release();
     }

@@ -42,7 +42,7 @@ export function redisKeys(prefix: string) {
     factorUsers: `${prefix}mfa:users`,
     /** A WebAuthn challenge, for one session and one ceremony, spent when answered. */
     webauthnChallenge: (ceremony: string, sid: string) => `${prefix}mfa:challenge:${ceremony}:${sid}`,
-    /** A Kerberos token some replica accepted (its SHA-256), kept ten minutes: any other replica refuses it as a replay. */
+    /** A Kerberos token some replica accepted (its authenticator's SHA-256), kept twice the clock skew and a minute: any replica refuses it again as a replay. */
     kerberosToken: (hash: string) => `${prefix}kerberos:token:${hash}`,
     /** A one-time enrolment link, by the hash of its token. */
     enrolmentLink: (tokenHash: string) => `${prefix}mfa:link:${tokenHash}`,
