@@ -41,9 +41,9 @@ export function passwordExpiry(preset: PresetName, entry: Entry): number | undef
  * Why the directory would refuse this account a sign-in now, where its bind would tell a password
  * sign-in. A Kerberos ticket issued before stays good for hours, so a ticket sign-in asks the entry.
  * Active Directory: the account expired (accountExpires), is locked out or its password expired (the
- * constructed msDS-User-Account-Control-Computed). Elsewhere: a password policy's lock
- * (pwdAccountLockedTime, OpenLDAP and 389-ds; counted as locked until a password sign-in clears it,
- * for its end depends on the policy), an account disabled (nsAccountLock, 389-ds and FreeIPA), a
+ * constructed msDS-User-Account-Control-Computed). Elsewhere: OpenLDAP ppolicy's lock
+ * (pwdAccountLockedTime; counted as locked until a password sign-in clears it, for its end depends
+ * on the policy), an account disabled (nsAccountLock, 389-ds and FreeIPA), a
  * principal past its expiry (krbPrincipalExpiration, FreeIPA and MIT's LDAP back end). lldap has none.
  */
 export function accountRestriction(preset: PresetName, entry: Entry, now: number): string | undefined {

@@ -9,7 +9,7 @@ import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 
 /**
  * Tokens one person's tickets may bring in a minute, per thread. Each accepted one is written to
- * Redis for the skew's length, and at the sign-in page makes a session: a domain user (or another
+ * Redis for twice the clock skew, and at the sign-in page makes a session: a domain user (or another
  * site's frames looping a browser through the sign-in page) would otherwise have no bound. Scripts
  * that call the API more often use a Paperless token.
  */
