@@ -1,4 +1,4 @@
-import { addressKey } from '../address-key.js';
+import { AddressShares } from '../address-shares.js';
 
 /** What a client may have running or waiting at once: a browser's one sign-in and a retry. */
 const PER_ADDRESS = 2;
@@ -14,28 +14,25 @@ const MAX_WAITING = 64;
 export class AcceptorSlots {
   private running = 0;
   private readonly waiting: Array<() => void> = [];
-  private readonly held = new Map<string, number>();
+  private readonly held: AddressShares;
 
   constructor(
     private readonly maxRunning: number,
-    private readonly perAddress = PER_ADDRESS,
+    perAddress = PER_ADDRESS,
     private readonly maxWaiting = MAX_WAITING,
-  ) {}
+  ) {
+    this.held = new AddressShares(perAddress);
+  }
 
   /** A turn for `ip`, resolved when it may run; call the function it gives when done. */
   take(ip: string): Promise<() => void> | undefined {
-    const share = addressKey(ip);
-    const count = this.held.get(share) ?? 0;
-    if (count >= this.perAddress) return undefined;
     if (this.running >= this.maxRunning && this.waiting.length >= this.maxWaiting) return undefined;
-    this.held.set(share, count + 1);
+    if (!this.held.take(ip)) return undefined;
     let done = false;
     const release = () => {
       if (done) return;
       done = true;
-      const left = (this.held.get(share) ?? 1) - 1;
-      if (left > 0) this.held.set(share, left);
-      else this.held.delete(share);
+      this.held.give(ip);
       const next = this.waiting.shift();
       if (next) next();
       else this.running -= 1;

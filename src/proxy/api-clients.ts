@@ -9,7 +9,7 @@ import type { TokenOwner, TokenOwners } from './token-owners.js';
 import type { DirectoryRecheck } from '../session/recheck.js';
 import { isApiPath } from '../url-path.js';
 import { SAFE_METHODS, sourceOrigin } from './request-origin.js';
-import { addressKey } from '../address-key.js';
+import { AddressShares } from '../address-shares.js';
 import { GatewayError } from '../errors.js';
 import { negotiateHeader } from '../kerberos/negotiate.js';
 
@@ -177,21 +177,17 @@ export function createApiClientStep(deps: ApiClientDeps): Step {
   };
 
   const lookups = new Map<string, Promise<TokenOwner>>();
-  const lookupsPerClient = new Map<string, number>();
+  const lookupsPerClient = new AddressShares(MAX_LOOKUPS_PER_CLIENT);
 
   /** One lookup per token however many requests bring it, and a few per client address at most. */
   const lookUp = (exchange: Exchange, key: string): Promise<TokenOwner> | undefined => {
     const joined = lookups.get(key);
     if (joined) return joined;
-    const ip = addressKey(deps.ipOf(exchange.req));
-    const busy = lookupsPerClient.get(ip) ?? 0;
-    if (busy >= MAX_LOOKUPS_PER_CLIENT) return undefined;
-    lookupsPerClient.set(ip, busy + 1);
+    const ip = deps.ipOf(exchange.req);
+    if (!lookupsPerClient.take(ip)) return undefined;
     const pending = deps.tokenOwners.ownerOf(key).finally(() => {
       lookups.delete(key);
-      const left = (lookupsPerClient.get(ip) ?? 1) - 1;
-      if (left > 0) lookupsPerClient.set(ip, left);
-      else lookupsPerClient.delete(ip);
+      lookupsPerClient.give(ip);
     });
     lookups.set(key, pending);
     return pending;

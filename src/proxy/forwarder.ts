@@ -14,7 +14,7 @@ import { dropConnectionNamedHeaders, identityHeaderStripper, setForwardingHeader
 import { paperlessSessionRefresh } from './paperless-session-refresh.js';
 import type { Upstream } from './upstream.js';
 import type { WebsocketRegistry } from './websockets.js';
-import { addressKey } from '../address-key.js';
+import { AddressShares } from '../address-shares.js';
 import type { Clock } from '../clock.js';
 import { loginRedirect, markedLocation, RefusalMarker } from './header-login-refused.js';
 import { LogThrottle } from '../ops/log-throttle.js';
@@ -64,24 +64,16 @@ export function createForwarder(deps: ForwarderDeps) {
   }
 
   /** No client address may hold more than its share of the upstream pool. */
-  const inFlight = new Map<string, number>();
+  const inFlight = new AddressShares(deps.maxPerClient);
   const CLIENT_LIMIT = 'Too many requests from your address are still waiting for Paperless. Try again in a moment.';
   /** Takes a place of `ip`'s share, or says false when it has none left. */
   function take(ip: string, websocket: boolean): boolean {
-    const share = addressKey(ip);
-    const count = inFlight.get(share) ?? 0;
-    if (count >= deps.maxPerClient) {
-      log.warn({ event: 'upstream.client_limit', ip, inFlight: count, websocket }, 'too many requests in flight from one address');
-      return false;
-    }
-    inFlight.set(share, count + 1);
-    return true;
+    if (inFlight.take(ip)) return true;
+    log.warn({ event: 'upstream.client_limit', ip, inFlight: inFlight.holding(ip), websocket }, 'too many requests in flight from one address');
+    return false;
   }
   function give(ip: string): void {
-    const share = addressKey(ip);
-    const left = (inFlight.get(share) ?? 1) - 1;
-    if (left <= 0) inFlight.delete(share);
-    else inFlight.set(share, left);
+    inFlight.give(ip);
   }
   function toPaperless(req: IncomingMessage, res: ServerResponse, ip: string, session: LoadedSession | undefined): void {
     if (!take(ip, false)) {
