@@ -82,12 +82,12 @@ export function buildRequestPath(services: Services) {
   const apiCacheMs = Math.min(config.apiClients.basicCacheTtlMs, config.ldap.recheckIntervalMs);
   const basicCache = config.apiClients.basicAuth ? new CredentialCache<string>(apiCacheMs) : undefined;
   // A password changed through the gateway stops working for Basic at once, in every thread and replica, however it was typed;
-  // after the channel was down (a message may be lost), everything is checked afresh.
-  if (basicCache) sessions.onPasswordChanged((username) => (username === undefined ? basicCache.clear() : basicCache.deleteWhere((person) => person === username)));
-  // A ticket's person, remembered on the API as a Basic check is: a changed password (someone
-  // thought it known) ends that too.
+  // after the channel was down (a message may be lost), everything is checked afresh. A ticket's
+  // person, remembered on the API as a Basic check is, is forgotten alike (someone thought the password known).
+  const forgetOnPasswordChange = (cache: CredentialCache<string>) => sessions.onPasswordChanged((username) => (username === undefined ? cache.clear() : cache.deleteWhere((person) => person === username)));
+  if (basicCache) forgetOnPasswordChange(basicCache);
   const ticketPeople = services.negotiator ? new CredentialCache<string>(apiCacheMs) : undefined;
-  if (ticketPeople) sessions.onPasswordChanged((username) => (username === undefined ? ticketPeople.clear() : ticketPeople.deleteWhere((person) => person === username)));
+  if (ticketPeople) forgetOnPasswordChange(ticketPeople);
   const owners = tokenOwners(services, paperless);
   const { provisioner } = services;
   const recordPerson = (username: string): Promise<void> => owners.addPerson(username);
