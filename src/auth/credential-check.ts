@@ -139,16 +139,12 @@ export class CredentialCheck {
    * theirs: it is then tried as the directory password, which counts a failure if wrong.
    */
   private checkAppPassword(username: string, password: string, ip: string, via: SignInChannel): Promise<AppPasswordCheck | undefined> {
-    const { appPasswords, directory, regulation } = this.deps;
+    const { appPasswords, regulation } = this.deps;
     if (!appPasswords?.looksLike(password)) return Promise.resolve(undefined);
     return this.counted(via, async () => {
-      const typed = this.typedKey(username);
-      await redisCall('regulation', 'sign-in attempts', () => regulation.check(typed, ip));
-      const user = await directory.lookup(username);
+      const { typed, user } = await this.lookUpUnbanned(username, ip);
       if (!user) return undefined;
-      const person = regulationKey(user.username);
-      // The person's ban, whichever spelling found them.
-      if (person !== typed) await redisCall('regulation', 'sign-in attempts', () => regulation.check(person, ip));
+      const person = await this.personUnbanned(user, typed, ip);
       if (!(await appPasswords.matches(user.username, password, via))) return { user, matched: false };
       this.admissible(user);
       await redisCall('regulation', 'sign-in attempts', () => regulation.succeeded(person, ip));
@@ -165,11 +161,9 @@ export class CredentialCheck {
    * ticket was genuine, and the answer is the directory's.
    */
   checkTicket(username: string, realm: string, ip: string): Promise<DirectoryUser> {
-    const { directory, regulation } = this.deps;
+    const { regulation } = this.deps;
     return this.counted('kerberos', async () => {
-      const typed = this.typedKey(username);
-      await redisCall('regulation', 'sign-in attempts', () => regulation.check(typed, ip));
-      const user = await directory.lookup(username);
+      const { typed, user } = await this.lookUpUnbanned(username, ip);
       // The entry must carry the principal's very name, as it holds it (ASCII case aside on AD
       // only): a filter that also matches other attributes (userPrincipalName) may not hand a
       // ticket's name to another account, and lookups fold case, so `alice@R` may not become `Alice`.
@@ -179,8 +173,7 @@ export class CredentialCheck {
       // Active Directory: a realm is a domain, and only its own entries are its people (a Global
       // Catalog, or a base above several domains, finds another domain's alice too).
       if (this.deps.caseInsensitivePrincipals && dnsDomainOf(user.dn) !== realm.toLowerCase()) throw new NotAllowedError(username, TICKET_NOBODY);
-      const person = regulationKey(user.username);
-      if (person !== typed) await redisCall('regulation', 'sign-in attempts', () => regulation.check(person, ip));
+      const person = await this.personUnbanned(user, typed, ip);
       // What a bind would have refused (a ticket outlives its account's expiry, lock-out or password by hours).
       const expired = user.passwordExpiresAt !== undefined && user.passwordExpiresAt <= Date.now();
       if (user.restricted || expired) throw new AccountRestrictedError(`${user.username} signed in by ticket, but ${user.restricted ?? 'the password has expired'}`, 'Your account cannot sign in right now (it has expired, is locked, or its password has expired). Sign in with your password to see why.');
@@ -228,6 +221,20 @@ export class CredentialCheck {
       this.deps.metrics.logins.inc({ outcome: outcomeOf(err), via });
       throw err;
     }
+  }
+
+  /** The ban of the name as given is checked (no directory needed), then the directory's entry for it. */
+  private async lookUpUnbanned(username: string, ip: string): Promise<{ typed: string; user: DirectoryUser | undefined }> {
+    const typed = this.typedKey(username);
+    await redisCall('regulation', 'sign-in attempts', () => this.deps.regulation.check(typed, ip));
+    return { typed, user: await this.deps.directory.lookup(username) };
+  }
+
+  /** The person's ban, whichever spelling found them; their regulation key. */
+  private async personUnbanned(user: DirectoryUser, typed: string, ip: string): Promise<string> {
+    const person = regulationKey(user.username);
+    if (person !== typed) await redisCall('regulation', 'sign-in attempts', () => this.deps.regulation.check(person, ip));
+    return person;
   }
 
   /** The regulation key of a typed name, before the directory says whose it is. */
