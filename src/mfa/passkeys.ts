@@ -35,18 +35,18 @@ function webauthn(): Promise<typeof import('@simplewebauthn/server')> {
 /** What the account page lists. */
 export type PasskeyInfo = Pick<StoredPasskey, 'id' | 'name' | 'createdAt' | 'lastUsedAt'>;
 
-/**
- * WebAuthn with @simplewebauthn/server: registration and assertion options whose challenge is
- * kept in Redis for one session and one ceremony and spent by the answer (getdel), so an answer
- * works once and only in the session that asked. The records themselves live in the person's
- * sealed record; SecondFactors applies them (store, regulation).
- */
 /** What a passkey's answer is for: the second step of a sign-in, or the account page's step-up. */
 export type PasskeyPurpose = 'sign-in' | 'step-up';
 
 /** The challenges' names in Redis, one per purpose. */
 const CEREMONIES: Record<PasskeyPurpose, string> = { 'sign-in': 'authenticate', 'step-up': 'step-up' };
 
+/**
+ * WebAuthn with @simplewebauthn/server: registration and assertion options whose challenge is
+ * kept in Redis for one session and one ceremony and spent by the answer (getdel), so an answer
+ * works once and only in the session that asked. The records themselves live in the person's
+ * sealed record; SecondFactors applies them (store, regulation).
+ */
 export class PasskeyCeremonies {
   constructor(
     private readonly redis: RedisClient,

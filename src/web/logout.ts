@@ -26,7 +26,6 @@ export interface LogoutDeps {
   log: Logger;
 }
 
-
 /**
  * A logout that really logs out: Paperless's session is persistent, so
  * destroying only the gateway's would leave the browser signed in upstream.
